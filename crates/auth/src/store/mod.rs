@@ -1,0 +1,133 @@
+//! The auth store: one trait, two implementations chosen by URL (`postgres://…` or `sqlite://path`), one conformance
+//! suite (`tests/api/store.rs`) that both pass.
+
+mod postgres;
+mod sqlite;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::domain::{
+    ApiTokenRecord, Cursor, Email, RefreshTokenRecord, Rotation, SessionRecord, SigningKeyRecord, UserPatch, UserRecord,
+};
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint refused the write; the payload names what already exists (`"email"`, `"kid"`, …).
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    #[error(transparent)]
+    Backend(#[from] sqlx::Error),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored value that no longer parses (e.g. an unknown role string).
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Connects to the store named by `url` and runs its migrations.
+pub async fn connect(url: &str) -> StoreResult<std::sync::Arc<dyn AuthStore>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(std::sync::Arc::new(PostgresStore::connect(url).await?))
+    } else if url.starts_with("sqlite:") {
+        Ok(std::sync::Arc::new(SqliteStore::connect(url).await?))
+    } else {
+        Err(StoreError::Backend(sqlx::Error::Configuration(
+            format!(
+                "unsupported database URL scheme (want postgres:// or sqlite://): {}",
+                redact(url)
+            )
+            .into(),
+        )))
+    }
+}
+
+/// The URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let creds = &url[scheme_end + 3..at];
+            match creds.find(':') {
+                Some(colon) => format!("{}{}:***{}", &url[..scheme_end + 3], &creds[..colon], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[async_trait]
+pub trait AuthStore: Send + Sync + 'static {
+    /// Cheap round trip for readiness.
+    async fn ping(&self) -> StoreResult<()>;
+
+    // ---- users
+    /// `Conflict("email")` when the email is taken.
+    async fn insert_user(&self, user: &UserRecord) -> StoreResult<()>;
+    async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<UserRecord>>;
+    async fn user_by_email(&self, email: &Email) -> StoreResult<Option<UserRecord>>;
+    /// Users ordered by `(created_at, id)`, strictly after `after`, at most `limit`.
+    async fn list_users(&self, after: Option<Cursor>, limit: u32) -> StoreResult<Vec<UserRecord>>;
+    async fn count_users(&self) -> StoreResult<u64>;
+    /// Applies the patch and sets `updated_at = now`; `None` when the user does not exist.
+    async fn update_user(&self, id: Uuid, patch: &UserPatch, now: DateTime<Utc>) -> StoreResult<Option<UserRecord>>;
+    /// `false` when the user does not exist.
+    async fn set_password_hash(&self, id: Uuid, hash: &str, now: DateTime<Utc>) -> StoreResult<bool>;
+
+    // ---- login throttling (policy lives in `app`; the store counts)
+    /// Records a failed login and returns how many failures the user has at or after `since` (this one included).
+    async fn add_login_failure(&self, user_id: Uuid, at: DateTime<Utc>, since: DateTime<Utc>) -> StoreResult<u32>;
+    /// Sets or clears `locked_until`.
+    async fn set_locked_until(&self, user_id: Uuid, until: Option<DateTime<Utc>>) -> StoreResult<()>;
+    /// A successful login: sets `last_login_at`, forgets the failures, clears `locked_until`.
+    async fn record_login_success(&self, user_id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
+
+    // ---- sessions and refresh tokens
+    /// Stores a new session with its first refresh token, atomically.
+    async fn create_session(&self, session: &SessionRecord, token: &RefreshTokenRecord) -> StoreResult<()>;
+    async fn session(&self, id: Uuid) -> StoreResult<Option<SessionRecord>>;
+    /// Atomically (compare-and-set): if `old_hash` is a current token (not rotated, not expired at `now`, session not
+    /// revoked), marks it rotated at `now`, stores `new` in the same session and answers `Rotated`. If it was already
+    /// rotated, answers `Reused` and changes nothing (the caller decides to revoke). Otherwise `Invalid`.
+    /// `new.session_id` is ignored and replaced by the old token's session.
+    async fn rotate_refresh_token(
+        &self,
+        old_hash: &str,
+        new: &RefreshTokenRecord,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Rotation>;
+    /// The session a refresh token (current or rotated) belongs to.
+    async fn session_by_refresh_hash(&self, hash: &str) -> StoreResult<Option<SessionRecord>>;
+    /// Idempotent: an already revoked session keeps its first `revoked_at`.
+    async fn revoke_session(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Revokes every live session of the user; returns how many.
+    async fn revoke_user_sessions(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<u64>;
+
+    // ---- signing keys
+    /// `Conflict("kid")` on a duplicate kid.
+    async fn insert_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()>;
+    /// Newest first.
+    async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;
+
+    // ---- API tokens
+    /// `Conflict("api token")` on a duplicate hash.
+    async fn insert_api_token(&self, token: &ApiTokenRecord) -> StoreResult<()>;
+    async fn api_token_by_hash(&self, hash: &str) -> StoreResult<Option<ApiTokenRecord>>;
+    async fn api_token_by_id(&self, id: Uuid) -> StoreResult<Option<ApiTokenRecord>>;
+    /// Ordered by `(created_at, id)` after `after`; only `user_id`'s tokens when given.
+    async fn list_api_tokens(
+        &self,
+        user_id: Option<Uuid>,
+        after: Option<Cursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<ApiTokenRecord>>;
+    /// Sets `revoked_at` if not set yet; `false` when the token does not exist.
+    async fn revoke_api_token(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool>;
+    async fn touch_api_token(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
+}

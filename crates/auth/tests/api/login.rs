@@ -1,0 +1,248 @@
+//! Login: what a token looks like, bad credentials, input validation, lockout, disabled accounts.
+
+use jsonwebtoken::Algorithm;
+use tonic::Code;
+
+use devopstrack_auth::domain::Role;
+use devopstrack_proto::auth::v1 as pb;
+
+use crate::helpers::{ADMIN_EMAIL, PASSWORD, TestApp, assert_status, claims, on_both_stores, spawn_app};
+
+on_both_stores!(
+    login_returns_an_eddsa_access_token_and_a_refresh_token,
+    five_failed_logins_lock_the_account
+);
+
+async fn login_returns_an_eddsa_access_token_and_a_refresh_token(app: TestApp) {
+    // Arrange
+    let admin = app.create_admin().await;
+
+    // Act
+    let response = app.login(ADMIN_EMAIL, PASSWORD).await.expect("login");
+
+    // Assert: the response
+    assert_eq!(response.token_type, "Bearer");
+    assert_eq!(response.expires_in, 900);
+    assert!(response.refresh_token.starts_with("rt_"), "{}", response.refresh_token);
+    assert_eq!(response.refresh_expires_in, 7 * 24 * 3600);
+    let user = response.user.expect("the logged-in user");
+    assert_eq!(
+        (user.id.as_str(), user.email.as_str(), user.role),
+        (admin.id.as_str(), ADMIN_EMAIL, pb::Role::Admin as i32)
+    );
+    assert!(user.last_login_at.is_some());
+
+    // Assert: the header is EdDSA, with a kid the JWKS publishes
+    let header = jsonwebtoken::decode_header(&response.access_token).expect("a JWT header");
+    assert_eq!(header.alg, Algorithm::EdDSA);
+    let kid = header.kid.expect("a kid");
+    let jwks = app.jwks().await;
+    let jwk = jwks.iter().find(|k| k.kid == kid).expect("the kid is in the JWKS");
+    assert_eq!(
+        (jwk.kty.as_str(), jwk.crv.as_str(), jwk.alg.as_str(), jwk.r#use.as_str()),
+        ("OKP", "Ed25519", "EdDSA", "sig")
+    );
+
+    // Assert: the claims
+    let claims = claims(&response.access_token);
+    assert_eq!(claims["sub"], admin.id.as_str());
+    assert_eq!(claims["role"], "admin");
+    assert_eq!(claims["name"], "Ada Admin");
+    assert_eq!(claims["iss"], "devopstrack");
+    assert_eq!(claims["aud"], "devopstrack");
+    let (iat, exp) = (
+        claims["iat"].as_i64().expect("iat"),
+        claims["exp"].as_i64().expect("exp"),
+    );
+    assert_eq!(exp - iat, 900);
+    assert!((iat - chrono::Utc::now().timestamp()).abs() < 60, "iat {iat} is now");
+    assert!(
+        uuid::Uuid::parse_str(claims["jti"].as_str().expect("jti")).is_ok(),
+        "{claims}"
+    );
+
+    // Assert: the token is accepted, and each login is a new token
+    assert_eq!(app.who_am_i(&response.access_token).await.expect("WhoAmI").id, admin.id);
+    let again = app.login(ADMIN_EMAIL, PASSWORD).await.expect("login again");
+    assert_ne!(crate::helpers::claims(&again.access_token)["jti"], claims["jti"]);
+    assert_ne!(again.refresh_token, response.refresh_token);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_password_is_unauthenticated() {
+    let app = spawn_app().await;
+    app.create_admin().await;
+
+    let result = app.login(ADMIN_EMAIL, "not the right password").await;
+
+    assert_status(result, Code::Unauthenticated, "invalid email or password");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_email_is_unauthenticated_with_the_same_message() {
+    let app = spawn_app().await;
+    app.create_admin().await;
+    let wrong_password = app
+        .login(ADMIN_EMAIL, "not the right password")
+        .await
+        .expect_err("wrong password");
+
+    let unknown = app
+        .login("nobody@example.com", PASSWORD)
+        .await
+        .expect_err("unknown email");
+
+    assert_eq!(unknown.code(), Code::Unauthenticated);
+    assert_eq!(unknown.message(), wrong_password.message());
+    assert_eq!(unknown.message(), "invalid email or password");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_email_is_invalid_argument_naming_the_field() {
+    let app = spawn_app().await;
+
+    for email in ["", "not-an-email", "a@b@c", "two words@example.com"] {
+        let status = app.login(email, PASSWORD).await.expect_err(email);
+
+        assert_eq!(status.code(), Code::InvalidArgument, "{email:?}: {}", status.message());
+        assert!(
+            status.message().starts_with("email: "),
+            "{email:?}: {}",
+            status.message()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_password_is_invalid_argument_naming_the_field() {
+    let app = spawn_app().await;
+    app.create_admin().await;
+
+    let result = app.login(ADMIN_EMAIL, "").await;
+
+    assert_status(result, Code::InvalidArgument, "password: ");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_is_matched_case_insensitively() {
+    let app = spawn_app().await;
+    let admin = app.create_admin().await;
+
+    let response = app.login("  ADMIN@Example.com ", PASSWORD).await.expect("login");
+
+    assert_eq!(response.user.expect("user").id, admin.id);
+}
+
+async fn five_failed_logins_lock_the_account(app: TestApp) {
+    // Arrange
+    app.create_admin().await;
+    let other = app.bootstrap("other@example.com", "Other", Role::Viewer).await;
+    for attempt in 1..=4 {
+        let status = app
+            .login(ADMIN_EMAIL, "wrong password!")
+            .await
+            .expect_err("wrong password");
+        assert_eq!(
+            status.code(),
+            Code::Unauthenticated,
+            "attempt {attempt}: {}",
+            status.message()
+        );
+    }
+
+    // Act
+    let fifth = app.login(ADMIN_EMAIL, "wrong password!").await;
+
+    // Assert: locked, with a Retry-After of the lockout duration
+    let status = assert_status(fifth, Code::ResourceExhausted, "");
+    assert!(status.message().starts_with("account_locked"), "{}", status.message());
+    let retry_after = status.metadata().get("retry-after").expect("retry-after metadata");
+    assert_eq!(retry_after.to_str().unwrap(), "900");
+
+    // Assert: even the right password is refused while locked
+    let status = assert_status(app.login(ADMIN_EMAIL, PASSWORD).await, Code::ResourceExhausted, "");
+    assert!(status.message().starts_with("account_locked"), "{}", status.message());
+    let retry_after: u64 = status
+        .metadata()
+        .get("retry-after")
+        .expect("retry-after")
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=900).contains(&retry_after), "{retry_after}");
+
+    // Assert: nobody else is affected
+    let response = app.login(&other.email, PASSWORD).await.expect("another user logs in");
+    assert_eq!(response.user.expect("user").id, other.id);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_successful_login_forgets_earlier_failures() {
+    // Arrange: four failures, then a success
+    let app = spawn_app().await;
+    app.create_admin().await;
+    for _ in 1..=4 {
+        app.login(ADMIN_EMAIL, "wrong password!")
+            .await
+            .expect_err("wrong password");
+    }
+    app.login(ADMIN_EMAIL, PASSWORD).await.expect("login");
+
+    // Act: four more failures
+    for attempt in 1..=4 {
+        let result = app.login(ADMIN_EMAIL, "wrong password!").await;
+
+        // Assert: each is a plain failure, not a lock
+        let status = result.expect_err("wrong password");
+        assert_eq!(
+            status.code(),
+            Code::Unauthenticated,
+            "attempt {attempt}: {}",
+            status.message()
+        );
+    }
+    assert!(app.login(ADMIN_EMAIL, PASSWORD).await.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_user_cannot_log_in() {
+    let app = spawn_app().await;
+    let (_, admin_token) = app.admin_with_token().await;
+    let viewer = app.bootstrap("viewer@example.com", "Viewer", Role::Viewer).await;
+    let update = pb::UpdateUserRequest {
+        id: viewer.id.clone(),
+        disabled: Some(true),
+        ..Default::default()
+    };
+    app.update_user_as(&admin_token, update)
+        .await
+        .expect("disable the viewer");
+
+    let result = app.login(&viewer.email, PASSWORD).await;
+
+    assert_status(result, Code::Unauthenticated, "account disabled");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_re_enabled_user_can_log_in_again() {
+    let app = spawn_app().await;
+    let (_, admin_token) = app.admin_with_token().await;
+    let viewer = app.bootstrap("viewer@example.com", "Viewer", Role::Viewer).await;
+    let disable = pb::UpdateUserRequest {
+        id: viewer.id.clone(),
+        disabled: Some(true),
+        ..Default::default()
+    };
+    app.update_user_as(&admin_token, disable).await.expect("disable");
+    let enable = pb::UpdateUserRequest {
+        id: viewer.id.clone(),
+        disabled: Some(false),
+        ..Default::default()
+    };
+    app.update_user_as(&admin_token, enable).await.expect("enable");
+
+    let response = app.login(&viewer.email, PASSWORD).await.expect("login");
+
+    assert_eq!(response.user.expect("user").id, viewer.id);
+}

@@ -1,0 +1,10 @@
+//! The auth crate's single integration-test binary.
+
+mod api_tokens;
+mod helpers;
+mod login;
+mod reflection;
+mod sessions;
+mod store;
+mod tokens;
+mod users;

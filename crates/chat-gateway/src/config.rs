@@ -1,0 +1,73 @@
+//! Settings of the public edge (`DEVOPSTRACK_GATEWAY__*`, see the README's configuration table).
+
+use std::net::SocketAddr;
+
+use serde::Deserialize;
+
+use devopstrack_platform::config::{ConfigError, env_var};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub http_addr: SocketAddr,
+    /// gRPC URL of the auth service.
+    pub auth_url: String,
+    /// Deadline of each call to an internal service.
+    pub upstream_timeout_ms: u64,
+    pub issuer: String,
+    pub audience: String,
+    /// Login attempts allowed per client IP per minute (burst: a sixth of it, at least 5).
+    pub login_rate_per_minute: u32,
+    /// Take the client IP from the first `X-Forwarded-For` hop (only behind a proxy you trust).
+    pub trust_forwarded_for: bool,
+    /// `Secure` on the refresh cookie; unset: secure unless bound to a loopback address.
+    pub cookie_secure: Option<bool>,
+    /// HTTP worker threads; unset: one per core.
+    pub workers: Option<usize>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            auth_url: "http://127.0.0.1:50051".into(),
+            upstream_timeout_ms: 5_000,
+            issuer: "devopstrack".into(),
+            audience: "devopstrack".into(),
+            login_rate_per_minute: 60,
+            trust_forwarded_for: false,
+            cookie_secure: None,
+            workers: None,
+        }
+    }
+}
+
+impl Settings {
+    pub fn load() -> Result<Self, ConfigError> {
+        let settings: Self = devopstrack_platform::config::load("gateway")?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, why: &str| Err(ConfigError(format!("{}: {why}", env_var("gateway", key))));
+        if !(self.auth_url.starts_with("http://") || self.auth_url.starts_with("https://")) {
+            return bad("auth_url", "must be an http:// or https:// URL");
+        }
+        if !(100..=60_000).contains(&self.upstream_timeout_ms) {
+            return bad("upstream_timeout_ms", "must be between 100 and 60000");
+        }
+        if self.login_rate_per_minute == 0 {
+            return bad("login_rate_per_minute", "must be at least 1");
+        }
+        if self.workers == Some(0) {
+            return bad("workers", "must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// Whether the refresh cookie carries `Secure`.
+    pub fn secure_cookies(&self) -> bool {
+        self.cookie_secure.unwrap_or(!self.http_addr.ip().is_loopback())
+    }
+}

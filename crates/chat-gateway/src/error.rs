@@ -1,0 +1,147 @@
+//! The edge's errors: every one answers JSON `{"error":{"code","message"}}` with the right HTTP status, never a 500 for
+//! bad input. Upstream gRPC statuses map here once.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400; `code` is machine-readable (`invalid_json`, `invalid_argument`, …), the message names the field.
+    #[error("{message}")]
+    InvalidInput { code: &'static str, message: String },
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    PermissionDenied(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// 429 with `Retry-After`.
+    #[error("{message}")]
+    RateLimited { code: &'static str, message: String, retry_after_secs: u64 },
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::InvalidInput { code: "invalid_argument", message: message.into() }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            ApiError::InvalidInput { code, .. } => code,
+            ApiError::Unauthenticated(_) => "unauthenticated",
+            ApiError::PermissionDenied(_) => "forbidden",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ApiError::RateLimited { code, .. } => code,
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: Detail<'a>,
+}
+
+#[derive(Serialize)]
+struct Detail<'a> {
+    code: &'a str,
+    message: String,
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::InvalidInput { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            ApiError::PermissionDenied(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let ApiError::Internal(cause) = self {
+            tracing::error!(error = ?cause, "internal error");
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        match self {
+            ApiError::RateLimited { retry_after_secs, .. } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            ApiError::Unauthenticated(_) => {
+                response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+            }
+            _ => {}
+        }
+        response.json(Body { error: Detail { code: self.code(), message: self.to_string() } })
+    }
+}
+
+impl From<tonic::Status> for ApiError {
+    fn from(status: tonic::Status) -> Self {
+        use tonic::Code;
+        let message = status.message().to_owned();
+        match status.code() {
+            Code::InvalidArgument | Code::OutOfRange => ApiError::InvalidInput { code: "invalid_argument", message },
+            Code::Unauthenticated => ApiError::Unauthenticated(message),
+            Code::PermissionDenied => ApiError::PermissionDenied(message),
+            Code::NotFound => ApiError::NotFound(message),
+            Code::AlreadyExists | Code::Aborted | Code::FailedPrecondition => ApiError::Conflict(message),
+            Code::ResourceExhausted => {
+                let retry_after_secs = status
+                    .metadata()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(60);
+                let code = if message.starts_with("account_locked") { "account_locked" } else { "rate_limited" };
+                ApiError::RateLimited { code, message, retry_after_secs }
+            }
+            Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
+                tracing::warn!(code = ?status.code(), %message, "upstream unavailable");
+                ApiError::Unavailable("a backing service is unavailable; try again shortly".into())
+            }
+            Code::Ok | Code::Unknown | Code::Internal | Code::Unimplemented | Code::DataLoss => {
+                ApiError::Internal(anyhow::anyhow!("upstream answered {:?}: {message}", status.code()))
+            }
+        }
+    }
+}
+
+impl From<devopstrack_platform::auth::TokenError> for ApiError {
+    fn from(e: devopstrack_platform::auth::TokenError) -> Self {
+        use devopstrack_platform::auth::TokenError;
+        match e {
+            TokenError::KeysUnavailable(reason) => {
+                tracing::warn!(%reason, "cannot fetch the JWKS");
+                ApiError::Unavailable("cannot verify tokens right now; try again shortly".into())
+            }
+            TokenError::Missing
+            | TokenError::Malformed
+            | TokenError::UnknownKey
+            | TokenError::Expired
+            | TokenError::Invalid(_) => ApiError::Unauthenticated(e.to_string()),
+        }
+    }
+}

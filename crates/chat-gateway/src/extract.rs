@@ -1,0 +1,171 @@
+//! Extractors: the authenticated caller, the client IP, and the request id.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use futures::future::{LocalBoxFuture, Ready, ready};
+
+use devopstrack_platform::auth::{Principal, bearer};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A caller whose bearer token verified. Carries the raw token to forward to internal services.
+pub struct Caller {
+    pub principal: Principal,
+    pub token: Arc<str>,
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let header = req.headers().get(actix_web::http::header::AUTHORIZATION).cloned();
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("AppState missing")))?;
+            let header = header.ok_or_else(|| ApiError::Unauthenticated("missing bearer token".into()))?;
+            let value = header.to_str().map_err(|_| ApiError::Unauthenticated("malformed authorization header".into()))?;
+            let token = bearer(value).ok_or_else(|| ApiError::Unauthenticated("expected Authorization: Bearer <token>".into()))?;
+            let principal = state.verifier.verify(token).await?;
+            Ok(Caller { principal, token: Arc::from(token) })
+        })
+    }
+}
+
+/// The request id the middleware assigned (or accepted from `X-Request-Id`).
+#[derive(Clone, Debug)]
+pub struct RequestId(pub Arc<str>);
+
+impl FromRequest for RequestId {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let id = req.extensions().get::<RequestId>().cloned().unwrap_or_else(|| RequestId(Arc::from("-")));
+        ready(Ok(id))
+    }
+}
+
+/// The client's IP: the peer address, or the first `X-Forwarded-For` hop when configured to trust it.
+pub fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> Option<IpAddr> {
+    if trust_forwarded_for {
+        let forwarded = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|ip| ip.trim().parse().ok());
+        if forwarded.is_some() {
+            return forwarded;
+        }
+    }
+    req.peer_addr().map(|a| a.ip())
+}
+
+/// Builds an upstream request carrying the caller's token and the request id.
+pub fn upstream<T>(message: T, caller: Option<&Caller>, request_id: &RequestId) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    let metadata = request.metadata_mut();
+    if let Some(caller) = caller {
+        if let Ok(value) = format!("Bearer {}", caller.token).parse() {
+            metadata.insert("authorization", value);
+        }
+    }
+    if let Ok(value) = request_id.0.parse() {
+        metadata.insert("x-request-id", value);
+    }
+    request
+}
+
+/// Largest accepted request body.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A JSON body: `application/json` only, at most [`MAX_BODY_BYTES`], and errors that name the offending field
+/// (`role: unknown variant "root", expected one of …`).
+pub struct Json<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let content_type = req.content_type().to_ascii_lowercase();
+        let is_json = content_type == "application/json" || content_type.ends_with("+json");
+        let length = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !is_json {
+                return Err(ApiError::UnsupportedMediaType("send the body as Content-Type: application/json".into()));
+            }
+            if length.is_some_and(|n| n > MAX_BODY_BYTES) {
+                return Err(ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES });
+            }
+            let bytes = body.await.map_err(|e| match e.as_response_error().status_code().as_u16() {
+                413 => ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES },
+                _ => ApiError::InvalidInput { code: "invalid_body", message: format!("cannot read the body: {e}") },
+            })?;
+            parse_json(&bytes).map(Json)
+        })
+    }
+}
+
+/// Deserializes `bytes`, naming the field at fault.
+pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let code = if inner.is_syntax() || inner.is_eof() { "invalid_json" } else { "invalid_argument" };
+        let message = if path == "." || path.is_empty() { inner.to_string() } else { format!("{path}: {inner}") };
+        ApiError::InvalidInput { code, message }
+    })?;
+    deserializer.end().map_err(|e| ApiError::InvalidInput { code: "invalid_json", message: e.to_string() })?;
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    #[allow(dead_code)]
+    struct Demo {
+        email: String,
+        page_size: u32,
+    }
+
+    #[test]
+    fn json_errors_name_the_field() {
+        let cases: [(&[u8], &str, &str); 5] = [
+            (br#"{"email":123,"pageSize":1}"#, "invalid_argument", "email: invalid type: integer"),
+            (br#"{"email":"a","pageSize":-1}"#, "invalid_argument", "pageSize: invalid value"),
+            (br#"{"pageSize":1}"#, "invalid_argument", "missing field `email`"),
+            (br#"{"email":"a""#, "invalid_json", "EOF"),
+            (br#"{"email":"a","pageSize":1} trailing"#, "invalid_json", "trailing"),
+        ];
+        for (body, want_code, want_message) in cases {
+            match parse_json::<Demo>(body) {
+                Err(ApiError::InvalidInput { code, message }) => {
+                    assert_eq!(code, want_code, "{message}");
+                    assert!(message.contains(want_message), "{message:?} should contain {want_message:?}");
+                }
+                other => panic!("expected InvalidInput for {:?}, got {other:?}", String::from_utf8_lossy(body)),
+            }
+        }
+    }
+
+    #[test]
+    fn deeply_nested_json_is_refused_not_a_stack_overflow() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(parse_json::<serde_json::Value>(deep.as_bytes()).is_err());
+    }
+}

@@ -1,0 +1,74 @@
+//! What every handler shares: clients of the internal services, the token verifier, limits, metrics.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+use devopstrack_platform::auth::{Jwk, JwksFetcher, JwtVerifier};
+use devopstrack_platform::grpc::{ClientSettings, TracePropagation, lazy_channel, retry_idempotent};
+use devopstrack_platform::metrics::{HttpMetrics, MetricsRegistry};
+use devopstrack_proto::auth::v1 as pb;
+use devopstrack_proto::auth::v1::auth_service_client::AuthServiceClient;
+
+use crate::config::Settings;
+use crate::ratelimit::RateLimiter;
+
+pub type AuthClient = AuthServiceClient<InterceptedService<Channel, TracePropagation>>;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub auth: AuthClient,
+    pub verifier: Arc<JwtVerifier>,
+    pub login_limiter: Arc<RateLimiter>,
+    pub metrics: MetricsRegistry,
+    pub http_metrics: HttpMetrics,
+    pub secure_cookies: bool,
+    pub trust_forwarded_for: bool,
+}
+
+impl AppState {
+    pub fn new(settings: &Settings) -> anyhow::Result<Self> {
+        let client_settings = ClientSettings {
+            timeout: Duration::from_millis(settings.upstream_timeout_ms),
+            ..ClientSettings::new(settings.auth_url.clone())
+        };
+        let auth = AuthServiceClient::with_interceptor(lazy_channel(&client_settings)?, TracePropagation);
+        let verifier = Arc::new(JwtVerifier::new(&settings.issuer, &settings.audience, jwks_fetcher(auth.clone())));
+        let per_minute = settings.login_rate_per_minute;
+        let login_limiter = Arc::new(RateLimiter::per_minute(per_minute, (per_minute / 6).max(5)));
+        let metrics = MetricsRegistry::new();
+        let http_metrics = HttpMetrics::register(&metrics);
+        Ok(Self {
+            auth,
+            verifier,
+            login_limiter,
+            metrics,
+            http_metrics,
+            secure_cookies: settings.secure_cookies(),
+            trust_forwarded_for: settings.trust_forwarded_for,
+        })
+    }
+}
+
+/// Fetches the JWKS from auth over gRPC (an idempotent read: retried when auth blinks).
+fn jwks_fetcher(auth: AuthClient) -> JwksFetcher {
+    Arc::new(move || {
+        let auth = auth.clone();
+        Box::pin(async move {
+            let response = retry_idempotent(|| {
+                let mut auth = auth.clone();
+                async move { auth.get_jwks(pb::GetJwksRequest {}).await }
+            })
+            .await
+            .map_err(|s| format!("auth GetJwks: {:?} {}", s.code(), s.message()))?;
+            Ok(response
+                .into_inner()
+                .keys
+                .into_iter()
+                .map(|k| Jwk { kty: k.kty, crv: k.crv, x: k.x, kid: k.kid, alg: k.alg, use_: k.r#use })
+                .collect())
+        })
+    })
+}

@@ -1,0 +1,30 @@
+//! `devopstrack`: every service in one process (`devopstrack up`) and admin commands.
+
+mod up;
+mod user;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "devopstrack", version, about = "Track CI/CD pipelines, deployments and DORA metrics")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the whole platform in one process with embedded stores (SQLite under --data-dir).
+    Up(up::UpArgs),
+    /// Manage users directly in the auth store (for bootstrapping a real deployment).
+    #[command(subcommand)]
+    User(user::UserCommand),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Up(args) => up::run(args).await,
+        Command::User(command) => user::run(command).await,
+    }
+}

@@ -1,0 +1,15 @@
+//! What every DevOpsTrack service shares: configuration loading, telemetry, Prometheus metrics, the admin HTTP server,
+//! the gRPC server bootstrap (health, reflection, request metrics, trace context), JWT verification against a cached
+//! JWKS, and shutdown on signals.
+//!
+//! This crate depends on no other workspace crate.
+
+pub mod admin;
+pub mod auth;
+pub mod config;
+pub mod grpc;
+pub mod metrics;
+pub mod net;
+pub mod role;
+pub mod shutdown;
+pub mod telemetry;

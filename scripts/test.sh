@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs the whole test suite against real servers: scripts/test-servers.sh starts a throwaway PostgreSQL and Redis
+# (unless DEVOPSTRACK_TEST_POSTGRES_URL / DEVOPSTRACK_TEST_REDIS_URL are set), exports their URLs and stops them after.
+#
+#   scripts/test.sh [ARGS...]   extra arguments go to the test runner (e.g. a test-name filter); doctests are then skipped
+#
+# Runner: cargo-nextest (`--profile ci` when CI is set: no fail-fast, JUnit at target/nextest/ci/junit.xml).
+# Without cargo-nextest it falls back to `cargo test` and says so. Nextest does not run doctests, so with either runner
+# they run first, on their own (they need no servers). Any failure fails the script.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+log() { printf '==> %s\n' "$*"; }
+
+if cargo nextest --version >/dev/null 2>&1; then
+  runner=(cargo nextest run --workspace --locked --no-fail-fast)
+  if [[ -n "${CI:-}" ]]; then
+    runner+=(--profile ci)
+  fi
+else
+  log "NOTE: cargo-nextest is not installed; falling back to 'cargo test' (install: cargo install cargo-nextest --locked)"
+  runner=(cargo test --workspace --locked --no-fail-fast --lib --bins --tests)
+fi
+
+if [[ $# -eq 0 ]]; then
+  # devopstrack-proto is generated code: prost copies .proto comments into rustdoc, where indented text would be
+  # compiled as Rust. It has no hand-written examples to test.
+  log "doctests: cargo test --workspace --locked --doc --exclude devopstrack-proto"
+  cargo test --workspace --locked --doc --exclude devopstrack-proto
+fi
+
+log "tests: ${runner[*]} $*"
+exec bash scripts/test-servers.sh -- "${runner[@]}" "$@"
