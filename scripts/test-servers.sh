@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs a command with one throwaway PostgreSQL and one Redis shared by the whole run.
+# Runs a command with one throwaway PostgreSQL, one Redis and (when installed) one MongoDB-compatible server shared by
+# the whole run.
 #
 # Usage: scripts/test-servers.sh -- CMD [ARGS...]
 #
@@ -8,6 +9,11 @@
 # is already set is used as it is. The servers and their temp dir are removed when CMD ends (also on Ctrl-C, and,
 # via a guard process, even if this script is killed). A server that cannot start is reported; CMD then runs without
 # its URL, unless DEVOPSTRACK_REQUIRE_BACKENDS=1, which makes that an error (exit 1). Exits with CMD's status.
+#
+# MongoDB is optional: the wire-compatible server is PyPI SecantusDB from the repository's .venv (`.ci/run` installs
+# it; by hand: python3 -m venv .venv && .venv/bin/pip install SecantusDB), exported as DEVOPSTRACK_TEST_MONGODB_URL.
+# Without .venv/bin/secantusd-py this says so in one line and CMD runs without it (its tests print SKIPPED); an
+# installed server that fails to start counts as unavailable, like the others.
 set -euo pipefail
 
 usage() {
@@ -28,9 +34,12 @@ esac
 workdir=""
 pg_pid=""
 redis_pid=""
+mongodb_pid=""
 guard_pid=""
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+secantusd="$repo_root/.venv/bin/secantusd-py"
 
-# Stops the servers (postgres: SIGINT = fast shutdown; redis: SIGTERM), waits for them, removes the temp dir and exits
+# Stops the servers (postgres: SIGINT = fast shutdown; redis and mongodb: SIGTERM), waits for them, removes the temp dir and exits
 # with the status the script was about to exit with.
 # shellcheck disable=SC2317 # invoked by the EXIT trap
 cleanup() {
@@ -39,8 +48,9 @@ cleanup() {
   if [[ -n "$guard_pid" ]]; then kill "$guard_pid" 2>/dev/null || true; fi
   if [[ -n "$pg_pid" ]]; then kill -INT "$pg_pid" 2>/dev/null || true; fi
   if [[ -n "$redis_pid" ]]; then kill -TERM "$redis_pid" 2>/dev/null || true; fi
+  if [[ -n "$mongodb_pid" ]]; then kill -TERM "$mongodb_pid" 2>/dev/null || true; fi
   local pid
-  for pid in $pg_pid $redis_pid; do
+  for pid in $pg_pid $redis_pid $mongodb_pid; do
     wait "$pid" 2>/dev/null || true
   done
   if [[ -n "$workdir" ]]; then rm -rf "$workdir"; fi
@@ -119,6 +129,12 @@ redis_ready() (
   printf 'PING\r\n' >&3
   read -r -t 1 reply <&3 && [[ "$reply" == "+PONG"* ]]
 )
+
+# The MongoDB-compatible server logs before it listens; ready once its port accepts a connection.
+# shellcheck disable=SC2317 # invoked through wait_for
+mongodb_ready() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
 
 start_postgres() {
   local bin dir port
@@ -199,15 +215,46 @@ start_redis() {
   log "redis at $DEVOPSTRACK_TEST_REDIS_URL"
 }
 
+start_mongodb() {
+  local dir port
+  if [[ ! -x "$secantusd" ]]; then
+    log "mongodb: $secantusd not installed, running without it (pip install SecantusDB into .venv to test MongoDB)"
+    return 0
+  fi
+  dir="$workdir/mongodb"
+  mkdir -p "$dir"
+  port=$(free_port) || {
+    unavailable MongoDB "no free port found"
+    return 0
+  }
+  "$secantusd" --host 127.0.0.1 --port "$port" --storage-path :memory: </dev/null >"$dir/mongodb.log" 2>&1 &
+  mongodb_pid=$!
+  echo "$mongodb_pid" >"$workdir/mongodb.pid"
+  if ! wait_for 20 "$mongodb_pid" mongodb_ready "$port"; then
+    log_tail "$dir/mongodb.log"
+    local why="secantusd-py did not accept connections within 20 s"
+    kill -0 "$mongodb_pid" 2>/dev/null || why="secantusd-py exited during startup"
+    kill -TERM "$mongodb_pid" 2>/dev/null || true
+    wait "$mongodb_pid" 2>/dev/null || true
+    mongodb_pid=""
+    rm -f "$workdir/mongodb.pid"
+    unavailable MongoDB "$why (log above)"
+    return 0
+  fi
+  export DEVOPSTRACK_TEST_MONGODB_URL="mongodb://127.0.0.1:$port/?directConnection=true"
+  log "mongodb (SecantusDB) at $DEVOPSTRACK_TEST_MONGODB_URL"
+}
+
 # If this script dies without running its traps (SIGKILL), stop the servers and remove the temp dir once it is gone.
-# Started before the servers, so it learns their pids from the files that start_postgres/start_redis write.
+# Started before the servers, so it learns their pids from the files that start_postgres/start_redis/start_mongodb
+# write.
 start_guard() {
   local parent=$$
   (
     trap '' INT
     while kill -0 "$parent" 2>/dev/null; do sleep 1; done
     pids=()
-    for server in postgres:INT redis:TERM; do
+    for server in postgres:INT redis:TERM mongodb:TERM; do
       if [[ -f "$workdir/${server%:*}.pid" ]]; then
         pid=$(<"$workdir/${server%:*}.pid")
         kill -"${server#*:}" "$pid" 2>/dev/null && pids+=("$pid")
@@ -230,12 +277,17 @@ fi
 if [[ -n "${DEVOPSTRACK_TEST_REDIS_URL:-}" ]]; then
   log "redis from DEVOPSTRACK_TEST_REDIS_URL"
 fi
-if [[ -z "${DEVOPSTRACK_TEST_POSTGRES_URL:-}" || -z "${DEVOPSTRACK_TEST_REDIS_URL:-}" ]]; then
+if [[ -n "${DEVOPSTRACK_TEST_MONGODB_URL:-}" ]]; then
+  log "mongodb from DEVOPSTRACK_TEST_MONGODB_URL"
+fi
+if [[ -z "${DEVOPSTRACK_TEST_POSTGRES_URL:-}" || -z "${DEVOPSTRACK_TEST_REDIS_URL:-}" ||
+  -z "${DEVOPSTRACK_TEST_MONGODB_URL:-}" ]]; then
   workdir=$(mktemp -d "${TMPDIR:-/tmp}/devopstrack-test-servers.XXXXXX")
   chmod 0755 "$workdir" # the postgres user must reach $workdir/pg when we are root
   start_guard
   [[ -n "${DEVOPSTRACK_TEST_POSTGRES_URL:-}" ]] || start_postgres
   [[ -n "${DEVOPSTRACK_TEST_REDIS_URL:-}" ]] || start_redis
+  [[ -n "${DEVOPSTRACK_TEST_MONGODB_URL:-}" ]] || start_mongodb
 fi
 
 status=0

@@ -27,8 +27,11 @@ pub async fn build_app(settings: &Settings) -> anyhow::Result<Arc<AuthApp>> {
         .map_err(|e| anyhow::anyhow!("auth store {}: {e}", crate::store::redact(&settings.database_url)))?;
     let pem = settings.signing_key_pem.as_ref().map(|p| p.expose_secret().to_owned());
     let keys = KeyRing::load(store.clone(), pem.as_deref()).await?;
-    let hasher =
-        PasswordHasher::new(settings.argon2_memory_kib, settings.argon2_iterations, settings.argon2_parallelism)?;
+    let hasher = PasswordHasher::new(
+        settings.argon2_memory_kib,
+        settings.argon2_iterations,
+        settings.argon2_parallelism,
+    )?;
     let policy = Policy {
         issuer: settings.issuer.clone(),
         audience: settings.audience.clone(),

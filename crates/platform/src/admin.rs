@@ -52,16 +52,25 @@ pub async fn serve(listener: TcpListener, state: AdminState) -> std::io::Result<
 
 async fn handle(req: Request<Incoming>, state: AdminState) -> Result<Response<Full<Bytes>>, Infallible> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
-        return Ok(json(StatusCode::METHOD_NOT_ALLOWED, r#"{"error":{"code":"method_not_allowed","message":"use GET"}}"#));
+        return Ok(json(
+            StatusCode::METHOD_NOT_ALLOWED,
+            r#"{"error":{"code":"method_not_allowed","message":"use GET"}}"#,
+        ));
     }
     Ok(match req.uri().path() {
         "/metrics" => Response::builder()
-            .header(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")
+            .header(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )
             .body(Full::new(Bytes::from(state.metrics.encode())))
             .unwrap_or_default(),
         "/healthz" => json(StatusCode::OK, r#"{"status":"ok"}"#),
         "/readyz" => readiness(&state).await,
-        _ => json(StatusCode::NOT_FOUND, r#"{"error":{"code":"not_found","message":"try /metrics, /healthz or /readyz"}}"#),
+        _ => json(
+            StatusCode::NOT_FOUND,
+            r#"{"error":{"code":"not_found","message":"try /metrics, /healthz or /readyz"}}"#,
+        ),
     })
 }
 
@@ -125,11 +134,17 @@ mod tests {
 
         assert!(get(addr, "/healthz").await.starts_with("HTTP/1.1 200"));
         let not_ready = get(addr, "/readyz").await;
-        assert!(not_ready.starts_with("HTTP/1.1 503") && not_ready.contains("database down"), "{not_ready}");
+        assert!(
+            not_ready.starts_with("HTTP/1.1 503") && not_ready.contains("database down"),
+            "{not_ready}"
+        );
         ready.store(true, Ordering::SeqCst);
         assert!(get(addr, "/readyz").await.starts_with("HTTP/1.1 200"));
         let metrics = get(addr, "/metrics").await;
-        assert!(metrics.contains(r#"http_server_requests_total{method="GET",route="/x",status="200"} 1"#), "{metrics}");
+        assert!(
+            metrics.contains(r#"http_server_requests_total{method="GET",route="/x",status="200"} 1"#),
+            "{metrics}"
+        );
         assert!(get(addr, "/nope").await.starts_with("HTTP/1.1 404"));
 
         shutdown.cancel();

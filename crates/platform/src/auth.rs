@@ -51,7 +51,13 @@ pub struct Principal {
 
 impl From<Claims> for Principal {
     fn from(c: Claims) -> Self {
-        Self { subject: c.sub, role: c.role, name: c.name, token_id: c.jti, expires_at: c.exp }
+        Self {
+            subject: c.sub,
+            role: c.role,
+            name: c.name,
+            token_id: c.jti,
+            expires_at: c.exp,
+        }
     }
 }
 
@@ -129,10 +135,10 @@ impl JwtVerifier {
     /// Verifies `token` and returns its principal.
     pub async fn verify(&self, token: &str) -> Result<Principal, TokenError> {
         let now = now_secs();
-        if let Some(principal) = self.verified.read().get(token) {
-            if principal.expires_at + LEEWAY_SECS as i64 > now {
-                return Ok(principal.clone());
-            }
+        if let Some(principal) = self.verified.read().get(token)
+            && principal.expires_at + LEEWAY_SECS as i64 > now
+        {
+            return Ok(principal.clone());
         }
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
         if header.alg != Algorithm::EdDSA {

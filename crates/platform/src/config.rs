@@ -35,20 +35,33 @@ pub fn load_from<T: DeserializeOwned>(service: &str, file: Option<&str>) -> Resu
     let mut figment = Figment::new();
     if let Some(path) = file {
         if !std::path::Path::new(path).is_file() {
-            return Err(ConfigError(format!("DEVOPSTRACK_CONFIG names {path:?}, which is not a readable file")));
+            return Err(ConfigError(format!(
+                "DEVOPSTRACK_CONFIG names {path:?}, which is not a readable file"
+            )));
         }
         // `nested`: each top-level table is a profile; we select the service's own table below.
         figment = figment.merge(Toml::file(path).nested());
     }
     figment = figment.merge(Env::prefixed(&env_prefix(service)).split("__").global());
-    figment.select(service).extract::<T>().map_err(|e| ConfigError(one_line(service, &e)))
+    figment
+        .select(service)
+        .extract::<T>()
+        .map_err(|e| ConfigError(one_line(service, &e)))
 }
 
 /// `DEVOPSTRACK_AUTH__GRPC_ADDR: invalid type: …` for values from the environment, figment's own wording otherwise.
 fn one_line(service: &str, error: &figment::Error) -> String {
-    let from_env = error.metadata.as_ref().is_some_and(|m| m.name.contains("environment variable"));
+    let from_env = error
+        .metadata
+        .as_ref()
+        .is_some_and(|m| m.name.contains("environment variable"));
     let message = if from_env && !error.path.is_empty() {
-        format!("{}{}: {}", env_prefix(service), error.path.join("__").to_uppercase(), error.kind)
+        format!(
+            "{}{}: {}",
+            env_prefix(service),
+            error.path.join("__").to_uppercase(),
+            error.kind
+        )
     } else {
         error.to_string()
     };
@@ -56,6 +69,8 @@ fn one_line(service: &str, error: &figment::Error) -> String {
 }
 
 #[cfg(test)]
+// figment's `Jail` closures return its (large) error type; that is its API, not ours.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
     use serde::Deserialize;
@@ -76,7 +91,11 @@ mod tests {
 
     impl Default for Demo {
         fn default() -> Self {
-            Self { port: 1, name: "default".into(), nested: Nested::default() }
+            Self {
+                port: 1,
+                name: "default".into(),
+                nested: Nested::default(),
+            }
         }
     }
 
@@ -98,14 +117,20 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             assert_eq!(load_from::<Demo>("demo", None).unwrap(), Demo::default());
 
-            jail.create_file("devopstrack.toml", "[demo]\nport = 2\nname = \"file\"\n[other]\nport = 9\n")?;
+            jail.create_file(
+                "devopstrack.toml",
+                "[demo]\nport = 2\nname = \"file\"\n[other]\nport = 9\n",
+            )?;
             let from_file: Demo = load_from("demo", Some("devopstrack.toml")).unwrap();
             assert_eq!((from_file.port, from_file.name.as_str()), (2, "file"));
 
             jail.set_env("DEVOPSTRACK_DEMO__PORT", "3");
             jail.set_env("DEVOPSTRACK_DEMO__NESTED__DEPTH", "11");
             let from_env: Demo = load_from("demo", Some("devopstrack.toml")).unwrap();
-            assert_eq!((from_env.port, from_env.name.as_str(), from_env.nested.depth), (3, "file", 11));
+            assert_eq!(
+                (from_env.port, from_env.name.as_str(), from_env.nested.depth),
+                (3, "file", 11)
+            );
             Ok(())
         });
     }
@@ -133,7 +158,9 @@ mod tests {
 
     #[test]
     fn a_missing_config_file_is_an_error() {
-        let err = load_from::<Demo>("demo", Some("/nonexistent/devopstrack.toml")).unwrap_err().to_string();
+        let err = load_from::<Demo>("demo", Some("/nonexistent/devopstrack.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("DEVOPSTRACK_CONFIG"), "{err}");
     }
 }

@@ -84,7 +84,10 @@ impl GrpcServer {
         let reflection_v1alpha = reflection().build_v1alpha()?;
 
         let mut routes = self.routes;
-        routes.add_service(health_service).add_service(reflection_v1).add_service(reflection_v1alpha);
+        routes
+            .add_service(health_service)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha);
 
         let names = self.names;
         let signal = async move {
@@ -96,7 +99,10 @@ impl GrpcServer {
         };
         let metrics = self.metrics;
         Server::builder()
-            .layer(tower::layer::layer_fn(move |inner| ObservedService { inner, metrics: metrics.clone() }))
+            .layer(tower::layer::layer_fn(move |inner| ObservedService {
+                inner,
+                metrics: metrics.clone(),
+            }))
             .add_routes(routes.routes())
             .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal)
             .await?;
@@ -127,7 +133,8 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let (service, method) = split_path(req.uri().path());
-        let span = tracing::info_span!("grpc.request", otel.kind = "server", rpc.service = %service, rpc.method = %method);
+        let span =
+            tracing::info_span!("grpc.request", otel.kind = "server", rpc.service = %service, rpc.method = %method);
         let parent = opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(req.headers())));
         let _ = span.set_parent(parent);
         // Take the service that was driven to readiness; leave a fresh clone in its place (tower's documented pattern).
@@ -151,11 +158,35 @@ where
                 if code != tonic::Code::Ok {
                     tracing::debug!(grpc.code = ?code, "call failed");
                 }
-                metrics.record(&service, &method, &format!("{code:?}"), started.elapsed());
+                metrics.record(&service, &method, code_label(code), started.elapsed());
                 result
             }
             .instrument(span),
         )
+    }
+}
+
+/// Status code names as go-grpc-prometheus writes them (`OK`, `InvalidArgument`, …).
+fn code_label(code: tonic::Code) -> &'static str {
+    use tonic::Code;
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "Canceled",
+        Code::Unknown => "Unknown",
+        Code::InvalidArgument => "InvalidArgument",
+        Code::DeadlineExceeded => "DeadlineExceeded",
+        Code::NotFound => "NotFound",
+        Code::AlreadyExists => "AlreadyExists",
+        Code::PermissionDenied => "PermissionDenied",
+        Code::ResourceExhausted => "ResourceExhausted",
+        Code::FailedPrecondition => "FailedPrecondition",
+        Code::Aborted => "Aborted",
+        Code::OutOfRange => "OutOfRange",
+        Code::Unimplemented => "Unimplemented",
+        Code::Internal => "Internal",
+        Code::Unavailable => "Unavailable",
+        Code::DataLoss => "DataLoss",
+        Code::Unauthenticated => "Unauthenticated",
     }
 }
 
@@ -183,9 +214,10 @@ struct MetadataInjector<'a>(&'a mut tonic::metadata::MetadataMap);
 
 impl Injector for MetadataInjector<'_> {
     fn set(&mut self, key: &str, value: String) {
-        if let (Ok(key), Ok(value)) =
-            (tonic::metadata::MetadataKey::from_bytes(key.as_bytes()), tonic::metadata::MetadataValue::try_from(value))
-        {
+        if let (Ok(key), Ok(value)) = (
+            tonic::metadata::MetadataKey::from_bytes(key.as_bytes()),
+            tonic::metadata::MetadataValue::try_from(value),
+        ) {
             self.0.insert(key, value);
         }
     }
@@ -221,7 +253,11 @@ pub struct ClientSettings {
 
 impl ClientSettings {
     pub fn new(url: impl Into<String>) -> Self {
-        Self { url: url.into(), timeout: Duration::from_secs(5), connect_timeout: Duration::from_secs(1) }
+        Self {
+            url: url.into(),
+            timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(1),
+        }
     }
 }
 
@@ -275,7 +311,13 @@ mod tests {
         let result: Result<u8, _> = retry_idempotent(|| {
             calls += 1;
             let n = calls;
-            async move { if n < 3 { Err(tonic::Status::unavailable("down")) } else { Ok(7) } }
+            async move {
+                if n < 3 {
+                    Err(tonic::Status::unavailable("down"))
+                } else {
+                    Ok(7)
+                }
+            }
         })
         .await;
         assert_eq!((result.unwrap(), calls), (7, 3));

@@ -26,7 +26,9 @@ impl Default for MetricsRegistry {
 
 impl MetricsRegistry {
     pub fn new() -> Self {
-        Self { inner: Arc::new(RwLock::new(Registry::default())) }
+        Self {
+            inner: Arc::new(RwLock::new(Registry::default())),
+        }
     }
 
     /// Registers `metric` under `name` (no `_total` suffix for counters: the encoder adds it).
@@ -74,8 +76,13 @@ pub struct GrpcMetrics {
 impl GrpcMetrics {
     pub fn register(registry: &MetricsRegistry) -> Self {
         let handled = Family::<GrpcCallLabels, Counter>::default();
-        let duration = HistogramFamily::<GrpcMethodLabels>::new_with_constructor(latency_histogram as fn() -> Histogram);
-        registry.register("grpc_server_handled", "gRPC calls completed, by method and status code", handled.clone());
+        let duration =
+            HistogramFamily::<GrpcMethodLabels>::new_with_constructor(latency_histogram as fn() -> Histogram);
+        registry.register(
+            "grpc_server_handled",
+            "gRPC calls completed, by method and status code",
+            handled.clone(),
+        );
         registry.register("grpc_server_handling_seconds", "gRPC call duration", duration.clone());
         Self { handled, duration }
     }
@@ -89,7 +96,10 @@ impl GrpcMetrics {
             })
             .inc();
         self.duration
-            .get_or_create(&GrpcMethodLabels { grpc_service: service.to_owned(), grpc_method: method.to_owned() })
+            .get_or_create(&GrpcMethodLabels {
+                grpc_service: service.to_owned(),
+                grpc_method: method.to_owned(),
+            })
             .observe(elapsed.as_secs_f64());
     }
 }
@@ -121,10 +131,26 @@ impl HttpMetrics {
         let requests = Family::<HttpCallLabels, Counter>::default();
         let duration = HistogramFamily::<HttpRouteLabels>::new_with_constructor(latency_histogram as fn() -> Histogram);
         let in_flight = Gauge::default();
-        registry.register("http_server_requests", "HTTP requests completed, by route template and status", requests.clone());
-        registry.register("http_server_request_duration_seconds", "HTTP request duration", duration.clone());
-        registry.register("http_server_active_requests", "HTTP requests in flight", in_flight.clone());
-        Self { requests, duration, in_flight }
+        registry.register(
+            "http_server_requests",
+            "HTTP requests completed, by route template and status",
+            requests.clone(),
+        );
+        registry.register(
+            "http_server_request_duration_seconds",
+            "HTTP request duration",
+            duration.clone(),
+        );
+        registry.register(
+            "http_server_active_requests",
+            "HTTP requests in flight",
+            in_flight.clone(),
+        );
+        Self {
+            requests,
+            duration,
+            in_flight,
+        }
     }
 
     /// Counts a request as in flight until the returned guard drops.
@@ -135,10 +161,17 @@ impl HttpMetrics {
 
     pub fn record(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
         self.requests
-            .get_or_create(&HttpCallLabels { method: method.to_owned(), route: route.to_owned(), status })
+            .get_or_create(&HttpCallLabels {
+                method: method.to_owned(),
+                route: route.to_owned(),
+                status,
+            })
             .inc();
         self.duration
-            .get_or_create(&HttpRouteLabels { method: method.to_owned(), route: route.to_owned() })
+            .get_or_create(&HttpRouteLabels {
+                method: method.to_owned(),
+                route: route.to_owned(),
+            })
             .observe(elapsed.as_secs_f64());
     }
 }
@@ -161,13 +194,21 @@ mod tests {
         let registry = MetricsRegistry::new();
         let grpc = GrpcMetrics::register(&registry);
         let http = HttpMetrics::register(&registry);
-        grpc.record("devopstrack.auth.v1.AuthService", "Login", "OK", Duration::from_millis(3));
+        grpc.record(
+            "devopstrack.auth.v1.AuthService",
+            "Login",
+            "OK",
+            Duration::from_millis(3),
+        );
         http.record("GET", "/api/v1/auth/me", 200, Duration::from_micros(250));
         let text = registry.encode();
         assert!(text.contains(
             r#"grpc_server_handled_total{grpc_service="devopstrack.auth.v1.AuthService",grpc_method="Login",grpc_code="OK"} 1"#
         ), "{text}");
-        assert!(text.contains(r#"http_server_requests_total{method="GET",route="/api/v1/auth/me",status="200"} 1"#), "{text}");
+        assert!(
+            text.contains(r#"http_server_requests_total{method="GET",route="/api/v1/auth/me",status="200"} 1"#),
+            "{text}"
+        );
         assert!(text.contains("http_server_request_duration_seconds_bucket"), "{text}");
         {
             let _guard = http.start();

@@ -25,7 +25,11 @@ impl LogFormat {
     /// Reads `DEVOPSTRACK_LOG_FORMAT`; defaults to pretty on a terminal, JSON otherwise (containers).
     pub fn from_env() -> anyhow::Result<Self> {
         match std::env::var("DEVOPSTRACK_LOG_FORMAT").ok().as_deref() {
-            None | Some("") => Ok(if std::io::stdout().is_terminal() { Self::Pretty } else { Self::Json }),
+            None | Some("") => Ok(if std::io::stdout().is_terminal() {
+                Self::Pretty
+            } else {
+                Self::Json
+            }),
             Some("pretty") => Ok(Self::Pretty),
             Some("json") => Ok(Self::Json),
             Some(other) => anyhow::bail!("DEVOPSTRACK_LOG_FORMAT={other:?}: expected \"pretty\" or \"json\""),
@@ -55,7 +59,9 @@ pub fn init(service_name: &str) -> anyhow::Result<TelemetryGuard> {
 
     let mut provider = SdkTracerProvider::builder()
         .with_resource(Resource::builder().with_service_name(service_name.to_owned()).build());
-    let endpoint = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok().filter(|e| !e.is_empty());
+    let endpoint = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .ok()
+        .filter(|e| !e.is_empty());
     if endpoint.is_some() {
         let exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_tonic()
@@ -70,7 +76,12 @@ pub fn init(service_name: &str) -> anyhow::Result<TelemetryGuard> {
     let registry = tracing_subscriber::registry().with(filter).with(otel);
     let result = match format {
         LogFormat::Json => registry
-            .with(tracing_subscriber::fmt::layer().json().flatten_event(true).with_current_span(true))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(true),
+            )
             .try_init(),
         LogFormat::Pretty => registry.with(tracing_subscriber::fmt::layer().compact()).try_init(),
     };

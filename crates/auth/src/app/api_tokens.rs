@@ -83,7 +83,7 @@ impl AuthApp {
     ) -> Result<ApiTokenPage, Error> {
         let user = self.acting_user(principal).await?;
         if all_users {
-            require(principal, Role::Admin)?;
+            require(principal, &user, Role::Admin)?;
         }
         let limit = page_size(size).map_err(Error::InvalidInput)?;
         let after = decode_page_token(token).map_err(Error::InvalidInput)?;
@@ -120,7 +120,7 @@ impl AuthApp {
             .await
             .map_err(store_err("loading an API token"))?;
         let token = token.ok_or_else(not_found)?;
-        if token.user_id != user.id && !principal.role.at_least(Role::Admin) {
+        if token.user_id != user.id && require(principal, &user, Role::Admin).is_err() {
             return Err(not_found());
         }
         self.store

@@ -137,14 +137,19 @@ impl AuthApp {
     }
 }
 
-/// Fails unless the principal has at least `role` (services never do).
-fn require(principal: &Principal, role: Role) -> Result<(), Error> {
-    if principal.role.at_least(role) {
+/// Fails unless both the token and the account as stored now grant at least `role`: a token keeps its role claim for
+/// its whole life, so a demoted admin's unexpired token must not keep admin powers. Services never qualify.
+fn require(principal: &Principal, caller: &UserRecord, role: Role) -> Result<(), Error> {
+    let effective = if principal.role.at_least(caller.role) {
+        caller.role
+    } else {
+        principal.role
+    };
+    if effective.at_least(role) {
         Ok(())
     } else {
         Err(Error::PermissionDenied(format!(
-            "this needs the {role} role; you are {}",
-            principal.role
+            "this needs the {role} role; you are {effective}"
         )))
     }
 }

@@ -33,8 +33,8 @@ impl AuthApp {
 
     #[tracing::instrument(skip_all, fields(role))]
     pub async fn create_user(&self, principal: &Principal, new: NewUser) -> Result<UserRecord, Error> {
-        require(principal, Role::Admin)?;
-        self.acting_user(principal).await?;
+        let caller = self.acting_user(principal).await?;
+        require(principal, &caller, Role::Admin)?;
         self.insert_user(new).await
     }
 
@@ -88,7 +88,8 @@ impl AuthApp {
     }
 
     pub async fn list_users(&self, principal: &Principal, size: i32, token: &str) -> Result<UserPage, Error> {
-        require(principal, Role::Admin)?;
+        let caller = self.acting_user(principal).await?;
+        require(principal, &caller, Role::Admin)?;
         let limit = page_size(size).map_err(Error::InvalidInput)?;
         let after = decode_page_token(token).map_err(Error::InvalidInput)?;
         let mut users = self
@@ -112,8 +113,8 @@ impl AuthApp {
 
     #[tracing::instrument(skip_all, fields(user_id = %id))]
     pub async fn update_user(&self, principal: &Principal, id: &str, patch: UserPatch) -> Result<UserRecord, Error> {
-        require(principal, Role::Admin)?;
         let caller = self.acting_user(principal).await?;
+        require(principal, &caller, Role::Admin)?;
         let id = Uuid::parse_str(id).map_err(|_| Error::invalid("id", "is not a UUID"))?;
         let patch = UserPatch {
             name: patch
@@ -178,7 +179,7 @@ impl AuthApp {
             }
             caller.id
         } else {
-            require(principal, Role::Admin)?;
+            require(principal, &caller, Role::Admin)?;
             Uuid::parse_str(user_id).map_err(|_| Error::invalid("userId", "is not a UUID"))?
         };
         let hash = self

@@ -1,5 +1,5 @@
 //! The auth store: one trait, two implementations chosen by URL (`postgres://…` or `sqlite://path`), one conformance
-//! suite (`tests/api/store.rs`) that both pass.
+//! suite (`tests/api/store/`) that both pass.
 
 mod postgres;
 mod sqlite;

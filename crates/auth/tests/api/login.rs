@@ -246,3 +246,66 @@ async fn a_re_enabled_user_can_log_in_again() {
 
     assert_eq!(response.user.expect("user").id, viewer.id);
 }
+
+async fn issue_service_token(app: &TestApp, client_id: &str, secret: &str) -> Result<pb::TokenResponse, tonic::Status> {
+    let request = pb::IssueServiceTokenRequest {
+        client_id: client_id.into(),
+        client_secret: secret.into(),
+    };
+    app.client
+        .clone()
+        .issue_service_token(request)
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_known_service_with_the_secret_gets_a_service_token() {
+    let app = spawn_app().await;
+
+    let grant = issue_service_token(&app, "gateway", "test-service-secret")
+        .await
+        .expect("service token");
+
+    assert_eq!(
+        (grant.expires_in, grant.refresh_token.as_str(), grant.refresh_expires_in),
+        (900, "", 0)
+    );
+    assert!(grant.user.is_none());
+    let claims = claims(&grant.access_token);
+    assert_eq!(
+        (claims["sub"].as_str(), claims["role"].as_str()),
+        (Some("service:gateway"), Some("service"))
+    );
+    let me = app.who_am_i(&grant.access_token).await.expect("WhoAmI");
+    assert_eq!(
+        (me.id.as_str(), me.name.as_str(), me.role),
+        ("service:gateway", "gateway", pb::Role::Service as i32)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_secret_or_unknown_service_gets_no_token() {
+    let app = spawn_app().await;
+
+    let wrong_secret = issue_service_token(&app, "gateway", "guess").await;
+    let unknown_client = issue_service_token(&app, "intruder", "test-service-secret").await;
+
+    assert_status(wrong_secret, Code::Unauthenticated, "invalid client credentials");
+    assert_status(unknown_client, Code::Unauthenticated, "invalid client credentials");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_token_cannot_act_as_a_user() {
+    let app = spawn_app().await;
+    let token = issue_service_token(&app, "projects", "test-service-secret")
+        .await
+        .expect("service token")
+        .access_token;
+
+    let created = app.create_user_as(&token, "x@example.com", pb::Role::Viewer).await;
+    let api_token = app.create_api_token_as(&token, "ci", pb::Role::Viewer).await;
+
+    assert_status(created, Code::PermissionDenied, "this call needs a user");
+    assert_status(api_token, Code::PermissionDenied, "this call needs a user");
+}

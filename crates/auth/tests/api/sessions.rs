@@ -204,3 +204,78 @@ async fn disabling_a_user_revokes_their_sessions() {
         "account disabled",
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_picks_up_the_users_current_role() {
+    // Arrange: an operator with a session, then promoted
+    let app = spawn_app().await;
+    let (_, admin_token) = app.admin_with_token().await;
+    let (operator, _) = app.user_with_token("op@example.com", Role::Operator).await;
+    let session = app.login_as(&operator).await;
+    let promote = pb::UpdateUserRequest {
+        id: operator.id.clone(),
+        role: Some(pb::Role::Admin as i32),
+        ..Default::default()
+    };
+    app.update_user_as(&admin_token, promote).await.expect("promote");
+
+    // Act
+    let refreshed = app.refresh(&session.refresh_token).await.expect("refresh");
+
+    // Assert
+    assert_eq!(claims(&session.access_token)["role"], "operator");
+    assert_eq!(claims(&refreshed.access_token)["role"], "admin");
+    assert_eq!(refreshed.user.expect("user").role, pb::Role::Admin as i32);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_admins_unexpired_access_token_cannot_administer_users() {
+    // Arrange: two admins; the first disables the second, whose access token has not expired yet
+    let app = spawn_app().await;
+    let (_, admin_token) = app.admin_with_token().await;
+    let (second, second_token) = app.user_with_token("second-admin@example.com", Role::Admin).await;
+    let disable = pb::UpdateUserRequest {
+        id: second.id.clone(),
+        disabled: Some(true),
+        ..Default::default()
+    };
+    app.update_user_as(&admin_token, disable).await.expect("disable");
+
+    // Act
+    let list = pb::ListUsersRequest::default();
+    let listed = app.client.clone().list_users(with_token(list, &second_token)).await;
+    let created = app
+        .create_user_as(&second_token, "backdoor@example.com", pb::Role::Admin)
+        .await;
+
+    // Assert
+    assert_status(created, Code::Unauthenticated, "account disabled");
+    assert_status(listed, Code::Unauthenticated, "account disabled");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_demoted_admins_unexpired_access_token_cannot_administer_users() {
+    // Arrange: two admins; the first demotes the second to viewer, whose admin access token has not expired yet
+    let app = spawn_app().await;
+    let (_, admin_token) = app.admin_with_token().await;
+    let (second, second_token) = app.user_with_token("second-admin@example.com", Role::Admin).await;
+    let demote = pb::UpdateUserRequest {
+        id: second.id.clone(),
+        role: Some(pb::Role::Viewer as i32),
+        ..Default::default()
+    };
+    app.update_user_as(&admin_token, demote).await.expect("demote");
+
+    // Act
+    let created = app
+        .create_user_as(&second_token, "backdoor@example.com", pb::Role::Admin)
+        .await;
+
+    // Assert
+    assert_status(created, Code::PermissionDenied, "you are viewer");
+    assert_status(
+        app.login("backdoor@example.com", PASSWORD).await,
+        Code::Unauthenticated,
+        "",
+    );
+}

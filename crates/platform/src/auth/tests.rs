@@ -17,7 +17,10 @@ struct Key {
 
 impl Key {
     fn generate(kid: &str) -> Self {
-        Self { kid: kid.into(), signing: SigningKey::generate(&mut rand::rngs::OsRng) }
+        Self {
+            kid: kid.into(),
+            signing: SigningKey::generate(&mut rand::rngs::OsRng),
+        }
     }
 
     fn x(&self) -> String {
@@ -68,7 +71,10 @@ async fn a_valid_token_verifies_and_is_cached() {
     let token = key.sign(&claims());
 
     let principal = verifier.verify(&token).await.unwrap();
-    assert_eq!((principal.role, principal.name.as_str(), principal.token_id.as_str()), (Role::Admin, "Ada", "j1"));
+    assert_eq!(
+        (principal.role, principal.name.as_str(), principal.token_id.as_str()),
+        (Role::Admin, "Ada", "j1")
+    );
     assert_eq!(verifier.verify(&token).await.unwrap(), principal);
     assert_eq!(fetches.load(Ordering::SeqCst), 1, "keys are fetched once");
 }
@@ -92,16 +98,42 @@ async fn forged_and_misdirected_tokens_are_refused() {
         &EncodingKey::from_secret(key.signing.verifying_key().as_bytes()),
     )
     .unwrap();
-    let hs256_with_x = jsonwebtoken::encode(&hs_header, &claims(), &EncodingKey::from_secret(key.x().as_bytes())).unwrap();
+    let hs256_with_x =
+        jsonwebtoken::encode(&hs_header, &claims(), &EncodingKey::from_secret(key.x().as_bytes())).unwrap();
 
-    let expired = key.sign(&Claims { iat: now_secs() - 3600, exp: now_secs() - 1800, ..claims() });
-    let wrong_aud = key.sign(&Claims { aud: "someone-else".into(), ..claims() });
-    let wrong_iss = key.sign(&Claims { iss: "evil".into(), ..claims() });
-    let future = key.sign(&Claims { iat: now_secs() + 3600, exp: now_secs() + 7200, ..claims() });
-    let impostor = Key { kid: "k1".into(), signing: SigningKey::generate(&mut rand::rngs::OsRng) }.sign(&claims());
+    let expired = key.sign(&Claims {
+        iat: now_secs() - 3600,
+        exp: now_secs() - 1800,
+        ..claims()
+    });
+    let wrong_aud = key.sign(&Claims {
+        aud: "someone-else".into(),
+        ..claims()
+    });
+    let wrong_iss = key.sign(&Claims {
+        iss: "evil".into(),
+        ..claims()
+    });
+    let future = key.sign(&Claims {
+        iat: now_secs() + 3600,
+        exp: now_secs() + 7200,
+        ..claims()
+    });
+    let impostor = Key {
+        kid: "k1".into(),
+        signing: SigningKey::generate(&mut rand::rngs::OsRng),
+    }
+    .sign(&claims());
     let unknown_kid = Key::generate("k-unknown").sign(&claims());
     let tampered = {
-        let forged_claims = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&Claims { role: Role::Admin, sub: "x".into(), ..claims() }).unwrap());
+        let forged_claims = URL_SAFE_NO_PAD.encode(
+            serde_json::to_vec(&Claims {
+                role: Role::Admin,
+                sub: "x".into(),
+                ..claims()
+            })
+            .unwrap(),
+        );
         let mut parts: Vec<&str> = good.split('.').collect();
         parts[1] = &forged_claims;
         parts.join(".")
@@ -109,13 +141,29 @@ async fn forged_and_misdirected_tokens_are_refused() {
 
     let cases = [
         ("alg none (not even a JWS algorithm)", alg_none, TokenError::Malformed),
-        ("HS256 keyed with the public key", hs256_with_public_key, TokenError::Invalid("algorithm not allowed")),
-        ("HS256 keyed with x", hs256_with_x, TokenError::Invalid("algorithm not allowed")),
+        (
+            "HS256 keyed with the public key",
+            hs256_with_public_key,
+            TokenError::Invalid("algorithm not allowed"),
+        ),
+        (
+            "HS256 keyed with x",
+            hs256_with_x,
+            TokenError::Invalid("algorithm not allowed"),
+        ),
         ("expired", expired, TokenError::Expired),
         ("wrong audience", wrong_aud, TokenError::Invalid("wrong audience")),
         ("wrong issuer", wrong_iss, TokenError::Invalid("wrong issuer")),
-        ("issued in the future", future, TokenError::Invalid("issued in the future")),
-        ("signed by another key with the same kid", impostor, TokenError::Invalid("bad signature")),
+        (
+            "issued in the future",
+            future,
+            TokenError::Invalid("issued in the future"),
+        ),
+        (
+            "signed by another key with the same kid",
+            impostor,
+            TokenError::Invalid("bad signature"),
+        ),
         ("unknown kid", unknown_kid, TokenError::UnknownKey),
         ("garbage", "not.a.jwt".to_owned(), TokenError::Malformed),
         ("empty", String::new(), TokenError::Malformed),
@@ -144,7 +192,10 @@ async fn a_rotated_key_is_fetched_on_first_sight() {
     *verifier.last_fetch.lock().await = None; // as if MIN_REFRESH_INTERVAL had passed
     let principal = verifier.verify(&new.sign(&claims())).await.unwrap();
     assert_eq!(principal.role, Role::Admin);
-    assert!(verifier.verify(&old.sign(&claims())).await.is_ok(), "the previous key still verifies");
+    assert!(
+        verifier.verify(&old.sign(&claims())).await.is_ok(),
+        "the previous key still verifies"
+    );
 }
 
 #[tokio::test]
@@ -154,7 +205,10 @@ async fn unknown_kids_do_not_hammer_the_key_source() {
     let verifier = verifier_for(vec![key.jwk()], fetches.clone());
     for i in 0..20 {
         let stranger = Key::generate(&format!("stranger-{i}"));
-        assert_eq!(verifier.verify(&stranger.sign(&claims())).await.unwrap_err(), TokenError::UnknownKey);
+        assert_eq!(
+            verifier.verify(&stranger.sign(&claims())).await.unwrap_err(),
+            TokenError::UnknownKey
+        );
     }
     assert_eq!(fetches.load(Ordering::SeqCst), 1);
 }
@@ -164,7 +218,10 @@ async fn an_unreachable_key_source_is_unavailable_not_unauthenticated() {
     let fetcher: JwksFetcher = Arc::new(|| Box::pin(async { Err("auth is down".to_owned()) }));
     let verifier = JwtVerifier::new("devopstrack", "devopstrack", fetcher);
     let token = Key::generate("k1").sign(&claims());
-    assert!(matches!(verifier.verify(&token).await, Err(TokenError::KeysUnavailable(_))));
+    assert!(matches!(
+        verifier.verify(&token).await,
+        Err(TokenError::KeysUnavailable(_))
+    ));
 }
 
 #[test]

@@ -108,3 +108,26 @@ async fn migrations_are_idempotent(url: &str) {
     );
     assert_eq!(second.count_users().await.expect("count"), 1);
 }
+
+/// SQLite only: `sqlite::memory:` is a real store for as long as it lives (one connection that is never recycled).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_in_memory_sqlite_store_keeps_its_data() {
+    // Arrange
+    let store = connect("sqlite::memory:").await;
+    let other = connect("sqlite::memory:").await;
+    let ada = user("ada@example.com", now_micros());
+
+    // Act
+    store.insert_user(&ada).await.expect("insert");
+
+    // Assert
+    assert_eq!(
+        store.user_by_email(&email("ada@example.com")).await.expect("lookup"),
+        Some(ada)
+    );
+    assert_eq!(
+        other.count_users().await.expect("count"),
+        0,
+        "each in-memory store is its own database"
+    );
+}
