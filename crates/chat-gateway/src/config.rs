@@ -12,6 +12,8 @@ pub struct Settings {
     pub http_addr: SocketAddr,
     /// gRPC URL of the auth service.
     pub auth_url: String,
+    /// gRPC URL of the projects service.
+    pub projects_url: String,
     /// Deadline of each call to an internal service.
     pub upstream_timeout_ms: u64,
     pub issuer: String,
@@ -31,6 +33,7 @@ impl Default for Settings {
         Self {
             http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             auth_url: "http://127.0.0.1:50051".into(),
+            projects_url: "http://127.0.0.1:50052".into(),
             upstream_timeout_ms: 5_000,
             issuer: "devopstrack".into(),
             audience: "devopstrack".into(),
@@ -51,8 +54,10 @@ impl Settings {
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |key: &str, why: &str| Err(ConfigError(format!("{}: {why}", env_var("gateway", key))));
-        if !(self.auth_url.starts_with("http://") || self.auth_url.starts_with("https://")) {
-            return bad("auth_url", "must be an http:// or https:// URL");
+        for (key, url) in [("auth_url", &self.auth_url), ("projects_url", &self.projects_url)] {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return bad(key, "must be an http:// or https:// URL");
+            }
         }
         if !(100..=60_000).contains(&self.upstream_timeout_ms) {
             return bad("upstream_timeout_ms", "must be between 100 and 60000");
@@ -69,5 +74,31 @@ impl Settings {
     /// Whether the refresh cookie carries `Secure`.
     pub fn secure_cookies(&self) -> bool {
         self.cookie_secure.unwrap_or(!self.http_addr.ip().is_loopback())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upstream_urls_must_be_http() {
+        assert!(Settings::default().validate().is_ok());
+        let bad = Settings {
+            projects_url: "127.0.0.1:50052".into(),
+            ..Settings::default()
+        };
+        let error = bad.validate().unwrap_err().to_string();
+        assert!(error.contains("DEVOPSTRACK_GATEWAY__PROJECTS_URL"), "{error}");
+        let bad = Settings {
+            auth_url: "grpc://auth".into(),
+            ..Settings::default()
+        };
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("DEVOPSTRACK_GATEWAY__AUTH_URL")
+        );
     }
 }

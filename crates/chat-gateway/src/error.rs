@@ -18,6 +18,8 @@ pub enum ApiError {
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("{0}")]
     Conflict(String),
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
@@ -25,7 +27,11 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     /// 429 with `Retry-After`.
     #[error("{message}")]
-    RateLimited { code: &'static str, message: String, retry_after_secs: u64 },
+    RateLimited {
+        code: &'static str,
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("{0}")]
     Unavailable(String),
     #[error("internal error")]
@@ -34,7 +40,10 @@ pub enum ApiError {
 
 impl ApiError {
     pub fn invalid(message: impl Into<String>) -> Self {
-        Self::InvalidInput { code: "invalid_argument", message: message.into() }
+        Self::InvalidInput {
+            code: "invalid_argument",
+            message: message.into(),
+        }
     }
 
     fn code(&self) -> &'static str {
@@ -43,6 +52,7 @@ impl ApiError {
             ApiError::Unauthenticated(_) => "unauthenticated",
             ApiError::PermissionDenied(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
+            ApiError::MethodNotAllowed(_) => "method_not_allowed",
             ApiError::Conflict(_) => "conflict",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
@@ -71,6 +81,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             ApiError::PermissionDenied(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -94,7 +105,12 @@ impl ResponseError for ApiError {
             }
             _ => {}
         }
-        response.json(Body { error: Detail { code: self.code(), message: self.to_string() } })
+        response.json(Body {
+            error: Detail {
+                code: self.code(),
+                message: self.to_string(),
+            },
+        })
     }
 }
 
@@ -103,7 +119,10 @@ impl From<tonic::Status> for ApiError {
         use tonic::Code;
         let message = status.message().to_owned();
         match status.code() {
-            Code::InvalidArgument | Code::OutOfRange => ApiError::InvalidInput { code: "invalid_argument", message },
+            Code::InvalidArgument | Code::OutOfRange => ApiError::InvalidInput {
+                code: "invalid_argument",
+                message,
+            },
             Code::Unauthenticated => ApiError::Unauthenticated(message),
             Code::PermissionDenied => ApiError::PermissionDenied(message),
             Code::NotFound => ApiError::NotFound(message),
@@ -115,8 +134,16 @@ impl From<tonic::Status> for ApiError {
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.parse().ok())
                     .unwrap_or(60);
-                let code = if message.starts_with("account_locked") { "account_locked" } else { "rate_limited" };
-                ApiError::RateLimited { code, message, retry_after_secs }
+                let code = if message.starts_with("account_locked") {
+                    "account_locked"
+                } else {
+                    "rate_limited"
+                };
+                ApiError::RateLimited {
+                    code,
+                    message,
+                    retry_after_secs,
+                }
             }
             Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
                 tracing::warn!(code = ?status.code(), %message, "upstream unavailable");

@@ -28,10 +28,16 @@ impl FromRequest for Caller {
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("AppState missing")))?;
             let header = header.ok_or_else(|| ApiError::Unauthenticated("missing bearer token".into()))?;
-            let value = header.to_str().map_err(|_| ApiError::Unauthenticated("malformed authorization header".into()))?;
-            let token = bearer(value).ok_or_else(|| ApiError::Unauthenticated("expected Authorization: Bearer <token>".into()))?;
+            let value = header
+                .to_str()
+                .map_err(|_| ApiError::Unauthenticated("malformed authorization header".into()))?;
+            let token = bearer(value)
+                .ok_or_else(|| ApiError::Unauthenticated("expected Authorization: Bearer <token>".into()))?;
             let principal = state.verifier.verify(token).await?;
-            Ok(Caller { principal, token: Arc::from(token) })
+            Ok(Caller {
+                principal,
+                token: Arc::from(token),
+            })
         })
     }
 }
@@ -45,7 +51,11 @@ impl FromRequest for RequestId {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let id = req.extensions().get::<RequestId>().cloned().unwrap_or_else(|| RequestId(Arc::from("-")));
+        let id = req
+            .extensions()
+            .get::<RequestId>()
+            .cloned()
+            .unwrap_or_else(|| RequestId(Arc::from("-")));
         ready(Ok(id))
     }
 }
@@ -70,10 +80,10 @@ pub fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> Option<IpAddr>
 pub fn upstream<T>(message: T, caller: Option<&Caller>, request_id: &RequestId) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
     let metadata = request.metadata_mut();
-    if let Some(caller) = caller {
-        if let Ok(value) = format!("Bearer {}", caller.token).parse() {
-            metadata.insert("authorization", value);
-        }
+    if let Some(caller) = caller
+        && let Ok(value) = format!("Bearer {}", caller.token).parse()
+    {
+        metadata.insert("authorization", value);
     }
     if let Ok(value) = request_id.0.parse() {
         metadata.insert("x-request-id", value);
@@ -103,18 +113,64 @@ impl<T: serde::de::DeserializeOwned + 'static> FromRequest for Json<T> {
         let body = web::Bytes::from_request(req, payload);
         Box::pin(async move {
             if !is_json {
-                return Err(ApiError::UnsupportedMediaType("send the body as Content-Type: application/json".into()));
+                return Err(ApiError::UnsupportedMediaType(
+                    "send the body as Content-Type: application/json".into(),
+                ));
             }
             if length.is_some_and(|n| n > MAX_BODY_BYTES) {
                 return Err(ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES });
             }
-            let bytes = body.await.map_err(|e| match e.as_response_error().status_code().as_u16() {
-                413 => ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES },
-                _ => ApiError::InvalidInput { code: "invalid_body", message: format!("cannot read the body: {e}") },
-            })?;
+            let bytes = body
+                .await
+                .map_err(|e| match e.as_response_error().status_code().as_u16() {
+                    413 => ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES },
+                    _ => ApiError::InvalidInput {
+                        code: "invalid_body",
+                        message: format!("cannot read the body: {e}"),
+                    },
+                })?;
             parse_json(&bytes).map(Json)
         })
     }
+}
+
+/// Query parameters whose errors name the parameter (`pageSize: invalid digit found in string`).
+pub struct Query<T>(pub T);
+
+impl<T> Query<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Query<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> FromRequest for Query<T> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(parse_query(req.query_string()).map(Query))
+    }
+}
+
+pub fn parse_query<T: serde::de::DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." || path.is_empty() {
+            ApiError::invalid(format!("query: {inner}"))
+        } else {
+            ApiError::invalid(format!("{path}: {inner}"))
+        }
+    })
 }
 
 /// Deserializes `bytes`, naming the field at fault.
@@ -123,11 +179,22 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Api
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        let code = if inner.is_syntax() || inner.is_eof() { "invalid_json" } else { "invalid_argument" };
-        let message = if path == "." || path.is_empty() { inner.to_string() } else { format!("{path}: {inner}") };
+        let code = if inner.is_syntax() || inner.is_eof() {
+            "invalid_json"
+        } else {
+            "invalid_argument"
+        };
+        let message = if path == "." || path.is_empty() {
+            inner.to_string()
+        } else {
+            format!("{path}: {inner}")
+        };
         ApiError::InvalidInput { code, message }
     })?;
-    deserializer.end().map_err(|e| ApiError::InvalidInput { code: "invalid_json", message: e.to_string() })?;
+    deserializer.end().map_err(|e| ApiError::InvalidInput {
+        code: "invalid_json",
+        message: e.to_string(),
+    })?;
     Ok(value)
 }
 
@@ -146,8 +213,16 @@ mod tests {
     #[test]
     fn json_errors_name_the_field() {
         let cases: [(&[u8], &str, &str); 5] = [
-            (br#"{"email":123,"pageSize":1}"#, "invalid_argument", "email: invalid type: integer"),
-            (br#"{"email":"a","pageSize":-1}"#, "invalid_argument", "pageSize: invalid value"),
+            (
+                br#"{"email":123,"pageSize":1}"#,
+                "invalid_argument",
+                "email: invalid type: integer",
+            ),
+            (
+                br#"{"email":"a","pageSize":-1}"#,
+                "invalid_argument",
+                "pageSize: invalid value",
+            ),
             (br#"{"pageSize":1}"#, "invalid_argument", "missing field `email`"),
             (br#"{"email":"a""#, "invalid_json", "EOF"),
             (br#"{"email":"a","pageSize":1} trailing"#, "invalid_json", "trailing"),
@@ -156,11 +231,38 @@ mod tests {
             match parse_json::<Demo>(body) {
                 Err(ApiError::InvalidInput { code, message }) => {
                     assert_eq!(code, want_code, "{message}");
-                    assert!(message.contains(want_message), "{message:?} should contain {want_message:?}");
+                    assert!(
+                        message.contains(want_message),
+                        "{message:?} should contain {want_message:?}"
+                    );
                 }
-                other => panic!("expected InvalidInput for {:?}, got {other:?}", String::from_utf8_lossy(body)),
+                other => panic!(
+                    "expected InvalidInput for {:?}, got {other:?}",
+                    String::from_utf8_lossy(body)
+                ),
             }
         }
+    }
+
+    #[test]
+    fn query_errors_name_the_parameter() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(rename_all = "camelCase", deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Page {
+            page_size: Option<u32>,
+        }
+        for (query, want) in [
+            ("pageSize=abc", "pageSize: "),
+            ("pageSize=-1", "pageSize: "),
+            ("bogus=1", "unknown field `bogus`"),
+        ] {
+            match parse_query::<Page>(query) {
+                Err(ApiError::InvalidInput { message, .. }) => assert!(message.contains(want), "{query}: {message}"),
+                other => panic!("{query}: expected InvalidInput, got {other:?}"),
+            }
+        }
+        assert_eq!(parse_query::<Page>("pageSize=7").unwrap().page_size, Some(7));
     }
 
     #[test]

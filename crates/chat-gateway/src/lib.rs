@@ -1,11 +1,14 @@
 //! DevOpsTrack's public edge: REST (and, as later issues land, WebSocket and the dashboard) over the internal gRPC
 //! services. It verifies every access token locally against auth's JWKS, forwards it to the services (which verify it
-//! again), and answers errors as JSON `{"error":{"code","message"}}`.
+//! again), and answers errors as JSON `{"error":{"code","message"}}`. The API describes itself: OpenAPI 3.1 at
+//! `/api/v1/openapi.json` ([`openapi`]) and interactive docs at `/api/docs` ([`docs`]).
 
 pub mod config;
+pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod middleware;
+pub mod openapi;
 pub mod ratelimit;
 pub mod routes;
 pub mod startup;

@@ -8,5 +8,7 @@ async fn main() -> anyhow::Result<()> {
     let settings = Settings::load()?;
     let _telemetry = devopstrack_platform::telemetry::init("devopstrack-gateway")?;
     let application = Application::build(&settings).await?;
-    application.run_until_stopped(devopstrack_platform::shutdown::on_signals()).await
+    application
+        .run_until_stopped(devopstrack_platform::shutdown::on_signals())
+        .await
 }

@@ -21,7 +21,11 @@ impl RateLimiter {
     /// `per_minute` sustained, up to `burst` at once.
     pub fn per_minute(per_minute: u32, burst: u32) -> Self {
         let interval = Duration::from_secs(60) / per_minute.max(1);
-        Self { interval, tolerance: interval * burst.max(1).saturating_sub(1), table: Mutex::new(HashMap::new()) }
+        Self {
+            interval,
+            tolerance: interval * burst.max(1).saturating_sub(1),
+            table: Mutex::new(HashMap::new()),
+        }
     }
 
     /// `Ok` when `key` may proceed now, otherwise how long until it may.
@@ -57,9 +61,15 @@ mod tests {
             assert!(limiter.check_at(ip, t0).is_ok());
         }
         let wait = limiter.check_at(ip, t0).unwrap_err();
-        assert!(wait > Duration::from_millis(900) && wait <= Duration::from_secs(1), "{wait:?}");
+        assert!(
+            wait > Duration::from_millis(900) && wait <= Duration::from_secs(1),
+            "{wait:?}"
+        );
         assert!(limiter.check_at(other, t0).is_ok(), "keys are independent");
-        assert!(limiter.check_at(ip, t0 + Duration::from_secs(1)).is_ok(), "one more per second");
+        assert!(
+            limiter.check_at(ip, t0 + Duration::from_secs(1)).is_ok(),
+            "one more per second"
+        );
         assert!(limiter.check_at(ip, t0 + Duration::from_secs(1)).is_err());
     }
 }

@@ -21,15 +21,25 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(settings.http_addr).map_err(|e| {
-            anyhow::anyhow!("cannot listen on {} ({e}); set {}", settings.http_addr, env_var("gateway", "http_addr"))
+            anyhow::anyhow!(
+                "cannot listen on {} ({e}); set {}",
+                settings.http_addr,
+                env_var("gateway", "http_addr")
+            )
         })?;
         let state = AppState::new(settings)?;
         // Fetch the keys now when auth is already up; otherwise the first request will (start-up order is free).
         if let Err(error) = state.verifier.refresh(true).await {
             tracing::warn!(%error, "auth not reachable yet; keys will be fetched on first use");
         }
-        let workers = settings.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-        Ok(Self { listener, state, workers })
+        let workers = settings
+            .workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+        Ok(Self {
+            listener,
+            state,
+            workers,
+        })
     }
 
     pub fn port(&self) -> u16 {

@@ -11,15 +11,18 @@ use devopstrack_platform::grpc::{ClientSettings, TracePropagation, lazy_channel,
 use devopstrack_platform::metrics::{HttpMetrics, MetricsRegistry};
 use devopstrack_proto::auth::v1 as pb;
 use devopstrack_proto::auth::v1::auth_service_client::AuthServiceClient;
+use devopstrack_proto::projects::v1::project_service_client::ProjectServiceClient;
 
 use crate::config::Settings;
 use crate::ratelimit::RateLimiter;
 
 pub type AuthClient = AuthServiceClient<InterceptedService<Channel, TracePropagation>>;
+pub type ProjectsClient = ProjectServiceClient<InterceptedService<Channel, TracePropagation>>;
 
 #[derive(Clone)]
 pub struct AppState {
     pub auth: AuthClient,
+    pub projects: ProjectsClient,
     pub verifier: Arc<JwtVerifier>,
     pub login_limiter: Arc<RateLimiter>,
     pub metrics: MetricsRegistry,
@@ -30,18 +33,28 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(settings: &Settings) -> anyhow::Result<Self> {
-        let client_settings = ClientSettings {
+        let client_settings = |url: &str| ClientSettings {
             timeout: Duration::from_millis(settings.upstream_timeout_ms),
-            ..ClientSettings::new(settings.auth_url.clone())
+            ..ClientSettings::new(url)
         };
-        let auth = AuthServiceClient::with_interceptor(lazy_channel(&client_settings)?, TracePropagation);
-        let verifier = Arc::new(JwtVerifier::new(&settings.issuer, &settings.audience, jwks_fetcher(auth.clone())));
+        let auth =
+            AuthServiceClient::with_interceptor(lazy_channel(&client_settings(&settings.auth_url))?, TracePropagation);
+        let projects = ProjectServiceClient::with_interceptor(
+            lazy_channel(&client_settings(&settings.projects_url))?,
+            TracePropagation,
+        );
+        let verifier = Arc::new(JwtVerifier::new(
+            &settings.issuer,
+            &settings.audience,
+            jwks_fetcher(auth.clone()),
+        ));
         let per_minute = settings.login_rate_per_minute;
         let login_limiter = Arc::new(RateLimiter::per_minute(per_minute, (per_minute / 6).max(5)));
         let metrics = MetricsRegistry::new();
         let http_metrics = HttpMetrics::register(&metrics);
         Ok(Self {
             auth,
+            projects,
             verifier,
             login_limiter,
             metrics,
@@ -67,7 +80,14 @@ fn jwks_fetcher(auth: AuthClient) -> JwksFetcher {
                 .into_inner()
                 .keys
                 .into_iter()
-                .map(|k| Jwk { kty: k.kty, crv: k.crv, x: k.x, kid: k.kid, alg: k.alg, use_: k.r#use })
+                .map(|k| Jwk {
+                    kty: k.kty,
+                    crv: k.crv,
+                    x: k.x,
+                    kid: k.kid,
+                    alg: k.alg,
+                    use_: k.r#use,
+                })
                 .collect())
         })
     })

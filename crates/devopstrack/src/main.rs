@@ -6,7 +6,11 @@ mod user;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "devopstrack", version, about = "Track CI/CD pipelines, deployments and DORA metrics")]
+#[command(
+    name = "devopstrack",
+    version,
+    about = "Track CI/CD pipelines, deployments and DORA metrics"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -1,5 +1,5 @@
-//! `devopstrack up`: auth and the gateway (and, as they land, every other service) in one process, talking real gRPC
-//! over 127.0.0.1, with SQLite stores under the data directory. The first start creates an admin.
+//! `devopstrack up`: auth, projects and the gateway (and, as they land, every other service) in one process, talking
+//! real gRPC over 127.0.0.1, with SQLite stores under the data directory. The first start creates an admin.
 
 use std::path::PathBuf;
 
@@ -28,18 +28,32 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     if std::env::var_os("DEVOPSTRACK_AUTH__DATABASE_URL").is_none() {
         auth_settings.database_url = format!("sqlite://{}", data_dir.join("auth.db").display());
     }
+    let secret_file = data_dir.join(SERVICE_SECRET_FILE);
     if auth_settings.service_client_secret.is_none() {
-        // One process: a fresh secret per start is enough for the services to authenticate to each other.
-        auth_settings.service_client_secret = Some(SecretString::from(crate::user::generate_password(40)));
+        auth_settings.service_client_secret = Some(service_secret(&secret_file)?);
     }
     let auth = devopstrack_auth::startup::Application::build(&auth_settings).await?;
     let auth_port = auth.grpc_port();
     let auth_admin_port = auth.admin_port();
     bootstrap_admin(&auth).await?;
 
+    let mut projects_settings = devopstrack_projects::config::Settings::load()?;
+    if std::env::var_os("DEVOPSTRACK_PROJECTS__DATABASE_URL").is_none() {
+        projects_settings.database_url = format!("sqlite://{}", data_dir.join("projects.db").display());
+    }
+    if std::env::var_os("DEVOPSTRACK_PROJECTS__AUTH_URL").is_none() {
+        projects_settings.auth_url = format!("http://127.0.0.1:{auth_port}");
+    }
+    let projects = devopstrack_projects::startup::Application::build(&projects_settings).await?;
+    let projects_port = projects.grpc_port();
+    let projects_admin_port = projects.admin_port();
+
     let mut gateway_settings = devopstrack_gateway::config::Settings::load()?;
     if std::env::var_os("DEVOPSTRACK_GATEWAY__AUTH_URL").is_none() {
         gateway_settings.auth_url = format!("http://127.0.0.1:{auth_port}");
+    }
+    if std::env::var_os("DEVOPSTRACK_GATEWAY__PROJECTS_URL").is_none() {
+        gateway_settings.projects_url = format!("http://127.0.0.1:{projects_port}");
     }
     let gateway = devopstrack_gateway::startup::Application::build(&gateway_settings).await?;
     let http_port = gateway.port();
@@ -49,14 +63,24 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     println!("    dashboard and API   http://localhost:{http_port}");
     println!("    auth gRPC           127.0.0.1:{auth_port}   (grpcurl -plaintext 127.0.0.1:{auth_port} list)");
     println!("    auth admin          http://127.0.0.1:{auth_admin_port}/metrics");
+    println!("    projects gRPC       127.0.0.1:{projects_port}   (grpcurl -plaintext 127.0.0.1:{projects_port} list)");
+    println!("    projects admin      http://127.0.0.1:{projects_admin_port}/metrics");
+    if secret_file.exists() {
+        println!(
+            "    service secret      {} (IssueServiceToken client_secret)",
+            secret_file.display()
+        );
+    }
     println!("  Ctrl-C stops.");
     println!();
 
     let auth_task = tokio::spawn(auth.run_until_stopped(shutdown.clone()));
+    let projects_task = tokio::spawn(projects.run_until_stopped(shutdown.clone()));
     let gateway_task = tokio::spawn(gateway.run_until_stopped(shutdown.clone()));
-    let (auth_result, gateway_result) = tokio::join!(auth_task, gateway_task);
+    let (auth_result, projects_result, gateway_result) = tokio::join!(auth_task, projects_task, gateway_task);
     shutdown.cancel();
     auth_result?.context("auth service")?;
+    projects_result?.context("projects service")?;
     gateway_result?.context("gateway")?;
     tracing::info!("stopped");
     Ok(())
@@ -75,7 +99,12 @@ async fn bootstrap_admin(auth: &devopstrack_auth::startup::Application) -> anyho
         _ => (SecretString::from(crate::user::generate_password(20)), true),
     };
     let user = app
-        .bootstrap_user(NewUser { email, name: "Administrator".into(), role: Some(Role::Admin), password: password.clone() })
+        .bootstrap_user(NewUser {
+            email,
+            name: "Administrator".into(),
+            role: Some(Role::Admin),
+            password: password.clone(),
+        })
         .await
         .map_err(|e| anyhow::anyhow!("creating the first admin: {e}"))?;
     tracing::info!(user_id = %user.id, "first admin created");
@@ -89,4 +118,30 @@ async fn bootstrap_admin(auth: &devopstrack_auth::startup::Application) -> anyho
         println!("    password  (from DEVOPSTRACK_ADMIN_PASSWORD)");
     }
     Ok(())
+}
+
+const SERVICE_SECRET_FILE: &str = "service-client-secret";
+
+/// The client-credentials secret of the in-process services: generated on first start, kept (mode 0600) in the data
+/// directory so it survives restarts and scripts can ask auth for a service token (`IssueServiceToken`).
+fn service_secret(path: &std::path::Path) -> anyhow::Result<SecretString> {
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        let existing = existing.trim();
+        if existing.len() >= 32 {
+            return Ok(SecretString::from(existing.to_owned()));
+        }
+    }
+    let secret = crate::user::generate_password(40);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    std::io::Write::write_all(&mut file, secret.as_bytes())?;
+    Ok(SecretString::from(secret))
 }

@@ -46,14 +46,24 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
     let (password, generated) = if args.password_stdin {
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line)?;
-        (SecretString::from(line.trim_end_matches(['\r', '\n']).to_owned()), false)
+        (
+            SecretString::from(line.trim_end_matches(['\r', '\n']).to_owned()),
+            false,
+        )
     } else {
         (SecretString::from(generate_password(20)), true)
     };
-    let name = args.name.unwrap_or_else(|| args.email.split('@').next().unwrap_or("user").to_owned());
+    let name = args
+        .name
+        .unwrap_or_else(|| args.email.split('@').next().unwrap_or("user").to_owned());
     let app = devopstrack_auth::startup::build_app(&settings).await?;
     let user = app
-        .bootstrap_user(NewUser { email: args.email, name, role: Some(args.role), password: password.clone() })
+        .bootstrap_user(NewUser {
+            email: args.email,
+            name,
+            role: Some(args.role),
+            password: password.clone(),
+        })
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("created {} ({}) with id {}", user.email, user.role, user.id);
@@ -67,5 +77,7 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
 pub fn generate_password(len: usize) -> String {
     const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::rngs::OsRng;
-    (0..len).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
+    (0..len)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
 }

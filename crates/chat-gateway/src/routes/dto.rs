@@ -2,6 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use devopstrack_platform::auth::Role;
 use devopstrack_proto::auth::v1 as pb;
@@ -27,17 +30,41 @@ fn role_from_proto(value: i32) -> Option<Role> {
     }
 }
 
-fn time(ts: Option<prost_types::Timestamp>) -> Option<DateTime<Utc>> {
+/// The OpenAPI schema of [`Role`] (which lives in `platform`, free of `utoipa`): its lowercase names.
+pub struct RoleSchema;
+
+impl PartialSchema for RoleSchema {
+    fn schema() -> RefOr<Schema> {
+        let names = [Role::Viewer, Role::Operator, Role::Admin, Role::Service].map(Role::as_str);
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(names))
+            .description(Some(
+                "`service` is the role of internal services; users are viewer, operator or admin.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for RoleSchema {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Role".into()
+    }
+}
+
+pub(crate) fn time(ts: Option<prost_types::Timestamp>) -> Option<DateTime<Utc>> {
     let ts = ts?;
     DateTime::from_timestamp(ts.seconds, ts.nanos.max(0) as u32)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = User)]
 pub struct UserBody {
     pub id: String,
     pub email: String,
     pub name: String,
+    #[schema(value_type = Option<RoleSchema>)]
     pub role: Option<Role>,
     pub disabled: bool,
     pub created_at: Option<DateTime<Utc>>,
@@ -60,11 +87,16 @@ impl From<pb::User> for UserBody {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// An access token grant (login, refresh, API-token exchange).
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = TokenGrant)]
 pub struct TokenBody {
     pub access_token: String,
+    /// Always `Bearer`.
+    #[schema(example = "Bearer")]
     pub token_type: &'static str,
+    /// Seconds until the access token expires.
     pub expires_in: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
@@ -74,12 +106,14 @@ pub struct TokenBody {
     pub user: Option<UserBody>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = ApiToken)]
 pub struct ApiTokenBody {
     pub id: String,
     pub name: String,
     pub prefix: String,
+    #[schema(value_type = Option<RoleSchema>)]
     pub role: Option<Role>,
     pub user_id: String,
     pub created_at: Option<DateTime<Utc>>,
@@ -105,11 +139,15 @@ impl From<pb::ApiToken> for ApiTokenBody {
 }
 
 /// `?pageSize=&pageToken=`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// 1–200 (larger values are clamped); default 50.
+    #[param(minimum = 1)]
     #[serde(default)]
     pub page_size: Option<u32>,
+    /// `nextPageToken` of the previous page.
     #[serde(default)]
     pub page_token: Option<String>,
     /// Only on `/api/v1/tokens`: every user's tokens (admin).
@@ -119,15 +157,21 @@ pub struct PageQuery {
 
 impl PageQuery {
     pub fn size(&self) -> Result<i32, ApiError> {
-        match self.page_size {
-            None => Ok(0),
-            Some(0) => Err(ApiError::invalid("pageSize: must be between 1 and 200")),
-            Some(n) => Ok(n.min(200) as i32),
-        }
+        page_size(self.page_size)
     }
 }
 
-#[derive(Debug, Serialize)]
+/// `?pageSize=` as the services take it: 0 for their default, 1..=200 otherwise.
+pub fn page_size(requested: Option<u32>) -> Result<i32, ApiError> {
+    match requested {
+        None => Ok(0),
+        Some(0) => Err(ApiError::invalid("pageSize: must be between 1 and 200")),
+        Some(n) => Ok(n.min(200) as i32),
+    }
+}
+
+/// One page of a list; `nextPageToken` is absent on the last page.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Page<T> {
     pub items: Vec<T>,
@@ -137,4 +181,51 @@ pub struct Page<T> {
 
 pub fn next_token(token: String) -> Option<String> {
     (!token.is_empty()).then_some(token)
+}
+
+/// `GET /api/v1/auth/me`: the caller as their verified token says.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Me)]
+pub struct MeBody {
+    /// The user id (`sub`).
+    pub id: String,
+    pub name: String,
+    #[schema(value_type = RoleSchema)]
+    pub role: Role,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A new API token with its secret (shown this once).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = CreatedApiToken)]
+pub struct CreatedTokenBody {
+    pub token: Option<ApiTokenBody>,
+    /// `dtk_…`: send it to `POST /api/v1/auth/token`; it cannot be shown again.
+    pub secret: String,
+}
+
+/// A public key of the JWKS (Ed25519, RFC 8037).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Jwk)]
+pub struct JwkBody {
+    #[schema(example = "OKP")]
+    pub kty: String,
+    #[schema(example = "Ed25519")]
+    pub crv: String,
+    pub x: String,
+    pub kid: String,
+    #[schema(example = "EdDSA")]
+    pub alg: String,
+    #[serde(rename = "use")]
+    #[schema(example = "sig")]
+    pub use_: String,
+}
+
+/// `GET /.well-known/jwks.json`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Jwks)]
+pub struct JwksBody {
+    pub keys: Vec<JwkBody>,
 }

@@ -1,10 +1,12 @@
 //! The REST routes of the edge. Handlers are thin: extract, call one upstream RPC, map the answer.
 
-mod auth;
-mod dto;
-mod health;
-mod tokens;
-mod users;
+pub(crate) mod auth;
+pub(crate) mod dto;
+pub(crate) mod health;
+pub(crate) mod projects;
+mod projects_dto;
+pub(crate) mod tokens;
+pub(crate) mod users;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -12,15 +14,28 @@ use crate::error::ApiError;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::PayloadConfig::new(crate::extract::MAX_BODY_BYTES))
-        .app_data(web::QueryConfig::default().error_handler(|e, _| ApiError::invalid(format!("query: {e}")).into()))
         .app_data(web::PathConfig::default().error_handler(|e, _| ApiError::invalid(format!("path: {e}")).into()))
         .configure(health::configure)
         .configure(auth::configure)
         .configure(users::configure)
-        .configure(tokens::configure);
+        .configure(tokens::configure)
+        .configure(projects::configure)
+        .configure(crate::openapi::configure)
+        .configure(crate::docs::configure);
 }
 
-/// JSON 404 for unknown API paths (and 405 for a known path with another method, via actix's default).
+/// JSON 404 for unknown paths, and 405 for a known path asked with another method.
 pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound(format!("no route for {} {}", req.method(), req.path())))
+    if req.resource_map().has_resource(req.path()) {
+        return Err(ApiError::MethodNotAllowed(format!(
+            "{} is not allowed on {}",
+            req.method(),
+            req.path()
+        )));
+    }
+    Err(ApiError::NotFound(format!(
+        "no route for {} {}",
+        req.method(),
+        req.path()
+    )))
 }

@@ -1,0 +1,105 @@
+//! Settings of the projects service (`DEVOPSTRACK_PROJECTS__*`, see the README's configuration table).
+
+use std::net::SocketAddr;
+
+use serde::Deserialize;
+
+use devopstrack_platform::config::{ConfigError, env_var};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub grpc_addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    /// `mongodb://…` or `sqlite://path`.
+    pub database_url: String,
+    /// gRPC URL of the auth service, whose JWKS verifies every caller's token.
+    pub auth_url: String,
+    pub issuer: String,
+    pub audience: String,
+    /// Deadline of each call to auth.
+    pub upstream_timeout_ms: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            grpc_addr: SocketAddr::from(([127, 0, 0, 1], 50052)),
+            admin_addr: SocketAddr::from(([127, 0, 0, 1], 9102)),
+            database_url: "sqlite://.devopstrack/projects.db".into(),
+            auth_url: "http://127.0.0.1:50051".into(),
+            issuer: "devopstrack".into(),
+            audience: "devopstrack".into(),
+            upstream_timeout_ms: 5_000,
+        }
+    }
+}
+
+impl Settings {
+    pub fn load() -> Result<Self, ConfigError> {
+        let settings: Self = devopstrack_platform::config::load("projects")?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, why: &str| Err(ConfigError(format!("{}: {why}", env_var("projects", key))));
+        if !(self.database_url.starts_with("mongodb://")
+            || self.database_url.starts_with("mongodb+srv://")
+            || self.database_url.starts_with("sqlite:"))
+        {
+            return bad("database_url", "must start with mongodb:// or sqlite://");
+        }
+        if !(self.auth_url.starts_with("http://") || self.auth_url.starts_with("https://")) {
+            return bad("auth_url", "must be an http:// or https:// URL");
+        }
+        if self.issuer.is_empty() {
+            return bad("issuer", "must not be empty");
+        }
+        if self.audience.is_empty() {
+            return bad("audience", "must not be empty");
+        }
+        if !(100..=60_000).contains(&self.upstream_timeout_ms) {
+            return bad("upstream_timeout_ms", "must be between 100 and 60000");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_valid() {
+        Settings::default().validate().unwrap();
+    }
+
+    type Breaks = fn(&mut Settings);
+
+    #[test]
+    fn a_bad_value_is_one_line_naming_the_variable() {
+        let cases: [(Breaks, &str); 5] = [
+            (
+                |s| s.database_url = "postgres://x/y".into(),
+                "DEVOPSTRACK_PROJECTS__DATABASE_URL",
+            ),
+            (
+                |s| s.auth_url = "127.0.0.1:50051".into(),
+                "DEVOPSTRACK_PROJECTS__AUTH_URL",
+            ),
+            (|s| s.issuer.clear(), "DEVOPSTRACK_PROJECTS__ISSUER"),
+            (|s| s.audience.clear(), "DEVOPSTRACK_PROJECTS__AUDIENCE"),
+            (
+                |s| s.upstream_timeout_ms = 5,
+                "DEVOPSTRACK_PROJECTS__UPSTREAM_TIMEOUT_MS",
+            ),
+        ];
+        for (breaks, variable) in cases {
+            let mut settings = Settings::default();
+            breaks(&mut settings);
+            let err = settings.validate().unwrap_err().to_string();
+            assert!(err.contains(variable) && !err.contains('\n'), "{err}");
+        }
+    }
+}

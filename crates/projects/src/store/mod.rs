@@ -1,0 +1,115 @@
+//! The projects store: one trait, two implementations chosen by URL (`mongodb://…` or `sqlite://path`), one
+//! conformance suite (`tests/api/store/`) that both pass.
+
+mod mongo;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::domain::{
+    DeploymentRecord, EnvName, EnvironmentState, ProjectCursor, ProjectFilter, ProjectOrder, ProjectRecord,
+    ReleaseRecord, Slug, TimeCursor,
+};
+
+pub use mongo::MongoStore;
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint refused the write; names what exists (`"slug"`, `"release version"`).
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    #[error(transparent)]
+    Sqlite(#[from] sqlx::Error),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(transparent)]
+    Mongo(#[from] mongodb::error::Error),
+    /// A stored value that no longer parses.
+    #[error("corrupt record: {0}")]
+    Corrupt(String),
+    #[error("unsupported database URL: {0}")]
+    Url(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Outcome of a compare-and-set replace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Replace {
+    Done,
+    /// The stored version differs from the expected one (someone else changed it).
+    VersionMismatch {
+        current: i64,
+    },
+    NotFound,
+}
+
+/// Connects to the store named by `url`, creating indexes / running migrations.
+pub async fn connect(url: &str) -> StoreResult<Arc<dyn ProjectStore>> {
+    if url.starts_with("mongodb://") || url.starts_with("mongodb+srv://") {
+        Ok(Arc::new(MongoStore::connect(url).await?))
+    } else if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(url).await?))
+    } else {
+        Err(StoreError::Url("want mongodb://… or sqlite://path".into()))
+    }
+}
+
+#[async_trait]
+pub trait ProjectStore: Send + Sync + 'static {
+    async fn ping(&self) -> StoreResult<()>;
+
+    // ---- projects
+    /// `Conflict("slug")` when the slug is taken (archived projects keep theirs).
+    async fn insert_project(&self, project: &ProjectRecord) -> StoreResult<()>;
+    async fn project_by_id(&self, id: Uuid) -> StoreResult<Option<ProjectRecord>>;
+    async fn project_by_slug(&self, slug: &Slug) -> StoreResult<Option<ProjectRecord>>;
+    /// Filtered, ordered by `order` then id (same direction), strictly after `after`, at most `limit`.
+    async fn list_projects(
+        &self,
+        filter: &ProjectFilter,
+        order: ProjectOrder,
+        after: Option<&ProjectCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<ProjectRecord>>;
+    /// Replaces the whole project if its stored `version` equals `expected_version` (`project.version` must be
+    /// `expected_version + 1`). The slug never changes.
+    async fn replace_project(&self, project: &ProjectRecord, expected_version: i64) -> StoreResult<Replace>;
+    /// Deletes the project with its releases and deployments; `false` when it did not exist.
+    async fn delete_project(&self, id: Uuid) -> StoreResult<bool>;
+
+    // ---- releases
+    /// `Conflict("release version")` when the project already has this version.
+    async fn insert_release(&self, release: &ReleaseRecord) -> StoreResult<()>;
+    async fn release_by_version(&self, project_id: Uuid, version: &str) -> StoreResult<Option<ReleaseRecord>>;
+    /// Newest first: `(created_at desc, id desc)`, strictly after `after`.
+    async fn list_releases(
+        &self,
+        project_id: Uuid,
+        after: Option<&TimeCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<ReleaseRecord>>;
+
+    // ---- deployments
+    /// Idempotent by `deployment.id`: stores it and answers `(it, true)`, or, when the id exists, changes nothing
+    /// and answers `(the stored one, false)`.
+    async fn record_deployment(&self, deployment: &DeploymentRecord) -> StoreResult<(DeploymentRecord, bool)>;
+    /// Newest first: `(finished_at desc, id desc)`; one environment or all.
+    async fn list_deployments(
+        &self,
+        project_id: Uuid,
+        environment: Option<&EnvName>,
+        after: Option<&TimeCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<DeploymentRecord>>;
+    /// The state of each named environment (in the given order), derived from the history.
+    async fn environment_states(
+        &self,
+        project_id: Uuid,
+        environments: &[EnvName],
+    ) -> StoreResult<Vec<EnvironmentState>>;
+}

@@ -1,0 +1,9 @@
+//! The projects crate's single integration-test binary.
+
+mod grpc_deployments;
+mod grpc_projects;
+mod grpc_rbac;
+mod grpc_reflection;
+mod grpc_validation;
+mod helpers;
+mod store;
