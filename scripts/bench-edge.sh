@@ -3,6 +3,7 @@
 # dir on free ports, then runs wrk (64 connections) against
 #   - POST /api/v1/auth/login   (Argon2id m=19 MiB t=2 p=1 on every request: CPU-bound by design)
 #   - GET  /api/v1/auth/me      (token verified at the edge; the verified-token cache makes repeats cheap)
+#   - GET  /api/v1/projects?pageSize=20  (edge → projects gRPC → embedded SQLite store; 40 projects seeded)
 # Usage: scripts/bench-edge.sh [seconds per run, default 10]. Needs wrk (apt-get install wrk).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -36,6 +37,17 @@ token=$(curl -sf "$base/api/v1/auth/login" -H 'content-type: application/json' \
 
 echo "==> GET /api/v1/auth/me, 64 connections, ${duration}s"
 wrk -t2 -c64 -d"${duration}s" --latency -s scripts/bench/status.lua -H "Authorization: Bearer $token" "$base/api/v1/auth/me"
+
+echo "==> seeding 40 projects"
+for i in $(seq -w 1 40); do
+  curl -sf "$base/api/v1/projects" -H "authorization: Bearer $token" -H 'content-type: application/json' \
+    -d "{\"slug\":\"bench-$i\",\"name\":\"Bench $i\",\"tags\":[\"bench\"],\"environments\":[{\"name\":\"staging\"},{\"name\":\"production\"}]}" \
+    >/dev/null
+done
+
+echo "==> GET /api/v1/projects?pageSize=20, 64 connections, ${duration}s"
+wrk -t2 -c64 -d"${duration}s" --latency -s scripts/bench/status.lua -H "Authorization: Bearer $token" \
+  "$base/api/v1/projects?pageSize=20"
 
 echo "==> POST /api/v1/auth/login, 64 connections, ${duration}s"
 wrk -t2 -c64 -d"${duration}s" --latency --timeout 10s -s scripts/bench/login.lua "$base/api/v1/auth/login"
