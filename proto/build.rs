@@ -7,6 +7,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let protos = [
         "devopstrack/auth/v1/auth.proto",
         "devopstrack/projects/v1/projects.proto",
+        "devopstrack/tasks/v1/tasks.proto",
     ];
     use_vendored_protoc()?;
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);

@@ -16,3 +16,9 @@ pub mod projects {
         tonic::include_proto!("devopstrack.projects.v1");
     }
 }
+
+pub mod tasks {
+    pub mod v1 {
+        tonic::include_proto!("devopstrack.tasks.v1");
+    }
+}

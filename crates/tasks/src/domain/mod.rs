@@ -1,0 +1,18 @@
+//! The tasks domain: the validated pipeline spec and the pure state machine of a pipeline run. No I/O, no tonic.
+//!
+//! [`spec`] parses what a caller asks to run; [`Pipeline`] is one run, driven only by its transitions
+//! (`start_job`, `finish_job`, `cancel`, `approve`, `reject`, `retry_job`), each returning the [`Effect`]s to carry out.
+
+mod executor;
+mod meta;
+mod pipeline;
+pub mod spec;
+mod state;
+mod transitions;
+
+pub use devopstrack_platform::auth::Role;
+pub use meta::*;
+pub use pipeline::*;
+pub use spec::{FieldError, PipelineInput, PipelineSpec};
+pub use state::*;
+pub use transitions::Outcome;
