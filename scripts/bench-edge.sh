@@ -36,7 +36,7 @@ token=$(curl -sf "$base/api/v1/auth/login" -H 'content-type: application/json' \
   -d "{\"email\":\"$BENCH_EMAIL\",\"password\":\"$BENCH_PASSWORD\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["accessToken"])')
 
 echo "==> GET /api/v1/auth/me, 64 connections, ${duration}s"
-wrk -t2 -c64 -d"${duration}s" --latency -s scripts/bench/status.lua -H "Authorization: Bearer $token" "$base/api/v1/auth/me"
+wrk -t2 -c64 -d"${duration}s" --latency -H "Authorization: Bearer $token" "$base/api/v1/auth/me"
 
 echo "==> seeding 40 projects"
 for i in $(seq -w 1 40); do
@@ -46,7 +46,7 @@ for i in $(seq -w 1 40); do
 done
 
 echo "==> GET /api/v1/projects?pageSize=20, 64 connections, ${duration}s"
-wrk -t2 -c64 -d"${duration}s" --latency -s scripts/bench/status.lua -H "Authorization: Bearer $token" \
+wrk -t2 -c64 -d"${duration}s" --latency -H "Authorization: Bearer $token" \
   "$base/api/v1/projects?pageSize=20"
 
 echo "==> POST /api/v1/auth/login, 64 connections, ${duration}s"

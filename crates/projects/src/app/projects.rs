@@ -151,10 +151,20 @@ impl ProjectsApp {
         } else {
             None
         };
-        let mut projects = Vec::with_capacity(rows.len());
-        for project in rows {
-            projects.push(self.view(project).await?);
-        }
+        let wanted: Vec<_> = rows
+            .iter()
+            .map(|p| (p.id, p.environments.iter().map(|e| e.name.clone()).collect()))
+            .collect();
+        let states = self
+            .store
+            .environment_states_many(&wanted)
+            .await
+            .map_err(store_err("loading environment states"))?;
+        let projects = rows
+            .into_iter()
+            .zip(states)
+            .map(|(project, states)| ProjectView { project, states })
+            .collect();
         Ok(ProjectPage {
             projects,
             next_page_token,

@@ -112,4 +112,17 @@ pub trait ProjectStore: Send + Sync + 'static {
         project_id: Uuid,
         environments: &[EnvName],
     ) -> StoreResult<Vec<EnvironmentState>>;
+
+    /// [`environment_states`](Self::environment_states) for a page of projects at once, in the given order. The
+    /// default asks project by project; a store overrides it when it can answer in a fixed number of queries.
+    async fn environment_states_many(
+        &self,
+        projects: &[(Uuid, Vec<EnvName>)],
+    ) -> StoreResult<Vec<Vec<EnvironmentState>>> {
+        let mut all = Vec::with_capacity(projects.len());
+        for (project_id, environments) in projects {
+            all.push(self.environment_states(*project_id, environments).await?);
+        }
+        Ok(all)
+    }
 }

@@ -5,6 +5,7 @@
 //! see `migrations/sqlite/0001_init.sql`. Write transactions start with `BEGIN IMMEDIATE` so two writers queue on the
 //! busy timeout instead of deadlocking on a read-to-write upgrade.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -417,6 +418,62 @@ impl ProjectStore for SqliteStore {
             });
         }
         Ok(states)
+    }
+
+    /// Two queries for a whole page: the latest succeeded and the latest deployment of every (project,
+    /// environment), picked with a window function over the `(project_id, environment, finished_at DESC, id DESC)`
+    /// index.
+    async fn environment_states_many(
+        &self,
+        projects: &[(Uuid, Vec<EnvName>)],
+    ) -> StoreResult<Vec<Vec<EnvironmentState>>> {
+        if projects.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders = vec!["?"; projects.len()].join(",");
+        let mut latest: [HashMap<(Uuid, String), DeploymentRecord>; 2] = [HashMap::new(), HashMap::new()];
+        for (succeeded_only, found) in [true, false].into_iter().zip(latest.iter_mut()) {
+            let sql = format!(
+                "SELECT {columns} FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY project_id, environment \
+                 ORDER BY finished_at DESC, id DESC) AS rn FROM deployments WHERE project_id IN ({placeholders}){only}) \
+                 WHERE rn = 1",
+                columns = deployment_columns!(),
+                only = if succeeded_only {
+                    " AND status = 'succeeded'"
+                } else {
+                    ""
+                },
+            );
+            // Safe: constant column list and `?` placeholders only; every value is bound.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (project_id, _) in projects {
+                query = query.bind(project_id.to_string());
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                let deployment = deployment_from_row(&row)?;
+                found.insert(
+                    (deployment.project_id, deployment.environment.as_str().to_owned()),
+                    deployment,
+                );
+            }
+        }
+        let [mut current, mut last] = latest;
+        Ok(projects
+            .iter()
+            .map(|(project_id, environments)| {
+                environments
+                    .iter()
+                    .map(|environment| {
+                        let key = (*project_id, environment.as_str().to_owned());
+                        EnvironmentState {
+                            environment: environment.clone(),
+                            current: current.remove(&key),
+                            last: last.remove(&key),
+                        }
+                    })
+                    .collect()
+            })
+            .collect())
     }
 }
 

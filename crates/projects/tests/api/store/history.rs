@@ -18,6 +18,7 @@ conformance!(
     recording_a_deployment_twice_changes_nothing,
     environment_state_moves_with_succeeded_deployments,
     deployments_filter_by_environment,
+    states_of_a_page_of_projects_match_asking_one_by_one,
 );
 
 async fn duplicate_release_version_conflicts_per_project_only(store: Arc<dyn ProjectStore>) {
@@ -326,4 +327,56 @@ async fn deployments_filter_by_environment(store: Arc<dyn ProjectStore>) {
             .expect("unknown env"),
         []
     );
+}
+
+async fn states_of_a_page_of_projects_match_asking_one_by_one(store: Arc<dyn ProjectStore>) {
+    // Arrange: three projects; deployments with ties, failures and late arrivals; one project never deployed.
+    let a = seeded_project(store.as_ref(), "batch-a").await;
+    let b = seeded_project(store.as_ref(), "batch-b").await;
+    let quiet = seeded_project(store.as_ref(), "batch-quiet").await;
+    let history = [
+        deployment("a1", a.id, "production", Succeeded, at(10)),
+        deployment("a2", a.id, "production", Failed, at(20)),
+        deployment("a3", a.id, "staging", Succeeded, at(15)),
+        deployment("a4-late", a.id, "staging", Succeeded, at(5)),
+        deployment("b1", b.id, "production", Succeeded, at(30)),
+        deployment("b2", b.id, "production", Succeeded, at(30)),
+        deployment("b3", b.id, "dev", RolledBack, at(40)),
+    ];
+    for d in &history {
+        store.record_deployment(d).await.expect("record_deployment");
+    }
+    let names = vec![env("production"), env("staging"), env("dev"), env("never-deployed")];
+    let page = vec![
+        (b.id, names.clone()),
+        (quiet.id, names.clone()),
+        (a.id, names[..2].to_vec()),
+    ];
+
+    // Act
+    let batched = store
+        .environment_states_many(&page)
+        .await
+        .expect("environment_states_many");
+
+    // Assert: the same answers, in the order asked.
+    let mut one_by_one = Vec::new();
+    for (project_id, environments) in &page {
+        one_by_one.push(
+            store
+                .environment_states(*project_id, environments)
+                .await
+                .expect("environment_states"),
+        );
+    }
+    assert_eq!(batched, one_by_one);
+    assert_eq!(
+        batched[0][0].current.as_ref().map(|d| d.id.as_str()),
+        Some("b2"),
+        "ties go to the greater id"
+    );
+    assert_eq!(batched[2][0].last.as_ref().map(|d| d.id.as_str()), Some("a2"));
+    assert_eq!(batched[2][1].current.as_ref().map(|d| d.id.as_str()), Some("a3"));
+    assert!(batched[1].iter().all(|s| s.current.is_none() && s.last.is_none()));
+    assert!(store.environment_states_many(&[]).await.expect("empty page").is_empty());
 }
