@@ -12,4 +12,5 @@ pub mod metrics;
 pub mod net;
 pub mod role;
 pub mod shutdown;
+pub mod sqlite;
 pub mod telemetry;

@@ -4,15 +4,10 @@
 //! text order equals PostgreSQL's uuid order; see `migrations/sqlite/0001_init.sql`. Write transactions start with
 //! `BEGIN IMMEDIATE` so two writers queue on the busy timeout instead of deadlocking on a read-to-write upgrade.
 
-use std::str::FromStr;
-use std::time::Duration;
-
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqlitePool, SqliteRow};
 use uuid::Uuid;
 
 use super::{AuthStore, StoreError, StoreResult};
@@ -21,9 +16,6 @@ use crate::domain::{
     UserRecord,
 };
 
-const MAX_CONNECTIONS: u32 = 8;
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 
 macro_rules! user_columns {
@@ -46,28 +38,9 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if missing) the database at `url` (`sqlite://path/auth.db`) and migrates it.
     ///
-    /// `sqlite::memory:` works too: the pool then holds exactly one connection for its whole life, because an
-    /// in-memory database disappears with its last connection.
+    /// The pool settings (and `sqlite::memory:` support) are the platform's: [`devopstrack_platform::sqlite`].
     pub async fn connect(url: &str) -> StoreResult<Self> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
-        let pool_options = if url.contains(":memory:") || url.contains("mode=memory") {
-            SqlitePoolOptions::new()
-                .max_connections(1)
-                .min_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None)
-        } else {
-            SqlitePoolOptions::new().max_connections(MAX_CONNECTIONS)
-        };
-        let pool = pool_options
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options)
-            .await?;
+        let pool = devopstrack_platform::sqlite::open_pool(url).await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         Ok(Self { pool })
     }

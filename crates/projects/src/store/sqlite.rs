@@ -6,15 +6,11 @@
 //! busy timeout instead of deadlocking on a read-to-write upgrade.
 
 use std::collections::HashMap;
-use std::str::FromStr;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::sqlite::{
-    Sqlite, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-};
+use sqlx::sqlite::{Sqlite, SqlitePool, SqliteRow};
 use sqlx::{QueryBuilder, Row};
 use uuid::Uuid;
 
@@ -25,9 +21,6 @@ use crate::domain::{
     Repository, Slug, SortKey, Tag, Tier, TimeCursor, VersionLabel,
 };
 
-const MAX_CONNECTIONS: u32 = 8;
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 
 macro_rules! project_columns {
@@ -57,28 +50,9 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if missing) the database at `url` (`sqlite://path/projects.db`) and migrates it.
     ///
-    /// `sqlite::memory:` works too: the pool then holds exactly one connection for its whole life, because an
-    /// in-memory database disappears with its last connection.
+    /// The pool settings (and `sqlite::memory:` support) are the platform's: [`devopstrack_platform::sqlite`].
     pub async fn connect(url: &str) -> StoreResult<Self> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
-        let pool_options = if url.contains(":memory:") || url.contains("mode=memory") {
-            SqlitePoolOptions::new()
-                .max_connections(1)
-                .min_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None)
-        } else {
-            SqlitePoolOptions::new().max_connections(MAX_CONNECTIONS)
-        };
-        let pool = pool_options
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options)
-            .await?;
+        let pool = devopstrack_platform::sqlite::open_pool(url).await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         Ok(Self { pool })
     }
