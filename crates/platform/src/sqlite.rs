@@ -1,11 +1,19 @@
-//! The embedded store's connection pool, the same for every service: the file is created when missing, WAL journal,
-//! `synchronous=NORMAL`, foreign keys on, a 5 s busy timeout, 8 connections. Each service runs its own migrations on
-//! the pool it gets (`sqlx::migrate!` paths are relative to the calling crate).
+//! The embedded store's connection pool and column conventions, the same for every service.
+//!
+//! Pool: the file is created when missing, WAL journal, `synchronous=NORMAL`, foreign keys on, a 5 s busy timeout,
+//! 8 connections. Each service runs its own migrations on the pool it gets (`sqlx::migrate!` paths are relative to
+//! the calling crate). Columns: times are INTEGER unix microseconds (numeric comparisons, exact round trips at the
+//! precision PostgreSQL keeps), UUIDs are lower-case hyphenated TEXT.
 
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use uuid::Uuid;
 
 const MAX_CONNECTIONS: u32 = 8;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -37,6 +45,39 @@ pub async fn open_pool(url: &str) -> Result<SqlitePool, sqlx::Error> {
         .await
 }
 
+/// Why a column could not be read: the driver failed, or the stored value breaks the conventions above. Each store
+/// turns it into its own error (`Corrupt` for the latter).
+#[derive(Debug, thiserror::Error)]
+pub enum ColumnError {
+    #[error(transparent)]
+    Sqlx(#[from] sqlx::Error),
+    #[error("{0}")]
+    Corrupt(String),
+}
+
+/// A time as stored: unix microseconds.
+pub fn micros(at: DateTime<Utc>) -> i64 {
+    at.timestamp_micros()
+}
+
+pub fn time_col(row: &SqliteRow, column: &str) -> Result<DateTime<Utc>, ColumnError> {
+    let value: i64 = row.try_get(column)?;
+    DateTime::from_timestamp_micros(value)
+        .ok_or_else(|| ColumnError::Corrupt(format!("{column}: {value} is not a timestamp in microseconds")))
+}
+
+pub fn opt_time_col(row: &SqliteRow, column: &str) -> Result<Option<DateTime<Utc>>, ColumnError> {
+    match row.try_get::<Option<i64>, _>(column)? {
+        Some(_) => time_col(row, column).map(Some),
+        None => Ok(None),
+    }
+}
+
+pub fn uuid_col(row: &SqliteRow, column: &str) -> Result<Uuid, ColumnError> {
+    let value: String = row.try_get(column)?;
+    Uuid::parse_str(&value).map_err(|e| ColumnError::Corrupt(format!("{column}: {value:?} is not a uuid: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     #[tokio::test]
@@ -48,6 +89,29 @@ mod tests {
         let (fk,): (i64,) = sqlx::query_as("PRAGMA foreign_keys").fetch_one(&pool).await.unwrap();
         assert_eq!((mode.as_str(), fk), ("wal", 1));
         assert!(dir.path().join("x.db").exists());
+    }
+
+    #[tokio::test]
+    async fn columns_round_trip_and_corrupt_values_are_named() {
+        let pool = super::open_pool("sqlite::memory:").await.unwrap();
+        let at = chrono::DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap();
+        let id = uuid::Uuid::new_v4();
+        let row = sqlx::query("SELECT ?1 AS at, NULL AS never, ?2 AS id, 'x' AS bad_id, ?3 AS huge")
+            .bind(super::micros(at))
+            .bind(id.to_string())
+            .bind(i64::MAX)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(super::time_col(&row, "at").unwrap(), at);
+        assert_eq!(super::opt_time_col(&row, "never").unwrap(), None);
+        assert_eq!(super::uuid_col(&row, "id").unwrap(), id);
+        let bad = super::uuid_col(&row, "bad_id").unwrap_err().to_string();
+        assert!(bad.starts_with("bad_id: \"x\" is not a uuid"), "{bad}");
+        assert!(matches!(
+            super::time_col(&row, "huge"),
+            Err(super::ColumnError::Corrupt(_))
+        ));
     }
 
     #[tokio::test]

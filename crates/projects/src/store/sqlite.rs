@@ -8,11 +8,12 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::sqlite::{Sqlite, SqlitePool, SqliteRow};
 use sqlx::{QueryBuilder, Row};
 use uuid::Uuid;
+
+use devopstrack_platform::sqlite::{ColumnError, micros, opt_time_col, time_col, uuid_col};
 
 use super::{ProjectStore, Replace, StoreError, StoreResult};
 use crate::domain::{
@@ -589,24 +590,11 @@ fn conflict_on_unique(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreEr
     }
 }
 
-fn micros(at: DateTime<Utc>) -> i64 {
-    at.timestamp_micros()
-}
-
-fn time_col(row: &SqliteRow, column: &str) -> StoreResult<DateTime<Utc>> {
-    let value: i64 = row.try_get(column)?;
-    DateTime::from_timestamp_micros(value)
-        .ok_or_else(|| StoreError::Corrupt(format!("{column}: {value} is not a timestamp in microseconds")))
-}
-
-fn opt_time_col(row: &SqliteRow, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
-    match row.try_get::<Option<i64>, _>(column)? {
-        Some(_) => time_col(row, column).map(Some),
-        None => Ok(None),
+impl From<ColumnError> for StoreError {
+    fn from(e: ColumnError) -> Self {
+        match e {
+            ColumnError::Sqlx(e) => StoreError::Sqlite(e),
+            ColumnError::Corrupt(message) => StoreError::Corrupt(message),
+        }
     }
-}
-
-fn uuid_col(row: &SqliteRow, column: &str) -> StoreResult<Uuid> {
-    let value: String = row.try_get(column)?;
-    Uuid::parse_str(&value).map_err(|e| StoreError::Corrupt(format!("{column}: {value:?} is not a uuid: {e}")))
 }
