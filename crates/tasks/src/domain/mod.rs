@@ -15,4 +15,4 @@ pub use meta::*;
 pub use pipeline::*;
 pub use spec::{FieldError, PipelineInput, PipelineSpec};
 pub use state::*;
-pub use transitions::Outcome;
+pub use transitions::{MAX_LEASE_LOSSES, Outcome};

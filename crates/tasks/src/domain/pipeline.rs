@@ -33,6 +33,8 @@ pub struct Job {
     pub exit_reason: Option<String>,
     pub approved_by: Option<String>,
     pub rejected_by: Option<String>,
+    /// How many attempts ended because their worker's lease lapsed (see [`Pipeline::lease_lapsed`]).
+    pub lease_losses: u32,
 }
 
 impl Job {
@@ -169,6 +171,7 @@ impl Pipeline {
                         exit_reason: None,
                         approved_by: None,
                         rejected_by: None,
+                        lease_losses: 0,
                     })
                     .collect(),
             })

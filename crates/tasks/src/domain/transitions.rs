@@ -19,6 +19,9 @@ pub enum Outcome {
 
 type Fx = Result<Vec<Effect>, TransitionError>;
 
+/// Attempts lost to lapsed leases that are run again without using the retry budget (see [`Pipeline::lease_lapsed`]).
+pub const MAX_LEASE_LOSSES: u32 = 3;
+
 impl Pipeline {
     /// A worker took attempt `attempt` of a queued job: only when it is that attempt, its backoff has elapsed and its
     /// stage is the active one.
@@ -99,6 +102,39 @@ impl Pipeline {
         } else {
             self.settle(now, &mut fx);
         }
+        Ok(fx)
+    }
+
+    /// The worker running `attempt` stopped renewing its lease (killed, partitioned). The job runs again at once as a
+    /// new attempt, without using its retry budget, up to [`MAX_LEASE_LOSSES`] times; after that, or when the
+    /// attempt was being cancelled, it finishes as `finish_job(Failed { "lease expired" })` (cancelled if asked).
+    pub fn lease_lapsed(&mut self, job: JobId, attempt: u32, now: DateTime<Utc>) -> Fx {
+        let at = self.locate(job)?;
+        let j = &self.stages[at.0].jobs[at.1];
+        if j.status != JobStatus::Running || j.attempt != attempt {
+            return Err(TransitionError::Stale { job, attempt });
+        }
+        if j.cancel_requested || j.lease_losses >= MAX_LEASE_LOSSES || self.status.is_terminal() {
+            let reason = format!("lease expired: worker {} stopped renewing it", j.worker.as_deref().unwrap_or("?"));
+            return self.finish_job(job, attempt, Outcome::Failed { reason }, now);
+        }
+        let mut fx = Vec::new();
+        let j = &mut self.stages[at.0].jobs[at.1];
+        let reason = format!(
+            "attempt {attempt} lost: worker {} stopped renewing its lease",
+            j.worker.as_deref().unwrap_or("?")
+        );
+        j.lease_losses += 1;
+        j.attempt += 1;
+        j.not_before = None;
+        j.worker = None;
+        j.started_at = None;
+        j.exit_reason = Some(reason);
+        self.set_job_status(at, JobStatus::Queued, &mut fx);
+        fx.push(Effect::Enqueue {
+            job,
+            attempt: attempt + 1,
+        });
         Ok(fx)
     }
 

@@ -1,0 +1,3 @@
+//! `devopstrack-tasks`: the tasks service on its own (for containers).
+
+fn main() {}

@@ -1,0 +1,229 @@
+//! The tasks store: pipelines (stored whole, compare-and-set on a version), the job queue with leases, job logs, the
+//! event stream and the deployment outbox. One trait, two implementations chosen by URL (`redis://…` or
+//! `sqlite://path`), one conformance suite (`tests/api/store/`) that both pass.
+//!
+//! Atomicity is the point of this trait: [`TaskStore::update_pipeline`] stores the new pipeline *and* its queue
+//! operations, events and outbox entry in one step (a Lua script on Redis, a transaction on SQLite), or nothing when
+//! the version moved. A crash between "state changed" and "job enqueued" therefore cannot happen, and a duplicate
+//! delivery loses its compare-and-set and changes nothing.
+//!
+//! Queue semantics (both stores):
+//! - [`TaskStore::lease`] hands out ready entries in enqueue order (FIFO among entries that became ready at the same
+//!   time), each to one worker for `lease`. Entries whose lease lapsed (worker killed) are handed out again with
+//!   `deliveries` incremented; delayed entries (retries) become ready at their time.
+//! - [`TaskStore::renew`] extends a lease only while the caller still holds it; [`TaskStore::ack`] removes the entry;
+//!   [`TaskStore::release`] hands it back for immediate redelivery (graceful shutdown).
+
+mod codec;
+mod redis;
+mod sqlite;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::domain::{JobId, Pipeline, PipelineId, PipelineStatus};
+
+pub use codec::{decode_pipeline, encode_pipeline};
+pub use redis::RedisStore;
+pub use sqlite::SqliteStore;
+
+/// Lines kept per job attempt; older lines are trimmed (reads from a trimmed offset start at the oldest kept line).
+pub const MAX_LOG_LINES: u64 = 10_000;
+/// Events kept on the event stream (approximately, on Redis); older ones are trimmed.
+pub const MAX_EVENTS: u64 = 100_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Sqlite(#[from] sqlx::Error),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(transparent)]
+    Redis(#[from] ::redis::RedisError),
+    /// A stored value that no longer parses.
+    #[error("corrupt record: {0}")]
+    Corrupt(String),
+    /// An event id this store never issued (not one that was trimmed: those resume at the oldest kept event).
+    #[error("invalid event id {0:?}")]
+    BadEventId(String),
+    #[error("unsupported database URL: {0}")]
+    Url(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A pipeline as stored, with the version its next compare-and-set must name. Versions start at 1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredPipeline {
+    pub pipeline: Pipeline,
+    pub version: u64,
+}
+
+/// A job attempt to put on the queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedJob {
+    pub pipeline: PipelineId,
+    pub job: JobId,
+    pub attempt: u32,
+    /// Not delivered before this time; `None`: ready now.
+    pub not_before: Option<DateTime<Utc>>,
+}
+
+/// One delivery of a queue entry to a worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// The queue entry (a stream id on Redis, a row id on SQLite). Opaque.
+    pub entry: String,
+    pub pipeline: PipelineId,
+    pub job: JobId,
+    pub attempt: u32,
+    /// 1 on the first delivery; more when an earlier lease lapsed or the entry was released.
+    pub deliveries: u32,
+}
+
+/// An event to append. `payload` is an encoded `devopstrack.tasks.v1.Event` without its id; the store only reads the
+/// filter keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    pub project: String,
+    pub pipeline: PipelineId,
+    pub payload: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    /// Monotonic within a store, opaque to callers.
+    pub id: String,
+    pub project: String,
+    pub pipeline: PipelineId,
+    pub payload: Vec<u8>,
+}
+
+/// A finished deploy to report to the projects service. `payload` is an encoded
+/// `devopstrack.projects.v1.RecordDeploymentRequest`; the id is the pipeline's (the deployment's idempotency key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    pub id: PipelineId,
+    pub payload: Vec<u8>,
+    /// Failed deliveries so far.
+    pub attempts: u32,
+    pub due_at: DateTime<Utc>,
+}
+
+/// What a pipeline write carries besides the pipeline, stored atomically with it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Writes {
+    pub enqueue: Vec<QueuedJob>,
+    /// Running attempts whose worker must stop (see [`TaskStore::stop_requested`]).
+    pub stop: Vec<(JobId, u32)>,
+    pub events: Vec<NewEvent>,
+    /// Replaces any pending entry with the same id.
+    pub outbox: Option<OutboxEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Created {
+    Created,
+    /// The `(project, idempotency key)` was used before: nothing was written, this is the first pipeline.
+    Existing(StoredPipeline),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PipelineFilter {
+    pub project: Option<String>,
+    pub status: Option<PipelineStatus>,
+}
+
+/// Lines of one job attempt.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogPage {
+    /// The offset of `lines[0]`: the asked offset, or the oldest kept line when older ones were trimmed.
+    pub first_offset: u64,
+    pub lines: Vec<String>,
+    /// Lines ever appended to this attempt (kept or trimmed).
+    pub total: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueDepth {
+    /// Ready to be leased.
+    pub ready: u64,
+    /// Waiting for their retry time.
+    pub delayed: u64,
+    /// Held by workers.
+    pub leased: u64,
+}
+
+/// Connects to the store named by `url` (`redis://…`, `rediss://…` or `sqlite://path`), creating what it needs.
+/// `prefix` namespaces every Redis key (tests give each a fresh one); SQLite ignores it.
+pub async fn connect(url: &str, prefix: &str) -> StoreResult<Arc<dyn TaskStore>> {
+    if url.starts_with("redis://") || url.starts_with("rediss://") {
+        Ok(Arc::new(RedisStore::connect(url, prefix).await?))
+    } else if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(url).await?))
+    } else {
+        Err(StoreError::Url("want redis://… or sqlite://path".into()))
+    }
+}
+
+#[async_trait]
+pub trait TaskStore: Send + Sync + 'static {
+    async fn ping(&self) -> StoreResult<()>;
+
+    // ---- pipelines
+    /// Stores a new pipeline at version 1 with its writes, unless its `(project, idempotency key)` was used before
+    /// (then nothing is written). Also indexes every job id to the pipeline.
+    async fn create_pipeline(&self, pipeline: &Pipeline, writes: &Writes) -> StoreResult<Created>;
+    async fn pipeline(&self, id: PipelineId) -> StoreResult<Option<StoredPipeline>>;
+    async fn pipeline_of_job(&self, job: JobId) -> StoreResult<Option<PipelineId>>;
+    /// Newest first (by id: ids are time-ordered UUIDv7), strictly older than `before`, at most `limit`.
+    async fn list_pipelines(
+        &self,
+        filter: &PipelineFilter,
+        before: Option<PipelineId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Pipeline>>;
+    /// Replaces the pipeline if its stored version is `expected_version` (the new version is `expected_version + 1`)
+    /// and applies `writes`, all or nothing. `false` when the version moved or the pipeline is gone.
+    async fn update_pipeline(&self, pipeline: &Pipeline, expected_version: u64, writes: &Writes) -> StoreResult<bool>;
+
+    // ---- queue
+    /// Up to `max` deliveries for `worker`, each leased until now + `lease`: first lapsed leases (older than `lease`),
+    /// then ready entries. Waits up to `wait` for one when there is none.
+    async fn lease(&self, worker: &str, max: usize, lease: Duration, wait: Duration) -> StoreResult<Vec<Delivery>>;
+    /// Extends the lease to now + `lease` if `worker` still holds the delivery; `false` when it lapsed and was taken.
+    async fn renew(&self, worker: &str, delivery: &Delivery, lease: Duration) -> StoreResult<bool>;
+    /// Removes the entry (done with it, whatever the outcome). Acking an entry that is gone is not an error.
+    async fn ack(&self, delivery: &Delivery) -> StoreResult<()>;
+    /// Hands the entry back: it is delivered again at once (to any worker), with `deliveries` incremented.
+    async fn release(&self, worker: &str, delivery: &Delivery) -> StoreResult<()>;
+    /// Whether a pipeline write asked the worker running this attempt to stop.
+    async fn stop_requested(&self, job: JobId, attempt: u32) -> StoreResult<bool>;
+    async fn queue_depth(&self) -> StoreResult<QueueDepth>;
+
+    // ---- logs
+    /// Appends lines numbered from `offset` (the attempt's line count so far; the single writer is the worker running
+    /// the attempt). Lines already stored at those offsets are left as they are. Keeps the last [`MAX_LOG_LINES`].
+    async fn append_log(&self, job: JobId, attempt: u32, offset: u64, lines: &[String]) -> StoreResult<()>;
+    /// Up to `limit` lines from `offset`.
+    async fn read_log(&self, job: JobId, attempt: u32, offset: u64, limit: u32) -> StoreResult<LogPage>;
+
+    // ---- events
+    /// Appends events outside a pipeline write (log batches).
+    async fn append_events(&self, events: &[NewEvent]) -> StoreResult<()>;
+    /// Events after `after` (`None`: from the oldest kept one), oldest first, at most `limit`; waits up to `wait` for
+    /// one when there is none.
+    async fn read_events(&self, after: Option<&str>, limit: usize, wait: Duration) -> StoreResult<Vec<StoredEvent>>;
+    /// The newest event's id (`None` when there is none): where a live-only reader starts.
+    async fn last_event_id(&self) -> StoreResult<Option<String>>;
+
+    // ---- outbox
+    /// Entries due at `now`, oldest due first, at most `limit`.
+    async fn due_outbox(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<OutboxEntry>>;
+    async fn outbox_delivered(&self, id: PipelineId) -> StoreResult<()>;
+    /// Counts a failed delivery and makes the entry due again at `at`.
+    async fn outbox_retry(&self, id: PipelineId, at: DateTime<Utc>) -> StoreResult<()>;
+}

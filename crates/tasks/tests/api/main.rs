@@ -1,0 +1,3 @@
+//! The tasks crate's single integration-test binary.
+
+mod store;
