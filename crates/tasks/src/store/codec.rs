@@ -152,7 +152,10 @@ fn job_doc(j: &Job) -> JobDoc {
 pub fn decode_pipeline(bytes: &[u8]) -> Result<Pipeline, StoreError> {
     let doc: Doc = serde_json::from_slice(bytes).map_err(|e| corrupt(format!("pipeline document: {e}")))?;
     if doc.format != FORMAT {
-        return Err(corrupt(format!("pipeline document format {} (want {FORMAT})", doc.format)));
+        return Err(corrupt(format!(
+            "pipeline document format {} (want {FORMAT})",
+            doc.format
+        )));
     }
     let id = PipelineId::parse(&doc.id).map_err(|e| corrupt(format!("pipeline id: {e}")))?;
     let target = match doc.target {
@@ -180,7 +183,11 @@ pub fn decode_pipeline(bytes: &[u8]) -> Result<Pipeline, StoreError> {
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
     if stages.is_empty() || doc.active_stage >= stages.len() {
-        return Err(corrupt(format!("active stage {} of {}", doc.active_stage, stages.len())));
+        return Err(corrupt(format!(
+            "active stage {} of {}",
+            doc.active_stage,
+            stages.len()
+        )));
     }
     Ok(Pipeline {
         id,

@@ -227,3 +227,12 @@ pub trait TaskStore: Send + Sync + 'static {
     /// Counts a failed delivery and makes the entry due again at `at`.
     async fn outbox_retry(&self, id: PipelineId, at: DateTime<Utc>) -> StoreResult<()>;
 }
+
+/// The order of an event id of either store: Redis stream ids `ms-seq`, SQLite row ids `n` (as `(n, 0)`). `None`
+/// for anything else.
+pub fn event_order(id: &str) -> Option<(u64, u64)> {
+    match id.split_once('-') {
+        Some((ms, seq)) => Some((ms.parse().ok()?, seq.parse().ok()?)),
+        None => Some((id.parse().ok()?, 0)),
+    }
+}

@@ -1,41 +1,265 @@
-//! PLACEHOLDER: being written (issue 4).
+//! The embedded tasks store on SQLite: what a laptop or a small team runs for real, with the workers in the same
+//! process (the architecture's "in-process queue on SQLite"). Same semantics as the Redis store; the schema and its
+//! conventions are in `migrations/sqlite/0001_init.sql`.
+//!
+//! Writes that must be atomic run in one `BEGIN IMMEDIATE` transaction, so concurrent writers queue on the busy
+//! timeout instead of deadlocking on a read-to-write lock upgrade. Waiting readers (`lease`, `read_events`) do not
+//! poll: they sleep on a [`Notify`] that the writes of this process signal, and on a timer at the next time something
+//! becomes ready by itself (a delayed entry, a lapsing lease), never past their `wait`.
+//!
+//! Area by area: [`pipelines`] (and the [`Writes`] stored with them), [`queue`], [`logs`], [`events`], [`outbox`].
 
+mod events;
+mod logs;
+mod outbox;
+mod pipelines;
+mod queue;
+#[cfg(test)]
+mod tests;
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sqlx::sqlite::{Sqlite, SqlitePool, SqliteRow};
+use sqlx::{Row, Transaction};
+use tokio::sync::Notify;
+use tokio::sync::futures::Notified;
+use tokio::time::Instant;
 
-use super::*;
+use devopstrack_platform::sqlite::{ColumnError, micros};
+
+use super::{
+    Created, Delivery, LogPage, NewEvent, OutboxEntry, PipelineFilter, QueueDepth, StoreError, StoreResult,
+    StoredEvent, StoredPipeline, TaskStore, Writes,
+};
 use crate::domain::{JobId, Pipeline, PipelineId};
 
-pub struct SqliteStore;
+const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+
+/// The event stream is trimmed back to [`super::MAX_EVENTS`] (and old stop flags are pruned) once per this many
+/// appended events and on connect, so a busy stream holds at most this many more.
+const TRIM_EVERY: u64 = 1_000;
+
+/// Added to a timed wake-up so the entry it waits for is ready by the time the query runs.
+const WAKE_SLACK: Duration = Duration::from_millis(1);
+
+type Tx = Transaction<'static, Sqlite>;
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+    /// Signalled after every write that adds or hands back a queue entry: waiting `lease` calls look again.
+    queue_changed: Notify,
+    /// Signalled after every write that appends events: waiting `read_events` calls look again.
+    events_appended: Notify,
+    /// Events appended through this store, to trim every [`TRIM_EVERY`].
+    events_written: AtomicU64,
+}
 
 impl SqliteStore {
-    pub async fn connect(_url: &str) -> StoreResult<Self> {
-        Err(StoreError::Url("not implemented yet".into()))
+    /// Opens (creating if missing) the database at `url` (`sqlite://path/tasks.db`), migrates it and trims what
+    /// outlived its keep limits.
+    ///
+    /// The pool settings (and `sqlite::memory:` support) are the platform's: [`devopstrack_platform::sqlite`].
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let pool = devopstrack_platform::sqlite::open_pool(url).await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        let store = Self {
+            pool,
+            queue_changed: Notify::new(),
+            events_appended: Notify::new(),
+            events_written: AtomicU64::new(0),
+        };
+        maintain(&store.pool).await?;
+        Ok(store)
     }
+
+    async fn begin_write(&self) -> StoreResult<Tx> {
+        Ok(self.pool.begin_with(BEGIN_WRITE).await?)
+    }
+
+    /// Wakes the waiters a committed write concerns, and trims the event stream when it is due.
+    async fn committed(&self, enqueued: bool, events: usize) {
+        if enqueued {
+            self.queue_changed.notify_waiters();
+        }
+        if events == 0 {
+            return;
+        }
+        self.events_appended.notify_waiters();
+        let n = u64::try_from(events).unwrap_or(u64::MAX);
+        let before = self.events_written.fetch_add(n, Ordering::Relaxed);
+        if before / TRIM_EVERY != before.saturating_add(n) / TRIM_EVERY {
+            // The write is committed: a failed trim must not make the caller think otherwise. The next one catches up.
+            if let Err(e) = maintain(&self.pool).await {
+                tracing::warn!(error = %e, "trimming the tasks store failed");
+            }
+        }
+    }
+}
+
+/// Trims what outlived its keep limit: the oldest events and stop flags of attempts that ended long ago.
+async fn maintain(pool: &SqlitePool) -> StoreResult<()> {
+    events::trim(pool).await?;
+    queue::prune_stop_flags(pool).await
+}
+
+/// When a wait of `wait` from now ends; an absurdly long one ends in a century instead of overflowing.
+fn deadline_after(wait: Duration) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    let now = Instant::now();
+    now.checked_add(wait.min(CENTURY)).unwrap_or(now)
+}
+
+/// Sleeps until `signal` fires, the unix time `at` (microseconds: when something becomes ready by itself) passes, or
+/// `deadline`, whichever comes first. `false` when the deadline had already passed: the caller gives up.
+async fn pause(signal: Pin<&mut Notified<'_>>, deadline: Instant, at: Option<i64>) -> bool {
+    let now = Instant::now();
+    if now >= deadline {
+        return false;
+    }
+    let until = match at {
+        Some(at) => {
+            let ahead = Duration::from_micros(u64::try_from(at.saturating_sub(micros(Utc::now()))).unwrap_or(0));
+            deadline.min(now + ahead.min(deadline - now) + WAKE_SLACK)
+        }
+        None => deadline,
+    };
+    tokio::select! {
+        () = signal => {}
+        () = tokio::time::sleep_until(until) => {}
+    }
+    true
+}
+
+/// A caller's duration as stored (microseconds), saturating instead of wrapping.
+fn duration_micros(d: Duration) -> i64 {
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
+}
+
+fn corrupt(message: impl Into<String>) -> StoreError {
+    StoreError::Corrupt(message.into())
+}
+
+impl From<ColumnError> for StoreError {
+    fn from(e: ColumnError) -> Self {
+        match e {
+            ColumnError::Sqlx(e) => StoreError::Sqlite(e),
+            ColumnError::Corrupt(message) => StoreError::Corrupt(message),
+        }
+    }
+}
+
+fn pipeline_id_col(row: &SqliteRow, column: &str) -> StoreResult<PipelineId> {
+    let value: String = row.try_get(column)?;
+    PipelineId::parse(&value).map_err(|e| corrupt(format!("{column}: {value:?} {e}")))
+}
+
+fn job_id_col(row: &SqliteRow, column: &str) -> StoreResult<JobId> {
+    let value: String = row.try_get(column)?;
+    JobId::parse(&value).map_err(|e| corrupt(format!("{column}: {value:?} {e}")))
+}
+
+fn u32_col(row: &SqliteRow, column: &str) -> StoreResult<u32> {
+    let value: i64 = row.try_get(column)?;
+    u32::try_from(value).map_err(|_| corrupt(format!("{column}: {value} is out of range")))
+}
+
+fn u64_col(row: &SqliteRow, column: &str) -> StoreResult<u64> {
+    let value: i64 = row.try_get(column)?;
+    u64::try_from(value).map_err(|_| corrupt(format!("{column}: {value} is negative")))
 }
 
 #[async_trait]
 impl TaskStore for SqliteStore {
-    async fn ping(&self) -> StoreResult<()> { unimplemented!() }
-    async fn create_pipeline(&self, _p: &Pipeline, _w: &Writes) -> StoreResult<Created> { unimplemented!() }
-    async fn pipeline(&self, _id: PipelineId) -> StoreResult<Option<StoredPipeline>> { unimplemented!() }
-    async fn pipeline_of_job(&self, _job: JobId) -> StoreResult<Option<PipelineId>> { unimplemented!() }
-    async fn list_pipelines(&self, _f: &PipelineFilter, _b: Option<PipelineId>, _l: u32) -> StoreResult<Vec<Pipeline>> { unimplemented!() }
-    async fn update_pipeline(&self, _p: &Pipeline, _v: u64, _w: &Writes) -> StoreResult<bool> { unimplemented!() }
-    async fn lease(&self, _w: &str, _m: usize, _l: Duration, _wait: Duration) -> StoreResult<Vec<Delivery>> { unimplemented!() }
-    async fn renew(&self, _w: &str, _d: &Delivery, _l: Duration) -> StoreResult<bool> { unimplemented!() }
-    async fn ack(&self, _d: &Delivery) -> StoreResult<()> { unimplemented!() }
-    async fn release(&self, _w: &str, _d: &Delivery) -> StoreResult<()> { unimplemented!() }
-    async fn stop_requested(&self, _j: JobId, _a: u32) -> StoreResult<bool> { unimplemented!() }
-    async fn queue_depth(&self) -> StoreResult<QueueDepth> { unimplemented!() }
-    async fn append_log(&self, _j: JobId, _a: u32, _o: u64, _l: &[String]) -> StoreResult<()> { unimplemented!() }
-    async fn read_log(&self, _j: JobId, _a: u32, _o: u64, _l: u32) -> StoreResult<LogPage> { unimplemented!() }
-    async fn append_events(&self, _e: &[NewEvent]) -> StoreResult<()> { unimplemented!() }
-    async fn read_events(&self, _a: Option<&str>, _l: usize, _w: Duration) -> StoreResult<Vec<StoredEvent>> { unimplemented!() }
-    async fn last_event_id(&self) -> StoreResult<Option<String>> { unimplemented!() }
-    async fn due_outbox(&self, _n: DateTime<Utc>, _l: u32) -> StoreResult<Vec<OutboxEntry>> { unimplemented!() }
-    async fn outbox_delivered(&self, _id: PipelineId) -> StoreResult<()> { unimplemented!() }
-    async fn outbox_retry(&self, _id: PipelineId, _at: DateTime<Utc>) -> StoreResult<()> { unimplemented!() }
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn create_pipeline(&self, pipeline: &Pipeline, writes: &Writes) -> StoreResult<Created> {
+        pipelines::create(self, pipeline, writes).await
+    }
+
+    async fn pipeline(&self, id: PipelineId) -> StoreResult<Option<StoredPipeline>> {
+        pipelines::get(&self.pool, id).await
+    }
+
+    async fn pipeline_of_job(&self, job: JobId) -> StoreResult<Option<PipelineId>> {
+        pipelines::of_job(&self.pool, job).await
+    }
+
+    async fn list_pipelines(
+        &self,
+        filter: &PipelineFilter,
+        before: Option<PipelineId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Pipeline>> {
+        pipelines::list(&self.pool, filter, before, limit).await
+    }
+
+    async fn update_pipeline(&self, pipeline: &Pipeline, expected_version: u64, writes: &Writes) -> StoreResult<bool> {
+        pipelines::update(self, pipeline, expected_version, writes).await
+    }
+
+    async fn lease(&self, worker: &str, max: usize, lease: Duration, wait: Duration) -> StoreResult<Vec<Delivery>> {
+        queue::lease(self, worker, max, lease, wait).await
+    }
+
+    async fn renew(&self, worker: &str, delivery: &Delivery, lease: Duration) -> StoreResult<bool> {
+        queue::renew(&self.pool, worker, delivery, lease).await
+    }
+
+    async fn ack(&self, delivery: &Delivery) -> StoreResult<()> {
+        queue::ack(&self.pool, delivery).await
+    }
+
+    async fn release(&self, worker: &str, delivery: &Delivery) -> StoreResult<()> {
+        if queue::release(&self.pool, worker, delivery).await? {
+            self.committed(true, 0).await;
+        }
+        Ok(())
+    }
+
+    async fn stop_requested(&self, job: JobId, attempt: u32) -> StoreResult<bool> {
+        queue::stop_requested(&self.pool, job, attempt).await
+    }
+
+    async fn queue_depth(&self) -> StoreResult<QueueDepth> {
+        queue::depth(&self.pool).await
+    }
+
+    async fn append_log(&self, job: JobId, attempt: u32, offset: u64, lines: &[String]) -> StoreResult<()> {
+        logs::append(self, job, attempt, offset, lines).await
+    }
+
+    async fn read_log(&self, job: JobId, attempt: u32, offset: u64, limit: u32) -> StoreResult<LogPage> {
+        logs::read(&self.pool, job, attempt, offset, limit).await
+    }
+
+    async fn append_events(&self, events: &[NewEvent]) -> StoreResult<()> {
+        events::append(self, events).await
+    }
+
+    async fn read_events(&self, after: Option<&str>, limit: usize, wait: Duration) -> StoreResult<Vec<StoredEvent>> {
+        events::read(self, after, limit, wait).await
+    }
+
+    async fn last_event_id(&self) -> StoreResult<Option<String>> {
+        events::last_id(&self.pool).await
+    }
+
+    async fn due_outbox(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
+        outbox::due(&self.pool, now, limit).await
+    }
+
+    async fn outbox_delivered(&self, id: PipelineId) -> StoreResult<()> {
+        outbox::delivered(&self.pool, id).await
+    }
+
+    async fn outbox_retry(&self, id: PipelineId, at: DateTime<Utc>) -> StoreResult<()> {
+        outbox::retry(&self.pool, id, at).await
+    }
 }

@@ -32,6 +32,9 @@ macro_rules! conformance {
     )+};
 }
 
+mod outbox;
+mod pipelines;
+
 /// A store on a new SQLite database in a temp dir that lives as long as the returned guard.
 pub async fn sqlite() -> (Arc<dyn TaskStore>, TempDir) {
     let dir = tempfile::tempdir().expect("create a temp dir for the SQLite database");

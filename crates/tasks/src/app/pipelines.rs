@@ -1,0 +1,288 @@
+//! Pipeline use-cases for callers: create (idempotent), read, list, cancel, retry a job, approve, reject, read logs.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use devopstrack_platform::auth::{Principal, Role};
+
+use super::{TasksApp, require, writes};
+use crate::domain::{
+    Actor, DeployTarget, JobId, JobStatus, Pipeline, PipelineId, PipelineInput, PipelineMeta, PipelineSpec,
+    PipelineStatus, Source, Trigger,
+};
+use crate::error::Error;
+use crate::store::{Created, PipelineFilter};
+
+pub const DEFAULT_PAGE_SIZE: u32 = 50;
+pub const MAX_PAGE_SIZE: u32 = 200;
+pub const DEFAULT_LOG_LIMIT: u32 = 200;
+pub const MAX_LOG_LIMIT: u32 = 1000;
+const MAX_REASON_CHARS: usize = 500;
+
+/// CreatePipeline as received (the stages already in the domain's raw shape).
+#[derive(Debug, Clone, Default)]
+pub struct CreatePipeline {
+    pub project: String,
+    pub environment: String,
+    pub version: String,
+    pub trigger: Option<Trigger>,
+    pub input: PipelineInput,
+    pub idempotency_key: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PipelineQuery {
+    pub project: String,
+    pub status: Option<PipelineStatus>,
+    pub page_size: i32,
+    pub page_token: String,
+}
+
+#[derive(Debug)]
+pub struct PipelinePage {
+    pub pipelines: Vec<Pipeline>,
+    pub next_page_token: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct JobLog {
+    pub lines: Vec<String>,
+    pub next_offset: u64,
+    pub eof: bool,
+    pub attempt: u32,
+}
+
+impl TasksApp {
+    /// Creates a run (operator or admin). `bearer` is the caller's token, used to look the project and environment
+    /// up in the projects service as the caller. Idempotent by `(project, idempotency_key)`: `(pipeline, false)`
+    /// when the key was used before.
+    #[tracing::instrument(skip_all, fields(project = %new.project))]
+    pub async fn create_pipeline(
+        &self,
+        principal: &Principal,
+        bearer: &str,
+        new: CreatePipeline,
+    ) -> Result<(Pipeline, bool), Error> {
+        require(principal, Role::Operator, "creating a pipeline")?;
+        if new.project.is_empty() {
+            return Err(Error::invalid("project", "is required (a project slug)"));
+        }
+        if new.project.len() > 100 {
+            return Err(Error::invalid("project", "at most 100 characters"));
+        }
+        let key = match new.idempotency_key.as_str() {
+            "" => None,
+            k if (1..=64).contains(&k.len())
+                && k.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-')) =>
+            {
+                Some(k.to_owned())
+            }
+            _ => {
+                return Err(Error::invalid(
+                    "idempotencyKey",
+                    "must be 1 to 64 characters of [A-Za-z0-9._:-]",
+                ));
+            }
+        };
+        let deploy = match (new.environment.is_empty(), new.version.is_empty()) {
+            (true, true) => None,
+            (false, false) => {
+                if new.version.chars().count() > 64 || new.version.chars().any(|c| c.is_whitespace() || c.is_control())
+                {
+                    return Err(Error::invalid(
+                        "version",
+                        "at most 64 characters, no spaces or control characters",
+                    ));
+                }
+                Some((new.environment.clone(), new.version.clone()))
+            }
+            (true, false) => return Err(Error::invalid("environment", "is required with version (a deploy)")),
+            (false, true) => return Err(Error::invalid("version", "is required with environment (a deploy)")),
+        };
+        // Validate the whole spec before asking anyone anything.
+        let spec = PipelineSpec::parse(&new.input)?;
+        let info = self
+            .projects
+            .lookup(bearer, &new.project, deploy.as_ref().map(|(env, _)| env.as_str()))
+            .await?;
+        let target = match (deploy, info.environment) {
+            (Some((environment, version)), Some((tier, protected))) => Some(DeployTarget {
+                environment,
+                version,
+                tier,
+                protected,
+            }),
+            _ => None,
+        };
+        let meta = PipelineMeta {
+            project: info.slug,
+            target,
+            trigger: new.trigger.unwrap_or(Trigger::Api),
+            triggered_by: principal.subject.clone(),
+            idempotency_key: key,
+            source: Source::DevOpsTrack,
+        };
+        let now = self.now();
+        let (pipeline, effects) = Pipeline::new(spec, meta, now);
+        let writes = writes::for_effects(&pipeline, &effects, now);
+        match self.store.create_pipeline(&pipeline, &writes).await? {
+            Created::Created => {
+                tracing::info!(pipeline_id = %pipeline.id, "pipeline created");
+                Ok((pipeline, true))
+            }
+            Created::Existing(stored) => Ok((stored.pipeline, false)),
+        }
+    }
+
+    pub async fn get_pipeline(&self, principal: &Principal, id: &str) -> Result<Pipeline, Error> {
+        require(principal, Role::Viewer, "reading pipelines")?;
+        let id = parse_pipeline_id("id", id)?;
+        Ok(self
+            .store
+            .pipeline(id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("pipeline {id} not found")))?
+            .pipeline)
+    }
+
+    pub async fn list_pipelines(&self, principal: &Principal, query: PipelineQuery) -> Result<PipelinePage, Error> {
+        require(principal, Role::Viewer, "reading pipelines")?;
+        let limit = match query.page_size {
+            n if n < 0 => return Err(Error::invalid("pageSize", "must not be negative")),
+            0 => DEFAULT_PAGE_SIZE,
+            n => u32::try_from(n).unwrap_or(MAX_PAGE_SIZE).min(MAX_PAGE_SIZE),
+        };
+        let before = match query.page_token.as_str() {
+            "" => None,
+            token => Some(decode_token(token)?),
+        };
+        let filter = PipelineFilter {
+            project: (!query.project.is_empty()).then_some(query.project),
+            status: query.status,
+        };
+        let mut pipelines = self.store.list_pipelines(&filter, before, limit + 1).await?;
+        let next_page_token = if pipelines.len() > limit as usize {
+            pipelines.truncate(limit as usize);
+            pipelines.last().map(|p| encode_token(p.id))
+        } else {
+            None
+        };
+        Ok(PipelinePage {
+            pipelines,
+            next_page_token,
+        })
+    }
+
+    /// Operator or admin.
+    pub async fn cancel_pipeline(&self, principal: &Principal, id: &str) -> Result<Pipeline, Error> {
+        require(principal, Role::Operator, "cancelling a pipeline")?;
+        let id = parse_pipeline_id("id", id)?;
+        let who = principal.subject.clone();
+        Ok(self.transition(id, |p, now| p.cancel(&who, now)).await?.0)
+    }
+
+    /// Operator or admin.
+    pub async fn retry_job(&self, principal: &Principal, job: &str) -> Result<Pipeline, Error> {
+        require(principal, Role::Operator, "retrying a job")?;
+        let job = parse_job_id(job)?;
+        let id = self.pipeline_of_job(job).await?;
+        Ok(self.transition(id, |p, now| p.retry_job(job, now)).await?.0)
+    }
+
+    /// The domain checks who may approve what (operator: non-production; admin: any; not the trigger-er in
+    /// production).
+    pub async fn approve_job(&self, principal: &Principal, job: &str) -> Result<Pipeline, Error> {
+        require(principal, Role::Operator, "approving a job")?;
+        let job = parse_job_id(job)?;
+        let id = self.pipeline_of_job(job).await?;
+        let actor = Actor::from(principal);
+        Ok(self.transition(id, |p, now| p.approve(job, &actor, now)).await?.0)
+    }
+
+    pub async fn reject_job(&self, principal: &Principal, job: &str, reason: &str) -> Result<Pipeline, Error> {
+        require(principal, Role::Operator, "rejecting a job")?;
+        let job = parse_job_id(job)?;
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
+            return Err(Error::invalid("reason", format!("1 to {MAX_REASON_CHARS} characters")));
+        }
+        if reason.chars().any(|c| c.is_control() && c != '\n') {
+            return Err(Error::invalid("reason", "must not contain control characters"));
+        }
+        let id = self.pipeline_of_job(job).await?;
+        let actor = Actor::from(principal);
+        Ok(self
+            .transition(id, |p, now| p.reject(job, &actor, reason, now))
+            .await?
+            .0)
+    }
+
+    /// Lines of a job attempt (`attempt` 0: the current one) from `offset`.
+    pub async fn job_log(
+        &self,
+        principal: &Principal,
+        job: &str,
+        attempt: u32,
+        offset: u64,
+        limit: u32,
+    ) -> Result<JobLog, Error> {
+        require(principal, Role::Viewer, "reading job logs")?;
+        let job_id = parse_job_id(job)?;
+        let id = self.pipeline_of_job(job_id).await?;
+        let pipeline = self
+            .store
+            .pipeline(id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("job {job_id} not found")))?
+            .pipeline;
+        let job = pipeline
+            .stages
+            .iter()
+            .flat_map(|s| &s.jobs)
+            .find(|j| j.id == job_id)
+            .ok_or_else(|| Error::NotFound(format!("job {job_id} not found")))?;
+        let attempt = match attempt {
+            0 => job.attempt,
+            n if n > job.attempt => {
+                return Err(Error::invalid(
+                    "attempt",
+                    format!("job {job_id} has {} attempt(s)", job.attempt),
+                ));
+            }
+            n => n,
+        };
+        let limit = match limit {
+            0 => DEFAULT_LOG_LIMIT,
+            n => n.min(MAX_LOG_LIMIT),
+        };
+        let page = self.store.read_log(job_id, attempt, offset, limit).await?;
+        let next_offset = page.first_offset + page.lines.len() as u64;
+        let finished = attempt < job.attempt || job.status.is_terminal() || job.status == JobStatus::Pending;
+        Ok(JobLog {
+            lines: page.lines,
+            next_offset: next_offset.max(offset.min(page.total)),
+            eof: finished && next_offset >= page.total,
+            attempt,
+        })
+    }
+}
+
+pub fn parse_pipeline_id(field: &str, raw: &str) -> Result<PipelineId, Error> {
+    PipelineId::parse(raw).map_err(|e| Error::invalid(field, e))
+}
+
+fn parse_job_id(raw: &str) -> Result<JobId, Error> {
+    JobId::parse(raw).map_err(|e| Error::invalid("jobId", e))
+}
+
+fn encode_token(id: PipelineId) -> String {
+    URL_SAFE_NO_PAD.encode(id.as_uuid().as_bytes())
+}
+
+fn decode_token(token: &str) -> Result<PipelineId, Error> {
+    let bad = || Error::invalid("pageToken", "is not a token this service issued");
+    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| bad())?;
+    let bytes: [u8; 16] = bytes.try_into().map_err(|_| bad())?;
+    PipelineId::parse(&uuid::Uuid::from_bytes(bytes).to_string()).map_err(|_| bad())
+}

@@ -1,0 +1,180 @@
+//! Settings of the tasks service (`DEVOPSTRACK_TASKS__*`, see the README's configuration table).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use devopstrack_platform::config::{ConfigError, env_var};
+
+/// What one process of the service does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProcessRole {
+    /// The gRPC API, the outbox and `workers` in-process workers (the default).
+    All,
+    /// The gRPC API and the outbox, no workers.
+    Api,
+    /// Only `workers` workers (plus the admin port): `devopstrack-tasks --role worker`.
+    Worker,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub grpc_addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    /// `redis://…` (production) or `sqlite://path` (embedded).
+    pub database_url: String,
+    /// Prefix of every Redis key (ignored by SQLite).
+    pub key_prefix: String,
+    pub role: ProcessRole,
+    /// Concurrent jobs per process (0..=256; 0 with role `all` runs the API only).
+    pub workers: u32,
+    /// How long a worker's lease on a job lasts without renewal; renewed every third of it. A killed worker's job is
+    /// run again after at most this long.
+    pub lease_ms: u64,
+    /// On SIGTERM a worker lets its running jobs finish for this long, then hands them back to the queue.
+    pub shutdown_grace_ms: u64,
+    /// gRPC URL of the auth service (JWKS and service tokens).
+    pub auth_url: String,
+    /// gRPC URL of the projects service (environment tiers, and where finished deploys are recorded).
+    pub projects_url: String,
+    pub issuer: String,
+    pub audience: String,
+    /// Client credentials for service tokens (to call projects). Unset: deploys are not recorded (logged once).
+    pub client_id: String,
+    pub client_secret: Option<SecretString>,
+    /// Deadline of each call to auth and projects.
+    pub upstream_timeout_ms: u64,
+    /// Secrets the `http` executor may sign with, by name (`hmacSecretRef`); only names appear in pipelines.
+    pub hook_secrets: BTreeMap<String, SecretString>,
+    /// How often the `http` executor polls a status URL.
+    pub hook_poll_ms: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            grpc_addr: SocketAddr::from(([127, 0, 0, 1], 50053)),
+            admin_addr: SocketAddr::from(([127, 0, 0, 1], 9103)),
+            database_url: "sqlite://.devopstrack/tasks.db".into(),
+            key_prefix: "devopstrack:tasks:".into(),
+            role: ProcessRole::All,
+            workers: 8,
+            lease_ms: 15_000,
+            shutdown_grace_ms: 20_000,
+            auth_url: "http://127.0.0.1:50051".into(),
+            projects_url: "http://127.0.0.1:50052".into(),
+            issuer: "devopstrack".into(),
+            audience: "devopstrack".into(),
+            client_id: "tasks".into(),
+            client_secret: None,
+            upstream_timeout_ms: 5_000,
+            hook_secrets: BTreeMap::new(),
+            hook_poll_ms: 1_000,
+        }
+    }
+}
+
+impl Settings {
+    pub fn load() -> Result<Self, ConfigError> {
+        let settings: Self = devopstrack_platform::config::load("tasks")?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    pub fn lease(&self) -> Duration {
+        Duration::from_millis(self.lease_ms)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, why: &str| Err(ConfigError(format!("{}: {why}", env_var("tasks", key))));
+        let url = |u: &str| u.starts_with("http://") || u.starts_with("https://");
+        if !(self.database_url.starts_with("redis://")
+            || self.database_url.starts_with("rediss://")
+            || self.database_url.starts_with("sqlite:"))
+        {
+            return bad("database_url", "must start with redis://, rediss:// or sqlite://");
+        }
+        if self.workers > 256 {
+            return bad("workers", "must be at most 256");
+        }
+        if self.role == ProcessRole::Worker && self.workers == 0 {
+            return bad("workers", "must be at least 1 with role worker");
+        }
+        if !(500..=600_000).contains(&self.lease_ms) {
+            return bad("lease_ms", "must be between 500 and 600000");
+        }
+        if self.shutdown_grace_ms > 3_600_000 {
+            return bad("shutdown_grace_ms", "must be at most 3600000");
+        }
+        if !url(&self.auth_url) {
+            return bad("auth_url", "must be an http:// or https:// URL");
+        }
+        if !url(&self.projects_url) {
+            return bad("projects_url", "must be an http:// or https:// URL");
+        }
+        if self.issuer.is_empty() {
+            return bad("issuer", "must not be empty");
+        }
+        if self.audience.is_empty() {
+            return bad("audience", "must not be empty");
+        }
+        if self.client_id.is_empty() {
+            return bad("client_id", "must not be empty");
+        }
+        if !(100..=60_000).contains(&self.upstream_timeout_ms) {
+            return bad("upstream_timeout_ms", "must be between 100 and 60000");
+        }
+        if !(50..=60_000).contains(&self.hook_poll_ms) {
+            return bad("hook_poll_ms", "must be between 50 and 60000");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_valid() {
+        Settings::default().validate().unwrap();
+    }
+
+    type Breaks = fn(&mut Settings);
+
+    #[test]
+    fn a_bad_value_is_one_line_naming_the_variable() {
+        let cases: [(Breaks, &str); 7] = [
+            (
+                |s| s.database_url = "postgres://x".into(),
+                "DEVOPSTRACK_TASKS__DATABASE_URL",
+            ),
+            (|s| s.workers = 1000, "DEVOPSTRACK_TASKS__WORKERS"),
+            (
+                |s| {
+                    s.role = ProcessRole::Worker;
+                    s.workers = 0;
+                },
+                "DEVOPSTRACK_TASKS__WORKERS",
+            ),
+            (|s| s.lease_ms = 10, "DEVOPSTRACK_TASKS__LEASE_MS"),
+            (
+                |s| s.projects_url = "localhost".into(),
+                "DEVOPSTRACK_TASKS__PROJECTS_URL",
+            ),
+            (|s| s.client_id.clear(), "DEVOPSTRACK_TASKS__CLIENT_ID"),
+            (|s| s.hook_poll_ms = 1, "DEVOPSTRACK_TASKS__HOOK_POLL_MS"),
+        ];
+        for (breaks, variable) in cases {
+            let mut settings = Settings::default();
+            breaks(&mut settings);
+            let err = settings.validate().unwrap_err().to_string();
+            assert!(err.contains(variable) && !err.contains('\n'), "{err}");
+        }
+    }
+}

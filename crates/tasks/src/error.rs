@@ -1,0 +1,138 @@
+//! The tasks service's errors, and their one mapping to gRPC status codes (every variant, no `_` arm).
+
+use devopstrack_platform::auth::TokenError;
+
+use crate::domain::{FieldError, TransitionError};
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A field failed validation; the message names the field path (`stages[1].jobs[0].name: …`).
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    PermissionDenied(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// The pipeline or job is not in a state that allows the call.
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// A compare-and-set kept losing to concurrent writers: read again and retry.
+    #[error("{0}")]
+    Aborted(String),
+    /// A dependency (the store, auth, projects) is down.
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl Error {
+    pub fn invalid(field: &str, problem: impl std::fmt::Display) -> Self {
+        Self::InvalidInput(format!("{field}: {problem}"))
+    }
+}
+
+impl From<FieldError> for Error {
+    fn from(e: FieldError) -> Self {
+        Self::InvalidInput(e.to_string())
+    }
+}
+
+impl From<TransitionError> for Error {
+    fn from(e: TransitionError) -> Self {
+        match e {
+            TransitionError::UnknownJob(_) => Self::NotFound(e.to_string()),
+            TransitionError::Stale { .. } => Self::Aborted(e.to_string()),
+            TransitionError::JobState { .. }
+            | TransitionError::Backoff { .. }
+            | TransitionError::NotActiveStage { .. }
+            | TransitionError::PipelineState { .. } => Self::FailedPrecondition(e.to_string()),
+            TransitionError::Denied(_) => Self::PermissionDenied(e.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::BadEventId(id) => Self::invalid("afterEventId", format!("{id:?} is not an event id")),
+            StoreError::Redis(ref r) if r.is_io_error() || r.is_connection_dropped() || r.is_timeout() => {
+                Self::Unavailable(format!("store unavailable: {e}"))
+            }
+            StoreError::Sqlite(_)
+            | StoreError::Migrate(_)
+            | StoreError::Redis(_)
+            | StoreError::Corrupt(_)
+            | StoreError::Url(_) => Self::Internal(anyhow::Error::new(e)),
+        }
+    }
+}
+
+impl From<TokenError> for Error {
+    fn from(e: TokenError) -> Self {
+        match e {
+            TokenError::KeysUnavailable(reason) => Self::Unavailable(reason),
+            TokenError::Missing
+            | TokenError::Malformed
+            | TokenError::UnknownKey
+            | TokenError::Expired
+            | TokenError::Invalid(_) => Self::Unauthenticated(e.to_string()),
+        }
+    }
+}
+
+impl From<Error> for tonic::Status {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::InvalidInput(m) => tonic::Status::invalid_argument(m),
+            Error::Unauthenticated(m) => tonic::Status::unauthenticated(m),
+            Error::PermissionDenied(m) => tonic::Status::permission_denied(m),
+            Error::NotFound(m) => tonic::Status::not_found(m),
+            Error::FailedPrecondition(m) => tonic::Status::failed_precondition(m),
+            Error::Aborted(m) => tonic::Status::aborted(m),
+            Error::Unavailable(m) => tonic::Status::unavailable(m),
+            Error::Internal(cause) => {
+                tracing::error!(error = ?cause, "internal error");
+                tonic::Status::internal("internal error")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{JobId, JobStatus};
+
+    #[test]
+    fn transition_errors_map_to_the_documented_codes() {
+        let job = JobId::new();
+        let cases = [
+            (TransitionError::UnknownJob(job), tonic::Code::NotFound),
+            (TransitionError::Stale { job, attempt: 1 }, tonic::Code::Aborted),
+            (
+                TransitionError::JobState {
+                    job,
+                    status: JobStatus::Running,
+                    action: "approve",
+                },
+                tonic::Code::FailedPrecondition,
+            ),
+            (TransitionError::NotActiveStage { job }, tonic::Code::FailedPrecondition),
+            (TransitionError::Denied("no"), tonic::Code::PermissionDenied),
+        ];
+        for (err, code) in cases {
+            assert_eq!(tonic::Status::from(Error::from(err)).code(), code);
+        }
+    }
+
+    #[test]
+    fn internal_errors_hide_their_cause() {
+        let status = tonic::Status::from(Error::from(StoreError::Corrupt("secret detail".into())));
+        assert_eq!(status.code(), tonic::Code::Internal);
+        assert!(!status.message().contains("secret"));
+    }
+}

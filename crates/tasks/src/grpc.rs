@@ -1,0 +1,292 @@
+//! The gRPC transport: authenticate (every call, against auth's JWKS), translate, call one use-case, translate back.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::Stream;
+use prost::Message;
+use tokio::sync::{broadcast, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+use devopstrack_platform::auth::{JwtVerifier, Principal, Role, bearer};
+use devopstrack_proto::tasks::v1 as pb;
+use devopstrack_proto::tasks::v1::task_service_server::TaskService;
+
+use crate::app::{CreatePipeline, PipelineQuery, TasksApp};
+use crate::convert;
+use crate::domain::{PipelineId, PipelineStatus, Trigger};
+use crate::error::Error;
+use crate::events::{EventHub, is_after};
+use crate::store::{StoredEvent, event_order};
+
+pub use devopstrack_proto::tasks::v1::task_service_server::TaskServiceServer;
+
+/// Events buffered per watcher before it counts as slow (then the broadcast's own capacity applies).
+const WATCH_BUFFER: usize = 256;
+/// History read per store round trip when a watcher resumes.
+const HISTORY_BATCH: usize = 512;
+
+pub struct TasksGrpc {
+    app: Arc<TasksApp>,
+    verifier: Arc<JwtVerifier>,
+    hub: EventHub,
+}
+
+impl TasksGrpc {
+    pub fn new(app: Arc<TasksApp>, verifier: Arc<JwtVerifier>, hub: EventHub) -> Self {
+        Self { app, verifier, hub }
+    }
+
+    pub fn into_server(self) -> TaskServiceServer<Self> {
+        TaskServiceServer::new(self)
+    }
+
+    async fn principal<T>(&self, request: &Request<T>) -> Result<Principal, Status> {
+        self.verifier
+            .verify_metadata(request.metadata())
+            .await
+            .map_err(|e| Error::from(e).into())
+    }
+}
+
+type Answer<T> = Result<Response<T>, Status>;
+
+fn pipeline_status(raw: i32) -> Result<Option<PipelineStatus>, Error> {
+    Ok(match pb::PipelineStatus::try_from(raw) {
+        Ok(pb::PipelineStatus::Unspecified) => None,
+        Ok(pb::PipelineStatus::Queued) => Some(PipelineStatus::Queued),
+        Ok(pb::PipelineStatus::Running) => Some(PipelineStatus::Running),
+        Ok(pb::PipelineStatus::WaitingApproval) => Some(PipelineStatus::WaitingApproval),
+        Ok(pb::PipelineStatus::Succeeded) => Some(PipelineStatus::Succeeded),
+        Ok(pb::PipelineStatus::Failed) => Some(PipelineStatus::Failed),
+        Ok(pb::PipelineStatus::Cancelled) => Some(PipelineStatus::Cancelled),
+        Err(_) => return Err(Error::invalid("status", format!("unknown pipeline status {raw}"))),
+    })
+}
+
+fn trigger(raw: i32) -> Result<Option<Trigger>, Error> {
+    Ok(match pb::Trigger::try_from(raw) {
+        Ok(pb::Trigger::Unspecified) => None,
+        Ok(pb::Trigger::Manual) => Some(Trigger::Manual),
+        Ok(pb::Trigger::Chat) => Some(Trigger::Chat),
+        Ok(pb::Trigger::Webhook) => Some(Trigger::Webhook),
+        Ok(pb::Trigger::Api) => Some(Trigger::Api),
+        Err(_) => return Err(Error::invalid("trigger", format!("unknown trigger {raw}"))),
+    })
+}
+
+#[tonic::async_trait]
+impl TaskService for TasksGrpc {
+    async fn create_pipeline(&self, request: Request<pb::CreatePipelineRequest>) -> Answer<pb::CreatePipelineResponse> {
+        let principal = self.principal(&request).await?;
+        let token = request
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(bearer)
+            .unwrap_or_default()
+            .to_owned();
+        let r = request.into_inner();
+        let new = CreatePipeline {
+            project: r.project,
+            environment: r.environment,
+            version: r.version,
+            trigger: trigger(r.trigger)?,
+            input: convert::pipeline_input(r.stages)?,
+            idempotency_key: r.idempotency_key,
+        };
+        let (pipeline, created) = self.app.create_pipeline(&principal, &token, new).await?;
+        Ok(Response::new(pb::CreatePipelineResponse {
+            pipeline: Some(convert::pipeline(&pipeline)),
+            created,
+        }))
+    }
+
+    async fn get_pipeline(&self, request: Request<pb::GetPipelineRequest>) -> Answer<pb::Pipeline> {
+        let principal = self.principal(&request).await?;
+        let pipeline = self.app.get_pipeline(&principal, &request.into_inner().id).await?;
+        Ok(Response::new(convert::pipeline(&pipeline)))
+    }
+
+    async fn list_pipelines(&self, request: Request<pb::ListPipelinesRequest>) -> Answer<pb::ListPipelinesResponse> {
+        let principal = self.principal(&request).await?;
+        let r = request.into_inner();
+        let query = PipelineQuery {
+            project: r.project,
+            status: pipeline_status(r.status)?,
+            page_size: r.page_size,
+            page_token: r.page_token,
+        };
+        let page = self.app.list_pipelines(&principal, query).await?;
+        Ok(Response::new(pb::ListPipelinesResponse {
+            pipelines: page.pipelines.iter().map(convert::pipeline).collect(),
+            next_page_token: page.next_page_token.unwrap_or_default(),
+        }))
+    }
+
+    async fn cancel_pipeline(&self, request: Request<pb::CancelPipelineRequest>) -> Answer<pb::Pipeline> {
+        let principal = self.principal(&request).await?;
+        let pipeline = self.app.cancel_pipeline(&principal, &request.into_inner().id).await?;
+        Ok(Response::new(convert::pipeline(&pipeline)))
+    }
+
+    async fn retry_job(&self, request: Request<pb::RetryJobRequest>) -> Answer<pb::Pipeline> {
+        let principal = self.principal(&request).await?;
+        let pipeline = self.app.retry_job(&principal, &request.into_inner().job_id).await?;
+        Ok(Response::new(convert::pipeline(&pipeline)))
+    }
+
+    async fn approve_job(&self, request: Request<pb::ApproveJobRequest>) -> Answer<pb::Pipeline> {
+        let principal = self.principal(&request).await?;
+        let pipeline = self.app.approve_job(&principal, &request.into_inner().job_id).await?;
+        Ok(Response::new(convert::pipeline(&pipeline)))
+    }
+
+    async fn reject_job(&self, request: Request<pb::RejectJobRequest>) -> Answer<pb::Pipeline> {
+        let principal = self.principal(&request).await?;
+        let r = request.into_inner();
+        let pipeline = self.app.reject_job(&principal, &r.job_id, &r.reason).await?;
+        Ok(Response::new(convert::pipeline(&pipeline)))
+    }
+
+    async fn get_job_log(&self, request: Request<pb::GetJobLogRequest>) -> Answer<pb::GetJobLogResponse> {
+        let principal = self.principal(&request).await?;
+        let r = request.into_inner();
+        let log = self
+            .app
+            .job_log(&principal, &r.job_id, r.attempt, r.offset, r.limit)
+            .await?;
+        Ok(Response::new(pb::GetJobLogResponse {
+            lines: log.lines,
+            next_offset: log.next_offset,
+            eof: log.eof,
+            attempt: log.attempt,
+        }))
+    }
+
+    type WatchEventsStream = Pin<Box<dyn Stream<Item = Result<pb::Event, Status>> + Send>>;
+
+    async fn watch_events(&self, request: Request<pb::WatchEventsRequest>) -> Answer<Self::WatchEventsStream> {
+        let principal = self.principal(&request).await?;
+        if principal.role == Role::Service || !principal.role.at_least(Role::Viewer) {
+            return Err(Error::PermissionDenied("watching events needs the viewer role".into()).into());
+        }
+        let r = request.into_inner();
+        if !r.project.is_empty() && !r.pipeline_id.is_empty() {
+            return Err(Error::invalid("pipelineId", "give a project or a pipeline id, not both").into());
+        }
+        let filter = Filter {
+            project: (!r.project.is_empty()).then_some(r.project),
+            pipeline: match r.pipeline_id.as_str() {
+                "" => None,
+                id => Some(PipelineId::parse(id).map_err(|e| Error::invalid("pipelineId", e))?),
+            },
+            include_logs: r.include_logs,
+        };
+        let after = match r.after_event_id.as_str() {
+            "" => None,
+            id if event_order(id).is_some() => Some(id.to_owned()),
+            id => return Err(Error::invalid("afterEventId", format!("{id:?} is not an event id")).into()),
+        };
+        // Subscribe before reading history, so nothing falls between the two.
+        let live = self.hub.subscribe();
+        let (tx, rx) = mpsc::channel(WATCH_BUFFER);
+        tokio::spawn(watch(self.app.clone(), filter, after, live, tx));
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+}
+
+struct Filter {
+    project: Option<String>,
+    pipeline: Option<PipelineId>,
+    include_logs: bool,
+}
+
+impl Filter {
+    /// The event as sent, or `None` when this watcher does not want it.
+    fn pass(&self, event: &StoredEvent) -> Option<pb::Event> {
+        if self.project.as_ref().is_some_and(|p| *p != event.project)
+            || self.pipeline.is_some_and(|p| p != event.pipeline)
+        {
+            return None;
+        }
+        let mut decoded = pb::Event::decode(event.payload.as_slice()).ok()?;
+        if !self.include_logs && decoded.r#type == i32::from(pb::EventType::JobLog) {
+            return None;
+        }
+        decoded.id = event.id.clone();
+        Some(decoded)
+    }
+}
+
+async fn watch(
+    app: Arc<TasksApp>,
+    filter: Filter,
+    after: Option<String>,
+    mut live: broadcast::Receiver<Arc<StoredEvent>>,
+    tx: mpsc::Sender<Result<pb::Event, Status>>,
+) {
+    let mut last: Option<(u64, u64)> = None;
+    let mut last_id = after.clone().unwrap_or_default();
+    if let Some(mut cursor) = after {
+        last = event_order(&cursor);
+        loop {
+            let events = match app
+                .store()
+                .read_events(Some(&cursor), HISTORY_BATCH, Duration::ZERO)
+                .await
+            {
+                Ok(events) => events,
+                Err(e) => {
+                    let _ = tx.send(Err(Error::from(e).into())).await;
+                    return;
+                }
+            };
+            let Some(newest) = events.last() else { break };
+            cursor = newest.id.clone();
+            for event in &events {
+                last = event_order(&event.id).or(last);
+                last_id.clone_from(&event.id);
+                if let Some(out) = filter.pass(event)
+                    && tx.send(Ok(out)).await.is_err()
+                {
+                    return;
+                }
+            }
+        }
+    }
+    loop {
+        let event = tokio::select! {
+            () = tx.closed() => return,
+            event = live.recv() => event,
+        };
+        match event {
+            Ok(event) => {
+                if !is_after(&event.id, last) {
+                    continue;
+                }
+                last = event_order(&event.id).or(last);
+                last_id.clone_from(&event.id);
+                if let Some(out) = filter.pass(&event)
+                    && tx.send(Ok(out)).await.is_err()
+                {
+                    return;
+                }
+            }
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                let _ = tx
+                    .send(Err(Status::resource_exhausted(format!(
+                        "this watcher fell {missed} events behind; resume with afterEventId={last_id}"
+                    ))))
+                    .await;
+                return;
+            }
+            Err(broadcast::error::RecvError::Closed) => {
+                let _ = tx.send(Err(Status::unavailable("the service is shutting down"))).await;
+                return;
+            }
+        }
+    }
+}

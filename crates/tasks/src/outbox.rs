@@ -1,0 +1,94 @@
+//! Delivers finished deploys to the projects service. A deploy pipeline's end and its outbox entry are stored in one
+//! write, so nothing is lost if projects (or auth) is down: the entry is retried with exponential backoff (capped at
+//! [`MAX_BACKOFF`]) until it lands. Delivery is idempotent on projects' side (by deployment id), so two API replicas
+//! delivering the same entry, or a crash between delivering and marking delivered, record it once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::TasksApp;
+use crate::projects::DeliveryError;
+use crate::store::OutboxEntry;
+
+const POLL: Duration = Duration::from_millis(500);
+const BATCH: u32 = 50;
+const FIRST_BACKOFF_MS: i64 = 500;
+const MAX_BACKOFF: TimeDelta = TimeDelta::seconds(60);
+
+pub async fn run(app: Arc<TasksApp>, shutdown: CancellationToken) {
+    loop {
+        let delivered = deliver_due(&app).await;
+        if delivered == BATCH as usize {
+            continue;
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(POLL) => {}
+        }
+    }
+}
+
+/// One pass over the due entries; returns how many were handled.
+pub async fn deliver_due(app: &TasksApp) -> usize {
+    let store = app.store();
+    let due = match store.due_outbox(app.now(), BATCH).await {
+        Ok(due) => due,
+        Err(e) => {
+            tracing::warn!(error = %e, "outbox: reading due entries failed");
+            return 0;
+        }
+    };
+    let handled = due.len();
+    for entry in due {
+        deliver(app, entry).await;
+    }
+    handled
+}
+
+async fn deliver(app: &TasksApp, entry: OutboxEntry) {
+    let store = app.store();
+    let result = match app.projects().record_deployment(&entry.payload).await {
+        Ok(()) => {
+            tracing::info!(pipeline_id = %entry.id, "deployment recorded in projects");
+            store.outbox_delivered(entry.id).await
+        }
+        Err(DeliveryError::Rejected(reason)) => {
+            tracing::error!(pipeline_id = %entry.id, %reason, "projects refused the deployment; dropping it");
+            store.outbox_delivered(entry.id).await
+        }
+        Err(DeliveryError::Retry(reason)) => {
+            let backoff = backoff(entry.attempts);
+            if entry.attempts == 0 || entry.attempts.is_power_of_two() {
+                tracing::warn!(pipeline_id = %entry.id, attempts = entry.attempts + 1, %reason,
+                    "recording the deployment failed; retrying in {}ms", backoff.num_milliseconds());
+            }
+            store.outbox_retry(entry.id, app.now() + backoff).await
+        }
+    };
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "outbox: updating an entry failed; it will be delivered again");
+    }
+}
+
+/// `min(500 ms · 2^attempts, 60 s)`.
+fn backoff(attempts: u32) -> TimeDelta {
+    let factor = 1i64.checked_shl(attempts.min(20)).unwrap_or(i64::MAX);
+    TimeDelta::milliseconds(FIRST_BACKOFF_MS.saturating_mul(factor)).min(MAX_BACKOFF)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_a_minute() {
+        assert_eq!(backoff(0), TimeDelta::milliseconds(500));
+        assert_eq!(backoff(1), TimeDelta::seconds(1));
+        assert_eq!(backoff(3), TimeDelta::seconds(4));
+        assert_eq!(backoff(10), MAX_BACKOFF);
+        assert_eq!(backoff(u32::MAX), MAX_BACKOFF);
+    }
+}

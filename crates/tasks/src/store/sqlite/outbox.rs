@@ -1,0 +1,64 @@
+//! The deployment outbox: one row per pipeline id, due at `due_at`.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::sqlite::{SqlitePool, SqliteRow};
+
+use devopstrack_platform::sqlite::{micros, time_col};
+
+use super::{Tx, pipeline_id_col, u32_col};
+use crate::domain::PipelineId;
+use crate::store::{OutboxEntry, StoreResult};
+
+/// Stores `entry`, replacing a pending one with the same id (its attempts and due time included).
+pub(super) async fn put(tx: &mut Tx, entry: &OutboxEntry) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO outbox (id, payload, attempts, due_at) VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT (id) DO UPDATE SET payload = excluded.payload, attempts = excluded.attempts, \
+         due_at = excluded.due_at",
+    )
+    .bind(entry.id.to_string())
+    .bind(&entry.payload)
+    .bind(i64::from(entry.attempts))
+    .bind(micros(entry.due_at))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn due(pool: &SqlitePool, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
+    let rows =
+        sqlx::query("SELECT id, payload, attempts, due_at FROM outbox WHERE due_at <= ?1 ORDER BY due_at, id LIMIT ?2")
+            .bind(micros(now))
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?;
+    rows.iter().map(entry_from_row).collect()
+}
+
+pub(super) async fn delivered(pool: &SqlitePool, id: PipelineId) -> StoreResult<()> {
+    sqlx::query("DELETE FROM outbox WHERE id = ?1")
+        .bind(id.to_string())
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Counts a failed delivery; an entry that is gone (delivered meanwhile) stays gone.
+pub(super) async fn retry(pool: &SqlitePool, id: PipelineId, at: DateTime<Utc>) -> StoreResult<()> {
+    sqlx::query("UPDATE outbox SET attempts = attempts + 1, due_at = ?1 WHERE id = ?2")
+        .bind(micros(at))
+        .bind(id.to_string())
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+fn entry_from_row(row: &SqliteRow) -> StoreResult<OutboxEntry> {
+    Ok(OutboxEntry {
+        id: pipeline_id_col(row, "id")?,
+        payload: row.try_get("payload")?,
+        attempts: u32_col(row, "attempts")?,
+        due_at: time_col(row, "due_at")?,
+    })
+}

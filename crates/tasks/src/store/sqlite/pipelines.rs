@@ -1,0 +1,156 @@
+//! Pipelines: stored whole as the codec's document, with copies of the filter keys (project, status, idempotency key)
+//! in columns. Every write is one transaction carrying its [`Writes`].
+
+use chrono::Utc;
+use sqlx::sqlite::{Sqlite, SqlitePool, SqliteRow};
+use sqlx::{QueryBuilder, Row};
+
+use super::{SqliteStore, Tx, corrupt, events, outbox, pipeline_id_col, queue, u64_col};
+use crate::domain::{JobId, Pipeline, PipelineId};
+use crate::store::{Created, PipelineFilter, StoreResult, StoredPipeline, Writes, decode_pipeline, encode_pipeline};
+
+pub(super) async fn create(store: &SqliteStore, pipeline: &Pipeline, writes: &Writes) -> StoreResult<Created> {
+    let mut tx = store.begin_write().await?;
+    if let Some(key) = &pipeline.meta.idempotency_key {
+        let existing =
+            sqlx::query("SELECT id, version, doc FROM pipelines WHERE project = ?1 AND idempotency_key = ?2")
+                .bind(&pipeline.meta.project)
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some(row) = existing {
+            return Ok(Created::Existing(stored_from_row(&row)?));
+        }
+    }
+    sqlx::query(
+        "INSERT INTO pipelines (id, project, status, idempotency_key, version, doc, created_at) \
+         VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6)",
+    )
+    .bind(pipeline.id.to_string())
+    .bind(&pipeline.meta.project)
+    .bind(pipeline.status.as_str())
+    .bind(&pipeline.meta.idempotency_key)
+    .bind(encode_pipeline(pipeline))
+    .bind(devopstrack_platform::sqlite::micros(pipeline.created_at))
+    .execute(&mut *tx)
+    .await?;
+    for job in pipeline.jobs() {
+        sqlx::query("INSERT INTO pipeline_jobs (job, pipeline) VALUES (?1, ?2)")
+            .bind(job.id.to_string())
+            .bind(pipeline.id.to_string())
+            .execute(&mut *tx)
+            .await?;
+    }
+    apply_writes(&mut tx, writes).await?;
+    tx.commit().await?;
+    store.committed(!writes.enqueue.is_empty(), writes.events.len()).await;
+    Ok(Created::Created)
+}
+
+pub(super) async fn get(pool: &SqlitePool, id: PipelineId) -> StoreResult<Option<StoredPipeline>> {
+    let row = sqlx::query("SELECT id, version, doc FROM pipelines WHERE id = ?1")
+        .bind(id.to_string())
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(stored_from_row).transpose()
+}
+
+pub(super) async fn of_job(pool: &SqlitePool, job: JobId) -> StoreResult<Option<PipelineId>> {
+    let row = sqlx::query("SELECT pipeline FROM pipeline_jobs WHERE job = ?1")
+        .bind(job.to_string())
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(|r| pipeline_id_col(r, "pipeline")).transpose()
+}
+
+/// Each filter combination walks one index (see the migration) backwards from `before`.
+pub(super) async fn list(
+    pool: &SqlitePool,
+    filter: &PipelineFilter,
+    before: Option<PipelineId>,
+    limit: u32,
+) -> StoreResult<Vec<Pipeline>> {
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    let mut query = QueryBuilder::<Sqlite>::new("SELECT id, doc FROM pipelines WHERE 1 = 1");
+    if let Some(project) = &filter.project {
+        query.push(" AND project = ").push_bind(project.clone());
+    }
+    if let Some(status) = filter.status {
+        query.push(" AND status = ").push_bind(status.as_str());
+    }
+    if let Some(before) = before {
+        query.push(" AND id < ").push_bind(before.to_string());
+    }
+    query.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(limit));
+    let rows = query.build().fetch_all(pool).await?;
+    rows.iter().map(pipeline_from_row).collect()
+}
+
+pub(super) async fn update(
+    store: &SqliteStore,
+    pipeline: &Pipeline,
+    expected_version: u64,
+    writes: &Writes,
+) -> StoreResult<bool> {
+    // No stored version is that large (they count writes from 1), so it cannot match.
+    let Ok(expected) = i64::try_from(expected_version) else {
+        return Ok(false);
+    };
+    let mut tx = store.begin_write().await?;
+    let updated =
+        sqlx::query("UPDATE pipelines SET status = ?1, doc = ?2, version = version + 1 WHERE id = ?3 AND version = ?4")
+            .bind(pipeline.status.as_str())
+            .bind(encode_pipeline(pipeline))
+            .bind(pipeline.id.to_string())
+            .bind(expected)
+            .execute(&mut *tx)
+            .await?;
+    if updated.rows_affected() == 0 {
+        return Ok(false);
+    }
+    apply_writes(&mut tx, writes).await?;
+    tx.commit().await?;
+    store.committed(!writes.enqueue.is_empty(), writes.events.len()).await;
+    Ok(true)
+}
+
+/// Stores what a pipeline write carries, inside its transaction.
+async fn apply_writes(tx: &mut Tx, writes: &Writes) -> StoreResult<()> {
+    let now = Utc::now();
+    for job in &writes.enqueue {
+        queue::enqueue(tx, job, now).await?;
+    }
+    for (job, attempt) in &writes.stop {
+        queue::request_stop(tx, *job, *attempt, now).await?;
+    }
+    for event in &writes.events {
+        events::insert(tx, event).await?;
+    }
+    if let Some(entry) = &writes.outbox {
+        outbox::put(tx, entry).await?;
+    }
+    Ok(())
+}
+
+/// Decodes the document and checks it is the row's pipeline (a document copied between rows by hand is corrupt).
+fn pipeline_from_row(row: &SqliteRow) -> StoreResult<Pipeline> {
+    let id = pipeline_id_col(row, "id")?;
+    let doc: Vec<u8> = row.try_get("doc")?;
+    let pipeline = decode_pipeline(&doc)?;
+    if pipeline.id != id {
+        return Err(corrupt(format!(
+            "pipeline {id}: the document is pipeline {}",
+            pipeline.id
+        )));
+    }
+    Ok(pipeline)
+}
+
+fn stored_from_row(row: &SqliteRow) -> StoreResult<StoredPipeline> {
+    Ok(StoredPipeline {
+        pipeline: pipeline_from_row(row)?,
+        version: u64_col(row, "version")?,
+    })
+}
