@@ -14,6 +14,8 @@ pub struct Settings {
     pub auth_url: String,
     /// gRPC URL of the projects service.
     pub projects_url: String,
+    /// gRPC URL of the tasks service (pipelines, jobs, live events).
+    pub tasks_url: String,
     /// Deadline of each call to an internal service.
     pub upstream_timeout_ms: u64,
     pub issuer: String,
@@ -34,6 +36,7 @@ impl Default for Settings {
             http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             auth_url: "http://127.0.0.1:50051".into(),
             projects_url: "http://127.0.0.1:50052".into(),
+            tasks_url: "http://127.0.0.1:50053".into(),
             upstream_timeout_ms: 5_000,
             issuer: "devopstrack".into(),
             audience: "devopstrack".into(),
@@ -54,7 +57,11 @@ impl Settings {
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |key: &str, why: &str| Err(ConfigError(format!("{}: {why}", env_var("gateway", key))));
-        for (key, url) in [("auth_url", &self.auth_url), ("projects_url", &self.projects_url)] {
+        for (key, url) in [
+            ("auth_url", &self.auth_url),
+            ("projects_url", &self.projects_url),
+            ("tasks_url", &self.tasks_url),
+        ] {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return bad(key, "must be an http:// or https:// URL");
             }
@@ -99,6 +106,16 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("DEVOPSTRACK_GATEWAY__AUTH_URL")
+        );
+        let bad = Settings {
+            tasks_url: "tasks:50053".into(),
+            ..Settings::default()
+        };
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("DEVOPSTRACK_GATEWAY__TASKS_URL")
         );
     }
 }

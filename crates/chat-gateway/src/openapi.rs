@@ -13,7 +13,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use crate::routes::{auth, health, projects, tokens, users};
+use crate::routes::{auth, health, pipelines, projects, tokens, users, ws};
 
 /// Where the document is served.
 pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
@@ -26,7 +26,8 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
                        `{\"error\":{\"code\",\"message\"}}`; lists take `pageSize` (1–200) and `pageToken` and \
                        answer `{\"items\",\"nextPageToken\"}`. Authenticate with \
                        `Authorization: Bearer <access token>` from `POST /api/v1/auth/login` or \
-                       `POST /api/v1/auth/token`; the interactive docs are at `/api/docs`.",
+                       `POST /api/v1/auth/token`; the interactive docs are at `/api/docs`. Live pipeline and job \
+                       events come over the WebSocket `GET /api/v1/ws` (see that operation for its protocol).",
     ),
     paths(
         auth::login, auth::refresh, auth::logout, auth::me, auth::exchange, auth::change_password, auth::jwks,
@@ -37,6 +38,9 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
         projects::list_environments, projects::get_environment, projects::put_environment,
         projects::delete_environment,
         projects::list_releases, projects::create_release, projects::list_deployments, projects::record_deployment,
+        pipelines::list, pipelines::create, pipelines::get, pipelines::cancel,
+        pipelines::retry, pipelines::approve, pipelines::reject, pipelines::log,
+        ws::upgrade,
         health::healthz, health::readyz, health::metrics, openapi_json,
     ),
     components(schemas(ErrorBody)),
@@ -50,6 +54,9 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
         (name = "environments", description = "A project's environments and what runs in each"),
         (name = "releases", description = "Versions of a project (create: operator)"),
         (name = "deployments", description = "Deployment history (record: admin or the service role)"),
+        (name = "pipelines", description = "Pipeline runs: stages of jobs (reads: viewer; create and cancel: operator)"),
+        (name = "jobs", description = "A job's retry, approval and log (approve a production deploy: admin)"),
+        (name = "live", description = "The WebSocket of live pipeline and job events"),
         (name = "meta", description = "Health, metrics and this document"),
     ),
 )]
@@ -229,6 +236,15 @@ mod tests {
         "POST /api/v1/projects/{slug}/releases",
         "GET /api/v1/projects/{slug}/deployments",
         "POST /api/v1/projects/{slug}/deployments",
+        "GET /api/v1/pipelines",
+        "POST /api/v1/pipelines",
+        "GET /api/v1/pipelines/{id}",
+        "POST /api/v1/pipelines/{id}/cancel",
+        "POST /api/v1/jobs/{id}/retry",
+        "POST /api/v1/jobs/{id}/approve",
+        "POST /api/v1/jobs/{id}/reject",
+        "GET /api/v1/jobs/{id}/log",
+        "GET /api/v1/ws",
         "GET /healthz",
         "GET /readyz",
         "GET /metrics",
@@ -332,6 +348,19 @@ mod tests {
             "Provider",
             "DeploymentStatus",
             "Role",
+            "Pipeline",
+            "Stage",
+            "Job",
+            "RetryPolicy",
+            "PipelinePage",
+            "JobLog",
+            "CreatePipelineRequest",
+            "RejectJobRequest",
+            "PipelineStatus",
+            "JobStatus",
+            "Trigger",
+            "Executor",
+            "Source",
         ] {
             assert!(doc["components"]["schemas"].get(schema).is_some(), "no schema {schema}");
         }
@@ -351,8 +380,11 @@ mod tests {
                 "{route}: no tag"
             );
             let responses = operation["responses"].as_object().unwrap();
+            // The WebSocket's success is 101 Switching Protocols.
             assert!(
-                responses.keys().any(|status| status.starts_with('2')),
+                responses
+                    .keys()
+                    .any(|status| status.starts_with('2') || status == "101"),
                 "{route}: no success answer"
             );
             let public = operation["security"] == serde_json::json!([{}]);
@@ -390,6 +422,8 @@ mod tests {
             "GET /readyz",
             "GET /metrics",
             "GET /api/v1/openapi.json",
+            // Its token comes in the first message (browsers cannot set headers on a WebSocket).
+            "GET /api/v1/ws",
         ];
         assert_eq!(public, expected.iter().map(|r| r.to_string()).collect());
     }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use prometheus_client::metrics::gauge::Gauge;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
@@ -12,21 +13,28 @@ use devopstrack_platform::metrics::{HttpMetrics, MetricsRegistry};
 use devopstrack_proto::auth::v1 as pb;
 use devopstrack_proto::auth::v1::auth_service_client::AuthServiceClient;
 use devopstrack_proto::projects::v1::project_service_client::ProjectServiceClient;
+use devopstrack_proto::tasks::v1::task_service_client::TaskServiceClient;
 
 use crate::config::Settings;
 use crate::ratelimit::RateLimiter;
 
 pub type AuthClient = AuthServiceClient<InterceptedService<Channel, TracePropagation>>;
 pub type ProjectsClient = ProjectServiceClient<InterceptedService<Channel, TracePropagation>>;
+pub type TasksClient = TaskServiceClient<InterceptedService<Channel, TracePropagation>>;
 
 #[derive(Clone)]
 pub struct AppState {
     pub auth: AuthClient,
     pub projects: ProjectsClient,
+    /// Also carries the WebSocket's `WatchEvents` streams: the channel's deadline bounds only the wait for the
+    /// stream to open (tonic times the response head), never its life.
+    pub tasks: TasksClient,
     pub verifier: Arc<JwtVerifier>,
     pub login_limiter: Arc<RateLimiter>,
     pub metrics: MetricsRegistry,
     pub http_metrics: HttpMetrics,
+    /// Open WebSocket connections.
+    pub websocket_connections: Gauge,
     pub secure_cookies: bool,
     pub trust_forwarded_for: bool,
 }
@@ -43,6 +51,8 @@ impl AppState {
             lazy_channel(&client_settings(&settings.projects_url))?,
             TracePropagation,
         );
+        let tasks =
+            TaskServiceClient::with_interceptor(lazy_channel(&client_settings(&settings.tasks_url))?, TracePropagation);
         let verifier = Arc::new(JwtVerifier::new(
             &settings.issuer,
             &settings.audience,
@@ -52,13 +62,21 @@ impl AppState {
         let login_limiter = Arc::new(RateLimiter::per_minute(per_minute, (per_minute / 6).max(5)));
         let metrics = MetricsRegistry::new();
         let http_metrics = HttpMetrics::register(&metrics);
+        let websocket_connections = Gauge::default();
+        metrics.register(
+            "websocket_connections",
+            "WebSocket connections open on /api/v1/ws",
+            websocket_connections.clone(),
+        );
         Ok(Self {
             auth,
             projects,
+            tasks,
             verifier,
             login_limiter,
             metrics,
             http_metrics,
+            websocket_connections,
             secure_cookies: settings.secure_cookies(),
             trust_forwarded_for: settings.trust_forwarded_for,
         })

@@ -1,4 +1,4 @@
-//! `devopstrack up`: auth, projects and the gateway (and, as they land, every other service) in one process, talking
+//! `devopstrack up`: auth, projects, tasks and the gateway (and, as they land, every other service) in one process, talking
 //! real gRPC over 127.0.0.1, with SQLite stores under the data directory. The first start creates an admin.
 
 use std::path::PathBuf;
@@ -48,12 +48,32 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let projects_port = projects.grpc_port();
     let projects_admin_port = projects.admin_port();
 
+    let mut tasks_settings = devopstrack_tasks::config::Settings::load()?;
+    if std::env::var_os("DEVOPSTRACK_TASKS__DATABASE_URL").is_none() {
+        tasks_settings.database_url = format!("sqlite://{}", data_dir.join("tasks.db").display());
+    }
+    if std::env::var_os("DEVOPSTRACK_TASKS__AUTH_URL").is_none() {
+        tasks_settings.auth_url = format!("http://127.0.0.1:{auth_port}");
+    }
+    if std::env::var_os("DEVOPSTRACK_TASKS__PROJECTS_URL").is_none() {
+        tasks_settings.projects_url = format!("http://127.0.0.1:{projects_port}");
+    }
+    if tasks_settings.client_secret.is_none() {
+        tasks_settings.client_secret = auth_settings.service_client_secret.clone();
+    }
+    let tasks = devopstrack_tasks::startup::Application::build(&tasks_settings).await?;
+    let tasks_port = tasks.grpc_port();
+    let tasks_admin_port = tasks.admin_port();
+
     let mut gateway_settings = devopstrack_gateway::config::Settings::load()?;
     if std::env::var_os("DEVOPSTRACK_GATEWAY__AUTH_URL").is_none() {
         gateway_settings.auth_url = format!("http://127.0.0.1:{auth_port}");
     }
     if std::env::var_os("DEVOPSTRACK_GATEWAY__PROJECTS_URL").is_none() {
         gateway_settings.projects_url = format!("http://127.0.0.1:{projects_port}");
+    }
+    if std::env::var_os("DEVOPSTRACK_GATEWAY__TASKS_URL").is_none() {
+        gateway_settings.tasks_url = format!("http://127.0.0.1:{tasks_port}");
     }
     let gateway = devopstrack_gateway::startup::Application::build(&gateway_settings).await?;
     let http_port = gateway.port();
@@ -65,6 +85,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     println!("    auth admin          http://127.0.0.1:{auth_admin_port}/metrics");
     println!("    projects gRPC       127.0.0.1:{projects_port}   (grpcurl -plaintext 127.0.0.1:{projects_port} list)");
     println!("    projects admin      http://127.0.0.1:{projects_admin_port}/metrics");
+    println!("    tasks gRPC          127.0.0.1:{tasks_port}   (grpcurl -plaintext 127.0.0.1:{tasks_port} list)");
+    println!("    tasks admin         http://127.0.0.1:{tasks_admin_port}/metrics");
     if secret_file.exists() {
         println!(
             "    service secret      {} (IssueServiceToken client_secret)",
@@ -76,11 +98,14 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
 
     let auth_task = tokio::spawn(auth.run_until_stopped(shutdown.clone()));
     let projects_task = tokio::spawn(projects.run_until_stopped(shutdown.clone()));
+    let tasks_task = tokio::spawn(tasks.run_until_stopped(shutdown.clone()));
     let gateway_task = tokio::spawn(gateway.run_until_stopped(shutdown.clone()));
-    let (auth_result, projects_result, gateway_result) = tokio::join!(auth_task, projects_task, gateway_task);
+    let (auth_result, projects_result, tasks_result, gateway_result) =
+        tokio::join!(auth_task, projects_task, tasks_task, gateway_task);
     shutdown.cancel();
     auth_result?.context("auth service")?;
     projects_result?.context("projects service")?;
+    tasks_result?.context("tasks service")?;
     gateway_result?.context("gateway")?;
     tracing::info!("stopped");
     Ok(())

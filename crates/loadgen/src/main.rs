@@ -80,7 +80,9 @@ fn parse_args() -> anyhow::Result<Args> {
 
 fn with_token<T>(message: T, token: &str) -> anyhow::Result<Request<T>> {
     let mut request = Request::new(message);
-    request.metadata_mut().insert("authorization", format!("Bearer {token}").parse()?);
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse()?);
     Ok(request)
 }
 
@@ -167,7 +169,7 @@ async fn main() -> anyhow::Result<()> {
     let client = TaskServiceClient::new(channel);
 
     // The watcher: every pipeline's end, with how long its event took to arrive.
-    let done: Arc<Mutex<HashMap<String, (Instant, DateTime<Utc>)>>> = Arc::default();
+    let mut done: HashMap<String, Instant> = HashMap::new();
     let mut delivery_ms = Vec::new();
     let mut events = client
         .clone()
@@ -219,7 +221,7 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let deadline = tokio::time::Instant::now() + args.timeout;
-    while done.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.len() < args.pipelines {
+    while done.len() < args.pipelines {
         let event = match tokio::time::timeout_at(deadline, events.next()).await {
             Ok(Some(event)) => event?,
             Ok(None) => bail!("the event stream ended"),
@@ -231,9 +233,10 @@ async fn main() -> anyhow::Result<()> {
             delivery_ms.push((received - at).num_microseconds().unwrap_or(0) as f64 / 1000.0);
         }
         let Some(p) = event.pipeline else { continue };
-        if event.r#type == i32::from(pb::EventType::PipelineUpdated) && p.status == i32::from(pb::PipelineStatus::Succeeded)
+        if event.r#type == i32::from(pb::EventType::PipelineUpdated)
+            && p.status == i32::from(pb::PipelineStatus::Succeeded)
         {
-            done.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.insert(p.id, (Instant::now(), received));
+            done.insert(p.id, Instant::now());
         } else if p.status == i32::from(pb::PipelineStatus::Failed) {
             bail!("pipeline {} failed", p.id);
         }
@@ -243,11 +246,10 @@ async fn main() -> anyhow::Result<()> {
         result??;
     }
 
-    let created = created.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
-    let done = done.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+    let created = std::mem::take(&mut *created.lock().map_err(|_| anyhow::anyhow!("poisoned"))?);
     let mut latency_ms: Vec<f64> = done
         .iter()
-        .filter_map(|(id, (at, _))| created.get(id).map(|c| at.duration_since(*c).as_secs_f64() * 1000.0))
+        .filter_map(|(id, at)| created.get(id).map(|c| at.duration_since(*c).as_secs_f64() * 1000.0))
         .collect();
     let jobs = args.pipelines * args.jobs_per_pipeline;
     println!(
@@ -257,7 +259,10 @@ async fn main() -> anyhow::Result<()> {
         args.pipelines as f64 / elapsed.as_secs_f64()
     );
     println!("    pipeline create→done ms: {}", summary(&mut latency_ms));
-    println!("    event delivery ms (stored → received by a watcher): {}", summary(&mut delivery_ms));
+    println!(
+        "    event delivery ms (stored → received by a watcher): {}",
+        summary(&mut delivery_ms)
+    );
     shutdown.cancel();
     tokio::time::sleep(Duration::from_millis(300)).await;
     Ok(())
@@ -268,7 +273,11 @@ fn serde_params() -> prost_types::Struct {
         kind: Some(prost_types::value::Kind::NumberValue(v)),
     };
     prost_types::Struct {
-        fields: [("durationMs".to_owned(), field(0.0)), ("logLines".to_owned(), field(0.0))].into(),
+        fields: [
+            ("durationMs".to_owned(), field(0.0)),
+            ("logLines".to_owned(), field(0.0)),
+        ]
+        .into(),
     }
 }
 

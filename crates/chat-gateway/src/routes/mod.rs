@@ -3,10 +3,13 @@
 pub(crate) mod auth;
 pub(crate) mod dto;
 pub(crate) mod health;
+pub(crate) mod pipelines;
+pub(crate) mod pipelines_dto;
 pub(crate) mod projects;
 mod projects_dto;
 pub(crate) mod tokens;
 pub(crate) mod users;
+pub(crate) mod ws;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -20,6 +23,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(users::configure)
         .configure(tokens::configure)
         .configure(projects::configure)
+        .configure(pipelines::configure)
+        .configure(ws::configure)
         .configure(crate::openapi::configure)
         .configure(crate::docs::configure);
 }

@@ -5,4 +5,6 @@ mod bad_input;
 mod edge;
 mod forged_tokens;
 mod helpers;
+mod pipelines;
 mod rbac;
+mod ws;

@@ -32,8 +32,10 @@ macro_rules! conformance {
     )+};
 }
 
+mod logs_events;
 mod outbox;
 mod pipelines;
+mod queue;
 
 /// A store on a new SQLite database in a temp dir that lives as long as the returned guard.
 pub async fn sqlite() -> (Arc<dyn TaskStore>, TempDir) {
