@@ -24,6 +24,17 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// `sqlite::memory:` works too: the pool then holds exactly one connection for its whole life, because an in-memory
 /// database disappears with its last connection.
 pub async fn open_pool(url: &str) -> Result<SqlitePool, sqlx::Error> {
+    open(url, MAX_CONNECTIONS).await
+}
+
+/// A one-connection pool on the same file, for a store whose writes are frequent and concurrent: writers then queue
+/// in the pool (fair, async) instead of in SQLite's busy handler, which sleeps in steps of up to 100 ms and collapses
+/// throughput under contention. Reads keep using [`open_pool`]'s connections (WAL lets them run beside the writer).
+pub async fn open_writer(url: &str) -> Result<SqlitePool, sqlx::Error> {
+    open(url, 1).await
+}
+
+async fn open(url: &str, max_connections: u32) -> Result<SqlitePool, sqlx::Error> {
     let options = SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
@@ -37,7 +48,7 @@ pub async fn open_pool(url: &str) -> Result<SqlitePool, sqlx::Error> {
             .idle_timeout(None)
             .max_lifetime(None)
     } else {
-        SqlitePoolOptions::new().max_connections(MAX_CONNECTIONS)
+        SqlitePoolOptions::new().max_connections(max_connections)
     };
     pool_options
         .acquire_timeout(ACQUIRE_TIMEOUT)

@@ -19,9 +19,12 @@ pub enum Error {
     /// The pipeline or job is not in a state that allows the call.
     #[error("{0}")]
     FailedPrecondition(String),
-    /// A compare-and-set kept losing to concurrent writers: read again and retry.
+    /// The call lost to a concurrent change (a stale delivery, an attempt that is no longer current): read again.
     #[error("{0}")]
     Aborted(String),
+    /// A compare-and-set kept losing to concurrent writers: nothing changed, the same call may succeed if retried.
+    #[error("{0}")]
+    Contention(String),
     /// A dependency (the store, auth, projects) is down.
     #[error("{0}")]
     Unavailable(String),
@@ -92,7 +95,7 @@ impl From<Error> for tonic::Status {
             Error::PermissionDenied(m) => tonic::Status::permission_denied(m),
             Error::NotFound(m) => tonic::Status::not_found(m),
             Error::FailedPrecondition(m) => tonic::Status::failed_precondition(m),
-            Error::Aborted(m) => tonic::Status::aborted(m),
+            Error::Aborted(m) | Error::Contention(m) => tonic::Status::aborted(m),
             Error::Unavailable(m) => tonic::Status::unavailable(m),
             Error::Internal(cause) => {
                 tracing::error!(error = ?cause, "internal error");

@@ -34,6 +34,8 @@ const LEASE_WAIT: Duration = Duration::from_secs(1);
 /// Log lines are written in batches of at most this many, or every [`LOG_FLUSH`].
 const LOG_BATCH: usize = 200;
 const LOG_FLUSH: Duration = Duration::from_millis(50);
+/// How many times a finish that lost its compare-and-set (`CAS_ATTEMPTS` each) is tried again.
+const FINISH_ATTEMPTS: usize = 20;
 
 #[derive(Clone)]
 pub struct WorkerSettings {
@@ -161,6 +163,11 @@ impl Worker {
             Err(Error::Aborted(_) | Error::FailedPrecondition(_) | Error::NotFound(_)) => {
                 return self.ack(&delivery).await;
             }
+            Err(e @ Error::Contention(_)) => {
+                tracing::debug!(error = %e, "starting a job lost to concurrent changes; handing it back");
+                let _ = store.release(&self.name, &delivery).await;
+                return;
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "starting a job failed; handing it back");
                 let _ = store.release(&self.name, &delivery).await;
@@ -237,21 +244,7 @@ impl Worker {
         // Lines already produced are written before the outcome, so a finished job's log is complete.
         let _ = logs.await;
         match ended {
-            Ended::Outcome(outcome) => {
-                match self
-                    .app
-                    .finish_job(delivery.pipeline, delivery.job, delivery.attempt, outcome)
-                    .await
-                {
-                    Ok(_) | Err(Error::Aborted(_) | Error::FailedPrecondition(_) | Error::NotFound(_)) => {
-                        self.ack(&delivery).await;
-                    }
-                    Err(e) => {
-                        // Leave the delivery leased: it lapses and the attempt is run again.
-                        tracing::error!(error = %e, job_id = %delivery.job, "recording a job's outcome failed");
-                    }
-                }
-            }
+            Ended::Outcome(outcome) => self.finish(&delivery, outcome).await,
             Ended::LeaseLost => {
                 tracing::warn!(job_id = %delivery.job, attempt = delivery.attempt, "lost the lease; stopped the job");
             }
@@ -262,6 +255,32 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// Records the outcome, retrying while it loses to concurrent changes of the same pipeline (its sibling jobs
+    /// finishing), then acks. On a store failure the delivery is left leased: it lapses and the attempt runs again.
+    async fn finish(&self, delivery: &Delivery, outcome: Outcome) {
+        let mut pause = Duration::from_millis(5);
+        for _ in 0..FINISH_ATTEMPTS {
+            match self
+                .app
+                .finish_job(delivery.pipeline, delivery.job, delivery.attempt, outcome.clone())
+                .await
+            {
+                Ok(_) | Err(Error::Aborted(_) | Error::FailedPrecondition(_) | Error::NotFound(_)) => {
+                    return self.ack(delivery).await;
+                }
+                Err(Error::Contention(_)) => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(200));
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, job_id = %delivery.job, "recording a job's outcome failed");
+                    return;
+                }
+            }
+        }
+        tracing::error!(job_id = %delivery.job, "recording a job's outcome kept losing to concurrent changes");
     }
 
     async fn ack(&self, delivery: &Delivery) {

@@ -66,7 +66,13 @@ impl TasksApp {
     where
         F: FnMut(&mut Pipeline, DateTime<Utc>) -> Result<Vec<Effect>, TransitionError>,
     {
-        for _ in 0..CAS_ATTEMPTS {
+        for round in 0..CAS_ATTEMPTS {
+            if round > 0 {
+                // Lost to a concurrent writer (usually a sibling job of the same pipeline): back off a little, with
+                // jitter, so the writers spread out instead of colliding again.
+                let ms = rand::random::<u64>() % (1 + 2 * round as u64);
+                tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            }
             let stored = self
                 .store
                 .pipeline(id)
@@ -80,7 +86,7 @@ impl TasksApp {
                 return Ok((pipeline, effects));
             }
         }
-        Err(Error::Aborted(format!(
+        Err(Error::Contention(format!(
             "pipeline {id} kept changing under this request; read it again and retry"
         )))
     }

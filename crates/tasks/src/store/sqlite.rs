@@ -50,6 +50,8 @@ type Tx = Transaction<'static, Sqlite>;
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Every write goes through this one connection (see `devopstrack_platform::sqlite::open_writer`).
+    writer: SqlitePool,
     /// Signalled after every write that adds or hands back a queue entry: waiting `lease` calls look again.
     queue_changed: Notify,
     /// Signalled after every write that appends events: waiting `read_events` calls look again.
@@ -66,18 +68,25 @@ impl SqliteStore {
     pub async fn connect(url: &str) -> StoreResult<Self> {
         let pool = devopstrack_platform::sqlite::open_pool(url).await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        // An in-memory database lives in the one connection `open_pool` keeps: write through that one.
+        let writer = if url.contains(":memory:") || url.contains("mode=memory") {
+            pool.clone()
+        } else {
+            devopstrack_platform::sqlite::open_writer(url).await?
+        };
         let store = Self {
             pool,
+            writer,
             queue_changed: Notify::new(),
             events_appended: Notify::new(),
             events_written: AtomicU64::new(0),
         };
-        maintain(&store.pool).await?;
+        maintain(&store.writer).await?;
         Ok(store)
     }
 
     async fn begin_write(&self) -> StoreResult<Tx> {
-        Ok(self.pool.begin_with(BEGIN_WRITE).await?)
+        Ok(self.writer.begin_with(BEGIN_WRITE).await?)
     }
 
     /// Wakes the waiters a committed write concerns, and trims the event stream when it is due.
@@ -93,7 +102,7 @@ impl SqliteStore {
         let before = self.events_written.fetch_add(n, Ordering::Relaxed);
         if before / TRIM_EVERY != before.saturating_add(n) / TRIM_EVERY {
             // The write is committed: a failed trim must not make the caller think otherwise. The next one catches up.
-            if let Err(e) = maintain(&self.pool).await {
+            if let Err(e) = maintain(&self.writer).await {
                 tracing::warn!(error = %e, "trimming the tasks store failed");
             }
         }
@@ -209,15 +218,15 @@ impl TaskStore for SqliteStore {
     }
 
     async fn renew(&self, worker: &str, delivery: &Delivery, lease: Duration) -> StoreResult<bool> {
-        queue::renew(&self.pool, worker, delivery, lease).await
+        queue::renew(&self.writer, worker, delivery, lease).await
     }
 
     async fn ack(&self, delivery: &Delivery) -> StoreResult<()> {
-        queue::ack(&self.pool, delivery).await
+        queue::ack(&self.writer, delivery).await
     }
 
     async fn release(&self, worker: &str, delivery: &Delivery) -> StoreResult<()> {
-        if queue::release(&self.pool, worker, delivery).await? {
+        if queue::release(&self.writer, worker, delivery).await? {
             self.committed(true, 0).await;
         }
         Ok(())
@@ -256,10 +265,10 @@ impl TaskStore for SqliteStore {
     }
 
     async fn outbox_delivered(&self, id: PipelineId) -> StoreResult<()> {
-        outbox::delivered(&self.pool, id).await
+        outbox::delivered(&self.writer, id).await
     }
 
     async fn outbox_retry(&self, id: PipelineId, at: DateTime<Utc>) -> StoreResult<()> {
-        outbox::retry(&self.pool, id, at).await
+        outbox::retry(&self.writer, id, at).await
     }
 }
