@@ -114,39 +114,8 @@ impl Worker {
 
     async fn handle(&self, delivery: Delivery, shutdown: &CancellationToken) {
         let store = self.app.store();
-        let stored = match store.pipeline(delivery.pipeline).await {
-            Ok(Some(stored)) => stored.pipeline,
-            Ok(None) => return self.ack(&delivery).await,
-            Err(e) => {
-                tracing::warn!(error = %e, "reading a delivered pipeline failed; the delivery will come back");
-                return;
-            }
-        };
-        let Some(job) = stored
-            .stages
-            .iter()
-            .flat_map(|s| &s.jobs)
-            .find(|j| j.id == delivery.job)
-        else {
-            return self.ack(&delivery).await;
-        };
-        if job.status == JobStatus::Running && job.attempt == delivery.attempt {
-            if delivery.deliveries > 1 {
-                // Its previous holder stopped renewing: that attempt is lost.
-                tracing::warn!(job_id = %delivery.job, attempt = delivery.attempt, "lease lapsed; running the job again");
-                match self
-                    .app
-                    .lease_lapsed(delivery.pipeline, delivery.job, delivery.attempt)
-                    .await
-                {
-                    Ok(_) | Err(Error::Aborted(_) | Error::FailedPrecondition(_) | Error::NotFound(_)) => {}
-                    Err(e) => {
-                        tracing::warn!(error = %e, "recording a lapsed lease failed; the delivery will come back");
-                        return;
-                    }
-                }
-            }
-            return self.ack(&delivery).await;
+        if delivery.deliveries > 1 && !self.reclaim(&delivery).await {
+            return;
         }
         let pipeline = match self
             .app
@@ -175,6 +144,43 @@ impl Worker {
             }
         };
         self.execute(pipeline, delivery, shutdown).await;
+    }
+
+    /// A redelivery: if its attempt is still marked running, the previous holder's lease lapsed (it was killed or
+    /// cut off). Records the lost attempt (a new one is queued) and acks. Returns whether to go on and start it
+    /// (it was queued and never started: its first holder died before starting it).
+    async fn reclaim(&self, delivery: &Delivery) -> bool {
+        let stored = match self.app.store().pipeline(delivery.pipeline).await {
+            Ok(Some(stored)) => stored.pipeline,
+            Ok(None) => {
+                self.ack(delivery).await;
+                return false;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "reading a delivered pipeline failed; the delivery will come back");
+                return false;
+            }
+        };
+        let running = stored
+            .stages
+            .iter()
+            .flat_map(|s| &s.jobs)
+            .any(|j| j.id == delivery.job && j.status == JobStatus::Running && j.attempt == delivery.attempt);
+        if !running {
+            return true;
+        }
+        tracing::warn!(job_id = %delivery.job, attempt = delivery.attempt, "lease lapsed; running the job again");
+        match self
+            .app
+            .lease_lapsed(delivery.pipeline, delivery.job, delivery.attempt)
+            .await
+        {
+            Ok(_) | Err(Error::Aborted(_) | Error::FailedPrecondition(_) | Error::NotFound(_)) => {
+                self.ack(delivery).await;
+            }
+            Err(e) => tracing::warn!(error = %e, "recording a lapsed lease failed; the delivery will come back"),
+        }
+        false
     }
 
     async fn execute(&self, pipeline: Pipeline, delivery: Delivery, shutdown: &CancellationToken) {
