@@ -1,5 +1,5 @@
-//! `devopstrack up`: auth, projects, tasks and the gateway (and, as they land, every other service) in one process, talking
-//! real gRPC over 127.0.0.1, with SQLite stores under the data directory. The first start creates an admin.
+//! `devopstrack up`: auth, projects, tasks and the gateway (and, as they land, every other service) in one process,
+//! talking real gRPC over 127.0.0.1, with SQLite stores under the data directory. The first start creates an admin.
 
 use std::path::PathBuf;
 

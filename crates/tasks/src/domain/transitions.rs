@@ -115,7 +115,10 @@ impl Pipeline {
             return Err(TransitionError::Stale { job, attempt });
         }
         if j.cancel_requested || j.lease_losses >= MAX_LEASE_LOSSES || self.status.is_terminal() {
-            let reason = format!("lease expired: worker {} stopped renewing it", j.worker.as_deref().unwrap_or("?"));
+            let reason = format!(
+                "lease expired: worker {} stopped renewing it",
+                j.worker.as_deref().unwrap_or("?")
+            );
             return self.finish_job(job, attempt, Outcome::Failed { reason }, now);
         }
         let mut fx = Vec::new();
