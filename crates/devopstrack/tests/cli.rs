@@ -24,6 +24,8 @@ impl Up {
             .env("DEVOPSTRACK_AUTH__ADMIN_ADDR", "127.0.0.1:0")
             .env("DEVOPSTRACK_PROJECTS__GRPC_ADDR", "127.0.0.1:0")
             .env("DEVOPSTRACK_PROJECTS__ADMIN_ADDR", "127.0.0.1:0")
+            .env("DEVOPSTRACK_TASKS__GRPC_ADDR", "127.0.0.1:0")
+            .env("DEVOPSTRACK_TASKS__ADMIN_ADDR", "127.0.0.1:0")
             .env("DEVOPSTRACK_GATEWAY__HTTP_ADDR", "127.0.0.1:0")
             .env("DEVOPSTRACK_LOG", "warn")
             .env_remove("DEVOPSTRACK_ADMIN_EMAIL")
