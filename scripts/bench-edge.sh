@@ -4,6 +4,7 @@
 #   - POST /api/v1/auth/login   (Argon2id m=19 MiB t=2 p=1 on every request: CPU-bound by design)
 #   - GET  /api/v1/auth/me      (token verified at the edge; the verified-token cache makes repeats cheap)
 #   - GET  /api/v1/projects?pageSize=20  (edge → projects gRPC → embedded SQLite store; 40 projects seeded)
+#   - GET  /api/v1/projects/bench-01     (one project with its environment states)
 # Usage: scripts/bench-edge.sh [seconds per run, default 10]. Needs wrk (apt-get install wrk).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -20,6 +21,7 @@ export BENCH_EMAIL=bench@example.com BENCH_PASSWORD=bench-password-123
 DEVOPSTRACK_ADMIN_EMAIL=$BENCH_EMAIL DEVOPSTRACK_ADMIN_PASSWORD=$BENCH_PASSWORD DEVOPSTRACK_LOG=warn \
   DEVOPSTRACK_AUTH__GRPC_ADDR=127.0.0.1:0 DEVOPSTRACK_AUTH__ADMIN_ADDR=127.0.0.1:0 \
   DEVOPSTRACK_PROJECTS__GRPC_ADDR=127.0.0.1:0 DEVOPSTRACK_PROJECTS__ADMIN_ADDR=127.0.0.1:0 \
+  DEVOPSTRACK_TASKS__GRPC_ADDR=127.0.0.1:0 DEVOPSTRACK_TASKS__ADMIN_ADDR=127.0.0.1:0 \
   DEVOPSTRACK_GATEWAY__HTTP_ADDR="127.0.0.1:$port" DEVOPSTRACK_GATEWAY__LOGIN_RATE_PER_MINUTE=100000000 \
   "${CARGO_TARGET_DIR:-target}/release/devopstrack" up --data-dir "$work/data" >"$work/up.log" 2>&1 &
 up_pid=$!
@@ -48,6 +50,9 @@ done
 echo "==> GET /api/v1/projects?pageSize=20, 64 connections, ${duration}s"
 wrk -t2 -c64 -d"${duration}s" --latency -H "Authorization: Bearer $token" \
   "$base/api/v1/projects?pageSize=20"
+
+echo "==> GET /api/v1/projects/bench-01, 64 connections, ${duration}s"
+wrk -t2 -c64 -d"${duration}s" --latency -H "Authorization: Bearer $token" "$base/api/v1/projects/bench-01"
 
 echo "==> POST /api/v1/auth/login, 64 connections, ${duration}s"
 wrk -t2 -c64 -d"${duration}s" --latency --timeout 10s -s scripts/bench/login.lua "$base/api/v1/auth/login"

@@ -19,6 +19,9 @@ pub struct Settings {
     pub audience: String,
     /// Deadline of each call to auth.
     pub upstream_timeout_ms: u64,
+    /// How long a cached read (a project, a ListProjects page) may be served: the bound on how late another
+    /// replica's writes show. This process's own writes invalidate the cache at once. 0 turns it off.
+    pub read_cache_ms: u64,
 }
 
 impl Default for Settings {
@@ -31,6 +34,7 @@ impl Default for Settings {
             issuer: "devopstrack".into(),
             audience: "devopstrack".into(),
             upstream_timeout_ms: 5_000,
+            read_cache_ms: 1_000,
         }
     }
 }
@@ -62,6 +66,9 @@ impl Settings {
         if !(100..=60_000).contains(&self.upstream_timeout_ms) {
             return bad("upstream_timeout_ms", "must be between 100 and 60000");
         }
+        if self.read_cache_ms > 60_000 {
+            return bad("read_cache_ms", "must be between 0 (off) and 60000");
+        }
         Ok(())
     }
 }
@@ -79,7 +86,7 @@ mod tests {
 
     #[test]
     fn a_bad_value_is_one_line_naming_the_variable() {
-        let cases: [(Breaks, &str); 5] = [
+        let cases: [(Breaks, &str); 6] = [
             (
                 |s| s.database_url = "postgres://x/y".into(),
                 "DEVOPSTRACK_PROJECTS__DATABASE_URL",
@@ -94,6 +101,7 @@ mod tests {
                 |s| s.upstream_timeout_ms = 5,
                 "DEVOPSTRACK_PROJECTS__UPSTREAM_TIMEOUT_MS",
             ),
+            (|s| s.read_cache_ms = 3_600_000, "DEVOPSTRACK_PROJECTS__READ_CACHE_MS"),
         ];
         for (breaks, variable) in cases {
             let mut settings = Settings::default();

@@ -34,7 +34,11 @@ impl Application {
         let store = crate::store::connect(&settings.database_url)
             .await
             .map_err(|e| anyhow::anyhow!("projects store ({}): {e}", env_var("projects", "database_url")))?;
-        let app = Arc::new(ProjectsApp::new(store, ProjectsApp::system_clock()));
+        let app = Arc::new(ProjectsApp::new(
+            store,
+            ProjectsApp::system_clock(),
+            Duration::from_millis(settings.read_cache_ms),
+        ));
         let verifier = Arc::new(JwtVerifier::new(
             &settings.issuer,
             &settings.audience,

@@ -152,7 +152,6 @@ impl ProjectsApp {
     /// Every environment of the project with its current version and last deployment.
     pub async fn environment_states(&self, principal: &Principal, project: &str) -> Result<ProjectView, Error> {
         require(principal, Role::Viewer)?;
-        let project = self.project("project", project).await?;
-        self.view(project).await
+        self.cached_view("project", project).await
     }
 }

@@ -5,13 +5,18 @@
 //! Permissions: viewer reads; operator also creates releases; admin manages projects, repositories and environments;
 //! RecordDeployment needs the `service` role (the tasks service) or admin. `Service` is not on the rank ladder, so it
 //! is compared explicitly and reads nothing else.
+//!
+//! GetProject, GetEnvironmentStates and ListProjects answer from a read cache after the permission check; every
+//! store write invalidates it (`read_cache.rs`).
 
 mod deployments;
 mod projects;
+mod read_cache;
 mod releases;
 mod settings;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -21,6 +26,7 @@ use devopstrack_platform::auth::{Principal, Role};
 use crate::domain::{EnvironmentConfig, EnvironmentState, ProjectRecord, Slug, now_micros};
 use crate::error::Error;
 use crate::store::{ProjectStore, Replace, StoreError};
+use read_cache::ReadCache;
 
 pub use deployments::{DeploymentPage, NewDeployment};
 pub use projects::{NewProject, ProjectPage, ProjectPatch, ProjectQuery, UpdateField};
@@ -51,13 +57,22 @@ impl ProjectView {
 }
 
 pub struct ProjectsApp {
+    /// The store wrapped so that every write invalidates `cache`.
     store: Arc<dyn ProjectStore>,
+    cache: ReadCache,
     clock: Clock,
 }
 
 impl ProjectsApp {
-    pub fn new(store: Arc<dyn ProjectStore>, clock: Clock) -> Self {
-        Self { store, clock }
+    /// `read_cache_ttl` bounds how long a read may miss another replica's writes (this process's own writes
+    /// invalidate at once); zero turns the read cache off. How it stays correct: `app/read_cache.rs`.
+    pub fn new(store: Arc<dyn ProjectStore>, clock: Clock, read_cache_ttl: Duration) -> Self {
+        let cache = ReadCache::new(read_cache_ttl);
+        Self {
+            store: cache.invalidating(store),
+            cache,
+            clock,
+        }
     }
 
     /// The system clock, truncated to microseconds like everything the store keeps.
@@ -75,13 +90,33 @@ impl ProjectsApp {
 
     /// The project named by `raw` (an id or a slug; `field` names the request field), or NOT_FOUND.
     async fn project(&self, field: &str, raw: &str) -> Result<ProjectRecord, Error> {
-        let found = match ProjectRef::parse(field, raw)? {
+        self.project_by_ref(field, raw, ProjectRef::parse(field, raw)?).await
+    }
+
+    async fn project_by_ref(&self, field: &str, raw: &str, key: ProjectRef) -> Result<ProjectRecord, Error> {
+        let found = match key {
             ProjectRef::Id(id) => self.store.project_by_id(id).await,
             ProjectRef::Slug(slug) => self.store.project_by_slug(&slug).await,
         };
         found
             .map_err(store_err("loading a project"))?
             .ok_or_else(|| Error::NotFound(format!("{field}: no project {raw:?}")))
+    }
+
+    /// The project named by `raw` with the state of its environments, from the read cache when it may answer.
+    async fn cached_view(&self, field: &str, raw: &str) -> Result<ProjectView, Error> {
+        let key = ProjectRef::parse(field, raw)?;
+        let Some(ticket) = self.cache.ticket(self.now()) else {
+            let project = self.project_by_ref(field, raw, key).await?;
+            return self.view(project).await;
+        };
+        if let Some(view) = self.cache.project(ticket, &key) {
+            return Ok(view.as_ref().clone());
+        }
+        let project = self.project_by_ref(field, raw, key.clone()).await?;
+        let view = self.view(project).await?;
+        self.cache.put_project(ticket, key, view.clone());
+        Ok(view)
     }
 
     /// The project with the state of its environments.
@@ -137,6 +172,7 @@ impl ProjectsApp {
 }
 
 /// A project named by id or slug.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum ProjectRef {
     Id(Uuid),
     Slug(Slug),

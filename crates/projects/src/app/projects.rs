@@ -4,6 +4,7 @@ use uuid::Uuid;
 
 use devopstrack_platform::auth::{Principal, Role};
 
+use super::read_cache::PageKey;
 use super::settings::{EnvironmentInput, RepositoryInput, parse_environments, parse_repositories};
 use super::{ProjectView, ProjectsApp, require, short_text, store_err};
 use crate::domain::{
@@ -40,7 +41,7 @@ pub struct ProjectQuery {
     pub order_by: String,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ProjectPage {
     pub projects: Vec<ProjectView>,
     pub next_page_token: Option<String>,
@@ -121,8 +122,7 @@ impl ProjectsApp {
     /// By id or slug.
     pub async fn get_project(&self, principal: &Principal, project: &str) -> Result<ProjectView, Error> {
         require(principal, Role::Viewer)?;
-        let project = self.project("project", project).await?;
-        self.view(project).await
+        self.cached_view("project", project).await
     }
 
     pub async fn list_projects(&self, principal: &Principal, query: ProjectQuery) -> Result<ProjectPage, Error> {
@@ -139,15 +139,42 @@ impl ProjectsApp {
             include_archived: query.include_archived,
         };
         let after = decode_project_token(&query.page_token, order, &filter)?;
+        let key = PageKey {
+            filter,
+            order,
+            after,
+            limit,
+        };
+        let Some(ticket) = self.cache.ticket(self.now()) else {
+            return self.read_page(&key).await;
+        };
+        if let Some(page) = self.cache.page(ticket, &key) {
+            return Ok(page.as_ref().clone());
+        }
+        let page = self.read_page(&key).await?;
+        self.cache.put_page(ticket, key, page.clone());
+        Ok(page)
+    }
+
+    /// One ListProjects page from the store: the projects (one more than the page, to know whether another
+    /// follows), then the state of their environments.
+    async fn read_page(&self, key: &PageKey) -> Result<ProjectPage, Error> {
+        let PageKey {
+            filter,
+            order,
+            after,
+            limit,
+        } = key;
+        let (order, limit) = (*order, *limit);
         let mut rows = self
             .store
-            .list_projects(&filter, order, after.as_ref(), limit + 1)
+            .list_projects(filter, order, after.as_ref(), limit + 1)
             .await
             .map_err(store_err("listing projects"))?;
         let next_page_token = if rows.len() > limit as usize {
             rows.truncate(limit as usize);
             rows.last()
-                .map(|p| encode_project_token(order, &filter, &cursor(order, p)))
+                .map(|p| encode_project_token(order, filter, &cursor(order, p)))
         } else {
             None
         };

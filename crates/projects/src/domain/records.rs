@@ -177,7 +177,7 @@ pub struct EnvironmentState {
 }
 
 /// Which projects to list.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ProjectFilter {
     /// Case-insensitive (ASCII) substring of slug, name or description; matched literally (no patterns).
     pub query: Option<String>,
@@ -185,7 +185,7 @@ pub struct ProjectFilter {
     pub include_archived: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ProjectSortField {
     Slug,
     Name,
@@ -193,7 +193,7 @@ pub enum ProjectSortField {
     UpdatedAt,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ProjectOrder {
     pub field: ProjectSortField,
     pub descending: bool,
@@ -210,13 +210,13 @@ impl Default for ProjectOrder {
 
 /// The sort key of the last row of a page: the sort field's value, then the id as a tie-breaker (ids compare as
 /// their hyphenated lower-case text in every store).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SortKey {
     Text(String),
     Time(DateTime<Utc>),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ProjectCursor {
     pub key: SortKey,
     pub id: Uuid,

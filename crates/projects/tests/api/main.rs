@@ -6,4 +6,5 @@ mod grpc_rbac;
 mod grpc_reflection;
 mod grpc_validation;
 mod helpers;
+mod read_cache;
 mod store;
