@@ -270,6 +270,24 @@ async fn a_connection_error_fails_the_attempt() {
     );
 }
 
+/// https hooks are spoken over TLS (rustls): against a plain-HTTP listener the handshake fails, and the attempt fails
+/// with the request error, not with an unsupported scheme.
+#[tokio::test]
+async fn an_https_hook_is_attempted_over_tls() {
+    let server = HookServer::start(|_, _| Reply(200, vec![], String::new())).await;
+    let url = server.url("/hook").replacen("http://", "https://", 1);
+    let (ctx, _rx) = context();
+
+    let reason = reason(executors().run(&http(url, None, None), &ctx).await);
+
+    assert!(
+        reason.starts_with("deploy hook request to https://127.0.0.1:"),
+        "{reason}"
+    );
+    assert!(!reason.contains("scheme"), "{reason}");
+    assert_eq!(server.count("POST", "/hook"), 0, "no plain-text request was made");
+}
+
 #[tokio::test]
 async fn the_status_url_is_followed_through_running_to_succeeded() {
     let server = HookServer::start(|seen, n| match (seen.path.as_str(), n) {
