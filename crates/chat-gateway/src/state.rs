@@ -8,7 +8,7 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 use devopstrack_platform::auth::{Jwk, JwksFetcher, JwtVerifier};
-use devopstrack_platform::grpc::{ClientSettings, TracePropagation, lazy_channel, retry_idempotent};
+use devopstrack_platform::grpc::{ClientSettings, TracePropagation, jwks_over_grpc, lazy_channel};
 use devopstrack_platform::metrics::{HttpMetrics, MetricsRegistry};
 use devopstrack_proto::auth::v1 as pb;
 use devopstrack_proto::auth::v1::auth_service_client::AuthServiceClient;
@@ -85,18 +85,11 @@ impl AppState {
 
 /// Fetches the JWKS from auth over gRPC (an idempotent read: retried when auth blinks).
 fn jwks_fetcher(auth: AuthClient) -> JwksFetcher {
-    Arc::new(move || {
-        let auth = auth.clone();
-        Box::pin(async move {
-            let response = retry_idempotent(|| {
-                let mut auth = auth.clone();
-                async move { auth.get_jwks(pb::GetJwksRequest {}).await }
-            })
-            .await
-            .map_err(|s| format!("auth GetJwks: {:?} {}", s.code(), s.message()))?;
-            Ok(response
-                .into_inner()
-                .keys
+    jwks_over_grpc(move || {
+        let mut auth = auth.clone();
+        async move {
+            let keys = auth.get_jwks(pb::GetJwksRequest {}).await?.into_inner().keys;
+            Ok(keys
                 .into_iter()
                 .map(|k| Jwk {
                     kty: k.kty,
@@ -107,6 +100,6 @@ fn jwks_fetcher(auth: AuthClient) -> JwksFetcher {
                     use_: k.r#use,
                 })
                 .collect())
-        })
+        }
     })
 }

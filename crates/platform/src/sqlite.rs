@@ -27,11 +27,19 @@ pub async fn open_pool(url: &str) -> Result<SqlitePool, sqlx::Error> {
     open(url, MAX_CONNECTIONS).await
 }
 
-/// A one-connection pool on the same file, for a store whose writes are frequent and concurrent: writers then queue
-/// in the pool (fair, async) instead of in SQLite's busy handler, which sleeps in steps of up to 100 ms and collapses
-/// throughput under contention. Reads keep using [`open_pool`]'s connections (WAL lets them run beside the writer).
-pub async fn open_writer(url: &str) -> Result<SqlitePool, sqlx::Error> {
+/// A one-connection pool on the same file as `readers` (from [`open_pool`]), for a store whose writes are frequent
+/// and concurrent: writers then queue in the pool (fair, async) instead of in SQLite's busy handler, which sleeps in
+/// steps of up to 100 ms and collapses throughput under contention. Reads keep using `readers` (WAL lets them run
+/// beside the writer). An in-memory database lives in the one connection `readers` holds, so that is the writer.
+pub async fn open_writer(url: &str, readers: &SqlitePool) -> Result<SqlitePool, sqlx::Error> {
+    if is_memory(url) {
+        return Ok(readers.clone());
+    }
     open(url, 1).await
+}
+
+fn is_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
 }
 
 async fn open(url: &str, max_connections: u32) -> Result<SqlitePool, sqlx::Error> {
@@ -41,7 +49,7 @@ async fn open(url: &str, max_connections: u32) -> Result<SqlitePool, sqlx::Error
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
         .busy_timeout(BUSY_TIMEOUT);
-    let pool_options = if url.contains(":memory:") || url.contains("mode=memory") {
+    let pool_options = if is_memory(url) {
         SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use devopstrack_platform::admin::{self, AdminState};
 use devopstrack_platform::auth::{Jwk, JwksFetcher, JwtVerifier};
 use devopstrack_platform::config::env_var;
-use devopstrack_platform::grpc::{ClientSettings, GrpcServer, TracePropagation, lazy_channel, retry_idempotent};
+use devopstrack_platform::grpc::{ClientSettings, GrpcServer, TracePropagation, jwks_over_grpc, lazy_channel};
 use devopstrack_platform::metrics::MetricsRegistry;
 use devopstrack_platform::net::bind;
 use devopstrack_proto::auth::v1 as auth_pb;
@@ -98,18 +98,11 @@ fn jwks_fetcher(settings: &Settings) -> anyhow::Result<JwksFetcher> {
         ..ClientSettings::new(settings.auth_url.clone())
     };
     let auth = AuthServiceClient::with_interceptor(lazy_channel(&client_settings)?, TracePropagation);
-    Ok(Arc::new(move || {
-        let auth = auth.clone();
-        Box::pin(async move {
-            let response = retry_idempotent(|| {
-                let mut auth = auth.clone();
-                async move { auth.get_jwks(auth_pb::GetJwksRequest {}).await }
-            })
-            .await
-            .map_err(|s| format!("auth GetJwks: {:?} {}", s.code(), s.message()))?;
-            Ok(response
-                .into_inner()
-                .keys
+    Ok(jwks_over_grpc(move || {
+        let mut auth = auth.clone();
+        async move {
+            let keys = auth.get_jwks(auth_pb::GetJwksRequest {}).await?.into_inner().keys;
+            Ok(keys
                 .into_iter()
                 .map(|k| Jwk {
                     kty: k.kty,
@@ -120,6 +113,6 @@ fn jwks_fetcher(settings: &Settings) -> anyhow::Result<JwksFetcher> {
                     use_: k.r#use,
                 })
                 .collect())
-        })
+        }
     }))
 }

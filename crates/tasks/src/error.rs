@@ -22,6 +22,9 @@ pub enum Error {
     /// The call lost to a concurrent change (a stale delivery, an attempt that is no longer current): read again.
     #[error("{0}")]
     Aborted(String),
+    /// A queued retry asked to start before its backoff elapsed (a delivery ahead of its time): try again later.
+    #[error("{0}")]
+    NotYet(String),
     /// A compare-and-set kept losing to concurrent writers: nothing changed, the same call may succeed if retried.
     #[error("{0}")]
     Contention(String),
@@ -49,8 +52,8 @@ impl From<TransitionError> for Error {
         match e {
             TransitionError::UnknownJob(_) => Self::NotFound(e.to_string()),
             TransitionError::Stale { .. } => Self::Aborted(e.to_string()),
+            TransitionError::Backoff { .. } => Self::NotYet(e.to_string()),
             TransitionError::JobState { .. }
-            | TransitionError::Backoff { .. }
             | TransitionError::NotActiveStage { .. }
             | TransitionError::PipelineState { .. } => Self::FailedPrecondition(e.to_string()),
             TransitionError::Denied(_) => Self::PermissionDenied(e.to_string()),
@@ -94,7 +97,7 @@ impl From<Error> for tonic::Status {
             Error::Unauthenticated(m) => tonic::Status::unauthenticated(m),
             Error::PermissionDenied(m) => tonic::Status::permission_denied(m),
             Error::NotFound(m) => tonic::Status::not_found(m),
-            Error::FailedPrecondition(m) => tonic::Status::failed_precondition(m),
+            Error::FailedPrecondition(m) | Error::NotYet(m) => tonic::Status::failed_precondition(m),
             Error::Aborted(m) | Error::Contention(m) => tonic::Status::aborted(m),
             Error::Unavailable(m) => tonic::Status::unavailable(m),
             Error::Internal(cause) => {

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use devopstrack_platform::admin::{self, AdminState};
 use devopstrack_platform::auth::{Jwk, JwksFetcher, JwtVerifier};
 use devopstrack_platform::config::env_var;
-use devopstrack_platform::grpc::{GrpcServer, retry_idempotent};
+use devopstrack_platform::grpc::{GrpcServer, jwks_over_grpc};
 use devopstrack_platform::metrics::MetricsRegistry;
 use devopstrack_platform::net::bind;
 use devopstrack_proto::auth::v1 as auth_pb;
@@ -192,18 +192,11 @@ async fn report_queue(app: Arc<TasksApp>, metrics: MetricsRegistry, hub: EventHu
 
 /// Fetches the JWKS from auth over gRPC (an idempotent read: retried when auth blinks).
 fn jwks_fetcher(auth: AuthClient) -> JwksFetcher {
-    Arc::new(move || {
-        let auth = auth.clone();
-        Box::pin(async move {
-            let response = retry_idempotent(|| {
-                let mut auth = auth.clone();
-                async move { auth.get_jwks(auth_pb::GetJwksRequest {}).await }
-            })
-            .await
-            .map_err(|s| format!("auth GetJwks: {:?} {}", s.code(), s.message()))?;
-            Ok(response
-                .into_inner()
-                .keys
+    jwks_over_grpc(move || {
+        let mut auth = auth.clone();
+        async move {
+            let keys = auth.get_jwks(auth_pb::GetJwksRequest {}).await?.into_inner().keys;
+            Ok(keys
                 .into_iter()
                 .map(|k| Jwk {
                     kty: k.kty,
@@ -214,6 +207,6 @@ fn jwks_fetcher(auth: AuthClient) -> JwksFetcher {
                     use_: k.r#use,
                 })
                 .collect())
-        })
+        }
     })
 }

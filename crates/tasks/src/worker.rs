@@ -24,7 +24,7 @@ use devopstrack_proto::tasks::v1 as pb;
 
 use crate::app::TasksApp;
 use crate::convert;
-use crate::domain::{JobStatus, Outcome, Pipeline};
+use crate::domain::{JobId, JobStatus, Outcome, Pipeline};
 use crate::error::Error;
 use crate::executor::{Executors, LogSink, RunContext};
 use crate::store::{Delivery, NewEvent};
@@ -123,7 +123,7 @@ impl Worker {
             .await
         {
             Ok(p) => p,
-            Err(Error::FailedPrecondition(reason)) if reason.contains("may not start before") => {
+            Err(Error::NotYet(_)) => {
                 // Delivered before its backoff elapsed (clock skew between processes): try again shortly.
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 let _ = store.release(&self.name, &delivery).await;
@@ -206,11 +206,17 @@ impl Worker {
             cancel: cancel.clone(),
             log: LogSink::new(tx),
         };
-        let header = convert::pipeline_header(&pipeline);
-        let job_pb = convert::job(&pipeline, stage, job);
-        let logs = tokio::spawn(pump_logs(store.clone(), header, job_pb, rx));
         let timeout = Duration::from_secs(job.spec.timeout_s.into());
         let spec = job.spec.executor.clone();
+        let stage = stage.to_owned();
+        let logs = tokio::spawn(pump_logs(
+            store.clone(),
+            pipeline,
+            stage,
+            delivery.job,
+            delivery.attempt,
+            rx,
+        ));
 
         let ended = {
             let run = async {
@@ -303,25 +309,24 @@ enum Ended {
 }
 
 /// Writes the executor's lines to the job log and the event stream in batches, until the executor drops its sink.
+/// The proto snapshots the log events carry are built on the first line, so a job that logs nothing costs nothing.
 async fn pump_logs(
     store: Arc<dyn crate::store::TaskStore>,
-    pipeline: pb::Pipeline,
-    job: pb::Job,
+    pipeline: Pipeline,
+    stage: String,
+    job_id: JobId,
+    attempt: u32,
     mut rx: mpsc::Receiver<String>,
 ) {
-    let (job_id, attempt) = match crate::domain::JobId::parse(&job.id) {
-        Ok(id) => (id, job.attempt),
-        Err(_) => return,
-    };
-    let Ok(pipeline_id) = crate::domain::PipelineId::parse(&pipeline.id) else {
+    let Some(first) = rx.recv().await else { return };
+    let header = convert::pipeline_header(&pipeline);
+    let Some(job) = pipeline.stages.iter().flat_map(|s| &s.jobs).find(|j| j.id == job_id) else {
         return;
     };
-    let project = pipeline.project.clone();
+    let job = convert::job(&pipeline, &stage, job);
     let mut offset = 0u64;
-    let mut batch = Vec::new();
+    let mut batch = vec![first];
     loop {
-        let Some(first) = rx.recv().await else { return };
-        batch.push(first);
         let deadline = tokio::time::Instant::now() + LOG_FLUSH;
         while batch.len() < LOG_BATCH {
             match tokio::time::timeout_at(deadline, rx.recv()).await {
@@ -336,7 +341,7 @@ async fn pump_logs(
         let event = pb::Event {
             r#type: pb::EventType::JobLog.into(),
             at: Some(convert::timestamp(Utc::now())),
-            pipeline: Some(pipeline.clone()),
+            pipeline: Some(header.clone()),
             job: Some(job.clone()),
             log_offset: offset,
             log_lines: lines,
@@ -344,12 +349,16 @@ async fn pump_logs(
         };
         offset += event.log_lines.len() as u64;
         let event = NewEvent {
-            project: project.clone(),
-            pipeline: pipeline_id,
+            project: pipeline.meta.project.clone(),
+            pipeline: pipeline.id,
             payload: event.encode_to_vec(),
         };
         if let Err(e) = store.append_events(&[event]).await {
             tracing::warn!(error = %e, "publishing job log lines failed");
+        }
+        match rx.recv().await {
+            Some(line) => batch.push(line),
+            None => return,
         }
     }
 }

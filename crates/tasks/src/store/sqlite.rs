@@ -68,12 +68,7 @@ impl SqliteStore {
     pub async fn connect(url: &str) -> StoreResult<Self> {
         let pool = devopstrack_platform::sqlite::open_pool(url).await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        // An in-memory database lives in the one connection `open_pool` keeps: write through that one.
-        let writer = if url.contains(":memory:") || url.contains("mode=memory") {
-            pool.clone()
-        } else {
-            devopstrack_platform::sqlite::open_writer(url).await?
-        };
+        let writer = devopstrack_platform::sqlite::open_writer(url, &pool).await?;
         let store = Self {
             pool,
             writer,
