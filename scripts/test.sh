@@ -4,6 +4,11 @@
 #
 #   scripts/test.sh [ARGS...]   extra arguments go to the test runner (e.g. a test-name filter); doctests are then skipped
 #
+# After the Rust suites: the dashboard's unit tests (scripts/frontend-test.sh: npm ci, tsc, vitest) and the browser
+# end-to-end run against a real `devopstrack up` in Chromium (scripts/e2e.sh). Both need node/npm; the e2e run needs
+# /usr/bin/chromium. Without them they are skipped with a WARNING, unless DEVOPSTRACK_REQUIRE_BACKENDS=1 (CI), where a
+# missing tool fails. With a test-name filter only the Rust tests run.
+#
 # Runner: cargo-nextest (`--profile ci` when CI is set: no fail-fast, JUnit at target/nextest/ci/junit.xml).
 # Without cargo-nextest it falls back to `cargo test` and says so. Nextest does not run doctests, so with either runner
 # they run first, on their own (they need no servers). Any failure fails the script.
@@ -30,4 +35,29 @@ if [[ $# -eq 0 ]]; then
 fi
 
 log "tests: ${runner[*]} $*"
-exec bash scripts/test-servers.sh -- "${runner[@]}" "$@"
+bash scripts/test-servers.sh -- "${runner[@]}" "$@"
+
+if [[ $# -gt 0 ]]; then
+  exit 0
+fi
+
+missing() {
+  if [[ "${DEVOPSTRACK_REQUIRE_BACKENDS:-0}" == 1 ]]; then
+    log "$1 is missing and DEVOPSTRACK_REQUIRE_BACKENDS=1: failing"
+    exit 1
+  fi
+  printf 'WARNING: %s is missing: SKIPPED %s\n' "$1" "$2" >&2
+}
+
+if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+  log "dashboard unit tests: scripts/frontend-test.sh"
+  bash scripts/frontend-test.sh
+  if [[ -x /usr/bin/chromium ]]; then
+    log "end-to-end in Chromium: scripts/e2e.sh"
+    bash scripts/e2e.sh
+  else
+    missing /usr/bin/chromium "the browser end-to-end run (apt-get install -y chromium)"
+  fi
+else
+  missing "node/npm" "the dashboard tests and the browser end-to-end run"
+fi

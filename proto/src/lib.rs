@@ -22,3 +22,9 @@ pub mod tasks {
         tonic::include_proto!("devopstrack.tasks.v1");
     }
 }
+
+pub mod metrics {
+    pub mod v1 {
+        tonic::include_proto!("devopstrack.metrics.v1");
+    }
+}

@@ -1,7 +1,9 @@
 //! Settings of the public edge (`DEVOPSTRACK_GATEWAY__*`, see the README's configuration table).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
+use secrecy::SecretString;
 use serde::Deserialize;
 
 use devopstrack_platform::config::{ConfigError, env_var};
@@ -16,6 +18,8 @@ pub struct Settings {
     pub projects_url: String,
     /// gRPC URL of the tasks service (pipelines, jobs, live events).
     pub tasks_url: String,
+    /// gRPC URL of the metrics service (DORA, series, the overview).
+    pub metrics_url: String,
     /// Deadline of each call to an internal service.
     pub upstream_timeout_ms: u64,
     pub issuer: String,
@@ -28,6 +32,13 @@ pub struct Settings {
     pub cookie_secure: Option<bool>,
     /// HTTP worker threads; unset: one per core.
     pub workers: Option<usize>,
+    /// The gateway's client id for auth's client-credentials grant (its `service` token, for the webhook intake).
+    pub client_id: String,
+    /// The shared secret of that grant (auth's `service_client_secret`); unset: webhooks answer 503.
+    pub client_secret: Option<SecretString>,
+    /// The built dashboard (holding `index.html`), served at `/`; unset: `frontend/dist` under the working directory
+    /// when it is built, else a page saying how to build it.
+    pub dashboard_dir: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -37,6 +48,7 @@ impl Default for Settings {
             auth_url: "http://127.0.0.1:50051".into(),
             projects_url: "http://127.0.0.1:50052".into(),
             tasks_url: "http://127.0.0.1:50053".into(),
+            metrics_url: "http://127.0.0.1:50054".into(),
             upstream_timeout_ms: 5_000,
             issuer: "devopstrack".into(),
             audience: "devopstrack".into(),
@@ -44,6 +56,9 @@ impl Default for Settings {
             trust_forwarded_for: false,
             cookie_secure: None,
             workers: None,
+            client_id: "gateway".into(),
+            client_secret: None,
+            dashboard_dir: None,
         }
     }
 }
@@ -61,6 +76,7 @@ impl Settings {
             ("auth_url", &self.auth_url),
             ("projects_url", &self.projects_url),
             ("tasks_url", &self.tasks_url),
+            ("metrics_url", &self.metrics_url),
         ] {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return bad(key, "must be an http:// or https:// URL");
@@ -74,6 +90,17 @@ impl Settings {
         }
         if self.workers == Some(0) {
             return bad("workers", "must be at least 1");
+        }
+        if self.client_id.trim().is_empty() {
+            return bad("client_id", "must not be empty");
+        }
+        if let Some(dir) = &self.dashboard_dir
+            && !dir.join("index.html").is_file()
+        {
+            return bad(
+                "dashboard_dir",
+                "must be a directory holding index.html (cd frontend && npm run build)",
+            );
         }
         Ok(())
     }
@@ -116,6 +143,31 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("DEVOPSTRACK_GATEWAY__TASKS_URL")
+        );
+    }
+
+    #[test]
+    fn the_client_id_must_not_be_empty_and_the_secret_is_optional() {
+        let defaults = Settings::default();
+        assert_eq!(
+            (defaults.client_id.as_str(), defaults.client_secret.is_none()),
+            ("gateway", true)
+        );
+        let bad = Settings {
+            client_id: " ".into(),
+            ..Settings::default()
+        };
+        let error = bad.validate().unwrap_err().to_string();
+        assert!(error.contains("DEVOPSTRACK_GATEWAY__CLIENT_ID"), "{error}");
+        assert!(
+            !format!(
+                "{:?}",
+                Settings {
+                    client_secret: Some(SecretString::from("hunter2-hunter2")),
+                    ..Settings::default()
+                }
+            )
+            .contains("hunter2")
         );
     }
 }

@@ -13,7 +13,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use crate::routes::{auth, health, pipelines, projects, tokens, users, ws};
+use crate::routes::{auth, health, integrations, metrics, pipelines, projects, tokens, users, webhooks, ws};
 
 /// Where the document is served.
 pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
@@ -40,7 +40,9 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
         projects::list_releases, projects::create_release, projects::list_deployments, projects::record_deployment,
         pipelines::list, pipelines::create, pipelines::get, pipelines::cancel,
         pipelines::retry, pipelines::approve, pipelines::reject, pipelines::log,
+        metrics::dora, metrics::series, metrics::overview,
         ws::upgrade,
+        webhooks::github, integrations::put, integrations::get,
         health::healthz, health::readyz, health::metrics, openapi_json,
     ),
     components(schemas(ErrorBody)),
@@ -56,6 +58,9 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
         (name = "deployments", description = "Deployment history (record: admin or the service role)"),
         (name = "pipelines", description = "Pipeline runs: stages of jobs (reads: viewer; create and cancel: operator)"),
         (name = "jobs", description = "A job's retry, approval and log (approve a production deploy: admin)"),
+        (name = "metrics", description = "DORA metrics, series and the dashboard overview (viewer)"),
+        (name = "webhooks", description = "GitHub webhooks (signed with the project's secret) and that secret's \
+            configuration (set: admin)"),
         (name = "live", description = "The WebSocket of live pipeline and job events"),
         (name = "meta", description = "Health, metrics and this document"),
     ),
@@ -244,7 +249,13 @@ mod tests {
         "POST /api/v1/jobs/{id}/approve",
         "POST /api/v1/jobs/{id}/reject",
         "GET /api/v1/jobs/{id}/log",
+        "GET /api/v1/metrics/dora",
+        "GET /api/v1/metrics/series",
+        "GET /api/v1/metrics/overview",
         "GET /api/v1/ws",
+        "POST /api/v1/webhooks/github/{project}",
+        "PUT /api/v1/projects/{slug}/integrations/github",
+        "GET /api/v1/projects/{slug}/integrations/github",
         "GET /healthz",
         "GET /readyz",
         "GET /metrics",
@@ -422,6 +433,8 @@ mod tests {
             "GET /readyz",
             "GET /metrics",
             "GET /api/v1/openapi.json",
+            // Signed with the project's webhook secret instead.
+            "POST /api/v1/webhooks/github/{project}",
             // Its token comes in the first message (browsers cannot set headers on a WebSocket).
             "GET /api/v1/ws",
         ];

@@ -12,6 +12,7 @@ use devopstrack_platform::grpc::{ClientSettings, TracePropagation, jwks_over_grp
 use devopstrack_platform::metrics::{HttpMetrics, MetricsRegistry};
 use devopstrack_proto::auth::v1 as pb;
 use devopstrack_proto::auth::v1::auth_service_client::AuthServiceClient;
+use devopstrack_proto::metrics::v1::metrics_service_client::MetricsServiceClient;
 use devopstrack_proto::projects::v1::project_service_client::ProjectServiceClient;
 use devopstrack_proto::tasks::v1::task_service_client::TaskServiceClient;
 
@@ -21,6 +22,7 @@ use crate::ratelimit::RateLimiter;
 pub type AuthClient = AuthServiceClient<InterceptedService<Channel, TracePropagation>>;
 pub type ProjectsClient = ProjectServiceClient<InterceptedService<Channel, TracePropagation>>;
 pub type TasksClient = TaskServiceClient<InterceptedService<Channel, TracePropagation>>;
+pub type MetricsClient = MetricsServiceClient<InterceptedService<Channel, TracePropagation>>;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -29,6 +31,7 @@ pub struct AppState {
     /// Also carries the WebSocket's `WatchEvents` streams: the channel's deadline bounds only the wait for the
     /// stream to open (tonic times the response head), never its life.
     pub tasks: TasksClient,
+    pub metrics_service: MetricsClient,
     pub verifier: Arc<JwtVerifier>,
     pub login_limiter: Arc<RateLimiter>,
     pub metrics: MetricsRegistry,
@@ -37,6 +40,10 @@ pub struct AppState {
     pub websocket_connections: Gauge,
     pub secure_cookies: bool,
     pub trust_forwarded_for: bool,
+    /// The GitHub webhook intake (queue, service token, counters).
+    pub webhooks: crate::webhooks::Webhooks,
+    /// Where the built web dashboard is (served at `/`).
+    pub dashboard: Arc<crate::routes::dashboard::Dashboard>,
 }
 
 impl AppState {
@@ -53,6 +60,10 @@ impl AppState {
         );
         let tasks =
             TaskServiceClient::with_interceptor(lazy_channel(&client_settings(&settings.tasks_url))?, TracePropagation);
+        let metrics_service = MetricsServiceClient::with_interceptor(
+            lazy_channel(&client_settings(&settings.metrics_url))?,
+            TracePropagation,
+        );
         let verifier = Arc::new(JwtVerifier::new(
             &settings.issuer,
             &settings.audience,
@@ -68,10 +79,22 @@ impl AppState {
             "WebSocket connections open on /api/v1/ws",
             websocket_connections.clone(),
         );
+        let webhooks = crate::webhooks::Webhooks::start(
+            settings,
+            crate::webhooks::Clients {
+                auth: auth.clone(),
+                projects: projects.clone(),
+                tasks: tasks.clone(),
+                metrics: metrics_service.clone(),
+            },
+            &metrics,
+        );
         Ok(Self {
+            webhooks,
             auth,
             projects,
             tasks,
+            metrics_service,
             verifier,
             login_limiter,
             metrics,
@@ -79,6 +102,9 @@ impl AppState {
             websocket_connections,
             secure_cookies: settings.secure_cookies(),
             trust_forwarded_for: settings.trust_forwarded_for,
+            dashboard: Arc::new(crate::routes::dashboard::Dashboard::new(
+                settings.dashboard_dir.as_deref(),
+            )),
         })
     }
 }

@@ -1,4 +1,4 @@
-//! `devopstrack up`: auth, projects, tasks and the gateway (and, as they land, every other service) in one process,
+//! `devopstrack up`: auth, projects, tasks, metrics and the gateway in one process,
 //! talking real gRPC over 127.0.0.1, with SQLite stores under the data directory. The first start creates an admin.
 
 use std::path::PathBuf;
@@ -44,9 +44,23 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     if std::env::var_os("DEVOPSTRACK_PROJECTS__AUTH_URL").is_none() {
         projects_settings.auth_url = format!("http://127.0.0.1:{auth_port}");
     }
+    if projects_settings.secrets_key.is_none() {
+        projects_settings.secrets_key = Some(secrets_key(&data_dir.join(SECRETS_KEY_FILE))?);
+    }
     let projects = devopstrack_projects::startup::Application::build(&projects_settings).await?;
     let projects_port = projects.grpc_port();
     let projects_admin_port = projects.admin_port();
+
+    let mut metrics_settings = devopstrack_metrics::config::Settings::load()?;
+    if std::env::var_os("DEVOPSTRACK_METRICS__DATABASE_URL").is_none() {
+        metrics_settings.database_url = format!("sqlite://{}", data_dir.join("metrics.db").display());
+    }
+    if std::env::var_os("DEVOPSTRACK_METRICS__AUTH_URL").is_none() {
+        metrics_settings.auth_url = format!("http://127.0.0.1:{auth_port}");
+    }
+    let metrics = devopstrack_metrics::startup::Application::build(&metrics_settings).await?;
+    let metrics_port = metrics.grpc_port();
+    let metrics_admin_port = metrics.admin_port();
 
     let mut tasks_settings = devopstrack_tasks::config::Settings::load()?;
     if std::env::var_os("DEVOPSTRACK_TASKS__DATABASE_URL").is_none() {
@@ -57,6 +71,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     }
     if std::env::var_os("DEVOPSTRACK_TASKS__PROJECTS_URL").is_none() {
         tasks_settings.projects_url = format!("http://127.0.0.1:{projects_port}");
+    }
+    if std::env::var_os("DEVOPSTRACK_TASKS__METRICS_URL").is_none() {
+        tasks_settings.metrics_url = format!("http://127.0.0.1:{metrics_port}");
     }
     if tasks_settings.client_secret.is_none() {
         tasks_settings.client_secret = auth_settings.service_client_secret.clone();
@@ -75,6 +92,12 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     if std::env::var_os("DEVOPSTRACK_GATEWAY__TASKS_URL").is_none() {
         gateway_settings.tasks_url = format!("http://127.0.0.1:{tasks_port}");
     }
+    if std::env::var_os("DEVOPSTRACK_GATEWAY__METRICS_URL").is_none() {
+        gateway_settings.metrics_url = format!("http://127.0.0.1:{metrics_port}");
+    }
+    if gateway_settings.client_secret.is_none() {
+        gateway_settings.client_secret = auth_settings.service_client_secret.clone();
+    }
     let gateway = devopstrack_gateway::startup::Application::build(&gateway_settings).await?;
     let http_port = gateway.port();
 
@@ -87,6 +110,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     println!("    projects admin      http://127.0.0.1:{projects_admin_port}/metrics");
     println!("    tasks gRPC          127.0.0.1:{tasks_port}   (grpcurl -plaintext 127.0.0.1:{tasks_port} list)");
     println!("    tasks admin         http://127.0.0.1:{tasks_admin_port}/metrics");
+    println!("    metrics gRPC        127.0.0.1:{metrics_port}   (grpcurl -plaintext 127.0.0.1:{metrics_port} list)");
+    println!("    metrics admin       http://127.0.0.1:{metrics_admin_port}/metrics");
     if secret_file.exists() {
         println!(
             "    service secret      {} (IssueServiceToken client_secret)",
@@ -99,13 +124,15 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let auth_task = tokio::spawn(auth.run_until_stopped(shutdown.clone()));
     let projects_task = tokio::spawn(projects.run_until_stopped(shutdown.clone()));
     let tasks_task = tokio::spawn(tasks.run_until_stopped(shutdown.clone()));
+    let metrics_task = tokio::spawn(metrics.run_until_stopped(shutdown.clone()));
     let gateway_task = tokio::spawn(gateway.run_until_stopped(shutdown.clone()));
-    let (auth_result, projects_result, tasks_result, gateway_result) =
-        tokio::join!(auth_task, projects_task, tasks_task, gateway_task);
+    let (auth_result, projects_result, tasks_result, metrics_result, gateway_result) =
+        tokio::join!(auth_task, projects_task, tasks_task, metrics_task, gateway_task);
     shutdown.cancel();
     auth_result?.context("auth service")?;
     projects_result?.context("projects service")?;
     tasks_result?.context("tasks service")?;
+    metrics_result?.context("metrics service")?;
     gateway_result?.context("gateway")?;
     tracing::info!("stopped");
     Ok(())
@@ -169,4 +196,30 @@ fn service_secret(path: &std::path::Path) -> anyhow::Result<SecretString> {
         .with_context(|| format!("cannot write {}", path.display()))?;
     std::io::Write::write_all(&mut file, secret.as_bytes())?;
     Ok(SecretString::from(secret))
+}
+
+const SECRETS_KEY_FILE: &str = "projects-secrets-key";
+
+/// The key that encrypts webhook secrets in the projects store: generated on first start and kept (mode 0600) in the
+/// data directory, like the service secret. Losing it makes stored webhook secrets unusable (they fail closed).
+fn secrets_key(path: &std::path::Path) -> anyhow::Result<SecretString> {
+    use devopstrack_projects::secrets::SecretsKey;
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        let existing = SecretString::from(existing.trim().to_owned());
+        SecretsKey::from_base64(&existing).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        return Ok(existing);
+    }
+    let key = SecretsKey::generate_base64();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    std::io::Write::write_all(&mut file, key.expose_secret().as_bytes())?;
+    Ok(key)
 }

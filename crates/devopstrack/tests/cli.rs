@@ -26,6 +26,8 @@ impl Up {
             .env("DEVOPSTRACK_PROJECTS__ADMIN_ADDR", "127.0.0.1:0")
             .env("DEVOPSTRACK_TASKS__GRPC_ADDR", "127.0.0.1:0")
             .env("DEVOPSTRACK_TASKS__ADMIN_ADDR", "127.0.0.1:0")
+            .env("DEVOPSTRACK_METRICS__GRPC_ADDR", "127.0.0.1:0")
+            .env("DEVOPSTRACK_METRICS__ADMIN_ADDR", "127.0.0.1:0")
             .env("DEVOPSTRACK_GATEWAY__HTTP_ADDR", "127.0.0.1:0")
             .env("DEVOPSTRACK_LOG", "warn")
             .env_remove("DEVOPSTRACK_ADMIN_EMAIL")
@@ -359,4 +361,103 @@ async fn a_deployment_recorded_over_grpc_moves_the_environment_seen_over_rest() 
 
 fn prost_types_timestamp(seconds: i64) -> prost_types::Timestamp {
     prost_types::Timestamp { seconds, nanos: 0 }
+}
+
+/// The metrics issue's end-to-end check: a simulated deploy pipeline run through REST in `devopstrack up` ends as a
+/// deployment that tasks' outbox delivers to metrics and projects, so the DORA numbers and the environment's version
+/// move, with no other help.
+#[tokio::test]
+async fn a_simulated_deploy_pipeline_changes_the_dora_numbers_and_the_environment_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut up = Up::start(dir.path(), &[("DEVOPSTRACK_ADMIN_PASSWORD", "a long admin password")]);
+    let base = up.base_url();
+    let http = reqwest::Client::new();
+    let login: serde_json::Value = login(&base, "admin@localhost", "a long admin password")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let admin = login["accessToken"].as_str().unwrap().to_owned();
+    let created = http
+        .post(format!("{base}/api/v1/projects"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({
+            "slug": "shop", "name": "Shop",
+            "environments": [{"name": "staging", "tier": "staging"}]
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201, "{}", created.text().await.unwrap());
+
+    let dora = |http: reqwest::Client, base: String, token: String| async move {
+        let response = http
+            .get(format!("{base}/api/v1/metrics/dora?project=shop&environment=staging"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.json::<serde_json::Value>().await.unwrap()
+    };
+    let before = dora(http.clone(), base.clone(), admin.clone()).await;
+    assert_eq!(before["overall"]["deploymentFrequency"]["deployments"], 0, "{before}");
+    assert_eq!(
+        before["overall"]["deploymentFrequency"]["level"],
+        serde_json::Value::Null
+    );
+
+    let pipeline = http
+        .post(format!("{base}/api/v1/pipelines"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({
+            "project": "shop", "environment": "staging", "version": "2.0.0",
+            "stages": [
+                {"name": "build", "jobs": [{"name": "compile", "executor": "simulate", "params": {"durationMs": 50}}]},
+                {"name": "deploy", "jobs": [{"name": "rollout", "executor": "simulate", "params": {"durationMs": 50}}]}
+            ]
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pipeline.status(), 201, "{}", pipeline.text().await.unwrap());
+
+    // Delivery is asynchronous (outbox → metrics' write buffer): poll, bounded.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let after = loop {
+        let report = dora(http.clone(), base.clone(), admin.clone()).await;
+        if report["overall"]["deploymentFrequency"]["deployments"] == 1 {
+            break report;
+        }
+        assert!(Instant::now() < deadline, "DORA never counted the deployment: {report}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let frequency = &after["overall"]["deploymentFrequency"];
+    assert!(frequency["perDay"].as_f64().unwrap() > 0.0, "{after}");
+    assert!(
+        frequency["level"].is_string(),
+        "one deployment in the window has a level: {after}"
+    );
+    assert_eq!(after["overall"]["changeFailureRate"]["deployments"], 1, "{after}");
+    assert_eq!(after["overall"]["changeFailureRate"]["failures"], 0, "{after}");
+    assert_eq!(after["breakdown"][0]["project"], "shop");
+    assert_eq!(after["breakdown"][0]["environment"], "staging");
+
+    loop {
+        let environment: serde_json::Value = http
+            .get(format!("{base}/api/v1/projects/shop/environments/staging"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if environment["currentVersion"] == "2.0.0" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the version never moved: {environment}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(up.interrupt().code(), Some(0));
 }

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 
+use secrecy::SecretString;
 use serde::Deserialize;
 
 use devopstrack_platform::config::{ConfigError, env_var};
@@ -22,6 +23,9 @@ pub struct Settings {
     /// How long a cached read (a project, a ListProjects page) may be served: the bound on how late another
     /// replica's writes show. This process's own writes invalidate the cache at once. 0 turns it off.
     pub read_cache_ms: u64,
+    /// Base64 of 32 random bytes: the key that encrypts webhook secrets at rest (`openssl rand -base64 32`). Unset:
+    /// webhook secrets cannot be set (SetGithubIntegration answers FAILED_PRECONDITION naming this variable).
+    pub secrets_key: Option<SecretString>,
 }
 
 impl Default for Settings {
@@ -35,6 +39,7 @@ impl Default for Settings {
             audience: "devopstrack".into(),
             upstream_timeout_ms: 5_000,
             read_cache_ms: 1_000,
+            secrets_key: None,
         }
     }
 }
@@ -69,7 +74,18 @@ impl Settings {
         if self.read_cache_ms > 60_000 {
             return bad("read_cache_ms", "must be between 0 (off) and 60000");
         }
+        if let Err(why) = self.secrets_key() {
+            return bad("secrets_key", &why);
+        }
         Ok(())
+    }
+
+    /// The webhook secrets' key, if one is set (validated by [`Self::validate`]).
+    pub fn secrets_key(&self) -> Result<Option<crate::secrets::SecretsKey>, String> {
+        self.secrets_key
+            .as_ref()
+            .map(crate::secrets::SecretsKey::from_base64)
+            .transpose()
     }
 }
 
@@ -86,7 +102,7 @@ mod tests {
 
     #[test]
     fn a_bad_value_is_one_line_naming_the_variable() {
-        let cases: [(Breaks, &str); 6] = [
+        let cases: [(Breaks, &str); 7] = [
             (
                 |s| s.database_url = "postgres://x/y".into(),
                 "DEVOPSTRACK_PROJECTS__DATABASE_URL",
@@ -102,6 +118,10 @@ mod tests {
                 "DEVOPSTRACK_PROJECTS__UPSTREAM_TIMEOUT_MS",
             ),
             (|s| s.read_cache_ms = 3_600_000, "DEVOPSTRACK_PROJECTS__READ_CACHE_MS"),
+            (
+                |s| s.secrets_key = Some(SecretString::from("c2hvcnQ=")),
+                "DEVOPSTRACK_PROJECTS__SECRETS_KEY",
+            ),
         ];
         for (breaks, variable) in cases {
             let mut settings = Settings::default();

@@ -11,11 +11,18 @@ use devopstrack_platform::auth::{JwtVerifier, Principal};
 use devopstrack_proto::projects::v1 as pb;
 use devopstrack_proto::projects::v1::project_service_server::ProjectService;
 
-use crate::app::{NewRelease, ProjectPatch, ProjectQuery, ProjectsApp};
+use crate::app::{NewRelease, ProjectPatch, ProjectQuery, ProjectsApp, WebhookDelivery};
 use crate::error::Error;
-use convert::{deployment, environment_input, new_deployment, new_project, project, release, repository_input};
+use convert::{
+    deployment, environment_input, github_integration, new_deployment, new_project, project, release, repository_input,
+    webhook_verification,
+};
 
 pub use devopstrack_proto::projects::v1::project_service_server::ProjectServiceServer;
+
+/// Largest request accepted: a VerifyGithubWebhook carries a whole webhook payload (the gateway caps those at 5 MiB),
+/// over tonic's default of 4 MiB.
+pub const MAX_REQUEST_BYTES: usize = 6 * 1024 * 1024;
 
 pub struct ProjectsGrpc {
     app: Arc<ProjectsApp>,
@@ -28,7 +35,7 @@ impl ProjectsGrpc {
     }
 
     pub fn into_server(self) -> ProjectServiceServer<Self> {
-        ProjectServiceServer::new(self)
+        ProjectServiceServer::new(self).max_decoding_message_size(MAX_REQUEST_BYTES)
     }
 
     async fn principal<T>(&self, request: &Request<T>) -> Result<Principal, Status> {
@@ -249,5 +256,55 @@ impl ProjectService for ProjectsGrpc {
         Ok(Response::new(pb::GetEnvironmentStatesResponse {
             environments: project(view).environments,
         }))
+    }
+
+    async fn set_github_integration(
+        &self,
+        request: Request<pb::SetGithubIntegrationRequest>,
+    ) -> Answer<pb::GithubIntegration> {
+        let principal = self.principal(&request).await?;
+        let pb::SetGithubIntegrationRequest {
+            project: target,
+            webhook_secret,
+        } = request.into_inner();
+        let webhook_secret = secrecy::SecretString::from(webhook_secret);
+        let view = self
+            .app
+            .set_github_integration(&principal, &target, &webhook_secret)
+            .await?;
+        Ok(Response::new(github_integration(view)))
+    }
+
+    async fn get_github_integration(
+        &self,
+        request: Request<pb::GetGithubIntegrationRequest>,
+    ) -> Answer<pb::GithubIntegration> {
+        let principal = self.principal(&request).await?;
+        let view = self
+            .app
+            .github_integration(&principal, &request.into_inner().project)
+            .await?;
+        Ok(Response::new(github_integration(view)))
+    }
+
+    async fn verify_github_webhook(
+        &self,
+        request: Request<pb::VerifyGithubWebhookRequest>,
+    ) -> Answer<pb::VerifyGithubWebhookResponse> {
+        let principal = self.principal(&request).await?;
+        let pb::VerifyGithubWebhookRequest {
+            project: target,
+            delivery_id,
+            signature_header,
+            payload,
+        } = request.into_inner();
+        let delivery = WebhookDelivery {
+            project: &target,
+            delivery_id: &delivery_id,
+            signature_header: &signature_header,
+            payload: &payload,
+        };
+        let verification = self.app.verify_github_webhook(&principal, delivery).await?;
+        Ok(Response::new(webhook_verification(verification)))
     }
 }

@@ -7,5 +7,6 @@ pub mod domain;
 pub mod error;
 pub mod grpc;
 pub mod pagination;
+pub mod secrets;
 pub mod startup;
 pub mod store;

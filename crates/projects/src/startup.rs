@@ -34,11 +34,23 @@ impl Application {
         let store = crate::store::connect(&settings.database_url)
             .await
             .map_err(|e| anyhow::anyhow!("projects store ({}): {e}", env_var("projects", "database_url")))?;
-        let app = Arc::new(ProjectsApp::new(
-            store,
-            ProjectsApp::system_clock(),
-            Duration::from_millis(settings.read_cache_ms),
-        ));
+        let secrets_key = settings
+            .secrets_key()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", env_var("projects", "secrets_key")))?;
+        if secrets_key.is_none() {
+            tracing::warn!(
+                "no {} set: GitHub webhook secrets cannot be stored",
+                env_var("projects", "secrets_key")
+            );
+        }
+        let app = Arc::new(
+            ProjectsApp::new(
+                store,
+                ProjectsApp::system_clock(),
+                Duration::from_millis(settings.read_cache_ms),
+            )
+            .with_secrets_key(secrets_key),
+        );
         let verifier = Arc::new(JwtVerifier::new(
             &settings.issuer,
             &settings.audience,

@@ -1,14 +1,19 @@
 //! The REST routes of the edge. Handlers are thin: extract, call one upstream RPC, map the answer.
 
 pub(crate) mod auth;
+pub(crate) mod dashboard;
 pub(crate) mod dto;
 pub(crate) mod health;
+pub(crate) mod integrations;
+pub(crate) mod metrics;
+mod metrics_dto;
 pub(crate) mod pipelines;
 pub(crate) mod pipelines_dto;
 pub(crate) mod projects;
 mod projects_dto;
 pub(crate) mod tokens;
 pub(crate) mod users;
+pub(crate) mod webhooks;
 pub(crate) mod ws;
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -24,9 +29,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(tokens::configure)
         .configure(projects::configure)
         .configure(pipelines::configure)
+        .configure(metrics::configure)
         .configure(ws::configure)
+        .configure(webhooks::configure)
+        .configure(integrations::configure)
         .configure(crate::openapi::configure)
-        .configure(crate::docs::configure);
+        .configure(crate::docs::configure)
+        .configure(dashboard::configure); // last: it takes every non-API path (the history fallback)
 }
 
 /// JSON 404 for unknown paths, and 405 for a known path asked with another method.

@@ -56,9 +56,10 @@ impl Drop for OpenSocket {
 ///    WebSocket). The answer is `{"type":"authenticated","user":{"id","name","role"},"expiresAt"}`. Any other first
 ///    message, a bad or expired token, or silence closes the socket with **4401**. Send `auth` again with a fresh
 ///    token of the same user before `expiresAt` to keep the socket open; at `expiresAt` it closes with 4401.
-/// 2. **Subscribe**: `{"type":"subscribe","topics":["project:<slug>","pipeline:<id>"]}` (at most 20 topics). Each topic
-///    is answered `{"type":"subscribed","topic"}` once its stream is open; a bad topic, or one you may not see, is
-///    answered `{"type":"error","topic","message"}` and the socket stays open. `{"type":"unsubscribe","topics":[…]}`
+/// 2. **Subscribe**: `{"type":"subscribe","topics":["project:<slug>","pipeline:<id>"]}` (at most 20 topics), or the
+///    topic `pipelines` for every pipeline you may see (state changes only, no log lines). Each topic is answered
+///    `{"type":"subscribed","topic"}` once its stream is open; a bad topic, or one you may not see, is answered
+///    `{"type":"error","topic","message"}` and the socket stays open. `{"type":"unsubscribe","topics":[…]}`
 ///    answers `{"type":"unsubscribed","topics":[…]}`.
 /// 3. **Events**, each with an `eventId` (an event matching two of your topics comes once per topic) and the `topic`:
 ///    `{"type":"pipeline.updated","pipeline":Pipeline}`, `{"type":"job.updated","pipeline":Pipeline,"job":Job}` (that

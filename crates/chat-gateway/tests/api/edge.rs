@@ -26,7 +26,7 @@ async fn security_headers_are_on_successes_and_errors_alike() {
     let responses = [
         (200, app.get("/healthz", None).await),
         (401, app.get("/api/v1/auth/me", None).await),
-        (404, app.get("/no/such/page", None).await),
+        (404, app.get("/api/v1/no/such/page", None).await),
     ];
 
     for (status, response) in responses {

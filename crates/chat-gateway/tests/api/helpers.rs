@@ -311,13 +311,17 @@ pub fn cookie_value(set_cookie: &str) -> &str {
         .map_or("", |(_, value)| value)
 }
 
+/// The client-credentials secret of [`spawn_app_with_tasks`]'s services (the gateway's too).
+pub const SERVICE_SECRET: &str = "test-service-secret";
+/// The projects service's webhook-secrets key in [`spawn_app_with_tasks`] (base64 of 32 bytes).
+pub const SECRETS_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
 /// The project [`spawn_app_with_tasks`] creates, with environments `staging` and (protected) `production`.
 pub const PROJECT: &str = "api";
 
 /// Like [`spawn_app`], with the real projects and tasks services (SQLite, four in-process workers) behind the gateway
 /// too, all stopped when the [`TestApp`] is dropped, and the admin's project [`PROJECT`].
 pub async fn spawn_app_with_tasks() -> TestApp {
-    const SERVICE_SECRET: &str = "test-service-secret";
     devopstrack_testkit::init_test_logging();
     let dir = tempfile::tempdir().expect("create a temp dir for the SQLite stores");
     let any = SocketAddr::from(([127, 0, 0, 1], 0));
@@ -360,6 +364,7 @@ pub async fn spawn_app_with_tasks() -> TestApp {
         auth_url: auth_url.clone(),
         issuer: ISSUER.into(),
         audience: AUDIENCE.into(),
+        secrets_key: Some(SecretString::from(SECRETS_KEY)),
         ..devopstrack_projects::config::Settings::default()
     };
     projects_settings
@@ -371,6 +376,25 @@ pub async fn spawn_app_with_tasks() -> TestApp {
     let projects_url = format!("http://127.0.0.1:{}", projects.grpc_port());
     tokio::spawn(projects.run_until_stopped(shutdown.clone()));
 
+    let metrics_settings = devopstrack_metrics::config::Settings {
+        grpc_addr: any,
+        admin_addr: any,
+        database_url: format!("sqlite://{}/metrics.db", dir.path().display()),
+        auth_url: auth_url.clone(),
+        issuer: ISSUER.into(),
+        audience: AUDIENCE.into(),
+        flush_ms: 10,
+        ..devopstrack_metrics::config::Settings::default()
+    };
+    metrics_settings
+        .validate()
+        .expect("the metrics test settings are valid");
+    let metrics = devopstrack_metrics::startup::Application::build(&metrics_settings)
+        .await
+        .expect("build metrics");
+    let metrics_url = format!("http://127.0.0.1:{}", metrics.grpc_port());
+    tokio::spawn(metrics.run_until_stopped(shutdown.clone()));
+
     let tasks_settings = devopstrack_tasks::config::Settings {
         grpc_addr: any,
         admin_addr: any,
@@ -380,6 +404,7 @@ pub async fn spawn_app_with_tasks() -> TestApp {
         shutdown_grace_ms: 1_000,
         auth_url: auth_url.clone(),
         projects_url: projects_url.clone(),
+        metrics_url: metrics_url.clone(),
         issuer: ISSUER.into(),
         audience: AUDIENCE.into(),
         client_secret: Some(SecretString::from(SERVICE_SECRET)),
@@ -396,6 +421,8 @@ pub async fn spawn_app_with_tasks() -> TestApp {
         auth_url,
         projects_url,
         tasks_url,
+        metrics_url,
+        client_secret: Some(SecretString::from(SERVICE_SECRET)),
         ..gateway_settings()
     })
     .await;

@@ -1,10 +1,13 @@
 //! The gateway's single integration-test binary: the real auth service behind the real edge, driven over HTTP.
 
 mod auth_flow;
+mod dashboard;
 mod bad_input;
 mod edge;
 mod forged_tokens;
 mod helpers;
+mod metrics;
 mod pipelines;
 mod rbac;
+mod webhooks;
 mod ws;

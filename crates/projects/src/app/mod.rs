@@ -4,18 +4,22 @@
 //!
 //! Permissions: viewer reads; operator also creates releases; admin manages projects, repositories and environments;
 //! RecordDeployment needs the `service` role (the tasks service) or admin. `Service` is not on the rank ladder, so it
-//! is compared explicitly and reads nothing else.
+//! is compared explicitly and reads nothing but GetProject (tasks looks projects up as its caller).
+//!
+//! The GitHub integration (`github.rs`): SetGithubIntegration is admin, GetGithubIntegration viewer and up,
+//! VerifyGithubWebhook the `service` role only.
 //!
 //! GetProject, GetEnvironmentStates and ListProjects answer from a read cache after the permission check; every
 //! store write invalidates it (`read_cache.rs`).
 
 mod deployments;
+mod github;
 mod projects;
 mod read_cache;
 mod releases;
 mod settings;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -25,10 +29,12 @@ use devopstrack_platform::auth::{Principal, Role};
 
 use crate::domain::{EnvironmentConfig, EnvironmentState, ProjectRecord, Slug, now_micros};
 use crate::error::Error;
+use crate::secrets::SecretsKey;
 use crate::store::{ProjectStore, Replace, StoreError};
 use read_cache::ReadCache;
 
 pub use deployments::{DeploymentPage, NewDeployment};
+pub use github::{GithubIntegrationView, WebhookDelivery, WebhookVerification};
 pub use projects::{NewProject, ProjectPage, ProjectPatch, ProjectQuery, UpdateField};
 pub use releases::{NewRelease, ReleasePage};
 pub use settings::{EnvironmentInput, RepositoryInput};
@@ -61,6 +67,10 @@ pub struct ProjectsApp {
     store: Arc<dyn ProjectStore>,
     cache: ReadCache,
     clock: Clock,
+    /// Seals webhook secrets; `None` until `DEVOPSTRACK_PROJECTS__SECRETS_KEY` is set ([`Self::with_secrets_key`]).
+    secrets: Option<Arc<SecretsKey>>,
+    /// When delivery ids were last pruned.
+    last_prune: Mutex<Option<DateTime<Utc>>>,
 }
 
 impl ProjectsApp {
@@ -72,6 +82,8 @@ impl ProjectsApp {
             store: cache.invalidating(store),
             cache,
             clock,
+            secrets: None,
+            last_prune: Mutex::new(None),
         }
     }
 

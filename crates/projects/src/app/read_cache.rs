@@ -27,8 +27,8 @@ use uuid::Uuid;
 
 use super::{ProjectPage, ProjectRef, ProjectView};
 use crate::domain::{
-    DeploymentRecord, EnvName, EnvironmentState, ProjectCursor, ProjectFilter, ProjectOrder, ProjectRecord,
-    ReleaseRecord, Slug, TimeCursor,
+    DeploymentRecord, EnvName, EnvironmentState, GithubIntegrationRecord, ProjectCursor, ProjectFilter, ProjectOrder,
+    ProjectRecord, ReleaseRecord, Slug, TimeCursor,
 };
 use crate::store::{ProjectStore, Replace, StoreResult};
 
@@ -289,6 +289,31 @@ impl ProjectStore for InvalidatingStore {
         projects: &[(Uuid, Vec<EnvName>)],
     ) -> StoreResult<Vec<Vec<EnvironmentState>>> {
         self.inner.environment_states_many(projects).await
+    }
+
+    // The GitHub integration and delivery ids are in no cached answer, so their writes leave the cache alone (a
+    // webhook burst would otherwise empty it at every delivery).
+    async fn put_github_integration(&self, integration: &GithubIntegrationRecord) -> StoreResult<()> {
+        self.inner.put_github_integration(integration).await
+    }
+
+    async fn github_integration(&self, project_id: Uuid) -> StoreResult<Option<GithubIntegrationRecord>> {
+        self.inner.github_integration(project_id).await
+    }
+
+    async fn record_webhook_delivery(
+        &self,
+        project_id: Uuid,
+        delivery_id: &str,
+        received_at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        self.inner
+            .record_webhook_delivery(project_id, delivery_id, received_at)
+            .await
+    }
+
+    async fn prune_webhook_deliveries(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        self.inner.prune_webhook_deliveries(before).await
     }
 }
 

@@ -4,9 +4,13 @@
 use chrono::{DateTime, Utc};
 use devopstrack_proto::projects::v1 as pb;
 
-use crate::app::{EnvironmentInput, NewDeployment, NewProject, ProjectView, RepositoryInput};
+use crate::app::{
+    EnvironmentInput, GithubIntegrationView, NewDeployment, NewProject, ProjectView, RepositoryInput,
+    WebhookVerification,
+};
 use crate::domain::{
     DeploymentRecord, DeploymentStatus, EnvironmentConfig, EnvironmentState, Provider, ReleaseRecord, Repository, Tier,
+    WebhookVerdict,
 };
 use crate::error::Error;
 
@@ -221,5 +225,32 @@ pub fn deployment(d: DeploymentRecord) -> pb::Deployment {
         finished_at: Some(timestamp(d.finished_at)),
         triggered_by: d.triggered_by,
         pipeline_id: d.pipeline_id,
+    }
+}
+
+pub fn github_integration(view: GithubIntegrationView) -> pb::GithubIntegration {
+    pb::GithubIntegration {
+        project_id: view.project_id.to_string(),
+        project_slug: view.project_slug.as_str().to_owned(),
+        configured: view.configured,
+        updated_at: view.updated_at.map(timestamp),
+    }
+}
+
+pub fn webhook_verification(verification: WebhookVerification) -> pb::VerifyGithubWebhookResponse {
+    let result = match verification.verdict {
+        WebhookVerdict::Valid => pb::WebhookVerification::Valid,
+        WebhookVerdict::InvalidSignature => pb::WebhookVerification::InvalidSignature,
+        WebhookVerdict::Duplicate => pb::WebhookVerification::Duplicate,
+        WebhookVerdict::NotConfigured => pb::WebhookVerification::NotConfigured,
+    };
+    let (project_id, project_slug) = verification
+        .project
+        .map(|(id, slug)| (id.to_string(), slug.as_str().to_owned()))
+        .unwrap_or_default();
+    pb::VerifyGithubWebhookResponse {
+        result: result as i32,
+        project_id,
+        project_slug,
     }
 }

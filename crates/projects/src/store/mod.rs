@@ -7,11 +7,12 @@ mod sqlite;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::domain::{
-    DeploymentRecord, EnvName, EnvironmentState, ProjectCursor, ProjectFilter, ProjectOrder, ProjectRecord,
-    ReleaseRecord, Slug, TimeCursor,
+    DeploymentRecord, EnvName, EnvironmentState, GithubIntegrationRecord, ProjectCursor, ProjectFilter, ProjectOrder,
+    ProjectRecord, ReleaseRecord, Slug, TimeCursor,
 };
 
 pub use mongo::MongoStore;
@@ -79,7 +80,8 @@ pub trait ProjectStore: Send + Sync + 'static {
     /// Replaces the whole project if its stored `version` equals `expected_version` (`project.version` must be
     /// `expected_version + 1`). The slug never changes.
     async fn replace_project(&self, project: &ProjectRecord, expected_version: i64) -> StoreResult<Replace>;
-    /// Deletes the project with its releases and deployments; `false` when it did not exist.
+    /// Deletes the project with its releases, deployments, GitHub integration and webhook delivery ids; `false` when
+    /// it did not exist.
     async fn delete_project(&self, id: Uuid) -> StoreResult<bool>;
 
     // ---- releases
@@ -125,4 +127,19 @@ pub trait ProjectStore: Send + Sync + 'static {
         }
         Ok(all)
     }
+
+    // ---- GitHub integration
+    /// Creates or replaces the project's integration (its sealed webhook secret).
+    async fn put_github_integration(&self, integration: &GithubIntegrationRecord) -> StoreResult<()>;
+    async fn github_integration(&self, project_id: Uuid) -> StoreResult<Option<GithubIntegrationRecord>>;
+    /// Remembers a webhook delivery id of the project: `true` when recorded now, `false` (nothing changes) when it
+    /// was recorded before. Atomic: of two concurrent calls with the same id, exactly one answers `true`.
+    async fn record_webhook_delivery(
+        &self,
+        project_id: Uuid,
+        delivery_id: &str,
+        received_at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Forgets the delivery ids (of every project) received before `before`; answers how many.
+    async fn prune_webhook_deliveries(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 }

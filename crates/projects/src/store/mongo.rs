@@ -1,14 +1,16 @@
 //! The production projects store on MongoDB (official driver, documented behaviour only).
 //!
-//! Collections `projects`, `releases` and `deployments`; `_id` is the UUID as lower-case hyphenated text (a
+//! Collections `projects`, `releases` and `deployments` (and the GitHub integration's, see `mongo/github.rs`); `_id` is the UUID as lower-case hyphenated text (a
 //! deployment's own id for deployments), so `_id` order is the same text order the SQLite store uses as its keyset
 //! tie-breaker. Every time is stored twice: as a BSON date (`created_at`, for people and tools; milliseconds only) and as
 //! Int64 unix microseconds (`created_at_us`), which is what the store reads back, sorts and compares on, so round trips
 //! are exact.
 //!
 //! No multi-document transactions: they need a replica set and were not checked on the wire-compatible servers used in
-//! tests. So `delete_project` removes releases, then deployments, then the project, in that order: if it stops half
-//! way, the project is still there and deleting it again finishes the job.
+//! tests. So `delete_project` removes releases, then deployments, then the GitHub integration and delivery ids, then
+//! the project, in that order: if it stops half way, the project is still there and deleting it again finishes the job.
+
+mod github;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -21,9 +23,9 @@ use uuid::Uuid;
 
 use super::{ProjectStore, Replace, StoreError, StoreResult};
 use crate::domain::{
-    CommitSha, DeploymentRecord, DeploymentStatus, EnvName, EnvironmentConfig, EnvironmentState, ProjectCursor,
-    ProjectFilter, ProjectName, ProjectOrder, ProjectRecord, ProjectSortField, Provider, ReleaseRecord, RepoUrl,
-    Repository, Slug, SortKey, Tag, Tier, TimeCursor, VersionLabel,
+    CommitSha, DeploymentRecord, DeploymentStatus, EnvName, EnvironmentConfig, EnvironmentState,
+    GithubIntegrationRecord, ProjectCursor, ProjectFilter, ProjectName, ProjectOrder, ProjectRecord, ProjectSortField,
+    Provider, ReleaseRecord, RepoUrl, Repository, Slug, SortKey, Tag, Tier, TimeCursor, VersionLabel,
 };
 
 const DEFAULT_DATABASE: &str = "projects";
@@ -36,6 +38,8 @@ pub struct MongoStore {
     projects: Collection<Document>,
     releases: Collection<Document>,
     deployments: Collection<Document>,
+    github_integrations: Collection<Document>,
+    webhook_deliveries: Collection<Document>,
 }
 
 impl MongoStore {
@@ -50,6 +54,8 @@ impl MongoStore {
             projects: db.collection("projects"),
             releases: db.collection("releases"),
             deployments: db.collection("deployments"),
+            github_integrations: db.collection("github_integrations"),
+            webhook_deliveries: db.collection("webhook_deliveries"),
             db,
         };
         store.ping().await?;
@@ -96,6 +102,7 @@ impl MongoStore {
                     .build(),
             )
             .await?;
+        self.create_github_indexes().await?;
         Ok(())
     }
 
@@ -228,6 +235,7 @@ impl ProjectStore for MongoStore {
         let id = id.to_string();
         self.releases.delete_many(doc! { "project_id": &id }).await?;
         self.deployments.delete_many(doc! { "project_id": &id }).await?;
+        self.delete_github_data(&id).await?;
         let deleted = self.projects.delete_one(doc! { "_id": &id }).await?;
         Ok(deleted.deleted_count > 0)
     }
@@ -365,6 +373,27 @@ impl ProjectStore for MongoStore {
             });
         }
         Ok(states)
+    }
+
+    async fn put_github_integration(&self, integration: &GithubIntegrationRecord) -> StoreResult<()> {
+        self.upsert_github_integration(integration).await
+    }
+
+    async fn github_integration(&self, project_id: Uuid) -> StoreResult<Option<GithubIntegrationRecord>> {
+        self.find_github_integration(project_id).await
+    }
+
+    async fn record_webhook_delivery(
+        &self,
+        project_id: Uuid,
+        delivery_id: &str,
+        received_at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        self.insert_webhook_delivery(project_id, delivery_id, received_at).await
+    }
+
+    async fn prune_webhook_deliveries(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        self.delete_webhook_deliveries_before(before).await
     }
 }
 

@@ -5,9 +5,12 @@
 //! see `migrations/sqlite/0001_init.sql`. Write transactions start with `BEGIN IMMEDIATE` so two writers queue on the
 //! busy timeout instead of deadlocking on a read-to-write upgrade.
 
+mod github;
+
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::sqlite::{Sqlite, SqlitePool, SqliteRow};
 use sqlx::{QueryBuilder, Row};
@@ -17,9 +20,9 @@ use devopstrack_platform::sqlite::{ColumnError, micros, opt_time_col, time_col, 
 
 use super::{ProjectStore, Replace, StoreError, StoreResult};
 use crate::domain::{
-    CommitSha, DeploymentRecord, DeploymentStatus, EnvName, EnvironmentConfig, EnvironmentState, ProjectCursor,
-    ProjectFilter, ProjectName, ProjectOrder, ProjectRecord, ProjectSortField, Provider, ReleaseRecord, RepoUrl,
-    Repository, Slug, SortKey, Tag, Tier, TimeCursor, VersionLabel,
+    CommitSha, DeploymentRecord, DeploymentStatus, EnvName, EnvironmentConfig, EnvironmentState,
+    GithubIntegrationRecord, ProjectCursor, ProjectFilter, ProjectName, ProjectOrder, ProjectRecord, ProjectSortField,
+    Provider, ReleaseRecord, RepoUrl, Repository, Slug, SortKey, Tag, Tier, TimeCursor, VersionLabel,
 };
 
 const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
@@ -247,6 +250,14 @@ impl ProjectStore for SqliteStore {
             .bind(&id)
             .execute(&mut *tx)
             .await?;
+        sqlx::query("DELETE FROM github_integrations WHERE project_id = ?1")
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM webhook_deliveries WHERE project_id = ?1")
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
         let deleted = sqlx::query("DELETE FROM projects WHERE id = ?1")
             .bind(&id)
             .execute(&mut *tx)
@@ -449,6 +460,27 @@ impl ProjectStore for SqliteStore {
                     .collect()
             })
             .collect())
+    }
+
+    async fn put_github_integration(&self, integration: &GithubIntegrationRecord) -> StoreResult<()> {
+        self.upsert_github_integration(integration).await
+    }
+
+    async fn github_integration(&self, project_id: Uuid) -> StoreResult<Option<GithubIntegrationRecord>> {
+        self.find_github_integration(project_id).await
+    }
+
+    async fn record_webhook_delivery(
+        &self,
+        project_id: Uuid,
+        delivery_id: &str,
+        received_at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        self.insert_webhook_delivery(project_id, delivery_id, received_at).await
+    }
+
+    async fn prune_webhook_deliveries(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        self.delete_webhook_deliveries_before(before).await
     }
 }
 

@@ -180,7 +180,7 @@ async fn every_rpc_allows_exactly_the_roles_it_names() {
         "admin" => true,
         "operator" => READS.contains(&rpc) || rpc == Rpc::CreateRelease,
         "viewer" => READS.contains(&rpc),
-        "service" => rpc == Rpc::RecordDeployment,
+        "service" => rpc == Rpc::RecordDeployment || rpc == Rpc::GetProject,
         _ => false,
     };
     let principals = [

@@ -20,6 +20,8 @@ use devopstrack_proto::projects::v1::project_service_client::ProjectServiceClien
 
 const PASSWORD: &str = "correct horse battery staple";
 const SERVICE_SECRET: &str = "test-service-secret";
+/// The webhook secrets' key of [`spawn_app`]'s projects service (base64 of 32 bytes).
+pub const SECRETS_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
 /// The running pair; both stop when it is dropped.
 pub struct TestApp {
@@ -36,6 +38,9 @@ pub struct TestApp {
     pub viewer: String,
     /// A `service` token (client credentials, client id `tasks`).
     pub service: String,
+    /// `http://127.0.0.1:P` of auth, and the projects database, for tests that start a second projects service.
+    pub auth_url: String,
+    pub database_url: String,
     _shutdown: DropGuard,
     _dir: TempDir,
 }
@@ -68,6 +73,7 @@ pub async fn spawn_app() -> TestApp {
         admin_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         database_url: format!("sqlite://{}/projects.db", dir.path().display()),
         auth_url: auth_url.clone(),
+        secrets_key: Some(SecretString::from(SECRETS_KEY)),
         ..devopstrack_projects::config::Settings::default()
     };
     settings.validate().expect("the projects test settings are valid");
@@ -79,7 +85,9 @@ pub async fn spawn_app() -> TestApp {
     tokio::spawn(projects.run_until_stopped(shutdown.clone()));
 
     // Both listeners are bound already, so connecting cannot race the servers' start.
-    let mut auth_client = AuthServiceClient::connect(auth_url).await.expect("connect to auth");
+    let mut auth_client = AuthServiceClient::connect(auth_url.clone())
+        .await
+        .expect("connect to auth");
     let mut tokens = Vec::new();
     for (email, role) in [
         ("admin@example.com", Role::Admin),
@@ -133,6 +141,8 @@ pub async fn spawn_app() -> TestApp {
         operator,
         viewer,
         service,
+        auth_url,
+        database_url: settings.database_url.clone(),
         _shutdown: shutdown.drop_guard(),
         _dir: dir,
     }

@@ -1,6 +1,7 @@
 //! The projects crate's single integration-test binary.
 
 mod grpc_deployments;
+mod grpc_github;
 mod grpc_projects;
 mod grpc_rbac;
 mod grpc_reflection;

@@ -115,6 +115,8 @@ fn fields_of<T: DeserializeOwned>(fields: Map<String, Value>) -> Result<T, Parse
 /// A stream of events a client may follow.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Topic {
+    /// `pipelines`: every pipeline the caller may see, without log lines (for lists and the overview).
+    All,
     /// `project:<slug>`: every pipeline of the project.
     Project(String),
     /// `pipeline:<id>`: one pipeline.
@@ -123,7 +125,10 @@ pub enum Topic {
 
 impl Topic {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let bad = || format!("{raw:?} is not a topic: expected project:<slug> or pipeline:<id>");
+        let bad = || format!("{raw:?} is not a topic: expected pipelines, project:<slug> or pipeline:<id>");
+        if raw == "pipelines" {
+            return Ok(Topic::All);
+        }
         let (kind, value) = raw.split_once(':').ok_or_else(bad)?;
         match kind {
             "project" if is_slug(value) => Ok(Topic::Project(value.to_owned())),
@@ -135,6 +140,7 @@ impl Topic {
     /// The WatchEvents filter of this topic (with logs).
     pub fn watch_request(&self, after_event_id: String) -> pb::WatchEventsRequest {
         let (project, pipeline_id) = match self {
+            Topic::All => (String::new(), String::new()),
             Topic::Project(slug) => (slug.clone(), String::new()),
             Topic::Pipeline(id) => (String::new(), id.clone()),
         };
@@ -142,7 +148,7 @@ impl Topic {
             project,
             pipeline_id,
             after_event_id,
-            include_logs: true,
+            include_logs: *self != Topic::All,
         }
     }
 }
@@ -158,6 +164,7 @@ fn is_slug(s: &str) -> bool {
 impl fmt::Display for Topic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Topic::All => write!(f, "pipelines"),
             Topic::Project(slug) => write!(f, "project:{slug}"),
             Topic::Pipeline(id) => write!(f, "pipeline:{id}"),
         }
@@ -339,6 +346,9 @@ mod tests {
     fn topics_are_a_project_slug_or_a_pipeline_uuid() {
         let id = "0190f5a4-8d3c-7c4e-9a1b-2c3d4e5f6a7b";
         assert_eq!(Topic::parse("project:api"), Ok(Topic::Project("api".into())));
+        assert_eq!(Topic::parse("pipelines"), Ok(Topic::All));
+        assert!(!Topic::All.watch_request(String::new()).include_logs);
+        assert_eq!(Topic::All.to_string(), "pipelines");
         assert_eq!(
             Topic::parse(&format!("pipeline:{}", id.to_uppercase())),
             Ok(Topic::Pipeline(id.into()))

@@ -35,6 +35,7 @@ macro_rules! conformance {
     )+};
 }
 
+mod github;
 mod history;
 mod projects;
 

@@ -1,0 +1,210 @@
+//! The GitHub integration's use-cases: an admin sets a project's webhook secret (sealed at rest, never answered back),
+//! anyone who reads sees whether one is set, and the gateway's webhook intake (the `service` role only) asks whether a
+//! delivery is signed with it and new. The secret never leaves this service.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use uuid::Uuid;
+
+use devopstrack_platform::auth::{Principal, Role};
+
+use super::releases::ensure_active;
+use super::{ProjectRef, ProjectsApp, require, store_err};
+use crate::domain::{
+    DELIVERY_DEDUP_WINDOW, GithubIntegrationRecord, ProjectRecord, Slug, WebhookVerdict, check_webhook_secret,
+    parse_delivery_id, signature_matches,
+};
+use crate::error::Error;
+use crate::secrets::SecretsKey;
+
+/// Delivery ids older than the dedup window are pruned at most this often (by whichever delivery comes first).
+const PRUNE_EVERY: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
+/// What anyone who may read sees of a project's integration: never the secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GithubIntegrationView {
+    pub project_id: Uuid,
+    pub project_slug: Slug,
+    pub configured: bool,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// One delivery as the gateway received it.
+#[derive(Debug, Clone, Copy)]
+pub struct WebhookDelivery<'a> {
+    /// A project id or slug (from the webhook's URL).
+    pub project: &'a str,
+    pub delivery_id: &'a str,
+    pub signature_header: &'a str,
+    pub payload: &'a [u8],
+}
+
+/// The verdict, with the project it is for (`None` for [`WebhookVerdict::NotConfigured`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookVerification {
+    pub verdict: WebhookVerdict,
+    pub project: Option<(Uuid, Slug)>,
+}
+
+impl ProjectsApp {
+    /// The key that seals webhook secrets (`DEVOPSTRACK_PROJECTS__SECRETS_KEY`); without one, setting a secret is
+    /// refused and stored ones cannot be used.
+    pub fn with_secrets_key(mut self, key: Option<SecretsKey>) -> Self {
+        self.secrets = key.map(Arc::new);
+        self
+    }
+
+    /// Admin only. Replaces any earlier secret; the answer says only that one is configured.
+    #[tracing::instrument(skip_all, fields(project = %project))]
+    pub async fn set_github_integration(
+        &self,
+        principal: &Principal,
+        project: &str,
+        webhook_secret: &SecretString,
+    ) -> Result<GithubIntegrationView, Error> {
+        require(principal, Role::Admin)?;
+        check_webhook_secret(webhook_secret.expose_secret()).map_err(|e| Error::invalid("webhookSecret", e))?;
+        let key = self.secrets_key()?;
+        let project = self.project("project", project).await?;
+        ensure_active("project", &project)?;
+        let record = GithubIntegrationRecord {
+            project_id: project.id,
+            sealed_secret: key.seal(project.id, webhook_secret.expose_secret().as_bytes()),
+            updated_at: self.now(),
+        };
+        self.store
+            .put_github_integration(&record)
+            .await
+            .map_err(store_err("storing the GitHub integration"))?;
+        tracing::info!(project_id = %project.id, "GitHub webhook secret set");
+        Ok(view(&project, Some(&record)))
+    }
+
+    /// Viewer and up.
+    pub async fn github_integration(
+        &self,
+        principal: &Principal,
+        project: &str,
+    ) -> Result<GithubIntegrationView, Error> {
+        require(principal, Role::Viewer)?;
+        let project = self.project("project", project).await?;
+        let record = self
+            .store
+            .github_integration(project.id)
+            .await
+            .map_err(store_err("loading the GitHub integration"))?;
+        Ok(view(&project, record.as_ref()))
+    }
+
+    /// The `service` role only. Valid only when the signature matches the project's secret; then, and only then, the
+    /// delivery id is recorded, and an id recorded before (within [`DELIVERY_DEDUP_WINDOW`]) answers `Duplicate`.
+    /// A secret that no longer opens (the key changed) is FAILED_PRECONDITION: never accepted.
+    #[tracing::instrument(skip_all, fields(project = %delivery.project, delivery_id = %delivery.delivery_id))]
+    pub async fn verify_github_webhook(
+        &self,
+        principal: &Principal,
+        delivery: WebhookDelivery<'_>,
+    ) -> Result<WebhookVerification, Error> {
+        if principal.role != Role::Service {
+            return Err(Error::PermissionDenied(format!(
+                "verifying webhooks is for the service role only; you are {}",
+                principal.role
+            )));
+        }
+        if delivery.project.is_empty() {
+            return Err(Error::invalid("project", "is required: a project id or slug"));
+        }
+        let delivery_id = parse_delivery_id(delivery.delivery_id).map_err(|e| Error::invalid("deliveryId", e))?;
+        let not_configured = WebhookVerification {
+            verdict: WebhookVerdict::NotConfigured,
+            project: None,
+        };
+        // Anything that names no project answers like a project without a secret: the caller learns nothing more.
+        let Ok(key) = ProjectRef::parse("project", delivery.project) else {
+            return Ok(not_configured);
+        };
+        let project = match self.project_by_ref("project", delivery.project, key).await {
+            Ok(project) => project,
+            Err(Error::NotFound(_)) => return Ok(not_configured),
+            Err(other) => return Err(other),
+        };
+        let Some(record) = self
+            .store
+            .github_integration(project.id)
+            .await
+            .map_err(store_err("loading the GitHub integration"))?
+        else {
+            return Ok(not_configured);
+        };
+        let secret = self.secrets_key()?.open(project.id, &record.sealed_secret).map_err(|_| {
+            tracing::error!(project_id = %project.id, "the stored webhook secret does not open with the configured key");
+            Error::FailedPrecondition(format!(
+                "project {}: its webhook secret cannot be decrypted with the configured \
+                 DEVOPSTRACK_PROJECTS__SECRETS_KEY (was the key changed?); an admin must set the secret again",
+                project.slug
+            ))
+        })?;
+        let found = Some((project.id, project.slug.clone()));
+        if !signature_matches(secret.expose_secret(), delivery.signature_header, delivery.payload) {
+            return Ok(WebhookVerification {
+                verdict: WebhookVerdict::InvalidSignature,
+                project: found,
+            });
+        }
+        let now = self.now();
+        let recorded = self
+            .store
+            .record_webhook_delivery(project.id, &delivery_id, now)
+            .await
+            .map_err(store_err("recording a webhook delivery"))?;
+        if recorded {
+            self.prune_deliveries_now_and_then(now).await;
+        }
+        Ok(WebhookVerification {
+            verdict: if recorded {
+                WebhookVerdict::Valid
+            } else {
+                WebhookVerdict::Duplicate
+            },
+            project: found,
+        })
+    }
+
+    fn secrets_key(&self) -> Result<&SecretsKey, Error> {
+        self.secrets.as_deref().ok_or_else(|| {
+            Error::FailedPrecondition(
+                "webhook secrets cannot be stored: the projects service has no encryption key; set \
+                 DEVOPSTRACK_PROJECTS__SECRETS_KEY to the base64 of 32 random bytes (`openssl rand -base64 32`)"
+                    .into(),
+            )
+        })
+    }
+
+    /// Forgets delivery ids older than the dedup window, at most once per [`PRUNE_EVERY`]; a failure is only logged
+    /// (the next delivery after the interval tries again).
+    async fn prune_deliveries_now_and_then(&self, now: DateTime<Utc>) {
+        {
+            let mut last = self.last_prune.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if last.is_some_and(|at| now - at < PRUNE_EVERY && at <= now) {
+                return;
+            }
+            *last = Some(now);
+        }
+        match self.store.prune_webhook_deliveries(now - DELIVERY_DEDUP_WINDOW).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "old webhook delivery ids pruned"),
+            Err(error) => tracing::warn!(%error, "pruning webhook delivery ids failed"),
+        }
+    }
+}
+
+fn view(project: &ProjectRecord, record: Option<&GithubIntegrationRecord>) -> GithubIntegrationView {
+    GithubIntegrationView {
+        project_id: project.id,
+        project_slug: project.slug.clone(),
+        configured: record.is_some(),
+        updated_at: record.map(|r| r.updated_at),
+    }
+}
