@@ -42,6 +42,9 @@ pub struct Settings {
     pub auth_url: String,
     /// gRPC URL of the projects service (environment tiers, and where finished deploys are recorded).
     pub projects_url: String,
+    /// gRPC URL of the metrics service, where job runs and deployments are delivered. Empty: delivery is off (and no
+    /// metrics events are written).
+    pub metrics_url: String,
     pub issuer: String,
     pub audience: String,
     /// Client credentials for service tokens (to call projects). Unset: deploys are not recorded (logged once).
@@ -68,6 +71,7 @@ impl Default for Settings {
             shutdown_grace_ms: 20_000,
             auth_url: "http://127.0.0.1:50051".into(),
             projects_url: "http://127.0.0.1:50052".into(),
+            metrics_url: "http://127.0.0.1:50054".into(),
             issuer: "devopstrack".into(),
             audience: "devopstrack".into(),
             client_id: "tasks".into(),
@@ -117,6 +121,12 @@ impl Settings {
         if !url(&self.projects_url) {
             return bad("projects_url", "must be an http:// or https:// URL");
         }
+        if !self.metrics_url.is_empty() && !url(&self.metrics_url) {
+            return bad(
+                "metrics_url",
+                "must be an http:// or https:// URL, or empty (delivery off)",
+            );
+        }
         if self.issuer.is_empty() {
             return bad("issuer", "must not be empty");
         }
@@ -143,13 +153,18 @@ mod tests {
     #[test]
     fn the_defaults_are_valid() {
         Settings::default().validate().unwrap();
+        let off = Settings {
+            metrics_url: String::new(),
+            ..Settings::default()
+        };
+        off.validate().expect("an empty metrics URL turns delivery off");
     }
 
     type Breaks = fn(&mut Settings);
 
     #[test]
     fn a_bad_value_is_one_line_naming_the_variable() {
-        let cases: [(Breaks, &str); 7] = [
+        let cases: [(Breaks, &str); 8] = [
             (
                 |s| s.database_url = "postgres://x".into(),
                 "DEVOPSTRACK_TASKS__DATABASE_URL",
@@ -168,6 +183,10 @@ mod tests {
                 "DEVOPSTRACK_TASKS__PROJECTS_URL",
             ),
             (|s| s.client_id.clear(), "DEVOPSTRACK_TASKS__CLIENT_ID"),
+            (
+                |s| s.metrics_url = "127.0.0.1:50054".into(),
+                "DEVOPSTRACK_TASKS__METRICS_URL",
+            ),
             (|s| s.hook_poll_ms = 1, "DEVOPSTRACK_TASKS__HOOK_POLL_MS"),
         ];
         for (breaks, variable) in cases {

@@ -7,6 +7,8 @@ use serde_json::{Map, Number, Value};
 
 use devopstrack_proto::tasks::v1 as pb;
 
+use crate::app::TrackExternalRun;
+use crate::domain::external::{ExternalJobInput, ExternalRunInput, MAX_EXTERNAL_JOBS};
 use crate::domain::spec::{ExecutorKind, JobInput, RetryInput, StageInput};
 use crate::domain::{Job, JobStatus, Pipeline, PipelineInput, PipelineStatus, Source, Trigger};
 use crate::error::Error;
@@ -116,6 +118,8 @@ pub fn job(p: &Pipeline, stage: &str, j: &Job) -> pb::Job {
         executor: match j.spec.executor.kind() {
             ExecutorKind::Simulate => pb::Executor::Simulate,
             ExecutorKind::Http => pb::Executor::Http,
+            // No proto value: `params` carries externalId, name and url.
+            ExecutorKind::External => pb::Executor::Unspecified,
         }
         .into(),
         params: match value_to_struct(&j.spec.executor.params_json()) {
@@ -140,6 +144,99 @@ pub fn job(p: &Pipeline, stage: &str, j: &Job) -> pb::Job {
         rejected_by: j.rejected_by.clone().unwrap_or_default(),
         not_before: opt_ts(j.not_before),
     }
+}
+
+/// A TrackExternalRunRequest as the app's input: enums and timestamps decoded (an unknown number or an impossible time
+/// is INVALID_ARGUMENT naming the field); lengths and statuses are the domain's to check.
+pub fn track_external_run(r: pb::TrackExternalRunRequest) -> Result<TrackExternalRun, Error> {
+    match pb::Source::try_from(r.source) {
+        Ok(pb::Source::Github) => {}
+        _ => {
+            return Err(Error::invalid(
+                "source",
+                "must be SOURCE_GITHUB (the only external source)",
+            ));
+        }
+    }
+    if r.jobs.len() > MAX_EXTERNAL_JOBS {
+        return Err(Error::invalid(
+            "jobs",
+            format!("at most {MAX_EXTERNAL_JOBS} jobs in a run, got {}", r.jobs.len()),
+        ));
+    }
+    let jobs = r
+        .jobs
+        .into_iter()
+        .enumerate()
+        .map(|(i, j)| {
+            Ok(ExternalJobInput {
+                status: job_status_from(&format!("jobs[{i}].status"), j.status)?,
+                started_at: time_from(&format!("jobs[{i}].startedAt"), j.started_at)?,
+                finished_at: time_from(&format!("jobs[{i}].finishedAt"), j.finished_at)?,
+                external_id: j.external_id,
+                name: j.name,
+                external_url: j.external_url,
+            })
+        })
+        .collect::<Result<_, Error>>()?;
+    let status = match pb::PipelineStatus::try_from(r.status) {
+        Ok(pb::PipelineStatus::Unspecified) => None,
+        Ok(pb::PipelineStatus::Queued) => Some(PipelineStatus::Queued),
+        Ok(pb::PipelineStatus::Running) => Some(PipelineStatus::Running),
+        Ok(pb::PipelineStatus::WaitingApproval) => Some(PipelineStatus::WaitingApproval),
+        Ok(pb::PipelineStatus::Succeeded) => Some(PipelineStatus::Succeeded),
+        Ok(pb::PipelineStatus::Failed) => Some(PipelineStatus::Failed),
+        Ok(pb::PipelineStatus::Cancelled) => Some(PipelineStatus::Cancelled),
+        Err(_) => {
+            return Err(Error::invalid(
+                "status",
+                format!("unknown pipeline status {}", r.status),
+            ));
+        }
+    };
+    Ok(TrackExternalRun {
+        project: r.project,
+        environment: r.environment,
+        version: r.version,
+        triggered_by: r.triggered_by,
+        commit_sha: r.commit_sha,
+        run: ExternalRunInput {
+            external_id: r.external_id,
+            external_url: r.external_url,
+            name: r.name,
+            status,
+            created_at: time_from("createdAt", r.created_at)?,
+            started_at: time_from("startedAt", r.started_at)?,
+            finished_at: time_from("finishedAt", r.finished_at)?,
+            jobs,
+        },
+    })
+}
+
+fn job_status_from(field: &str, raw: i32) -> Result<Option<JobStatus>, Error> {
+    Ok(match pb::JobStatus::try_from(raw) {
+        Ok(pb::JobStatus::Unspecified) => None,
+        Ok(pb::JobStatus::Pending) => Some(JobStatus::Pending),
+        Ok(pb::JobStatus::Queued) => Some(JobStatus::Queued),
+        Ok(pb::JobStatus::WaitingApproval) => Some(JobStatus::WaitingApproval),
+        Ok(pb::JobStatus::Running) => Some(JobStatus::Running),
+        Ok(pb::JobStatus::Succeeded) => Some(JobStatus::Succeeded),
+        Ok(pb::JobStatus::Failed) => Some(JobStatus::Failed),
+        Ok(pb::JobStatus::Cancelled) => Some(JobStatus::Cancelled),
+        Ok(pb::JobStatus::TimedOut) => Some(JobStatus::TimedOut),
+        Err(_) => return Err(Error::invalid(field, format!("unknown job status {raw}"))),
+    })
+}
+
+/// A proto timestamp as a time; `None` stays `None`.
+pub fn time_from(field: &str, t: Option<Timestamp>) -> Result<Option<DateTime<Utc>>, Error> {
+    let Some(t) = t else { return Ok(None) };
+    u32::try_from(t.nanos)
+        .ok()
+        .filter(|n| *n < 1_000_000_000)
+        .and_then(|nanos| DateTime::from_timestamp(t.seconds, nanos))
+        .map(Some)
+        .ok_or_else(|| Error::invalid(field, "is not a valid timestamp"))
 }
 
 /// The stages of a CreatePipelineRequest as the domain's raw input (range checks are the domain's).

@@ -55,7 +55,9 @@ impl From<TransitionError> for Error {
             TransitionError::Backoff { .. } => Self::NotYet(e.to_string()),
             TransitionError::JobState { .. }
             | TransitionError::NotActiveStage { .. }
-            | TransitionError::PipelineState { .. } => Self::FailedPrecondition(e.to_string()),
+            | TransitionError::PipelineState { .. }
+            | TransitionError::Tracked { .. } => Self::FailedPrecondition(e.to_string()),
+            TransitionError::TooManyJobs { .. } => Self::InvalidInput(e.to_string()),
             TransitionError::Denied(_) => Self::PermissionDenied(e.to_string()),
         }
     }
@@ -129,6 +131,18 @@ mod tests {
             ),
             (TransitionError::NotActiveStage { job }, tonic::Code::FailedPrecondition),
             (TransitionError::Denied("no"), tonic::Code::PermissionDenied),
+            (
+                TransitionError::Tracked { action: "cancel it" },
+                tonic::Code::FailedPrecondition,
+            ),
+            (
+                TransitionError::TooManyJobs {
+                    max: 200,
+                    have: 200,
+                    adding: 1,
+                },
+                tonic::Code::InvalidArgument,
+            ),
         ];
         for (err, code) in cases {
             assert_eq!(tonic::Status::from(Error::from(err)).code(), code);

@@ -14,7 +14,7 @@ use devopstrack_platform::auth::{JwtVerifier, Principal, Role, bearer};
 use devopstrack_proto::tasks::v1 as pb;
 use devopstrack_proto::tasks::v1::task_service_server::TaskService;
 
-use crate::app::{CreatePipeline, PipelineQuery, TasksApp};
+use crate::app::{CreatePipeline, PipelineQuery, TasksApp, require_tracker};
 use crate::convert;
 use crate::domain::{PipelineId, PipelineStatus, Trigger};
 use crate::error::Error;
@@ -53,6 +53,17 @@ impl TasksGrpc {
 
 type Answer<T> = Result<Response<T>, Status>;
 
+/// The caller's bearer token (already verified), to call other services as the caller.
+fn token_of<T>(request: &Request<T>) -> String {
+    request
+        .metadata()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(bearer)
+        .unwrap_or_default()
+        .to_owned()
+}
+
 fn pipeline_status(raw: i32) -> Result<Option<PipelineStatus>, Error> {
     Ok(match pb::PipelineStatus::try_from(raw) {
         Ok(pb::PipelineStatus::Unspecified) => None,
@@ -81,13 +92,7 @@ fn trigger(raw: i32) -> Result<Option<Trigger>, Error> {
 impl TaskService for TasksGrpc {
     async fn create_pipeline(&self, request: Request<pb::CreatePipelineRequest>) -> Answer<pb::CreatePipelineResponse> {
         let principal = self.principal(&request).await?;
-        let token = request
-            .metadata()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(bearer)
-            .unwrap_or_default()
-            .to_owned();
+        let token = token_of(&request);
         let r = request.into_inner();
         let new = CreatePipeline {
             project: r.project,
@@ -164,6 +169,15 @@ impl TaskService for TasksGrpc {
             eof: log.eof,
             attempt: log.attempt,
         }))
+    }
+
+    async fn track_external_run(&self, request: Request<pb::TrackExternalRunRequest>) -> Answer<pb::Pipeline> {
+        let principal = self.principal(&request).await?;
+        require_tracker(&principal)?;
+        let token = token_of(&request);
+        let track = convert::track_external_run(request.into_inner())?;
+        let pipeline = self.app.track_external_run(&principal, &token, track).await?;
+        Ok(Response::new(convert::pipeline(&pipeline)))
     }
 
     type WatchEventsStream = Pin<Box<dyn Stream<Item = Result<pb::Event, Status>> + Send>>;

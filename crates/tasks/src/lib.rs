@@ -3,7 +3,7 @@
 //!
 //! [`domain`] is the pure state machine; [`store`] persists it (Redis or SQLite) with the queue; [`app`] holds the
 //! use-cases; [`worker`] runs jobs with the [`executor`]s; [`events`] fans the event stream out to watchers;
-//! [`outbox`] reports finished deploys to the projects service.
+//! [`outbox`] reports finished deploys to the projects service and job runs and deployments to the metrics service.
 
 pub mod app;
 pub mod config;
@@ -13,8 +13,11 @@ pub mod error;
 pub mod events;
 pub mod executor;
 pub mod grpc;
+pub mod metrics;
+pub mod metrics_client;
 pub mod outbox;
 pub mod projects;
+pub mod service_tokens;
 pub mod startup;
 pub mod store;
 pub mod worker;

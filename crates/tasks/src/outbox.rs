@@ -1,7 +1,10 @@
-//! Delivers finished deploys to the projects service. A deploy pipeline's end and its outbox entry are stored in one
-//! write, so nothing is lost if projects (or auth) is down: the entry is retried with exponential backoff (capped at
-//! [`MAX_BACKOFF`]) until it lands. Delivery is idempotent on projects' side (by deployment id), so two API replicas
-//! delivering the same entry, or a crash between delivering and marking delivered, record it once.
+//! Delivers finished deploys to the projects service, and (in [`metrics`]) job runs and deployments to the metrics
+//! service. A deploy pipeline's end and its outbox entry are stored in one write, so nothing is lost if projects (or
+//! auth) is down: the entry is retried with exponential backoff (capped at [`MAX_BACKOFF`]) until it lands. Delivery
+//! is idempotent on projects' side (by deployment id), so two API replicas delivering the same entry, or a crash
+//! between delivering and marking delivered, record it once.
+
+mod metrics;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +21,14 @@ const BATCH: u32 = 50;
 const FIRST_BACKOFF_MS: i64 = 500;
 const MAX_BACKOFF: TimeDelta = TimeDelta::seconds(60);
 
+/// Both delivery loops, until `shutdown`.
 pub async fn run(app: Arc<TasksApp>, shutdown: CancellationToken) {
+    let metrics = tokio::spawn(metrics::run(app.clone(), shutdown.clone()));
+    deployments(app, shutdown).await;
+    let _ = metrics.await;
+}
+
+async fn deployments(app: Arc<TasksApp>, shutdown: CancellationToken) {
     loop {
         let delivered = deliver_due(&app).await;
         if delivered == BATCH as usize {
@@ -74,7 +84,7 @@ async fn deliver(app: &TasksApp, entry: OutboxEntry) {
 }
 
 /// `min(500 ms · 2^attempts, 60 s)`.
-fn backoff(attempts: u32) -> TimeDelta {
+pub(crate) fn backoff(attempts: u32) -> TimeDelta {
     let factor = 1i64.checked_shl(attempts.min(20)).unwrap_or(i64::MAX);
     TimeDelta::milliseconds(FIRST_BACKOFF_MS.saturating_mul(factor)).min(MAX_BACKOFF)
 }

@@ -8,7 +8,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use prometheus_client::metrics::gauge::Gauge;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -25,6 +24,7 @@ use crate::config::{ProcessRole, Settings};
 use crate::events::EventHub;
 use crate::executor::{ExecutorSettings, Executors};
 use crate::grpc::TasksGrpc;
+use crate::metrics_client::MetricsClient;
 use crate::projects::{AuthClient, Projects};
 use crate::worker::{self, WorkerSettings};
 
@@ -54,7 +54,12 @@ impl Application {
             &settings.audience,
             jwks_fetcher(projects.auth()),
         ));
-        let app = Arc::new(TasksApp::new(store, projects, TasksApp::system_clock()));
+        let metrics = MetricsClient::new(
+            &settings.metrics_url,
+            Duration::from_millis(settings.upstream_timeout_ms),
+            projects.service_tokens(),
+        )?;
+        let app = Arc::new(TasksApp::new(store, projects, TasksApp::system_clock()).with_metrics(metrics));
         let grpc_listener = match settings.role {
             ProcessRole::Worker => None,
             ProcessRole::All | ProcessRole::Api => {
@@ -62,12 +67,14 @@ impl Application {
             }
         };
         let admin_listener = bind(settings.admin_addr, &env_var("tasks", "admin_addr")).await?;
+        let metrics = MetricsRegistry::new();
+        app.counters().register(&metrics);
         Ok(Self {
             grpc_listener,
             admin_listener,
             app,
             verifier,
-            metrics: MetricsRegistry::new(),
+            metrics,
             settings: settings.clone(),
         })
     }
@@ -103,7 +110,7 @@ impl Application {
         let admin = tokio::spawn(admin::serve(self.admin_listener, admin_state));
         let background = CancellationToken::new();
         let hub = EventHub::start(self.app.store().clone(), background.clone()).await;
-        tokio::spawn(report_queue(
+        tokio::spawn(crate::metrics::report_gauges(
             self.app.clone(),
             self.metrics.clone(),
             hub.clone(),
@@ -154,39 +161,6 @@ impl Application {
         background.cancel();
         admin.await??;
         served
-    }
-}
-
-/// Keeps the queue gauges current (every few seconds; a store error leaves the last values).
-async fn report_queue(app: Arc<TasksApp>, metrics: MetricsRegistry, hub: EventHub, stop: CancellationToken) {
-    let ready = Gauge::<i64>::default();
-    let delayed = Gauge::<i64>::default();
-    let leased = Gauge::<i64>::default();
-    let watchers = Gauge::<i64>::default();
-    metrics.register("tasks_queue_ready", "Job attempts ready to be leased", ready.clone());
-    metrics.register(
-        "tasks_queue_delayed",
-        "Job attempts waiting for their retry time",
-        delayed.clone(),
-    );
-    metrics.register("tasks_queue_leased", "Job attempts held by workers", leased.clone());
-    metrics.register(
-        "tasks_event_watchers",
-        "Live WatchEvents streams in this process",
-        watchers.clone(),
-    );
-    let mut tick = tokio::time::interval(Duration::from_secs(5));
-    loop {
-        tokio::select! {
-            () = stop.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        if let Ok(depth) = app.store().queue_depth().await {
-            ready.set(i64::try_from(depth.ready).unwrap_or(i64::MAX));
-            delayed.set(i64::try_from(depth.delayed).unwrap_or(i64::MAX));
-            leased.set(i64::try_from(depth.leased).unwrap_or(i64::MAX));
-        }
-        watchers.set(i64::try_from(hub.watchers()).unwrap_or(i64::MAX));
     }
 }
 

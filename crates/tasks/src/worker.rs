@@ -1,6 +1,8 @@
-//! Workers: each leases one job attempt at a time from the queue, starts it (compare-and-set), runs its executor
-//! while renewing the lease and watching for a stop request, and reports the outcome. Deliveries are at least once;
-//! the pipeline's compare-and-set makes each attempt start and finish exactly once:
+//! Workers: one leasing loop per process hands deliveries out to at most `count` concurrent job attempts. The
+//! deliveries of one lease that belong to the same pipeline (the jobs of a stage, enqueued together) form a group
+//! that starts in one compare-and-set write, runs its executors concurrently (each renewing its lease and watching
+//! for a stop request), and records the outcomes that are ready together in one write that also acks them.
+//! Deliveries are at least once; the pipeline's compare-and-set makes each attempt start and finish exactly once:
 //!
 //! - a delivery whose attempt is no longer current (cancelled, duplicated, already done) is acked and dropped;
 //! - a redelivery of an attempt still marked running means its worker's lease lapsed (it was killed): the attempt
@@ -8,59 +10,98 @@
 //! - a worker that loses its lease (it could not renew in time) stops the executor and reports nothing: the new
 //!   holder of the delivery decides.
 //!
-//! Shutdown: on the token, workers stop leasing; running jobs get `grace` to finish, then their executors are
+//! Shutdown: on the token, the loop stops leasing; running jobs get `grace` to finish, then their executors are
 //! cancelled and their deliveries handed back to the queue (run again elsewhere as a new attempt).
+
+mod group;
+mod logs;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
-use prost::Message;
-use tokio::sync::mpsc;
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use devopstrack_proto::tasks::v1 as pb;
-
 use crate::app::TasksApp;
-use crate::convert;
-use crate::domain::{JobId, JobStatus, Outcome, Pipeline};
-use crate::error::Error;
-use crate::executor::{Executors, LogSink, RunContext};
-use crate::store::{Delivery, NewEvent};
+use crate::executor::Executors;
+use crate::store::Delivery;
 
 /// How long one lease call waits for work before checking for shutdown again.
 const LEASE_WAIT: Duration = Duration::from_secs(1);
-/// Log lines are written in batches of at most this many, or every [`LOG_FLUSH`].
-const LOG_BATCH: usize = 200;
-const LOG_FLUSH: Duration = Duration::from_millis(50);
-/// How many times a finish that lost its compare-and-set (`CAS_ATTEMPTS` each) is tried again.
-const FINISH_ATTEMPTS: usize = 20;
+/// Deliveries asked for in one lease call at most.
+const MAX_LEASE: usize = 64;
 
 #[derive(Clone)]
 pub struct WorkerSettings {
-    /// Unique per process (host and pid); each worker appends its index.
+    /// Unique per process (host and pid): the queue consumer's name.
     pub name: String,
+    /// Job attempts run at once in this process.
     pub count: u32,
     pub lease: Duration,
     pub grace: Duration,
 }
 
-/// Runs `settings.count` workers until `shutdown`, then waits for them (at most the grace period plus a lease).
+/// Runs up to `settings.count` job attempts at once until `shutdown`, then waits for the running ones (at most the
+/// grace period plus a lease).
 pub async fn run(app: Arc<TasksApp>, executors: Arc<Executors>, settings: WorkerSettings, shutdown: CancellationToken) {
-    let mut workers = JoinSet::new();
-    for i in 0..settings.count {
-        let worker = Worker {
-            app: app.clone(),
-            executors: executors.clone(),
-            name: format!("{}-{i}", settings.name),
-            lease: settings.lease,
-            grace: settings.grace,
-        };
-        workers.spawn(worker.run(shutdown.clone()));
-    }
+    let slots = Arc::new(Semaphore::new(settings.count as usize));
+    let worker = Arc::new(group::Worker {
+        app,
+        executors,
+        name: settings.name.clone(),
+        lease: settings.lease,
+        grace: settings.grace,
+    });
+    let mut groups = JoinSet::new();
+    let mut failures = 0u32;
     tracing::info!(workers = settings.count, name = %settings.name, "workers started");
-    while workers.join_next().await.is_some() {}
+    while !shutdown.is_cancelled() {
+        while groups.try_join_next().is_some() {}
+        // At least one free slot, then every free one (up to a lease's worth).
+        let first = tokio::select! {
+            () = shutdown.cancelled() => break,
+            permit = slots.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+        };
+        let mut permits = vec![first];
+        while permits.len() < MAX_LEASE {
+            match slots.clone().try_acquire_owned() {
+                Ok(permit) => permits.push(permit),
+                Err(_) => break,
+            }
+        }
+        let leased = tokio::select! {
+            () = shutdown.cancelled() => break,
+            leased = worker.app.store().lease(&worker.name, permits.len(), worker.lease, LEASE_WAIT) => leased,
+        };
+        let deliveries = match leased {
+            Ok(deliveries) => {
+                failures = 0;
+                deliveries
+            }
+            Err(e) => {
+                failures += 1;
+                if failures == 1 || failures.is_power_of_two() {
+                    tracing::warn!(worker = %worker.name, error = %e, failures, "leasing failed; retrying");
+                }
+                drop(permits);
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    () = tokio::time::sleep(Duration::from_millis(500)) => {}
+                }
+                continue;
+            }
+        };
+        permits.truncate(deliveries.len());
+        for group in by_pipeline(deliveries) {
+            let held = permits.split_off(permits.len() - group.len());
+            groups.spawn(worker.clone().run_group(group, held, shutdown.clone()));
+        }
+    }
+    while groups.join_next().await.is_some() {}
     tracing::info!("workers stopped");
 }
 
@@ -74,291 +115,48 @@ pub fn process_name() -> String {
     format!("{host}-{}", std::process::id())
 }
 
-struct Worker {
-    app: Arc<TasksApp>,
-    executors: Arc<Executors>,
-    name: String,
-    lease: Duration,
-    grace: Duration,
+/// Deliveries grouped by pipeline, each group in delivery order, groups in order of their first delivery.
+fn by_pipeline(deliveries: Vec<Delivery>) -> Vec<Vec<Delivery>> {
+    let mut groups: Vec<Vec<Delivery>> = Vec::new();
+    for d in deliveries {
+        match groups.iter_mut().find(|g| g[0].pipeline == d.pipeline) {
+            Some(group) => group.push(d),
+            None => groups.push(vec![d]),
+        }
+    }
+    groups
 }
 
-impl Worker {
-    async fn run(self, shutdown: CancellationToken) {
-        let store = self.app.store().clone();
-        let mut failures = 0u32;
-        while !shutdown.is_cancelled() {
-            let leased = tokio::select! {
-                () = shutdown.cancelled() => break,
-                leased = store.lease(&self.name, 1, self.lease, LEASE_WAIT) => leased,
-            };
-            match leased {
-                Ok(deliveries) => {
-                    failures = 0;
-                    for delivery in deliveries {
-                        self.handle(delivery, &shutdown).await;
-                    }
-                }
-                Err(e) => {
-                    failures += 1;
-                    if failures == 1 || failures.is_power_of_two() {
-                        tracing::warn!(worker = %self.name, error = %e, failures, "leasing failed; retrying");
-                    }
-                    tokio::select! {
-                        () = shutdown.cancelled() => break,
-                        () = tokio::time::sleep(Duration::from_millis(500)) => {}
-                    }
-                }
-            }
-        }
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{JobId, PipelineId};
 
-    async fn handle(&self, delivery: Delivery, shutdown: &CancellationToken) {
-        let store = self.app.store();
-        if delivery.deliveries > 1 && !self.reclaim(&delivery).await {
-            return;
-        }
-        let pipeline = match self
-            .app
-            .start_job(delivery.pipeline, delivery.job, delivery.attempt, &self.name)
-            .await
-        {
-            Ok(p) => p,
-            Err(Error::NotYet(_)) => {
-                // Delivered before its backoff elapsed (clock skew between processes): try again shortly.
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                let _ = store.release(&self.name, &delivery).await;
-                return;
-            }
-            Err(Error::Aborted(_) | Error::FailedPrecondition(_) | Error::NotFound(_)) => {
-                return self.ack(&delivery).await;
-            }
-            Err(e @ Error::Contention(_)) => {
-                tracing::debug!(error = %e, "starting a job lost to concurrent changes; handing it back");
-                let _ = store.release(&self.name, &delivery).await;
-                return;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "starting a job failed; handing it back");
-                let _ = store.release(&self.name, &delivery).await;
-                return;
-            }
-        };
-        self.execute(pipeline, delivery, shutdown).await;
-    }
-
-    /// A redelivery: if its attempt is still marked running, the previous holder's lease lapsed (it was killed or
-    /// cut off). Records the lost attempt (a new one is queued) and acks. Returns whether to go on and start it
-    /// (it was queued and never started: its first holder died before starting it).
-    async fn reclaim(&self, delivery: &Delivery) -> bool {
-        let stored = match self.app.store().pipeline(delivery.pipeline).await {
-            Ok(Some(stored)) => stored.pipeline,
-            Ok(None) => {
-                self.ack(delivery).await;
-                return false;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "reading a delivered pipeline failed; the delivery will come back");
-                return false;
-            }
-        };
-        let running = stored
-            .stages
-            .iter()
-            .flat_map(|s| &s.jobs)
-            .any(|j| j.id == delivery.job && j.status == JobStatus::Running && j.attempt == delivery.attempt);
-        if !running {
-            return true;
-        }
-        tracing::warn!(job_id = %delivery.job, attempt = delivery.attempt, "lease lapsed; running the job again");
-        match self
-            .app
-            .lease_lapsed(delivery.pipeline, delivery.job, delivery.attempt)
-            .await
-        {
-            Ok(_) | Err(Error::Aborted(_) | Error::FailedPrecondition(_) | Error::NotFound(_)) => {
-                self.ack(delivery).await;
-            }
-            Err(e) => tracing::warn!(error = %e, "recording a lapsed lease failed; the delivery will come back"),
-        }
-        false
-    }
-
-    async fn execute(&self, pipeline: Pipeline, delivery: Delivery, shutdown: &CancellationToken) {
-        let store = self.app.store().clone();
-        let Some((stage, job)) = pipeline.stages.iter().find_map(|s| {
-            s.jobs
-                .iter()
-                .find(|j| j.id == delivery.job)
-                .map(|j| (s.name.as_str(), j))
-        }) else {
-            return self.ack(&delivery).await;
-        };
-        let cancel = CancellationToken::new();
-        let (tx, rx) = mpsc::channel(1024);
-        let context = RunContext {
-            pipeline: pipeline.id,
-            job: job.id,
-            job_name: job.spec.name.as_str().to_owned(),
-            attempt: delivery.attempt,
-            project: pipeline.meta.project.clone(),
-            environment: pipeline.meta.target.as_ref().map(|t| t.environment.clone()),
-            version: pipeline.meta.target.as_ref().map(|t| t.version.clone()),
-            cancel: cancel.clone(),
-            log: LogSink::new(tx),
-        };
-        let timeout = Duration::from_secs(job.spec.timeout_s.into());
-        let spec = job.spec.executor.clone();
-        let stage = stage.to_owned();
-        let logs = tokio::spawn(pump_logs(
-            store.clone(),
+    fn delivery(pipeline: PipelineId, entry: &str) -> Delivery {
+        Delivery {
+            entry: entry.into(),
             pipeline,
-            stage,
-            delivery.job,
-            delivery.attempt,
-            rx,
-        ));
-
-        let ended = {
-            let run = async {
-                match tokio::time::timeout(timeout, self.executors.run(&spec, &context)).await {
-                    Ok(outcome) => outcome,
-                    Err(_) => Outcome::TimedOut,
-                }
-            };
-            tokio::pin!(run);
-            let mut renew = tokio::time::interval(self.lease / 3);
-            renew.tick().await;
-            let grace_over = async {
-                shutdown.cancelled().await;
-                tokio::time::sleep(self.grace).await;
-            };
-            tokio::pin!(grace_over);
-            let mut stopping = false;
-            loop {
-                tokio::select! {
-                    outcome = &mut run => break Ended::Outcome(outcome),
-                    _ = renew.tick() => {
-                        match store.renew(&self.name, &delivery, self.lease).await {
-                            Ok(true) => {}
-                            Ok(false) => { cancel.cancel(); break Ended::LeaseLost; }
-                            Err(e) => tracing::warn!(error = %e, "renewing a lease failed; trying again"),
-                        }
-                        if !stopping && store.stop_requested(delivery.job, delivery.attempt).await.unwrap_or(false) {
-                            stopping = true;
-                            cancel.cancel();
-                        }
-                    }
-                    () = &mut grace_over => { cancel.cancel(); break Ended::HandBack; }
-                }
-            }
-        };
-        drop(context);
-        // Lines already produced are written before the outcome, so a finished job's log is complete.
-        let _ = logs.await;
-        match ended {
-            Ended::Outcome(outcome) => self.finish(&delivery, outcome).await,
-            Ended::LeaseLost => {
-                tracing::warn!(job_id = %delivery.job, attempt = delivery.attempt, "lost the lease; stopped the job");
-            }
-            Ended::HandBack => {
-                tracing::info!(job_id = %delivery.job, "shutting down: handing the job back to the queue");
-                if let Err(e) = store.release(&self.name, &delivery).await {
-                    tracing::warn!(error = %e, "handing a job back failed; its lease will lapse instead");
-                }
-            }
+            job: JobId::new(),
+            attempt: 1,
+            deliveries: 1,
+            queued_at: None,
         }
     }
 
-    /// Records the outcome, retrying while it loses to concurrent changes of the same pipeline (its sibling jobs
-    /// finishing), then acks. On a store failure the delivery is left leased: it lapses and the attempt runs again.
-    async fn finish(&self, delivery: &Delivery, outcome: Outcome) {
-        let mut pause = Duration::from_millis(5);
-        for _ in 0..FINISH_ATTEMPTS {
-            match self
-                .app
-                .finish_job(delivery.pipeline, delivery.job, delivery.attempt, outcome.clone())
-                .await
-            {
-                Ok(_) | Err(Error::Aborted(_) | Error::FailedPrecondition(_) | Error::NotFound(_)) => {
-                    return self.ack(delivery).await;
-                }
-                Err(Error::Contention(_)) => {
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_millis(200));
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, job_id = %delivery.job, "recording a job's outcome failed");
-                    return;
-                }
-            }
-        }
-        tracing::error!(job_id = %delivery.job, "recording a job's outcome kept losing to concurrent changes");
-    }
-
-    async fn ack(&self, delivery: &Delivery) {
-        if let Err(e) = self.app.store().ack(delivery).await {
-            tracing::warn!(error = %e, "acking a delivery failed; it may come back (and be dropped then)");
-        }
-    }
-}
-
-enum Ended {
-    Outcome(Outcome),
-    LeaseLost,
-    HandBack,
-}
-
-/// Writes the executor's lines to the job log and the event stream in batches, until the executor drops its sink.
-/// The proto snapshots the log events carry are built on the first line, so a job that logs nothing costs nothing.
-async fn pump_logs(
-    store: Arc<dyn crate::store::TaskStore>,
-    pipeline: Pipeline,
-    stage: String,
-    job_id: JobId,
-    attempt: u32,
-    mut rx: mpsc::Receiver<String>,
-) {
-    let Some(first) = rx.recv().await else { return };
-    let header = convert::pipeline_header(&pipeline);
-    let Some(job) = pipeline.stages.iter().flat_map(|s| &s.jobs).find(|j| j.id == job_id) else {
-        return;
-    };
-    let job = convert::job(&pipeline, &stage, job);
-    let mut offset = 0u64;
-    let mut batch = vec![first];
-    loop {
-        let deadline = tokio::time::Instant::now() + LOG_FLUSH;
-        while batch.len() < LOG_BATCH {
-            match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(Some(line)) => batch.push(line),
-                Ok(None) | Err(_) => break,
-            }
-        }
-        let lines = std::mem::take(&mut batch);
-        if let Err(e) = store.append_log(job_id, attempt, offset, &lines).await {
-            tracing::warn!(error = %e, "writing job log lines failed; they are lost");
-        }
-        let event = pb::Event {
-            r#type: pb::EventType::JobLog.into(),
-            at: Some(convert::timestamp(Utc::now())),
-            pipeline: Some(header.clone()),
-            job: Some(job.clone()),
-            log_offset: offset,
-            log_lines: lines,
-            ..Default::default()
-        };
-        offset += event.log_lines.len() as u64;
-        let event = NewEvent {
-            project: pipeline.meta.project.clone(),
-            pipeline: pipeline.id,
-            payload: event.encode_to_vec(),
-        };
-        if let Err(e) = store.append_events(&[event]).await {
-            tracing::warn!(error = %e, "publishing job log lines failed");
-        }
-        match rx.recv().await {
-            Some(line) => batch.push(line),
-            None => return,
-        }
+    #[test]
+    fn deliveries_group_by_pipeline_keeping_their_order() {
+        let (a, b) = (PipelineId::new(), PipelineId::new());
+        let got = by_pipeline(vec![
+            delivery(a, "1"),
+            delivery(b, "2"),
+            delivery(a, "3"),
+            delivery(b, "4"),
+            delivery(a, "5"),
+        ]);
+        let entries: Vec<Vec<&str>> = got
+            .iter()
+            .map(|g| g.iter().map(|d| d.entry.as_str()).collect())
+            .collect();
+        assert_eq!(entries, [vec!["1", "3", "5"], vec!["2", "4"]]);
     }
 }

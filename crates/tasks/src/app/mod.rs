@@ -4,8 +4,15 @@
 //!
 //! Permissions: viewer reads and watches; operator also creates and cancels pipelines, retries jobs and approves
 //! non-production deploys (the domain checks approvals); admin does everything.
+//!
+//! Fewer reads: a transition may start from a copy of the pipeline its caller already holds (the one a worker wrote
+//! last, or the one this process just created, see [`handoff`]); a stale copy only costs a lost compare-and-set, after
+//! which the loop reads the stored pipeline as usual.
 
+mod external;
+mod handoff;
 mod jobs;
+mod metrics_events;
 mod pipelines;
 mod writes;
 
@@ -17,9 +24,14 @@ use devopstrack_platform::auth::{Principal, Role};
 
 use crate::domain::{Effect, Pipeline, PipelineId, TransitionError};
 use crate::error::Error;
+use crate::metrics::TaskMetrics;
+use crate::metrics_client::MetricsClient;
 use crate::projects::Projects;
-use crate::store::TaskStore;
+use crate::store::{Delivery, StoredPipeline, TaskStore};
 
+pub use jobs::Batch;
+
+pub use external::{TrackExternalRun, require_tracker};
 pub use pipelines::{CreatePipeline, JobLog, PipelinePage, PipelineQuery};
 
 /// Where "now" comes from: the system clock, or a test's.
@@ -31,12 +43,38 @@ const CAS_ATTEMPTS: usize = 16;
 pub struct TasksApp {
     store: Arc<dyn TaskStore>,
     projects: Projects,
+    metrics: Option<MetricsClient>,
+    /// Business counters fed by every stored write (see [`crate::metrics`]).
+    counters: TaskMetrics,
     clock: Clock,
+    handoff: handoff::Handoff,
 }
 
 impl TasksApp {
     pub fn new(store: Arc<dyn TaskStore>, projects: Projects, clock: Clock) -> Self {
-        Self { store, projects, clock }
+        Self {
+            store,
+            projects,
+            metrics: None,
+            counters: TaskMetrics::default(),
+            clock,
+            handoff: handoff::Handoff::default(),
+        }
+    }
+
+    /// Where job runs and deployments are delivered (`None`: delivery is off; the events stay in the outbox).
+    pub fn with_metrics(mut self, metrics: Option<MetricsClient>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    pub fn metrics(&self) -> Option<&MetricsClient> {
+        self.metrics.as_ref()
+    }
+
+    /// The business counters, to register on the admin registry.
+    pub fn counters(&self) -> &TaskMetrics {
+        &self.counters
     }
 
     pub fn system_clock() -> Clock {
@@ -62,33 +100,83 @@ impl TasksApp {
 
     /// Applies `change` to the stored pipeline and stores the result with its effects, compare-and-set; re-reads and
     /// retries when a concurrent writer won. Returns the pipeline after the change and the effects carried out.
-    pub async fn transition<F>(&self, id: PipelineId, mut change: F) -> Result<(Pipeline, Vec<Effect>), Error>
+    pub async fn transition<F>(&self, id: PipelineId, change: F) -> Result<(Pipeline, Vec<Effect>), Error>
     where
         F: FnMut(&mut Pipeline, DateTime<Utc>) -> Result<Vec<Effect>, TransitionError>,
     {
-        for round in 0..CAS_ATTEMPTS {
-            if round > 0 {
+        let (stored, effects) = self.write(id, None, change, &[]).await?;
+        Ok((stored.pipeline, effects))
+    }
+
+    /// The transition loop. `known` is a copy the caller holds, tried first: a stale one loses its compare-and-set
+    /// (or fails its change) and the loop goes on from the stored pipeline. `ack` names queue entries removed in the
+    /// same write (the deliveries this write is the outcome of). Returns the pipeline as stored and the effects.
+    async fn write<F>(
+        &self,
+        id: PipelineId,
+        mut known: Option<StoredPipeline>,
+        mut change: F,
+        ack: &[Delivery],
+    ) -> Result<(StoredPipeline, Vec<Effect>), Error>
+    where
+        F: FnMut(&mut Pipeline, DateTime<Utc>) -> Result<Vec<Effect>, TransitionError>,
+    {
+        let mut lost = 0u64;
+        for _ in 0..CAS_ATTEMPTS {
+            if lost > 0 {
                 // Lost to a concurrent writer (usually a sibling job of the same pipeline): back off a little, with
                 // jitter, so the writers spread out instead of colliding again.
-                let ms = rand::random::<u64>() % (1 + 2 * round as u64);
+                let ms = rand::random::<u64>() % (1 + 2 * lost);
                 tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
             }
-            let stored = self
-                .store
-                .pipeline(id)
-                .await?
-                .ok_or_else(|| Error::NotFound(format!("pipeline {id} not found")))?;
-            let mut pipeline = stored.pipeline;
+            let from_known = known.is_some();
+            let StoredPipeline { mut pipeline, version } = match known.take() {
+                Some(copy) => copy,
+                None => self
+                    .store
+                    .pipeline(id)
+                    .await?
+                    .ok_or_else(|| Error::NotFound(format!("pipeline {id} not found")))?,
+            };
             let now = self.now();
-            let effects = change(&mut pipeline, now)?;
-            let writes = writes::for_effects(&pipeline, &effects, now);
-            if self.store.update_pipeline(&pipeline, stored.version, &writes).await? {
-                return Ok((pipeline, effects));
+            let running = writes::running_attempts(&pipeline);
+            let effects = match change(&mut pipeline, now) {
+                Ok(effects) => effects,
+                // The copy may be what is out of date: decide on the stored pipeline.
+                Err(_) if from_known => continue,
+                Err(e) => return Err(e.into()),
+            };
+            let mut writes = writes::for_effects_with(&pipeline, &effects, now, &running, ack);
+            writes.ack = ack.to_vec();
+            if self.metrics.is_none() {
+                // Delivery is off: keep nothing for it (see `config::Settings::metrics_url`).
+                writes.metrics.clear();
+            }
+            if self.store.update_pipeline(&pipeline, version, &writes).await? {
+                self.counters.observe(&pipeline, &effects);
+                return Ok((
+                    StoredPipeline {
+                        pipeline,
+                        version: version + 1,
+                    },
+                    effects,
+                ));
+            }
+            if !from_known {
+                lost += 1;
             }
         }
         Err(Error::Contention(format!(
             "pipeline {id} kept changing under this request; read it again and retry"
         )))
+    }
+
+    /// Keeps the pipeline this process just created for the worker that starts it (see [`handoff`]).
+    fn created(&self, pipeline: &Pipeline) {
+        self.handoff.put(StoredPipeline {
+            pipeline: pipeline.clone(),
+            version: 1,
+        });
     }
 
     async fn pipeline_of_job(&self, job: crate::domain::JobId) -> Result<PipelineId, Error> {

@@ -72,6 +72,12 @@ impl TasksApp {
         }
         let key = match new.idempotency_key.as_str() {
             "" => None,
+            k if k.starts_with(super::external::TRACKED_KEY_PREFIX) => {
+                return Err(Error::invalid(
+                    "idempotencyKey",
+                    "the gh: prefix is reserved for runs tracked from GitHub",
+                ));
+            }
             k if (1..=64).contains(&k.len())
                 && k.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-')) =>
@@ -128,6 +134,7 @@ impl TasksApp {
         let writes = writes::for_effects(&pipeline, &effects, now);
         match self.store.create_pipeline(&pipeline, &writes).await? {
             Created::Created => {
+                self.created(&pipeline);
                 tracing::info!(pipeline_id = %pipeline.id, "pipeline created");
                 Ok((pipeline, true))
             }

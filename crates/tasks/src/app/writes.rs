@@ -1,5 +1,6 @@
 //! What a transition's effects become in the store: queue entries, stop flags, events (a proto `Event` per status
-//! change, with the pipeline after the change) and, when a deploy ends, the deployment for the projects service.
+//! change, with the pipeline after the change), when a deploy ends the deployment for the projects service, and for
+//! the metrics service a job run per attempt that ended plus the deployment (see [`super::metrics_events`]).
 
 use chrono::{DateTime, Utc};
 use prost::Message;
@@ -7,11 +8,36 @@ use prost::Message;
 use devopstrack_proto::projects::v1 as projects_pb;
 use devopstrack_proto::tasks::v1 as pb;
 
+use super::metrics_events;
 use crate::convert;
-use crate::domain::{Effect, Pipeline, PipelineStatus, Source, StateChange};
-use crate::store::{NewEvent, OutboxEntry, QueuedJob, Writes};
+use crate::domain::{Effect, JobId, JobStatus, Pipeline, PipelineStatus, Source, StateChange};
+use crate::store::{Delivery, NewEvent, OutboxEntry, QueuedJob, Writes};
 
+/// A running attempt before a transition: `(job, attempt, started_at)`.
+pub type Running = (JobId, u32, Option<DateTime<Utc>>);
+
+/// The attempts running in `p` (taken before a transition, since ending an attempt may clear its start time).
+pub fn running_attempts(p: &Pipeline) -> Vec<Running> {
+    p.jobs()
+        .filter(|j| j.status == JobStatus::Running)
+        .map(|j| (j.id, j.attempt, j.started_at))
+        .collect()
+}
+
+/// The writes of a transition with nothing known of what ran before it (creating a pipeline, tests).
 pub fn for_effects(p: &Pipeline, effects: &[Effect], now: DateTime<Utc>) -> Writes {
+    for_effects_with(p, effects, now, &[], &[])
+}
+
+/// The writes of a transition of `p` (as it is after it): `running` are the attempts that ran before it, `deliveries`
+/// the queue deliveries it is the outcome of (for when each attempt was queued).
+pub fn for_effects_with(
+    p: &Pipeline,
+    effects: &[Effect],
+    now: DateTime<Utc>,
+    running: &[Running],
+    deliveries: &[Delivery],
+) -> Writes {
     let mut writes = Writes::default();
     let mut ended = false;
     for effect in effects {
@@ -36,11 +62,15 @@ pub fn for_effects(p: &Pipeline, effects: &[Effect], now: DateTime<Utc>) -> Writ
                     ended |= matches!(to, PipelineStatus::Succeeded | PipelineStatus::Failed);
                 }
                 writes.events.push(event(p, change, now));
+                if let Some(run) = metrics_events::job_run(p, change, now, running, deliveries) {
+                    writes.metrics.push(run);
+                }
             }
         }
     }
     if ended {
         writes.outbox = deployment(p, now);
+        writes.metrics.extend(metrics_events::deployment(p, now));
     }
     writes
 }

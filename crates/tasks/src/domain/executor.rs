@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::external::ExternalJobRef;
 use super::spec::FieldError;
 
 /// Largest accepted `params` object, in bytes of compact JSON.
@@ -17,6 +18,8 @@ const MAX_URL_LEN: usize = 2048;
 pub enum ExecutorKind {
     Simulate,
     Http,
+    /// A job of a run tracked from its source (GitHub Actions): never run here. Not accepted in a pipeline spec.
+    External,
 }
 
 impl ExecutorKind {
@@ -24,6 +27,7 @@ impl ExecutorKind {
         match self {
             ExecutorKind::Simulate => "simulate",
             ExecutorKind::Http => "http",
+            ExecutorKind::External => "external",
         }
     }
 
@@ -32,6 +36,7 @@ impl ExecutorKind {
         match s {
             "" | "simulate" => Some(ExecutorKind::Simulate),
             "http" => Some(ExecutorKind::Http),
+            "external" => Some(ExecutorKind::External),
             _ => None,
         }
     }
@@ -61,6 +66,7 @@ pub struct HttpParams {
 pub enum ExecutorSpec {
     Simulate(SimulateParams),
     Http(HttpParams),
+    External(ExternalJobRef),
 }
 
 impl ExecutorSpec {
@@ -68,6 +74,7 @@ impl ExecutorSpec {
         match self {
             ExecutorSpec::Simulate(_) => ExecutorKind::Simulate,
             ExecutorSpec::Http(_) => ExecutorKind::Http,
+            ExecutorSpec::External(_) => ExecutorKind::External,
         }
     }
 
@@ -88,6 +95,7 @@ impl ExecutorSpec {
                 }
                 Value::Object(m)
             }
+            ExecutorSpec::External(r) => r.params_json(),
         }
     }
 
@@ -135,6 +143,7 @@ impl ExecutorSpec {
                     hmac_secret_ref: p.secret_ref("hmacSecretRef")?,
                 }))
             }
+            ExecutorKind::External => Ok(ExecutorSpec::External(ExternalJobRef::parse(&params_path, map)?)),
         }
     }
 }

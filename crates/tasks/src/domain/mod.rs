@@ -2,8 +2,10 @@
 //!
 //! [`spec`] parses what a caller asks to run; [`Pipeline`] is one run, driven only by its transitions
 //! (`start_job`, `finish_job`, `cancel`, `approve`, `reject`, `retry_job`), each returning the [`Effect`]s to carry out.
+//! [`external`] merges deliveries about runs tracked from GitHub Actions, which those transitions refuse.
 
 mod executor;
+pub mod external;
 mod meta;
 mod pipeline;
 pub mod spec;

@@ -123,6 +123,12 @@ pub enum TransitionError {
     },
     #[error("permission denied: {0}")]
     Denied(&'static str),
+    /// The run is tracked from its source (GitHub Actions), which runs it: act there.
+    #[error("this pipeline is tracked from GitHub: cannot {action} here; act there")]
+    Tracked { action: &'static str },
+    /// A tracked run would have more jobs than [`super::external::MAX_EXTERNAL_JOBS`].
+    #[error("jobs: a tracked run has at most {max} jobs; it has {have} and this adds {adding}")]
+    TooManyJobs { max: usize, have: usize, adding: usize },
 }
 
 #[derive(Debug, Clone, PartialEq)]

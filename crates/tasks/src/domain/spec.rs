@@ -280,6 +280,12 @@ impl PipelineSpec {
 fn parse_job(path: &str, raw: &JobInput) -> Result<JobSpec, FieldError> {
     let name = Name::parse(&raw.name).map_err(|e| FieldError::new(format!("{path}.name"), e))?;
     let executor = ExecutorSpec::parse(path, &raw.executor, &raw.params)?;
+    if executor.kind() == ExecutorKind::External {
+        return Err(FieldError::new(
+            format!("{path}.executor"),
+            "external jobs come only from TrackExternalRun: expected simulate or http",
+        ));
+    }
     let timeout_s = match raw.timeout_s {
         None => DEFAULT_TIMEOUT_S,
         Some(t) if (1..=i64::from(MAX_TIMEOUT_S)).contains(&t) => t as u32,

@@ -1,6 +1,7 @@
 //! The transitions of a [`Pipeline`]. Each checks everything first and returns an error without changing anything,
 //! or applies the change and returns its effects. Deliveries from the queue carry `(job, attempt)` and are
-//! compare-and-set on it, so a duplicate or stale delivery is refused with [`TransitionError::Stale`].
+//! compare-and-set on it, so a duplicate or stale delivery is refused with [`TransitionError::Stale`]. Every one of
+//! them refuses a run tracked from GitHub ([`TransitionError::Tracked`]): its source runs it.
 
 use chrono::{DateTime, Utc};
 use devopstrack_platform::auth::Role;
@@ -26,6 +27,7 @@ impl Pipeline {
     /// A worker took attempt `attempt` of a queued job: only when it is that attempt, its backoff has elapsed and its
     /// stage is the active one.
     pub fn start_job(&mut self, job: JobId, attempt: u32, worker: &str, now: DateTime<Utc>) -> Fx {
+        self.refuse_tracked("run its jobs")?;
         let at = self.locate(job)?;
         let j = &self.stages[at.0].jobs[at.1];
         if j.attempt != attempt || matches!(j.status, JobStatus::Running) || j.status.is_terminal() {
@@ -59,6 +61,7 @@ impl Pipeline {
     /// attempt after `min(initial * 2^(attempt-1), max)`; a final one fails the pipeline unless `allow_failure`. A
     /// worker whose lease lapsed is reported here as `Failed { reason: "lease expired" }`, so it uses the retry budget.
     pub fn finish_job(&mut self, job: JobId, attempt: u32, outcome: Outcome, now: DateTime<Utc>) -> Fx {
+        self.refuse_tracked("run its jobs")?;
         let at = self.locate(job)?;
         let j = &self.stages[at.0].jobs[at.1];
         if j.status != JobStatus::Running || j.attempt != attempt {
@@ -109,6 +112,7 @@ impl Pipeline {
     /// new attempt, without using its retry budget, up to [`MAX_LEASE_LOSSES`] times; after that, or when the
     /// attempt was being cancelled, it finishes as `finish_job(Failed { "lease expired" })` (cancelled if asked).
     pub fn lease_lapsed(&mut self, job: JobId, attempt: u32, now: DateTime<Utc>) -> Fx {
+        self.refuse_tracked("run its jobs")?;
         let at = self.locate(job)?;
         let j = &self.stages[at.0].jobs[at.1];
         if j.status != JobStatus::Running || j.attempt != attempt {
@@ -144,6 +148,7 @@ impl Pipeline {
     /// Cancels the run: queued and waiting jobs at once, running ones are told to stop (their finish records
     /// `cancelled`). Role checks (operator or admin) are the caller's.
     pub fn cancel(&mut self, by: &str, now: DateTime<Utc>) -> Fx {
+        self.refuse_tracked("cancel it")?;
         if self.status.is_terminal() {
             return Err(TransitionError::PipelineState {
                 status: self.status,
@@ -171,6 +176,7 @@ impl Pipeline {
     /// Lets a job waiting for approval be queued. Operator: non-production; admin: any; for production the approver
     /// must not be who triggered the pipeline. Records who approved.
     pub fn approve(&mut self, job: JobId, by: &Actor, now: DateTime<Utc>) -> Fx {
+        self.refuse_tracked("approve its jobs")?;
         let at = self.waiting(job, "approve")?;
         self.check_approver(by, true)?;
         let mut fx = Vec::new();
@@ -186,6 +192,7 @@ impl Pipeline {
     /// Refuses a job waiting for approval (same roles as [`Pipeline::approve`], the trigger-er included): the job
     /// fails with the reason and so does the pipeline.
     pub fn reject(&mut self, job: JobId, by: &Actor, reason: &str, now: DateTime<Utc>) -> Fx {
+        self.refuse_tracked("reject its jobs")?;
         let at = self.waiting(job, "reject")?;
         self.check_approver(by, false)?;
         let mut fx = Vec::new();
@@ -203,6 +210,7 @@ impl Pipeline {
     /// pipeline runs again from that stage: the job and its never-started siblings are queued (or wait for approval
     /// again), later stages go back to pending. A manual retry may exceed `max_attempts`.
     pub fn retry_job(&mut self, job: JobId, now: DateTime<Utc>) -> Fx {
+        self.refuse_tracked("retry its jobs")?;
         if self.status != PipelineStatus::Failed {
             return Err(TransitionError::PipelineState {
                 status: self.status,

@@ -120,6 +120,10 @@ impl Executors {
         match spec {
             ExecutorSpec::Simulate(params) => simulate::run(params, ctx).await,
             ExecutorSpec::Http(params) => self.http.run(params, ctx).await,
+            // Tracked from GitHub: `start_job` refuses such a job, so no worker gets here.
+            ExecutorSpec::External(_) => Outcome::Failed {
+                reason: "tracked from GitHub: DevOpsTrack never runs this job".to_owned(),
+            },
         }
     }
 }

@@ -11,8 +11,12 @@
 //! - [`TaskStore::lease`] hands out ready entries in enqueue order (FIFO among entries that became ready at the same
 //!   time), each to one worker for `lease`. Entries whose lease lapsed (worker killed) are handed out again with
 //!   `deliveries` incremented; delayed entries (retries) become ready at their time.
-//! - [`TaskStore::renew`] extends a lease only while the caller still holds it; [`TaskStore::ack`] removes the entry;
-//!   [`TaskStore::release`] hands it back for immediate redelivery (graceful shutdown).
+//! - [`TaskStore::renew`] extends a lease only while the caller still holds it; [`TaskStore::ack`] removes the entry
+//!   (and so does a pipeline write naming it in [`Writes::ack`], atomically with the write); [`TaskStore::release`]
+//!   hands it back for immediate redelivery (graceful shutdown).
+//!
+//! The metrics outbox ([`Writes::metrics`], [`TaskStore::pending_metrics`]) is an append-only log of job runs and
+//! deployments for the metrics service, kept until delivered: nothing trims it but [`TaskStore::metrics_delivered`].
 
 mod codec;
 mod redis;
@@ -82,6 +86,8 @@ pub struct Delivery {
     pub attempt: u32,
     /// 1 on the first delivery; more when an earlier lease lapsed or the entry was released.
     pub deliveries: u32,
+    /// When the entry became ready (enqueued, its retry time came, or it was handed back); `None` when unknown.
+    pub queued_at: Option<DateTime<Utc>>,
 }
 
 /// An event to append. `payload` is an encoded `devopstrack.tasks.v1.Event` without its id; the store only reads the
@@ -113,6 +119,44 @@ pub struct OutboxEntry {
     pub due_at: DateTime<Utc>,
 }
 
+/// What the metrics service is told about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MetricsKind {
+    /// An encoded `devopstrack.metrics.v1.JobRun`.
+    JobRun,
+    /// An encoded `devopstrack.metrics.v1.Deployment`.
+    Deployment,
+}
+
+impl MetricsKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricsKind::JobRun => "job_run",
+            MetricsKind::Deployment => "deployment",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [MetricsKind::JobRun, MetricsKind::Deployment]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// One event for the metrics service. The payload carries its own idempotency key (`event_id`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsEvent {
+    pub kind: MetricsKind,
+    pub payload: Vec<u8>,
+}
+
+/// A metrics event waiting for delivery, with its position in the outbox (opaque, increasing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingMetric {
+    pub id: String,
+    pub event: MetricsEvent,
+}
+
 /// What a pipeline write carries besides the pipeline, stored atomically with it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Writes {
@@ -122,6 +166,10 @@ pub struct Writes {
     pub events: Vec<NewEvent>,
     /// Replaces any pending entry with the same id.
     pub outbox: Option<OutboxEntry>,
+    /// Appended to the metrics outbox, in order.
+    pub metrics: Vec<MetricsEvent>,
+    /// Queue entries to remove, as [`TaskStore::ack`] does (deliveries the write is the outcome of).
+    pub ack: Vec<Delivery>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -145,6 +193,15 @@ pub struct LogPage {
     pub lines: Vec<String>,
     /// Lines ever appended to this attempt (kept or trimmed).
     pub total: u64,
+}
+
+/// What the backlog gauges sample (see [`TaskStore::backlog`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Backlog {
+    /// When the oldest entry ready to be leased became ready (enqueued, or its retry time came); `None`: none is.
+    pub oldest_ready_at: Option<DateTime<Utc>>,
+    /// Deployment outbox entries not yet delivered (due or waiting for a retry).
+    pub outbox: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -226,6 +283,18 @@ pub trait TaskStore: Send + Sync + 'static {
     async fn outbox_delivered(&self, id: PipelineId) -> StoreResult<()>;
     /// Counts a failed delivery and makes the entry due again at `at`.
     async fn outbox_retry(&self, id: PipelineId, at: DateTime<Utc>) -> StoreResult<()>;
+
+    // ---- metrics outbox
+    /// The oldest undelivered metrics events, oldest first, at most `limit`.
+    async fn pending_metrics(&self, limit: usize) -> StoreResult<Vec<PendingMetric>>;
+    /// Removes delivered events (ids from [`TaskStore::pending_metrics`]); unknown or already removed ids are ignored.
+    async fn metrics_delivered(&self, ids: &[String]) -> StoreResult<()>;
+    /// Events waiting for delivery.
+    async fn metrics_backlog(&self) -> StoreResult<u64>;
+
+    // ---- gauges
+    /// A cheap sample for the backlog gauges (every few seconds, not per job).
+    async fn backlog(&self) -> StoreResult<Backlog>;
 }
 
 /// The order of an event id of either store: Redis stream ids `ms-seq`, SQLite row ids `n` (as `(n, 0)`). `None`

@@ -9,6 +9,7 @@
 //!
 //! Area by area: [`pipelines`] (and the [`Writes`] stored with them), [`queue`], [`logs`], [`events`], [`outbox`].
 
+mod backlog;
 mod events;
 mod logs;
 mod outbox;
@@ -32,8 +33,8 @@ use tokio::time::Instant;
 use devopstrack_platform::sqlite::{ColumnError, micros};
 
 use super::{
-    Created, Delivery, LogPage, NewEvent, OutboxEntry, PipelineFilter, QueueDepth, StoreError, StoreResult,
-    StoredEvent, StoredPipeline, TaskStore, Writes,
+    Created, Delivery, LogPage, NewEvent, OutboxEntry, PendingMetric, PipelineFilter, QueueDepth, StoreError,
+    StoreResult, StoredEvent, StoredPipeline, TaskStore, Writes,
 };
 use crate::domain::{JobId, Pipeline, PipelineId};
 
@@ -265,5 +266,21 @@ impl TaskStore for SqliteStore {
 
     async fn outbox_retry(&self, id: PipelineId, at: DateTime<Utc>) -> StoreResult<()> {
         outbox::retry(&self.writer, id, at).await
+    }
+
+    async fn pending_metrics(&self, limit: usize) -> StoreResult<Vec<PendingMetric>> {
+        outbox::pending_metrics(&self.pool, limit).await
+    }
+
+    async fn metrics_delivered(&self, ids: &[String]) -> StoreResult<()> {
+        outbox::metrics_delivered(&self.writer, ids).await
+    }
+
+    async fn metrics_backlog(&self) -> StoreResult<u64> {
+        outbox::metrics_backlog(&self.pool).await
+    }
+
+    async fn backlog(&self) -> StoreResult<super::Backlog> {
+        backlog::sample(&self.pool).await
     }
 }

@@ -65,12 +65,25 @@ pub struct TestApp {
     /// Stops projects alone (the outbox test takes it down and brings it back).
     pub projects_shutdown: CancellationToken,
     pub projects_port: u16,
+    /// The tasks service's admin port (`/metrics`, `/healthz`, `/readyz`).
+    pub admin_port: u16,
+    /// Stops tasks alone (the metrics delivery test restarts it with `tasks_settings`).
+    pub tasks_shutdown: CancellationToken,
+    pub tasks_settings: devopstrack_tasks::config::Settings,
     _shutdown: DropGuard,
 }
 
 /// `None` when the Redis backend was asked for and there is no Redis (the testkit says so, or fails under
 /// `DEVOPSTRACK_REQUIRE_BACKENDS=1`).
 pub async fn spawn_app(options: Options) -> Option<TestApp> {
+    spawn_app_with(options, |_| {}).await
+}
+
+/// [`spawn_app`] with the tasks settings changed by `tweak` first.
+pub async fn spawn_app_with(
+    options: Options,
+    tweak: impl FnOnce(&mut devopstrack_tasks::config::Settings),
+) -> Option<TestApp> {
     devopstrack_testkit::init_test_logging();
     let dir = tempfile::tempdir().expect("create a temp dir for the SQLite stores");
     let (database_url, key_prefix) = match options.backend {
@@ -103,7 +116,7 @@ pub async fn spawn_app(options: Options) -> Option<TestApp> {
     let projects_port = start_projects(dir.path(), &auth_url, 0, projects_shutdown.clone()).await;
     let projects_url = format!("http://127.0.0.1:{projects_port}");
 
-    let settings = devopstrack_tasks::config::Settings {
+    let mut settings = devopstrack_tasks::config::Settings {
         grpc_addr: any,
         admin_addr: any,
         database_url: database_url.clone(),
@@ -117,12 +130,15 @@ pub async fn spawn_app(options: Options) -> Option<TestApp> {
         hook_poll_ms: 50,
         ..devopstrack_tasks::config::Settings::default()
     };
+    tweak(&mut settings);
     settings.validate().expect("the tasks test settings are valid");
     let tasks = devopstrack_tasks::startup::Application::build(&settings)
         .await
         .expect("build tasks");
     let tasks_url = format!("http://127.0.0.1:{}", tasks.grpc_port());
-    tokio::spawn(tasks.run_until_stopped(shutdown.clone()));
+    let admin_port = tasks.admin_port();
+    let tasks_shutdown = shutdown.child_token();
+    tokio::spawn(tasks.run_until_stopped(tasks_shutdown.clone()));
 
     let mut auth_client = AuthServiceClient::connect(auth_url.clone())
         .await
@@ -175,6 +191,9 @@ pub async fn spawn_app(options: Options) -> Option<TestApp> {
         dir,
         projects_shutdown,
         projects_port,
+        admin_port,
+        tasks_shutdown,
+        tasks_settings: settings,
         _shutdown: shutdown.drop_guard(),
     };
     let project = projects_pb::CreateProjectRequest {

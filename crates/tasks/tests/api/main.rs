@@ -1,8 +1,11 @@
 //! The tasks crate's single integration-test binary.
 
+mod business_metrics;
 mod executors;
+mod external_runs;
 mod grpc_pipelines;
 mod helpers;
+mod metrics_delivery;
 mod outbox_recovery;
 mod store;
 mod worker_kill;

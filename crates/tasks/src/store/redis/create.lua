@@ -11,7 +11,7 @@ if check ~= '' then
   end
   redis.call('HSET', KEYS[3], check, id)
 end
-redis.call('HSET', KEYS[1], 'doc', doc, 'version', next_version)
+redis.call('HSET', KEYS[1], 'doc', doc, 'version', next_version, 'status', status)
 for i = 4, 7 do
   redis.call('ZADD', KEYS[i], 0, id)
 end

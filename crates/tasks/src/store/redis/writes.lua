@@ -1,15 +1,17 @@
 -- The first half of create.lua and update.lua: reads the pipeline write's arguments in order and defines
--- apply_writes(), which carries out its `Writes`. Argument layout (built by `RedisStore::pipeline_write`):
+-- index_jobs() and apply_writes(), which carries out its `Writes`. Argument layout (built by `pipeline_write` in
+-- pipelines.rs):
 --
 -- KEYS  1 pipeline hash, 2 job -> pipeline hash, 3 idempotency hash, 4..7 the pipeline's list indexes (all, project,
 --       status, status+project), 8 queue stream, 9 delayed zset, 10 events stream, 11 outbox payloads,
---       12 outbox attempts, 13 outbox due zset; then the other statuses' indexes; then one key per stop flag.
--- ARGV  id, doc, check (create: idempotency field or ""; update: expected version), next version, now ms,
---       events maxlen, stop ttl ms, #jobs, job ids..., #other indexes, #enqueue, (pipeline, job, attempt,
---       not before ms or "")..., #stop, #events, (project, pipeline, payload)..., outbox ("0" | "1", id, payload,
---       attempts, due ms).
+--       12 outbox attempts, 13 outbox due zset, 14 metrics stream; then two indexes (status, status+project) per
+--       other status; then one key per stop flag.
+-- ARGV  id, doc, check (create: idempotency field or ""; update: expected version), next version, status, now ms,
+--       events maxlen, stop ttl ms, consumer group, #jobs, job ids..., #other statuses, their names...,
+--       #enqueue, (pipeline, job, attempt, not before ms or "")..., #stop, #events, (project, pipeline, payload)...,
+--       outbox ("0" | "1", id, payload, attempts, due ms), #metrics, (kind, payload)..., #ack, queue entry ids...
 
-local argi, keyi = 0, 13
+local argi, keyi = 0, 14
 local function arg()
   argi = argi + 1
   return ARGV[argi]
@@ -19,15 +21,16 @@ local function key()
   return KEYS[keyi]
 end
 
-local id, doc, check, next_version = arg(), arg(), arg(), arg()
-local now, events_maxlen, stop_ttl = tonumber(arg()), arg(), arg()
+local id, doc, check, next_version, status = arg(), arg(), arg(), arg(), arg()
+local now, events_maxlen, stop_ttl, group = tonumber(arg()), arg(), arg(), arg()
 local jobs = {}
 for i = 1, tonumber(arg()) do
   jobs[i] = arg()
 end
-local other_indexes = {}
+local other_statuses, other_indexes = {}, {}
 for i = 1, tonumber(arg()) do
-  other_indexes[i] = key()
+  other_statuses[i] = arg()
+  other_indexes[i] = { key(), key() }
 end
 
 local function index_jobs()
@@ -58,5 +61,14 @@ local function apply_writes()
     redis.call('HSET', KEYS[11], outbox_id, payload)
     redis.call('HSET', KEYS[12], outbox_id, attempts)
     redis.call('ZADD', KEYS[13], due, outbox_id)
+  end
+  for _ = 1, tonumber(arg()) do
+    local kind, payload = arg(), arg()
+    redis.call('XADD', KEYS[14], '*', 'kind', kind, 'payload', payload)
+  end
+  for _ = 1, tonumber(arg()) do
+    local entry = arg()
+    redis.call('XACK', KEYS[8], group, entry)
+    redis.call('XDEL', KEYS[8], entry)
   end
 end

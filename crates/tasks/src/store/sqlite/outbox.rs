@@ -1,4 +1,5 @@
-//! The deployment outbox: one row per pipeline id, due at `due_at`.
+//! The outboxes: deployments (one row per pipeline id, due at `due_at`) and metrics events (a log in insertion
+//! order, rows deleted once delivered).
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -8,7 +9,7 @@ use devopstrack_platform::sqlite::{micros, time_col};
 
 use super::{Tx, pipeline_id_col, u32_col};
 use crate::domain::PipelineId;
-use crate::store::{OutboxEntry, StoreResult};
+use crate::store::{MetricsEvent, MetricsKind, OutboxEntry, PendingMetric, StoreError, StoreResult};
 
 /// Stores `entry`, replacing a pending one with the same id (its attempts and due time included).
 pub(super) async fn put(tx: &mut Tx, entry: &OutboxEntry) -> StoreResult<()> {
@@ -61,4 +62,57 @@ fn entry_from_row(row: &SqliteRow) -> StoreResult<OutboxEntry> {
         attempts: u32_col(row, "attempts")?,
         due_at: time_col(row, "due_at")?,
     })
+}
+
+pub(super) async fn put_metric(tx: &mut Tx, event: &MetricsEvent) -> StoreResult<()> {
+    sqlx::query("INSERT INTO metrics_outbox (kind, payload) VALUES (?1, ?2)")
+        .bind(event.kind.as_str())
+        .bind(&event.payload)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn pending_metrics(pool: &SqlitePool, limit: usize) -> StoreResult<Vec<PendingMetric>> {
+    let rows = sqlx::query("SELECT id, kind, payload FROM metrics_outbox ORDER BY id LIMIT ?1")
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let id: i64 = row.try_get("id")?;
+            let kind: String = row.try_get("kind")?;
+            let kind = MetricsKind::parse(&kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("metrics outbox {id}: kind {kind:?}")))?;
+            Ok(PendingMetric {
+                id: id.to_string(),
+                event: MetricsEvent {
+                    kind,
+                    payload: row.try_get("payload")?,
+                },
+            })
+        })
+        .collect()
+}
+
+/// Ids that do not parse were never issued here: there is nothing to delete for them.
+pub(super) async fn metrics_delivered(pool: &SqlitePool, ids: &[String]) -> StoreResult<()> {
+    let ids: Vec<i64> = ids.iter().filter_map(|id| id.parse().ok()).collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new("DELETE FROM metrics_outbox WHERE id IN (");
+    let mut list = query.separated(", ");
+    for id in ids {
+        list.push_bind(id);
+    }
+    query.push(")").build().execute(pool).await?;
+    Ok(())
+}
+
+pub(super) async fn metrics_backlog(pool: &SqlitePool) -> StoreResult<u64> {
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM metrics_outbox")
+        .fetch_one(pool)
+        .await?;
+    Ok(u64::try_from(n).unwrap_or_default())
 }

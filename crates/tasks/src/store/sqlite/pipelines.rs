@@ -110,6 +110,16 @@ pub(super) async fn update(
     if updated.rows_affected() == 0 {
         return Ok(false);
     }
+    // A run tracked from GitHub gains jobs with its deliveries; any other pipeline's jobs were indexed at creation.
+    if pipeline.is_tracked() {
+        for job in pipeline.jobs() {
+            sqlx::query("INSERT OR IGNORE INTO pipeline_jobs (job, pipeline) VALUES (?1, ?2)")
+                .bind(job.id.to_string())
+                .bind(pipeline.id.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
     apply_writes(&mut tx, writes).await?;
     tx.commit().await?;
     store.committed(!writes.enqueue.is_empty(), writes.events.len()).await;
@@ -130,6 +140,12 @@ async fn apply_writes(tx: &mut Tx, writes: &Writes) -> StoreResult<()> {
     }
     if let Some(entry) = &writes.outbox {
         outbox::put(tx, entry).await?;
+    }
+    for event in &writes.metrics {
+        outbox::put_metric(tx, event).await?;
+    }
+    for delivery in &writes.ack {
+        queue::ack_in(tx, delivery).await?;
     }
     Ok(())
 }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::sqlite::{SqlitePool, SqliteRow};
 
-use devopstrack_platform::sqlite::micros;
+use devopstrack_platform::sqlite::{micros, time_col};
 
 use super::{SqliteStore, Tx, deadline_after, duration_micros, job_id_col, pause, pipeline_id_col, u32_col};
 use crate::domain::JobId;
@@ -95,7 +95,7 @@ async fn lease_ready(store: &SqliteStore, worker: &str, max: usize, lease: Durat
     for id in picked {
         let row = sqlx::query(
             "UPDATE queue SET leased_by = ?1, lease_until = ?2, deliveries = deliveries + 1 WHERE id = ?3 \
-             RETURNING pipeline, job, attempt, deliveries",
+             RETURNING pipeline, job, attempt, deliveries, available_at",
         )
         .bind(worker)
         .bind(until)
@@ -126,6 +126,7 @@ fn delivery_from_row(id: i64, row: &SqliteRow) -> StoreResult<Delivery> {
         job: job_id_col(row, "job")?,
         attempt: u32_col(row, "attempt")?,
         deliveries: u32_col(row, "deliveries")?,
+        queued_at: Some(time_col(row, "available_at")?),
     })
 }
 
@@ -151,6 +152,18 @@ pub(super) async fn ack(pool: &SqlitePool, delivery: &Delivery) -> StoreResult<(
     sqlx::query("DELETE FROM queue WHERE id = ?1")
         .bind(id)
         .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// [`ack`] inside a pipeline write's transaction.
+pub(super) async fn ack_in(tx: &mut Tx, delivery: &Delivery) -> StoreResult<()> {
+    let Ok(id) = delivery.entry.parse::<i64>() else {
+        return Ok(());
+    };
+    sqlx::query("DELETE FROM queue WHERE id = ?1")
+        .bind(id)
+        .execute(&mut **tx)
         .await?;
     Ok(())
 }

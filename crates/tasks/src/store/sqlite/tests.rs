@@ -294,6 +294,7 @@ async fn queue_entry_ids_that_were_never_issued_are_entries_that_are_gone() {
         job: p.stages[0].jobs[0].id,
         attempt: 1,
         deliveries: 1,
+        queued_at: None,
     };
 
     assert!(!store.renew("w", &bogus, LEASE).await.unwrap());

@@ -33,9 +33,11 @@ macro_rules! conformance {
 }
 
 mod logs_events;
+mod metrics_outbox;
 mod outbox;
 mod pipelines;
 mod queue;
+mod tracked;
 
 /// A store on a new SQLite database in a temp dir that lives as long as the returned guard.
 pub async fn sqlite() -> (Arc<dyn TaskStore>, TempDir) {

@@ -1,6 +1,5 @@
-//! How a [`Pipeline`] is stored: one JSON document, the same bytes in every store. Decoding re-validates every value
-//! through the domain's parsers, so a document edited by hand (or by an older version) is reported as corrupt instead
-//! of running with impossible values.
+//! The first stored form of a pipeline: one JSON document (`"format": 1`). Still read, so pipelines stored before the
+//! binary form keep working; written only by tests. Decoding re-validates every value through the domain's parsers.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -12,7 +11,8 @@ use crate::domain::{
     Trigger,
 };
 
-use super::StoreError;
+use super::corrupt;
+use crate::store::StoreError;
 
 /// Bumped when the document changes shape.
 const FORMAT: u32 = 1;
@@ -75,6 +75,7 @@ struct JobDoc {
     lease_losses: u32,
 }
 
+#[cfg(test)]
 fn tier_str(t: Tier) -> &'static str {
     match t {
         Tier::Development => "development",
@@ -83,7 +84,8 @@ fn tier_str(t: Tier) -> &'static str {
     }
 }
 
-pub fn encode_pipeline(p: &Pipeline) -> Vec<u8> {
+#[cfg(test)]
+pub(super) fn encode(p: &Pipeline) -> Vec<u8> {
     let doc = Doc {
         format: FORMAT,
         id: p.id.to_string(),
@@ -123,6 +125,7 @@ pub fn encode_pipeline(p: &Pipeline) -> Vec<u8> {
     serde_json::to_vec(&doc).unwrap_or_default()
 }
 
+#[cfg(test)]
 fn job_doc(j: &Job) -> JobDoc {
     let r = &j.spec.retry;
     JobDoc {
@@ -149,7 +152,7 @@ fn job_doc(j: &Job) -> JobDoc {
     }
 }
 
-pub fn decode_pipeline(bytes: &[u8]) -> Result<Pipeline, StoreError> {
+pub(super) fn decode(bytes: &[u8]) -> Result<Pipeline, StoreError> {
     let doc: Doc = serde_json::from_slice(bytes).map_err(|e| corrupt(format!("pipeline document: {e}")))?;
     if doc.format != FORMAT {
         return Err(corrupt(format!(
@@ -249,8 +252,4 @@ fn decode_job(j: JobDoc) -> Result<Job, StoreError> {
         rejected_by: j.rejected_by,
         lease_losses: j.lease_losses,
     })
-}
-
-fn corrupt(message: impl Into<String>) -> StoreError {
-    StoreError::Corrupt(message.into())
 }

@@ -1,0 +1,79 @@
+//! The tasks service's view of the metrics service (`devopstrack.metrics.v1.MetricsService`): delivering batches of
+//! job runs and deployments, as this service (a token from [`ServiceTokens`]). Every `Record*` call is idempotent by
+//! the events' `event_id`, so a batch sent twice is stored once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+use devopstrack_platform::grpc::{ClientSettings, TracePropagation, lazy_channel};
+use devopstrack_proto::metrics::v1 as pb;
+use devopstrack_proto::metrics::v1::metrics_service_client::MetricsServiceClient;
+
+use crate::service_tokens::{DeliveryError, ServiceTokens};
+
+type Client = MetricsServiceClient<InterceptedService<Channel, TracePropagation>>;
+
+/// Events per `Record*` call at most (the metrics API's limit).
+pub const MAX_BATCH: usize = 1_000;
+
+pub struct MetricsClient {
+    client: Client,
+    tokens: Arc<ServiceTokens>,
+}
+
+impl MetricsClient {
+    /// A client of the metrics service at `url`, or `None` when `url` is empty (delivery off; said once in the log).
+    pub fn new(url: &str, timeout: Duration, tokens: Arc<ServiceTokens>) -> anyhow::Result<Option<Self>> {
+        if url.is_empty() {
+            tracing::info!(
+                "metrics delivery is off (DEVOPSTRACK_TASKS__METRICS_URL is empty): job runs and deployments are not \
+                 recorded"
+            );
+            return Ok(None);
+        }
+        let settings = ClientSettings {
+            timeout,
+            ..ClientSettings::new(url)
+        };
+        Ok(Some(Self {
+            client: MetricsServiceClient::with_interceptor(lazy_channel(&settings)?, TracePropagation),
+            tokens,
+        }))
+    }
+
+    pub async fn record_job_runs(&self, runs: Vec<pb::JobRun>) -> Result<(), DeliveryError> {
+        let request = self.request(pb::RecordJobRunRequest { runs }).await?;
+        let answer = self.client.clone().record_job_run(request).await;
+        self.outcome(answer.map(|_| ())).await
+    }
+
+    pub async fn record_deployments(&self, deployments: Vec<pb::Deployment>) -> Result<(), DeliveryError> {
+        let request = self.request(pb::RecordDeploymentRequest { deployments }).await?;
+        let answer = self.client.clone().record_deployment(request).await;
+        self.outcome(answer.map(|_| ())).await
+    }
+
+    async fn request<T>(&self, message: T) -> Result<tonic::Request<T>, DeliveryError> {
+        let authorization = self.tokens.authorization().await?;
+        let mut request = tonic::Request::new(message);
+        request.metadata_mut().insert("authorization", authorization);
+        Ok(request)
+    }
+
+    /// INVALID_ARGUMENT is final (the batch holds an event metrics refuses); anything else is worth retrying.
+    async fn outcome(&self, answer: Result<(), tonic::Status>) -> Result<(), DeliveryError> {
+        let Err(s) = answer else { return Ok(()) };
+        let reason = format!("metrics: {:?} {}", s.code(), s.message());
+        match s.code() {
+            tonic::Code::InvalidArgument => Err(DeliveryError::Rejected(reason)),
+            tonic::Code::Unauthenticated => {
+                self.tokens.forget().await;
+                Err(DeliveryError::Retry(reason))
+            }
+            _ => Err(DeliveryError::Retry(reason)),
+        }
+    }
+}
