@@ -6,7 +6,7 @@
 #
 # After the Rust suites: the dashboard's unit tests (scripts/frontend-test.sh: npm ci, tsc, vitest) and the browser
 # end-to-end run against a real `devopstrack up` in Chromium (scripts/e2e.sh). Both need node/npm; the e2e run needs
-# /usr/bin/chromium. Without them they are skipped with a WARNING, unless DEVOPSTRACK_REQUIRE_BACKENDS=1 (CI), where a
+# /usr/bin/chromium (or the browser named by DEVOPSTRACK_CHROMIUM). Without them they are skipped with a WARNING, unless DEVOPSTRACK_REQUIRE_BACKENDS=1 (CI), where a
 # missing tool fails. With a test-name filter only the Rust tests run.
 #
 # Runner: cargo-nextest (`--profile ci` when CI is set: no fail-fast, JUnit at target/nextest/ci/junit.xml).
@@ -52,11 +52,11 @@ missing() {
 if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
   log "dashboard unit tests: scripts/frontend-test.sh"
   bash scripts/frontend-test.sh
-  if [[ -x /usr/bin/chromium ]]; then
+  if [[ -x "${DEVOPSTRACK_CHROMIUM:-/usr/bin/chromium}" ]]; then
     log "end-to-end in Chromium: scripts/e2e.sh"
     bash scripts/e2e.sh
   else
-    missing /usr/bin/chromium "the browser end-to-end run (apt-get install -y chromium)"
+    missing "${DEVOPSTRACK_CHROMIUM:-/usr/bin/chromium}" "the browser end-to-end run (apt-get install -y chromium)"
   fi
 else
   missing "node/npm" "the dashboard tests and the browser end-to-end run"

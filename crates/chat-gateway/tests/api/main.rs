@@ -1,8 +1,8 @@
 //! The gateway's single integration-test binary: the real auth service behind the real edge, driven over HTTP.
 
 mod auth_flow;
-mod dashboard;
 mod bad_input;
+mod dashboard;
 mod edge;
 mod forged_tokens;
 mod helpers;

@@ -1,0 +1,329 @@
+// End-to-end run of the dashboard in Debian's Chromium (driven by playwright-core, no browser download) against a real
+// `devopstrack up`. scripts/e2e.sh starts the stack and sets:
+//   E2E_BASE_URL        http://127.0.0.1:PORT
+//   E2E_ADMIN_EMAIL     admin@localhost
+//   E2E_ADMIN_PASSWORD  the generated password printed by `up`
+//   E2E_OUT             where screenshots and timings go (target/e2e)
+//   CHROMIUM            the browser (default /usr/bin/chromium)
+// Each step is a check; the run ends with "N passed, N failed" and exits non-zero on any failure.
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const base = required('E2E_BASE_URL');
+const email = required('E2E_ADMIN_EMAIL');
+const password = required('E2E_ADMIN_PASSWORD');
+const out = process.env.E2E_OUT ?? 'target/e2e';
+const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+export const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-sync',
+];
+const STEP_TIMEOUT = 60_000;
+
+function required(name) {
+  const value = process.env[name];
+  if (!value) {
+    console.error(`e2e: ${name} is not set (run scripts/e2e.sh)`);
+    process.exit(2);
+  }
+  return value;
+}
+
+mkdirSync(out, { recursive: true });
+const results = [];
+const timings = {};
+const pending = [];
+
+async function step(name, run) {
+  const started = Date.now();
+  try {
+    await run();
+    results.push({ name, ok: true });
+    console.log(`  ok   ${name} (${Date.now() - started} ms)`);
+  } catch (error) {
+    results.push({ name, ok: false });
+    console.log(`  FAIL ${name}: ${error instanceof Error ? error.message.split('\n')[0] : error}`);
+    if (page) await page.screenshot({ path: join(out, `FAILED-${slugify(name)}.png`), fullPage: true }).catch(() => {});
+    throw error;
+  }
+}
+
+function slugify(s) {
+  return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+}
+
+async function shot(name) {
+  await page.screenshot({ path: join(out, `${name}.png`), fullPage: true });
+}
+
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+const browser = await chromium.launch({ executablePath, headless: true, args: CHROMIUM_FLAGS });
+const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, baseURL: base });
+context.setDefaultTimeout(STEP_TIMEOUT);
+let page = await context.newPage();
+const consoleErrors = [];
+page.on('console', (m) => {
+  if (m.type() === 'error') consoleErrors.push(m.text());
+});
+page.on('pageerror', (e) => consoleErrors.push(String(e)));
+
+const slug = `e2e-${Date.now().toString(36)}`;
+let failed = false;
+
+try {
+  await step('an anonymous visit lands on the login page', async () => {
+    await page.goto('/');
+    await page.waitForURL('**/login');
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await shot('01-login');
+  });
+
+  await step('a wrong password is said plainly', async () => {
+    await page.getByLabel('Email', { exact: true }).fill(email);
+    await page.getByLabel('Password', { exact: true }).fill('definitely-not-the-password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    const text = await alert.innerText();
+    check(/wrong|invalid|incorrect/i.test(text), `unexpected error text: ${text}`);
+    await shot('02-login-error');
+  });
+
+  await step('the admin signs in and sees the overview', async () => {
+    await page.getByLabel('Password', { exact: true }).fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    await page.locator('[data-live=live]').first().waitFor();
+  });
+
+  await step('the overview renders within a second of navigation (fresh load, session from the cookie)', async () => {
+    const samples = [];
+    for (let i = 0; i < 3; i += 1) {
+      await page.goto('/');
+      await page.locator('[data-testid=dora-tiles], [data-testid=dora-section] [role=alert]').first().waitFor();
+      await page.locator('[data-testid=running-now] ul, [data-testid=running-now] p').first().waitFor();
+      samples.push(await page.evaluate(() => Math.round(performance.now())));
+    }
+    const nav = await page.evaluate(() => {
+      const [n] = performance.getEntriesByType('navigation');
+      return { domContentLoaded: Math.round(n.domContentLoadedEventEnd), load: Math.round(n.loadEventEnd) };
+    });
+    timings.overviewRenderedMs = samples;
+    timings.overviewNavigation = nav;
+    console.log(`       overview rendered after ${samples.join(', ')} ms (DOMContentLoaded ${nav.domContentLoaded} ms)`);
+    check(Math.min(...samples) <= 1000, `overview took ${Math.min(...samples)} ms`);
+    await shot('03-overview');
+  });
+
+  // The DORA step needs the metrics service in `up`. scripts/e2e.sh sets E2E_REQUIRE_DORA=1 when the banner lists it;
+  // otherwise a metrics overview that does not answer 200 makes the step pending (reported), not skipped silently.
+  const requireDora = process.env.E2E_REQUIRE_DORA === '1';
+  // The overview page is loaded: either the tiles rendered (the metrics answered) or the section shows the error.
+  const overviewStatus = (await page.getByTestId('dora-tiles').count()) > 0
+    ? 'tiles'
+    : `an error: ${await page.locator('[data-testid=dora-section] [role=alert]').innerText().catch(() => '?')}`;
+  const metricsWired = requireDora || overviewStatus === 'tiles';
+
+  // A second tab keeps the overview open through the deploy: its DORA tiles must change there without a reload.
+  let overviewTab = null;
+  const liveFrames = [];
+
+  await step('an admin creates a project with environments', async () => {
+    await page.getByRole('link', { name: 'Projects' }).first().click();
+    await page.getByRole('heading', { name: 'Projects' }).waitFor();
+    await page.getByRole('button', { name: 'New project' }).click();
+    await page.getByLabel('Slug', { exact: true }).fill(slug);
+    await page.getByLabel('Name', { exact: true }).fill('E2E service');
+    await page.getByLabel('Description', { exact: true }).fill('Created by the end-to-end run.');
+    await page.getByLabel('Repository URL', { exact: true }).fill('https://github.com/acme/e2e-service');
+    await page.getByRole('button', { name: 'Create project' }).click();
+    await page.getByRole('heading', { name: 'E2E service' }).waitFor();
+    await page.getByTestId('env-version-staging').waitFor();
+    await page.getByTestId('env-version-production').waitFor();
+    await shot('04-project-new');
+  });
+
+  await step('the projects list finds it by search', async () => {
+    await page.getByRole('link', { name: 'Projects' }).first().click();
+    await page.getByLabel('Search projects', { exact: true }).fill(slug);
+    await page.locator('[data-testid=project-card]', { hasText: slug }).waitFor();
+    check((await page.getByTestId('project-card').count()) === 1, 'search should leave one project');
+    await shot('05-projects');
+    await page.locator('[data-testid=project-card]', { hasText: slug }).click();
+    await page.getByRole('heading', { name: 'E2E service' }).waitFor();
+  });
+
+  await step('a simulated pipeline goes to succeeded live, and its log follows as it is written', async () => {
+    await page.getByRole('button', { name: 'Run pipeline' }).click();
+    await page.getByLabel('Seconds per job', { exact: true }).fill('3');
+    await page.getByLabel('Log lines', { exact: true }).fill('40');
+    await page.locator('dialog').getByRole('button', { name: 'Run pipeline' }).click();
+    await page.waitForURL(/\/pipelines\/[0-9a-f-]{36}$/);
+    await page.evaluate(() => {
+      window.__e2eNoReload = true;
+    });
+    await page.locator('[data-testid=job][data-job-name=compile] a').click();
+    const log = page.getByTestId('log-viewer');
+    await log.waitFor();
+    await page.locator('[data-testid=log-lines] li').first().waitFor({ timeout: 20_000 });
+    const early = await page.locator('[data-testid=log-lines] li').count();
+    await shot('06-pipeline-running-log');
+    await page.locator('[data-testid=pipeline-status] [data-status=succeeded]').waitFor({ timeout: 90_000 });
+    const late = await page.locator('[data-testid=log-lines] li').count();
+    check(late >= 40, `the log should hold 40 lines, has ${late}`);
+    check(late >= early, 'the log only grows');
+    check(await page.evaluate(() => window.__e2eNoReload === true), 'the page reloaded');
+    const jobs = await page.locator('[data-testid=job]').evaluateAll((els) => els.map((e) => e.getAttribute('data-status')));
+    check(jobs.length === 4 && jobs.every((s) => s === 'succeeded'), `jobs: ${jobs.join(', ')}`);
+    console.log(`       log lines when first seen: ${early}, at the end: ${late}`);
+    await shot('07-pipeline-succeeded');
+  });
+
+  await step('the pipelines list shows it with its live status', async () => {
+    await page.getByRole('link', { name: 'Pipelines' }).first().click();
+    await page.locator(`[data-testid=pipeline-row][data-status=succeeded]`).first().waitFor();
+    await shot('08-pipelines');
+  });
+
+  if (metricsWired) {
+    await step('a second tab opens the overview before the deploy', async () => {
+      overviewTab = await context.newPage();
+      overviewTab.on('pageerror', (e) => consoleErrors.push(String(e)));
+      overviewTab.on('websocket', (ws) =>
+        ws.on('framereceived', (f) => {
+          const type = /"type":"([a-z.]+)"/.exec(String(f.payload))?.[1];
+          if (type && type !== 'job.log') liveFrames.push(type);
+        }),
+      );
+      await overviewTab.goto('/');
+      await overviewTab.getByTestId('dora-tiles').waitFor();
+      await overviewTab.locator('[data-live=live]').first().waitFor();
+      check((await overviewTab.getByTestId('dora-tile-staging').count()) === 0, 'no staging deployments yet');
+      await overviewTab.evaluate(() => {
+        window.__e2eNoReload = true;
+      });
+    });
+  }
+
+  await step('a release deployed to staging moves the environment version, live', async () => {
+    await page.goto(`/projects/${slug}`);
+    await page.getByRole('button', { name: 'New release' }).click();
+    await page.getByLabel('Version', { exact: true }).fill('1.0.0');
+    await page.getByLabel('Notes', { exact: true }).fill('First release');
+    await page.getByRole('button', { name: 'Create release' }).click();
+    await page.getByTestId('releases').getByText('1.0.0').waitFor();
+    check((await page.getByTestId('env-version-staging').innerText()) === '—', 'staging should start empty');
+    await page.getByTestId('env-staging').getByRole('button', { name: 'Deploy' }).click();
+    await page.getByLabel('Environment', { exact: true }).selectOption('staging');
+    await page.locator('dialog').getByRole('button', { name: /Deploy 1\.0\.0 to staging/ }).click();
+    await page.waitForURL(/\/pipelines\/[0-9a-f-]{36}$/);
+    await shot('09-deploy-pipeline');
+    // Back on the project page while the deploy runs: the version must change there without a reload.
+    await page.goBack();
+    await page.getByRole('heading', { name: 'E2E service' }).waitFor();
+    await page.evaluate(() => {
+      window.__e2eNoReload = true;
+    });
+    await page.locator('[data-testid=env-version-staging]', { hasText: '1.0.0' }).waitFor({ timeout: 90_000 });
+    await page.getByTestId('deployments').getByText('1.0.0').first().waitFor();
+    check(await page.evaluate(() => window.__e2eNoReload === true), 'the page reloaded');
+    check((await page.getByTestId('env-version-production').innerText()) === '—', 'production must not move');
+    await shot('10-project-deployed');
+  });
+
+  if (metricsWired) {
+    await step('the DORA tiles change after the deploy, live in the overview tab', async () => {
+      const tile = overviewTab.getByTestId('dora-tile-staging');
+      await tile.waitFor({ timeout: 30_000 }).catch(async (error) => {
+        await overviewTab.screenshot({ path: join(out, 'FAILED-overview-tab.png'), fullPage: true });
+        console.log(`       overview tab saw: ${liveFrames.join(', ') || 'no live events'}`);
+        throw error;
+      });
+      await overviewTab.waitForFunction(
+        () => /\b1 deployment\b/.test(document.querySelector('[data-testid=dora-tile-staging]')?.innerText ?? ''),
+        null,
+        { timeout: 30_000 },
+      );
+      check(await overviewTab.evaluate(() => window.__e2eNoReload === true), 'the overview tab reloaded');
+      await overviewTab.screenshot({ path: join(out, '11-overview-after-deploy.png'), fullPage: true });
+      await overviewTab.close();
+    });
+  } else {
+    const why = `the overview's metrics answered ${overviewStatus.replace(/\s+/g, ' ')} (the metrics service is not in this devopstrack up)`;
+    pending.push(`the DORA tiles change after the deploy (${why})`);
+    console.log(`  PENDING the DORA tiles change after the deploy: ${why}`);
+  }
+
+  await step('admin pages: users, and an API token whose secret is shown once', async () => {
+    await page.getByRole('link', { name: 'Users' }).first().click();
+    await page.getByTestId('user-row').first().waitFor();
+    await shot('12-admin-users');
+    await page.getByRole('link', { name: 'API tokens' }).first().click();
+    await page.getByRole('button', { name: 'New token' }).click();
+    await page.getByLabel('Name', { exact: true }).fill(`ci-${slug}`);
+    await page.getByRole('button', { name: 'Create token' }).click();
+    const secret = await page.getByTestId('token-secret').innerText();
+    check(secret.startsWith('dtk_'), `secret: ${secret.slice(0, 4)}…`);
+    await shot('13-admin-token-created');
+    await page.getByRole('button', { name: 'Close dialog' }).click();
+    await page.locator('[data-testid=token-row]', { hasText: `ci-${slug}` }).waitFor();
+    check((await page.content()).includes(secret) === false, 'the secret must not stay on the page');
+    await shot('14-admin-tokens');
+  });
+
+  await step('the dashboard is usable on a phone', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto('/');
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    await page.getByRole('button', { name: 'Open menu' }).click();
+    await page.locator('#mobile-nav').getByRole('link', { name: 'Projects' }).waitFor();
+    await shot('15-phone-menu');
+    await page.locator('#mobile-nav').getByRole('link', { name: 'Projects' }).click();
+    await page.getByRole('heading', { name: 'Projects' }).waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    check(overflow <= 0, `the page scrolls sideways by ${overflow}px`);
+    await shot('16-phone-projects');
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  await step('sign-out ends the session', async () => {
+    await page.goto('/');
+    await page.getByRole('button', { name: 'Sign out' }).first().click();
+    await page.waitForURL('**/login');
+    await page.getByText('You have signed out.').waitFor();
+    await page.goto('/pipelines');
+    await page.waitForURL('**/login');
+    await shot('17-signed-out');
+  });
+
+  await step('the browser console stayed free of errors', async () => {
+    // The failed sign-in (401) is logged by Chromium as a failed resource load: that one is expected.
+    // Without the metrics service, its 503s are expected too (the step is reported pending).
+    const expected = metricsWired ? /\b401\b|Unauthorized/ : /\b(401|503)\b|Unauthorized|Service Unavailable/;
+    const unexpected = consoleErrors.filter((e) => !expected.test(e));
+    check(unexpected.length === 0, unexpected.join(' | '));
+  });
+} catch {
+  failed = true;
+} finally {
+  await browser.close();
+}
+
+writeFileSync(join(out, 'timings.json'), `${JSON.stringify({ ...timings, pending }, null, 2)}\n`);
+const passed = results.filter((r) => r.ok).length;
+const failures = results.length - passed;
+console.log(`\ne2e: screenshots in ${out}/`);
+if (pending.length) console.log(`e2e: pending: ${pending.join('; ')}`);
+console.log(`${passed} passed, ${failures} failed`);
+process.exit(failed || failures > 0 ? 1 : 0);
