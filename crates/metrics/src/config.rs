@@ -1,0 +1,164 @@
+//! Settings of the metrics service (`DEVOPSTRACK_METRICS__*`, see the crate README's configuration table).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use devopstrack_platform::config::{ConfigError, env_var};
+
+use crate::store::StoreSettings;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub grpc_addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    /// `sqlite://path` (embedded) or `http(s)://host:8086` (InfluxDB 2).
+    pub database_url: String,
+    /// InfluxDB organisation and bucket (ignored by SQLite).
+    pub influx_org: String,
+    pub influx_bucket: String,
+    /// InfluxDB API token (ignored by SQLite).
+    pub influx_token: Option<SecretString>,
+    /// gRPC URL of the auth service, whose JWKS verifies every caller's token.
+    pub auth_url: String,
+    pub issuer: String,
+    pub audience: String,
+    /// Deadline of each call to auth.
+    pub upstream_timeout_ms: u64,
+    /// Events held between a Record* call and the store; a call that does not fit is refused UNAVAILABLE.
+    pub buffer_capacity: usize,
+    /// At most this many events per store write.
+    pub flush_batch: usize,
+    /// The buffer is written at least this often: writes become visible to reads within about this long.
+    pub flush_ms: u64,
+    /// A deployment within this many hours after a failure in its environment counts as rework.
+    pub rework_window_hours: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            grpc_addr: SocketAddr::from(([127, 0, 0, 1], 50054)),
+            admin_addr: SocketAddr::from(([127, 0, 0, 1], 9104)),
+            database_url: "sqlite://.devopstrack/metrics.db".into(),
+            influx_org: "devopstrack".into(),
+            influx_bucket: "devopstrack".into(),
+            influx_token: None,
+            auth_url: "http://127.0.0.1:50051".into(),
+            issuer: "devopstrack".into(),
+            audience: "devopstrack".into(),
+            upstream_timeout_ms: 5_000,
+            buffer_capacity: 100_000,
+            flush_batch: 5_000,
+            flush_ms: 50,
+            rework_window_hours: 24,
+        }
+    }
+}
+
+impl Settings {
+    pub fn load() -> Result<Self, ConfigError> {
+        let settings: Self = devopstrack_platform::config::load("metrics")?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, why: &str| Err(ConfigError(format!("{}: {why}", env_var("metrics", key))));
+        let http = |u: &str| u.starts_with("http://") || u.starts_with("https://");
+        if !(self.database_url.starts_with("sqlite:") || http(&self.database_url)) {
+            return bad("database_url", "must start with sqlite://, http:// or https://");
+        }
+        if http(&self.database_url) && (self.influx_org.is_empty() || self.influx_bucket.is_empty()) {
+            return bad("influx_bucket", "InfluxDB needs influx_org and influx_bucket");
+        }
+        if !http(&self.auth_url) {
+            return bad("auth_url", "must be an http:// or https:// URL");
+        }
+        if self.issuer.is_empty() {
+            return bad("issuer", "must not be empty");
+        }
+        if self.audience.is_empty() {
+            return bad("audience", "must not be empty");
+        }
+        if !(100..=60_000).contains(&self.upstream_timeout_ms) {
+            return bad("upstream_timeout_ms", "must be between 100 and 60000");
+        }
+        if !(1_000..=10_000_000).contains(&self.buffer_capacity) {
+            return bad("buffer_capacity", "must be between 1000 and 10000000");
+        }
+        if !(1..=50_000).contains(&self.flush_batch) {
+            return bad("flush_batch", "must be between 1 and 50000");
+        }
+        if !(1..=10_000).contains(&self.flush_ms) {
+            return bad("flush_ms", "must be between 1 and 10000");
+        }
+        if !(1..=720).contains(&self.rework_window_hours) {
+            return bad("rework_window_hours", "must be between 1 and 720");
+        }
+        Ok(())
+    }
+
+    pub fn store(&self) -> StoreSettings {
+        StoreSettings {
+            url: self.database_url.clone(),
+            influx_org: self.influx_org.clone(),
+            influx_bucket: self.influx_bucket.clone(),
+            influx_token: self.influx_token.clone(),
+        }
+    }
+
+    pub fn flush_interval(&self) -> Duration {
+        Duration::from_millis(self.flush_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_valid() {
+        Settings::default().validate().unwrap();
+    }
+
+    type Breaks = fn(&mut Settings);
+
+    #[test]
+    fn a_bad_value_is_one_line_naming_the_variable() {
+        let cases: [(Breaks, &str); 8] = [
+            (
+                |s| s.database_url = "postgres://x".into(),
+                "DEVOPSTRACK_METRICS__DATABASE_URL",
+            ),
+            (
+                |s| {
+                    s.database_url = "http://127.0.0.1:8086".into();
+                    s.influx_bucket.clear();
+                },
+                "DEVOPSTRACK_METRICS__INFLUX_BUCKET",
+            ),
+            (
+                |s| s.auth_url = "127.0.0.1:50051".into(),
+                "DEVOPSTRACK_METRICS__AUTH_URL",
+            ),
+            (|s| s.issuer.clear(), "DEVOPSTRACK_METRICS__ISSUER"),
+            (|s| s.buffer_capacity = 10, "DEVOPSTRACK_METRICS__BUFFER_CAPACITY"),
+            (|s| s.flush_batch = 0, "DEVOPSTRACK_METRICS__FLUSH_BATCH"),
+            (|s| s.flush_ms = 0, "DEVOPSTRACK_METRICS__FLUSH_MS"),
+            (
+                |s| s.rework_window_hours = 0,
+                "DEVOPSTRACK_METRICS__REWORK_WINDOW_HOURS",
+            ),
+        ];
+        for (breaks, variable) in cases {
+            let mut settings = Settings::default();
+            breaks(&mut settings);
+            let err = settings.validate().unwrap_err().to_string();
+            assert!(err.contains(variable) && !err.contains('\n'), "{err}");
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! Bind first, run second: [`Application::build`] opens the store (SQLite or InfluxDB, by URL), prepares the token
+//! verifier (keys from auth's `GetJwks`, fetched on first use, so start-up order does not matter) and binds both
+//! ports (reporting the real ones, so tests can bind port 0); [`Application::run_until_stopped`] serves until the
+//! token is cancelled, then drains gRPC and flushes the write buffer before returning.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use devopstrack_platform::admin::{self, AdminState};
+use devopstrack_platform::auth::{Jwk, JwksFetcher, JwtVerifier};
+use devopstrack_platform::config::env_var;
+use devopstrack_platform::grpc::{ClientSettings, GrpcServer, TracePropagation, jwks_over_grpc, lazy_channel};
+use devopstrack_platform::metrics::MetricsRegistry;
+use devopstrack_platform::net::bind;
+use devopstrack_proto::auth::v1 as auth_pb;
+use devopstrack_proto::auth::v1::auth_service_client::AuthServiceClient;
+
+use crate::app::{AppSettings, MetricsApp};
+use crate::config::Settings;
+use crate::grpc::MetricsGrpc;
+
+pub struct Application {
+    grpc_listener: TcpListener,
+    admin_listener: TcpListener,
+    app: Arc<MetricsApp>,
+    verifier: Arc<JwtVerifier>,
+    metrics: MetricsRegistry,
+}
+
+impl Application {
+    pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        let store = crate::store::open(&settings.store())
+            .await
+            .map_err(|e| anyhow::anyhow!("metrics store ({}): {e:#}", env_var("metrics", "database_url")))?;
+        let metrics = MetricsRegistry::new();
+        let app_settings = AppSettings {
+            buffer_capacity: settings.buffer_capacity,
+            flush_batch: settings.flush_batch,
+            flush_interval: settings.flush_interval(),
+            rework_window: TimeDelta::hours(i64::from(settings.rework_window_hours)),
+        };
+        let app = Arc::new(MetricsApp::new(
+            store,
+            &app_settings,
+            MetricsApp::system_clock(),
+            &metrics,
+        ));
+        let verifier = Arc::new(JwtVerifier::new(
+            &settings.issuer,
+            &settings.audience,
+            jwks_fetcher(settings)?,
+        ));
+        let grpc_listener = bind(settings.grpc_addr, &env_var("metrics", "grpc_addr")).await?;
+        let admin_listener = bind(settings.admin_addr, &env_var("metrics", "admin_addr")).await?;
+        Ok(Self {
+            grpc_listener,
+            admin_listener,
+            app,
+            verifier,
+            metrics,
+        })
+    }
+
+    pub fn grpc_port(&self) -> u16 {
+        self.grpc_listener.local_addr().map(|a| a.port()).unwrap_or_default()
+    }
+
+    pub fn admin_port(&self) -> u16 {
+        self.admin_listener.local_addr().map(|a| a.port()).unwrap_or_default()
+    }
+
+    /// The use-cases, for in-process callers.
+    pub fn app(&self) -> Arc<MetricsApp> {
+        self.app.clone()
+    }
+
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let ready_app = self.app.clone();
+        let admin_state = AdminState {
+            metrics: self.metrics.clone(),
+            readiness: Arc::new(move || {
+                let app = ready_app.clone();
+                Box::pin(async move { app.ready().await })
+            }),
+            shutdown: shutdown.clone(),
+        };
+        let admin = tokio::spawn(admin::serve(self.admin_listener, admin_state));
+        // The flusher outlives the gRPC server: it stops (after writing what is buffered) once calls have drained.
+        let flusher_stop = CancellationToken::new();
+        let flusher = self.app.start_flusher(flusher_stop.clone());
+        tracing::info!(grpc = %self.grpc_listener.local_addr()?, "metrics service listening");
+        let served = GrpcServer::new(&self.metrics)
+            .add_service(MetricsGrpc::new(self.app.clone(), self.verifier).into_server())
+            .descriptor_set(devopstrack_proto::FILE_DESCRIPTOR_SET)
+            .serve(self.grpc_listener, shutdown.clone())
+            .await;
+        shutdown.cancel();
+        flusher_stop.cancel();
+        let buffered = self.app.buffered();
+        if buffered > 0 {
+            tracing::info!(events = buffered, "writing buffered metrics before exit");
+        }
+        flusher.await?;
+        admin.await??;
+        served
+    }
+}
+
+/// Fetches the JWKS from auth over gRPC (an idempotent read: retried when auth blinks).
+fn jwks_fetcher(settings: &Settings) -> anyhow::Result<JwksFetcher> {
+    let client_settings = ClientSettings {
+        timeout: Duration::from_millis(settings.upstream_timeout_ms),
+        ..ClientSettings::new(settings.auth_url.clone())
+    };
+    let auth = AuthServiceClient::with_interceptor(lazy_channel(&client_settings)?, TracePropagation);
+    Ok(jwks_over_grpc(move || {
+        let mut auth = auth.clone();
+        async move {
+            let keys = auth.get_jwks(auth_pb::GetJwksRequest {}).await?.into_inner().keys;
+            Ok(keys
+                .into_iter()
+                .map(|k| Jwk {
+                    kty: k.kty,
+                    crv: k.crv,
+                    x: k.x,
+                    kid: k.kid,
+                    alg: k.alg,
+                    use_: k.r#use,
+                })
+                .collect())
+        }
+    }))
+}

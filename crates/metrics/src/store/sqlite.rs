@@ -1,0 +1,215 @@
+//! The embedded metrics store on SQLite: what a laptop or a small team runs for real. One table per measurement
+//! (`migrations/sqlite/0001_init.sql`), read through two indexes: `(time, event_id)` for every project,
+//! `(project, environment, time, event_id)` for one.
+//!
+//! Appends are fast because they are batched: one `BEGIN IMMEDIATE` transaction per [`MetricsStore::append`] on the
+//! single writer connection, multi-row `INSERT OR IGNORE` statements of [`CHUNK`] rows (the remainder in
+//! power-of-two chunks), each statement text built once and prepared once per connection (sqlx caches them).
+
+mod codec;
+
+use std::sync::OnceLock;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeDelta, Utc};
+use futures::TryStreamExt;
+use sqlx::sqlite::SqlitePool;
+
+use devopstrack_platform::sqlite::{ColumnError, micros};
+
+use super::{MetricsStore, ReadQuery, StoreError, StoreResult};
+use crate::domain::{Event, Measurement};
+use codec::table;
+
+/// Rows per multi-row INSERT (at most 12 columns: 3,072 parameters, far under SQLite's 32,766).
+const CHUNK: usize = 256;
+/// A read over a longer range is split into up to [`READ_PARTS`] consecutive time ranges read concurrently (each on
+/// its own pooled connection, so decoding overlaps SQLite's work); the parts are concatenated in order.
+const READ_PART_MIN: TimeDelta = TimeDelta::days(7);
+const READ_PARTS: i32 = 2;
+/// Distinct statement sizes: `CHUNK`, then every power of two below it.
+const SIZES: usize = CHUNK.trailing_zeros() as usize + 1;
+
+pub struct SqliteStore {
+    readers: SqlitePool,
+    /// Every write goes through this one connection (see `devopstrack_platform::sqlite::open_writer`).
+    writer: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url` (`sqlite://path/metrics.db`, or `sqlite::memory:`) and
+    /// migrates it.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let readers = devopstrack_platform::sqlite::open_pool(url).await?;
+        sqlx::migrate!("./migrations/sqlite").run(&readers).await?;
+        let writer = devopstrack_platform::sqlite::open_writer(url, &readers).await?;
+        Ok(Self { readers, writer })
+    }
+}
+
+fn corrupt(e: ColumnError) -> StoreError {
+    match e {
+        ColumnError::Sqlx(e) => StoreError::Sqlite(e),
+        ColumnError::Corrupt(m) => StoreError::Corrupt(m),
+    }
+}
+
+/// `INSERT OR IGNORE INTO <table> (<columns>) VALUES (?, …), …` for `rows` rows, built once per (measurement, size).
+fn insert_sql(measurement: Measurement, rows: usize) -> &'static str {
+    static STATEMENTS: OnceLock<Vec<Vec<String>>> = OnceLock::new();
+    let all = STATEMENTS.get_or_init(|| {
+        Measurement::ALL
+            .iter()
+            .map(|m| {
+                let t = table(*m);
+                let one = format!("({})", vec!["?"; t.columns.len()].join(", "));
+                (0..SIZES)
+                    .map(|power| {
+                        let n = 1usize << power;
+                        format!(
+                            "INSERT OR IGNORE INTO {} ({}) VALUES {}",
+                            t.name,
+                            t.columns.join(", "),
+                            vec![one.as_str(); n].join(", ")
+                        )
+                    })
+                    .collect()
+            })
+            .collect()
+    });
+    let kind = Measurement::ALL
+        .iter()
+        .position(|m| *m == measurement)
+        .unwrap_or_default();
+    let power = rows.trailing_zeros() as usize;
+    debug_assert!(rows.is_power_of_two() && power < SIZES);
+    &all[kind][power.min(SIZES - 1)]
+}
+
+/// Splits `n` rows into statement sizes: as many `CHUNK`s as fit, then the binary digits of the rest.
+fn chunk_sizes(n: usize) -> impl Iterator<Item = usize> {
+    let full = std::iter::repeat_n(CHUNK, n / CHUNK);
+    let rest = n % CHUNK;
+    let tail = (0..SIZES)
+        .rev()
+        .map(|p| 1usize << p)
+        .filter(move |size| rest & size != 0);
+    full.chain(tail)
+}
+
+/// `SELECT <columns> FROM <table> WHERE time range [AND project] [AND environment] ORDER BY time, event_id`.
+fn select_sql(query: &ReadQuery) -> String {
+    let t = table(query.measurement);
+    // Name the index: with a project, the (project, environment, time) one; else the (time) one.
+    let index = if query.project.is_some() { "scope" } else { "time" };
+    let mut sql = format!(
+        "SELECT {} FROM {} INDEXED BY {}_{index} WHERE time >= ? AND time < ?",
+        t.columns.join(", "),
+        t.name,
+        t.name
+    );
+    // Plain `?`: the parameters are bound in this order (time range, then the filters present).
+    if query.project.is_some() {
+        sql.push_str(" AND project = ?");
+    }
+    if query.environment.is_some() {
+        sql.push_str(" AND environment = ?");
+    }
+    sql.push_str(" ORDER BY time, event_id");
+    sql
+}
+
+impl SqliteStore {
+    /// The events of `query` with time in `[from, to)` (a part of `query`'s range), in read order.
+    async fn read_range(&self, query: &ReadQuery, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Vec<Event>> {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(select_sql(query)))
+            .bind(micros(from))
+            .bind(micros(to));
+        if let Some(project) = &query.project {
+            q = q.bind(project.clone());
+        }
+        if let Some(environment) = &query.environment {
+            q = q.bind(environment.clone());
+        }
+        let mut rows = q.fetch(&self.readers);
+        let mut events = Vec::new();
+        while let Some(row) = rows.try_next().await? {
+            events.push(codec::decode(query.measurement, &row).map_err(corrupt)?);
+        }
+        Ok(events)
+    }
+}
+
+#[async_trait]
+impl MetricsStore for SqliteStore {
+    async fn append(&self, events: &[Event]) -> StoreResult<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        for measurement in Measurement::ALL {
+            let kind: Vec<&Event> = events.iter().filter(|e| e.measurement() == measurement).collect();
+            let mut rest = kind.as_slice();
+            for size in chunk_sizes(kind.len()) {
+                let (chunk, after) = rest.split_at(size);
+                rest = after;
+                let mut query = sqlx::query(insert_sql(measurement, size));
+                for event in chunk {
+                    query = codec::bind(query, event);
+                }
+                query.execute(&mut *tx).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn read(&self, query: &ReadQuery) -> StoreResult<Vec<Event>> {
+        if query.from >= query.to {
+            return Ok(Vec::new());
+        }
+        let span = query.to - query.from;
+        let parts = if span > READ_PART_MIN {
+            i32::try_from(span.num_seconds() / READ_PART_MIN.num_seconds())
+                .unwrap_or(READ_PARTS)
+                .clamp(1, READ_PARTS)
+        } else {
+            1
+        };
+        let step = span / parts;
+        let bounds: Vec<DateTime<Utc>> = (0..parts).map(|i| query.from + step * i).chain([query.to]).collect();
+        let reads = bounds.windows(2).map(|b| self.read_range(query, b[0], b[1]));
+        let parts = futures::future::try_join_all(reads).await?;
+        Ok(parts.into_iter().flatten().collect())
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.readers).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_split_into_cached_statement_sizes() {
+        for n in [0, 1, 5, 127, 128, 129, 1000, 5000] {
+            let sizes: Vec<usize> = chunk_sizes(n).collect();
+            assert_eq!(sizes.iter().sum::<usize>(), n, "{n}: {sizes:?}");
+            assert!(sizes.iter().all(|s| s.is_power_of_two() && *s <= CHUNK), "{sizes:?}");
+        }
+        assert_eq!(chunk_sizes(133).collect::<Vec<_>>(), vec![128, 4, 1]);
+    }
+
+    #[test]
+    fn insert_statements_have_one_placeholder_per_column_and_row() {
+        let sql = insert_sql(Measurement::Change, 4);
+        assert!(
+            sql.starts_with("INSERT OR IGNORE INTO changes (event_id, time,"),
+            "{sql}"
+        );
+        assert_eq!(sql.matches('?').count(), 4 * table(Measurement::Change).columns.len());
+    }
+}

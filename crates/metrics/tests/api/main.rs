@@ -1,0 +1,7 @@
+//! The metrics crate's single integration-test binary.
+
+mod grpc_auth;
+mod grpc_queries;
+mod grpc_validation;
+mod helpers;
+mod store;
