@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! devopstrack-loadgen [--store sqlite|redis] [--pipelines N] [--jobs-per-pipeline J] [--concurrency C]
-//!                     [--workers W] [--timeout SECONDS]
+//!                     [--workers W] [--lease-loops L] [--timeout SECONDS]
 //! ```
 //!
 //! `--store redis` uses `DEVOPSTRACK_TEST_REDIS_URL`, or starts a throwaway `redis-server` (as the test kit does).
@@ -44,6 +44,8 @@ pub struct Args {
     jobs_per_pipeline: usize,
     concurrency: usize,
     workers: u32,
+    /// The tasks service's `lease_loops`.
+    lease_loops: u32,
     timeout: Duration,
 }
 
@@ -54,6 +56,7 @@ fn parse_args() -> anyhow::Result<Args> {
         jobs_per_pipeline: 10,
         concurrency: 16,
         workers: 32,
+        lease_loops: devopstrack_tasks::config::Settings::default().lease_loops,
         timeout: Duration::from_secs(120),
     };
     let mut it = std::env::args().skip(1);
@@ -65,6 +68,7 @@ fn parse_args() -> anyhow::Result<Args> {
             "--jobs-per-pipeline" => args.jobs_per_pipeline = value()?.parse()?,
             "--concurrency" => args.concurrency = value()?.parse()?,
             "--workers" => args.workers = value()?.parse()?,
+            "--lease-loops" => args.lease_loops = value()?.parse()?,
             "--timeout" => args.timeout = Duration::from_secs(value()?.parse()?),
             other => bail!("unknown argument {other:?} (see the doc comment of crates/loadgen/src/main.rs)"),
         }
@@ -184,6 +188,7 @@ async fn start(args: Args, peers: Handle, tasks_rt: Handle) -> anyhow::Result<()
         database_url,
         key_prefix,
         workers: args.workers,
+        lease_loops: args.lease_loops,
         auth_url: auth_url.clone(),
         projects_url: projects_url.clone(),
         metrics_url,

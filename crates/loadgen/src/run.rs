@@ -63,8 +63,8 @@ pub async fn run(args: &Args, services: &Services) -> anyhow::Result<()> {
         .into_inner();
 
     println!(
-        "==> {} store: {} pipelines × {} noop jobs, {} creators, {} workers",
-        args.store, args.pipelines, args.jobs_per_pipeline, args.concurrency, args.workers
+        "==> {} store: {} pipelines × {} noop jobs, {} creators, {} workers, lease loops {}",
+        args.store, args.pipelines, args.jobs_per_pipeline, args.concurrency, args.workers, args.lease_loops
     );
     let redis_before = match &services.redis_url {
         Some(url) => cpu::redis(url).await,

@@ -36,6 +36,10 @@ pub struct Settings {
     /// How long a worker's lease on a job lasts without renewal; renewed every third of it. A killed worker's job is
     /// run again after at most this long.
     pub lease_ms: u64,
+    /// Leasing loops per process sharing the `workers` slots (1..=16). More than one keeps several leases in line on
+    /// SQLite's one writer connection, which lowers the queueing of one-job pipelines, but splits the jobs of a stage
+    /// between concurrent leases, whose starts then race for the pipeline (measured: 10-job pipelines 4x slower).
+    pub lease_loops: u32,
     /// On SIGTERM a worker lets its running jobs finish for this long, then hands them back to the queue.
     pub shutdown_grace_ms: u64,
     /// gRPC URL of the auth service (JWKS and service tokens).
@@ -68,6 +72,7 @@ impl Default for Settings {
             role: ProcessRole::All,
             workers: 8,
             lease_ms: 15_000,
+            lease_loops: 1,
             shutdown_grace_ms: 20_000,
             auth_url: "http://127.0.0.1:50051".into(),
             projects_url: "http://127.0.0.1:50052".into(),
@@ -111,6 +116,9 @@ impl Settings {
         }
         if !(500..=600_000).contains(&self.lease_ms) {
             return bad("lease_ms", "must be between 500 and 600000");
+        }
+        if !(1..=16).contains(&self.lease_loops) {
+            return bad("lease_loops", "must be between 1 and 16");
         }
         if self.shutdown_grace_ms > 3_600_000 {
             return bad("shutdown_grace_ms", "must be at most 3600000");
@@ -164,7 +172,7 @@ mod tests {
 
     #[test]
     fn a_bad_value_is_one_line_naming_the_variable() {
-        let cases: [(Breaks, &str); 8] = [
+        let cases: [(Breaks, &str); 9] = [
             (
                 |s| s.database_url = "postgres://x".into(),
                 "DEVOPSTRACK_TASKS__DATABASE_URL",
@@ -178,6 +186,7 @@ mod tests {
                 "DEVOPSTRACK_TASKS__WORKERS",
             ),
             (|s| s.lease_ms = 10, "DEVOPSTRACK_TASKS__LEASE_MS"),
+            (|s| s.lease_loops = 0, "DEVOPSTRACK_TASKS__LEASE_LOOPS"),
             (
                 |s| s.projects_url = "localhost".into(),
                 "DEVOPSTRACK_TASKS__PROJECTS_URL",

@@ -125,6 +125,7 @@ impl Application {
             let settings = WorkerSettings {
                 name: worker::process_name(),
                 count: self.settings.workers,
+                leasers: self.settings.lease_loops,
                 lease: self.settings.lease(),
                 grace: Duration::from_millis(self.settings.shutdown_grace_ms),
             };

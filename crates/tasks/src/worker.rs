@@ -1,5 +1,6 @@
-//! Workers: one leasing loop per process hands deliveries out to at most `count` concurrent job attempts. The
-//! deliveries of one lease that belong to the same pipeline (the jobs of a stage, enqueued together) form a group
+//! Workers: one leasing loop per process (`leasers` loops when set higher, sharing the slots) hands deliveries out
+//! to at most `count` concurrent job attempts; a loop leases for the slots free when it asks. The deliveries of one
+//! lease that belong to the same pipeline (the jobs of a stage, enqueued together) form a group
 //! that starts in one compare-and-set write, runs its executors concurrently (each renewing its lease and watching
 //! for a stop request), and records the outcomes that are ready together in one write that also acks them.
 //! Deliveries are at least once; the pipeline's compare-and-set makes each attempt start and finish exactly once:
@@ -10,7 +11,7 @@
 //! - a worker that loses its lease (it could not renew in time) stops the executor and reports nothing: the new
 //!   holder of the delivery decides.
 //!
-//! Shutdown: on the token, the loop stops leasing; running jobs get `grace` to finish, then their executors are
+//! Shutdown: on the token, the loops stop leasing; running jobs get `grace` to finish, then their executors are
 //! cancelled and their deliveries handed back to the queue (run again elsewhere as a new attempt).
 
 mod group;
@@ -38,6 +39,9 @@ pub struct WorkerSettings {
     pub name: String,
     /// Job attempts run at once in this process.
     pub count: u32,
+    /// Leasing loops sharing those slots (at least one runs). More than one splits a stage's jobs between concurrent
+    /// leases, whose starts then race for the pipeline (see `config::Settings::lease_loops`).
+    pub leasers: u32,
     pub lease: Duration,
     pub grace: Duration,
 }
@@ -53,9 +57,20 @@ pub async fn run(app: Arc<TasksApp>, executors: Arc<Executors>, settings: Worker
         lease: settings.lease,
         grace: settings.grace,
     });
+    let mut loops = JoinSet::new();
+    for _ in 0..settings.leasers.clamp(1, settings.count.max(1)) {
+        loops.spawn(lease_loop(worker.clone(), slots.clone(), shutdown.clone()));
+    }
+    tracing::info!(workers = settings.count, leasers = loops.len(), name = %settings.name, "workers started");
+    while loops.join_next().await.is_some() {}
+    tracing::info!("workers stopped");
+}
+
+/// One leasing loop: leases for the free slots, starts each pipeline's deliveries as a group, and at shutdown waits
+/// for its groups.
+async fn lease_loop(worker: Arc<group::Worker>, slots: Arc<Semaphore>, shutdown: CancellationToken) {
     let mut groups = JoinSet::new();
     let mut failures = 0u32;
-    tracing::info!(workers = settings.count, name = %settings.name, "workers started");
     while !shutdown.is_cancelled() {
         while groups.try_join_next().is_some() {}
         // At least one free slot, then every free one (up to a lease's worth).
@@ -102,7 +117,6 @@ pub async fn run(app: Arc<TasksApp>, executors: Arc<Executors>, settings: Worker
         }
     }
     while groups.join_next().await.is_some() {}
-    tracing::info!("workers stopped");
 }
 
 /// A name for this process's workers: host name and pid.

@@ -15,6 +15,7 @@ mod logs;
 mod outbox;
 mod pipelines;
 mod queue;
+mod rows;
 #[cfg(test)]
 mod tests;
 

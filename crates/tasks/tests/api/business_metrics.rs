@@ -27,17 +27,7 @@ async fn finished_jobs_pipeline_durations_and_backlogs_are_scraped_from_the_admi
     })
     .await;
     let url = format!("http://127.0.0.1:{}/metrics", app.admin_port);
-    let text = reqwest::get(&url)
-        .await
-        .expect("scrape")
-        .error_for_status()
-        .expect("a 200")
-        .text()
-        .await
-        .expect("a body");
-
-    // Assert
-    for line in [
+    let expected = [
         r#"devopstrack_jobs_finished_total{status="succeeded",source="devopstrack"} 1"#,
         r#"devopstrack_jobs_finished_total{status="failed",source="devopstrack"} 1"#,
         r#"devopstrack_pipeline_duration_seconds_count{status="failed",source="devopstrack"} 1"#,
@@ -48,7 +38,25 @@ async fn finished_jobs_pipeline_durations_and_backlogs_are_scraped_from_the_admi
         "devopstrack_event_watchers ",
         "# TYPE devopstrack_jobs_finished counter",
         "# TYPE devopstrack_pipeline_duration_seconds histogram",
-    ] {
-        assert!(text.contains(line), "{line:?} not in:\n{text}");
+    ];
+
+    // Assert: counters move right after the write that the pipeline read already shows, and gauges are sampled
+    // periodically, so scrape until every line is there (bounded).
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let text = reqwest::get(&url)
+            .await
+            .expect("scrape")
+            .error_for_status()
+            .expect("a 200")
+            .text()
+            .await
+            .expect("a body");
+        let missing: Vec<&str> = expected.iter().copied().filter(|line| !text.contains(line)).collect();
+        if missing.is_empty() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{missing:?} not in:\n{text}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

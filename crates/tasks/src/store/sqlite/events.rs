@@ -6,17 +6,25 @@ use std::time::Duration;
 use sqlx::Row;
 use sqlx::sqlite::{SqlitePool, SqliteRow};
 
+use super::rows::Statements;
 use super::{SqliteStore, Tx, deadline_after, pause, pipeline_id_col};
 use crate::store::{MAX_EVENTS, NewEvent, StoreError, StoreResult, StoredEvent};
 
-pub(super) async fn insert(tx: &mut Tx, event: &NewEvent) -> StoreResult<()> {
-    sqlx::query("INSERT INTO events (project, pipeline, payload) VALUES (?1, ?2, ?3)")
-        .bind(&event.project)
-        .bind(event.pipeline.to_string())
-        .bind(&event.payload)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+/// Appends `events` in order inside `tx`.
+pub(super) async fn insert(statements: &mut Statements, tx: &mut Tx, events: &[NewEvent]) -> StoreResult<()> {
+    statements
+        .insert(
+            tx,
+            "INSERT INTO events (project, pipeline, payload)",
+            3,
+            events,
+            |mut row, event| {
+                row.push_bind(event.project.clone())
+                    .push_bind(event.pipeline.to_string())
+                    .push_bind(event.payload.clone());
+            },
+        )
+        .await
 }
 
 pub(super) async fn append(store: &SqliteStore, events: &[NewEvent]) -> StoreResult<()> {
@@ -24,9 +32,9 @@ pub(super) async fn append(store: &SqliteStore, events: &[NewEvent]) -> StoreRes
         return Ok(());
     }
     let mut tx = store.begin_write().await?;
-    for event in events {
-        insert(&mut tx, event).await?;
-    }
+    let mut statements = Statements::new();
+    insert(&mut statements, &mut tx, events).await?;
+    statements.send(&mut tx).await?;
     tx.commit().await?;
     store.committed(false, events.len()).await;
     Ok(())

@@ -7,24 +7,30 @@ use sqlx::sqlite::{SqlitePool, SqliteRow};
 
 use devopstrack_platform::sqlite::{micros, time_col};
 
+use super::rows::Statements;
 use super::{Tx, pipeline_id_col, u32_col};
 use crate::domain::PipelineId;
 use crate::store::{MetricsEvent, MetricsKind, OutboxEntry, PendingMetric, StoreError, StoreResult};
 
 /// Stores `entry`, replacing a pending one with the same id (its attempts and due time included).
-pub(super) async fn put(tx: &mut Tx, entry: &OutboxEntry) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO outbox (id, payload, attempts, due_at) VALUES (?1, ?2, ?3, ?4) \
-         ON CONFLICT (id) DO UPDATE SET payload = excluded.payload, attempts = excluded.attempts, \
-         due_at = excluded.due_at",
-    )
-    .bind(entry.id.to_string())
-    .bind(&entry.payload)
-    .bind(i64::from(entry.attempts))
-    .bind(micros(entry.due_at))
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+pub(super) async fn put(statements: &mut Statements, tx: &mut Tx, entry: &OutboxEntry) -> StoreResult<()> {
+    statements
+        .one(tx, 4, |query| {
+            query
+                .push("INSERT INTO outbox (id, payload, attempts, due_at) VALUES (")
+                .push_bind(entry.id.to_string())
+                .push(", ")
+                .push_bind(entry.payload.clone())
+                .push(", ")
+                .push_bind(i64::from(entry.attempts))
+                .push(", ")
+                .push_bind(micros(entry.due_at))
+                .push(
+                    ") ON CONFLICT (id) DO UPDATE SET payload = excluded.payload, attempts = excluded.attempts, \
+                     due_at = excluded.due_at",
+                );
+        })
+        .await
 }
 
 pub(super) async fn due(pool: &SqlitePool, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
@@ -64,13 +70,19 @@ fn entry_from_row(row: &SqliteRow) -> StoreResult<OutboxEntry> {
     })
 }
 
-pub(super) async fn put_metric(tx: &mut Tx, event: &MetricsEvent) -> StoreResult<()> {
-    sqlx::query("INSERT INTO metrics_outbox (kind, payload) VALUES (?1, ?2)")
-        .bind(event.kind.as_str())
-        .bind(&event.payload)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+/// Appends `events` to the metrics outbox in order inside `tx`.
+pub(super) async fn put_metrics(statements: &mut Statements, tx: &mut Tx, events: &[MetricsEvent]) -> StoreResult<()> {
+    statements
+        .insert(
+            tx,
+            "INSERT INTO metrics_outbox (kind, payload)",
+            2,
+            events,
+            |mut row, event| {
+                row.push_bind(event.kind.as_str()).push_bind(event.payload.clone());
+            },
+        )
+        .await
 }
 
 pub(super) async fn pending_metrics(pool: &SqlitePool, limit: usize) -> StoreResult<Vec<PendingMetric>> {

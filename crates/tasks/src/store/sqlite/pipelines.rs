@@ -5,6 +5,7 @@ use chrono::Utc;
 use sqlx::sqlite::{Sqlite, SqlitePool, SqliteRow};
 use sqlx::{QueryBuilder, Row};
 
+use super::rows::Statements;
 use super::{SqliteStore, Tx, corrupt, events, outbox, pipeline_id_col, queue, u64_col};
 use crate::domain::{JobId, Pipeline, PipelineId};
 use crate::store::{Created, PipelineFilter, StoreResult, StoredPipeline, Writes, decode_pipeline, encode_pipeline};
@@ -22,26 +23,34 @@ pub(super) async fn create(store: &SqliteStore, pipeline: &Pipeline, writes: &Wr
             return Ok(Created::Existing(stored_from_row(&row)?));
         }
     }
-    sqlx::query(
-        "INSERT INTO pipelines (id, project, status, idempotency_key, version, doc, created_at) \
-         VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6)",
+    let mut statements = Statements::new();
+    statements
+        .one(&mut tx, 6, |query| {
+            query
+                .push("INSERT INTO pipelines (id, project, status, idempotency_key, version, doc, created_at) VALUES (")
+                .push_bind(pipeline.id.to_string())
+                .push(", ")
+                .push_bind(pipeline.meta.project.clone())
+                .push(", ")
+                .push_bind(pipeline.status.as_str())
+                .push(", ")
+                .push_bind(pipeline.meta.idempotency_key.clone())
+                .push(", 1, ")
+                .push_bind(encode_pipeline(pipeline))
+                .push(", ")
+                .push_bind(devopstrack_platform::sqlite::micros(pipeline.created_at))
+                .push(")");
+        })
+        .await?;
+    index_jobs(
+        &mut statements,
+        &mut tx,
+        pipeline,
+        "INSERT INTO pipeline_jobs (job, pipeline)",
     )
-    .bind(pipeline.id.to_string())
-    .bind(&pipeline.meta.project)
-    .bind(pipeline.status.as_str())
-    .bind(&pipeline.meta.idempotency_key)
-    .bind(encode_pipeline(pipeline))
-    .bind(devopstrack_platform::sqlite::micros(pipeline.created_at))
-    .execute(&mut *tx)
     .await?;
-    for job in pipeline.jobs() {
-        sqlx::query("INSERT INTO pipeline_jobs (job, pipeline) VALUES (?1, ?2)")
-            .bind(job.id.to_string())
-            .bind(pipeline.id.to_string())
-            .execute(&mut *tx)
-            .await?;
-    }
-    apply_writes(&mut tx, writes).await?;
+    apply_writes(&mut statements, &mut tx, writes).await?;
+    statements.send(&mut tx).await?;
     tx.commit().await?;
     store.committed(!writes.enqueue.is_empty(), writes.events.len()).await;
     Ok(Created::Created)
@@ -111,43 +120,45 @@ pub(super) async fn update(
         return Ok(false);
     }
     // A run tracked from GitHub gains jobs with its deliveries; any other pipeline's jobs were indexed at creation.
+    let mut statements = Statements::new();
     if pipeline.is_tracked() {
-        for job in pipeline.jobs() {
-            sqlx::query("INSERT OR IGNORE INTO pipeline_jobs (job, pipeline) VALUES (?1, ?2)")
-                .bind(job.id.to_string())
-                .bind(pipeline.id.to_string())
-                .execute(&mut *tx)
-                .await?;
-        }
+        index_jobs(
+            &mut statements,
+            &mut tx,
+            pipeline,
+            "INSERT OR IGNORE INTO pipeline_jobs (job, pipeline)",
+        )
+        .await?;
     }
-    apply_writes(&mut tx, writes).await?;
+    apply_writes(&mut statements, &mut tx, writes).await?;
+    statements.send(&mut tx).await?;
     tx.commit().await?;
     store.committed(!writes.enqueue.is_empty(), writes.events.len()).await;
     Ok(true)
 }
 
-/// Stores what a pipeline write carries, inside its transaction.
-async fn apply_writes(tx: &mut Tx, writes: &Writes) -> StoreResult<()> {
+/// Indexes the pipeline's jobs (`head`: the insert, which may ignore rows already there).
+async fn index_jobs(statements: &mut Statements, tx: &mut Tx, pipeline: &Pipeline, head: &str) -> StoreResult<()> {
+    let id = pipeline.id.to_string();
+    let jobs: Vec<JobId> = pipeline.jobs().map(|j| j.id).collect();
+    statements
+        .insert(tx, head, 2, &jobs, |mut row, job| {
+            row.push_bind(job.to_string()).push_bind(id.clone());
+        })
+        .await
+}
+
+/// Adds what a pipeline write carries to its statements: one statement per kind of row.
+async fn apply_writes(statements: &mut Statements, tx: &mut Tx, writes: &Writes) -> StoreResult<()> {
     let now = Utc::now();
-    for job in &writes.enqueue {
-        queue::enqueue(tx, job, now).await?;
-    }
-    for (job, attempt) in &writes.stop {
-        queue::request_stop(tx, *job, *attempt, now).await?;
-    }
-    for event in &writes.events {
-        events::insert(tx, event).await?;
-    }
+    queue::enqueue(statements, tx, &writes.enqueue, now).await?;
+    queue::request_stop(statements, tx, &writes.stop, now).await?;
+    events::insert(statements, tx, &writes.events).await?;
     if let Some(entry) = &writes.outbox {
-        outbox::put(tx, entry).await?;
+        outbox::put(statements, tx, entry).await?;
     }
-    for event in &writes.metrics {
-        outbox::put_metric(tx, event).await?;
-    }
-    for delivery in &writes.ack {
-        queue::ack_in(tx, delivery).await?;
-    }
-    Ok(())
+    outbox::put_metrics(statements, tx, &writes.metrics).await?;
+    queue::ack_in(statements, tx, &writes.ack).await
 }
 
 /// Decodes the document and checks it is the row's pipeline (a document copied between rows by hand is corrupt).

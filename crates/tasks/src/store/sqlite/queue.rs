@@ -10,6 +10,7 @@ use sqlx::sqlite::{SqlitePool, SqliteRow};
 
 use devopstrack_platform::sqlite::{micros, time_col};
 
+use super::rows::Statements;
 use super::{SqliteStore, Tx, deadline_after, duration_micros, job_id_col, pause, pipeline_id_col, u32_col};
 use crate::domain::JobId;
 use crate::domain::spec::MAX_TIMEOUT_S;
@@ -18,15 +19,26 @@ use crate::store::{Delivery, QueueDepth, QueuedJob, StoreResult};
 /// A stop flag outlives any attempt it can concern: no attempt runs longer than the longest timeout.
 pub(super) const STOP_FLAG_KEPT: Duration = Duration::from_secs(2 * MAX_TIMEOUT_S as u64);
 
-pub(super) async fn enqueue(tx: &mut Tx, job: &QueuedJob, now: DateTime<Utc>) -> StoreResult<()> {
-    sqlx::query("INSERT INTO queue (pipeline, job, attempt, available_at) VALUES (?1, ?2, ?3, ?4)")
-        .bind(job.pipeline.to_string())
-        .bind(job.job.to_string())
-        .bind(i64::from(job.attempt))
-        .bind(micros(job.not_before.unwrap_or(now)))
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+pub(super) async fn enqueue(
+    statements: &mut Statements,
+    tx: &mut Tx,
+    jobs: &[QueuedJob],
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    statements
+        .insert(
+            tx,
+            "INSERT INTO queue (pipeline, job, attempt, available_at)",
+            4,
+            jobs,
+            |mut row, job| {
+                row.push_bind(job.pipeline.to_string())
+                    .push_bind(job.job.to_string())
+                    .push_bind(i64::from(job.attempt))
+                    .push_bind(micros(job.not_before.unwrap_or(now)));
+            },
+        )
+        .await
 }
 
 pub(super) async fn lease(
@@ -64,59 +76,62 @@ enum Leased {
     None { next: Option<i64> },
 }
 
-/// One look: leases up to `max` leaseable entries, lapsed leases first, each group in enqueue order.
+/// One look: leases up to `max` leaseable entries, lapsed leases first, each group in enqueue order, in one
+/// statement (atomic on its own, and one round trip to the writer that every write of the process waits for).
 async fn lease_ready(store: &SqliteStore, worker: &str, max: usize, lease: Duration) -> StoreResult<Leased> {
     let now = micros(Utc::now());
     let until = now.saturating_add(duration_micros(lease));
-    let mut tx = store.begin_write().await?;
-    let picked: Vec<i64> = sqlx::query_scalar(
-        "SELECT id FROM queue WHERE available_at <= ?1 AND (leased_by IS NULL OR lease_until <= ?1) \
-         ORDER BY leased_by IS NULL, id LIMIT ?2",
+    let rows = sqlx::query(
+        "UPDATE queue SET leased_by = ?1, lease_until = ?2, deliveries = deliveries + 1 \
+         WHERE id IN (SELECT id FROM queue WHERE available_at <= ?3 AND (leased_by IS NULL OR lease_until <= ?3) \
+                      ORDER BY leased_by IS NULL, id LIMIT ?4) \
+         RETURNING id, pipeline, job, attempt, deliveries, available_at",
     )
+    .bind(worker)
+    .bind(until)
     .bind(now)
     .bind(i64::try_from(max).unwrap_or(i64::MAX))
-    .fetch_all(&mut *tx)
+    .fetch_all(&store.writer)
     .await?;
-    if picked.is_empty() {
+    if rows.is_empty() {
         let row = sqlx::query(
             "SELECT (SELECT min(available_at) FROM queue WHERE leased_by IS NULL) AS available, \
                     (SELECT min(lease_until) FROM queue WHERE leased_by IS NOT NULL) AS lapses",
         )
-        .fetch_one(&mut *tx)
+        .fetch_one(&store.pool)
         .await?;
         let available: Option<i64> = row.try_get("available")?;
         let lapses: Option<i64> = row.try_get("lapses")?;
-        tx.rollback().await?;
         return Ok(Leased::None {
             next: available.into_iter().chain(lapses).min(),
         });
     }
-    let mut deliveries = Vec::with_capacity(picked.len());
-    for id in picked {
-        let row = sqlx::query(
-            "UPDATE queue SET leased_by = ?1, lease_until = ?2, deliveries = deliveries + 1 WHERE id = ?3 \
-             RETURNING pipeline, job, attempt, deliveries, available_at",
-        )
-        .bind(worker)
-        .bind(until)
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
-        match delivery_from_row(id, &row) {
-            Ok(delivery) => deliveries.push(delivery),
+    let mut deliveries = Vec::with_capacity(rows.len());
+    let mut corrupt = Vec::new();
+    for row in &rows {
+        let id: i64 = row.try_get("id")?;
+        match delivery_from_row(id, row) {
+            Ok(delivery) => deliveries.push((id, delivery)),
             Err(e) => {
                 // Left in place it would come first on every lease and stall every worker. Only a hand edit makes
                 // one: everything this store writes is typed.
                 tracing::error!(entry = id, error = %e, "dropping a corrupt queue entry");
-                sqlx::query("DELETE FROM queue WHERE id = ?1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+                corrupt.push(id);
             }
         }
     }
-    tx.commit().await?;
-    Ok(Leased::Some(deliveries))
+    if !corrupt.is_empty() {
+        let mut tx = store.begin_write().await?;
+        let mut statements = Statements::new();
+        statements
+            .delete_in(&mut tx, "DELETE FROM queue WHERE id", &corrupt)
+            .await?;
+        statements.send(&mut tx).await?;
+        tx.commit().await?;
+    }
+    // RETURNING follows no particular order: enqueue order it is.
+    deliveries.sort_unstable_by_key(|(id, _)| *id);
+    Ok(Leased::Some(deliveries.into_iter().map(|(_, d)| d).collect()))
 }
 
 fn delivery_from_row(id: i64, row: &SqliteRow) -> StoreResult<Delivery> {
@@ -156,16 +171,10 @@ pub(super) async fn ack(pool: &SqlitePool, delivery: &Delivery) -> StoreResult<(
     Ok(())
 }
 
-/// [`ack`] inside a pipeline write's transaction.
-pub(super) async fn ack_in(tx: &mut Tx, delivery: &Delivery) -> StoreResult<()> {
-    let Ok(id) = delivery.entry.parse::<i64>() else {
-        return Ok(());
-    };
-    sqlx::query("DELETE FROM queue WHERE id = ?1")
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+/// [`ack`] of every delivery inside a pipeline write's transaction.
+pub(super) async fn ack_in(statements: &mut Statements, tx: &mut Tx, deliveries: &[Delivery]) -> StoreResult<()> {
+    let ids: Vec<i64> = deliveries.iter().filter_map(|d| d.entry.parse().ok()).collect();
+    statements.delete_in(tx, "DELETE FROM queue WHERE id", &ids).await
 }
 
 /// Unleases the entry if `worker` still holds this delivery; its `available_at` is already past, so it is leaseable
@@ -206,14 +215,25 @@ pub(super) async fn depth(pool: &SqlitePool) -> StoreResult<QueueDepth> {
     })
 }
 
-pub(super) async fn request_stop(tx: &mut Tx, job: JobId, attempt: u32, now: DateTime<Utc>) -> StoreResult<()> {
-    sqlx::query("INSERT OR IGNORE INTO stop_flags (job, attempt, requested_at) VALUES (?1, ?2, ?3)")
-        .bind(job.to_string())
-        .bind(i64::from(attempt))
-        .bind(micros(now))
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+pub(super) async fn request_stop(
+    statements: &mut Statements,
+    tx: &mut Tx,
+    stop: &[(JobId, u32)],
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    statements
+        .insert(
+            tx,
+            "INSERT OR IGNORE INTO stop_flags (job, attempt, requested_at)",
+            3,
+            stop,
+            |mut row, (job, attempt)| {
+                row.push_bind(job.to_string())
+                    .push_bind(i64::from(*attempt))
+                    .push_bind(micros(now));
+            },
+        )
+        .await
 }
 
 pub(super) async fn stop_requested(pool: &SqlitePool, job: JobId, attempt: u32) -> StoreResult<bool> {

@@ -303,3 +303,33 @@ async fn queue_entry_ids_that_were_never_issued_are_entries_that_are_gone() {
     store.create_pipeline(&p, &w).await.unwrap();
     assert_eq!(store.queue_depth().await.unwrap().ready, 1);
 }
+
+#[tokio::test]
+async fn a_write_larger_than_one_statement_keeps_every_row_in_order() {
+    let (store, _dir) = store().await;
+    let (p, mut writes) = pipeline("web");
+    // Past the rows of one statement, and past the bound values of one query (three per event).
+    writes.events = (0..6_000).map(|i| event(&p, &i.to_string())).collect();
+    let job = writes.enqueue[0].job;
+    writes.enqueue = (1..=300)
+        .map(|attempt| QueuedJob {
+            pipeline: p.id,
+            job,
+            attempt,
+            not_before: None,
+        })
+        .collect();
+
+    store.create_pipeline(&p, &writes).await.expect("create");
+
+    let events = store.read_events(None, 10_000, Duration::ZERO).await.expect("read");
+    let payloads: Vec<String> = events
+        .iter()
+        .map(|e| String::from_utf8(e.payload.clone()).expect("utf-8"))
+        .collect();
+    let expected: Vec<String> = (0..6_000).map(|i: i32| i.to_string()).collect();
+    assert_eq!(payloads, expected);
+    let leased = store.lease("w", 1_000, LEASE, Duration::ZERO).await.expect("lease");
+    let attempts: Vec<u32> = leased.iter().map(|d| d.attempt).collect();
+    assert_eq!(attempts, (1..=300).collect::<Vec<_>>(), "every entry, in enqueue order");
+}
