@@ -24,26 +24,41 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// `sqlite::memory:` works too: the pool then holds exactly one connection for its whole life, because an in-memory
 /// database disappears with its last connection.
 pub async fn open_pool(url: &str) -> Result<SqlitePool, sqlx::Error> {
-    open(url, MAX_CONNECTIONS).await
+    open(url, MAX_CONNECTIONS, |o| o).await
 }
+
+/// [`open_pool`] with `tune` applied to the connect options first (the conventions above still hold; a read-heavy store
+/// may raise `row_buffer_size` or set PRAGMAs such as `mmap_size` / `cache_size`).
+pub async fn open_pool_with(url: &str, tune: Tune) -> Result<SqlitePool, sqlx::Error> {
+    open(url, MAX_CONNECTIONS, tune).await
+}
+
+/// Adjusts a pool's connect options (see [`open_pool_with`], [`open_writer_with`]).
+pub type Tune = fn(SqliteConnectOptions) -> SqliteConnectOptions;
 
 /// A one-connection pool on the same file as `readers` (from [`open_pool`]), for a store whose writes are frequent
 /// and concurrent: writers then queue in the pool (fair, async) instead of in SQLite's busy handler, which sleeps in
 /// steps of up to 100 ms and collapses throughput under contention. Reads keep using `readers` (WAL lets them run
 /// beside the writer). An in-memory database lives in the one connection `readers` holds, so that is the writer.
 pub async fn open_writer(url: &str, readers: &SqlitePool) -> Result<SqlitePool, sqlx::Error> {
+    open_writer_with(url, readers, |o| o).await
+}
+
+/// [`open_writer`] with `tune` applied to the writer's connect options (ignored for an in-memory database, whose
+/// writer is the readers' one connection).
+pub async fn open_writer_with(url: &str, readers: &SqlitePool, tune: Tune) -> Result<SqlitePool, sqlx::Error> {
     if is_memory(url) {
         return Ok(readers.clone());
     }
-    open(url, 1).await
+    open(url, 1, tune).await
 }
 
 fn is_memory(url: &str) -> bool {
     url.contains(":memory:") || url.contains("mode=memory")
 }
 
-async fn open(url: &str, max_connections: u32) -> Result<SqlitePool, sqlx::Error> {
-    let options = SqliteConnectOptions::from_str(url)?
+async fn open(url: &str, max_connections: u32, tune: Tune) -> Result<SqlitePool, sqlx::Error> {
+    let options = tune(SqliteConnectOptions::from_str(url)?)
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)

@@ -94,6 +94,13 @@ fn window_error(e: series::WindowError) -> Error {
     Error::invalid(e.field, e.problem)
 }
 
+/// Whole events, or only what DORA uses.
+#[derive(Debug, Clone, Copy)]
+enum Read {
+    Whole,
+    Dora,
+}
+
 macro_rules! unwrap_kind {
     ($events:expr, $variant:ident) => {
         $events
@@ -115,6 +122,20 @@ impl MetricsApp {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<Event>, Error> {
+        self.read_as(Read::Whole, measurement, project, environment, from, to)
+            .await
+    }
+
+    /// Reads whole events, or (`Read::Dora`) only the fields DORA uses ([`crate::store::MetricsStore::read_dora`]).
+    async fn read_as(
+        &self,
+        how: Read,
+        measurement: Measurement,
+        project: Option<&str>,
+        environment: Option<&str>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Event>, Error> {
         let query = ReadQuery {
             measurement,
             project: project.map(str::to_owned),
@@ -122,13 +143,18 @@ impl MetricsApp {
             from,
             to,
         };
-        self.store.read(&query).await.map_err(|e| {
+        let read = match how {
+            Read::Whole => self.store.read(&query).await,
+            Read::Dora => self.store.read_dora(&query).await,
+        };
+        read.map_err(|e| {
             Error::Internal(anyhow::Error::new(e).context(format!("reading {} events", measurement.as_str())))
         })
     }
 
     /// The DORA facts of `window` for the filter: deployments (and changes) with their lookback, incidents of the
-    /// environment asked for and those without one.
+    /// environment asked for and those without one. The deployments returned carry only DORA's fields (enough for
+    /// the deployment series: finish time and status).
     async fn dora_facts(
         &self,
         window: DoraWindow,
@@ -136,15 +162,30 @@ impl MetricsApp {
         environment: Option<&str>,
     ) -> Result<(dora::DoraFacts, Vec<Deployment>), Error> {
         let (deployments, changes, incidents) = tokio::try_join!(
-            self.read(
+            self.read_as(
+                Read::Dora,
                 Measurement::Deployment,
                 project,
                 environment,
                 window.history_from(),
                 window.to
             ),
-            self.read(Measurement::Change, project, None, window.history_from(), window.to),
-            self.read(Measurement::Incident, project, None, window.incidents_from(), window.to),
+            self.read_as(
+                Read::Dora,
+                Measurement::Change,
+                project,
+                None,
+                window.history_from(),
+                window.to
+            ),
+            self.read_as(
+                Read::Dora,
+                Measurement::Incident,
+                project,
+                None,
+                window.incidents_from(),
+                window.to
+            ),
         )?;
         let deployments: Vec<Deployment> = unwrap_kind!(deployments, Deployment);
         let changes: Vec<Change> = unwrap_kind!(changes, Change);

@@ -61,6 +61,15 @@ pub trait MetricsStore: Send + Sync + 'static {
     /// The matching events, ordered by time then event id.
     async fn read(&self, query: &ReadQuery) -> StoreResult<Vec<Event>>;
 
+    /// [`read`](Self::read) for DORA ([`crate::domain::dora::compute`]): the same events in the same order, but only
+    /// the fields DORA uses are guaranteed; the others may be left empty (`String::new()`, `None`, any `source`).
+    /// Kept: every field of job runs; of deployments, event id, project, environment, status, commit sha, commit
+    /// time and finish time; of changes, event id, project, commit sha and commit time; of incidents, all but title
+    /// and url. A store with nothing to gain from narrower reads returns whole events (this default).
+    async fn read_dora(&self, query: &ReadQuery) -> StoreResult<Vec<Event>> {
+        self.read(query).await
+    }
+
     /// Whether the store answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;
 }

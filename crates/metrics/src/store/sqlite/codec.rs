@@ -1,5 +1,7 @@
 //! How each event kind maps to its table's columns (`migrations/sqlite/0001_init.sql`): the column lists, binding an
 //! event's values in that order, and decoding a row (read by column index, in the same order) back into the event.
+//! A DORA read ([`Projection::Dora`]) selects only the columns DORA uses (see
+//! [`crate::store::MetricsStore::read_dora`]; decoded in `packed.rs`).
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -14,6 +16,27 @@ use crate::domain::{Change, Deployment, DeploymentStatus, Event, Incident, JobRu
 pub struct Table {
     pub name: &'static str,
     pub columns: &'static [&'static str],
+    /// What a DORA read selects, in this order (`packed.rs` decodes them); empty: every column.
+    pub dora_columns: &'static [&'static str],
+}
+
+/// Which columns a read selects and decodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Projection {
+    /// Every column: the whole event.
+    Full,
+    /// The columns DORA uses ([`Table::dora_columns`]).
+    Dora,
+}
+
+impl Table {
+    pub fn select(&self, projection: Projection) -> &'static [&'static str] {
+        match projection {
+            Projection::Full => self.columns,
+            Projection::Dora if !self.dora_columns.is_empty() => self.dora_columns,
+            Projection::Dora => self.columns,
+        }
+    }
 }
 
 const JOB_RUNS: Table = Table {
@@ -32,6 +55,7 @@ const JOB_RUNS: Table = Table {
         "queued_at",
         "started_at",
     ],
+    dora_columns: &[],
 };
 
 const DEPLOYMENTS: Table = Table {
@@ -49,6 +73,15 @@ const DEPLOYMENTS: Table = Table {
         "pipeline_id",
         "source",
     ],
+    dora_columns: &[
+        "event_id",
+        "time",
+        "project",
+        "environment",
+        "status",
+        "commit_sha",
+        "commit_time",
+    ],
 };
 
 const CHANGES: Table = Table {
@@ -62,6 +95,7 @@ const CHANGES: Table = Table {
         "repository",
         "branch",
     ],
+    dora_columns: &["event_id", "time", "project", "commit_sha"],
 };
 
 const INCIDENTS: Table = Table {
@@ -76,6 +110,15 @@ const INCIDENTS: Table = Table {
         "opened_at",
         "resolved_at",
         "url",
+    ],
+    dora_columns: &[
+        "event_id",
+        "time",
+        "project",
+        "environment",
+        "incident_id",
+        "opened_at",
+        "resolved_at",
     ],
 };
 

@@ -16,6 +16,7 @@ conformance!(
     reads_filter_by_measurement_project_environment_and_range,
     reads_are_ordered_by_time_then_event_id,
     every_field_of_every_kind_round_trips,
+    dora_reads_keep_every_field_dora_uses,
     a_large_batch_is_stored_whole,
     reads_of_nothing_are_empty,
 );
@@ -213,6 +214,54 @@ pub async fn every_field_of_every_kind_round_trips(store: Arc<dyn MetricsStore>)
         expected.sort_by(|a, b| (a.time(), a.event_id()).cmp(&(b.time(), b.event_id())));
         let got = store.read(&query(measurement, day(3, 0), day(4, 0))).await.unwrap();
         assert_eq!(got, expected, "{measurement:?}");
+    }
+}
+
+/// `event` with the fields `MetricsStore::read_dora` may leave empty emptied.
+fn dora_fields(event: &Event) -> Event {
+    match event.clone() {
+        Event::Deployment(d) => Event::Deployment(Deployment {
+            version: String::new(),
+            started_at: None,
+            pipeline_id: String::new(),
+            source: Source::DevOpsTrack,
+            ..d
+        }),
+        Event::Change(c) => Event::Change(Change {
+            repository: String::new(),
+            branch: String::new(),
+            ..c
+        }),
+        Event::Incident(i) => Event::Incident(Incident {
+            title: String::new(),
+            url: String::new(),
+            ..i
+        }),
+        run @ Event::JobRun(_) => run,
+    }
+}
+
+pub async fn dora_reads_keep_every_field_dora_uses(store: Arc<dyn MetricsStore>) {
+    let mut events = every_kind();
+    events.push(Event::Deployment(deployment(
+        "dep-other",
+        "other",
+        "dev",
+        DeploymentStatus::Failed,
+        day(3, 2),
+    )));
+    store.append(&events).await.expect("append every kind");
+    for measurement in Measurement::ALL {
+        for project in [None, Some("shop")] {
+            let q = ReadQuery {
+                project: project.map(str::to_owned),
+                ..query(measurement, day(3, 0), day(4, 0))
+            };
+            let whole: Vec<Event> = store.read(&q).await.unwrap().iter().map(dora_fields).collect();
+            let dora: Vec<Event> = store.read_dora(&q).await.unwrap().iter().map(dora_fields).collect();
+            assert!(!whole.is_empty(), "{measurement:?}");
+            assert_eq!(dora, whole, "{measurement:?} {project:?}");
+        }
     }
 }
 
