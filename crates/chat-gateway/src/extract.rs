@@ -8,6 +8,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures::future::{LocalBoxFuture, Ready, ready};
 
 use devopstrack_platform::auth::{Principal, bearer};
+use devopstrack_platform::grpc::retry_idempotent;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -89,6 +90,25 @@ pub fn upstream<T>(message: T, caller: Option<&Caller>, request_id: &RequestId) 
         metadata.insert("x-request-id", value);
     }
     request
+}
+
+/// An idempotent read of an internal service as the caller: retried when the service blinks (UNAVAILABLE), never
+/// used for writes. `call` picks the RPC on a clone of `client`.
+pub async fn read_upstream<C, M, T, F, Fut>(
+    client: &C,
+    caller: &Caller,
+    id: &RequestId,
+    message: M,
+    call: F,
+) -> Result<T, ApiError>
+where
+    C: Clone,
+    M: Clone,
+    F: Fn(C, tonic::Request<M>) -> Fut,
+    Fut: std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+{
+    let response = retry_idempotent(|| call(client.clone(), upstream(message.clone(), Some(caller), id))).await?;
+    Ok(response.into_inner())
 }
 
 /// Largest accepted request body.

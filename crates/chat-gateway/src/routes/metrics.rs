@@ -1,45 +1,20 @@
 //! `/api/v1/metrics/**`: DORA, series and the dashboard overview from the metrics service. Handlers forward the
 //! caller's token; metrics lets viewers and up read and validates every parameter. Reads are retried on UNAVAILABLE.
 
-use std::future::Future;
-
 use actix_web::{HttpResponse, web};
 
-use devopstrack_platform::grpc::retry_idempotent;
 use devopstrack_proto::metrics::v1 as pb;
 
 use super::metrics_dto::{DoraQuery, DoraReportBody, OverviewBody, OverviewQuery, SeriesBody, SeriesQuery, timestamp};
 use crate::error::ApiError;
-use crate::extract::{Caller, Query, RequestId, upstream};
+use crate::extract::{Caller, Query, RequestId, read_upstream};
 use crate::openapi::ErrorBody;
-use crate::state::{AppState, MetricsClient};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/metrics/dora", web::get().to(dora))
         .route("/api/v1/metrics/series", web::get().to(series))
         .route("/api/v1/metrics/overview", web::get().to(overview));
-}
-
-async fn read<M, T, F, Fut>(
-    state: &AppState,
-    caller: &Caller,
-    id: &RequestId,
-    message: M,
-    call: F,
-) -> Result<T, ApiError>
-where
-    M: Clone,
-    F: Fn(MetricsClient, tonic::Request<M>) -> Fut,
-    Fut: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
-{
-    let response = retry_idempotent(|| {
-        call(
-            state.metrics_service.clone(),
-            upstream(message.clone(), Some(caller), id),
-        )
-    })
-    .await?;
-    Ok(response.into_inner())
 }
 
 /// The five DORA metrics with their 2023 performance level, rolled up over the filter and broken down per project
@@ -63,13 +38,9 @@ async fn dora(
         from: query.from.map(timestamp),
         to: query.to.map(timestamp),
     };
-    let report = read(
-        &state,
-        &caller,
-        &id,
-        message,
-        |mut c, r| async move { c.get_dora(r).await },
-    )
+    let report = read_upstream(&state.metrics_service, &caller, &id, message, |mut c, r| async move {
+        c.get_dora(r).await
+    })
     .await?;
     Ok(HttpResponse::Ok().json(DoraReportBody::from(report)))
 }
@@ -88,7 +59,7 @@ async fn series(
     query: Query<SeriesQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let message = query.into_inner().into_proto()?;
-    let series = read(&state, &caller, &id, message, |mut c, r| async move {
+    let series = read_upstream(&state.metrics_service, &caller, &id, message, |mut c, r| async move {
         c.query_series(r).await
     })
     .await?;
@@ -113,7 +84,7 @@ async fn overview(
         project: query.project.unwrap_or_default(),
         days: query.days.unwrap_or(0),
     };
-    let overview = read(&state, &caller, &id, message, |mut c, r| async move {
+    let overview = read_upstream(&state.metrics_service, &caller, &id, message, |mut c, r| async move {
         c.get_overview(r).await
     })
     .await?;

@@ -3,11 +3,8 @@
 //! non-production deploys; admin also production) and validates every field. Reads are retried on UNAVAILABLE.
 //! Live updates of the same resources come over the WebSocket ([`super::ws`]).
 
-use std::future::Future;
-
 use actix_web::{HttpResponse, web};
 
-use devopstrack_platform::grpc::retry_idempotent;
 use devopstrack_proto::tasks::v1 as pb;
 
 use super::dto::{next_token, page_size};
@@ -15,9 +12,9 @@ use super::pipelines_dto::{
     CreatePipelineBody, JobLogBody, JobLogQuery, ListPipelinesQuery, PipelineBody, PipelinesPage, RejectBody,
 };
 use crate::error::ApiError;
-use crate::extract::{Caller, Json, Query, RequestId, upstream};
+use crate::extract::{Caller, Json, Query, RequestId, read_upstream, upstream};
 use crate::openapi::ErrorBody;
-use crate::state::{AppState, TasksClient};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/pipelines", web::get().to(list))
@@ -28,23 +25,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/jobs/{id}/approve", web::post().to(approve))
         .route("/api/v1/jobs/{id}/reject", web::post().to(reject))
         .route("/api/v1/jobs/{id}/log", web::get().to(log));
-}
-
-/// An idempotent read: retried when the service blinks (UNAVAILABLE), never for writes.
-async fn read<M, T, F, Fut>(
-    state: &AppState,
-    caller: &Caller,
-    id: &RequestId,
-    message: M,
-    call: F,
-) -> Result<T, ApiError>
-where
-    M: Clone,
-    F: Fn(TasksClient, tonic::Request<M>) -> Fut,
-    Fut: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
-{
-    let response = retry_idempotent(|| call(state.tasks.clone(), upstream(message.clone(), Some(caller), id))).await?;
-    Ok(response.into_inner())
 }
 
 fn pipeline_ok(pipeline: pb::Pipeline) -> HttpResponse {
@@ -71,7 +51,7 @@ async fn list(
         page_size: page_size(query.page_size)?,
         page_token: query.page_token.unwrap_or_default(),
     };
-    let page = read(&state, &caller, &id, message, |mut c, r| async move {
+    let page = read_upstream(&state.tasks, &caller, &id, message, |mut c, r| async move {
         c.list_pipelines(r).await
     })
     .await?;
@@ -136,7 +116,7 @@ async fn get(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let message = pb::GetPipelineRequest { id: path.into_inner() };
-    let pipeline = read(&state, &caller, &id, message, |mut c, r| async move {
+    let pipeline = read_upstream(&state.tasks, &caller, &id, message, |mut c, r| async move {
         c.get_pipeline(r).await
     })
     .await?;
@@ -292,7 +272,7 @@ async fn log(
         offset,
         limit: query.limit.map_or(0, |l| l.min(1000)),
     };
-    let log = read(&state, &caller, &id, message, |mut c, r| async move {
+    let log = read_upstream(&state.tasks, &caller, &id, message, |mut c, r| async move {
         c.get_job_log(r).await
     })
     .await?;

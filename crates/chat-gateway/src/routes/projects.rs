@@ -2,11 +2,8 @@
 //! service. Handlers forward the caller's token; the projects service enforces roles (viewer reads, operator creates
 //! releases, admin changes projects, admin or the service role records deployments). Reads are retried on UNAVAILABLE.
 
-use std::future::Future;
-
 use actix_web::{HttpResponse, web};
 
-use devopstrack_platform::grpc::retry_idempotent;
 use devopstrack_proto::projects::v1 as pb;
 
 use super::dto::{Page, next_token, page_size};
@@ -16,9 +13,9 @@ use super::projects_dto::{
     UpdateProjectBody,
 };
 use crate::error::ApiError;
-use crate::extract::{Caller, Json, Query, RequestId, upstream};
+use crate::extract::{Caller, Json, Query, RequestId, read_upstream, upstream};
 use crate::openapi::ErrorBody;
-use crate::state::{AppState, ProjectsClient};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     const PROJECT: &str = "/api/v1/projects/{slug}";
@@ -42,24 +39,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/projects/{slug}/releases", web::post().to(create_release))
         .route("/api/v1/projects/{slug}/deployments", web::get().to(list_deployments))
         .route("/api/v1/projects/{slug}/deployments", web::post().to(record_deployment));
-}
-
-/// An idempotent read: retried when the service blinks (UNAVAILABLE), never for writes.
-async fn read<M, T, F, Fut>(
-    state: &AppState,
-    caller: &Caller,
-    id: &RequestId,
-    message: M,
-    call: F,
-) -> Result<T, ApiError>
-where
-    M: Clone,
-    F: Fn(ProjectsClient, tonic::Request<M>) -> Fut,
-    Fut: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
-{
-    let response =
-        retry_idempotent(|| call(state.projects.clone(), upstream(message.clone(), Some(caller), id))).await?;
-    Ok(response.into_inner())
 }
 
 fn project_ok(project: pb::Project) -> HttpResponse {
@@ -88,7 +67,7 @@ async fn list(
         include_archived: query.include_archived.unwrap_or(false),
         order_by: query.order_by.unwrap_or_default(),
     };
-    let page = read(&state, &caller, &id, message, |mut c, r| async move {
+    let page = read_upstream(&state.projects, &caller, &id, message, |mut c, r| async move {
         c.list_projects(r).await
     })
     .await?;
@@ -142,7 +121,7 @@ async fn get(
     let message = pb::GetProjectRequest {
         project: slug.into_inner(),
     };
-    let project = read(&state, &caller, &id, message, |mut c, r| async move {
+    let project = read_upstream(&state.projects, &caller, &id, message, |mut c, r| async move {
         c.get_project(r).await
     })
     .await?;
@@ -301,7 +280,7 @@ async fn environment_states(
     project: String,
 ) -> Result<Vec<pb::Environment>, ApiError> {
     let message = pb::GetEnvironmentStatesRequest { project };
-    let states = read(state, caller, id, message, |mut c, r| async move {
+    let states = read_upstream(&state.projects, caller, id, message, |mut c, r| async move {
         c.get_environment_states(r).await
     })
     .await?;
@@ -436,7 +415,7 @@ async fn list_releases(
         page_size: page_size(query.page_size)?,
         page_token: query.page_token.unwrap_or_default(),
     };
-    let page = read(&state, &caller, &id, message, |mut c, r| async move {
+    let page = read_upstream(&state.projects, &caller, &id, message, |mut c, r| async move {
         c.list_releases(r).await
     })
     .await?;
@@ -497,7 +476,7 @@ async fn list_deployments(
         page_size: page_size(query.page_size)?,
         page_token: query.page_token.unwrap_or_default(),
     };
-    let page = read(&state, &caller, &id, message, |mut c, r| async move {
+    let page = read_upstream(&state.projects, &caller, &id, message, |mut c, r| async move {
         c.list_deployments(r).await
     })
     .await?;
