@@ -14,8 +14,8 @@ use devopstrack_proto::projects::v1::project_service_server::ProjectService;
 use crate::app::{NewRelease, ProjectPatch, ProjectQuery, ProjectsApp, WebhookDelivery};
 use crate::error::Error;
 use convert::{
-    deployment, environment_input, github_integration, new_deployment, new_project, project, release, repository_input,
-    webhook_verification,
+    delivery_outcome, deployment, environment_input, github_integration, new_deployment, new_project, project, release,
+    repository_input, webhook_verification,
 };
 
 pub use devopstrack_proto::projects::v1::project_service_server::ProjectServiceServer;
@@ -306,5 +306,22 @@ impl ProjectService for ProjectsGrpc {
         };
         let verification = self.app.verify_github_webhook(&principal, delivery).await?;
         Ok(Response::new(webhook_verification(verification)))
+    }
+
+    async fn finish_github_delivery(
+        &self,
+        request: Request<pb::FinishGithubDeliveryRequest>,
+    ) -> Answer<pb::FinishGithubDeliveryResponse> {
+        let principal = self.principal(&request).await?;
+        let pb::FinishGithubDeliveryRequest {
+            project,
+            delivery_id,
+            outcome,
+        } = request.into_inner();
+        let found = self
+            .app
+            .finish_github_delivery(&principal, &project, &delivery_id, delivery_outcome(outcome)?)
+            .await?;
+        Ok(Response::new(pb::FinishGithubDeliveryResponse { found }))
     }
 }

@@ -1,6 +1,7 @@
 //! The GitHub integration's use-cases: an admin sets a project's webhook secret (sealed at rest, never answered back),
 //! anyone who reads sees whether one is set, and the gateway's webhook intake (the `service` role only) asks whether a
-//! delivery is signed with it and new. The secret never leaves this service.
+//! delivery is signed with it and new (claiming it), then says how processing it ended. The secret never leaves this
+//! service.
 
 use std::sync::Arc;
 
@@ -13,8 +14,8 @@ use devopstrack_platform::auth::{Principal, Role};
 use super::releases::ensure_active;
 use super::{ProjectRef, ProjectsApp, require, store_err};
 use crate::domain::{
-    DELIVERY_DEDUP_WINDOW, GithubIntegrationRecord, ProjectRecord, Slug, WebhookVerdict, check_webhook_secret,
-    parse_delivery_id, signature_matches,
+    DELIVERY_CLAIM_TTL, DELIVERY_DEDUP_WINDOW, DeliveryOutcome, GithubIntegrationRecord, ProjectRecord, Slug,
+    WebhookVerdict, check_webhook_secret, parse_delivery_id, signature_matches,
 };
 use crate::error::Error;
 use crate::secrets::SecretsKey;
@@ -99,7 +100,9 @@ impl ProjectsApp {
     }
 
     /// The `service` role only. Valid only when the signature matches the project's secret; then, and only then, the
-    /// delivery id is recorded, and an id recorded before (within [`DELIVERY_DEDUP_WINDOW`]) answers `Duplicate`.
+    /// delivery id is claimed for the caller, and an id processed before (within [`DELIVERY_DEDUP_WINDOW`]) or
+    /// claimed within [`DELIVERY_CLAIM_TTL`] answers `Duplicate`. The caller ends the claim with
+    /// [`Self::finish_github_delivery`].
     /// A secret that no longer opens (the key changed) is FAILED_PRECONDITION: never accepted.
     #[tracing::instrument(skip_all, fields(project = %delivery.project, delivery_id = %delivery.delivery_id))]
     pub async fn verify_github_webhook(
@@ -156,7 +159,7 @@ impl ProjectsApp {
         let now = self.now();
         let recorded = self
             .store
-            .record_webhook_delivery(project.id, &delivery_id, now)
+            .record_webhook_delivery(project.id, &delivery_id, now, now - DELIVERY_CLAIM_TTL)
             .await
             .map_err(store_err("recording a webhook delivery"))?;
         if recorded {
@@ -170,6 +173,45 @@ impl ProjectsApp {
             },
             project: found,
         })
+    }
+
+    /// The `service` role only: ends the claim a `Valid` verification took. `Processed` keeps the id, `Failed`
+    /// forgets it so GitHub's redelivery is processed. `false` when there is no unfinished claim (already finished,
+    /// pruned, never verified, or an unknown project): nothing changes.
+    #[tracing::instrument(skip_all, fields(project = %project, delivery_id = %delivery_id, ?outcome))]
+    pub async fn finish_github_delivery(
+        &self,
+        principal: &Principal,
+        project: &str,
+        delivery_id: &str,
+        outcome: Option<DeliveryOutcome>,
+    ) -> Result<bool, Error> {
+        if principal.role != Role::Service {
+            return Err(Error::PermissionDenied(format!(
+                "finishing webhook deliveries is for the service role only; you are {}",
+                principal.role
+            )));
+        }
+        if project.is_empty() {
+            return Err(Error::invalid("project", "is required: a project id or slug"));
+        }
+        let delivery_id = parse_delivery_id(delivery_id).map_err(|e| Error::invalid("deliveryId", e))?;
+        let outcome = outcome.ok_or_else(|| Error::invalid("outcome", "is required: processed or failed"))?;
+        let key = ProjectRef::parse("project", project)?;
+        let project = match self.project_by_ref("project", project, key).await {
+            Ok(project) => project,
+            Err(Error::NotFound(_)) => return Ok(false),
+            Err(other) => return Err(other),
+        };
+        let found = self
+            .store
+            .finish_webhook_delivery(project.id, &delivery_id, outcome, self.now())
+            .await
+            .map_err(store_err("finishing a webhook delivery"))?;
+        if found && outcome == DeliveryOutcome::Failed {
+            tracing::warn!(project = %project.slug, "webhook delivery released after a failure: a redelivery will be processed");
+        }
+        Ok(found)
     }
 
     fn secrets_key(&self) -> Result<&SecretsKey, Error> {

@@ -27,8 +27,8 @@ use uuid::Uuid;
 
 use super::{ProjectPage, ProjectRef, ProjectView};
 use crate::domain::{
-    DeploymentRecord, EnvName, EnvironmentState, GithubIntegrationRecord, ProjectCursor, ProjectFilter, ProjectOrder,
-    ProjectRecord, ReleaseRecord, Slug, TimeCursor,
+    DeliveryOutcome, DeploymentRecord, EnvName, EnvironmentState, GithubIntegrationRecord, ProjectCursor,
+    ProjectFilter, ProjectOrder, ProjectRecord, ReleaseRecord, Slug, TimeCursor,
 };
 use crate::store::{ProjectStore, Replace, StoreResult};
 
@@ -306,9 +306,22 @@ impl ProjectStore for InvalidatingStore {
         project_id: Uuid,
         delivery_id: &str,
         received_at: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
     ) -> StoreResult<bool> {
         self.inner
-            .record_webhook_delivery(project_id, delivery_id, received_at)
+            .record_webhook_delivery(project_id, delivery_id, received_at, stale_before)
+            .await
+    }
+
+    async fn finish_webhook_delivery(
+        &self,
+        project_id: Uuid,
+        delivery_id: &str,
+        outcome: DeliveryOutcome,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        self.inner
+            .finish_webhook_delivery(project_id, delivery_id, outcome, at)
             .await
     }
 

@@ -8,6 +8,19 @@ use uuid::Uuid;
 
 /// How long a delivery id is remembered: a replay within this window is answered as a duplicate.
 pub const DELIVERY_DEDUP_WINDOW: TimeDelta = TimeDelta::days(7);
+/// How long a claimed delivery may stay unfinished before a redelivery may claim it again: longer than the gateway
+/// takes to process one (its retries give up within about a minute), short enough that a delivery whose processor
+/// died can be redelivered the same day.
+pub const DELIVERY_CLAIM_TTL: TimeDelta = TimeDelta::minutes(15);
+
+/// How the processing of a claimed delivery ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    /// Every effect was applied (or refused for good): the id stays, later copies are duplicates.
+    Processed,
+    /// Some effect could not be applied: the id is forgotten, so a redelivery is processed.
+    Failed,
+}
 
 /// A project's GitHub integration as stored: the webhook secret sealed for this project, never the plaintext.
 #[derive(Debug, Clone, PartialEq, Eq)]

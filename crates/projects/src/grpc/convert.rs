@@ -9,8 +9,8 @@ use crate::app::{
     WebhookVerification,
 };
 use crate::domain::{
-    DeploymentRecord, DeploymentStatus, EnvironmentConfig, EnvironmentState, Provider, ReleaseRecord, Repository, Tier,
-    WebhookVerdict,
+    DeliveryOutcome, DeploymentRecord, DeploymentStatus, EnvironmentConfig, EnvironmentState, Provider, ReleaseRecord,
+    Repository, Tier, WebhookVerdict,
 };
 use crate::error::Error;
 
@@ -234,6 +234,16 @@ pub fn github_integration(view: GithubIntegrationView) -> pb::GithubIntegration 
         project_slug: view.project_slug.as_str().to_owned(),
         configured: view.configured,
         updated_at: view.updated_at.map(timestamp),
+    }
+}
+
+/// Unspecified is `None` (the use-case names the missing field); an unknown number is INVALID_ARGUMENT.
+pub fn delivery_outcome(raw: i32) -> Result<Option<DeliveryOutcome>, Error> {
+    match pb::DeliveryOutcome::try_from(raw) {
+        Ok(pb::DeliveryOutcome::Unspecified) => Ok(None),
+        Ok(pb::DeliveryOutcome::Processed) => Ok(Some(DeliveryOutcome::Processed)),
+        Ok(pb::DeliveryOutcome::Failed) => Ok(Some(DeliveryOutcome::Failed)),
+        Err(_) => Err(Error::invalid("outcome", format!("{raw} is not a delivery outcome"))),
     }
 }
 

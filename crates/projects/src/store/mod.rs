@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::domain::{
-    DeploymentRecord, EnvName, EnvironmentState, GithubIntegrationRecord, ProjectCursor, ProjectFilter, ProjectOrder,
-    ProjectRecord, ReleaseRecord, Slug, TimeCursor,
+    DeliveryOutcome, DeploymentRecord, EnvName, EnvironmentState, GithubIntegrationRecord, ProjectCursor,
+    ProjectFilter, ProjectOrder, ProjectRecord, ReleaseRecord, Slug, TimeCursor,
 };
 
 pub use mongo::MongoStore;
@@ -132,13 +132,25 @@ pub trait ProjectStore: Send + Sync + 'static {
     /// Creates or replaces the project's integration (its sealed webhook secret).
     async fn put_github_integration(&self, integration: &GithubIntegrationRecord) -> StoreResult<()>;
     async fn github_integration(&self, project_id: Uuid) -> StoreResult<Option<GithubIntegrationRecord>>;
-    /// Remembers a webhook delivery id of the project: `true` when recorded now, `false` (nothing changes) when it
-    /// was recorded before. Atomic: of two concurrent calls with the same id, exactly one answers `true`.
+    /// Claims a webhook delivery id of the project for processing: `true` when claimed now — the id is new, or an
+    /// earlier claim was never finished and was taken before `stale_before` (its `received_at` becomes this one) —,
+    /// `false` (nothing changes) when it was processed or is claimed since `stale_before`. Atomic: of concurrent
+    /// calls with the same id, exactly one answers `true`.
     async fn record_webhook_delivery(
         &self,
         project_id: Uuid,
         delivery_id: &str,
         received_at: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Ends an unfinished claim: [`DeliveryOutcome::Processed`] marks it done at `at`, [`DeliveryOutcome::Failed`]
+    /// forgets the id. `false` (nothing changes) when there is no unfinished claim of that id.
+    async fn finish_webhook_delivery(
+        &self,
+        project_id: Uuid,
+        delivery_id: &str,
+        outcome: DeliveryOutcome,
+        at: DateTime<Utc>,
     ) -> StoreResult<bool>;
     /// Forgets the delivery ids (of every project) received before `before`; answers how many.
     async fn prune_webhook_deliveries(&self, before: DateTime<Utc>) -> StoreResult<u64>;

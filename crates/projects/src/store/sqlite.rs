@@ -20,7 +20,7 @@ use devopstrack_platform::sqlite::{ColumnError, micros, opt_time_col, time_col, 
 
 use super::{ProjectStore, Replace, StoreError, StoreResult};
 use crate::domain::{
-    CommitSha, DeploymentRecord, DeploymentStatus, EnvName, EnvironmentConfig, EnvironmentState,
+    CommitSha, DeliveryOutcome, DeploymentRecord, DeploymentStatus, EnvName, EnvironmentConfig, EnvironmentState,
     GithubIntegrationRecord, ProjectCursor, ProjectFilter, ProjectName, ProjectOrder, ProjectRecord, ProjectSortField,
     Provider, ReleaseRecord, RepoUrl, Repository, Slug, SortKey, Tag, Tier, TimeCursor, VersionLabel,
 };
@@ -475,8 +475,21 @@ impl ProjectStore for SqliteStore {
         project_id: Uuid,
         delivery_id: &str,
         received_at: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        self.insert_webhook_delivery(project_id, delivery_id, received_at).await
+        self.claim_webhook_delivery(project_id, delivery_id, received_at, stale_before)
+            .await
+    }
+
+    async fn finish_webhook_delivery(
+        &self,
+        project_id: Uuid,
+        delivery_id: &str,
+        outcome: DeliveryOutcome,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        self.end_webhook_delivery_claim(project_id, delivery_id, outcome, at)
+            .await
     }
 
     async fn prune_webhook_deliveries(&self, before: DateTime<Utc>) -> StoreResult<u64> {

@@ -17,15 +17,15 @@ use pb::WebhookVerification::{Duplicate, InvalidSignature, NotConfigured, Valid}
 
 use crate::helpers::{TestApp, assert_status, spawn_app, with_token};
 
-const SECRET: &str = "It's a Secret to Everybody";
+pub const SECRET: &str = "It's a Secret to Everybody";
 
-fn sign(secret: &str, payload: &[u8]) -> String {
+pub fn sign(secret: &str, payload: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
     mac.update(payload);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-async fn set(
+pub async fn set(
     client: &mut ProjectServiceClient<Channel>,
     token: &str,
     project: &str,
@@ -51,7 +51,7 @@ async fn get(app: &TestApp, token: &str, project: &str) -> Result<pb::GithubInte
         .map(tonic::Response::into_inner)
 }
 
-async fn verify(
+pub async fn verify(
     client: &mut ProjectServiceClient<Channel>,
     token: &str,
     project: &str,
@@ -71,7 +71,7 @@ async fn verify(
         .map(tonic::Response::into_inner)
 }
 
-fn result(response: &pb::VerifyGithubWebhookResponse) -> pb::WebhookVerification {
+pub fn result(response: &pb::VerifyGithubWebhookResponse) -> pb::WebhookVerification {
     pb::WebhookVerification::try_from(response.result).expect("a known result")
 }
 

@@ -2,6 +2,7 @@
 
 mod grpc_deployments;
 mod grpc_github;
+mod grpc_github_deliveries;
 mod grpc_projects;
 mod grpc_rbac;
 mod grpc_reflection;

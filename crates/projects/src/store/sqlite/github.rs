@@ -1,5 +1,5 @@
 //! The GitHub integration on SQLite: `github_integrations` (sealed secrets) and `webhook_deliveries` (recent delivery
-//! ids); see `migrations/sqlite/0002_github_integration.sql`. The trait methods in `sqlite.rs` delegate here.
+//! claims); see `migrations/sqlite/0002_github_integration.sql` and `0003_webhook_delivery_claims.sql`. The trait methods in `sqlite.rs` delegate here.
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -8,7 +8,7 @@ use uuid::Uuid;
 use devopstrack_platform::sqlite::{micros, time_col};
 
 use super::SqliteStore;
-use crate::domain::GithubIntegrationRecord;
+use crate::domain::{DeliveryOutcome, GithubIntegrationRecord};
 use crate::store::StoreResult;
 
 impl SqliteStore {
@@ -44,22 +44,51 @@ impl SqliteStore {
         .transpose()
     }
 
-    pub(super) async fn insert_webhook_delivery(
+    /// One statement, so it is atomic on the single writer: insert, or take over an unfinished claim older than
+    /// `stale_before` (the `DO UPDATE … WHERE` changes no row for a finished or a fresh claim).
+    pub(super) async fn claim_webhook_delivery(
         &self,
         project_id: Uuid,
         delivery_id: &str,
         received_at: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let done = sqlx::query(
             "INSERT INTO webhook_deliveries (project_id, delivery_id, received_at) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (project_id, delivery_id) DO NOTHING",
+             ON CONFLICT (project_id, delivery_id) DO UPDATE SET received_at = excluded.received_at \
+             WHERE webhook_deliveries.completed_at IS NULL AND webhook_deliveries.received_at < ?4",
         )
         .bind(project_id.to_string())
         .bind(delivery_id)
         .bind(micros(received_at))
+        .bind(micros(stale_before))
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() > 0)
+    }
+
+    pub(super) async fn end_webhook_delivery_claim(
+        &self,
+        project_id: Uuid,
+        delivery_id: &str,
+        outcome: DeliveryOutcome,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let query = match outcome {
+            DeliveryOutcome::Processed => sqlx::query(
+                "UPDATE webhook_deliveries SET completed_at = ?3 \
+                 WHERE project_id = ?1 AND delivery_id = ?2 AND completed_at IS NULL",
+            )
+            .bind(project_id.to_string())
+            .bind(delivery_id)
+            .bind(micros(at)),
+            DeliveryOutcome::Failed => sqlx::query(
+                "DELETE FROM webhook_deliveries WHERE project_id = ?1 AND delivery_id = ?2 AND completed_at IS NULL",
+            )
+            .bind(project_id.to_string())
+            .bind(delivery_id),
+        };
+        Ok(query.execute(&self.pool).await?.rows_affected() > 0)
     }
 
     pub(super) async fn delete_webhook_deliveries_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
