@@ -99,3 +99,59 @@ impl SqliteStore {
         Ok(done.rows_affected())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+
+    use super::*;
+    use crate::store::ProjectStore;
+
+    /// Ids recorded under the old rule (recorded = processed) stay duplicates after `0003` adds claims: they come out
+    /// completed, not as unfinished claims a redelivery could take over.
+    #[tokio::test]
+    async fn ids_recorded_before_claims_had_an_end_stay_duplicates_after_the_upgrade() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/projects.db", dir.path().display());
+        let old = dir.path().join("migrations-before-0003");
+        std::fs::create_dir(&old).unwrap();
+        for file in ["0001_init.sql", "0002_github_integration.sql"] {
+            let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("migrations/sqlite")
+                .join(file);
+            std::fs::copy(from, old.join(file)).unwrap();
+        }
+        let project = Uuid::new_v4();
+        let recorded_at = Utc::now() - TimeDelta::hours(1);
+        {
+            let pool = devopstrack_platform::sqlite::open_pool(&url).await.unwrap();
+            sqlx::migrate::Migrator::new(old.as_path())
+                .await
+                .unwrap()
+                .run(&pool)
+                .await
+                .unwrap();
+            sqlx::query("INSERT INTO webhook_deliveries (project_id, delivery_id, received_at) VALUES (?1, 'd', ?2)")
+                .bind(project.to_string())
+                .bind(micros(recorded_at))
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+        }
+
+        let store = SqliteStore::connect(&url).await.unwrap();
+        let now = Utc::now();
+        let claimed = store.record_webhook_delivery(project, "d", now, now).await.unwrap();
+        let finished = store
+            .finish_webhook_delivery(project, "d", DeliveryOutcome::Failed, now)
+            .await
+            .unwrap();
+
+        assert!(
+            !claimed,
+            "an id processed before the upgrade is a duplicate, however old its claim"
+        );
+        assert!(!finished, "and it is not an unfinished claim");
+    }
+}
