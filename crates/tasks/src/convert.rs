@@ -10,7 +10,7 @@ use devopstrack_proto::tasks::v1 as pb;
 use crate::app::TrackExternalRun;
 use crate::domain::external::{ExternalJobInput, ExternalRunInput, MAX_EXTERNAL_JOBS};
 use crate::domain::spec::{ExecutorKind, JobInput, RetryInput, StageInput};
-use crate::domain::{Job, JobStatus, Pipeline, PipelineInput, PipelineStatus, Source, Trigger};
+use crate::domain::{CommitRef, Job, JobStatus, Pipeline, PipelineInput, PipelineStatus, Source, Trigger};
 use crate::error::Error;
 
 /// Deepest JSON nesting accepted in job params (a bound on recursion for hostile input).
@@ -105,6 +105,8 @@ pub fn pipeline_header(p: &Pipeline) -> pb::Pipeline {
         external_url,
         external_id,
         cancelled_by: p.cancelled_by.clone().unwrap_or_default(),
+        commit_sha: p.meta.commit.as_ref().map(|c| c.sha().to_owned()).unwrap_or_default(),
+        commit_time: opt_ts(p.meta.commit.as_ref().and_then(CommitRef::time)),
     }
 }
 
@@ -200,6 +202,7 @@ pub fn track_external_run(r: pb::TrackExternalRunRequest) -> Result<TrackExterna
         version: r.version,
         triggered_by: r.triggered_by,
         commit_sha: r.commit_sha,
+        commit_time: time_from("commitTime", r.commit_time)?,
         run: ExternalRunInput {
             external_id: r.external_id,
             external_url: r.external_url,

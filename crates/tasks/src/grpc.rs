@@ -101,6 +101,8 @@ impl TaskService for TasksGrpc {
             trigger: trigger(r.trigger)?,
             input: convert::pipeline_input(r.stages)?,
             idempotency_key: r.idempotency_key,
+            commit_sha: r.commit_sha,
+            commit_time: convert::time_from("commitTime", r.commit_time)?,
         };
         let (pipeline, created) = self.app.create_pipeline(&principal, &token, new).await?;
         Ok(Response::new(pb::CreatePipelineResponse {

@@ -205,6 +205,7 @@ mod tests {
                 triggered_by: "u".into(),
                 idempotency_key: None,
                 source: Source::DevOpsTrack,
+                commit: None,
             },
             Utc::now(),
         );

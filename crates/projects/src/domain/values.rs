@@ -160,17 +160,17 @@ impl VersionLabel {
     }
 }
 
-/// A git commit: 7..=40 hex digits, stored lower-case.
+/// A git commit: 7..=64 hex digits (an abbreviated or full SHA-1, or a SHA-256 repository's id), stored lower-case.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CommitSha(String);
 string_newtype!(CommitSha);
 
 impl CommitSha {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        if (7..=40).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if (7..=64).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_hexdigit()) {
             Ok(Self(raw.to_ascii_lowercase()))
         } else {
-            Err("must be 7 to 40 hexadecimal digits".into())
+            Err("must be 7 to 64 hexadecimal digits".into())
         }
     }
 }
@@ -291,8 +291,8 @@ mod tests {
     #[test]
     fn commit_shas() {
         assert_eq!(CommitSha::parse("ABCDEF1").unwrap().as_str(), "abcdef1");
-        assert!(CommitSha::parse(&"a".repeat(40)).is_ok());
-        for bad in ["abc", "xyz1234", &"a".repeat(41), "abcdef1 "] {
+        assert!(CommitSha::parse(&"a".repeat(40)).is_ok() && CommitSha::parse(&"a".repeat(64)).is_ok());
+        for bad in ["abc", "xyz1234", &"a".repeat(65), "abcdef1 "] {
             assert!(CommitSha::parse(bad).is_err(), "{bad}");
         }
     }

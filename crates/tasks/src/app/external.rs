@@ -6,13 +6,14 @@
 //! length), so the first delivery is an idempotent create and the others a compare-and-set merge with retries, which
 //! emits the same events as any transition: the dashboards show GitHub runs live.
 
+use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use devopstrack_platform::auth::{Principal, Role};
 
 use super::{TasksApp, writes};
 use crate::domain::external::{ExternalRun, ExternalRunInput};
-use crate::domain::{DeployTarget, Pipeline, PipelineMeta, Source, Trigger};
+use crate::domain::{CommitRef, DeployTarget, Pipeline, PipelineMeta, Source, Trigger};
 use crate::error::Error;
 use crate::store::Created;
 
@@ -29,8 +30,10 @@ pub struct TrackExternalRun {
     pub version: String,
     /// Who triggered it at the source (a GitHub login); stored as `github:<login>`.
     pub triggered_by: String,
-    /// Validated (hex, 7..=64) but not stored: a pipeline has no commit field yet.
+    /// Optional: the commit the run is for (see [`CommitRef::parse`]); `commit_time` needs `commit_sha`. A later
+    /// delivery may add them to a run that has none; one without them erases nothing.
     pub commit_sha: String,
+    pub commit_time: Option<DateTime<Utc>>,
     pub run: ExternalRunInput,
 }
 
@@ -64,8 +67,9 @@ impl TasksApp {
         }
         let deploy = deploy(&request.environment, &request.version)?;
         let triggered_by = triggered_by(&request.triggered_by)?;
-        check_commit(&request.commit_sha)?;
-        let run = ExternalRun::parse(&request.run)?;
+        let commit = CommitRef::parse(&request.commit_sha, request.commit_time, self.now())?;
+        let mut run = ExternalRun::parse(&request.run)?;
+        run.commit = commit;
 
         let info = self
             .projects
@@ -98,6 +102,7 @@ impl TasksApp {
                 external_url: run.external_url.clone(),
                 external_id: run.external_id.clone(),
             },
+            commit: run.commit.clone(),
         };
         let now = self.now();
         let (pipeline, effects) = Pipeline::track(&run, meta, now)?;
@@ -174,14 +179,6 @@ fn triggered_by(raw: &str) -> Result<String, Error> {
     })
 }
 
-fn check_commit(sha: &str) -> Result<(), Error> {
-    if sha.is_empty() || ((7..=64).contains(&sha.len()) && sha.bytes().all(|b| b.is_ascii_hexdigit())) {
-        Ok(())
-    } else {
-        Err(Error::invalid("commitSha", "must be 7 to 64 hexadecimal digits"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,13 +216,6 @@ mod tests {
         assert_eq!(triggered_by("octocat").unwrap(), "github:octocat");
         assert_eq!(triggered_by("").unwrap(), "github");
         assert!(triggered_by("a b").unwrap_err().to_string().starts_with("triggeredBy:"));
-        assert!(check_commit("0123abc").is_ok());
-        assert!(
-            check_commit("xyz1234")
-                .unwrap_err()
-                .to_string()
-                .starts_with("commitSha:")
-        );
         assert!(deploy("staging", "").unwrap_err().to_string().starts_with("version:"));
         assert!(deploy("", "1.0").unwrap_err().to_string().starts_with("environment:"));
     }

@@ -70,6 +70,7 @@ mod tests {
             triggered_by: "u".into(),
             idempotency_key: None,
             source: Source::DevOpsTrack,
+            commit: None,
         };
         let spec = PipelineSpec::parse(&input).expect("a valid spec");
         StoredPipeline {

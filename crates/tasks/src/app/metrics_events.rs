@@ -4,7 +4,7 @@
 //!
 //! - job run `<job id>:<attempt>`: an attempt ends once (the compare-and-set on `(job, attempt)` guarantees it);
 //! - deployment `<pipeline id>:<finished µs>`: the same id projects gets; a retried pipeline that ends again is a new
-//!   deployment.
+//!   deployment. It carries the pipeline's commit (sha and time) when the caller named one, for DORA lead time.
 //!
 //! An attempt ended when its job leaves `running`: for a final status, or back to `queued` as the next attempt (a
 //! retried failure or timeout, or a lapsed lease). Jobs of a run tracked from GitHub report a final status without
@@ -18,7 +18,7 @@ use devopstrack_proto::metrics::v1 as pb;
 
 use super::writes::Running;
 use crate::convert;
-use crate::domain::{JobStatus, Pipeline, PipelineStatus, Source, StateChange};
+use crate::domain::{CommitRef, JobStatus, Pipeline, PipelineStatus, Source, StateChange};
 use crate::store::{Delivery, MetricsEvent, MetricsKind};
 
 /// The job run a status change ends, if it ends one.
@@ -112,8 +112,9 @@ pub(super) fn deployment(p: &Pipeline, now: DateTime<Utc>) -> Option<MetricsEven
         environment: target.environment.clone(),
         status: status.into(),
         version: target.version.clone(),
-        commit_sha: String::new(),
-        commit_time: None,
+        // With the commit's time, metrics counts this deploy's lead time (finished_at − commit_time).
+        commit_sha: p.meta.commit.as_ref().map(|c| c.sha().to_owned()).unwrap_or_default(),
+        commit_time: p.meta.commit.as_ref().and_then(CommitRef::time).map(convert::timestamp),
         started_at: Some(convert::timestamp(p.started_at.unwrap_or(p.created_at))),
         finished_at: Some(convert::timestamp(finished)),
         pipeline_id: p.id.to_string(),
@@ -180,6 +181,7 @@ mod tests {
             triggered_by: "u".into(),
             idempotency_key: None,
             source: Source::DevOpsTrack,
+            commit: None,
         };
         Pipeline::new(PipelineSpec::parse(&input).expect("a valid spec"), meta, Utc::now()).0
     }
@@ -283,6 +285,24 @@ mod tests {
         assert_eq!(d.status, i32::from(pb::DeploymentStatus::Succeeded));
         let finished = deploy.finished_at.expect("ended");
         assert_eq!(d.event_id, format!("{}:{}", deploy.id, finished.timestamp_micros()));
+        assert_eq!((d.commit_sha.as_str(), d.commit_time), ("", None), "no commit named");
         assert!(deployment(&build, now).is_none(), "not a deploy");
+    }
+
+    #[test]
+    fn a_deployment_carries_the_pipelines_commit() {
+        let now = Utc::now();
+        let committed = now - TimeDelta::hours(3);
+        let mut deploy = pipeline(true, 1);
+        deploy.meta.commit = CommitRef::parse("ABCDEF1234567", Some(committed), now).expect("a valid commit");
+        let job = deploy.stages[0].jobs[0].id;
+        deploy.start_job(job, 1, "w", now).unwrap();
+        deploy.finish_job(job, 1, Outcome::Succeeded, now).unwrap();
+
+        let event = deployment(&deploy, now).expect("a deployment");
+        let d = pb::Deployment::decode(event.payload.as_slice()).expect("a Deployment");
+
+        assert_eq!(d.commit_sha, "abcdef1234567");
+        assert_eq!(d.commit_time, Some(convert::timestamp(committed)));
     }
 }

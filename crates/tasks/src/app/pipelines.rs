@@ -2,12 +2,13 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
 
 use devopstrack_platform::auth::{Principal, Role};
 
 use super::{TasksApp, require, writes};
 use crate::domain::{
-    Actor, DeployTarget, JobId, JobStatus, Pipeline, PipelineId, PipelineInput, PipelineMeta, PipelineSpec,
+    Actor, CommitRef, DeployTarget, JobId, JobStatus, Pipeline, PipelineId, PipelineInput, PipelineMeta, PipelineSpec,
     PipelineStatus, Source, Trigger,
 };
 use crate::error::Error;
@@ -28,6 +29,9 @@ pub struct CreatePipeline {
     pub trigger: Option<Trigger>,
     pub input: PipelineInput,
     pub idempotency_key: String,
+    /// Optional: the commit the run builds or deploys (see [`CommitRef::parse`]); `commit_time` needs `commit_sha`.
+    pub commit_sha: String,
+    pub commit_time: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -55,7 +59,7 @@ pub struct JobLog {
 impl TasksApp {
     /// Creates a run (operator or admin). `bearer` is the caller's token, used to look the project and environment
     /// up in the projects service as the caller. Idempotent by `(project, idempotency_key)`: `(pipeline, false)`
-    /// when the key was used before.
+    /// when the key was used before (the stored pipeline as it is, whatever this request's stages or commit say).
     #[tracing::instrument(skip_all, fields(project = %new.project))]
     pub async fn create_pipeline(
         &self,
@@ -106,6 +110,7 @@ impl TasksApp {
             (true, false) => return Err(Error::invalid("environment", "is required with version (a deploy)")),
             (false, true) => return Err(Error::invalid("version", "is required with environment (a deploy)")),
         };
+        let commit = CommitRef::parse(&new.commit_sha, new.commit_time, self.now())?;
         // Validate the whole spec before asking anyone anything.
         let spec = PipelineSpec::parse(&new.input)?;
         let info = self
@@ -128,6 +133,7 @@ impl TasksApp {
             triggered_by: principal.subject.clone(),
             idempotency_key: key,
             source: Source::DevOpsTrack,
+            commit,
         };
         let now = self.now();
         let (pipeline, effects) = Pipeline::new(spec, meta, now);

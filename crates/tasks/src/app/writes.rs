@@ -127,7 +127,7 @@ fn deployment(p: &Pipeline, now: DateTime<Utc>) -> Option<OutboxEntry> {
             project_id: p.meta.project.clone(),
             environment: target.environment.clone(),
             version: target.version.clone(),
-            commit_sha: String::new(),
+            commit_sha: projects_commit(p),
             status: status.into(),
             started_at: Some(convert::timestamp(p.started_at.unwrap_or(p.created_at))),
             finished_at: Some(convert::timestamp(finished)),
@@ -141,4 +141,9 @@ fn deployment(p: &Pipeline, now: DateTime<Utc>) -> Option<OutboxEntry> {
         attempts: 0,
         due_at: now,
     })
+}
+
+/// The pipeline's commit sha, or empty: projects takes the same 7 to 64 hex digits.
+fn projects_commit(p: &Pipeline) -> String {
+    p.meta.commit.as_ref().map(|c| c.sha().to_owned()).unwrap_or_default()
 }

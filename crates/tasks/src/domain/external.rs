@@ -13,7 +13,8 @@
 //! counts from a running or final delivery only, its `finished_at` from a final one. The run's status is the given one, else derived from its jobs (`running` once one has
 //! started); it turns final only when the source says so, since more jobs may still come. Merging never enqueues:
 //! the transitions that would run, cancel, retry or approve a job refuse tracked runs with
-//! [`TransitionError::Tracked`].
+//! [`TransitionError::Tracked`]. The run's commit is set by the first delivery that names one and never erased; later
+//! ones only add its time (see [`super::CommitRef::merge`]: a run's commit does not change, so deliveries agree).
 
 use std::collections::{HashMap, HashSet};
 
@@ -291,6 +292,13 @@ impl Pipeline {
             && run.external_url > *external_url
         {
             external_url.clone_from(&run.external_url);
+        }
+        // A delivery may name the commit a first one did not (or add its time); one that does not erases nothing.
+        if let Some(commit) = &run.commit {
+            match &mut self.meta.commit {
+                Some(known) => known.merge(commit),
+                None => self.meta.commit = Some(commit.clone()),
+            }
         }
         if let Some(created) = run.created_at {
             self.created_at = self.created_at.min(created);

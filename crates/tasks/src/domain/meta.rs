@@ -4,8 +4,11 @@
 
 use std::fmt;
 
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use devopstrack_platform::auth::{Principal, Role};
 use uuid::Uuid;
+
+use super::spec::FieldError;
 
 macro_rules! uuid_id {
     ($name:ident) => {
@@ -107,6 +110,97 @@ pub struct PipelineMeta {
     pub triggered_by: String,
     pub idempotency_key: Option<String>,
     pub source: Source,
+    /// The commit the run builds or deploys, when the caller named one. A deploy's commit time is where the metrics
+    /// service starts counting its DORA lead time.
+    pub commit: Option<CommitRef>,
+}
+
+/// A commit: its sha (7 to 64 lower-case hex digits: abbreviated, SHA-1 or SHA-256) and, when known, when it was
+/// authored or pushed. Built only by [`CommitRef::parse`] (from a request) or [`CommitRef::restore`] (from the store).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitRef {
+    sha: String,
+    time: Option<DateTime<Utc>>,
+}
+
+impl CommitRef {
+    /// How far ahead of this service's clock a commit time may be (the committer's clock may run a little fast).
+    pub const MAX_CLOCK_SKEW: TimeDelta = TimeDelta::minutes(5);
+
+    /// The commit a request names, checked: `sha` empty and no `time` is no commit; `time` needs `sha`, and must lie
+    /// between 2000-01-01 and `now` + [`Self::MAX_CLOCK_SKEW`] (a time outside would make lead times absurd). The sha
+    /// is kept in lower case. Errors name the API fields, `commitSha` and `commitTime`.
+    pub fn parse(sha: &str, time: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<Option<Self>, FieldError> {
+        if sha.is_empty() {
+            return match time {
+                None => Ok(None),
+                Some(_) => Err(FieldError::new(
+                    "commitTime",
+                    "needs commitSha (the commit it is the time of)",
+                )),
+            };
+        }
+        let sha = parse_sha(sha).map_err(|e| FieldError::new("commitSha", e))?;
+        if let Some(t) = time {
+            if t < earliest_commit_time() {
+                return Err(FieldError::new("commitTime", "must not be before 2000-01-01"));
+            }
+            if t > now + Self::MAX_CLOCK_SKEW {
+                return Err(FieldError::new(
+                    "commitTime",
+                    format!(
+                        "is in the future ({t}, more than {} minutes ahead of this service's clock)",
+                        Self::MAX_CLOCK_SKEW.num_minutes()
+                    ),
+                ));
+            }
+        }
+        Ok(Some(Self { sha, time }))
+    }
+
+    /// A stored commit back: the sha checked again (a document edited by hand is refused), the time taken as it was
+    /// accepted (its bounds depended on the clock when it was received).
+    pub fn restore(sha: &str, time: Option<DateTime<Utc>>) -> Result<Self, String> {
+        Ok(Self {
+            sha: parse_sha(sha)?,
+            time,
+        })
+    }
+
+    pub fn sha(&self) -> &str {
+        &self.sha
+    }
+
+    pub fn time(&self) -> Option<DateTime<Utc>> {
+        self.time
+    }
+
+    /// Joins what another report says about the run's commit into this one, never losing what is known: the sha is
+    /// kept (a run's commit does not change), and its time is filled in when this one has none and `other` names the
+    /// same commit with one; of two times the earlier is kept, so the order of reports does not matter.
+    pub fn merge(&mut self, other: &Self) {
+        if other.sha == self.sha {
+            self.time = match (self.time, other.time) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+    }
+}
+
+fn earliest_commit_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 0)
+        .single()
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// 7 to 64 hex digits, lower-cased.
+fn parse_sha(raw: &str) -> Result<String, String> {
+    if (7..=64).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(raw.to_ascii_lowercase())
+    } else {
+        Err("must be 7 to 64 hexadecimal digits".to_owned())
+    }
 }
 
 /// Whoever asks for a transition that checks roles (approve, reject).
@@ -122,5 +216,89 @@ impl From<&Principal> for Actor {
             subject: p.subject.clone(),
             role: p.role,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2025, 6, 1, 12, 0, 0)
+            .single()
+            .expect("a valid time")
+    }
+
+    /// A case: the sha and time sent, and the field the error names (`None`: accepted).
+    type Case = (String, Option<DateTime<Utc>>, Option<&'static str>);
+
+    #[test]
+    fn commits_are_checked_naming_the_field() {
+        let t = |s: &str| DateTime::parse_from_rfc3339(s).expect("a valid time").to_utc();
+        let sha = "0123abc".to_owned();
+        let cases: Vec<Case> = vec![
+            (String::new(), None, None),
+            (sha.clone(), None, None),
+            ("F".repeat(64), Some(t("2000-01-01T00:00:00Z")), None),
+            (sha.clone(), Some(now() + CommitRef::MAX_CLOCK_SKEW), None),
+            ("012345".into(), None, Some("commitSha:")),
+            ("a".repeat(65), None, Some("commitSha:")),
+            ("xyz1234".into(), None, Some("commitSha:")),
+            ("0123abc ".into(), None, Some("commitSha:")),
+            (String::new(), Some(now()), Some("commitTime:")),
+            (sha.clone(), Some(t("1999-12-31T23:59:59Z")), Some("commitTime:")),
+            (
+                sha,
+                Some(now() + CommitRef::MAX_CLOCK_SKEW + TimeDelta::seconds(1)),
+                Some("commitTime:"),
+            ),
+        ];
+        for (sha, time, want) in cases {
+            let got = CommitRef::parse(&sha, time, now());
+            match (want, got) {
+                (None, Ok(c)) => assert_eq!(c.is_some(), !sha.is_empty(), "{sha:?}"),
+                (Some(field), Err(e)) => assert!(e.to_string().starts_with(field), "{sha:?} {time:?}: {e}"),
+                (want, got) => panic!("{sha:?} {time:?}: want an error naming {want:?}, got {got:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_sha_is_kept_in_lower_case() {
+        let c = CommitRef::parse("ABCDEF0123", None, now()).unwrap().expect("a commit");
+        assert_eq!(c.sha(), "abcdef0123");
+        assert_eq!(CommitRef::restore("ABCDEF0123", None).unwrap(), c);
+        assert!(CommitRef::restore("nothex!", None).is_err());
+    }
+
+    #[test]
+    fn merging_keeps_the_known_sha_and_fills_its_time_in_any_order() {
+        let early = now() - TimeDelta::hours(2);
+        let bare = CommitRef::parse("0123abc", None, now()).unwrap().expect("a commit");
+        let timed = CommitRef::parse("0123abc", Some(now()), now())
+            .unwrap()
+            .expect("a commit");
+        let earlier = CommitRef::parse("0123abc", Some(early), now())
+            .unwrap()
+            .expect("a commit");
+        let other = CommitRef::parse("fedcba9", Some(early), now())
+            .unwrap()
+            .expect("a commit");
+
+        let mut c = bare.clone();
+        c.merge(&timed);
+        assert_eq!(c, timed, "the time is filled in");
+        c.merge(&bare);
+        assert_eq!(c, timed, "a report without the time erases nothing");
+        c.merge(&other);
+        assert_eq!(c, timed, "another sha does not replace the known one");
+        let (mut a, mut b) = (timed.clone(), earlier.clone());
+        a.merge(&earlier);
+        b.merge(&timed);
+        assert_eq!(
+            (a.time(), b.time()),
+            (Some(early), Some(early)),
+            "the earlier time, whatever the order"
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! The tasks crate's single integration-test binary.
 
 mod business_metrics;
+mod commits;
 mod executors;
 mod external_runs;
 mod grpc_pipelines;

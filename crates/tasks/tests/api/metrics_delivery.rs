@@ -1,12 +1,14 @@
 //! Job runs and deployments reach the metrics service through the outbox: written while metrics is down, kept across
 //! a restart of tasks, and delivered once metrics comes up, in batches, each event under its deterministic id. The
-//! metrics service here is a test double (a tonic server in this process) that records every call.
+//! metrics service here is a test double (a tonic server in this process) that records every call. A deployment
+//! carries the commit its pipeline names.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use prost_types::Timestamp;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
@@ -131,6 +133,16 @@ async fn serve(fake: FakeMetrics, port: u16, stop: CancellationToken) {
         .expect("serve the metrics double");
 }
 
+/// The commit the deploy pipeline names, and when it was made: metrics counts the deploy's lead time from it.
+const DEPLOYED_SHA: &str = "5e2bf57d3f40c4b6df69daf1936cb766f832374b";
+
+fn deployed_commit_time() -> Option<Timestamp> {
+    Some(Timestamp {
+        seconds: 1_750_000_000,
+        nanos: 0,
+    })
+}
+
 async fn pipelines(app: &TestApp) -> Vec<pb::Pipeline> {
     let build = pb::CreatePipelineRequest {
         project: PROJECT.into(),
@@ -145,6 +157,8 @@ async fn pipelines(app: &TestApp) -> Vec<pb::Pipeline> {
         environment: "staging".into(),
         version: "3.1.0".into(),
         stages: vec![stage("deploy", vec![job("rollout", 50, 0.0)])],
+        commit_sha: DEPLOYED_SHA.into(),
+        commit_time: deployed_commit_time(),
         ..Default::default()
     };
     let mut flaky = job("flaky", 20, 1.0);
@@ -269,6 +283,11 @@ async fn delivered_once_metrics_is_back(backend: Backend) {
         ("staging", "3.1.0", ended[1].id.as_str())
     );
     assert_eq!(deployment.status, i32::from(mpb::DeploymentStatus::Succeeded));
+    assert_eq!(
+        (deployment.commit_sha.as_str(), deployment.commit_time),
+        (DEPLOYED_SHA, deployed_commit_time()),
+        "the deployment carries its pipeline's commit, for lead time"
+    );
     assert!(deployment.event_id.starts_with(&format!("{}:", ended[1].id)));
     let authorizations = fake
         .authorizations

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::{MAX_EXTERNAL_ID_CHARS, MAX_EXTERNAL_JOBS, MAX_EXTERNAL_NAME_CHARS, MAX_EXTERNAL_URL_CHARS};
+use crate::domain::meta::CommitRef;
 use crate::domain::spec::FieldError;
 use crate::domain::state::{JobStatus, PipelineStatus};
 
@@ -99,6 +100,9 @@ pub struct ExternalRun {
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub jobs: Vec<ExternalJob>,
+    /// The commit the run is for. [`ExternalRun::parse`] leaves it `None`: the caller checks it with
+    /// [`CommitRef::parse`], which needs the clock, and sets it.
+    pub commit: Option<CommitRef>,
 }
 
 impl ExternalRun {
@@ -139,6 +143,7 @@ impl ExternalRun {
                 .finished_at
                 .filter(|_| status.is_some_and(PipelineStatus::is_terminal)),
             jobs,
+            commit: None,
         })
     }
 }

@@ -18,6 +18,7 @@ fn meta() -> PipelineMeta {
             external_url: String::new(),
             external_id: "42".into(),
         },
+        commit: None,
     }
 }
 
@@ -402,4 +403,27 @@ fn an_external_job_survives_the_executor_round_trip_and_is_refused_in_a_spec() {
     .unwrap();
     let err = crate::domain::PipelineSpec::parse(&input).unwrap_err();
     assert_eq!(err.path, "stages[0].jobs[0].executor");
+}
+
+#[test]
+fn the_commit_is_added_by_any_delivery_and_never_erased_in_any_order() {
+    let with_commit = |time: Option<DateTime<Utc>>| {
+        let mut d = parsed(&run(None, vec![]));
+        d.commit = crate::domain::CommitRef::parse("ABC1234", time, t(1000)).unwrap();
+        d
+    };
+    let deliveries = [parsed(&run(None, vec![])), with_commit(None), with_commit(Some(t(-60)))];
+
+    for order in permutations(&deliveries) {
+        let (p, _) = apply(&order.iter().collect::<Vec<_>>());
+        let commit = p.meta.commit.as_ref().expect("a commit");
+        assert_eq!((commit.sha(), commit.time()), ("abc1234", Some(t(-60))), "{order:?}");
+    }
+    let (mut p, _) = apply(&[&deliveries[0]]);
+    let fx = p.merge_external(&deliveries[2], t(1000)).unwrap();
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::Event(StateChange::Pipeline { .. }))),
+        "watchers see the commit arrive: {fx:?}"
+    );
 }

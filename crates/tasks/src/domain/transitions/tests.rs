@@ -24,6 +24,7 @@ pub(super) fn meta(target: Option<(Tier, bool)>) -> PipelineMeta {
         triggered_by: "alice".into(),
         idempotency_key: None,
         source: Source::DevOpsTrack,
+        commit: None,
     }
 }
 

@@ -1,14 +1,17 @@
-//! The binary pipeline document (format 2). Layout, in order (`str` = varint length + UTF-8, `opt` = 0 | 1 + value,
+//! The binary pipeline document (format 3). Layout, in order (`str` = varint length + UTF-8, `opt` = 0 | 1 + value,
 //! `time` = zigzag varint seconds + varint nanoseconds, `id` = 16 raw UUID bytes):
 //!
 //! pipeline: id, project str, target opt(environment str, version str, tier u8, protected u8), trigger u8,
 //! triggered_by str, idempotency_key opt str, github opt(url str, id str), status u8, active_stage varint,
-//! created_at time, started_at opt time, finished_at opt time, cancelled_by opt str, stage count varint, stages.
+//! created_at time, started_at opt time, finished_at opt time, cancelled_by opt str, commit opt(sha str, time opt
+//! time), stage count varint, stages.
 //! stage: name str, job count varint, jobs. job: id, name str, executor (0 simulate: duration_ms varint, fail_rate
 //! f64 LE, log_lines varint | 1 any other kind: kind str, params as compact JSON str), timeout_s varint,
 //! retry (max_attempts, initial_backoff_ms, max_backoff_ms varints), flags u8 (allow_failure 1, requires_approval 2,
 //! gated 4, cancel_requested 8), status u8, attempt varint, not_before opt time, worker opt str, started_at opt time,
 //! finished_at opt time, exit_reason opt str, approved_by opt str, rejected_by opt str, lease_losses varint.
+//!
+//! Format 2 is the same without `commit` (decoded as no commit); it is still read, never written.
 
 use super::corrupt;
 use super::wire::{Reader, Writer};
@@ -17,8 +20,8 @@ use crate::domain::spec::{
     RetryPolicy, SimulateParams,
 };
 use crate::domain::{
-    DeployTarget, Job, JobId, JobStatus, Pipeline, PipelineId, PipelineMeta, PipelineStatus, Source, Stage, Tier,
-    Trigger,
+    CommitRef, DeployTarget, Job, JobId, JobStatus, Pipeline, PipelineId, PipelineMeta, PipelineStatus, Source, Stage,
+    Tier, Trigger,
 };
 use crate::store::StoreError;
 
@@ -82,6 +85,14 @@ pub(super) fn encode(p: &Pipeline, out: &mut Vec<u8>) {
     w.opt_time(p.started_at);
     w.opt_time(p.finished_at);
     w.opt_str(p.cancelled_by.as_deref());
+    match &p.meta.commit {
+        None => w.u8(0),
+        Some(c) => {
+            w.u8(1);
+            w.str(c.sha());
+            w.opt_time(c.time());
+        }
+    }
     w.varint(p.stages.len() as u64);
     for s in &p.stages {
         w.str(s.name.as_str());
@@ -131,7 +142,8 @@ fn job(w: &mut Writer<'_>, j: &Job) {
     w.varint(j.lease_losses.into());
 }
 
-pub(super) fn decode(bytes: &[u8]) -> Result<Pipeline, StoreError> {
+/// Decodes the document after its prefix, laid out as `format` (2 or 3: see the module docs).
+pub(super) fn decode(bytes: &[u8], format: u8) -> Result<Pipeline, StoreError> {
     let mut r = Reader { bytes, at: 0 };
     let id = PipelineId::parse(&r.id()?.to_string()).map_err(|e| corrupt(format!("pipeline id: {e}")))?;
     let project = r.str()?;
@@ -160,6 +172,17 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Pipeline, StoreError> {
     let started_at = r.opt_time()?;
     let finished_at = r.opt_time()?;
     let cancelled_by = r.opt_str()?;
+    let commit = match format {
+        2 => None,
+        _ => match r.u8()? {
+            0 => None,
+            _ => {
+                let sha = r.str()?;
+                let time = r.opt_time()?;
+                Some(CommitRef::restore(&sha, time).map_err(|e| corrupt(format!("commit sha: {e}")))?)
+            }
+        },
+    };
     let mut stages = Vec::with_capacity(r.count()?.min(64));
     for _ in 0..stages.capacity() {
         let name = Name::parse(&r.str()?).map_err(corrupt)?;
@@ -185,6 +208,7 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Pipeline, StoreError> {
             triggered_by,
             idempotency_key,
             source,
+            commit,
         },
         stages,
         status,

@@ -207,6 +207,8 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Pipeline, StoreError> {
                     external_id,
                 },
             },
+            // The JSON form predates commits.
+            commit: None,
         },
         stages,
         status: PipelineStatus::parse(&doc.status).ok_or_else(|| corrupt(format!("status {:?}", doc.status)))?,

@@ -1,6 +1,7 @@
 //! How a [`Pipeline`] is stored: the same bytes in every store. The current form is a compact binary document (a
 //! magic prefix and format byte, then every field in a fixed order: varints, length-prefixed strings, raw UUIDs);
-//! pipelines stored earlier as JSON (`{"format":1,…}`) are still read ([`json`]). Every write stores the binary form.
+//! pipelines stored earlier as JSON (`{"format":1,…}`, [`json`]) or in binary format 2 (without the commit) are still
+//! read. Every write stores the current binary form.
 //!
 //! Decoding re-validates every value through the domain's parsers (names, retry policies, executor parameters), so a
 //! document edited by hand is reported as corrupt instead of running with impossible values. Status and enum codes
@@ -17,7 +18,9 @@ use super::StoreError;
 /// The first bytes of a binary document: never `{`, so it cannot be mistaken for the JSON form.
 const MAGIC: [u8; 2] = [0xD7, 0x7A];
 /// Bumped when the binary layout changes; decoding refuses layouts it does not know.
-const BINARY_FORMAT: u8 = 2;
+const BINARY_FORMAT: u8 = 3;
+/// The oldest binary layout still read (format 2 has no commit; see [`binary`]).
+const OLDEST_BINARY_FORMAT: u8 = 2;
 
 pub fn encode_pipeline(p: &Pipeline) -> Vec<u8> {
     let mut out = Vec::with_capacity(256 + 192 * p.jobs().count());
@@ -30,12 +33,12 @@ pub fn encode_pipeline(p: &Pipeline) -> Vec<u8> {
 pub fn decode_pipeline(bytes: &[u8]) -> Result<Pipeline, StoreError> {
     match bytes {
         [a, b, format, rest @ ..] if [*a, *b] == MAGIC => {
-            if *format != BINARY_FORMAT {
+            if !(OLDEST_BINARY_FORMAT..=BINARY_FORMAT).contains(format) {
                 return Err(corrupt(format!(
-                    "pipeline document: binary format {format} (want {BINARY_FORMAT})"
+                    "pipeline document: binary format {format} (want {OLDEST_BINARY_FORMAT} to {BINARY_FORMAT})"
                 )));
             }
-            binary::decode(rest)
+            binary::decode(rest, *format)
         }
         [b'{', ..] => json::decode(bytes),
         _ => Err(corrupt("pipeline document: neither the binary nor the JSON form")),

@@ -3,10 +3,13 @@ use serde_json::json;
 
 use super::*;
 use crate::domain::spec::{JobInput, RetryInput, StageInput};
-use crate::domain::{DeployTarget, JobStatus, PipelineInput, PipelineMeta, PipelineSpec, Source, Tier, Trigger};
+use crate::domain::{
+    CommitRef, DeployTarget, JobId, JobStatus, PipelineId, PipelineInput, PipelineMeta, PipelineSpec, PipelineStatus,
+    Source, Tier, Trigger,
+};
 
-/// A pipeline with every optional field set somewhere: a deploy target, a GitHub source, both executors, retries,
-/// flags, and jobs in several states with times, workers and reasons.
+/// A pipeline with every optional field set somewhere: a deploy target, a GitHub source, a commit with its time, both
+/// executors, retries, flags, and jobs in several states with times, workers and reasons.
 fn rich() -> Pipeline {
     let input = PipelineInput {
         stages: vec![
@@ -58,11 +61,16 @@ fn rich() -> Pipeline {
             external_url: "https://github.com/o/r/actions/runs/1".into(),
             external_id: "1".into(),
         },
+        commit: None,
     };
     let created = Utc
         .timestamp_opt(1_700_000_000, 123_456_789)
         .single()
         .expect("a valid time");
+    let meta = PipelineMeta {
+        commit: CommitRef::parse(SHA, Some(created - TimeDelta::minutes(30)), created).expect("a valid commit"),
+        ..meta
+    };
     let (mut p, _) = Pipeline::new(PipelineSpec::parse(&input).expect("a valid spec"), meta, created);
     p.started_at = Some(created + TimeDelta::milliseconds(5));
     p.finished_at = Some(created + TimeDelta::seconds(9));
@@ -83,18 +91,72 @@ fn rich() -> Pipeline {
     p
 }
 
+const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
+
 #[test]
 fn a_pipeline_round_trips_through_the_binary_form() {
     let p = rich();
     let bytes = encode_pipeline(&p);
 
     assert_eq!(&bytes[..3], &[MAGIC[0], MAGIC[1], BINARY_FORMAT]);
+    assert_eq!(BINARY_FORMAT, 3);
     assert_eq!(decode_pipeline(&bytes).expect("decodes"), p);
 }
 
 #[test]
+fn a_pipeline_round_trips_with_a_bare_commit_and_with_none() {
+    let mut bare = rich();
+    bare.meta.commit = CommitRef::parse(SHA, None, bare.created_at).expect("a valid commit");
+    let mut none = rich();
+    none.meta.commit = None;
+
+    for p in [bare, none] {
+        assert_eq!(decode_pipeline(&encode_pipeline(&p)).expect("decodes"), p);
+    }
+}
+
+/// [`fixed`] as the format-2 encoder (before commits) stored it, captured from that encoder.
+const FORMAT_2_FIXED: &str = "d77a0201890a5dac96774bbcceb302099a805703617069010773746167696e6705312e302e3001000306757365\
+722d3101026b3100030080c49fd50c050182c49fd50c050184c49fd50c050001066465706c6f790101890a5dac96774bbcceb302099a805807726f\
+6c6c6f757400c801000000000000e03f02901c01e807e0d403000401000103772d310182c49fd50c050184c49fd50c0500000000";
+
+#[test]
+fn documents_stored_in_format_2_are_still_read_without_a_commit() {
+    let old = hex::decode(FORMAT_2_FIXED).expect("hex");
+    assert_eq!(old[2], 2);
+
+    let p = decode_pipeline(&old).expect("a format-2 document decodes");
+
+    assert_eq!(p, fixed());
+    assert_eq!(p.meta.commit, None);
+    let rewritten = encode_pipeline(&p);
+    assert_eq!(rewritten[2], BINARY_FORMAT, "written back in the current format");
+    assert_eq!(decode_pipeline(&rewritten).expect("decodes"), p);
+}
+
+#[test]
+fn a_stored_commit_that_is_not_hex_is_corrupt() {
+    let bytes = encode_pipeline(&rich());
+    let at = bytes
+        .windows(SHA.len())
+        .position(|w| w == SHA.as_bytes())
+        .expect("the sha is stored as text");
+    let mut edited = bytes.clone();
+    edited[at] = b'z';
+
+    let got = decode_pipeline(&edited);
+
+    assert!(
+        matches!(&got, Err(StoreError::Corrupt(m)) if m.contains("commit")),
+        "{got:?}"
+    );
+}
+
+#[test]
 fn pipelines_stored_as_json_are_still_read() {
-    let p = rich();
+    // The JSON form predates commits.
+    let mut p = rich();
+    p.meta.commit = None;
     let json = json::encode(&p);
     assert_eq!(json.first(), Some(&b'{'));
 
@@ -111,9 +173,14 @@ fn every_truncation_or_garbage_is_corrupt_never_a_panic() {
     let mut trailing = bytes.clone();
     trailing.push(0);
     assert!(matches!(decode_pipeline(&trailing), Err(StoreError::Corrupt(_))));
-    let mut newer = bytes.clone();
-    newer[2] = BINARY_FORMAT + 1;
-    assert!(matches!(decode_pipeline(&newer), Err(StoreError::Corrupt(_))));
+    for format in [0, 1, BINARY_FORMAT + 1] {
+        let mut unknown = bytes.clone();
+        unknown[2] = format;
+        assert!(
+            matches!(decode_pipeline(&unknown), Err(StoreError::Corrupt(_))),
+            "format {format}"
+        );
+    }
     // Flipping any one byte either still decodes to a valid pipeline or is reported corrupt.
     for i in 3..bytes.len() {
         let mut flipped = bytes.clone();
@@ -143,4 +210,45 @@ fn the_binary_form_is_much_smaller_than_the_json_one() {
     let p = rich();
     let (binary, json) = (encode_pipeline(&p).len(), json::encode(&p).len());
     assert!(binary * 2 < json, "binary {binary} bytes, JSON {json}");
+}
+
+/// A small deploy with fixed ids and times, so its stored bytes are always the same.
+fn fixed() -> Pipeline {
+    let input = PipelineInput {
+        stages: vec![StageInput {
+            name: "deploy".into(),
+            jobs: vec![JobInput {
+                name: "rollout".into(),
+                params: json!({"durationMs": 200, "failRate": 0.5, "logLines": 2}),
+                ..JobInput::default()
+            }],
+        }],
+    };
+    let meta = PipelineMeta {
+        project: "api".into(),
+        target: Some(DeployTarget {
+            environment: "staging".into(),
+            version: "1.0.0".into(),
+            tier: Tier::Staging,
+            protected: false,
+        }),
+        trigger: Trigger::Api,
+        triggered_by: "user-1".into(),
+        idempotency_key: Some("k1".into()),
+        source: Source::DevOpsTrack,
+        commit: None,
+    };
+    let created = Utc.timestamp_opt(1_700_000_000, 5).single().expect("a valid time");
+    let (mut p, _) = Pipeline::new(PipelineSpec::parse(&input).expect("a valid spec"), meta, created);
+    p.id = PipelineId::parse("01890a5d-ac96-774b-bcce-b302099a8057").expect("a uuid");
+    let j = &mut p.stages[0].jobs[0];
+    j.id = JobId::parse("01890a5d-ac96-774b-bcce-b302099a8058").expect("a uuid");
+    j.status = JobStatus::Succeeded;
+    j.worker = Some("w-1".into());
+    j.started_at = Some(created + TimeDelta::seconds(1));
+    j.finished_at = Some(created + TimeDelta::seconds(2));
+    p.status = PipelineStatus::Succeeded;
+    p.started_at = j.started_at;
+    p.finished_at = j.finished_at;
+    p
 }

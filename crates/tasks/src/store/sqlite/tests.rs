@@ -38,6 +38,7 @@ fn pipeline(project: &str) -> (Pipeline, Writes) {
         triggered_by: "user-1".into(),
         idempotency_key: None,
         source: Source::DevOpsTrack,
+        commit: None,
     };
     let (p, _) = Pipeline::new(PipelineSpec::parse(&input).expect("valid spec"), meta, Utc::now());
     let job = p.stages[0].jobs[0].id;

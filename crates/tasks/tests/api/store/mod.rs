@@ -93,6 +93,7 @@ pub fn pipeline_with_key(
         triggered_by: "user-1".to_owned(),
         idempotency_key: key.map(str::to_owned),
         source: Source::DevOpsTrack,
+        commit: None,
     };
     let (p, effects) = Pipeline::new(spec, meta, now);
     let writes = writes_for(&p, &effects, now);

@@ -45,6 +45,7 @@ async fn jobs_a_tracked_run_gains_by_update_are_found_by_job_id(store: Arc<dyn T
             external_url: String::new(),
             external_id: "77".into(),
         },
+        commit: None,
     };
     let (mut p, _) = Pipeline::track(&delivery(&["1"]), meta, now()).expect("track");
     store.create_pipeline(&p, &Writes::default()).await.expect("create");
