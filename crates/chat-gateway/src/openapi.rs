@@ -366,6 +366,8 @@ mod tests {
             "PipelinePage",
             "JobLog",
             "CreatePipelineRequest",
+            "Commit",
+            "CommitInput",
             "RejectJobRequest",
             "PipelineStatus",
             "JobStatus",

@@ -186,6 +186,15 @@ export interface Pipeline {
   source: 'devopstrack' | 'github' | null;
   externalUrl: string | null;
   cancelledBy: string | null;
+  /** The commit it builds or deploys, when one was named; a deploy's DORA lead time counts from its time. */
+  commit: Commit | null;
+}
+
+export interface Commit {
+  /** 7 to 64 lowercase hex digits. */
+  sha: string;
+  /** RFC 3339, when known. */
+  time: string | null;
 }
 
 export interface PipelinesPage {
@@ -208,6 +217,8 @@ export interface CreatePipelineInput {
   trigger?: 'manual' | 'api';
   stages: { name: string; jobs: JobInput[] }[];
   idempotencyKey?: string;
+  /** 7 to 64 hex digits; `time` (RFC 3339) from 2000 on and at most 5 minutes ahead. */
+  commit?: { sha: string; time?: string };
 }
 
 export interface JobLog {

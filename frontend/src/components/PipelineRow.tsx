@@ -9,6 +9,7 @@ import { elapsed, relativeTime, shortId, who } from '../lib/format';
 import { ACTIVE_PIPELINE, progress } from '../lib/pipelines';
 import { useNow } from '../lib/useNow';
 import { StatusBadge } from './badges';
+import { CommitRef } from './CommitRef';
 
 export function PipelineRow({ pipeline, showProject = true }: { pipeline: Pipeline; showProject?: boolean }) {
   const { done, total } = progress(pipeline);
@@ -32,9 +33,17 @@ export function PipelineRow({ pipeline, showProject = true }: { pipeline: Pipeli
               {deploy ? `deploy ${pipeline.version} → ${pipeline.environment}` : `pipeline ${shortId(pipeline.id)}`}
             </span>
           </p>
-          <p className="mt-0.5 text-xs text-muted">
-            {total > 0 && `${done}/${total} jobs · `}
-            {pipeline.trigger ?? 'api'} by {who(pipeline.triggeredBy, me)}
+          <p className="mt-0.5 flex min-w-0 items-center gap-1.5 text-xs text-muted">
+            <span className="truncate">
+              {total > 0 && `${done}/${total} jobs · `}
+              {pipeline.trigger ?? 'api'} by {who(pipeline.triggeredBy, me)}
+            </span>
+            {pipeline.commit && (
+              <>
+                <span aria-hidden>·</span>
+                <CommitRef commit={pipeline.commit} />
+              </>
+            )}
           </p>
         </div>
         <div className="flex shrink-0 gap-4 text-xs text-muted sm:flex-col sm:items-end sm:gap-0.5">

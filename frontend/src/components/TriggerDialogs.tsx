@@ -9,6 +9,7 @@ import { describeError } from '../api/errors';
 import { createPipeline } from '../api/endpoints';
 import type { Environment, Release } from '../api/types';
 import { useSession } from '../auth/AuthContext';
+import { isCommitSha } from '../lib/format';
 import { canDeploy } from '../lib/roles';
 import { Field, FormError } from './Modal';
 import { Spinner } from './states';
@@ -113,6 +114,9 @@ export function DeployForm({ project, environments, releases, initialEnvironment
     initialEnvironment && allowed.some((e) => e.name === initialEnvironment) ? initialEnvironment : (allowed[0]?.name ?? ''),
   );
   const [version, setVersion] = useState(releases[0]?.version ?? '');
+  // The release's commit by default; the person may name another, or none.
+  const releaseCommit = (v: string) => releases.find((r) => r.version === v)?.commitSha ?? '';
+  const [commit, setCommit] = useState(() => releaseCommit(releases[0]?.version ?? ''));
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [idempotencyKey] = useState(key);
@@ -122,6 +126,8 @@ export function DeployForm({ project, environments, releases, initialEnvironment
     e.preventDefault();
     setError(null);
     if (!environment || !version) return setError('Choose a release and an environment.');
+    const sha = commit.trim();
+    if (sha && !isCommitSha(sha)) return setError('Commit: 7 to 64 hex digits, or leave it empty.');
     setBusy(true);
     try {
       const params = { durationMs: 1500, failRate: 0, logLines: 15 };
@@ -131,6 +137,7 @@ export function DeployForm({ project, environments, releases, initialEnvironment
         version,
         trigger: 'manual',
         idempotencyKey,
+        ...(sha ? { commit: { sha } } : {}),
         stages: [
           { name: 'deploy', jobs: [{ name: 'rollout', executor: 'simulate', params }] },
           { name: 'verify', jobs: [{ name: 'smoke-test', executor: 'simulate', params: { ...params, logLines: 8 } }] },
@@ -151,7 +158,15 @@ export function DeployForm({ project, environments, releases, initialEnvironment
       <FormError error={error} />
       <div className="grid gap-4 sm:grid-cols-2">
         <Field label="Release" htmlFor="deploy-version">
-          <select id="deploy-version" className="input font-mono" value={version} onChange={(e) => setVersion(e.target.value)}>
+          <select
+            id="deploy-version"
+            className="input font-mono"
+            value={version}
+            onChange={(e) => {
+              setVersion(e.target.value);
+              setCommit(releaseCommit(e.target.value));
+            }}
+          >
             {releases.map((r) => (
               <option key={r.id} value={r.version}>
                 {r.version}
@@ -169,6 +184,18 @@ export function DeployForm({ project, environments, releases, initialEnvironment
           </select>
         </Field>
       </div>
+      <Field label="Commit (optional)" htmlFor="deploy-commit" hint="The sha this deploy ships: 7 to 64 hex digits.">
+        <input
+          id="deploy-commit"
+          className="input font-mono"
+          placeholder="3484a3f"
+          spellCheck={false}
+          autoComplete="off"
+          maxLength={64}
+          value={commit}
+          onChange={(e) => setCommit(e.target.value)}
+        />
+      </Field>
       {target && (
         <p className="text-sm text-muted">
           Now on {target.name}: <span className="font-mono text-white">{target.currentVersion ?? 'nothing yet'}</span>

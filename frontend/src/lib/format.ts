@@ -74,3 +74,19 @@ export function who(subject: string | null | undefined, me: string | null | unde
   if (subject === me) return 'you';
   return /^[0-9a-f-]{36}$/i.test(subject) ? `user ${shortId(subject)}` : subject;
 }
+
+/** The first 7 hex digits of a commit sha, as git abbreviates it. */
+export function shortSha(sha: string): string {
+  return sha.slice(0, 7);
+}
+
+/** "Commit <full sha>, committed <date and time>" (or "time unknown"): the hover text of a short sha. */
+export function commitTitle(commit: { sha: string; time: string | null }): string {
+  const when = parseTime(commit.time) === null ? 'commit time unknown' : `committed ${dateTime(commit.time)}`;
+  return `Commit ${commit.sha}, ${when}`;
+}
+
+/** A commit sha as the API takes it: 7 to 64 hex digits. */
+export function isCommitSha(value: string): boolean {
+  return /^[0-9a-f]{7,64}$/i.test(value);
+}

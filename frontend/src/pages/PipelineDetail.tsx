@@ -10,6 +10,7 @@ import { approveJob, cancelPipeline, getPipeline, getProject, rejectJob, retryJo
 import type { Job, Pipeline } from '../api/types';
 import { useSession } from '../auth/AuthContext';
 import { StatusBadge } from '../components/badges';
+import { CommitRef } from '../components/CommitRef';
 import { LogViewer } from '../components/LogViewer';
 import { Field, FormError, Modal } from '../components/Modal';
 import { ErrorState, LoadingState, PageHeader } from '../components/states';
@@ -88,6 +89,7 @@ export default function PipelineDetail() {
             <Link to={`/projects/${p.project}`} className="link">{p.project}</Link>
             <span className="font-mono" title="Pipeline id">{p.id}</span>
             <span>{p.trigger ?? 'api'} by {who(p.triggeredBy, session.userId)}</span>
+            {p.commit && <CommitRef commit={p.commit} />}
             <span title={dateTime(p.createdAt)}>created {relativeTime(p.createdAt, now)}</span>
             <span>{p.finishedAt ? 'took' : 'running for'} <span className="font-mono">{elapsed(p.startedAt, p.finishedAt, now)}</span></span>
             {p.externalUrl && <a href={p.externalUrl} className="link" target="_blank" rel="noreferrer">on GitHub</a>}

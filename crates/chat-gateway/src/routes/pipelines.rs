@@ -62,7 +62,8 @@ async fn list(
 }
 
 /// Creates a pipeline run and queues its first stage (operator). With an `idempotencyKey` used before for the same
-/// project, nothing is created and the first pipeline is answered with 200.
+/// project, nothing is created and the first pipeline is answered with 200. A deploy (`environment` and `version`)
+/// that names its `commit` with a `time` counts towards DORA lead time from that time.
 #[utoipa::path(post, path = "/api/v1/pipelines", tag = "pipelines", operation_id = "createPipeline",
     request_body = CreatePipelineBody,
     responses(
@@ -70,8 +71,8 @@ async fn list(
             headers(("location" = String, description = "`/api/v1/pipelines/{id}`"))),
         (status = 200, description = "This idempotency key was used before: nothing was created; the first pipeline",
             body = PipelineBody),
-        (status = 400, description = "Invalid field, or over a limit (the message names the field path)",
-            body = ErrorBody),
+        (status = 400, description = "Invalid field, or over a limit (the message names the field path, e.g. \
+            `commit.sha`)", body = ErrorBody),
         (status = 403, description = "Below operator, or a production deploy you may not start", body = ErrorBody),
         (status = 404, description = "No such project or environment", body = ErrorBody),
     ))]
@@ -81,7 +82,7 @@ async fn create(
     id: RequestId,
     Json(body): Json<CreatePipelineBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let message = body.into_proto()?;
+    let message = body.into_proto(chrono::Utc::now())?;
     let created = state
         .tasks
         .clone()

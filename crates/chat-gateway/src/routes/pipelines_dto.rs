@@ -3,8 +3,9 @@
 //!
 //! Inputs refuse unknown fields and wrong JSON types with a 400 naming the field (through [`crate::extract::Json`]).
 //! The gateway checks only what it must to translate: job `params` become a `google.protobuf.Struct`, at most
-//! [`MAX_PARAMS_DEPTH`] levels deep. Everything else (names, counts, ranges, the 16 KiB params limit) is the tasks
-//! service's to judge; it answers INVALID_ARGUMENT naming the field path, which becomes a 400.
+//! [`MAX_PARAMS_DEPTH`] levels deep; and a `commit` is checked by tasks' rules ([`crate::commit`]) so that its errors
+//! name the JSON fields `commit.sha` / `commit.time`. Everything else (names, counts, ranges, the 16 KiB params
+//! limit) is the tasks service's to judge; it answers INVALID_ARGUMENT naming the field path, which becomes a 400.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -15,6 +16,7 @@ use devopstrack_proto::tasks::v1 as pb;
 use prost_types::value::Kind;
 
 use super::dto::time;
+use crate::commit::{CommitSha, CommitTime};
 use crate::error::ApiError;
 
 /// Deepest nesting of a job's `params`, the object itself being level 1 (no executor needs more; it bounds the work
@@ -97,6 +99,18 @@ pub struct PipelineBody {
     pub external_url: Option<String>,
     pub external_id: Option<String>,
     pub cancelled_by: Option<String>,
+    /// The commit it builds or deploys, when one was named (a deploy's DORA lead time counts from its `time`).
+    pub commit: Option<CommitBody>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Commit)]
+pub struct CommitBody {
+    /// 7–64 lowercase hex digits.
+    pub sha: String,
+    /// When it was made, when known.
+    pub time: Option<DateTime<Utc>>,
 }
 
 impl From<pb::Pipeline> for PipelineBody {
@@ -118,6 +132,10 @@ impl From<pb::Pipeline> for PipelineBody {
             external_url: non_empty(p.external_url),
             external_id: non_empty(p.external_id),
             cancelled_by: non_empty(p.cancelled_by),
+            commit: non_empty(p.commit_sha).map(|sha| CommitBody {
+                sha,
+                time: time(p.commit_time),
+            }),
         }
     }
 }
@@ -282,6 +300,7 @@ impl JobLogBody {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(as = CreatePipelineRequest, example = json!({
     "project": "api", "environment": "staging", "version": "1.4.0",
+    "commit": {"sha": "3f2a9c1d8e", "time": "2025-06-01T09:12:00Z"},
     "stages": [
         {"name": "build", "jobs": [
             {"name": "compile", "executor": "simulate", "params": {"durationMs": 800, "failRate": 0}}]},
@@ -302,6 +321,30 @@ pub struct CreatePipelineBody {
     /// 1–64 characters of `[A-Za-z0-9._:-]`: the same key for the same project answers the pipeline created first
     /// (200 instead of 201) and creates nothing.
     pub idempotency_key: Option<String>,
+    /// The commit this run builds or deploys; with its `time`, a deploy's DORA lead time is counted from then.
+    pub commit: Option<CommitInput>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommitInput {
+    /// 7–64 hex digits (stored lowercase).
+    pub sha: String,
+    /// RFC 3339; when the commit was made (authored or pushed). From 2000 on, at most 5 minutes in the future.
+    pub time: Option<DateTime<Utc>>,
+}
+
+impl CommitInput {
+    /// The proto's `commit_sha` and `commit_time`; errors name `commit.sha` / `commit.time`.
+    fn into_proto(self, now: DateTime<Utc>) -> Result<(String, Option<prost_types::Timestamp>), ApiError> {
+        let sha = CommitSha::parse(&self.sha).map_err(|e| ApiError::invalid(format!("commit.sha: {e}")))?;
+        let time = self
+            .time
+            .map(|at| CommitTime::parse(at, now))
+            .transpose()
+            .map_err(|e| ApiError::invalid(format!("commit.time: {e}")))?;
+        Ok((sha.into_inner(), time.map(CommitTime::to_proto)))
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -336,8 +379,10 @@ pub struct JobInput {
 }
 
 impl CreatePipelineBody {
-    /// The CreatePipeline request; fails (naming the field) only for params too deep to convert.
-    pub fn into_proto(self) -> Result<pb::CreatePipelineRequest, ApiError> {
+    /// The CreatePipeline request; fails (naming the field) for params too deep to convert and for a commit tasks
+    /// would refuse (`now` bounds its time).
+    pub fn into_proto(self, now: DateTime<Utc>) -> Result<pb::CreatePipelineRequest, ApiError> {
+        let (commit_sha, commit_time) = self.commit.map(|c| c.into_proto(now)).transpose()?.unwrap_or_default();
         let stages = self
             .stages
             .into_iter()
@@ -359,6 +404,8 @@ impl CreatePipelineBody {
             trigger: self.trigger.unwrap_or(Trigger::Api).to_proto() as i32,
             stages,
             idempotency_key: self.idempotency_key.unwrap_or_default(),
+            commit_sha,
+            commit_time,
         })
     }
 }
@@ -511,7 +558,8 @@ mod tests {
         }
     }
 
-    const DOCUMENTED: &str = r#"{"project":"api","environment":"staging","version":"1.4.0","stages":[
+    const DOCUMENTED: &str = r#"{"project":"api","environment":"staging","version":"1.4.0",
+        "commit":{"sha":"3f2a9c1d8e","time":"2025-06-01T09:12:00Z"},"stages":[
         {"name":"build","jobs":[{"name":"compile","executor":"simulate","params":{"durationMs":800,"failRate":0}}]},
         {"name":"test","jobs":[{"name":"unit","executor":"simulate"},{"name":"lint","executor":"simulate"}]},
         {"name":"deploy","jobs":[{"name":"rollout","executor":"simulate"}]}]}"#;
@@ -520,7 +568,7 @@ mod tests {
     fn the_documented_create_body_becomes_a_create_request() {
         let request = parse_json::<CreatePipelineBody>(DOCUMENTED.as_bytes())
             .unwrap()
-            .into_proto()
+            .into_proto(Utc::now())
             .unwrap();
 
         assert_eq!(
@@ -533,6 +581,10 @@ mod tests {
         );
         assert_eq!(request.trigger, pb::Trigger::Api as i32, "the default trigger");
         assert_eq!(request.idempotency_key, "");
+        assert_eq!(
+            (request.commit_sha.as_str(), request.commit_time.map(|t| t.seconds)),
+            ("3f2a9c1d8e", Some(1_748_769_120))
+        );
         let shape: Vec<(&str, Vec<&str>)> = request
             .stages
             .iter()
@@ -565,7 +617,7 @@ mod tests {
 
         let request = parse_json::<CreatePipelineBody>(body.as_bytes())
             .unwrap()
-            .into_proto()
+            .into_proto(Utc::now())
             .unwrap();
 
         assert_eq!(
@@ -584,6 +636,70 @@ mod tests {
             })
         );
         assert!(job.allow_failure && job.requires_approval);
+    }
+
+    #[test]
+    fn a_commit_is_lowercased_its_time_optional_and_its_absence_leaves_the_fields_empty() {
+        let now = DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z").unwrap().to_utc();
+        let with = |commit: &str| {
+            parse_json::<CreatePipelineBody>(format!(r#"{{"project":"api","stages":[]{commit}}}"#).as_bytes())
+                .unwrap()
+                .into_proto(now)
+                .unwrap()
+        };
+
+        let upper = with(r#","commit":{"sha":"3484A3FB816E0859FD6E1CEA078D76385FF50625"}"#);
+        let offset = with(r#","commit":{"sha":"3484a3f","time":"2026-03-01T13:00:00+01:00"}"#);
+        let none = with("");
+        let null = with(r#","commit":null"#);
+
+        assert_eq!(
+            (upper.commit_sha.as_str(), upper.commit_time),
+            ("3484a3fb816e0859fd6e1cea078d76385ff50625", None)
+        );
+        assert_eq!(
+            (offset.commit_sha.as_str(), offset.commit_time.map(|t| t.seconds)),
+            ("3484a3f", Some(now.timestamp()))
+        );
+        for request in [none, null] {
+            assert_eq!((request.commit_sha.as_str(), request.commit_time), ("", None));
+        }
+    }
+
+    #[test]
+    fn a_bad_commit_is_refused_naming_commit_sha_or_commit_time() {
+        let now = DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z").unwrap().to_utc();
+        let refused = |commit: &str| {
+            let body = format!(r#"{{"project":"api","stages":[],"commit":{commit}}}"#);
+            match parse_json::<CreatePipelineBody>(body.as_bytes()).and_then(|b| b.into_proto(now)) {
+                Err(ApiError::InvalidInput { message, .. }) => message,
+                other => panic!("expected a 400 for {commit}, got {other:?}"),
+            }
+        };
+        for (commit, expected) in [
+            (r#"{"sha":"abc"}"#, "commit.sha: must be 7 to 64 hex digits"),
+            (r#"{"sha":"main-branch"}"#, "commit.sha: must be 7 to 64 hex digits"),
+            (r#"{"sha":""}"#, "commit.sha: must be 7 to 64 hex digits"),
+            (r#"{"sha":7}"#, "commit.sha: invalid type"),
+            (r#"{"time":"2026-03-01T10:00:00Z"}"#, "commit: missing field `sha`"),
+            (r#"{"sha":"3484a3f","time":"yesterday"}"#, "commit.time: "),
+            (
+                r#"{"sha":"3484a3f","time":"2026-03-01T12:06:00Z"}"#,
+                "commit.time: must not be more than 5 minutes",
+            ),
+            (
+                r#"{"sha":"3484a3f","time":"1999-12-31T23:59:59Z"}"#,
+                "commit.time: must not be before 2000",
+            ),
+            (r#"{"sha":"3484a3f","author":"me"}"#, "unknown field `author`"),
+            (r#""3484a3f""#, "commit: invalid type"),
+        ] {
+            let message = refused(commit);
+            assert!(
+                message.contains(expected),
+                "{commit}: {message:?} should contain {expected:?}"
+            );
+        }
     }
 
     #[test]
@@ -677,7 +793,7 @@ mod tests {
             (deep_list, "stages[0].jobs[0].params"),
         ] {
             let parsed = serde_json::from_value::<CreatePipelineBody>(body).unwrap();
-            match parsed.into_proto() {
+            match parsed.into_proto(Utc::now()) {
                 Err(ApiError::InvalidInput { message, .. }) => {
                     assert!(
                         message.starts_with(path) && message.contains("deeper than 16"),
@@ -734,6 +850,7 @@ mod tests {
         );
         assert_eq!(json["createdAt"], "2025-06-01T10:00:00Z");
         assert!(json["environment"].is_null() && json["finishedAt"].is_null() && json["cancelledBy"].is_null());
+        assert!(json["commit"].is_null(), "no commit_sha: a null commit");
         let job = &json["stages"][0]["jobs"][0];
         assert_eq!(
             (&job["status"], &job["executor"], &job["params"]["durationMs"]),
@@ -744,6 +861,29 @@ mod tests {
             json!({"maxAttempts": 2, "initialBackoffMs": 0, "maxBackoffMs": 0})
         );
         assert_eq!((job["attempt"].as_u64(), job["worker"].is_null()), (Some(2), true));
+    }
+
+    #[test]
+    fn a_pipelines_commit_is_answered_with_its_time_or_a_null_time() {
+        let with = |commit_time| pb::Pipeline {
+            id: "p-1".into(),
+            commit_sha: "3484a3fb816e".into(),
+            commit_time,
+            ..Default::default()
+        };
+        let json = |p| serde_json::to_value(PipelineBody::from(p)).unwrap();
+
+        let timed = json(with(Some(prost_types::Timestamp {
+            seconds: 1_748_772_000,
+            nanos: 0,
+        })));
+        let untimed = json(with(None));
+
+        assert_eq!(
+            timed["commit"],
+            json!({"sha": "3484a3fb816e", "time": "2025-06-01T10:00:00Z"})
+        );
+        assert_eq!(untimed["commit"], json!({"sha": "3484a3fb816e", "time": null}));
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! GitHub events → what the other services record, decided before the delivery is accepted (so a malformed body is a
 //! 400 and an event that maps to nothing is "ignored"):
 //!
-//! - `workflow_run` → tasks `TrackExternalRun` (the run, by its GitHub id); `workflow_job` → the same call with the
-//!   job (merged by job id) and, once completed, a metrics `JobRun` (source github).
+//! - `workflow_run` → tasks `TrackExternalRun` (the run, by its GitHub id, with its commit: `head_sha` and
+//!   `head_commit.timestamp`); `workflow_job` → the same call with the job (merged by job id) and, once completed, a
+//!   metrics `JobRun` (source github).
 //! - `deployment_status` success / failure / error → a metrics `Deployment` and a projects `RecordDeployment` (so a
 //!   success moves the environment's current version); other states are ignored.
 //! - `push` to the repository's default branch → one metrics `Change` per commit.
@@ -22,6 +23,7 @@ use super::payload::{
     DeploymentStatusEvent, IssuesEvent, PushEvent, Repository, User, WorkflowJobEvent, WorkflowRunEvent,
 };
 use super::status::{job_run_status, job_status, run_status};
+use crate::commit::{CommitSha, CommitTime};
 use crate::error::ApiError;
 use crate::extract::parse_json;
 
@@ -134,6 +136,7 @@ fn workflow_run(project: &str, event: WorkflowRunEvent) -> Mapped {
         .run_started_at
         .or((status != tasks_pb::PipelineStatus::Queued).then_some(run.created_at));
     let triggered_by = login([run.triggering_actor.as_ref(), run.actor.as_ref(), event.sender.as_ref()]);
+    let (commit_sha, commit_time) = commit(run.head_sha.as_deref(), run.head_commit.and_then(|c| c.timestamp));
     Mapped::Actions(vec![Action::TrackRun(tasks_pb::TrackExternalRunRequest {
         project: project.to_owned(),
         source: tasks_pb::Source::Github as i32,
@@ -148,7 +151,8 @@ fn workflow_run(project: &str, event: WorkflowRunEvent) -> Mapped {
         jobs: Vec::new(),
         environment: String::new(),
         version: String::new(),
-        commit_sha: run.head_sha.unwrap_or_default(),
+        commit_sha,
+        commit_time,
     })])
 }
 
@@ -181,7 +185,9 @@ fn workflow_job(project: &str, event: WorkflowJobEvent) -> Mapped {
         }],
         environment: String::new(),
         version: String::new(),
-        commit_sha: job.head_sha.clone().unwrap_or_default(),
+        // A job's payload has no commit time; tasks keeps the one its run's delivery brought.
+        commit_sha: commit(job.head_sha.as_deref(), None).0,
+        commit_time: None,
     };
     let mut actions = vec![Action::TrackRun(track)];
     if let (Some(run_status), Some(started), Some(finished)) =
@@ -321,6 +327,17 @@ fn issues(project: &str, event: IssuesEvent) -> Mapped {
         resolved_at: resolved_at.map(timestamp),
         url: issue.html_url.unwrap_or_default(),
     })])
+}
+
+/// A run's commit as tasks takes it. A sha tasks would refuse is left out, and its time with it; so is a time tasks
+/// would refuse (before 2000, or ahead of our clock: a commit's timestamp is the committer's clock). Either way the run
+/// is still tracked, only without a lead time.
+fn commit(sha: Option<&str>, at: Option<DateTime<Utc>>) -> (String, Option<prost_types::Timestamp>) {
+    let Some(sha) = sha.and_then(|s| CommitSha::parse(s).ok()) else {
+        return (String::new(), None);
+    };
+    let time = at.and_then(|at| CommitTime::parse(at, Utc::now()).ok());
+    (sha.into_inner(), time.map(CommitTime::to_proto))
 }
 
 /// `<kind>:<key>`, or `<kind>:sha256:<hex>` of the key when that would pass 128 characters (long repository names).

@@ -42,11 +42,19 @@ pub struct WorkflowRun {
     /// Set once completed: `success`, `failure`, `cancelled`, `timed_out`, `skipped`, `neutral`, …
     pub conclusion: Option<String>,
     pub head_sha: Option<String>,
+    /// The commit `head_sha` names (absent from some older payloads).
+    pub head_commit: Option<HeadCommit>,
     pub created_at: DateTime<Utc>,
     pub updated_at: Option<DateTime<Utc>>,
     pub run_started_at: Option<DateTime<Utc>>,
     pub actor: Option<User>,
     pub triggering_actor: Option<User>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct HeadCommit {
+    /// When it was committed, by the committer's clock (with its offset, as in a push's commits).
+    pub timestamp: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -111,6 +111,59 @@ async fn the_same_idempotency_key_answers_the_first_pipeline_with_200() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deploy_created_with_a_commit_answers_keeps_and_lists_it() {
+    let app = spawn_app_with_tasks().await;
+    let admin = app.admin_token().await;
+    let committed = chrono::Utc::now() - chrono::TimeDelta::hours(1);
+    let mut deploy = three_stage_pipeline(50);
+    deploy["environment"] = json!("staging");
+    deploy["version"] = json!("1.5.0");
+    deploy["commit"] = json!({"sha": "3484A3FB816E0859FD6E1CEA078D76385FF50625", "time": committed.to_rfc3339()});
+    let mut untimed = three_stage_pipeline(50);
+    untimed["commit"] = json!({"sha": "3484a3f"});
+
+    let (status, created) = app.create_pipeline(&admin, &deploy).await;
+    let (untimed_status, untimed) = app.create_pipeline(&admin, &untimed).await;
+    let (_, plain) = app.create_pipeline(&admin, &three_stage_pipeline(50)).await;
+
+    assert_eq!((status, untimed_status), (201, 201), "{created} {untimed}");
+    let sha = "3484a3fb816e0859fd6e1cea078d76385ff50625";
+    let time = |p: &Value| {
+        p["commit"]["time"]
+            .as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.timestamp())
+    };
+    assert_eq!(created["commit"]["sha"], sha, "stored lowercase: {created}");
+    assert_eq!(time(&created), Some(committed.timestamp()), "{created}");
+    assert_eq!(untimed["commit"], json!({"sha": "3484a3f", "time": null}));
+    assert_eq!(plain["commit"], Value::Null, "no commit named: {plain}");
+    let id = created["id"].as_str().expect("an id");
+    let done = app.wait_for_pipeline(&admin, id, WITHIN, status_is("succeeded")).await;
+    assert_eq!(
+        (&done["commit"]["sha"], time(&done)),
+        (&json!(sha), Some(committed.timestamp()))
+    );
+    let listed: Value = app
+        .get(&format!("/api/v1/pipelines?project={PROJECT}"), Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let commits: Vec<&Value> = listed["pipelines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| &p["commit"]["sha"])
+        .collect();
+    assert_eq!(
+        commits,
+        [&Value::Null, &json!("3484a3f"), &json!(sha)],
+        "newest first: {listed}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipelines_are_cancelled_and_failed_jobs_retried() {
     let app = spawn_app_with_tasks().await;
     let admin = app.admin_token().await;
@@ -377,6 +430,11 @@ fn pipeline_of(stages: usize, jobs: usize, job_extra: &str) -> String {
     )
 }
 
+/// A one-job create body with `"commit": <commit>`.
+fn with_commit(commit: &str) -> String {
+    pipeline_of(1, 1, "").replacen('{', &format!(r#"{{"commit":{commit},"#), 1)
+}
+
 fn cases() -> Vec<Case> {
     let create = |name, body: String| case(name, Method::POST, "/api/v1/pipelines", Some(body));
     let unknown = "0190f5a4-8d3c-7c4e-9a1b-2c3d4e5f6a7b";
@@ -442,6 +500,48 @@ fn cases() -> Vec<Case> {
         )
         .expect(413, "payload_too_large", ""),
         create("an unknown project", pipeline_of(1, 1, "").replace(PROJECT, "nope")).expect(404, "not_found", "nope"),
+        create("a commit sha of 6 digits", with_commit(r#"{"sha":"3484a3"}"#)).expect(
+            400,
+            "invalid_argument",
+            "commit.sha: must be 7 to 64 hex digits",
+        ),
+        create("a branch name for a sha", with_commit(r#"{"sha":"main"}"#)).expect(
+            400,
+            "invalid_argument",
+            "commit.sha",
+        ),
+        create(
+            "a commit time without a sha",
+            with_commit(r#"{"time":"2025-06-01T10:00:00Z"}"#),
+        )
+        .expect(400, "invalid_argument", "commit: missing field `sha`"),
+        create(
+            "a commit time that is no time",
+            with_commit(r#"{"sha":"3484a3f","time":"yesterday"}"#),
+        )
+        .expect(400, "invalid_argument", "commit.time"),
+        create(
+            "a commit time next year",
+            with_commit(&format!(
+                r#"{{"sha":"3484a3f","time":"{}"}}"#,
+                (chrono::Utc::now() + chrono::TimeDelta::days(365)).to_rfc3339()
+            )),
+        )
+        .expect(
+            400,
+            "invalid_argument",
+            "commit.time: must not be more than 5 minutes in the future",
+        ),
+        create(
+            "a commit time before 2000",
+            with_commit(r#"{"sha":"3484a3f","time":"1999-12-31T23:59:59Z"}"#),
+        )
+        .expect(400, "invalid_argument", "commit.time: must not be before 2000"),
+        create(
+            "a commit with an author",
+            with_commit(r#"{"sha":"3484a3f","author":"me"}"#),
+        )
+        .expect(400, "invalid_argument", "unknown field `author`"),
         case(
             "a pipeline id that is not a UUID",
             Method::GET,

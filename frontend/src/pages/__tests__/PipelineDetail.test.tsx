@@ -2,6 +2,7 @@ import { screen } from '@testing-library/react';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 
 import type { Job, Pipeline, Project } from '../../api/types';
+import { dateTime } from '../../lib/format';
 import { renderAt, signedIn } from '../../test/render';
 import PipelineDetail from '../PipelineDetail';
 
@@ -35,6 +36,7 @@ function pipeline(status: Pipeline['status'], jobs: Job[], environment: string |
     source: 'devopstrack',
     externalUrl: null,
     cancelledBy: null,
+    commit: null,
   };
 }
 
@@ -84,6 +86,21 @@ describe('PipelineDetail actions by role', () => {
   it('shows approval of a production deploy to an admin', async () => {
     await show('admin', pipeline('waiting_approval', [job('rollout', 'waiting_approval')], 'target'), 'production');
     expect(await screen.findByRole('button', { name: /approve/i })).toBeInTheDocument();
+  });
+
+  it("shows the commit's short sha with its full sha and time on hover", async () => {
+    const sha = '3484a3fb816e0859fd6e1cea078d76385ff50625';
+    const time = '2026-03-01T12:00:00Z';
+    await show('viewer', { ...pipeline('succeeded', [job('rollout', 'succeeded')], 'target'), commit: { sha, time } });
+    const commit = screen.getByTestId('commit');
+    expect(commit).toHaveTextContent(/^3484a3f$/);
+    expect(commit).toHaveClass('font-mono');
+    expect(commit).toHaveAttribute('title', `Commit ${sha}, committed ${dateTime(time)}`);
+  });
+
+  it('shows no commit for a pipeline that names none', async () => {
+    await show('viewer', pipeline('succeeded', [job('rollout', 'succeeded')]));
+    expect(screen.queryByTestId('commit')).not.toBeInTheDocument();
   });
 
   it('says plainly when the pipeline does not exist', async () => {

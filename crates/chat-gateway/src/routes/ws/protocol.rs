@@ -388,6 +388,7 @@ mod tests {
             id: "p-1".into(),
             project: "api".into(),
             status: pb::PipelineStatus::Running as i32,
+            commit_sha: "3484a3fb816e".into(),
             ..Default::default()
         };
         let job = pb::Job {
@@ -425,6 +426,11 @@ mod tests {
             (&json!("pipeline.updated"), &json!("e-1"), &json!("project:api"))
         );
         assert_eq!(updated["pipeline"]["status"], "running");
+        assert_eq!(
+            updated["pipeline"]["commit"],
+            json!({"sha": "3484a3fb816e", "time": null}),
+            "the REST shape's commit"
+        );
         assert_eq!(
             (&job_updated["type"], &job_updated["job"]["status"]),
             (&json!("job.updated"), &json!("running"))

@@ -2,6 +2,7 @@
 //! effect the integration tests cannot see (the metrics service's).
 
 use devopstrack_proto::metrics::v1 as metrics_pb;
+use devopstrack_proto::tasks::v1 as tasks_pb;
 
 use super::{Action, GithubEvent, Mapped, event_id, map};
 
@@ -132,5 +133,125 @@ fn long_event_ids_are_hashed_to_fit() {
             "gh-incident-open",
             &format!("github:{}/{}#1", "o".repeat(39), "r".repeat(100))
         )
+    );
+}
+
+/// The `workflow_run.completed.json` fixture with `edit` applied, mapped: its one TrackExternalRun.
+fn tracked_run(edit: impl FnOnce(&mut serde_json::Value)) -> tasks_pb::TrackExternalRunRequest {
+    let mut run: serde_json::Value = serde_json::from_slice(&fixture("workflow_run.completed.json")).expect("JSON");
+    edit(&mut run);
+    let body = serde_json::to_vec(&run).expect("JSON");
+    match map(GithubEvent::WorkflowRun, "api", &body) {
+        Ok(Mapped::Actions(actions)) => match <[Action; 1]>::try_from(actions) {
+            Ok([Action::TrackRun(track)]) => track,
+            other => panic!("one TrackExternalRun: {other:?}"),
+        },
+        other => panic!("the run maps: {other:?}"),
+    }
+}
+
+#[test]
+fn a_workflow_run_carries_its_head_commit_and_its_time() {
+    let track = tracked_run(|_| {});
+
+    assert_eq!(track.commit_sha, "3484a3fb816e0859fd6e1cea078d76385ff50625");
+    // head_commit.timestamp 2020-10-05T16:32:07Z.
+    assert_eq!(seconds(&track.commit_time), 1_601_915_527);
+}
+
+#[test]
+fn a_commit_time_given_with_an_offset_is_the_same_instant() {
+    let track = tracked_run(|run| run["workflow_run"]["head_commit"]["timestamp"] = "2020-10-05T18:32:07+02:00".into());
+
+    assert_eq!(seconds(&track.commit_time), 1_601_915_527);
+}
+
+#[test]
+fn a_run_without_a_head_commit_has_its_sha_and_no_time() {
+    for edit in [
+        |run: &mut serde_json::Value| run["workflow_run"]["head_commit"] = serde_json::Value::Null,
+        |run: &mut serde_json::Value| {
+            run["workflow_run"]
+                .as_object_mut()
+                .expect("an object")
+                .remove("head_commit");
+        },
+        |run: &mut serde_json::Value| {
+            run["workflow_run"]["head_commit"]
+                .as_object_mut()
+                .expect("an object")
+                .remove("timestamp");
+        },
+    ] {
+        let track = tracked_run(edit);
+        assert_eq!(
+            (track.commit_sha.as_str(), track.commit_time),
+            ("3484a3fb816e0859fd6e1cea078d76385ff50625", None)
+        );
+    }
+}
+
+#[test]
+fn a_commit_tasks_would_refuse_is_left_out_and_the_run_still_tracked() {
+    let future = (chrono::Utc::now() + chrono::TimeDelta::hours(1)).to_rfc3339();
+    type Edit = Box<dyn FnOnce(&mut serde_json::Value)>;
+    let cases: [(Edit, &str, bool); 4] = [
+        (
+            Box::new(move |run| run["workflow_run"]["head_commit"]["timestamp"] = future.into()),
+            "a committer's clock an hour fast: the sha stays, the time goes",
+            true,
+        ),
+        (
+            Box::new(|run| run["workflow_run"]["head_commit"]["timestamp"] = "1970-01-01T00:00:00Z".into()),
+            "a commit dated 1970: the sha stays, the time goes",
+            true,
+        ),
+        (
+            Box::new(|run| run["workflow_run"]["head_sha"] = "not-a-sha".into()),
+            "a sha that is no sha: both go",
+            false,
+        ),
+        (
+            Box::new(|run| run["workflow_run"]["head_sha"] = serde_json::Value::Null),
+            "no head_sha: both go, though head_commit has a time",
+            false,
+        ),
+    ];
+    for (edit, case, keeps_sha) in cases {
+        let track = tracked_run(edit);
+        assert_eq!(track.external_id, "289782451", "{case}");
+        assert_eq!(track.commit_time, None, "{case}");
+        assert_eq!(
+            !track.commit_sha.is_empty(),
+            keeps_sha,
+            "{case}: {:?}",
+            track.commit_sha
+        );
+    }
+}
+
+#[test]
+fn a_malformed_commit_time_is_a_bad_payload_naming_the_field() {
+    let mut run: serde_json::Value = serde_json::from_slice(&fixture("workflow_run.completed.json")).expect("JSON");
+    run["workflow_run"]["head_commit"]["timestamp"] = "last Tuesday".into();
+    let body = serde_json::to_vec(&run).expect("JSON");
+
+    match map(GithubEvent::WorkflowRun, "api", &body) {
+        Err(crate::error::ApiError::InvalidInput { message, .. }) => {
+            assert!(message.starts_with("workflow_run.head_commit.timestamp:"), "{message}")
+        }
+        other => panic!("expected a 400, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_jobs_delivery_names_the_runs_commit_without_a_time() {
+    let actions = mapped(GithubEvent::WorkflowJob, "workflow_job.completed.json");
+    let Some(Action::TrackRun(track)) = actions.first() else {
+        panic!("a TrackExternalRun first: {actions:?}");
+    };
+    assert_eq!(
+        (track.commit_sha.as_str(), track.commit_time),
+        ("3484a3fb816e0859fd6e1cea078d76385ff50625", None)
     );
 }

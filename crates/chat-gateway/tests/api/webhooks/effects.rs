@@ -38,6 +38,11 @@ async fn a_signed_workflow_run_is_accepted_within_a_second_and_tracked_as_a_gith
         "https://github.com/octo-org/octo-repo/actions/runs/289782451"
     );
     assert_eq!(
+        pipeline["commit"],
+        json!({"sha": "3484a3fb816e0859fd6e1cea078d76385ff50625", "time": "2020-10-05T16:32:07Z"}),
+        "head_sha and head_commit.timestamp"
+    );
+    assert_eq!(
         counter(
             &app,
             "devopstrack_webhook_deliveries_total{event=\"workflow_run\",result=\"accepted\"}"
@@ -85,6 +90,42 @@ async fn workflow_job_deliveries_follow_one_job_of_the_run() {
     })
     .await;
     assert_eq!(pipeline_jobs(&failed).len(), 1, "the same job, updated: {failed}");
+}
+
+#[tokio::test]
+async fn a_job_delivered_after_its_run_keeps_the_runs_commit_time() {
+    // Arrange: the run (with head_commit.timestamp) is tracked first; then one of its jobs, whose payload names the
+    // commit (head_sha) but has no time for it.
+    let (app, admin) = configured_app().await;
+    let run = Delivery::signed("workflow_run", "run-1", fixture("workflow_run.completed.json"))
+        .send(&app)
+        .await;
+    assert_eq!(run.status().as_u16(), 202);
+    eventually(Duration::from_secs(10), "the run tracked", || {
+        github_pipeline(&app, &admin, "289782451")
+    })
+    .await;
+    let mut job: Value = serde_json::from_slice(&fixture("workflow_job.completed.json")).expect("JSON");
+    job["workflow_job"]["run_id"] = json!(289782451);
+
+    // Act
+    let delivered = Delivery::signed("workflow_job", "job-of-run-1", serde_json::to_vec(&job).expect("JSON"))
+        .send(&app)
+        .await;
+
+    // Assert
+    assert_eq!(delivered.status().as_u16(), 202);
+    let merged = eventually(Duration::from_secs(10), "the job merged into the run", || async {
+        github_pipeline(&app, &admin, "289782451")
+            .await
+            .filter(|p| !pipeline_jobs(p).is_empty())
+    })
+    .await;
+    assert_eq!(
+        merged["commit"],
+        json!({"sha": "3484a3fb816e0859fd6e1cea078d76385ff50625", "time": "2020-10-05T16:32:07Z"}),
+        "{merged}"
+    );
 }
 
 #[tokio::test]
