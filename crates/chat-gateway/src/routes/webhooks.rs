@@ -5,7 +5,8 @@
 //!
 //! Answers: 202 `accepted` (verified, queued), 202 `ignored` (verified, nothing to record: `ping`, an event type not
 //! handled, a push to another branch, an issue not labelled `incident`, …), 200 `duplicate` (this delivery id was
-//! processed before: a replay or a redelivery), 400 (a required header missing, or a handled event whose body is not
+//! processed before, or is being processed: a replay or a redelivery; one whose processing failed is processed
+//! again), 400 (a required header missing, or a handled event whose body is not
 //! the JSON it should be), 401 (signature missing or wrong), 404 (no such project, or no secret set for it: the two
 //! are not told apart), 413 (body over 5 MiB), 503 (the gateway has no service credentials, a service is down, or the
 //! queue is full: GitHub may redeliver).
@@ -142,8 +143,8 @@ async fn receive(
         payload: payload.to_vec(),
     };
     let verified = verify(state, webhooks, message).await?;
-    let slug = match pb::WebhookVerification::try_from(verified.result) {
-        Ok(pb::WebhookVerification::Valid) => verified.project_slug,
+    let (slug, project_id) = match pb::WebhookVerification::try_from(verified.result) {
+        Ok(pb::WebhookVerification::Valid) => (verified.project_slug, verified.project_id),
         Ok(pb::WebhookVerification::Duplicate) => {
             return Ok(AnswerBody {
                 status: "duplicate",
@@ -167,25 +168,35 @@ async fn receive(
             ))));
         }
     };
-    match map(event, &slug, &payload).map_err(refuse("malformed"))? {
-        Mapped::Ignored(reason) => Ok(AnswerBody {
+    // Verified: the delivery is claimed, so it goes to the processor whatever it maps to, which ends the claim.
+    let mut delivery = Delivery {
+        event,
+        delivery_id,
+        project_id,
+        actions: Vec::new(),
+        unmapped: false,
+    };
+    let answer = match map(event, &slug, &payload) {
+        Ok(Mapped::Ignored(reason)) => Ok(AnswerBody {
             status: "ignored",
             reason: Some(reason),
         }),
-        Mapped::Actions(actions) => {
-            tracing::info!(%delivery_id, event = event.label(), project = %slug, calls = actions.len(),
-                "webhook delivery accepted");
-            slot.send(Delivery {
-                event,
-                delivery_id,
-                actions,
-            });
+        Ok(Mapped::Actions(actions)) => {
+            tracing::info!(delivery_id = %delivery.delivery_id, event = event.label(), project = %slug,
+                calls = actions.len(), "webhook delivery accepted");
+            delivery.actions = actions;
             Ok(AnswerBody {
                 status: "accepted",
                 reason: None,
             })
         }
-    }
+        Err(error) => {
+            delivery.unmapped = true;
+            Err(refuse("malformed")(error))
+        }
+    };
+    slot.send(delivery);
+    answer
 }
 
 /// Calls VerifyGithubWebhook with the gateway's service token (renewed once if projects refuses it).

@@ -80,6 +80,9 @@ pub enum Action {
     ProjectDeployment(projects_pb::Deployment),
     Changes(Vec<metrics_pb::Change>),
     Incident(metrics_pb::Incident),
+    /// Never produced by [`map`]: the processor's last call for every verified delivery, ending the claim
+    /// VerifyGithubWebhook took (see `processor.rs`).
+    FinishDelivery(projects_pb::FinishGithubDeliveryRequest),
 }
 
 impl Action {
@@ -91,6 +94,7 @@ impl Action {
             Action::ProjectDeployment(_) => "projects.RecordDeployment",
             Action::Changes(_) => "metrics.RecordChange",
             Action::Incident(_) => "metrics.RecordIncident",
+            Action::FinishDelivery(_) => "projects.FinishGithubDelivery",
         }
     }
 }

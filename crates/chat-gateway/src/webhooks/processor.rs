@@ -7,6 +7,11 @@
 //! Up to [`CONCURRENCY`] deliveries are processed at once, the calls of each concurrently (they do not depend on each
 //! other; a call's retries keep their order). The task ends when every sender is gone (the gateway stopped), after
 //! the queue is drained.
+//!
+//! Every verified delivery ends with `FinishGithubDelivery` on projects, which ends the claim verification took:
+//! PROCESSED when every call was done or refused for good (later copies are duplicates), FAILED when a call gave up or
+//! the payload could not be mapped (the delivery id is forgotten, so GitHub's redelivery is processed). A gateway that
+//! dies mid-delivery finishes nothing; projects lets a redelivery take over such a claim after 15 minutes.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,7 +40,12 @@ const MAX_BACKOFF: Duration = Duration::from_secs(10);
 pub struct Delivery {
     pub event: GithubEvent,
     pub delivery_id: String,
+    /// As VerifyGithubWebhook answered it: where the claim is finished.
+    pub project_id: String,
+    /// Empty for a delivery with nothing to record (ignored) or one that could not be mapped (`unmapped`).
     pub actions: Vec<Action>,
+    /// The payload was not what its event should be (answered 400): the claim is released, not kept.
+    pub unmapped: bool,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -79,17 +89,42 @@ pub async fn run(mut queue: mpsc::Receiver<Delivery>, upstreams: Arc<Upstreams>)
 /// The calls of one delivery are independent of each other, so they go at once: metrics being down does not hold up
 /// the deployment recorded in projects.
 async fn process(upstreams: &Upstreams, delivery: Delivery) {
-    let calls = delivery.actions.iter().map(|action| async {
-        let result = attempt(upstreams, action, &delivery).await;
-        upstreams
-            .outcomes
-            .get_or_create(&ActionLabels {
-                action: action.name().to_owned(),
-                result: result.to_owned(),
-            })
-            .inc();
+    let calls = delivery
+        .actions
+        .iter()
+        .map(|action| attempt_counted(upstreams, action, &delivery));
+    let results = futures::future::join_all(calls).await;
+    let outcome = outcome(delivery.unmapped, &results);
+    let finish = Action::FinishDelivery(projects_pb::FinishGithubDeliveryRequest {
+        project: delivery.project_id.clone(),
+        delivery_id: delivery.delivery_id.clone(),
+        outcome: outcome.into(),
     });
-    futures::future::join_all(calls).await;
+    attempt_counted(upstreams, &finish, &delivery).await;
+}
+
+/// How a delivery's processing ended, from its calls' results (`done`, `rejected`, `gave_up`): a call refused for
+/// good will be refused again, so only a call that gave up (or a payload that could not be mapped) is worth a
+/// redelivery.
+fn outcome(unmapped: bool, results: &[&str]) -> projects_pb::DeliveryOutcome {
+    if unmapped || results.contains(&"gave_up") {
+        projects_pb::DeliveryOutcome::Failed
+    } else {
+        projects_pb::DeliveryOutcome::Processed
+    }
+}
+
+/// [`attempt`], counted in `devopstrack_webhook_actions_total`.
+async fn attempt_counted(upstreams: &Upstreams, action: &Action, delivery: &Delivery) -> &'static str {
+    let result = attempt(upstreams, action, delivery).await;
+    upstreams
+        .outcomes
+        .get_or_create(&ActionLabels {
+            action: action.name().to_owned(),
+            result: result.to_owned(),
+        })
+        .inc();
+    result
 }
 
 async fn attempt(upstreams: &Upstreams, action: &Action, delivery: &Delivery) -> &'static str {
@@ -159,6 +194,15 @@ async fn call(upstreams: &Upstreams, action: &Action) -> Result<(), Failure> {
             let request = token.request(message).await.map_err(retry_token)?;
             upstreams.metrics.clone().record_incident(request).await.map(drop)
         }
+        Action::FinishDelivery(message) => {
+            let request = token.request(message).await.map_err(retry_token)?;
+            upstreams
+                .projects
+                .clone()
+                .finish_github_delivery(request)
+                .await
+                .map(drop)
+        }
     };
     match answer {
         Ok(()) => Ok(()),
@@ -192,5 +236,19 @@ async fn classify(token: &ServiceToken, status: tonic::Status) -> Failure {
         | Code::Internal
         | Code::Unavailable
         | Code::DataLoss => Failure::Retry(why),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use projects_pb::DeliveryOutcome::{Failed, Processed};
+
+    #[test]
+    fn only_a_call_that_gave_up_or_an_unmapped_payload_releases_the_delivery() {
+        assert_eq!(outcome(false, &[]), Processed, "ignored: nothing to do");
+        assert_eq!(outcome(false, &["done", "rejected"]), Processed);
+        assert_eq!(outcome(false, &["done", "gave_up"]), Failed);
+        assert_eq!(outcome(true, &[]), Failed);
     }
 }

@@ -1,7 +1,9 @@
 //! `POST /api/v1/webhooks/github/{project}` and `/api/v1/projects/{slug}/integrations/github`, end to end: the real
 //! auth, projects and tasks services behind the real gateway, GitHub's payload shapes (`fixtures/github/`), signatures
-//! computed as GitHub computes them. The helpers are here; the tests in `settings`, `effects` and `refusals`.
+//! computed as GitHub computes them. The helpers are here; the tests in `settings`, `effects`, `deliveries` and
+//! `refusals`.
 
+mod deliveries;
 mod effects;
 mod refusals;
 mod settings;
