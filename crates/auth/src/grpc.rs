@@ -158,6 +158,21 @@ impl AuthService for AuthGrpc {
         Ok(Response::new(pb::ChangePasswordResponse {}))
     }
 
+    async fn lookup_users(&self, request: Request<pb::LookupUsersRequest>) -> Answer<pb::LookupUsersResponse> {
+        let principal = self.principal(&request).await?;
+        let pb::LookupUsersRequest { ids } = request.into_inner();
+        let users = self.app.lookup_users(&principal, &ids).await?;
+        Ok(Response::new(pb::LookupUsersResponse {
+            users: users
+                .into_iter()
+                .map(|u| pb::UserName {
+                    id: u.id.to_string(),
+                    name: u.name,
+                })
+                .collect(),
+        }))
+    }
+
     async fn create_api_token(
         &self,
         request: Request<pb::CreateApiTokenRequest>,

@@ -31,7 +31,7 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
     ),
     paths(
         auth::login, auth::refresh, auth::logout, auth::me, auth::exchange, auth::change_password, auth::jwks,
-        users::list, users::create, users::update, users::set_password,
+        users::list, users::create, users::names, users::update, users::set_password,
         tokens::list, tokens::create, tokens::revoke,
         projects::list, projects::create, projects::get, projects::update, projects::delete, projects::archive,
         projects::add_repository, projects::remove_repository,
@@ -50,7 +50,7 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
     security(("bearer" = [])),
     tags(
         (name = "auth", description = "Log in, refresh, log out; API-token exchange; the signing keys"),
-        (name = "users", description = "User administration (admin)"),
+        (name = "users", description = "User administration (admin), and people's display names (anyone signed in)"),
         (name = "tokens", description = "API tokens for scripts and CI"),
         (name = "projects", description = "Projects and their repositories (reads: viewer; changes: admin)"),
         (name = "environments", description = "A project's environments and what runs in each"),
@@ -220,6 +220,7 @@ mod tests {
         "GET /.well-known/jwks.json",
         "GET /api/v1/users",
         "POST /api/v1/users",
+        "GET /api/v1/users/names",
         "PATCH /api/v1/users/{id}",
         "PUT /api/v1/users/{id}/password",
         "GET /api/v1/tokens",
@@ -374,6 +375,8 @@ mod tests {
             "Trigger",
             "Executor",
             "Source",
+            "UserName",
+            "UserNames",
         ] {
             assert!(doc["components"]["schemas"].get(schema).is_some(), "no schema {schema}");
         }

@@ -5,9 +5,10 @@ import { Link } from 'react-router-dom';
 
 import type { Pipeline } from '../api/types';
 import { useAuth } from '../auth/AuthContext';
-import { elapsed, relativeTime, shortId, who } from '../lib/format';
+import { elapsed, relativeTime, shortId } from '../lib/format';
 import { ACTIVE_PIPELINE, progress } from '../lib/pipelines';
 import { useNow } from '../lib/useNow';
+import { personLabel, useUserNames } from '../lib/userNames';
 import { StatusBadge } from './badges';
 import { CommitRef } from './CommitRef';
 
@@ -15,6 +16,8 @@ export function PipelineRow({ pipeline, showProject = true }: { pipeline: Pipeli
   const { done, total } = progress(pipeline);
   const deploy = pipeline.environment && pipeline.version;
   const me = useAuth().session?.userId;
+  // Every row of a list asks in the same commit, so the list's people are named in one request.
+  const names = useUserNames([pipeline.triggeredBy]);
   const now = useNow(ACTIVE_PIPELINE.has(pipeline.status ?? 'succeeded'));
   return (
     <li data-testid="pipeline-row" data-pipeline-id={pipeline.id} data-status={pipeline.status ?? ''}>
@@ -36,7 +39,7 @@ export function PipelineRow({ pipeline, showProject = true }: { pipeline: Pipeli
           <p className="mt-0.5 flex min-w-0 items-center gap-1.5 text-xs text-muted">
             <span className="truncate">
               {total > 0 && `${done}/${total} jobs · `}
-              {pipeline.trigger ?? 'api'} by {who(pipeline.triggeredBy, me)}
+              {pipeline.trigger ?? 'api'} by {personLabel(pipeline.triggeredBy, me, names)}
             </span>
             {pipeline.commit && (
               <>

@@ -14,11 +14,12 @@ import { CommitRef } from '../components/CommitRef';
 import { LogViewer } from '../components/LogViewer';
 import { Field, FormError, Modal } from '../components/Modal';
 import { ErrorState, LoadingState, PageHeader } from '../components/states';
-import { dateTime, elapsed, relativeTime, shortId, who } from '../lib/format';
+import { dateTime, elapsed, relativeTime, shortId } from '../lib/format';
 import { ACTIVE_PIPELINE, allJobs, mergeJob, mergePipeline } from '../lib/pipelines';
 import { canApprove, canOperate } from '../lib/roles';
 import { useNow } from '../lib/useNow';
 import { useResource } from '../lib/useResource';
+import { personLabel, useUserNames } from '../lib/userNames';
 import { useLive } from '../live/live';
 
 const RETRYABLE = new Set(['failed', 'timed_out', 'cancelled']);
@@ -37,6 +38,7 @@ export default function PipelineDetail() {
   const [busy, setBusy] = useState<string | null>(null);
   const [rejecting, setRejecting] = useState<Job | null>(null);
   const now = useNow(ACTIVE_PIPELINE.has(p?.status ?? 'succeeded'));
+  const names = useUserNames([p?.triggeredBy]);
 
   useLive(
     id ? [`pipeline:${id}`] : [],
@@ -88,7 +90,7 @@ export default function PipelineDetail() {
           <span className="flex flex-wrap gap-x-3 gap-y-1">
             <Link to={`/projects/${p.project}`} className="link">{p.project}</Link>
             <span className="font-mono" title="Pipeline id">{p.id}</span>
-            <span>{p.trigger ?? 'api'} by {who(p.triggeredBy, session.userId)}</span>
+            <span title={p.triggeredBy ?? undefined}>{p.trigger ?? 'api'} by {personLabel(p.triggeredBy, session.userId, names)}</span>
             {p.commit && <CommitRef commit={p.commit} />}
             <span title={dateTime(p.createdAt)}>created {relativeTime(p.createdAt, now)}</span>
             <span>{p.finishedAt ? 'took' : 'running for'} <span className="font-mono">{elapsed(p.startedAt, p.finishedAt, now)}</span></span>

@@ -14,10 +14,10 @@ import { ProjectForm } from '../components/ProjectForm';
 import { DeploymentTable, EnvironmentCards, ReleaseList } from '../components/ProjectSections';
 import { Card, EmptyState, ErrorState, LoadingState, PageHeader, Skeleton } from '../components/states';
 import { DeployForm, SimulateForm } from '../components/TriggerDialogs';
-import { who } from '../lib/format';
 import { isFinished, upsertPipeline } from '../lib/pipelines';
 import { canAdmin, canOperate } from '../lib/roles';
 import { useResource } from '../lib/useResource';
+import { personLabel, useUserNames } from '../lib/userNames';
 import { useDebounced, useLive } from '../live/live';
 
 export default function ProjectDetail() {
@@ -30,6 +30,7 @@ export default function ProjectDetail() {
   const [editing, setEditing] = useState(false);
   const [deployTo, setDeployTo] = useState<string | null>(null);
   const [simulating, setSimulating] = useState(false);
+  const names = useUserNames([project.data?.owner]);
 
   // A deployment is recorded (and the environment's version moves) once its pipeline has finished: refetch then.
   const refreshDeployState = useDebounced(() => {
@@ -77,7 +78,7 @@ export default function ProjectDetail() {
             {p.tags.map((t) => (
               <span key={t} className="rounded-full border border-line px-2 py-px text-xs">{t}</span>
             ))}
-            {p.owner && <span>· owner {who(p.owner, session.userId)}</span>}
+            {p.owner && <span title={p.owner}>· owner {personLabel(p.owner, session.userId, names)}</span>}
           </span>
         }
         actions={

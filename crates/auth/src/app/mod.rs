@@ -20,7 +20,7 @@ use crate::store::AuthStore;
 
 pub use api_tokens::{ApiTokenPage, NewApiToken};
 pub use sessions::TokenGrant;
-pub use users::{NewUser, UserPage};
+pub use users::{LOOKUP_MAX_IDS, NewUser, UserPage};
 
 /// Where "now" comes from: the system clock, or a test's.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;

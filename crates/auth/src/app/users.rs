@@ -6,7 +6,7 @@ use uuid::Uuid;
 use devopstrack_platform::auth::{Principal, Role};
 
 use super::{AuthApp, require, store_err};
-use crate::domain::{Cursor, Email, NewPassword, UserPatch, UserRecord, parse_name};
+use crate::domain::{Cursor, Email, NewPassword, UserName, UserPatch, UserRecord, parse_name};
 use crate::error::Error;
 use crate::tokens::{decode_page_token, encode_page_token, page_size};
 
@@ -18,6 +18,9 @@ pub struct NewUser {
     pub role: Option<Role>,
     pub password: SecretString,
 }
+
+/// The most ids one [`AuthApp::lookup_users`] call takes: a page of the dashboard names far fewer people.
+pub const LOOKUP_MAX_IDS: usize = 100;
 
 #[derive(Debug)]
 pub struct UserPage {
@@ -111,6 +114,27 @@ impl AuthApp {
         Ok(UserPage { users, next_page_token })
     }
 
+    /// The display names of `ids` for any signed-in caller (viewer and up, and services), so people see who did
+    /// something without the admin-only user list. Answers only id and name; unknown ids are left out, duplicates
+    /// answered once, in the order of their first appearance in `ids`.
+    #[tracing::instrument(skip_all, fields(count = ids.len()))]
+    pub async fn lookup_users(&self, principal: &Principal, ids: &[String]) -> Result<Vec<UserName>, Error> {
+        // A service token has no account behind it; a user's must still exist and be enabled.
+        if principal.role != Role::Service {
+            let caller = self.acting_user(principal).await?;
+            require(principal, &caller, Role::Viewer)?;
+        }
+        let ids = parse_lookup_ids(ids)?;
+        let mut found = self
+            .store
+            .user_names(&ids)
+            .await
+            .map_err(store_err("looking up user names"))?;
+        // The store answers in id order; put them back in the caller's.
+        found.sort_by_key(|u| ids.iter().position(|id| *id == u.id));
+        Ok(found)
+    }
+
     #[tracing::instrument(skip_all, fields(user_id = %id))]
     pub async fn update_user(&self, principal: &Principal, id: &str, patch: UserPatch) -> Result<UserRecord, Error> {
         let caller = self.acting_user(principal).await?;
@@ -202,5 +226,63 @@ impl AuthApp {
             .map_err(store_err("revoking sessions"))?;
         tracing::info!(user_id = %target, "password changed; sessions revoked");
         Ok(())
+    }
+}
+
+/// 1..=[`LOOKUP_MAX_IDS`] UUIDs, first occurrences only, in the order given; errors name `ids` or `ids[i]`.
+fn parse_lookup_ids(raw: &[String]) -> Result<Vec<Uuid>, Error> {
+    if raw.is_empty() {
+        return Err(Error::invalid("ids", "give at least one user id"));
+    }
+    if raw.len() > LOOKUP_MAX_IDS {
+        return Err(Error::invalid(
+            "ids",
+            format!("at most {LOOKUP_MAX_IDS} ids per call, got {}", raw.len()),
+        ));
+    }
+    let mut ids = Vec::with_capacity(raw.len());
+    for (i, id) in raw.iter().enumerate() {
+        let id = Uuid::parse_str(id).map_err(|_| Error::invalid(&format!("ids[{i}]"), "is not a UUID"))?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
+#[cfg(test)]
+mod lookup_ids_tests {
+    use super::*;
+
+    fn strings(ids: &[&str]) -> Vec<String> {
+        ids.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    fn message(result: Result<Vec<Uuid>, Error>) -> String {
+        match result {
+            Err(Error::InvalidInput(m)) => m,
+            other => panic!("expected InvalidInput, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn ids_keep_their_first_order_once_each() {
+        let a = "0190f0a8-0000-7000-8000-00000000000a";
+        let b = "0190f0a8-0000-7000-8000-00000000000b";
+        let parsed = parse_lookup_ids(&strings(&[b, a, b, &b.to_uppercase()])).expect("valid ids");
+        assert_eq!(parsed, [Uuid::parse_str(b).unwrap(), Uuid::parse_str(a).unwrap()]);
+    }
+
+    #[test]
+    fn none_too_many_or_a_malformed_id_names_the_field() {
+        assert_eq!(message(parse_lookup_ids(&[])), "ids: give at least one user id");
+        let many = vec![Uuid::nil().to_string(); LOOKUP_MAX_IDS + 1];
+        assert_eq!(
+            message(parse_lookup_ids(&many)),
+            "ids: at most 100 ids per call, got 101"
+        );
+        assert!(parse_lookup_ids(&many[..LOOKUP_MAX_IDS]).is_ok());
+        let bad = strings(&["0190f0a8-0000-7000-8000-00000000000a", "gateway"]);
+        assert_eq!(message(parse_lookup_ids(&bad)), "ids[1]: is not a UUID");
     }
 }

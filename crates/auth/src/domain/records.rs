@@ -27,6 +27,13 @@ pub struct UserRecord {
     pub last_login_at: Option<DateTime<Utc>>,
 }
 
+/// Who a user id is, as anyone signed in may see it: never the email, role or disabled state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserName {
+    pub id: Uuid,
+    pub name: String,
+}
+
 /// Fields an admin may change; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserPatch {

@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::domain::{
-    ApiTokenRecord, Cursor, Email, RefreshTokenRecord, Rotation, SessionRecord, SigningKeyRecord, UserPatch, UserRecord,
+    ApiTokenRecord, Cursor, Email, RefreshTokenRecord, Rotation, SessionRecord, SigningKeyRecord, UserName, UserPatch,
+    UserRecord,
 };
 
 pub use postgres::PostgresStore;
@@ -75,6 +76,9 @@ pub trait AuthStore: Send + Sync + 'static {
     /// Users ordered by `(created_at, id)`, strictly after `after`, at most `limit`.
     async fn list_users(&self, after: Option<Cursor>, limit: u32) -> StoreResult<Vec<UserRecord>>;
     async fn count_users(&self) -> StoreResult<u64>;
+    /// The names of those of `ids` that exist (disabled users included), ordered by id, each once however often it
+    /// is given; unknown ids are left out. One statement: callers bound `ids` (the app takes at most 100).
+    async fn user_names(&self, ids: &[Uuid]) -> StoreResult<Vec<UserName>>;
     /// Applies the patch and sets `updated_at = now`; `None` when the user does not exist.
     async fn update_user(&self, id: Uuid, patch: &UserPatch, now: DateTime<Utc>) -> StoreResult<Option<UserRecord>>;
     /// `false` when the user does not exist.

@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 use super::{AuthStore, StoreError, StoreResult};
 use crate::domain::{
-    ApiTokenRecord, Cursor, Email, RefreshTokenRecord, Role, Rotation, SessionRecord, SigningKeyRecord, UserPatch,
-    UserRecord,
+    ApiTokenRecord, Cursor, Email, RefreshTokenRecord, Role, Rotation, SessionRecord, SigningKeyRecord, UserName,
+    UserPatch, UserRecord,
 };
 
 const MAX_CONNECTIONS: u32 = 16;
@@ -120,6 +120,21 @@ impl AuthStore for PostgresStore {
             .fetch_one(&self.pool)
             .await?;
         Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    async fn user_names(&self, ids: &[Uuid]) -> StoreResult<Vec<UserName>> {
+        let rows = sqlx::query("SELECT id, name FROM users WHERE id = ANY($1) ORDER BY id")
+            .bind(ids)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(UserName {
+                    id: row.try_get("id")?,
+                    name: row.try_get("name")?,
+                })
+            })
+            .collect()
     }
 
     async fn update_user(&self, id: Uuid, patch: &UserPatch, now: DateTime<Utc>) -> StoreResult<Option<UserRecord>> {

@@ -14,8 +14,8 @@ use devopstrack_platform::sqlite::{ColumnError, micros, opt_time_col, time_col, 
 
 use super::{AuthStore, StoreError, StoreResult};
 use crate::domain::{
-    ApiTokenRecord, Cursor, Email, RefreshTokenRecord, Role, Rotation, SessionRecord, SigningKeyRecord, UserPatch,
-    UserRecord,
+    ApiTokenRecord, Cursor, Email, RefreshTokenRecord, Role, Rotation, SessionRecord, SigningKeyRecord, UserName,
+    UserPatch, UserRecord,
 };
 
 const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
@@ -119,6 +119,28 @@ impl AuthStore for SqliteStore {
             .fetch_one(&self.pool)
             .await?;
         Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    async fn user_names(&self, ids: &[Uuid]) -> StoreResult<Vec<UserName>> {
+        // SQLite has no arrays: the ids travel as one JSON array of strings, so the statement is the same whatever
+        // their number. `Uuid`'s Display is the lower-case hyphenated form the table keeps (hex and hyphens only, so
+        // nothing needs escaping).
+        let ids = format!(
+            "[{}]",
+            ids.iter().map(|id| format!("\"{id}\"")).collect::<Vec<_>>().join(",")
+        );
+        let rows = sqlx::query("SELECT id, name FROM users WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY id")
+            .bind(ids)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(UserName {
+                    id: uuid_col(row, "id")?,
+                    name: row.try_get("name")?,
+                })
+            })
+            .collect()
     }
 
     async fn update_user(&self, id: Uuid, patch: &UserPatch, now: DateTime<Utc>) -> StoreResult<Option<UserRecord>> {

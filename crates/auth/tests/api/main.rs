@@ -7,4 +7,5 @@ mod reflection;
 mod sessions;
 mod store;
 mod tokens;
+mod user_names;
 mod users;

@@ -120,10 +120,23 @@ async fn reflection_describes_the_auth_service() {
         "WhoAmI",
         "GetJwks",
         "CreateUser",
+        "LookupUsers",
         "ExchangeApiToken",
     ] {
         assert!(methods.contains(&expected), "{expected} is missing from {methods:?}");
     }
+    // LookupUsers is open to every role, so what it answers about a user must stay the id and the name.
+    let user_name = auth
+        .message_type
+        .iter()
+        .find(|m| m.name() == "UserName")
+        .expect("the UserName message");
+    let fields: Vec<&str> = user_name.field.iter().map(|f| f.name()).collect();
+    assert_eq!(
+        fields,
+        ["id", "name"],
+        "UserName must not carry more than the id and the name"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,21 +1,25 @@
-//! `/api/v1/users`: user administration (admin; auth enforces it).
+//! `/api/v1/users`: user administration (admin; auth enforces it), and `/api/v1/users/names`, which turns the user ids
+//! the other resources carry (who triggered a pipeline, who owns a project) into display names for anyone signed in.
 
-use actix_web::{HttpResponse, web};
-use serde::Deserialize;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 use devopstrack_platform::auth::Role;
 use devopstrack_proto::auth::v1 as pb;
 
 use super::dto::{Page, PageQuery, RoleSchema, UserBody, next_token, role_to_proto};
 use crate::error::ApiError;
-use crate::extract::{Caller, Json, Query, RequestId, upstream};
+use crate::extract::{Caller, Json, Query, RequestId, read_upstream, upstream};
 use crate::openapi::ErrorBody;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/users", web::get().to(list))
         .route("/api/v1/users", web::post().to(create))
+        // Before `/api/v1/users/{id}`, so `names` is never taken for an id.
+        .route("/api/v1/users/names", web::get().to(names))
         .route("/api/v1/users/{id}", web::patch().to(update))
         .route("/api/v1/users/{id}/password", web::put().to(set_password));
 }
@@ -47,6 +51,80 @@ async fn list(
         items: page.users.into_iter().map(UserBody::from).collect(),
         next_page_token: next_token(page.next_page_token),
     }))
+}
+
+/// The most ids one `GET /api/v1/users/names` takes (auth's limit too).
+pub const MAX_NAME_IDS: usize = 100;
+
+/// Who a user id is: only the id and the display name, never the email, role or disabled state.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = UserName)]
+pub struct UserNameBody {
+    pub id: String,
+    pub name: String,
+}
+
+/// `GET /api/v1/users/names`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = UserNames)]
+pub struct UserNamesBody {
+    /// The known users among the ids asked, each once, in the order first asked; unknown ids (deleted users,
+    /// service accounts) are absent.
+    pub users: Vec<UserNameBody>,
+}
+
+/// The display names of up to 100 users (anyone signed in): what the dashboard shows for "triggered by" and "owner".
+#[utoipa::path(get, path = "/api/v1/users/names", tag = "users", operation_id = "lookupUserNames",
+    params(("id" = Vec<String>, Query, style = Form, explode,
+        description = "A user id (UUID); repeat it for more (`?id=…&id=…`), 1–100 in all")),
+    responses(
+        (status = 200, description = "The names of the known users among the ids", body = UserNamesBody),
+        (status = 400, description = "No id, more than 100, or one that is not a UUID (the message names `id`)",
+            body = ErrorBody),
+    ))]
+async fn names(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: RequestId,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let message = pb::LookupUsersRequest {
+        ids: name_ids(req.query_string())?,
+    };
+    let found = read_upstream(&state.auth, &caller, &id, message, |mut c, r| async move {
+        c.lookup_users(r).await
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(UserNamesBody {
+        users: found
+            .users
+            .into_iter()
+            .map(|u| UserNameBody { id: u.id, name: u.name })
+            .collect(),
+    }))
+}
+
+/// The `id` parameters of a query string (repeated keys, which serde's URL-encoded maps cannot hold), each a UUID,
+/// 1..=[`MAX_NAME_IDS`] of them. Every error names `id` (or the unknown parameter).
+fn name_ids(query: &str) -> Result<Vec<String>, ApiError> {
+    let mut ids = Vec::new();
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        if key != "id" {
+            return Err(ApiError::invalid(format!(
+                "{key}: unknown query parameter; expected `id`"
+            )));
+        }
+        let parsed = Uuid::parse_str(&value)
+            .map_err(|_| ApiError::invalid(format!("id: {value:?} is not a user id (a UUID)")))?;
+        ids.push(parsed.to_string());
+    }
+    match ids.len() {
+        0 => Err(ApiError::invalid("id: give 1 to 100 user ids (`?id=…&id=…`)")),
+        n if n > MAX_NAME_IDS => Err(ApiError::invalid(format!(
+            "id: at most {MAX_NAME_IDS} user ids per request, got {n}"
+        ))),
+        _ => Ok(ids),
+    }
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -174,4 +252,45 @@ async fn set_password(
         .change_password(upstream(message, Some(&caller), &id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(result: Result<Vec<String>, ApiError>) -> String {
+        match result {
+            Err(ApiError::InvalidInput { message, .. }) => message,
+            other => panic!("expected InvalidInput, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn name_ids_are_repeated_uuids_in_canonical_form() {
+        let a = "0190f0a8-0000-7000-8000-00000000000a";
+        let b = "0190F0A8-0000-7000-8000-00000000000B";
+        let ids = name_ids(&format!("id={a}&id={b}&id={a}")).expect("valid ids");
+        assert_eq!(ids, [a, &b.to_lowercase(), a], "duplicates are auth's to collapse");
+    }
+
+    #[test]
+    fn bad_name_queries_name_the_parameter() {
+        let valid = "0190f0a8-0000-7000-8000-00000000000a";
+        let too_many = vec![format!("id={valid}"); MAX_NAME_IDS + 1].join("&");
+        let at_the_limit = vec![format!("id={valid}"); MAX_NAME_IDS].join("&");
+        for (query, want) in [
+            ("", "id: give 1 to 100 user ids"),
+            ("id=", "id: \"\" is not a user id"),
+            ("id=service%3Agateway", "id: \"service:gateway\" is not a user id"),
+            (
+                &format!("id={valid}&ids={valid}"),
+                "ids: unknown query parameter; expected `id`",
+            ),
+            (&too_many, "id: at most 100 user ids per request, got 101"),
+        ] {
+            let got = message(name_ids(query));
+            assert!(got.contains(want), "{query:?}: {got:?} should contain {want:?}");
+        }
+        assert_eq!(name_ids(&at_the_limit).expect("100 ids").len(), MAX_NAME_IDS);
+    }
 }

@@ -9,5 +9,6 @@ mod helpers;
 mod metrics;
 mod pipelines;
 mod rbac;
+mod user_names;
 mod webhooks;
 mod ws;

@@ -1,9 +1,9 @@
-//! Users: unique emails, keyset pages, partial updates, exact timestamps.
+//! Users: unique emails, keyset pages, partial updates, exact timestamps, name lookups.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use devopstrack_auth::domain::{Cursor, Role, UserPatch, UserRecord, now_micros};
+use devopstrack_auth::domain::{Cursor, Role, UserName, UserPatch, UserRecord, now_micros};
 use devopstrack_auth::store::{AuthStore, StoreError};
 
 use super::{email, seconds_from_now, user};
@@ -13,6 +13,7 @@ conformance!(store:
     users_paginate_without_gaps_or_duplicates,
     update_user_applies_only_given_fields,
     timestamps_round_trip_exactly,
+    user_names_answer_known_ids_once_in_id_order,
 );
 
 async fn inserting_a_duplicate_email_conflicts(store: Arc<dyn AuthStore>) {
@@ -162,4 +163,43 @@ async fn timestamps_round_trip_exactly(store: Arc<dyn AuthStore>) {
     // Assert
     assert_eq!(user_back, Some(original));
     assert_eq!(token_back, Some(token));
+}
+
+async fn user_names_answer_known_ids_once_in_id_order(store: Arc<dyn AuthStore>) {
+    // Arrange: three users, one of them disabled, and one id nobody has.
+    let mut ada = user("ada@example.com", now_micros());
+    ada.name = "Ada Lovelace".to_owned();
+    let mut grace = user("grace@example.com", now_micros());
+    grace.name = "Grace Hopper".to_owned();
+    let mut zoe = user("zoe@example.com", now_micros());
+    zoe.name = "Zoë Ö'Brien 🚀".to_owned();
+    zoe.disabled = true;
+    for u in [&ada, &grace, &zoe] {
+        store.insert_user(u).await.expect("insert a user");
+    }
+    let unknown = uuid::Uuid::new_v4();
+
+    // Act
+    let found = store
+        .user_names(&[zoe.id, unknown, ada.id, zoe.id, ada.id])
+        .await
+        .expect("look up names");
+    let none = store.user_names(&[]).await.expect("look up no names");
+    let only_unknown = store.user_names(&[unknown]).await.expect("look up an unknown id");
+
+    // Assert: the disabled user is named too (people still want to see who did something); grace was not asked.
+    let mut expected = vec![
+        UserName {
+            id: ada.id,
+            name: ada.name.clone(),
+        },
+        UserName {
+            id: zoe.id,
+            name: zoe.name.clone(),
+        },
+    ];
+    expected.sort_by_key(|u| u.id);
+    assert_eq!(found, expected);
+    assert_eq!(none, []);
+    assert_eq!(only_unknown, []);
 }
