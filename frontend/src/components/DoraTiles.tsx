@@ -54,7 +54,12 @@ export function DoraTile({ environment, metrics }: { environment: string; metric
           icon={<Clock aria-hidden className={icon} />}
           label="Lead time for changes"
           value={duration(metrics.leadTime.medianSeconds)}
-          detail={metrics.leadTime.changes ? `median of ${metrics.leadTime.changes} changes` : 'no changes yet'}
+          detail={
+            metrics.leadTime.changes
+              ? `median of ${metrics.leadTime.changes} change${metrics.leadTime.changes === 1 ? '' : 's'}`
+              : // Lead time counts from commit times: GitHub pushes, or deploys created with commit.time.
+                'no commit times yet'
+          }
           level={metrics.leadTime.level}
         />
         <Metric
