@@ -14,23 +14,23 @@
 //! Entries are bounded by the number of projects they hold; when full, expired and outdated entries go first, and if
 //! that frees nothing the whole map is cleared (cheaper than an LRU, and a full map means the working set is larger
 //! than the cache anyway).
+//!
+//! The bounded map is `read_cache/slots.rs`, the invalidating store wrapper `read_cache/invalidating.rs`.
 
-use std::collections::HashMap;
-use std::hash::Hash;
+mod invalidating;
+mod slots;
+
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
-use uuid::Uuid;
 
 use super::{ProjectPage, ProjectRef, ProjectView};
-use crate::domain::{
-    DeliveryOutcome, DeploymentRecord, EnvName, EnvironmentState, GithubIntegrationRecord, ProjectCursor,
-    ProjectFilter, ProjectOrder, ProjectRecord, ReleaseRecord, Slug, TimeCursor,
-};
-use crate::store::{ProjectStore, Replace, StoreResult};
+use crate::domain::{ProjectCursor, ProjectFilter, ProjectOrder};
+use crate::store::ProjectStore;
+use invalidating::InvalidatingStore;
+use slots::{Slots, lock};
 
 /// At most this many projects are held across cached pages (a page of 200 counts 200).
 const MAX_PAGED_PROJECTS: usize = 4_096;
@@ -124,217 +124,15 @@ impl ReadCache {
     }
 }
 
-/// Locks `slots`; after a panic under the lock the map may be half-updated, so it starts over empty.
-fn lock<K: Eq + Hash, V>(slots: &Mutex<Slots<K, V>>) -> MutexGuard<'_, Slots<K, V>> {
-    slots.lock().unwrap_or_else(|poisoned| {
-        slots.clear_poison();
-        let mut guard = poisoned.into_inner();
-        guard.clear();
-        guard
-    })
-}
-
-/// A bounded map whose entries carry the ticket they were read under and a weight (projects held).
-struct Slots<K, V> {
-    entries: HashMap<K, (Ticket, usize, Arc<V>)>,
-    weight: usize,
-    max_weight: usize,
-}
-
-impl<K: Eq + Hash, V> Slots<K, V> {
-    fn new(max_weight: usize) -> Self {
-        Self {
-            entries: HashMap::new(),
-            weight: 0,
-            max_weight,
-        }
-    }
-
-    fn clear(&mut self) {
-        self.entries.clear();
-        self.weight = 0;
-    }
-
-    fn get(&self, key: &K, fresh: impl Fn(&Ticket) -> bool) -> Option<Arc<V>> {
-        self.entries
-            .get(key)
-            .filter(|(stored, _, _)| fresh(stored))
-            .map(|(_, _, value)| value.clone())
-    }
-
-    fn put(&mut self, key: K, ticket: Ticket, weight: usize, value: Arc<V>, fresh: impl Fn(&Ticket) -> bool) {
-        if weight > self.max_weight {
-            return;
-        }
-        if let Some((_, old, _)) = self.entries.remove(&key) {
-            self.weight -= old;
-        }
-        if self.weight + weight > self.max_weight {
-            self.entries.retain(|_, (stored, _, _)| fresh(stored));
-            self.weight = self.entries.values().map(|(_, w, _)| w).sum();
-        }
-        if self.weight + weight > self.max_weight {
-            self.clear();
-        }
-        self.entries.insert(key, (ticket, weight, value));
-        self.weight += weight;
-    }
-}
-
-/// Bumps the generation when dropped: at the end of a write, or when the write's future is dropped half-way (the
-/// store may have committed it all the same).
-struct Bump<'a>(&'a AtomicU64);
-
-impl Drop for Bump<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-/// The store as the app sees it: reads pass through, every write invalidates the read cache. Doing it here rather
-/// than in each use-case means a new write path cannot forget to.
-struct InvalidatingStore {
-    inner: Arc<dyn ProjectStore>,
-    generation: Arc<AtomicU64>,
-}
-
-impl InvalidatingStore {
-    fn bump(&self) -> Bump<'_> {
-        Bump(&self.generation)
-    }
-}
-
-#[async_trait]
-impl ProjectStore for InvalidatingStore {
-    async fn ping(&self) -> StoreResult<()> {
-        self.inner.ping().await
-    }
-
-    async fn insert_project(&self, project: &ProjectRecord) -> StoreResult<()> {
-        let _bump = self.bump();
-        self.inner.insert_project(project).await
-    }
-
-    async fn project_by_id(&self, id: Uuid) -> StoreResult<Option<ProjectRecord>> {
-        self.inner.project_by_id(id).await
-    }
-
-    async fn project_by_slug(&self, slug: &Slug) -> StoreResult<Option<ProjectRecord>> {
-        self.inner.project_by_slug(slug).await
-    }
-
-    async fn list_projects(
-        &self,
-        filter: &ProjectFilter,
-        order: ProjectOrder,
-        after: Option<&ProjectCursor>,
-        limit: u32,
-    ) -> StoreResult<Vec<ProjectRecord>> {
-        self.inner.list_projects(filter, order, after, limit).await
-    }
-
-    async fn replace_project(&self, project: &ProjectRecord, expected_version: i64) -> StoreResult<Replace> {
-        let _bump = self.bump();
-        self.inner.replace_project(project, expected_version).await
-    }
-
-    async fn delete_project(&self, id: Uuid) -> StoreResult<bool> {
-        let _bump = self.bump();
-        self.inner.delete_project(id).await
-    }
-
-    async fn insert_release(&self, release: &ReleaseRecord) -> StoreResult<()> {
-        let _bump = self.bump();
-        self.inner.insert_release(release).await
-    }
-
-    async fn release_by_version(&self, project_id: Uuid, version: &str) -> StoreResult<Option<ReleaseRecord>> {
-        self.inner.release_by_version(project_id, version).await
-    }
-
-    async fn list_releases(
-        &self,
-        project_id: Uuid,
-        after: Option<&TimeCursor>,
-        limit: u32,
-    ) -> StoreResult<Vec<ReleaseRecord>> {
-        self.inner.list_releases(project_id, after, limit).await
-    }
-
-    async fn record_deployment(&self, deployment: &DeploymentRecord) -> StoreResult<(DeploymentRecord, bool)> {
-        let _bump = self.bump();
-        self.inner.record_deployment(deployment).await
-    }
-
-    async fn list_deployments(
-        &self,
-        project_id: Uuid,
-        environment: Option<&EnvName>,
-        after: Option<&TimeCursor>,
-        limit: u32,
-    ) -> StoreResult<Vec<DeploymentRecord>> {
-        self.inner.list_deployments(project_id, environment, after, limit).await
-    }
-
-    async fn environment_states(
-        &self,
-        project_id: Uuid,
-        environments: &[EnvName],
-    ) -> StoreResult<Vec<EnvironmentState>> {
-        self.inner.environment_states(project_id, environments).await
-    }
-
-    async fn environment_states_many(
-        &self,
-        projects: &[(Uuid, Vec<EnvName>)],
-    ) -> StoreResult<Vec<Vec<EnvironmentState>>> {
-        self.inner.environment_states_many(projects).await
-    }
-
-    // The GitHub integration and delivery ids are in no cached answer, so their writes leave the cache alone (a
-    // webhook burst would otherwise empty it at every delivery).
-    async fn put_github_integration(&self, integration: &GithubIntegrationRecord) -> StoreResult<()> {
-        self.inner.put_github_integration(integration).await
-    }
-
-    async fn github_integration(&self, project_id: Uuid) -> StoreResult<Option<GithubIntegrationRecord>> {
-        self.inner.github_integration(project_id).await
-    }
-
-    async fn record_webhook_delivery(
-        &self,
-        project_id: Uuid,
-        delivery_id: &str,
-        received_at: DateTime<Utc>,
-        stale_before: DateTime<Utc>,
-    ) -> StoreResult<bool> {
-        self.inner
-            .record_webhook_delivery(project_id, delivery_id, received_at, stale_before)
-            .await
-    }
-
-    async fn finish_webhook_delivery(
-        &self,
-        project_id: Uuid,
-        delivery_id: &str,
-        outcome: DeliveryOutcome,
-        at: DateTime<Utc>,
-    ) -> StoreResult<bool> {
-        self.inner
-            .finish_webhook_delivery(project_id, delivery_id, outcome, at)
-            .await
-    }
-
-    async fn prune_webhook_deliveries(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        self.inner.prune_webhook_deliveries(before).await
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use uuid::Uuid;
 
-    fn at(seconds: i64) -> DateTime<Utc> {
+    use super::invalidating::Bump;
+    use super::*;
+    use crate::domain::{ProjectRecord, Slug};
+
+    pub(super) fn at(seconds: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_750_000_000 + seconds, 0).expect("a valid time")
     }
 
@@ -412,32 +210,5 @@ mod tests {
     #[test]
     fn a_zero_ttl_turns_the_cache_off() {
         assert!(ReadCache::new(Duration::ZERO).ticket(at(0)).is_none());
-    }
-
-    #[test]
-    fn a_full_cache_drops_outdated_entries_first_then_clears() {
-        let live = |stored: &Ticket| stored.generation == 1;
-        let ticket = |generation| Ticket { generation, at: at(0) };
-        let mut slots: Slots<u32, ()> = Slots::new(4);
-        slots.put(1, ticket(0), 2, Arc::new(()), live);
-        slots.put(2, ticket(1), 2, Arc::new(()), live);
-
-        // Full: the outdated entry 1 goes, the live entry 2 stays.
-        slots.put(3, ticket(1), 2, Arc::new(()), live);
-        let mut kept: Vec<_> = slots.entries.keys().copied().collect();
-        kept.sort_unstable();
-        assert_eq!((kept, slots.weight), (vec![2, 3], 4));
-
-        // Full of live entries: cleared, then the new one goes in.
-        slots.put(4, ticket(1), 1, Arc::new(()), live);
-        assert_eq!(
-            (slots.entries.keys().copied().collect::<Vec<_>>(), slots.weight),
-            (vec![4], 1)
-        );
-
-        // Replacing a key does not count it twice; an entry heavier than the whole cache is not kept.
-        slots.put(4, ticket(1), 3, Arc::new(()), live);
-        slots.put(5, ticket(1), 5, Arc::new(()), live);
-        assert_eq!((slots.entries.len(), slots.weight), (1, 3));
     }
 }

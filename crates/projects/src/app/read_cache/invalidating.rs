@@ -1,0 +1,164 @@
+//! The store wrapper the use-cases see ([`InvalidatingStore`]): reads pass through, and every write that can change a
+//! cached answer bumps the read cache's generation when it finishes or is abandoned half-way ([`Bump`]).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::domain::{
+    DeliveryOutcome, DeploymentRecord, EnvName, EnvironmentState, GithubIntegrationRecord, ProjectCursor,
+    ProjectFilter, ProjectOrder, ProjectRecord, ReleaseRecord, Slug, TimeCursor,
+};
+use crate::store::{ProjectStore, Replace, StoreResult};
+
+/// Bumps the generation when dropped: at the end of a write, or when the write's future is dropped half-way (the
+/// store may have committed it all the same).
+pub(super) struct Bump<'a>(pub(super) &'a AtomicU64);
+
+impl Drop for Bump<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// The store as the app sees it: reads pass through, every write invalidates the read cache. Doing it here rather
+/// than in each use-case means a new write path cannot forget to.
+pub(super) struct InvalidatingStore {
+    pub(super) inner: Arc<dyn ProjectStore>,
+    pub(super) generation: Arc<AtomicU64>,
+}
+
+impl InvalidatingStore {
+    fn bump(&self) -> Bump<'_> {
+        Bump(&self.generation)
+    }
+}
+
+#[async_trait]
+impl ProjectStore for InvalidatingStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.inner.ping().await
+    }
+
+    async fn insert_project(&self, project: &ProjectRecord) -> StoreResult<()> {
+        let _bump = self.bump();
+        self.inner.insert_project(project).await
+    }
+
+    async fn project_by_id(&self, id: Uuid) -> StoreResult<Option<ProjectRecord>> {
+        self.inner.project_by_id(id).await
+    }
+
+    async fn project_by_slug(&self, slug: &Slug) -> StoreResult<Option<ProjectRecord>> {
+        self.inner.project_by_slug(slug).await
+    }
+
+    async fn list_projects(
+        &self,
+        filter: &ProjectFilter,
+        order: ProjectOrder,
+        after: Option<&ProjectCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<ProjectRecord>> {
+        self.inner.list_projects(filter, order, after, limit).await
+    }
+
+    async fn replace_project(&self, project: &ProjectRecord, expected_version: i64) -> StoreResult<Replace> {
+        let _bump = self.bump();
+        self.inner.replace_project(project, expected_version).await
+    }
+
+    async fn delete_project(&self, id: Uuid) -> StoreResult<bool> {
+        let _bump = self.bump();
+        self.inner.delete_project(id).await
+    }
+
+    async fn insert_release(&self, release: &ReleaseRecord) -> StoreResult<()> {
+        let _bump = self.bump();
+        self.inner.insert_release(release).await
+    }
+
+    async fn release_by_version(&self, project_id: Uuid, version: &str) -> StoreResult<Option<ReleaseRecord>> {
+        self.inner.release_by_version(project_id, version).await
+    }
+
+    async fn list_releases(
+        &self,
+        project_id: Uuid,
+        after: Option<&TimeCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<ReleaseRecord>> {
+        self.inner.list_releases(project_id, after, limit).await
+    }
+
+    async fn record_deployment(&self, deployment: &DeploymentRecord) -> StoreResult<(DeploymentRecord, bool)> {
+        let _bump = self.bump();
+        self.inner.record_deployment(deployment).await
+    }
+
+    async fn list_deployments(
+        &self,
+        project_id: Uuid,
+        environment: Option<&EnvName>,
+        after: Option<&TimeCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<DeploymentRecord>> {
+        self.inner.list_deployments(project_id, environment, after, limit).await
+    }
+
+    async fn environment_states(
+        &self,
+        project_id: Uuid,
+        environments: &[EnvName],
+    ) -> StoreResult<Vec<EnvironmentState>> {
+        self.inner.environment_states(project_id, environments).await
+    }
+
+    async fn environment_states_many(
+        &self,
+        projects: &[(Uuid, Vec<EnvName>)],
+    ) -> StoreResult<Vec<Vec<EnvironmentState>>> {
+        self.inner.environment_states_many(projects).await
+    }
+
+    // The GitHub integration and delivery ids are in no cached answer, so their writes leave the cache alone (a
+    // webhook burst would otherwise empty it at every delivery).
+    async fn put_github_integration(&self, integration: &GithubIntegrationRecord) -> StoreResult<()> {
+        self.inner.put_github_integration(integration).await
+    }
+
+    async fn github_integration(&self, project_id: Uuid) -> StoreResult<Option<GithubIntegrationRecord>> {
+        self.inner.github_integration(project_id).await
+    }
+
+    async fn record_webhook_delivery(
+        &self,
+        project_id: Uuid,
+        delivery_id: &str,
+        received_at: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        self.inner
+            .record_webhook_delivery(project_id, delivery_id, received_at, stale_before)
+            .await
+    }
+
+    async fn finish_webhook_delivery(
+        &self,
+        project_id: Uuid,
+        delivery_id: &str,
+        outcome: DeliveryOutcome,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        self.inner
+            .finish_webhook_delivery(project_id, delivery_id, outcome, at)
+            .await
+    }
+
+    async fn prune_webhook_deliveries(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        self.inner.prune_webhook_deliveries(before).await
+    }
+}

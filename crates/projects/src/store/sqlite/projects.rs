@@ -1,0 +1,295 @@
+//! Projects on SQLite: table `projects` (tags, repositories and environments as JSON text), its keyset-paginated
+//! listing, the compare-and-set replace and the cascading delete. The trait methods in `sqlite.rs` delegate here.
+
+use serde::{Deserialize, Serialize};
+use sqlx::sqlite::{Sqlite, SqliteRow};
+use sqlx::{QueryBuilder, Row};
+use uuid::Uuid;
+
+use devopstrack_platform::sqlite::{micros, opt_time_col, time_col, uuid_col};
+
+use super::{BEGIN_WRITE, SqliteStore, conflict_on_unique};
+use crate::domain::{
+    EnvName, EnvironmentConfig, ProjectCursor, ProjectFilter, ProjectName, ProjectOrder, ProjectRecord,
+    ProjectSortField, Provider, RepoUrl, Repository, Slug, SortKey, Tag, Tier,
+};
+use crate::store::{Replace, StoreError, StoreResult};
+
+macro_rules! project_columns {
+    () => {
+        "id, slug, name, description, tags, owner, repositories, environments, version, created_at, updated_at, \
+         archived_at"
+    };
+}
+
+impl SqliteStore {
+    pub(super) async fn insert_project_row(&self, project: &ProjectRecord) -> StoreResult<()> {
+        sqlx::query(concat!(
+            "INSERT INTO projects (",
+            project_columns!(),
+            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+        ))
+        .bind(project.id.to_string())
+        .bind(project.slug.as_str())
+        .bind(project.name.as_str())
+        .bind(&project.description)
+        .bind(tags_json(&project.tags)?)
+        .bind(&project.owner)
+        .bind(repositories_json(&project.repositories)?)
+        .bind(environments_json(&project.environments)?)
+        .bind(project.version)
+        .bind(micros(project.created_at))
+        .bind(micros(project.updated_at))
+        .bind(project.archived_at.map(micros))
+        .execute(&self.pool)
+        .await
+        .map_err(conflict_on_unique("slug"))?;
+        Ok(())
+    }
+
+    pub(super) async fn find_project_by_id(&self, id: Uuid) -> StoreResult<Option<ProjectRecord>> {
+        let row = sqlx::query(concat!("SELECT ", project_columns!(), " FROM projects WHERE id = ?1"))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(project_from_row).transpose()
+    }
+
+    pub(super) async fn find_project_by_slug(&self, slug: &Slug) -> StoreResult<Option<ProjectRecord>> {
+        let row = sqlx::query(concat!("SELECT ", project_columns!(), " FROM projects WHERE slug = ?1"))
+            .bind(slug.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(project_from_row).transpose()
+    }
+
+    pub(super) async fn query_projects(
+        &self,
+        filter: &ProjectFilter,
+        order: ProjectOrder,
+        after: Option<&ProjectCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<ProjectRecord>> {
+        let column = match order.field {
+            ProjectSortField::Slug => "slug",
+            ProjectSortField::Name => "name",
+            ProjectSortField::CreatedAt => "created_at",
+            ProjectSortField::UpdatedAt => "updated_at",
+        };
+        let direction = if order.descending { "DESC" } else { "ASC" };
+        let mut query =
+            QueryBuilder::<Sqlite>::new(concat!("SELECT ", project_columns!(), " FROM projects WHERE 1 = 1"));
+        if !filter.include_archived {
+            query.push(" AND archived_at IS NULL");
+        }
+        if let Some(tag) = &filter.tag {
+            query
+                .push(" AND EXISTS (SELECT 1 FROM json_each(projects.tags) WHERE json_each.value = ")
+                .push_bind(tag.as_str().to_owned())
+                .push(")");
+        }
+        if let Some(text) = filter.query.as_deref().filter(|q| !q.is_empty()) {
+            // instr, not LIKE: the query is matched literally (`%` and `_` are not wildcards). lower() folds ASCII.
+            let needle = text.to_ascii_lowercase();
+            query.push(" AND (");
+            for (i, col) in ["slug", "name", "description"].into_iter().enumerate() {
+                if i > 0 {
+                    query.push(" OR ");
+                }
+                query
+                    .push(format_args!("instr(lower({col}), "))
+                    .push_bind(needle.clone())
+                    .push(") > 0");
+            }
+            query.push(")");
+        }
+        if let Some(cursor) = after {
+            let op = if order.descending { "<" } else { ">" };
+            query.push(format_args!(" AND ({column}, id) {op} ("));
+            match (&cursor.key, order.field) {
+                (SortKey::Text(value), ProjectSortField::Slug | ProjectSortField::Name) => {
+                    query.push_bind(value.clone());
+                }
+                (SortKey::Time(at), ProjectSortField::CreatedAt | ProjectSortField::UpdatedAt) => {
+                    query.push_bind(micros(*at));
+                }
+                _ => {
+                    return Err(StoreError::Corrupt(
+                        "the cursor's key does not match the sort order".into(),
+                    ));
+                }
+            }
+            query.push(", ").push_bind(cursor.id.to_string()).push(")");
+        }
+        query
+            .push(format_args!(" ORDER BY {column} {direction}, id {direction} LIMIT "))
+            .push_bind(i64::from(limit));
+        let rows = query.build().fetch_all(&self.pool).await?;
+        rows.iter().map(project_from_row).collect()
+    }
+
+    pub(super) async fn compare_and_replace_project(
+        &self,
+        project: &ProjectRecord,
+        expected_version: i64,
+    ) -> StoreResult<Replace> {
+        let id = project.id.to_string();
+        let done = sqlx::query(
+            "UPDATE projects SET slug = ?1, name = ?2, description = ?3, tags = ?4, owner = ?5, repositories = ?6, \
+             environments = ?7, version = ?8, created_at = ?9, updated_at = ?10, archived_at = ?11 \
+             WHERE id = ?12 AND version = ?13",
+        )
+        .bind(project.slug.as_str())
+        .bind(project.name.as_str())
+        .bind(&project.description)
+        .bind(tags_json(&project.tags)?)
+        .bind(&project.owner)
+        .bind(repositories_json(&project.repositories)?)
+        .bind(environments_json(&project.environments)?)
+        .bind(project.version)
+        .bind(micros(project.created_at))
+        .bind(micros(project.updated_at))
+        .bind(project.archived_at.map(micros))
+        .bind(&id)
+        .bind(expected_version)
+        .execute(&self.pool)
+        .await
+        .map_err(conflict_on_unique("slug"))?;
+        if done.rows_affected() > 0 {
+            return Ok(Replace::Done);
+        }
+        let current: Option<i64> = sqlx::query_scalar("SELECT version FROM projects WHERE id = ?1")
+            .bind(&id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match current {
+            Some(current) => Replace::VersionMismatch { current },
+            None => Replace::NotFound,
+        })
+    }
+
+    pub(super) async fn delete_project_and_history(&self, id: Uuid) -> StoreResult<bool> {
+        let id = id.to_string();
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
+        sqlx::query("DELETE FROM releases WHERE project_id = ?1")
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM deployments WHERE project_id = ?1")
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM github_integrations WHERE project_id = ?1")
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM webhook_deliveries WHERE project_id = ?1")
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        let deleted = sqlx::query("DELETE FROM projects WHERE id = ?1")
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(deleted.rows_affected() > 0)
+    }
+}
+
+// ---- JSON columns
+
+#[derive(Serialize, Deserialize)]
+struct RepositoryJson {
+    url: String,
+    provider: String,
+    default_branch: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct EnvironmentJson {
+    name: String,
+    tier: String,
+    url: String,
+    protected: bool,
+}
+
+fn to_json<T: Serialize>(column: &str, value: &T) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("{column}: cannot encode: {e}")))
+}
+
+fn tags_json(tags: &[Tag]) -> StoreResult<String> {
+    to_json("tags", &tags.iter().map(Tag::as_str).collect::<Vec<_>>())
+}
+
+fn repositories_json(repositories: &[Repository]) -> StoreResult<String> {
+    let rows: Vec<_> = repositories
+        .iter()
+        .map(|r| RepositoryJson {
+            url: r.url.as_str().to_owned(),
+            provider: r.provider.as_str().to_owned(),
+            default_branch: r.default_branch.clone(),
+        })
+        .collect();
+    to_json("repositories", &rows)
+}
+
+fn environments_json(environments: &[EnvironmentConfig]) -> StoreResult<String> {
+    let rows: Vec<_> = environments
+        .iter()
+        .map(|e| EnvironmentJson {
+            name: e.name.as_str().to_owned(),
+            tier: e.tier.as_str().to_owned(),
+            url: e.url.clone(),
+            protected: e.protected,
+        })
+        .collect();
+    to_json("environments", &rows)
+}
+
+fn json_col<T: for<'de> Deserialize<'de>>(row: &SqliteRow, column: &str) -> StoreResult<T> {
+    let value: String = row.try_get(column)?;
+    serde_json::from_str(&value).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}
+
+// ---- rows
+
+fn project_from_row(row: &SqliteRow) -> StoreResult<ProjectRecord> {
+    let tags: Vec<String> = json_col(row, "tags")?;
+    let repositories: Vec<RepositoryJson> = json_col(row, "repositories")?;
+    let environments: Vec<EnvironmentJson> = json_col(row, "environments")?;
+    Ok(ProjectRecord {
+        id: uuid_col(row, "id")?,
+        slug: Slug::from_trusted(row.try_get("slug")?),
+        name: ProjectName::from_trusted(row.try_get("name")?),
+        description: row.try_get("description")?,
+        tags: tags.into_iter().map(Tag::from_trusted).collect(),
+        owner: row.try_get("owner")?,
+        repositories: repositories
+            .into_iter()
+            .map(|r| {
+                Ok(Repository {
+                    url: RepoUrl::from_trusted(r.url),
+                    provider: Provider::parse(&r.provider)
+                        .ok_or_else(|| StoreError::Corrupt(format!("repositories: provider {:?}", r.provider)))?,
+                    default_branch: r.default_branch,
+                })
+            })
+            .collect::<StoreResult<_>>()?,
+        environments: environments
+            .into_iter()
+            .map(|e| {
+                Ok(EnvironmentConfig {
+                    name: EnvName::from_trusted(e.name),
+                    tier: Tier::parse(&e.tier)
+                        .ok_or_else(|| StoreError::Corrupt(format!("environments: tier {:?}", e.tier)))?,
+                    url: e.url,
+                    protected: e.protected,
+                })
+            })
+            .collect::<StoreResult<_>>()?,
+        version: row.try_get("version")?,
+        created_at: time_col(row, "created_at")?,
+        updated_at: time_col(row, "updated_at")?,
+        archived_at: opt_time_col(row, "archived_at")?,
+    })
+}
