@@ -1,0 +1,278 @@
+//! Checks of the document: every registered route is documented and routed, every `$ref` resolves, operations are
+//! tagged and answered, and the error schema is what errors answer.
+
+use std::collections::BTreeSet;
+
+use actix_web::test::{TestRequest, call_service, init_service, read_body};
+use actix_web::{App, ResponseError};
+use serde_json::Value;
+
+use super::*;
+use crate::error::ApiError;
+
+/// Every route the REST API registers (the docs pages aside), as `METHOD /path/{param}`.
+const ROUTES: &[&str] = &[
+    "POST /api/v1/auth/login",
+    "POST /api/v1/auth/refresh",
+    "POST /api/v1/auth/logout",
+    "GET /api/v1/auth/me",
+    "POST /api/v1/auth/token",
+    "PUT /api/v1/auth/password",
+    "GET /.well-known/jwks.json",
+    "GET /api/v1/users",
+    "POST /api/v1/users",
+    "GET /api/v1/users/names",
+    "PATCH /api/v1/users/{id}",
+    "PUT /api/v1/users/{id}/password",
+    "GET /api/v1/tokens",
+    "POST /api/v1/tokens",
+    "DELETE /api/v1/tokens/{id}",
+    "GET /api/v1/projects",
+    "POST /api/v1/projects",
+    "GET /api/v1/projects/{slug}",
+    "PATCH /api/v1/projects/{slug}",
+    "DELETE /api/v1/projects/{slug}",
+    "POST /api/v1/projects/{slug}/archive",
+    "POST /api/v1/projects/{slug}/repositories",
+    "DELETE /api/v1/projects/{slug}/repositories",
+    "GET /api/v1/projects/{slug}/environments",
+    "GET /api/v1/projects/{slug}/environments/{env}",
+    "PUT /api/v1/projects/{slug}/environments/{env}",
+    "DELETE /api/v1/projects/{slug}/environments/{env}",
+    "GET /api/v1/projects/{slug}/releases",
+    "POST /api/v1/projects/{slug}/releases",
+    "GET /api/v1/projects/{slug}/deployments",
+    "POST /api/v1/projects/{slug}/deployments",
+    "GET /api/v1/pipelines",
+    "POST /api/v1/pipelines",
+    "GET /api/v1/pipelines/{id}",
+    "POST /api/v1/pipelines/{id}/cancel",
+    "POST /api/v1/jobs/{id}/retry",
+    "POST /api/v1/jobs/{id}/approve",
+    "POST /api/v1/jobs/{id}/reject",
+    "GET /api/v1/jobs/{id}/log",
+    "GET /api/v1/metrics/dora",
+    "GET /api/v1/metrics/series",
+    "GET /api/v1/metrics/overview",
+    "GET /api/v1/ws",
+    "POST /api/v1/webhooks/github/{project}",
+    "PUT /api/v1/projects/{slug}/integrations/github",
+    "GET /api/v1/projects/{slug}/integrations/github",
+    "GET /healthz",
+    "GET /readyz",
+    "GET /metrics",
+    "GET /api/v1/openapi.json",
+];
+
+const METHODS: [&str; 8] = ["get", "put", "post", "delete", "patch", "head", "options", "trace"];
+
+fn document() -> Value {
+    serde_json::from_str(&DOCUMENT).unwrap()
+}
+
+/// `(METHOD /path, operation)` for every operation of the document.
+fn operations(doc: &Value) -> Vec<(String, &Value)> {
+    let paths = doc["paths"].as_object().unwrap();
+    let mut found = Vec::new();
+    for (path, item) in paths {
+        for method in METHODS {
+            if let Some(operation) = item.get(method) {
+                found.push((format!("{} {path}", method.to_uppercase()), operation));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_document_is_openapi_3_1() {
+    let doc = document();
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
+    assert_eq!(doc["info"]["title"], "DevOpsTrack API");
+    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+}
+
+#[test]
+fn the_document_describes_exactly_the_registered_routes() {
+    let doc = document();
+    let documented: BTreeSet<String> = operations(&doc).into_iter().map(|(route, _)| route).collect();
+    let registered: BTreeSet<String> = ROUTES.iter().map(|r| r.to_string()).collect();
+    assert_eq!(registered.len(), ROUTES.len(), "ROUTES has duplicates");
+    let missing: Vec<_> = registered.difference(&documented).collect();
+    let extra: Vec<_> = documented.difference(&registered).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "undocumented: {missing:?}; not registered: {extra:?}"
+    );
+}
+
+#[actix_web::test]
+async fn every_documented_route_is_routed() {
+    // No AppState: a routed request fails in its extractors (500/401), an unrouted one is a bare 404.
+    let app = init_service(App::new().configure(crate::routes::configure)).await;
+    for route in ROUTES {
+        let (method, path) = route.split_once(' ').unwrap();
+        let uri = path.replace(['{', '}'], "");
+        let request = TestRequest::default()
+            .method(method.parse().unwrap())
+            .uri(&uri)
+            .insert_header(("content-type", "application/json"))
+            .to_request();
+        let status = call_service(&app, request).await.status();
+        assert!(status != 404 && status != 405, "{route} answered {status}: not routed");
+    }
+}
+
+#[test]
+fn every_ref_resolves() {
+    fn refs<'a>(value: &'a Value, found: &mut Vec<&'a str>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(target)) = map.get("$ref") {
+                    found.push(target);
+                }
+                map.values().for_each(|v| refs(v, found));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
+            _ => {}
+        }
+    }
+    let doc = document();
+    let mut found = Vec::new();
+    refs(&doc, &mut found);
+    assert!(found.len() > 50, "expected many references, found {}", found.len());
+    for target in found {
+        let pointer = target
+            .strip_prefix('#')
+            .unwrap_or_else(|| panic!("external $ref {target}"));
+        assert!(pointer.starts_with("/components/"), "{target}");
+        assert!(doc.pointer(pointer).is_some(), "dangling $ref {target}");
+    }
+    for schema in [
+        "Project",
+        "Environment",
+        "Deployment",
+        "Release",
+        "Tier",
+        "Provider",
+        "DeploymentStatus",
+        "Role",
+        "Pipeline",
+        "Stage",
+        "Job",
+        "RetryPolicy",
+        "PipelinePage",
+        "JobLog",
+        "CreatePipelineRequest",
+        "Commit",
+        "CommitInput",
+        "RejectJobRequest",
+        "PipelineStatus",
+        "JobStatus",
+        "Trigger",
+        "Executor",
+        "Source",
+        "UserName",
+        "UserNames",
+    ] {
+        assert!(doc["components"]["schemas"].get(schema).is_some(), "no schema {schema}");
+    }
+}
+
+#[test]
+fn operations_are_tagged_answered_and_uniquely_named() {
+    let doc = document();
+    let mut ids = BTreeSet::new();
+    for (route, operation) in operations(&doc) {
+        let id = operation["operationId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{route}: no operationId"));
+        assert!(ids.insert(id.to_owned()), "{route}: operationId {id} is used twice");
+        assert!(
+            operation["tags"].as_array().is_some_and(|t| !t.is_empty()),
+            "{route}: no tag"
+        );
+        let responses = operation["responses"].as_object().unwrap();
+        // The WebSocket's success is 101 Switching Protocols.
+        assert!(
+            responses
+                .keys()
+                .any(|status| status.starts_with('2') || status == "101"),
+            "{route}: no success answer"
+        );
+        let public = operation["security"] == serde_json::json!([{}]);
+        assert!(
+            public || responses.contains_key("401"),
+            "{route} needs a token but documents no 401"
+        );
+        let params: Vec<_> = operation["parameters"].as_array().into_iter().flatten().collect();
+        for name in route.split('{').skip(1).map(|rest| &rest[..rest.find('}').unwrap()]) {
+            assert!(
+                params
+                    .iter()
+                    .any(|p| p["name"] == name && p["in"] == "path" && p["required"] == true),
+                "{route}: path parameter {name} is not declared"
+            );
+        }
+    }
+}
+
+#[test]
+fn public_operations_are_the_ones_that_need_no_token() {
+    let doc = document();
+    let public: BTreeSet<String> = operations(&doc)
+        .into_iter()
+        .filter(|(_, op)| op["security"] == serde_json::json!([{}]))
+        .map(|(route, _)| route)
+        .collect();
+    let expected = [
+        "POST /api/v1/auth/login",
+        "POST /api/v1/auth/refresh",
+        "POST /api/v1/auth/logout",
+        "POST /api/v1/auth/token",
+        "GET /.well-known/jwks.json",
+        "GET /healthz",
+        "GET /readyz",
+        "GET /metrics",
+        "GET /api/v1/openapi.json",
+        // Signed with the project's webhook secret instead.
+        "POST /api/v1/webhooks/github/{project}",
+        // Its token comes in the first message (browsers cannot set headers on a WebSocket).
+        "GET /api/v1/ws",
+    ];
+    assert_eq!(public, expected.iter().map(|r| r.to_string()).collect());
+}
+
+#[actix_web::test]
+async fn the_error_schema_is_what_errors_answer() {
+    let errors = [
+        ApiError::invalid("name: must not be empty"),
+        ApiError::NotFound("no such project".into()),
+        ApiError::PayloadTooLarge { limit: 1 },
+        ApiError::Internal(anyhow::anyhow!("secret cause")),
+    ];
+    for error in errors {
+        let body = actix_web::body::to_bytes(error.error_response().into_body())
+            .await
+            .unwrap();
+        let parsed: ErrorBody = serde_json::from_slice(&body).unwrap();
+        assert!(!parsed.error.code.is_empty() && !parsed.error.message.is_empty());
+    }
+}
+
+#[actix_web::test]
+async fn the_document_is_served() {
+    let app = init_service(App::new().configure(configure)).await;
+    let response = call_service(&app, TestRequest::get().uri(OPENAPI_PATH).to_request()).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers().get("content-type").unwrap().to_str().unwrap(),
+        "application/json"
+    );
+    let served: Value = serde_json::from_slice(&read_body(response).await).unwrap();
+    assert_eq!(served, document());
+}

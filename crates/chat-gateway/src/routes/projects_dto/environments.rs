@@ -1,0 +1,115 @@
+//! A project's environments: the tier, the answer (with the current version and last deployment), and the settings
+//! an environment is created or replaced with.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use devopstrack_proto::projects::v1 as pb;
+
+use super::{DeploymentBody, non_empty};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    Development,
+    Staging,
+    Production,
+}
+
+impl Tier {
+    fn to_proto(self) -> pb::Tier {
+        match self {
+            Tier::Development => pb::Tier::Development,
+            Tier::Staging => pb::Tier::Staging,
+            Tier::Production => pb::Tier::Production,
+        }
+    }
+
+    fn from_proto(value: i32) -> Option<Self> {
+        match pb::Tier::try_from(value).ok()? {
+            pb::Tier::Development => Some(Tier::Development),
+            pb::Tier::Staging => Some(Tier::Staging),
+            pb::Tier::Production => Some(Tier::Production),
+            pb::Tier::Unspecified => None,
+        }
+    }
+}
+
+// ---- answers ----
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Environment)]
+pub struct EnvironmentBody {
+    pub name: String,
+    pub tier: Option<Tier>,
+    pub url: Option<String>,
+    /// Deploys need approval.
+    pub protected: bool,
+    /// The version of the latest succeeded deployment; `null` before the first.
+    pub current_version: Option<String>,
+    pub last_deployment: Option<DeploymentBody>,
+}
+
+impl From<pb::Environment> for EnvironmentBody {
+    fn from(e: pb::Environment) -> Self {
+        Self {
+            name: e.name,
+            tier: Tier::from_proto(e.tier),
+            url: non_empty(e.url),
+            protected: e.protected,
+            current_version: non_empty(e.current_version),
+            last_deployment: e.last_deployment.map(DeploymentBody::from),
+        }
+    }
+}
+
+// ---- inputs ----
+
+/// An environment of a new project.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EnvironmentInput {
+    pub name: String,
+    pub tier: Option<Tier>,
+    pub url: Option<String>,
+    #[serde(default)]
+    pub protected: bool,
+}
+
+impl From<EnvironmentInput> for pb::Environment {
+    fn from(e: EnvironmentInput) -> Self {
+        // Not `#[serde(flatten)]` of the settings: serde cannot combine it with `deny_unknown_fields`.
+        EnvironmentSettings {
+            tier: e.tier,
+            url: e.url,
+            protected: e.protected,
+        }
+        .into_proto(e.name)
+    }
+}
+
+/// An environment's settings (`PUT /api/v1/projects/{slug}/environments/{env}`: the name comes from the path).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EnvironmentSettings {
+    pub tier: Option<Tier>,
+    /// Where the environment is reachable.
+    pub url: Option<String>,
+    /// Deploys need approval; default false.
+    #[serde(default)]
+    pub protected: bool,
+}
+
+impl EnvironmentSettings {
+    pub fn into_proto(self, name: String) -> pb::Environment {
+        pb::Environment {
+            name,
+            tier: self.tier.map_or(pb::Tier::Unspecified, Tier::to_proto) as i32,
+            url: self.url.unwrap_or_default(),
+            protected: self.protected,
+            current_version: String::new(),
+            last_deployment: None,
+        }
+    }
+}

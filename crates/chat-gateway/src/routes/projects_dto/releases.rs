@@ -1,0 +1,197 @@
+//! A project's releases and deployments: the answers, the bodies that create a release or record a deployment, and
+//! their list queries.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use devopstrack_proto::projects::v1 as pb;
+
+use super::non_empty;
+use crate::routes::dto::time;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeploymentStatus {
+    Succeeded,
+    Failed,
+    RolledBack,
+}
+
+impl DeploymentStatus {
+    fn to_proto(self) -> pb::DeploymentStatus {
+        match self {
+            DeploymentStatus::Succeeded => pb::DeploymentStatus::Succeeded,
+            DeploymentStatus::Failed => pb::DeploymentStatus::Failed,
+            DeploymentStatus::RolledBack => pb::DeploymentStatus::RolledBack,
+        }
+    }
+
+    fn from_proto(value: i32) -> Option<Self> {
+        match pb::DeploymentStatus::try_from(value).ok()? {
+            pb::DeploymentStatus::Succeeded => Some(DeploymentStatus::Succeeded),
+            pb::DeploymentStatus::Failed => Some(DeploymentStatus::Failed),
+            pb::DeploymentStatus::RolledBack => Some(DeploymentStatus::RolledBack),
+            pb::DeploymentStatus::Unspecified => None,
+        }
+    }
+}
+
+fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: t.timestamp_subsec_nanos() as i32,
+    }
+}
+
+// ---- answers ----
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Release)]
+pub struct ReleaseBody {
+    pub id: String,
+    pub project_id: String,
+    pub version: String,
+    pub commit_sha: Option<String>,
+    pub notes: String,
+    pub created_by: String,
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+impl From<pb::Release> for ReleaseBody {
+    fn from(r: pb::Release) -> Self {
+        Self {
+            id: r.id,
+            project_id: r.project_id,
+            version: r.version,
+            commit_sha: non_empty(r.commit_sha),
+            notes: r.notes,
+            created_by: r.created_by,
+            created_at: time(r.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Deployment)]
+pub struct DeploymentBody {
+    /// The idempotency key chosen by the recorder.
+    pub id: String,
+    pub project_id: String,
+    pub environment: String,
+    pub version: String,
+    pub commit_sha: Option<String>,
+    pub status: Option<DeploymentStatus>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub triggered_by: String,
+    pub pipeline_id: Option<String>,
+}
+
+impl From<pb::Deployment> for DeploymentBody {
+    fn from(d: pb::Deployment) -> Self {
+        Self {
+            id: d.id,
+            project_id: d.project_id,
+            environment: d.environment,
+            version: d.version,
+            commit_sha: non_empty(d.commit_sha),
+            status: DeploymentStatus::from_proto(d.status),
+            started_at: time(d.started_at),
+            finished_at: time(d.finished_at),
+            triggered_by: d.triggered_by,
+            pipeline_id: non_empty(d.pipeline_id),
+        }
+    }
+}
+
+// ---- inputs ----
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = CreateReleaseRequest, example = json!({"version": "2.5.0", "commitSha": "3f2a9c1"}))]
+pub struct CreateReleaseBody {
+    /// Unique per project.
+    pub version: String,
+    pub commit_sha: Option<String>,
+    pub notes: Option<String>,
+}
+
+impl CreateReleaseBody {
+    pub fn into_proto(self, project: String) -> pb::CreateReleaseRequest {
+        pb::CreateReleaseRequest {
+            project,
+            version: self.version,
+            commit_sha: self.commit_sha.unwrap_or_default(),
+            notes: self.notes.unwrap_or_default(),
+        }
+    }
+}
+
+/// A finished deployment, recorded idempotently by `id`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = RecordDeploymentRequest, example = json!({
+    "id": "gh-run-8812", "environment": "production", "version": "2.5.0", "status": "succeeded",
+    "startedAt": "2025-06-01T10:00:00Z", "finishedAt": "2025-06-01T10:04:30Z"
+}))]
+pub struct RecordDeploymentBody {
+    /// The idempotency key: 1–64 characters of `[A-Za-z0-9._:-]`.
+    pub id: String,
+    pub environment: String,
+    pub version: String,
+    pub commit_sha: Option<String>,
+    pub status: DeploymentStatus,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    /// Omitted: you.
+    pub triggered_by: Option<String>,
+    pub pipeline_id: Option<String>,
+}
+
+impl RecordDeploymentBody {
+    pub fn into_proto(self, project: String) -> pb::RecordDeploymentRequest {
+        pb::RecordDeploymentRequest {
+            deployment: Some(pb::Deployment {
+                id: self.id,
+                project_id: project,
+                environment: self.environment,
+                version: self.version,
+                commit_sha: self.commit_sha.unwrap_or_default(),
+                status: self.status.to_proto() as i32,
+                started_at: Some(timestamp(self.started_at)),
+                finished_at: Some(timestamp(self.finished_at)),
+                triggered_by: self.triggered_by.unwrap_or_default(),
+                pipeline_id: self.pipeline_id.unwrap_or_default(),
+            }),
+        }
+    }
+}
+
+// ---- queries ----
+
+/// `GET /api/v1/projects/{slug}/releases`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ReleasesQuery {
+    /// 1–200 (larger values are clamped); default 50.
+    #[param(minimum = 1)]
+    pub page_size: Option<u32>,
+    pub page_token: Option<String>,
+}
+
+/// `GET /api/v1/projects/{slug}/deployments`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DeploymentsQuery {
+    /// Only this environment; omitted: all.
+    pub environment: Option<String>,
+    /// 1–200 (larger values are clamped); default 50.
+    #[param(minimum = 1)]
+    pub page_size: Option<u32>,
+    pub page_token: Option<String>,
+}
