@@ -1,0 +1,171 @@
+//! `spawn_app()`: the real auth service (SQLite in a temp dir, a signing key the test knows) and the real gateway in
+//! front of it, both on port 0 and stopped when the [`TestApp`] is dropped; typed helpers to drive the edge over HTTP.
+//! Spawning is here; the typed HTTP helpers are in `requests`, token forging in `tokens`, the full stack (projects,
+//! metrics and tasks too) in `services`, pipeline helpers in `pipelines`.
+
+mod pipelines;
+mod requests;
+mod services;
+mod tokens;
+
+pub use pipelines::{pipeline_jobs, three_stage_pipeline};
+pub use requests::{assert_error, cookie_value, refresh_set_cookie};
+pub use services::{PROJECT, spawn_app_with_tasks};
+pub use tokens::{sign_eddsa, unix_now, valid_claims};
+
+use std::net::SocketAddr;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::EncodePrivateKey;
+use secrecy::SecretString;
+use serde_json::Value;
+use tempfile::TempDir;
+use tokio_util::sync::{CancellationToken, DropGuard};
+
+use devopstrack_auth::app::NewUser;
+use devopstrack_platform::auth::Role;
+
+pub type AuthSettings = devopstrack_auth::config::Settings;
+pub type GatewaySettings = devopstrack_gateway::config::Settings;
+
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+/// The password of every user the tests create (the policy wants at least 10 characters).
+pub const PASSWORD: &str = "correct horse battery staple";
+pub const ISSUER: &str = "devopstrack";
+pub const AUDIENCE: &str = "devopstrack";
+
+/// Auth and the gateway, running; both stop when this is dropped.
+pub struct TestApp {
+    /// `http://127.0.0.1:P` of the gateway.
+    pub base_url: String,
+    /// Keeps cookies, like a browser (the refresh cookie comes back on `/api/v1/auth/*`).
+    pub http: reqwest::Client,
+    pub admin_email: String,
+    pub admin_password: String,
+    /// The key auth signs with, so tests can forge tokens that only differ in what they test.
+    pub signing_key: SigningKey,
+    /// The `kid` auth publishes for [`Self::signing_key`], read from `/.well-known/jwks.json`.
+    pub kid: String,
+    /// The public key as published (`x` of the JWK).
+    pub jwk_x: String,
+    _gateway: TestGateway,
+    _auth_shutdown: DropGuard,
+    _dir: TempDir,
+}
+
+/// A gateway on its own (for tests where auth is down); stopped when dropped.
+pub struct TestGateway {
+    pub base_url: String,
+    pub http: reqwest::Client,
+    _shutdown: DropGuard,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_, _| {}).await
+}
+
+/// Like [`spawn_app`], after `configure` adjusted the settings of auth and of the gateway (its `auth_url` is set after).
+pub async fn spawn_app_with(configure: impl FnOnce(&mut AuthSettings, &mut GatewaySettings)) -> TestApp {
+    devopstrack_testkit::init_test_logging();
+    let dir = tempfile::tempdir().expect("create a temp dir for the SQLite store");
+    let signing_key = SigningKey::generate(&mut rand::rngs::OsRng);
+    let pem = signing_key
+        .to_pkcs8_pem(Default::default())
+        .expect("encode the signing key as PKCS#8 PEM");
+    let mut auth_settings = AuthSettings {
+        grpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        admin_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        database_url: format!("sqlite://{}/auth.db", dir.path().display()),
+        signing_key_pem: Some(SecretString::from(pem.to_string())),
+        issuer: ISSUER.into(),
+        audience: AUDIENCE.into(),
+        // The cheapest Argon2 `validate` accepts: these tests are about the edge, not the hash's cost.
+        argon2_memory_kib: 8 * 1024,
+        argon2_iterations: 1,
+        ..AuthSettings::default()
+    };
+    let mut gateway_settings = gateway_settings();
+    configure(&mut auth_settings, &mut gateway_settings);
+    auth_settings.validate().expect("the auth test settings are valid");
+
+    let auth = devopstrack_auth::startup::Application::build(&auth_settings)
+        .await
+        .expect("build auth");
+    let auth_port = auth.grpc_port();
+    let app = auth.app();
+    let auth_shutdown = CancellationToken::new();
+    tokio::spawn(auth.run_until_stopped(auth_shutdown.clone()));
+    let new_admin = NewUser {
+        email: ADMIN_EMAIL.into(),
+        name: "Ada Admin".into(),
+        role: Some(Role::Admin),
+        password: SecretString::from(PASSWORD),
+    };
+    app.bootstrap_user(new_admin).await.expect("bootstrap the admin");
+
+    gateway_settings.auth_url = format!("http://127.0.0.1:{auth_port}");
+    let gateway = spawn_gateway(gateway_settings).await;
+    let jwks: Value = gateway
+        .http
+        .get(format!("{}/.well-known/jwks.json", gateway.base_url))
+        .send()
+        .await
+        .expect("GET the JWKS")
+        .json()
+        .await
+        .expect("a JSON JWKS");
+    let jwk = &jwks["keys"][0];
+    let jwk_x = jwk["x"].as_str().expect("the JWK has x").to_owned();
+    assert_eq!(
+        jwk_x,
+        URL_SAFE_NO_PAD.encode(signing_key.verifying_key().to_bytes()),
+        "auth publishes the configured key"
+    );
+    TestApp {
+        base_url: gateway.base_url.clone(),
+        http: gateway.http.clone(),
+        admin_email: ADMIN_EMAIL.into(),
+        admin_password: PASSWORD.into(),
+        signing_key,
+        kid: jwk["kid"].as_str().expect("the JWK has a kid").to_owned(),
+        jwk_x,
+        _gateway: gateway,
+        _auth_shutdown: auth_shutdown.drop_guard(),
+        _dir: dir,
+    }
+}
+
+/// Gateway settings for tests: port 0, one worker, no login throttling unless a test asks for it.
+pub fn gateway_settings() -> GatewaySettings {
+    GatewaySettings {
+        http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        issuer: ISSUER.into(),
+        audience: AUDIENCE.into(),
+        login_rate_per_minute: 10_000,
+        workers: Some(1),
+        ..GatewaySettings::default()
+    }
+}
+
+/// Starts a gateway with exactly these settings.
+pub async fn spawn_gateway(settings: GatewaySettings) -> TestGateway {
+    devopstrack_testkit::init_test_logging();
+    settings.validate().expect("the gateway test settings are valid");
+    let application = devopstrack_gateway::startup::Application::build(&settings)
+        .await
+        .expect("build the gateway");
+    let base_url = format!("http://127.0.0.1:{}", application.port());
+    let shutdown = CancellationToken::new();
+    tokio::spawn(application.run_until_stopped(shutdown.clone()));
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("build an HTTP client");
+    TestGateway {
+        base_url,
+        http,
+        _shutdown: shutdown.drop_guard(),
+    }
+}

@@ -1,0 +1,165 @@
+//! `spawn_app_with_tasks()`: the whole back end (auth, projects, metrics, tasks) behind the gateway, with the test
+//! project [`PROJECT`].
+
+use std::net::SocketAddr;
+
+use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::EncodePrivateKey;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use devopstrack_auth::app::NewUser;
+use devopstrack_platform::auth::Role;
+
+use super::{
+    ADMIN_EMAIL, AUDIENCE, AuthSettings, GatewaySettings, ISSUER, PASSWORD, TestApp, gateway_settings, spawn_gateway,
+};
+
+/// The client-credentials secret of [`spawn_app_with_tasks`]'s services (the gateway's too).
+pub const SERVICE_SECRET: &str = "test-service-secret";
+/// The projects service's webhook-secrets key in [`spawn_app_with_tasks`] (base64 of 32 bytes).
+pub const SECRETS_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+/// The project [`spawn_app_with_tasks`] creates, with environments `staging` and (protected) `production`.
+pub const PROJECT: &str = "api";
+
+/// Like [`spawn_app`], with the real projects and tasks services (SQLite, four in-process workers) behind the gateway
+/// too, all stopped when the [`TestApp`] is dropped, and the admin's project [`PROJECT`].
+pub async fn spawn_app_with_tasks() -> TestApp {
+    devopstrack_testkit::init_test_logging();
+    let dir = tempfile::tempdir().expect("create a temp dir for the SQLite stores");
+    let any = SocketAddr::from(([127, 0, 0, 1], 0));
+    let shutdown = CancellationToken::new();
+    let signing_key = SigningKey::generate(&mut rand::rngs::OsRng);
+    let pem = signing_key
+        .to_pkcs8_pem(Default::default())
+        .expect("encode the signing key as PKCS#8 PEM");
+    let auth_settings = AuthSettings {
+        grpc_addr: any,
+        admin_addr: any,
+        database_url: format!("sqlite://{}/auth.db", dir.path().display()),
+        signing_key_pem: Some(SecretString::from(pem.to_string())),
+        service_client_secret: Some(SecretString::from(SERVICE_SECRET)),
+        issuer: ISSUER.into(),
+        audience: AUDIENCE.into(),
+        argon2_memory_kib: 8 * 1024,
+        argon2_iterations: 1,
+        ..AuthSettings::default()
+    };
+    auth_settings.validate().expect("the auth test settings are valid");
+    let auth = devopstrack_auth::startup::Application::build(&auth_settings)
+        .await
+        .expect("build auth");
+    let auth_url = format!("http://127.0.0.1:{}", auth.grpc_port());
+    let auth_app = auth.app();
+    tokio::spawn(auth.run_until_stopped(shutdown.clone()));
+    let new_admin = NewUser {
+        email: ADMIN_EMAIL.into(),
+        name: "Ada Admin".into(),
+        role: Some(Role::Admin),
+        password: SecretString::from(PASSWORD),
+    };
+    auth_app.bootstrap_user(new_admin).await.expect("bootstrap the admin");
+
+    let projects_settings = devopstrack_projects::config::Settings {
+        grpc_addr: any,
+        admin_addr: any,
+        database_url: format!("sqlite://{}/projects.db", dir.path().display()),
+        auth_url: auth_url.clone(),
+        issuer: ISSUER.into(),
+        audience: AUDIENCE.into(),
+        secrets_key: Some(SecretString::from(SECRETS_KEY)),
+        ..devopstrack_projects::config::Settings::default()
+    };
+    projects_settings
+        .validate()
+        .expect("the projects test settings are valid");
+    let projects = devopstrack_projects::startup::Application::build(&projects_settings)
+        .await
+        .expect("build projects");
+    let projects_url = format!("http://127.0.0.1:{}", projects.grpc_port());
+    tokio::spawn(projects.run_until_stopped(shutdown.clone()));
+
+    let metrics_settings = devopstrack_metrics::config::Settings {
+        grpc_addr: any,
+        admin_addr: any,
+        database_url: format!("sqlite://{}/metrics.db", dir.path().display()),
+        auth_url: auth_url.clone(),
+        issuer: ISSUER.into(),
+        audience: AUDIENCE.into(),
+        flush_ms: 10,
+        ..devopstrack_metrics::config::Settings::default()
+    };
+    metrics_settings
+        .validate()
+        .expect("the metrics test settings are valid");
+    let metrics = devopstrack_metrics::startup::Application::build(&metrics_settings)
+        .await
+        .expect("build metrics");
+    let metrics_url = format!("http://127.0.0.1:{}", metrics.grpc_port());
+    tokio::spawn(metrics.run_until_stopped(shutdown.clone()));
+
+    let tasks_settings = devopstrack_tasks::config::Settings {
+        grpc_addr: any,
+        admin_addr: any,
+        database_url: format!("sqlite://{}/tasks.db", dir.path().display()),
+        workers: 4,
+        lease_ms: 2_000,
+        shutdown_grace_ms: 1_000,
+        auth_url: auth_url.clone(),
+        projects_url: projects_url.clone(),
+        metrics_url: metrics_url.clone(),
+        issuer: ISSUER.into(),
+        audience: AUDIENCE.into(),
+        client_secret: Some(SecretString::from(SERVICE_SECRET)),
+        ..devopstrack_tasks::config::Settings::default()
+    };
+    tasks_settings.validate().expect("the tasks test settings are valid");
+    let tasks = devopstrack_tasks::startup::Application::build(&tasks_settings)
+        .await
+        .expect("build tasks");
+    let tasks_url = format!("http://127.0.0.1:{}", tasks.grpc_port());
+    tokio::spawn(tasks.run_until_stopped(shutdown.clone()));
+
+    let gateway = spawn_gateway(GatewaySettings {
+        auth_url,
+        projects_url,
+        tasks_url,
+        metrics_url,
+        client_secret: Some(SecretString::from(SERVICE_SECRET)),
+        ..gateway_settings()
+    })
+    .await;
+    let jwks: Value = gateway
+        .http
+        .get(gateway.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .expect("GET the JWKS")
+        .json()
+        .await
+        .expect("a JSON JWKS");
+    let jwk = &jwks["keys"][0];
+    let app = TestApp {
+        base_url: gateway.base_url.clone(),
+        http: gateway.http.clone(),
+        admin_email: ADMIN_EMAIL.into(),
+        admin_password: PASSWORD.into(),
+        signing_key,
+        kid: jwk["kid"].as_str().expect("the JWK has a kid").to_owned(),
+        jwk_x: jwk["x"].as_str().expect("the JWK has x").to_owned(),
+        _gateway: gateway,
+        _auth_shutdown: shutdown.drop_guard(),
+        _dir: dir,
+    };
+    let admin = app.admin_token().await;
+    let project = json!({
+        "slug": PROJECT, "name": "API",
+        "environments": [{"name": "staging", "tier": "staging"},
+                         {"name": "production", "tier": "production", "protected": true}],
+    });
+    let created = app.post_json("/api/v1/projects", Some(&admin), &project).await;
+    assert_eq!(created.status().as_u16(), 201, "create the test project");
+    app
+}

@@ -1,0 +1,67 @@
+//! `devopstrack up` starting and stopping: the first admin (printed, or from the environment), a restart on the same
+//! data, and a graceful stop on Ctrl-C.
+
+use super::{Up, login};
+
+#[tokio::test]
+async fn up_creates_an_admin_serves_the_api_and_stops_on_ctrl_c() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut up = Up::start(dir.path(), &[]);
+    let password_line = up.wait_for("password");
+    let password = password_line.split_whitespace().last().unwrap().to_owned();
+    assert_eq!(password.len(), 20, "{password_line}");
+    let base = up.base_url();
+
+    let health = reqwest::get(format!("{base}/healthz")).await.unwrap();
+    assert_eq!(health.status(), 200);
+    let token: serde_json::Value = login(&base, "admin@localhost", &password).await.json().await.unwrap();
+    let access = token["accessToken"].as_str().expect("accessToken");
+    let me: serde_json::Value = reqwest::Client::new()
+        .get(format!("{base}/api/v1/auth/me"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["role"], "admin");
+
+    assert!(up.interrupt().success(), "a graceful stop exits 0");
+    assert!(
+        dir.path().join("auth.db").exists(),
+        "the embedded store lives in the data dir"
+    );
+
+    // Second start on the same data: no new admin, the old password still works.
+    let mut again = Up::start(dir.path(), &[]);
+    let base = again.base_url();
+    assert!(
+        !again.seen.iter().any(|l| l.contains("created the admin")),
+        "{:?}",
+        again.seen
+    );
+    assert_eq!(login(&base, "admin@localhost", &password).await.status(), 200);
+    assert!(again.interrupt().success());
+}
+
+#[tokio::test]
+async fn the_first_admin_can_come_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut up = Up::start(
+        dir.path(),
+        &[
+            ("DEVOPSTRACK_ADMIN_EMAIL", "Root@Example.com"),
+            ("DEVOPSTRACK_ADMIN_PASSWORD", "a long admin password"),
+        ],
+    );
+    let base = up.base_url();
+    assert!(
+        !up.seen.iter().any(|l| l.contains("a long admin password")),
+        "the given password is never printed"
+    );
+    assert_eq!(
+        login(&base, "root@example.com", "a long admin password").await.status(),
+        200
+    );
+}
