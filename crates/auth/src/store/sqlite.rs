@@ -4,13 +4,18 @@
 //! text order equals PostgreSQL's uuid order; see `migrations/sqlite/0001_init.sql`. Write transactions start with
 //! `BEGIN IMMEDIATE` so two writers queue on the busy timeout instead of deadlocking on a read-to-write upgrade.
 
+mod api_tokens;
+mod sessions;
+mod signing_keys;
+mod users;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::sqlite::{SqlitePool, SqliteRow};
 use uuid::Uuid;
 
-use devopstrack_platform::sqlite::{ColumnError, micros, opt_time_col, time_col, uuid_col};
+use devopstrack_platform::sqlite::ColumnError;
 
 use super::{AuthStore, StoreError, StoreResult};
 use crate::domain::{
@@ -19,18 +24,6 @@ use crate::domain::{
 };
 
 const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
-
-macro_rules! user_columns {
-    () => {
-        "id, email, name, role, password_hash, disabled, locked_until, created_at, updated_at, last_login_at"
-    };
-}
-
-macro_rules! api_token_columns {
-    () => {
-        "id, user_id, name, prefix, token_hash, role, created_at, expires_at, last_used_at, revoked_at"
-    };
-}
 
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -56,181 +49,55 @@ impl AuthStore for SqliteStore {
     }
 
     async fn insert_user(&self, user: &UserRecord) -> StoreResult<()> {
-        sqlx::query(concat!(
-            "INSERT INTO users (",
-            user_columns!(),
-            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-        ))
-        .bind(user.id.to_string())
-        .bind(user.email.as_str())
-        .bind(&user.name)
-        .bind(user.role.as_str())
-        .bind(&user.password_hash)
-        .bind(user.disabled)
-        .bind(user.locked_until.map(micros))
-        .bind(micros(user.created_at))
-        .bind(micros(user.updated_at))
-        .bind(user.last_login_at.map(micros))
-        .execute(&self.pool)
-        .await
-        .map_err(conflict_on_unique("email"))?;
-        Ok(())
+        users::insert(&self.pool, user).await
     }
 
     async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<UserRecord>> {
-        let row = sqlx::query(concat!("SELECT ", user_columns!(), " FROM users WHERE id = ?1"))
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(user_from_row).transpose()
+        users::by_id(&self.pool, id).await
     }
 
     async fn user_by_email(&self, email: &Email) -> StoreResult<Option<UserRecord>> {
-        let row = sqlx::query(concat!("SELECT ", user_columns!(), " FROM users WHERE email = ?1"))
-            .bind(email.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(user_from_row).transpose()
+        users::by_email(&self.pool, email).await
     }
 
     async fn list_users(&self, after: Option<Cursor>, limit: u32) -> StoreResult<Vec<UserRecord>> {
-        let query = match after {
-            None => sqlx::query(concat!(
-                "SELECT ",
-                user_columns!(),
-                " FROM users ORDER BY created_at, id LIMIT ?1"
-            ))
-            .bind(i64::from(limit)),
-            Some(cursor) => sqlx::query(concat!(
-                "SELECT ",
-                user_columns!(),
-                " FROM users WHERE (created_at, id) > (?1, ?2) ORDER BY created_at, id LIMIT ?3"
-            ))
-            .bind(micros(cursor.created_at))
-            .bind(cursor.id.to_string())
-            .bind(i64::from(limit)),
-        };
-        let rows = query.fetch_all(&self.pool).await?;
-        rows.iter().map(user_from_row).collect()
+        users::list(&self.pool, after, limit).await
     }
 
     async fn count_users(&self) -> StoreResult<u64> {
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(u64::try_from(count).unwrap_or(0))
+        users::count(&self.pool).await
     }
 
     async fn user_names(&self, ids: &[Uuid]) -> StoreResult<Vec<UserName>> {
-        // SQLite has no arrays: the ids travel as one JSON array of strings, so the statement is the same whatever
-        // their number. `Uuid`'s Display is the lower-case hyphenated form the table keeps (hex and hyphens only, so
-        // nothing needs escaping).
-        let ids = format!(
-            "[{}]",
-            ids.iter().map(|id| format!("\"{id}\"")).collect::<Vec<_>>().join(",")
-        );
-        let rows = sqlx::query("SELECT id, name FROM users WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY id")
-            .bind(ids)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(UserName {
-                    id: uuid_col(row, "id")?,
-                    name: row.try_get("name")?,
-                })
-            })
-            .collect()
+        users::names(&self.pool, ids).await
     }
 
     async fn update_user(&self, id: Uuid, patch: &UserPatch, now: DateTime<Utc>) -> StoreResult<Option<UserRecord>> {
-        let row = sqlx::query(concat!(
-            "UPDATE users SET name = COALESCE(?2, name), role = COALESCE(?3, role), ",
-            "disabled = COALESCE(?4, disabled), updated_at = ?5 WHERE id = ?1 RETURNING ",
-            user_columns!()
-        ))
-        .bind(id.to_string())
-        .bind(patch.name.as_deref())
-        .bind(patch.role.map(Role::as_str))
-        .bind(patch.disabled)
-        .bind(micros(now))
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(user_from_row).transpose()
+        users::update(&self.pool, id, patch, now).await
     }
 
     async fn set_password_hash(&self, id: Uuid, hash: &str, now: DateTime<Utc>) -> StoreResult<bool> {
-        let done = sqlx::query("UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1")
-            .bind(id.to_string())
-            .bind(hash)
-            .bind(micros(now))
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        users::set_password_hash(&self.pool, id, hash, now).await
     }
 
     async fn add_login_failure(&self, user_id: Uuid, at: DateTime<Utc>, since: DateTime<Utc>) -> StoreResult<u32> {
-        let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
-        sqlx::query("INSERT INTO login_failures (user_id, at) VALUES (?1, ?2)")
-            .bind(user_id.to_string())
-            .bind(micros(at))
-            .execute(&mut *tx)
-            .await?;
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE user_id = ?1 AND at >= ?2")
-            .bind(user_id.to_string())
-            .bind(micros(since))
-            .fetch_one(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(u32::try_from(count).unwrap_or(u32::MAX))
+        users::add_login_failure(&self.pool, user_id, at, since).await
     }
 
     async fn set_locked_until(&self, user_id: Uuid, until: Option<DateTime<Utc>>) -> StoreResult<()> {
-        sqlx::query("UPDATE users SET locked_until = ?2 WHERE id = ?1")
-            .bind(user_id.to_string())
-            .bind(until.map(micros))
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        users::set_locked_until(&self.pool, user_id, until).await
     }
 
     async fn record_login_success(&self, user_id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
-        let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
-        sqlx::query("UPDATE users SET last_login_at = ?2, locked_until = NULL WHERE id = ?1")
-            .bind(user_id.to_string())
-            .bind(micros(at))
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM login_failures WHERE user_id = ?1")
-            .bind(user_id.to_string())
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        users::record_login_success(&self.pool, user_id, at).await
     }
 
     async fn create_session(&self, session: &SessionRecord, token: &RefreshTokenRecord) -> StoreResult<()> {
-        let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
-        sqlx::query("INSERT INTO sessions (id, user_id, created_at, revoked_at) VALUES (?1, ?2, ?3, ?4)")
-            .bind(session.id.to_string())
-            .bind(session.user_id.to_string())
-            .bind(micros(session.created_at))
-            .bind(session.revoked_at.map(micros))
-            .execute(&mut *tx)
-            .await
-            .map_err(conflict_on_unique("session"))?;
-        // The first token belongs to this session whatever `token.session_id` says.
-        insert_refresh_token(&mut tx, token, session.id).await?;
-        tx.commit().await?;
-        Ok(())
+        sessions::create(&self.pool, session, token).await
     }
 
     async fn session(&self, id: Uuid) -> StoreResult<Option<SessionRecord>> {
-        let row = sqlx::query("SELECT id, user_id, created_at, revoked_at FROM sessions WHERE id = ?1")
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(session_from_row).transpose()
+        sessions::get(&self.pool, id).await
     }
 
     async fn rotate_refresh_token(
@@ -239,142 +106,39 @@ impl AuthStore for SqliteStore {
         new: &RefreshTokenRecord,
         now: DateTime<Utc>,
     ) -> StoreResult<Rotation> {
-        let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
-        // The compare-and-set: only a current token of a live session is claimed, and only once.
-        let claimed = sqlx::query(
-            "UPDATE refresh_tokens SET rotated_at = ?1 \
-             WHERE token_hash = ?2 AND rotated_at IS NULL AND expires_at > ?1 \
-               AND session_id IN (SELECT id FROM sessions WHERE revoked_at IS NULL)",
-        )
-        .bind(micros(now))
-        .bind(old_hash)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        let found = sqlx::query(
-            "SELECT r.session_id, r.rotated_at, s.user_id FROM refresh_tokens r \
-             JOIN sessions s ON s.id = r.session_id WHERE r.token_hash = ?1",
-        )
-        .bind(old_hash)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(found) = found else {
-            return Ok(Rotation::Invalid);
-        };
-        let session_id = uuid_col(&found, "session_id")?;
-        let user_id = uuid_col(&found, "user_id")?;
-        if claimed {
-            insert_refresh_token(&mut tx, new, session_id).await?;
-            tx.commit().await?;
-            Ok(Rotation::Rotated { session_id, user_id })
-        } else if found.try_get::<Option<i64>, _>("rotated_at")?.is_some() {
-            Ok(Rotation::Reused { session_id, user_id })
-        } else {
-            Ok(Rotation::Invalid)
-        }
+        sessions::rotate_refresh_token(&self.pool, old_hash, new, now).await
     }
 
     async fn session_by_refresh_hash(&self, hash: &str) -> StoreResult<Option<SessionRecord>> {
-        let row = sqlx::query(
-            "SELECT s.id, s.user_id, s.created_at, s.revoked_at FROM sessions s \
-             JOIN refresh_tokens r ON r.session_id = s.id WHERE r.token_hash = ?1",
-        )
-        .bind(hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(session_from_row).transpose()
+        sessions::by_refresh_hash(&self.pool, hash).await
     }
 
     async fn revoke_session(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query("UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1")
-            .bind(id.to_string())
-            .bind(micros(now))
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        sessions::revoke(&self.pool, id, now).await
     }
 
     async fn revoke_user_sessions(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<u64> {
-        let done = sqlx::query("UPDATE sessions SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL")
-            .bind(user_id.to_string())
-            .bind(micros(now))
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected())
+        sessions::revoke_all_of_user(&self.pool, user_id, now).await
     }
 
     async fn insert_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()> {
-        sqlx::query("INSERT INTO signing_keys (kid, private_key_pem, created_at) VALUES (?1, ?2, ?3)")
-            .bind(&key.kid)
-            .bind(&key.private_key_pem)
-            .bind(micros(key.created_at))
-            .execute(&self.pool)
-            .await
-            .map_err(conflict_on_unique("kid"))?;
-        Ok(())
+        signing_keys::insert(&self.pool, key).await
     }
 
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {
-        let rows =
-            sqlx::query("SELECT kid, private_key_pem, created_at FROM signing_keys ORDER BY created_at DESC, kid DESC")
-                .fetch_all(&self.pool)
-                .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(SigningKeyRecord {
-                    kid: row.try_get("kid")?,
-                    private_key_pem: row.try_get("private_key_pem")?,
-                    created_at: time_col(row, "created_at")?,
-                })
-            })
-            .collect()
+        signing_keys::all(&self.pool).await
     }
 
     async fn insert_api_token(&self, token: &ApiTokenRecord) -> StoreResult<()> {
-        sqlx::query(concat!(
-            "INSERT INTO api_tokens (",
-            api_token_columns!(),
-            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-        ))
-        .bind(token.id.to_string())
-        .bind(token.user_id.to_string())
-        .bind(&token.name)
-        .bind(&token.prefix)
-        .bind(&token.token_hash)
-        .bind(token.role.as_str())
-        .bind(micros(token.created_at))
-        .bind(token.expires_at.map(micros))
-        .bind(token.last_used_at.map(micros))
-        .bind(token.revoked_at.map(micros))
-        .execute(&self.pool)
-        .await
-        .map_err(conflict_on_unique("api token"))?;
-        Ok(())
+        api_tokens::insert(&self.pool, token).await
     }
 
     async fn api_token_by_hash(&self, hash: &str) -> StoreResult<Option<ApiTokenRecord>> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            api_token_columns!(),
-            " FROM api_tokens WHERE token_hash = ?1"
-        ))
-        .bind(hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(api_token_from_row).transpose()
+        api_tokens::by_hash(&self.pool, hash).await
     }
 
     async fn api_token_by_id(&self, id: Uuid) -> StoreResult<Option<ApiTokenRecord>> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            api_token_columns!(),
-            " FROM api_tokens WHERE id = ?1"
-        ))
-        .bind(id.to_string())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(api_token_from_row).transpose()
+        api_tokens::by_id(&self.pool, id).await
     }
 
     async fn list_api_tokens(
@@ -383,80 +147,16 @@ impl AuthStore for SqliteStore {
         after: Option<Cursor>,
         limit: u32,
     ) -> StoreResult<Vec<ApiTokenRecord>> {
-        // One static statement per shape, so each uses its own index: (created_at, id) or (user_id, created_at, id).
-        let query = match (user_id, after) {
-            (None, None) => sqlx::query(concat!(
-                "SELECT ",
-                api_token_columns!(),
-                " FROM api_tokens ORDER BY created_at, id LIMIT ?1"
-            ))
-            .bind(i64::from(limit)),
-            (None, Some(cursor)) => sqlx::query(concat!(
-                "SELECT ",
-                api_token_columns!(),
-                " FROM api_tokens WHERE (created_at, id) > (?1, ?2) ORDER BY created_at, id LIMIT ?3"
-            ))
-            .bind(micros(cursor.created_at))
-            .bind(cursor.id.to_string())
-            .bind(i64::from(limit)),
-            (Some(user_id), None) => sqlx::query(concat!(
-                "SELECT ",
-                api_token_columns!(),
-                " FROM api_tokens WHERE user_id = ?1 ORDER BY created_at, id LIMIT ?2"
-            ))
-            .bind(user_id.to_string())
-            .bind(i64::from(limit)),
-            (Some(user_id), Some(cursor)) => sqlx::query(concat!(
-                "SELECT ",
-                api_token_columns!(),
-                " FROM api_tokens WHERE user_id = ?1 AND (created_at, id) > (?2, ?3) ORDER BY created_at, id LIMIT ?4"
-            ))
-            .bind(user_id.to_string())
-            .bind(micros(cursor.created_at))
-            .bind(cursor.id.to_string())
-            .bind(i64::from(limit)),
-        };
-        let rows = query.fetch_all(&self.pool).await?;
-        rows.iter().map(api_token_from_row).collect()
+        api_tokens::list(&self.pool, user_id, after, limit).await
     }
 
     async fn revoke_api_token(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
-        let done = sqlx::query("UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1")
-            .bind(id.to_string())
-            .bind(micros(now))
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        api_tokens::revoke(&self.pool, id, now).await
     }
 
     async fn touch_api_token(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query("UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1")
-            .bind(id.to_string())
-            .bind(micros(now))
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        api_tokens::touch(&self.pool, id, now).await
     }
-}
-
-async fn insert_refresh_token(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    token: &RefreshTokenRecord,
-    session_id: Uuid,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at, rotated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-    )
-    .bind(&token.token_hash)
-    .bind(session_id.to_string())
-    .bind(micros(token.created_at))
-    .bind(micros(token.expires_at))
-    .bind(token.rotated_at.map(micros))
-    .execute(&mut **tx)
-    .await
-    .map_err(conflict_on_unique("refresh token"))?;
-    Ok(())
 }
 
 /// A unique violation becomes `Conflict(what)`; anything else stays a backend error.
@@ -479,44 +179,4 @@ impl From<ColumnError> for StoreError {
 fn role_col(row: &SqliteRow, column: &str) -> StoreResult<Role> {
     let value: String = row.try_get(column)?;
     value.parse().map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
-}
-
-fn user_from_row(row: &SqliteRow) -> StoreResult<UserRecord> {
-    let email: String = row.try_get("email")?;
-    Ok(UserRecord {
-        id: uuid_col(row, "id")?,
-        email: Email::parse(&email).map_err(|e| StoreError::Corrupt(format!("email: {e}")))?,
-        name: row.try_get("name")?,
-        role: role_col(row, "role")?,
-        password_hash: row.try_get("password_hash")?,
-        disabled: row.try_get("disabled")?,
-        locked_until: opt_time_col(row, "locked_until")?,
-        created_at: time_col(row, "created_at")?,
-        updated_at: time_col(row, "updated_at")?,
-        last_login_at: opt_time_col(row, "last_login_at")?,
-    })
-}
-
-fn session_from_row(row: &SqliteRow) -> StoreResult<SessionRecord> {
-    Ok(SessionRecord {
-        id: uuid_col(row, "id")?,
-        user_id: uuid_col(row, "user_id")?,
-        created_at: time_col(row, "created_at")?,
-        revoked_at: opt_time_col(row, "revoked_at")?,
-    })
-}
-
-fn api_token_from_row(row: &SqliteRow) -> StoreResult<ApiTokenRecord> {
-    Ok(ApiTokenRecord {
-        id: uuid_col(row, "id")?,
-        user_id: uuid_col(row, "user_id")?,
-        name: row.try_get("name")?,
-        prefix: row.try_get("prefix")?,
-        token_hash: row.try_get("token_hash")?,
-        role: role_col(row, "role")?,
-        created_at: time_col(row, "created_at")?,
-        expires_at: opt_time_col(row, "expires_at")?,
-        last_used_at: opt_time_col(row, "last_used_at")?,
-        revoked_at: opt_time_col(row, "revoked_at")?,
-    })
 }

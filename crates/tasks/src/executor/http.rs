@@ -5,21 +5,25 @@
 //! attempt and new for each attempt. Log lines name URLs without their query (where tokens tend to hide) and never carry
 //! a secret or a response body; a failure reason may quote up to [`SNIPPET_CHARS`] characters of a remote answer.
 
+mod answer;
+mod text;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION};
-use reqwest::redirect::{Action, Attempt, Policy};
+use reqwest::redirect::Policy;
 use reqwest::{StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
-use serde_json::Value;
 use sha2::Sha256;
 
 use super::{Cancelled, ExecutorSettings, RunContext, cancelled};
 use crate::domain::Outcome;
 use crate::domain::spec::HttpParams;
+use answer::{Body, Poll, parse_status, read_capped, same_origin_redirects, status_url};
+use text::{describe, redact, with_snippet};
 
 const USER_AGENT: &str = concat!("devopstrack-tasks/", env!("CARGO_PKG_VERSION"));
 const DELIVERY_HEADER: &str = "X-DevOpsTrack-Delivery";
@@ -52,22 +56,6 @@ struct Payload<'a> {
     project: &'a str,
     environment: Option<&'a str>,
     version: Option<&'a str>,
-}
-
-/// A response body read up to [`MAX_BODY_BYTES`].
-struct Body {
-    bytes: Vec<u8>,
-    truncated: bool,
-}
-
-/// What one poll of the status URL tells.
-enum Poll {
-    /// A status document; `Some` when the remote deploy ended.
-    Status { status: String, outcome: Option<Outcome> },
-    /// Worth another try after the poll interval.
-    Transient(String),
-    /// The status URL will not work (a 4xx other than 408/429, a redirect elsewhere): the attempt fails now.
-    Fatal(String),
 }
 
 impl HttpExecutor {
@@ -285,216 +273,6 @@ fn sign(secret: &SecretString, body: &[u8]) -> Result<String, String> {
     Ok(format!("sha256={}", hex::encode(mac.finalize().into_bytes())))
 }
 
-/// The URL to poll: the job's `statusUrl`, else the answer's JSON `statusUrl`, else its `Location`. One the hook
-/// names must stay on the hook's origin: a hook must not point the worker at arbitrary hosts (cloud metadata, say).
-fn status_url(
-    params: &HttpParams,
-    hook: &Url,
-    answered: &Url,
-    body: &Body,
-    location: Option<&str>,
-) -> Result<Option<Url>, String> {
-    if let Some(raw) = &params.status_url {
-        return Url::parse(raw)
-            .map(Some)
-            .map_err(|e| format!("statusUrl is invalid: {e}"));
-    }
-    let from_body = (!body.truncated)
-        .then(|| serde_json::from_slice::<Value>(&body.bytes).ok())
-        .flatten()
-        .and_then(|doc| doc.get("statusUrl")?.as_str().map(str::to_owned));
-    let Some(raw) = from_body.as_deref().or(location) else {
-        return Ok(None);
-    };
-    let url = answered
-        .join(raw)
-        .map_err(|e| format!("the hook's status URL is invalid: {e}"))?;
-    if origin(&url) != origin(hook) {
-        return Err(format!(
-            "the hook's status URL {} is not on the hook's origin; set params.statusUrl to poll another host",
-            redact(&url)
-        ));
-    }
-    Ok(Some(url))
-}
-
-/// Reads `{"status": …, "message"|"reason": …}`; a document without a string `status` is not a status (yet).
-fn parse_status(bytes: &[u8]) -> Poll {
-    let doc: Value = match serde_json::from_slice(bytes) {
-        Ok(doc) => doc,
-        Err(e) => return Poll::Transient(format!("answer is not JSON: {e}")),
-    };
-    let Some(raw) = doc.get("status").and_then(Value::as_str) else {
-        return Poll::Transient("answer has no string \"status\"".to_owned());
-    };
-    let status = clean(raw.trim(), 64);
-    let message = ["message", "reason"]
-        .iter()
-        .find_map(|key| doc.get(*key)?.as_str().filter(|m| !m.trim().is_empty()))
-        .map(|m| clean(m.trim(), SNIPPET_CHARS));
-    let outcome = match status.to_ascii_lowercase().as_str() {
-        "succeeded" | "success" => Some(Outcome::Succeeded),
-        "failed" | "failure" | "error" => Some(failed(match message {
-            Some(message) => format!("deploy hook reported {status}: {message}"),
-            None => format!("deploy hook reported {status}"),
-        })),
-        "timed_out" => Some(Outcome::TimedOut),
-        _ => None,
-    };
-    Poll::Status { status, outcome }
-}
-
-/// Follows at most [`MAX_REDIRECTS`] redirects, and only within the origin of the first URL: a redirect elsewhere is
-/// answered as is (a 3xx, so the attempt fails with its code) rather than sending the payload to another host.
-fn same_origin_redirects(attempt: Attempt) -> Action {
-    let Some(first) = attempt.previous().first() else {
-        return attempt.stop();
-    };
-    if attempt.previous().len() > MAX_REDIRECTS {
-        attempt.error("too many redirects")
-    } else if origin(attempt.url()) != origin(first) {
-        attempt.stop()
-    } else {
-        attempt.follow()
-    }
-}
-
-fn origin(url: &Url) -> (&str, Option<&str>, Option<u16>) {
-    (url.scheme(), url.host_str(), url.port_or_known_default())
-}
-
-async fn read_capped(mut response: reqwest::Response) -> Result<Body, reqwest::Error> {
-    let mut bytes = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        let room = MAX_BODY_BYTES - bytes.len();
-        if chunk.len() > room {
-            bytes.extend_from_slice(&chunk[..room]);
-            return Ok(Body { bytes, truncated: true });
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    Ok(Body {
-        bytes,
-        truncated: false,
-    })
-}
-
 fn failed(reason: String) -> Outcome {
     Outcome::Failed { reason }
-}
-
-/// `reason` followed by the start of a remote answer, when there is one.
-fn with_snippet(reason: String, body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    if text.is_empty() {
-        reason
-    } else {
-        format!("{reason}: {}", clean(text, SNIPPET_CHARS))
-    }
-}
-
-/// At most `max` characters of `text` on one line (control characters become spaces), marked when cut.
-fn clean(text: &str, max: usize) -> String {
-    let mut out: String = text
-        .chars()
-        .take(max)
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if text.chars().nth(max).is_some() {
-        out.push('…');
-    }
-    out
-}
-
-/// The URL without credentials, query or fragment (`?…` marks a dropped query): fit for a log line.
-fn redact(url: &Url) -> String {
-    let mut shown = url.clone();
-    let _ = shown.set_username("");
-    let _ = shown.set_password(None);
-    shown.set_query(None);
-    shown.set_fragment(None);
-    let mut shown = shown.to_string();
-    if url.query().is_some() {
-        shown.push_str("?…");
-    }
-    shown
-}
-
-/// The error and its causes on one line, without the URL (which may carry a token in its query).
-fn describe(e: reqwest::Error) -> String {
-    let e = e.without_url();
-    let mut text = e.to_string();
-    let mut cause = std::error::Error::source(&e);
-    while let Some(c) = cause {
-        let next = c.to_string();
-        if !text.contains(&next) {
-            text.push_str(": ");
-            text.push_str(&next);
-        }
-        cause = c.source();
-    }
-    clean(&text, 300)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn terminal_statuses_map_to_outcomes_and_others_keep_polling() {
-        let cases = [
-            (r#"{"status":"succeeded"}"#, Some(Outcome::Succeeded)),
-            (r#"{"status":"SUCCESS"}"#, Some(Outcome::Succeeded)),
-            (r#"{"status":"timed_out"}"#, Some(Outcome::TimedOut)),
-            (
-                r#"{"status":"failed","message":"helm upgrade failed"}"#,
-                Some(failed("deploy hook reported failed: helm upgrade failed".into())),
-            ),
-            (
-                r#"{"status":"error","reason":"quota"}"#,
-                Some(failed("deploy hook reported error: quota".into())),
-            ),
-            (
-                r#"{"status":"failure"}"#,
-                Some(failed("deploy hook reported failure".into())),
-            ),
-            (r#"{"status":"running"}"#, None),
-            (r#"{"status":"queued","message":"x"}"#, None),
-        ];
-        for (doc, want) in cases {
-            match parse_status(doc.as_bytes()) {
-                Poll::Status { outcome, .. } => assert_eq!(outcome, want, "{doc}"),
-                _ => panic!("{doc} should be a status"),
-            }
-        }
-    }
-
-    #[test]
-    fn documents_without_a_string_status_are_transient_errors() {
-        for doc in ["not json", "{}", r#"{"status": 3}"#, "[]"] {
-            assert!(matches!(parse_status(doc.as_bytes()), Poll::Transient(_)), "{doc}");
-        }
-    }
-
-    #[test]
-    fn redacted_urls_keep_the_path_and_drop_query_and_credentials() {
-        let url = Url::parse("https://user:pw@deploy.example:8443/hooks/api?token=s3cret#frag").unwrap();
-        assert_eq!(redact(&url), "https://deploy.example:8443/hooks/api?…");
-        let plain = Url::parse("http://deploy.example/status/7").unwrap();
-        assert_eq!(redact(&plain), "http://deploy.example/status/7");
-    }
-
-    #[test]
-    fn snippets_are_one_line_and_capped() {
-        let long = format!("line one\nline two {}", "x".repeat(500));
-        let reason = with_snippet("deploy hook answered HTTP 500".into(), long.as_bytes());
-        assert!(
-            reason.starts_with("deploy hook answered HTTP 500: line one line two"),
-            "{reason}"
-        );
-        assert!(!reason.contains('\n'));
-        assert!(reason.chars().count() <= "deploy hook answered HTTP 500: ".len() + SNIPPET_CHARS + 1);
-        assert_eq!(with_snippet("r".into(), b"  "), "r");
-    }
 }

@@ -1,0 +1,206 @@
+//! Users on SQLite: the `users` table and the `login_failures` that throttle password guessing. The trait methods in
+//! `sqlite.rs` delegate here.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::sqlite::{SqlitePool, SqliteRow};
+use uuid::Uuid;
+
+use devopstrack_platform::sqlite::{micros, opt_time_col, time_col, uuid_col};
+
+use super::{BEGIN_WRITE, conflict_on_unique, role_col};
+use crate::domain::{Cursor, Email, Role, UserName, UserPatch, UserRecord};
+use crate::store::{StoreError, StoreResult};
+
+macro_rules! user_columns {
+    () => {
+        "id, email, name, role, password_hash, disabled, locked_until, created_at, updated_at, last_login_at"
+    };
+}
+
+pub(super) async fn insert(pool: &SqlitePool, user: &UserRecord) -> StoreResult<()> {
+    sqlx::query(concat!(
+        "INSERT INTO users (",
+        user_columns!(),
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+    ))
+    .bind(user.id.to_string())
+    .bind(user.email.as_str())
+    .bind(&user.name)
+    .bind(user.role.as_str())
+    .bind(&user.password_hash)
+    .bind(user.disabled)
+    .bind(user.locked_until.map(micros))
+    .bind(micros(user.created_at))
+    .bind(micros(user.updated_at))
+    .bind(user.last_login_at.map(micros))
+    .execute(pool)
+    .await
+    .map_err(conflict_on_unique("email"))?;
+    Ok(())
+}
+
+pub(super) async fn by_id(pool: &SqlitePool, id: Uuid) -> StoreResult<Option<UserRecord>> {
+    let row = sqlx::query(concat!("SELECT ", user_columns!(), " FROM users WHERE id = ?1"))
+        .bind(id.to_string())
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(user_from_row).transpose()
+}
+
+pub(super) async fn by_email(pool: &SqlitePool, email: &Email) -> StoreResult<Option<UserRecord>> {
+    let row = sqlx::query(concat!("SELECT ", user_columns!(), " FROM users WHERE email = ?1"))
+        .bind(email.as_str())
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(user_from_row).transpose()
+}
+
+pub(super) async fn list(pool: &SqlitePool, after: Option<Cursor>, limit: u32) -> StoreResult<Vec<UserRecord>> {
+    let query = match after {
+        None => sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users ORDER BY created_at, id LIMIT ?1"
+        ))
+        .bind(i64::from(limit)),
+        Some(cursor) => sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users WHERE (created_at, id) > (?1, ?2) ORDER BY created_at, id LIMIT ?3"
+        ))
+        .bind(micros(cursor.created_at))
+        .bind(cursor.id.to_string())
+        .bind(i64::from(limit)),
+    };
+    let rows = query.fetch_all(pool).await?;
+    rows.iter().map(user_from_row).collect()
+}
+
+pub(super) async fn count(pool: &SqlitePool) -> StoreResult<u64> {
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(pool).await?;
+    Ok(u64::try_from(count).unwrap_or(0))
+}
+
+pub(super) async fn names(pool: &SqlitePool, ids: &[Uuid]) -> StoreResult<Vec<UserName>> {
+    // SQLite has no arrays: the ids travel as one JSON array of strings, so the statement is the same whatever
+    // their number. `Uuid`'s Display is the lower-case hyphenated form the table keeps (hex and hyphens only, so
+    // nothing needs escaping).
+    let ids = format!(
+        "[{}]",
+        ids.iter().map(|id| format!("\"{id}\"")).collect::<Vec<_>>().join(",")
+    );
+    let rows = sqlx::query("SELECT id, name FROM users WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY id")
+        .bind(ids)
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(UserName {
+                id: uuid_col(row, "id")?,
+                name: row.try_get("name")?,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn update(
+    pool: &SqlitePool,
+    id: Uuid,
+    patch: &UserPatch,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<UserRecord>> {
+    let row = sqlx::query(concat!(
+        "UPDATE users SET name = COALESCE(?2, name), role = COALESCE(?3, role), ",
+        "disabled = COALESCE(?4, disabled), updated_at = ?5 WHERE id = ?1 RETURNING ",
+        user_columns!()
+    ))
+    .bind(id.to_string())
+    .bind(patch.name.as_deref())
+    .bind(patch.role.map(Role::as_str))
+    .bind(patch.disabled)
+    .bind(micros(now))
+    .fetch_optional(pool)
+    .await?;
+    row.as_ref().map(user_from_row).transpose()
+}
+
+pub(super) async fn set_password_hash(
+    pool: &SqlitePool,
+    id: Uuid,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let done = sqlx::query("UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1")
+        .bind(id.to_string())
+        .bind(hash)
+        .bind(micros(now))
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(super) async fn add_login_failure(
+    pool: &SqlitePool,
+    user_id: Uuid,
+    at: DateTime<Utc>,
+    since: DateTime<Utc>,
+) -> StoreResult<u32> {
+    let mut tx = pool.begin_with(BEGIN_WRITE).await?;
+    sqlx::query("INSERT INTO login_failures (user_id, at) VALUES (?1, ?2)")
+        .bind(user_id.to_string())
+        .bind(micros(at))
+        .execute(&mut *tx)
+        .await?;
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE user_id = ?1 AND at >= ?2")
+        .bind(user_id.to_string())
+        .bind(micros(since))
+        .fetch_one(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(u32::try_from(count).unwrap_or(u32::MAX))
+}
+
+pub(super) async fn set_locked_until(
+    pool: &SqlitePool,
+    user_id: Uuid,
+    until: Option<DateTime<Utc>>,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE users SET locked_until = ?2 WHERE id = ?1")
+        .bind(user_id.to_string())
+        .bind(until.map(micros))
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn record_login_success(pool: &SqlitePool, user_id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
+    let mut tx = pool.begin_with(BEGIN_WRITE).await?;
+    sqlx::query("UPDATE users SET last_login_at = ?2, locked_until = NULL WHERE id = ?1")
+        .bind(user_id.to_string())
+        .bind(micros(at))
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM login_failures WHERE user_id = ?1")
+        .bind(user_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+fn user_from_row(row: &SqliteRow) -> StoreResult<UserRecord> {
+    let email: String = row.try_get("email")?;
+    Ok(UserRecord {
+        id: uuid_col(row, "id")?,
+        email: Email::parse(&email).map_err(|e| StoreError::Corrupt(format!("email: {e}")))?,
+        name: row.try_get("name")?,
+        role: role_col(row, "role")?,
+        password_hash: row.try_get("password_hash")?,
+        disabled: row.try_get("disabled")?,
+        locked_until: opt_time_col(row, "locked_until")?,
+        created_at: time_col(row, "created_at")?,
+        updated_at: time_col(row, "updated_at")?,
+        last_login_at: opt_time_col(row, "last_login_at")?,
+    })
+}
