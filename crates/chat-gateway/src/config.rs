@@ -36,6 +36,9 @@ pub struct Settings {
     pub client_id: String,
     /// The shared secret of that grant (auth's `service_client_secret`); unset: webhooks answer 503.
     pub client_secret: Option<SecretString>,
+    /// How often the webhook intake takes over deliveries whose processing died (projects'
+    /// ClaimStaleGithubDeliveries: claims left unfinished past projects' claim TTL, 15 minutes by default).
+    pub webhook_recovery_interval_ms: u64,
     /// The built dashboard (holding `index.html`), served at `/`; unset: `frontend/dist` under the working directory
     /// when it is built, else a page saying how to build it.
     pub dashboard_dir: Option<PathBuf>,
@@ -58,6 +61,7 @@ impl Default for Settings {
             workers: None,
             client_id: "gateway".into(),
             client_secret: None,
+            webhook_recovery_interval_ms: 60_000,
             dashboard_dir: None,
         }
     }
@@ -93,6 +97,9 @@ impl Settings {
         }
         if self.client_id.trim().is_empty() {
             return bad("client_id", "must not be empty");
+        }
+        if self.webhook_recovery_interval_ms < 100 {
+            return bad("webhook_recovery_interval_ms", "must be at least 100");
         }
         if let Some(dir) = &self.dashboard_dir
             && !dir.join("index.html").is_file()
@@ -143,6 +150,25 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("DEVOPSTRACK_GATEWAY__TASKS_URL")
+        );
+    }
+
+    #[test]
+    fn the_webhook_recovery_interval_is_a_minute_by_default_and_at_least_100_ms() {
+        assert_eq!(Settings::default().webhook_recovery_interval_ms, 60_000);
+        let fastest = Settings {
+            webhook_recovery_interval_ms: 100,
+            ..Settings::default()
+        };
+        assert!(fastest.validate().is_ok());
+        let bad = Settings {
+            webhook_recovery_interval_ms: 99,
+            ..Settings::default()
+        };
+        let error = bad.validate().unwrap_err().to_string();
+        assert!(
+            error.contains("DEVOPSTRACK_GATEWAY__WEBHOOK_RECOVERY_INTERVAL_MS"),
+            "{error}"
         );
     }
 

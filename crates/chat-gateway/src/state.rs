@@ -24,6 +24,9 @@ pub type ProjectsClient = ProjectServiceClient<InterceptedService<Channel, Trace
 pub type TasksClient = TaskServiceClient<InterceptedService<Channel, TracePropagation>>;
 pub type MetricsClient = MetricsServiceClient<InterceptedService<Channel, TracePropagation>>;
 
+/// The largest answer the projects client decodes (see `webhooks::recovery`).
+pub const PROJECTS_MAX_ANSWER_BYTES: usize = 8 * 1024 * 1024;
+
 #[derive(Clone)]
 pub struct AppState {
     pub auth: AuthClient,
@@ -54,10 +57,13 @@ impl AppState {
         };
         let auth =
             AuthServiceClient::with_interceptor(lazy_channel(&client_settings(&settings.auth_url))?, TracePropagation);
+        // ClaimStaleGithubDeliveries answers up to about 4 MiB of payload, and at least one delivery however large
+        // (up to the 6 MiB VerifyGithubWebhook takes): over tonic's default limit of 4 MiB.
         let projects = ProjectServiceClient::with_interceptor(
             lazy_channel(&client_settings(&settings.projects_url))?,
             TracePropagation,
-        );
+        )
+        .max_decoding_message_size(PROJECTS_MAX_ANSWER_BYTES);
         let tasks =
             TaskServiceClient::with_interceptor(lazy_channel(&client_settings(&settings.tasks_url))?, TracePropagation);
         let metrics_service = MetricsServiceClient::with_interceptor(

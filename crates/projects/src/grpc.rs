@@ -15,13 +15,14 @@ use crate::app::{NewRelease, ProjectPatch, ProjectQuery, ProjectsApp, WebhookDel
 use crate::error::Error;
 use convert::{
     delivery_outcome, deployment, environment_input, github_integration, new_deployment, new_project, project, release,
-    repository_input, webhook_verification,
+    repository_input, stale_delivery, webhook_verification,
 };
 
 pub use devopstrack_proto::projects::v1::project_service_server::ProjectServiceServer;
 
 /// Largest request accepted: a VerifyGithubWebhook carries a whole webhook payload (the gateway caps those at 5 MiB),
-/// over tonic's default of 4 MiB.
+/// over tonic's default of 4 MiB. A ClaimStaleGithubDeliveries answer is about 4 MiB of payload, or one delivery
+/// alone, so up to this much too: its caller must accept answers that large.
 pub const MAX_REQUEST_BYTES: usize = 6 * 1024 * 1024;
 
 pub struct ProjectsGrpc {
@@ -297,12 +298,14 @@ impl ProjectService for ProjectsGrpc {
             delivery_id,
             signature_header,
             payload,
+            event,
         } = request.into_inner();
         let delivery = WebhookDelivery {
             project: &target,
             delivery_id: &delivery_id,
             signature_header: &signature_header,
             payload: &payload,
+            event: &event,
         };
         let verification = self.app.verify_github_webhook(&principal, delivery).await?;
         Ok(Response::new(webhook_verification(verification)))
@@ -323,5 +326,17 @@ impl ProjectService for ProjectsGrpc {
             .finish_github_delivery(&principal, &project, &delivery_id, delivery_outcome(outcome)?)
             .await?;
         Ok(Response::new(pb::FinishGithubDeliveryResponse { found }))
+    }
+
+    async fn claim_stale_github_deliveries(
+        &self,
+        request: Request<pb::ClaimStaleGithubDeliveriesRequest>,
+    ) -> Answer<pb::ClaimStaleGithubDeliveriesResponse> {
+        let principal = self.principal(&request).await?;
+        let pb::ClaimStaleGithubDeliveriesRequest { limit } = request.into_inner();
+        let taken = self.app.claim_stale_github_deliveries(&principal, limit).await?;
+        Ok(Response::new(pb::ClaimStaleGithubDeliveriesResponse {
+            deliveries: taken.into_iter().map(stale_delivery).collect(),
+        }))
     }
 }

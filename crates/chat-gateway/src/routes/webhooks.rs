@@ -6,10 +6,10 @@
 //! Answers: 202 `accepted` (verified, queued), 202 `ignored` (verified, nothing to record: `ping`, an event type not
 //! handled, a push to another branch, an issue not labelled `incident`, …), 200 `duplicate` (this delivery id was
 //! processed before, or is being processed: a replay or a redelivery; one whose processing failed is processed
-//! again), 400 (a required header missing, or a handled event whose body is not
-//! the JSON it should be), 401 (signature missing or wrong), 404 (no such project, or no secret set for it: the two
-//! are not told apart), 413 (body over 5 MiB), 503 (the gateway has no service credentials, a service is down, or the
-//! queue is full: GitHub may redeliver).
+//! again), 400 (a required header missing, an `X-GitHub-Event` that is no event name, or a handled event whose body
+//! is not the JSON it should be), 401 (signature missing or wrong), 404 (no such project, or no secret set for it:
+//! the two are not told apart), 413 (body over 5 MiB), 503 (the gateway has no service credentials, a service is
+//! down, or the queue is full: GitHub may redeliver).
 
 use actix_web::http::header::HeaderMap;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -60,7 +60,8 @@ pub(crate) struct AnswerBody {
             body = AnswerBody),
         (status = 200, description = "`duplicate`: this delivery id was received before; nothing done",
             body = AnswerBody),
-        (status = 400, description = "A header is missing, or the body is not the JSON this event should be",
+        (status = 400,
+            description = "A header is missing or malformed, or the body is not the JSON this event should be",
             body = ErrorBody),
         (status = 401, description = "The signature is missing or does not match", body = ErrorBody),
         (status = 404, description = "No such project, or no webhook secret set for it", body = ErrorBody),
@@ -112,9 +113,14 @@ async fn receive(
         .ok_or_else(|| ApiError::invalid("X-GitHub-Delivery: header is required"))
         .map_err(refuse("malformed"))?
         .to_owned();
-    if header(headers, "x-github-event").is_none() {
+    // Kept with the claim (trimmed, as `event` was parsed), so recovery maps the delivery as this route does.
+    let event_name = header(headers, "x-github-event")
+        .ok_or_else(|| ApiError::invalid("X-GitHub-Event: header is required"))
+        .map_err(refuse("malformed"))?
+        .to_owned();
+    if !is_event_name(&event_name) {
         return Err(refuse("malformed")(ApiError::invalid(
-            "X-GitHub-Event: header is required",
+            "X-GitHub-Event: must be 1 to 64 characters of [a-z_] (a GitHub event name)",
         )));
     }
     let signature = header(headers, "x-hub-signature-256")
@@ -141,6 +147,7 @@ async fn receive(
         delivery_id: delivery_id.clone(),
         signature_header: signature,
         payload: payload.to_vec(),
+        event: event_name,
     };
     let verified = verify(state, webhooks, message).await?;
     let (slug, project_id) = match pb::WebhookVerification::try_from(verified.result) {
@@ -255,10 +262,39 @@ async fn read_body(headers: &HeaderMap, mut body: web::Payload) -> Result<web::B
     Ok(bytes.freeze())
 }
 
+/// GitHub's event names (`workflow_run`, `check_suite`, …), as projects checks the event it keeps with a claim: here
+/// so that the answer names the header.
+fn is_event_name(name: &str) -> bool {
+    (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+}
+
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_event_name;
+
+    #[test]
+    fn event_names_are_lower_case_letters_and_underscores() {
+        for good in ["push", "workflow_run", "check_suite", "x", &"a".repeat(64)] {
+            assert!(is_event_name(good), "{good:?}");
+        }
+        for bad in [
+            "",
+            "Push",
+            "workflow-run",
+            "check run",
+            "push1",
+            "pùsh",
+            &"a".repeat(65),
+        ] {
+            assert!(!is_event_name(bad), "{bad:?}");
+        }
+    }
 }

@@ -1,19 +1,24 @@
 //! The GitHub webhook intake behind `POST /api/v1/webhooks/github/{project}` (the route is in
 //! `routes/webhooks.rs`): the projects service checks each delivery's signature and dedups its id
 //! (`VerifyGithubWebhook`: the secret never leaves projects), [`mapping`] turns the payload into calls on the other
-//! services, and [`processor`] makes them in the background, so GitHub gets its answer at once.
+//! services, and [`processor`] makes them in the background, so GitHub gets its answer at once. [`recovery`] takes
+//! over the deliveries whose processing died with a gateway (claims projects saw left unfinished) and queues them
+//! again.
 //!
 //! Metrics: `devopstrack_webhook_deliveries_total{event,result}` (what the intake answered; `event` is one of the
-//! handled event names or `other`, so a caller cannot grow the label set) and
-//! `devopstrack_webhook_actions_total{action,result}` (what became of each downstream call).
+//! handled event names or `other`, so a caller cannot grow the label set),
+//! `devopstrack_webhook_actions_total{action,result}` (what became of each downstream call) and
+//! `devopstrack_webhook_recovered_total` (deliveries taken over for processing again).
 
 pub mod mapping;
 pub mod payload;
 pub mod processor;
+pub mod recovery;
 pub mod status;
 pub mod token;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -60,7 +65,8 @@ pub struct Clients {
 }
 
 impl Webhooks {
-    /// Registers the counters and starts the processor (call inside the Tokio runtime).
+    /// Registers the counters and starts the processor and, when the gateway has service credentials, the recovery
+    /// loop (call inside the Tokio runtime).
     pub fn start(settings: &Settings, clients: Clients, registry: &MetricsRegistry) -> Self {
         let token = Arc::new(ServiceToken::new(
             clients.auth,
@@ -79,6 +85,16 @@ impl Webhooks {
             "Downstream calls made for verified webhook deliveries, by call and outcome",
             outcomes.clone(),
         );
+        let recovered = Counter::default();
+        registry.register(
+            "devopstrack_webhook_recovered",
+            "Webhook deliveries whose processing died unfinished, taken over for processing again",
+            recovered.clone(),
+        );
+        let claims = recovery::ProjectsClaims {
+            projects: clients.projects.clone(),
+            token: token.clone(),
+        };
         let upstreams = Arc::new(Upstreams {
             projects: clients.projects,
             tasks: clients.tasks,
@@ -88,6 +104,13 @@ impl Webhooks {
         });
         let (queue, receiver) = mpsc::channel(QUEUE_CAPACITY);
         tokio::spawn(processor::run(receiver, upstreams));
+        if token.configured() {
+            let every = Duration::from_millis(settings.webhook_recovery_interval_ms);
+            tokio::spawn(recovery::run(claims, queue.downgrade(), every, recovered));
+        } else {
+            // Without a token nothing can be claimed, by the route or by recovery.
+            tracing::info!("no service credentials: webhook recovery is off");
+        }
         Self {
             queue,
             token,

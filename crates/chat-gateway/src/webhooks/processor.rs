@@ -11,7 +11,8 @@
 //! Every verified delivery ends with `FinishGithubDelivery` on projects, which ends the claim verification took:
 //! PROCESSED when every call was done or refused for good (later copies are duplicates), FAILED when a call gave up or
 //! the payload could not be mapped (the delivery id is forgotten, so GitHub's redelivery is processed). A gateway that
-//! dies mid-delivery finishes nothing; projects lets a redelivery take over such a claim after 15 minutes.
+//! dies mid-delivery finishes nothing; once the claim is older than projects' claim TTL (15 minutes by default),
+//! [`recovery`](super::recovery) in a running gateway takes it over and queues it here again.
 
 use std::sync::Arc;
 use std::time::Duration;

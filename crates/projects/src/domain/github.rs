@@ -1,5 +1,5 @@
-//! The GitHub integration of a project: its webhook secret (sealed, see `crate::secrets`), webhook delivery ids, and
-//! the check of a delivery's `X-Hub-Signature-256`.
+//! The GitHub integration of a project: its webhook secret (sealed, see `crate::secrets`), webhook delivery claims
+//! (with the event and payload kept until the claim ends), and the check of a delivery's `X-Hub-Signature-256`.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use hmac::{Hmac, Mac};
@@ -8,10 +8,56 @@ use uuid::Uuid;
 
 /// How long a delivery id is remembered: a replay within this window is answered as a duplicate.
 pub const DELIVERY_DEDUP_WINDOW: TimeDelta = TimeDelta::days(7);
-/// How long a claimed delivery may stay unfinished before a redelivery may claim it again: longer than the gateway
-/// takes to process one (its retries give up within about a minute), short enough that a delivery whose processor
-/// died can be redelivered the same day.
+/// How long a claimed delivery may stay unfinished before a redelivery (or ClaimStaleGithubDeliveries) may claim it
+/// again: longer than the gateway takes to process one (its retries give up within about a minute), short enough that
+/// a delivery whose processor died is processed again the same day. The default of the `webhook_claim_ttl_seconds`
+/// setting.
 pub const DELIVERY_CLAIM_TTL: TimeDelta = TimeDelta::minutes(15);
+
+/// `X-GitHub-Event` (`push`, `workflow_run`, …): 1..=64 characters of `[a-z_]`. Kept with a claim next to its
+/// payload, because the payload alone does not say which event it is.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct GithubEvent(String);
+
+impl GithubEvent {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let ok = (1..=64).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err("must be 1 to 64 characters of [a-z_] (an X-GitHub-Event name)".into())
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for GithubEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What a claim keeps until it ends, so that the delivery can be processed again if its processor dies after the
+/// gateway answered GitHub (see [`StaleDelivery`]).
+#[derive(Debug, Clone, Copy)]
+pub struct KeptDelivery<'a> {
+    pub event: &'a GithubEvent,
+    /// The raw body, byte for byte, as verified.
+    pub payload: &'a [u8],
+}
+
+/// An unfinished claim older than the claim TTL, taken over for the caller to process again: the delivery as it was
+/// verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaleDelivery {
+    pub project_id: Uuid,
+    pub delivery_id: String,
+    pub event: GithubEvent,
+    pub payload: Vec<u8>,
+}
 
 /// How the processing of a claimed delivery ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,6 +190,21 @@ mod tests {
                 .unwrap_err()
                 .contains("control")
         );
+
+        for good in ["push", "workflow_run", "x", &"a".repeat(64)] {
+            assert_eq!(GithubEvent::parse(good).map(|e| e.to_string()), Ok(good.to_owned()));
+        }
+        for bad in [
+            "",
+            "Push",
+            "workflow-run",
+            "check run",
+            "push1",
+            "pùsh",
+            &"a".repeat(65),
+        ] {
+            assert!(GithubEvent::parse(bad).is_err(), "{bad:?}");
+        }
 
         assert!(parse_delivery_id("72d3162e-cc78-11e3-81ab-4c9367dc0958").is_ok());
         for bad in ["", "has space", "semi;colon", &"a".repeat(129)] {

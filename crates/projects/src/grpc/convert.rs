@@ -6,7 +6,7 @@ use devopstrack_proto::projects::v1 as pb;
 
 use crate::app::{
     EnvironmentInput, GithubIntegrationView, NewDeployment, NewProject, ProjectView, RepositoryInput,
-    WebhookVerification,
+    StaleGithubDelivery, WebhookVerification,
 };
 use crate::domain::{
     DeliveryOutcome, DeploymentRecord, DeploymentStatus, EnvironmentConfig, EnvironmentState, Provider, ReleaseRecord,
@@ -262,5 +262,15 @@ pub fn webhook_verification(verification: WebhookVerification) -> pb::VerifyGith
         result: result as i32,
         project_id,
         project_slug,
+    }
+}
+
+pub fn stale_delivery(delivery: StaleGithubDelivery) -> pb::StaleGithubDelivery {
+    pb::StaleGithubDelivery {
+        project_id: delivery.project_id.to_string(),
+        project_slug: delivery.project_slug.as_str().to_owned(),
+        delivery_id: delivery.delivery_id,
+        event: delivery.event.as_str().to_owned(),
+        payload: delivery.payload,
     }
 }

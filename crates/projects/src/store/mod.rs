@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::domain::{
-    DeliveryOutcome, DeploymentRecord, EnvName, EnvironmentState, GithubIntegrationRecord, ProjectCursor,
-    ProjectFilter, ProjectOrder, ProjectRecord, ReleaseRecord, Slug, TimeCursor,
+    DeliveryOutcome, DeploymentRecord, EnvName, EnvironmentState, GithubIntegrationRecord, KeptDelivery, ProjectCursor,
+    ProjectFilter, ProjectOrder, ProjectRecord, ReleaseRecord, Slug, StaleDelivery, TimeCursor,
 };
 
 pub use mongo::MongoStore;
@@ -135,16 +135,33 @@ pub trait ProjectStore: Send + Sync + 'static {
     /// Claims a webhook delivery id of the project for processing: `true` when claimed now — the id is new, or an
     /// earlier claim was never finished and was taken before `stale_before` (its `received_at` becomes this one) —,
     /// `false` (nothing changes) when it was processed or is claimed since `stale_before`. Atomic: of concurrent
-    /// calls with the same id, exactly one answers `true`.
+    /// calls with the same id, exactly one answers `true`. A claim made keeps `kept` (replacing what a stale claim
+    /// kept; `None` keeps nothing, and such a claim is never answered by
+    /// [`claim_stale_webhook_deliveries`](Self::claim_stale_webhook_deliveries)).
     async fn record_webhook_delivery(
         &self,
         project_id: Uuid,
         delivery_id: &str,
         received_at: DateTime<Utc>,
         stale_before: DateTime<Utc>,
+        kept: Option<KeptDelivery<'_>>,
     ) -> StoreResult<bool>;
-    /// Ends an unfinished claim: [`DeliveryOutcome::Processed`] marks it done at `at`, [`DeliveryOutcome::Failed`]
-    /// forgets the id. `false` (nothing changes) when there is no unfinished claim of that id.
+    /// Takes over unfinished claims that keep a payload and were taken before `stale_before` (of every project),
+    /// oldest first (`received_at`, then project and delivery id): each one's `received_at` becomes `now`, atomically
+    /// per claim, so concurrent callers never get the same one. At most `limit`, and no more payload bytes than
+    /// `max_bytes` in all, except that the first one is answered whatever its size. A claim already taken over
+    /// `max_takeovers` times (since a delivery last claimed it) is left alone: its processing keeps dying.
+    async fn claim_stale_webhook_deliveries(
+        &self,
+        stale_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+        limit: u32,
+        max_bytes: usize,
+        max_takeovers: u32,
+    ) -> StoreResult<Vec<StaleDelivery>>;
+    /// Ends an unfinished claim: [`DeliveryOutcome::Processed`] marks it done at `at` and drops what it kept,
+    /// [`DeliveryOutcome::Failed`] forgets the id. `false` (nothing changes) when there is no unfinished claim of
+    /// that id.
     async fn finish_webhook_delivery(
         &self,
         project_id: Uuid,

@@ -22,8 +22,8 @@ use devopstrack_platform::sqlite::ColumnError;
 
 use super::{ProjectStore, Replace, StoreError, StoreResult};
 use crate::domain::{
-    DeliveryOutcome, DeploymentRecord, EnvName, EnvironmentState, GithubIntegrationRecord, ProjectCursor,
-    ProjectFilter, ProjectOrder, ProjectRecord, ReleaseRecord, Slug, TimeCursor,
+    DeliveryOutcome, DeploymentRecord, EnvName, EnvironmentState, GithubIntegrationRecord, KeptDelivery, ProjectCursor,
+    ProjectFilter, ProjectOrder, ProjectRecord, ReleaseRecord, Slug, StaleDelivery, TimeCursor,
 };
 
 const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
@@ -144,8 +144,21 @@ impl ProjectStore for SqliteStore {
         delivery_id: &str,
         received_at: DateTime<Utc>,
         stale_before: DateTime<Utc>,
+        kept: Option<KeptDelivery<'_>>,
     ) -> StoreResult<bool> {
-        self.claim_webhook_delivery(project_id, delivery_id, received_at, stale_before)
+        self.claim_webhook_delivery(project_id, delivery_id, received_at, stale_before, kept)
+            .await
+    }
+
+    async fn claim_stale_webhook_deliveries(
+        &self,
+        stale_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+        limit: u32,
+        max_bytes: usize,
+        max_takeovers: u32,
+    ) -> StoreResult<Vec<StaleDelivery>> {
+        self.take_over_stale_webhook_deliveries(stale_before, now, limit, max_bytes, max_takeovers)
             .await
     }
 

@@ -51,6 +51,8 @@ async fn get(app: &TestApp, token: &str, project: &str) -> Result<pb::GithubInte
         .map(tonic::Response::into_inner)
 }
 
+/// VerifyGithubWebhook as a caller that predates `event` sends it (so nothing is kept with the claim); see
+/// `grpc_github_recovery` for one with an event.
 pub async fn verify(
     client: &mut ProjectServiceClient<Channel>,
     token: &str,
@@ -64,6 +66,7 @@ pub async fn verify(
         delivery_id: delivery_id.into(),
         signature_header: signature.into(),
         payload: payload.to_vec(),
+        event: String::new(),
     };
     client
         .verify_github_webhook(with_token(request, token))

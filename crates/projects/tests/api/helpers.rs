@@ -46,6 +46,12 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// [`spawn_app`] with the projects service's settings changed by `configure` (after the test defaults, before
+/// validation), e.g. a short webhook claim TTL.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut devopstrack_projects::config::Settings)) -> TestApp {
     devopstrack_testkit::init_test_logging();
     let dir = tempfile::tempdir().expect("create a temp dir for the SQLite stores");
     let shutdown = CancellationToken::new();
@@ -68,7 +74,7 @@ pub async fn spawn_app() -> TestApp {
     let auth_app = auth.app();
     tokio::spawn(auth.run_until_stopped(shutdown.clone()));
 
-    let settings = devopstrack_projects::config::Settings {
+    let mut settings = devopstrack_projects::config::Settings {
         grpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         admin_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         database_url: format!("sqlite://{}/projects.db", dir.path().display()),
@@ -76,6 +82,7 @@ pub async fn spawn_app() -> TestApp {
         secrets_key: Some(SecretString::from(SECRETS_KEY)),
         ..devopstrack_projects::config::Settings::default()
     };
+    configure(&mut settings);
     settings.validate().expect("the projects test settings are valid");
     let projects = devopstrack_projects::startup::Application::build(&settings)
         .await

@@ -1,10 +1,11 @@
 //! `POST /api/v1/webhooks/github/{project}` and `/api/v1/projects/{slug}/integrations/github`, end to end: the real
 //! auth, projects and tasks services behind the real gateway, GitHub's payload shapes (`fixtures/github/`), signatures
-//! computed as GitHub computes them. The helpers are here; the tests in `settings`, `effects`, `deliveries` and
-//! `refusals`.
+//! computed as GitHub computes them. The helpers are here; the tests in `settings`, `effects`, `deliveries`,
+//! `refusals` and `recovery`.
 
 mod deliveries;
 mod effects;
+mod recovery;
 mod refusals;
 mod settings;
 
@@ -52,9 +53,13 @@ impl<'a> Delivery<'a> {
     }
 
     pub async fn send(self, app: &TestApp) -> Response {
-        let mut request = app
-            .http
-            .post(app.url(&format!("/api/v1/webhooks/github/{}", self.project)))
+        self.send_to(&app.http, &app.base_url).await
+    }
+
+    /// [`Self::send`] to the gateway at `base_url`.
+    pub async fn send_to(self, http: &reqwest::Client, base_url: &str) -> Response {
+        let mut request = http
+            .post(format!("{base_url}/api/v1/webhooks/github/{}", self.project))
             .header("content-type", "application/json")
             .header("user-agent", "GitHub-Hookshot/044aadd");
         for (name, value) in [
@@ -78,6 +83,12 @@ pub async fn status_and_body(response: Response) -> (u16, Value) {
 /// The app with [`SECRET`] set on [`PROJECT`]; the admin's token.
 pub async fn configured_app() -> (TestApp, String) {
     let app = spawn_app_with_tasks().await;
+    let admin = set_secret(&app).await;
+    (app, admin)
+}
+
+/// Sets [`SECRET`] on [`PROJECT`]; the admin's token.
+pub async fn set_secret(app: &TestApp) -> String {
     let admin = app.admin_token().await;
     let body = json!({ "webhookSecret": SECRET });
     let response = app
@@ -89,7 +100,7 @@ pub async fn configured_app() -> (TestApp, String) {
         )
         .await;
     assert_eq!(response.status().as_u16(), 200, "set the webhook secret");
-    (app, admin)
+    admin
 }
 
 /// The value of the gateway's counter line starting with `prefix` (0 when absent).

@@ -53,8 +53,9 @@ async fn missing_headers_are_refused() {
     unsigned.signature = None;
     let mut no_id = Delivery::signed("ping", "d-2", body.clone());
     no_id.id = None;
-    let mut no_event = Delivery::signed("ping", "d-3", body);
+    let mut no_event = Delivery::signed("ping", "d-3", body.clone());
     no_event.event = None;
+    let not_an_event = Delivery::signed("Workflow-Run", "d-4", body);
 
     // Act / Assert
     assert!(
@@ -69,6 +70,11 @@ async fn missing_headers_are_refused() {
     );
     assert!(
         assert_error(no_event.send(&app).await, 400, "invalid_argument")
+            .await
+            .contains("X-GitHub-Event")
+    );
+    assert!(
+        assert_error(not_an_event.send(&app).await, 400, "invalid_argument")
             .await
             .contains("X-GitHub-Event")
     );

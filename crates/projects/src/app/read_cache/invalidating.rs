@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::domain::{
-    DeliveryOutcome, DeploymentRecord, EnvName, EnvironmentState, GithubIntegrationRecord, ProjectCursor,
-    ProjectFilter, ProjectOrder, ProjectRecord, ReleaseRecord, Slug, TimeCursor,
+    DeliveryOutcome, DeploymentRecord, EnvName, EnvironmentState, GithubIntegrationRecord, KeptDelivery, ProjectCursor,
+    ProjectFilter, ProjectOrder, ProjectRecord, ReleaseRecord, Slug, StaleDelivery, TimeCursor,
 };
 use crate::store::{ProjectStore, Replace, StoreResult};
 
@@ -140,9 +140,23 @@ impl ProjectStore for InvalidatingStore {
         delivery_id: &str,
         received_at: DateTime<Utc>,
         stale_before: DateTime<Utc>,
+        kept: Option<KeptDelivery<'_>>,
     ) -> StoreResult<bool> {
         self.inner
-            .record_webhook_delivery(project_id, delivery_id, received_at, stale_before)
+            .record_webhook_delivery(project_id, delivery_id, received_at, stale_before, kept)
+            .await
+    }
+
+    async fn claim_stale_webhook_deliveries(
+        &self,
+        stale_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+        limit: u32,
+        max_bytes: usize,
+        max_takeovers: u32,
+    ) -> StoreResult<Vec<StaleDelivery>> {
+        self.inner
+            .claim_stale_webhook_deliveries(stale_before, now, limit, max_bytes, max_takeovers)
             .await
     }
 

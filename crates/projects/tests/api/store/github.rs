@@ -49,7 +49,7 @@ async fn an_integration_is_stored_replaced_and_deleted_with_its_project(store: A
     let replaced = store.github_integration(one.id).await.expect("read it again");
     let other = store.github_integration(two.id).await.expect("another project");
     store
-        .record_webhook_delivery(one.id, "d-1", at(3), at(0))
+        .record_webhook_delivery(one.id, "d-1", at(3), at(0), None)
         .await
         .expect("record a delivery");
     assert!(store.delete_project(one.id).await.expect("delete the project"));
@@ -61,7 +61,7 @@ async fn an_integration_is_stored_replaced_and_deleted_with_its_project(store: A
     assert_eq!(store.github_integration(one.id).await.expect("read after delete"), None);
     assert!(
         store
-            .record_webhook_delivery(one.id, "d-1", at(4), at(0))
+            .record_webhook_delivery(one.id, "d-1", at(4), at(0), None)
             .await
             .expect("record after delete"),
         "the project's delivery ids went with it"
@@ -75,19 +75,19 @@ async fn a_delivery_id_is_recorded_once_per_project(store: Arc<dyn ProjectStore>
 
     // Act
     let first = store
-        .record_webhook_delivery(one, id, at(1), at(0))
+        .record_webhook_delivery(one, id, at(1), at(0), None)
         .await
         .expect("first");
     let again = store
-        .record_webhook_delivery(one, id, at(2), at(0))
+        .record_webhook_delivery(one, id, at(2), at(0), None)
         .await
         .expect("again");
     let elsewhere = store
-        .record_webhook_delivery(two, id, at(2), at(0))
+        .record_webhook_delivery(two, id, at(2), at(0), None)
         .await
         .expect("elsewhere");
     let another = store
-        .record_webhook_delivery(one, "72d3162e-cc78-11e3-81ab-4c9367dc0959", at(2), at(0))
+        .record_webhook_delivery(one, "72d3162e-cc78-11e3-81ab-4c9367dc0959", at(2), at(0), None)
         .await
         .expect("another id");
 
@@ -102,7 +102,7 @@ async fn concurrent_recordings_of_one_delivery_id_let_exactly_one_through(store:
     // Act
     let attempts = (0..8).map(|_| {
         let store = store.clone();
-        tokio::spawn(async move { store.record_webhook_delivery(project, "same", at(1), at(0)).await })
+        tokio::spawn(async move { store.record_webhook_delivery(project, "same", at(1), at(0), None).await })
     });
     let mut recorded = 0;
     for attempt in attempts.collect::<Vec<_>>() {
@@ -120,7 +120,7 @@ async fn old_delivery_ids_are_pruned(store: Arc<dyn ProjectStore>) {
     let project = Uuid::new_v4();
     for (id, seconds) in [("old-1", 0), ("old-2", 10), ("new", 20)] {
         store
-            .record_webhook_delivery(project, id, at(seconds), at(0))
+            .record_webhook_delivery(project, id, at(seconds), at(0), None)
             .await
             .expect("record");
     }
@@ -135,19 +135,19 @@ async fn old_delivery_ids_are_pruned(store: Arc<dyn ProjectStore>) {
     assert_eq!(pruned, 2);
     assert!(
         store
-            .record_webhook_delivery(project, "old-1", at(30), at(0))
+            .record_webhook_delivery(project, "old-1", at(30), at(0), None)
             .await
             .expect("old-1")
     );
     assert!(
         store
-            .record_webhook_delivery(project, "old-2", at(30), at(0))
+            .record_webhook_delivery(project, "old-2", at(30), at(0), None)
             .await
             .expect("old-2")
     );
     assert!(
         !store
-            .record_webhook_delivery(project, "new", at(30), at(0))
+            .record_webhook_delivery(project, "new", at(30), at(0), None)
             .await
             .expect("new")
     );
@@ -160,7 +160,7 @@ async fn an_unfinished_claim_is_taken_over_only_once_stale_and_a_processed_one_n
         let store = store.clone();
         async move {
             store
-                .record_webhook_delivery(project, "d", at(seconds), at(stale_before))
+                .record_webhook_delivery(project, "d", at(seconds), at(stale_before), None)
                 .await
                 .expect("claim")
         }
@@ -205,7 +205,7 @@ async fn a_failed_delivery_is_forgotten_and_claimed_again(store: Arc<dyn Project
     let (one, two) = (Uuid::new_v4(), Uuid::new_v4());
     assert!(
         store
-            .record_webhook_delivery(one, "d", at(1), at(0))
+            .record_webhook_delivery(one, "d", at(1), at(0), None)
             .await
             .expect("claim")
     );
@@ -224,11 +224,11 @@ async fn a_failed_delivery_is_forgotten_and_claimed_again(store: Arc<dyn Project
         .await
         .expect("fail it");
     let redelivered = store
-        .record_webhook_delivery(one, "d", at(3), at(0))
+        .record_webhook_delivery(one, "d", at(3), at(0), None)
         .await
         .expect("redelivery");
     let replayed = store
-        .record_webhook_delivery(one, "d", at(4), at(0))
+        .record_webhook_delivery(one, "d", at(4), at(0), None)
         .await
         .expect("a replay of the redelivery");
 
@@ -243,7 +243,7 @@ async fn concurrent_takeovers_of_a_stale_claim_let_exactly_one_through(store: Ar
     let project = Uuid::new_v4();
     assert!(
         store
-            .record_webhook_delivery(project, "same", at(1), at(0))
+            .record_webhook_delivery(project, "same", at(1), at(0), None)
             .await
             .expect("claim")
     );
@@ -251,7 +251,11 @@ async fn concurrent_takeovers_of_a_stale_claim_let_exactly_one_through(store: Ar
     // Act
     let attempts = (0..8).map(|_| {
         let store = store.clone();
-        tokio::spawn(async move { store.record_webhook_delivery(project, "same", at(5_000), at(100)).await })
+        tokio::spawn(async move {
+            store
+                .record_webhook_delivery(project, "same", at(5_000), at(100), None)
+                .await
+        })
     });
     let mut taken = 0;
     for attempt in attempts.collect::<Vec<_>>() {

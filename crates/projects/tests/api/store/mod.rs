@@ -36,6 +36,7 @@ macro_rules! conformance {
 }
 
 mod github;
+mod github_recovery;
 mod history;
 mod projects;
 
