@@ -216,18 +216,24 @@ try {
     });
   }
 
-  await step('a release deployed to staging moves the environment version, live', async () => {
+  const releaseSha = '3484a3fb816e0859fd6e1cea078d76385ff50625';
+  await step('a release deployed to staging carries its commit and moves the environment version, live', async () => {
     await page.goto(`/projects/${slug}`);
     await page.getByRole('button', { name: 'New release' }).click();
     await page.getByLabel('Version', { exact: true }).fill('1.0.0');
     await page.getByLabel('Notes', { exact: true }).fill('First release');
+    await page.getByLabel('Commit SHA', { exact: true }).fill(releaseSha);
     await page.getByRole('button', { name: 'Create release' }).click();
     await page.getByTestId('releases').getByText('1.0.0').waitFor();
     check((await page.getByTestId('env-version-staging').innerText()) === '—', 'staging should start empty');
     await page.getByTestId('env-staging').getByRole('button', { name: 'Deploy' }).click();
     await page.getByLabel('Environment', { exact: true }).selectOption('staging');
+    // The deploy form offers the release's commit; the pipeline carries it (what DORA lead time counts from).
+    const offered = await page.locator('#deploy-commit').inputValue();
+    check(offered === releaseSha, `the deploy form should offer the release's commit, not ${JSON.stringify(offered)}`);
     await page.locator('dialog').getByRole('button', { name: /Deploy 1\.0\.0 to staging/ }).click();
     await page.waitForURL(/\/pipelines\/[0-9a-f-]{36}$/);
+    await page.getByTestId('commit').filter({ hasText: releaseSha.slice(0, 7) }).first().waitFor();
     await shot('09-deploy-pipeline');
     // Back on the project page while the deploy runs: the version must change there without a reload.
     await page.goBack();
