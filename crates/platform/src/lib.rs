@@ -1,11 +1,12 @@
 //! What every DevOpsTrack service shares: configuration loading, telemetry, Prometheus metrics, the admin HTTP server,
 //! the gRPC server bootstrap (health, reflection, request metrics, trace context), JWT verification against a cached
-//! JWKS, and shutdown on signals.
+//! JWKS, shutdown on signals, and the one rule for a git commit every service takes.
 //!
 //! This crate depends on no other workspace crate.
 
 pub mod admin;
 pub mod auth;
+pub mod commit;
 pub mod config;
 pub mod grpc;
 pub mod metrics;

@@ -11,6 +11,14 @@ use devopstrack_proto::auth::v1 as pb;
 
 use crate::error::ApiError;
 
+/// A time as the services' messages carry it, to the nanosecond.
+pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: at.timestamp(),
+        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
+    }
+}
+
 pub fn role_to_proto(role: Role) -> pb::Role {
     match role {
         Role::Viewer => pb::Role::Viewer,
@@ -228,4 +236,23 @@ pub struct JwkBody {
 #[schema(as = Jwks)]
 pub struct JwksBody {
     pub keys: Vec<JwkBody>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sub_second_times_keep_their_nanoseconds() {
+        let at = DateTime::parse_from_rfc3339("2024-05-01T10:00:00.25Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(
+            timestamp(at),
+            prost_types::Timestamp {
+                seconds: 1_714_557_600,
+                nanos: 250_000_000
+            }
+        );
+    }
 }

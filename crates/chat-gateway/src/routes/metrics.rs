@@ -5,7 +5,8 @@ use actix_web::{HttpResponse, web};
 
 use devopstrack_proto::metrics::v1 as pb;
 
-use super::metrics_dto::{DoraQuery, DoraReportBody, OverviewBody, OverviewQuery, SeriesBody, SeriesQuery, timestamp};
+use super::dto::timestamp;
+use super::metrics_dto::{DoraQuery, DoraReportBody, OverviewBody, OverviewQuery, SeriesBody, SeriesQuery};
 use crate::error::ApiError;
 use crate::extract::{Caller, Query, RequestId, read_upstream};
 use crate::openapi::ErrorBody;

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use devopstrack_proto::metrics::v1 as pb;
 
 pub use self::dora::DoraReportBody;
-pub use self::queries::{DoraQuery, OverviewQuery, SeriesQuery, timestamp};
+pub use self::queries::{DoraQuery, OverviewQuery, SeriesQuery};
 pub use self::series::{OverviewBody, SeriesBody};
 
 /// What `GET /api/v1/metrics/series` draws.

@@ -23,9 +23,11 @@ use super::payload::{
     DeploymentStatusEvent, IssuesEvent, PushEvent, Repository, User, WorkflowJobEvent, WorkflowRunEvent,
 };
 use super::status::{job_run_status, job_status, run_status};
-use crate::commit::{CommitSha, CommitTime};
+use devopstrack_platform::commit::{CommitSha, CommitTime};
+
 use crate::error::ApiError;
 use crate::extract::parse_json;
+use crate::routes::dto::timestamp;
 
 /// The label that makes an issue an incident (compared case-insensitively).
 pub const INCIDENT_LABEL: &str = "incident";
@@ -341,7 +343,7 @@ fn commit(sha: Option<&str>, at: Option<DateTime<Utc>>) -> (String, Option<prost
         return (String::new(), None);
     };
     let time = at.and_then(|at| CommitTime::parse(at, Utc::now()).ok());
-    (sha.into_inner(), time.map(CommitTime::to_proto))
+    (sha.into_inner(), time.map(|t| timestamp(t.at())))
 }
 
 /// `<kind>:<key>`, or `<kind>:sha256:<hex>` of the key when that would pass 128 characters (long repository names).
@@ -374,13 +376,6 @@ fn login<const N: usize>(users: [Option<&User>; N]) -> String {
 /// At most `max` characters (GitHub names may be longer than what the services accept).
 fn clip(text: &str, max: usize) -> String {
     text.trim().chars().take(max).collect()
-}
-
-fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: at.timestamp(),
-        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
-    }
 }
 
 #[cfg(test)]

@@ -65,16 +65,15 @@ pub fn environment(raw: &str, optional: bool) -> Result<(), String> {
     }
 }
 
-/// A commit sha: 7..=64 hex characters (lower-cased by the caller). Empty only if `optional`.
+/// A commit sha by the platform's rule (`devopstrack_platform::commit`: 7..=64 hex digits; lower-cased by the
+/// caller). Empty only if `optional`.
 pub fn sha(raw: &str, optional: bool) -> Result<(), String> {
     if raw.is_empty() {
         return if optional { Ok(()) } else { Err("is required".into()) };
     }
-    if (7..=64).contains(&raw.len()) && raw.chars().all(|c| c.is_ascii_hexdigit()) {
-        Ok(())
-    } else {
-        Err("must be 7 to 64 hexadecimal characters".into())
-    }
+    devopstrack_platform::commit::CommitSha::parse(raw)
+        .map(drop)
+        .map_err(|e| e.to_string())
 }
 
 /// A time an event carries: not before 2000, not more than a day ahead of `now`.

@@ -160,18 +160,17 @@ impl VersionLabel {
     }
 }
 
-/// A git commit: 7..=64 hex digits (an abbreviated or full SHA-1, or a SHA-256 repository's id), stored lower-case.
+/// A git commit by the platform's rule (`devopstrack_platform::commit`: 7..=64 hex digits, an abbreviated or full
+/// SHA-1 or a SHA-256 repository's id), stored lower-case.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CommitSha(String);
 string_newtype!(CommitSha);
 
 impl CommitSha {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        if (7..=64).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_hexdigit()) {
-            Ok(Self(raw.to_ascii_lowercase()))
-        } else {
-            Err("must be 7 to 64 hexadecimal digits".into())
-        }
+        devopstrack_platform::commit::CommitSha::parse(raw)
+            .map(|sha| Self(sha.into_inner()))
+            .map_err(|e| e.to_string())
     }
 }
 

@@ -4,8 +4,9 @@
 
 use std::fmt;
 
-use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use devopstrack_platform::auth::{Principal, Role};
+use devopstrack_platform::commit::{self, CommitSha, CommitTime};
 use uuid::Uuid;
 
 use super::spec::FieldError;
@@ -125,7 +126,7 @@ pub struct CommitRef {
 
 impl CommitRef {
     /// How far ahead of this service's clock a commit time may be (the committer's clock may run a little fast).
-    pub const MAX_CLOCK_SKEW: TimeDelta = TimeDelta::minutes(5);
+    pub const MAX_CLOCK_SKEW: TimeDelta = commit::MAX_AHEAD;
 
     /// The commit a request names, checked: `sha` empty and no `time` is no commit; `time` needs `sha`, and must lie
     /// between 2000-01-01 and `now` + [`Self::MAX_CLOCK_SKEW`] (a time outside would make lead times absurd). The sha
@@ -142,18 +143,7 @@ impl CommitRef {
         }
         let sha = parse_sha(sha).map_err(|e| FieldError::new("commitSha", e))?;
         if let Some(t) = time {
-            if t < earliest_commit_time() {
-                return Err(FieldError::new("commitTime", "must not be before 2000-01-01"));
-            }
-            if t > now + Self::MAX_CLOCK_SKEW {
-                return Err(FieldError::new(
-                    "commitTime",
-                    format!(
-                        "is in the future ({t}, more than {} minutes ahead of this service's clock)",
-                        Self::MAX_CLOCK_SKEW.num_minutes()
-                    ),
-                ));
-            }
+            CommitTime::parse(t, now).map_err(|e| FieldError::new("commitTime", e.to_string()))?;
         }
         Ok(Some(Self { sha, time }))
     }
@@ -188,19 +178,11 @@ impl CommitRef {
     }
 }
 
-fn earliest_commit_time() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 0)
-        .single()
-        .unwrap_or(DateTime::<Utc>::MIN_UTC)
-}
-
-/// 7 to 64 hex digits, lower-cased.
+/// The platform's commit rule (7 to 64 hex digits), lower-cased.
 fn parse_sha(raw: &str) -> Result<String, String> {
-    if (7..=64).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_hexdigit()) {
-        Ok(raw.to_ascii_lowercase())
-    } else {
-        Err("must be 7 to 64 hexadecimal digits".to_owned())
-    }
+    CommitSha::parse(raw)
+        .map(CommitSha::into_inner)
+        .map_err(|e| e.to_string())
 }
 
 /// Whoever asks for a transition that checks roles (approve, reject).
@@ -221,6 +203,8 @@ impl From<&Principal> for Actor {
 
 #[cfg(test)]
 mod tests {
+    use chrono::TimeZone;
+
     use super::*;
 
     fn now() -> DateTime<Utc> {

@@ -9,6 +9,7 @@ use devopstrack_proto::metrics::v1 as pb;
 
 use super::Measure;
 use crate::error::ApiError;
+use crate::routes::dto::timestamp;
 
 /// `GET /api/v1/metrics/dora`.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -92,13 +93,6 @@ fn parse_step(step: &str) -> Result<u32, String> {
         return Err(format!("{step:?} must be between 1 minute and 30 days"));
     }
     Ok(seconds as u32)
-}
-
-pub fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: t.timestamp(),
-        nanos: t.timestamp_subsec_nanos() as i32,
-    }
 }
 
 #[cfg(test)]

@@ -6,11 +6,12 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
+use devopstrack_platform::commit::{CommitSha, CommitTime};
 use devopstrack_proto::tasks::v1 as pb;
 
 use super::{Executor, PipelineStatus, RetryPolicyBody, Trigger, json_to_struct};
-use crate::commit::{CommitSha, CommitTime};
 use crate::error::ApiError;
+use crate::routes::dto::timestamp;
 
 /// A pipeline run: stages in order, the jobs of a stage in parallel.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -60,7 +61,7 @@ impl CommitInput {
             .map(|at| CommitTime::parse(at, now))
             .transpose()
             .map_err(|e| ApiError::invalid(format!("commit.time: {e}")))?;
-        Ok((sha.into_inner(), time.map(CommitTime::to_proto)))
+        Ok((sha.into_inner(), time.map(|t| timestamp(t.at()))))
     }
 }
 

@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use devopstrack_proto::projects::v1 as pb;
 
 use super::non_empty;
-use crate::routes::dto::time;
+use crate::routes::dto::{time, timestamp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -34,13 +34,6 @@ impl DeploymentStatus {
             pb::DeploymentStatus::RolledBack => Some(DeploymentStatus::RolledBack),
             pb::DeploymentStatus::Unspecified => None,
         }
-    }
-}
-
-fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: t.timestamp(),
-        nanos: t.timestamp_subsec_nanos() as i32,
     }
 }
 

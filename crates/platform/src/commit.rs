@@ -1,7 +1,6 @@
-//! The commit a pipeline builds or deploys, checked by the rules the tasks service applies. The REST edge checks them
-//! itself so that a bad value is a 400 naming the JSON field (`commit.sha`, `commit.time`) rather than the proto
-//! field; the webhook intake checks them so that a GitHub commit tasks would refuse is left out instead of costing the
-//! run it came with (a commit's timestamp is the committer's clock, which may be anything).
+//! A git commit as every service takes it (a pipeline's, a deployment's, a change's): its object name and when it
+//! was made. One rule for all, so a commit one service accepts is never refused by the next one it is passed to.
+//! Callers name their own field in the error (`commit.sha`, `commitSha`, `deployments[0].commit_sha`).
 
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -58,11 +57,8 @@ impl CommitTime {
         }
     }
 
-    pub fn to_proto(self) -> prost_types::Timestamp {
-        prost_types::Timestamp {
-            seconds: self.0.timestamp(),
-            nanos: i32::try_from(self.0.timestamp_subsec_nanos()).unwrap_or(0),
-        }
+    pub fn at(self) -> DateTime<Utc> {
+        self.0
     }
 }
 
@@ -119,7 +115,7 @@ mod tests {
             "2026-03-01T13:04:59+01:00",
         ] {
             let time = CommitTime::parse(at(ok), now).unwrap_or_else(|e| panic!("{ok}: {e}"));
-            assert_eq!(time.to_proto().seconds, at(ok).timestamp(), "{ok}");
+            assert_eq!(time.at(), at(ok), "{ok}");
         }
         assert_eq!(
             CommitTime::parse(at("1999-12-31T23:59:59Z"), now),
@@ -132,18 +128,6 @@ mod tests {
         assert_eq!(
             CommitTime::parse(at("1970-01-01T00:00:00Z"), now),
             Err(InvalidCommit::TooOld)
-        );
-    }
-
-    #[test]
-    fn sub_second_times_keep_their_nanoseconds() {
-        let time = CommitTime::parse(at("2024-05-01T10:00:00.25Z"), at("2026-01-01T00:00:00Z")).unwrap();
-        assert_eq!(
-            time.to_proto(),
-            prost_types::Timestamp {
-                seconds: 1_714_557_600,
-                nanos: 250_000_000
-            }
         );
     }
 }
