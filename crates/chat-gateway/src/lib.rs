@@ -3,6 +3,7 @@
 //! again), and answers errors as JSON `{"error":{"code","message"}}`. The API describes itself: OpenAPI 3.1 at
 //! `/api/v1/openapi.json` ([`openapi`]) and interactive docs at `/api/docs` ([`docs`]).
 
+pub mod chat;
 pub mod config;
 pub mod docs;
 pub mod error;
