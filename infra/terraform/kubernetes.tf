@@ -7,8 +7,10 @@ resource "kubernetes_namespace_v1" "app" {
     name = var.app_namespace
     labels = {
       "app.kubernetes.io/part-of" = "devopstrack"
-      # Pod Security admission: the all-in-one runs as non-root with a read-only root filesystem.
-      "pod-security.kubernetes.io/enforce" = "restricted"
+      # Pod Security admission: baseline is enforced; anything short of restricted is reported on apply.
+      "pod-security.kubernetes.io/enforce" = "baseline"
+      "pod-security.kubernetes.io/warn"    = "restricted"
+      "pod-security.kubernetes.io/audit"   = "restricted"
     }
   }
 

@@ -7,8 +7,6 @@ data "aws_availability_zones" "available" {
   }
 }
 
-data "aws_caller_identity" "current" {}
-
 locals {
   azs = slice(data.aws_availability_zones.available.names, 0, 3)
 
