@@ -38,7 +38,7 @@ expect() {
 
 log "waiting up to ${wait_seconds}s for $base/healthz"
 deadline=$((SECONDS + wait_seconds))
-until [[ "$(call GET /healthz)" == 200 ]]; do
+until [[ "$(call GET /healthz 2>/dev/null)" == 200 ]]; do
   ((SECONDS < deadline)) || fail "$base/healthz did not answer 200 within ${wait_seconds}s"
   sleep 5
 done
