@@ -3,7 +3,7 @@
 #   make test [ARGS="name_filter"]
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint build bench fmt clean
+.PHONY: help run test lint build bench fmt clean test-infra lint-workflows
 
 help: ## List the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z-]*:.*## / { printf "  make %-6s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -30,3 +30,10 @@ fmt: ## Format the code
 
 clean: ## Remove build output (target/)
 	cargo clean
+
+test-infra: ## Offline infra checks only: terraform fmt, HCL policy tests, checkov (part of make test)
+	scripts/test-infra.sh
+
+lint-workflows: ## Workflow checks only: actionlint and scripts/check-workflows.py (part of make lint)
+	.venv/bin/actionlint -no-color
+	.venv/bin/python scripts/check-workflows.py

