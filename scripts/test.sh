@@ -41,6 +41,8 @@ if [[ $# -gt 0 ]]; then
   exit 0
 fi
 
+bash scripts/test-deploy.sh # deploy/: renders, all-in-one drift, schemas, lints, policy and configuration cross-check
+
 missing() {
   if [[ "${DEVOPSTRACK_REQUIRE_BACKENDS:-0}" == 1 ]]; then
     log "$1 is missing and DEVOPSTRACK_REQUIRE_BACKENDS=1: failing"
