@@ -7,12 +7,14 @@
 #   5. deploy/tests (Python unittest): the policy rules on the parsed objects, compose and the Dockerfile, and the
 #      configuration cross-check, which runs each service binary's `check-config` on every container's environment
 #      (the five binaries are built first: cargo build, incremental)
+#   6. scripts/cluster.sh: the production topology on loopback (about a minute; also `make test-cluster` alone)
 # No Docker engine and no cluster are needed; images, k3d and EKS are proved by GitHub workflows (deploy/README.md).
 #
 #   scripts/test-deploy.sh                  run the checks
 #   scripts/test-deploy.sh --render         rewrite deploy/k8s/all-in-one.yaml from the eks overlay, then stop
 #   scripts/test-deploy.sh --install-tools  only install the pinned checkers into .venv (what .ci/run calls)
 # A missing tool prints a WARNING and its check is skipped, unless DEVOPSTRACK_REQUIRE_BACKENDS=1 (CI): then it fails.
+# DEVOPSTRACK_SKIP_CLUSTER=1 leaves out step 6.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -135,6 +137,13 @@ if ((have_python && have_kubectl)); then
   "${build[@]}"
   log "deploy/tests: policy, compose, Dockerfile and configuration cross-check"
   DEVOPSTRACK_BIN_DIR="${CARGO_TARGET_DIR:-target}/debug" "$venv/python" -m unittest discover -s deploy/tests
+fi
+
+if [[ "${DEVOPSTRACK_SKIP_CLUSTER:-0}" == 1 ]]; then
+  log "DEVOPSTRACK_SKIP_CLUSTER=1: the loopback cluster scenario is skipped"
+else
+  log "scripts/cluster.sh: the production topology on loopback"
+  bash scripts/cluster.sh
 fi
 
 log "passed in $((SECONDS - started))s"

@@ -41,7 +41,7 @@ if [[ $# -gt 0 ]]; then
   exit 0
 fi
 
-bash scripts/test-deploy.sh # deploy/: renders, all-in-one drift, schemas, lints, policy and configuration cross-check
+bash scripts/test-deploy.sh # deploy/: renders, drift, schemas, lints, policy, config cross-check, loopback cluster
 
 missing() {
   if [[ "${DEVOPSTRACK_REQUIRE_BACKENDS:-0}" == 1 ]]; then
