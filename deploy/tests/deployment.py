@@ -31,7 +31,17 @@ SERVICES = {
     "metrics": "devopstrack-metrics",
     "gateway": "devopstrack-gateway",
 }
-IMAGE_PREFIX = "ghcr.io/devopstrack/devopstrack-"
+
+def _image_prefix():
+    """ghcr.io/<owner>/devopstrack-, the owner taken from Cargo.toml's `repository` (github.com/<owner>/…)."""
+    import tomllib
+    with open(ROOT / "Cargo.toml", "rb") as f:
+        repository = tomllib.load(f)["workspace"]["package"]["repository"]
+    owner = re.match(r"https://github\.com/([^/]+)/", repository).group(1).lower()
+    return f"ghcr.io/{owner}/devopstrack-"
+
+
+IMAGE_PREFIX = _image_prefix()
 
 # Header of the committed all-in-one; the rest is `kubectl kustomize deploy/k8s/overlays/eks`.
 ALL_IN_ONE_HEADER = """\

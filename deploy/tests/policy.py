@@ -95,6 +95,9 @@ def check_images(cluster, eks=False):
             if is_ours(c) and eks and not (tag == workspace_version() or re.fullmatch(r"[0-9a-f]{40}", tag or "")):
                 problems.append(f"{name_of(workload)}/{c['name']}: image tag {tag!r} is neither the workspace "
                                 f"version nor a commit SHA")
+            if workload["kind"] == "Deployment" and not is_ours(c):
+                problems.append(f"{name_of(workload)}/{c['name']}: image {image!r} is not one of "
+                                f"{d.IMAGE_PREFIX}{{{','.join(d.SERVICES)}}}")
             if c.get("imagePullPolicy") != "IfNotPresent":
                 problems.append(f"{name_of(workload)}/{c['name']}: imagePullPolicy is not IfNotPresent")
     return problems

@@ -83,5 +83,16 @@ class ComposeTests(unittest.TestCase):
                 self.assertTrue(any(expected in p for p in problems), f"{expected!r} not in {problems}")
 
 
+class EnvFileTests(unittest.TestCase):
+    def test_the_example_env_file_lists_exactly_the_keys_gen_env_writes_and_no_value(self):
+        example = d.read_env_file(d.DEPLOY / ".env.example")
+        self.assertEqual(sorted(example), sorted(d.generated_secrets()))
+        self.assertEqual({k: v for k, v in example.items() if v}, {})
+
+    def test_every_variable_compose_requires_is_a_key_gen_env_writes(self):
+        required = set(re.findall(r"\$\{([A-Z0-9_]+):\?", d.COMPOSE.read_text()))
+        self.assertEqual(required - set(d.generated_secrets()), set())
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -61,6 +61,8 @@ class PolicyTests(unittest.TestCase):
             image="ghcr.io/devopstrack/devopstrack-metrics:latest"), "uses :latest")
         self.assert_fails(p.check_images, lambda c: container(c, "redis", "StatefulSet").update(image="redis"),
                           "has no tag")
+        self.assert_fails(p.check_images, lambda c: container(c, "projects").update(
+            image="ghcr.io/someone-else/devopstrack-projects:0.1.0"), "is not one of ghcr.io/devopstrack/")
         self.assert_fails(p.check_images, lambda c: container(c, "auth").update(
             image="ghcr.io/devopstrack/devopstrack-auth:main"), "neither the workspace version nor a commit SHA",
             eks=True)
