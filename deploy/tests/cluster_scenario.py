@@ -6,6 +6,8 @@
   4. a pipeline whose jobs run long: one worker is killed with SIGKILL while it runs some of them; every job still
      succeeds, and B's socket sees each job finish exactly once.
 
+Every process's `healthcheck` subcommand (what compose runs) answers 0 once it is ready, and 1 once it is killed.
+
 Bounded: every wait has a deadline, and the whole run stops after DEVOPSTRACK_CLUSTER_TIMEOUT seconds (default 240).
 Run by scripts/cluster.sh, inside scripts/test-servers.sh (PostgreSQL and the MongoDB-compatible server).
 """
@@ -152,6 +154,7 @@ def scenario(topology):
     victim.stop(signal.SIGKILL)
     victim.popen.wait(timeout=10)
     log(f"  killed {victim.name} ({victim_name}) while it ran {len(running)} job(s)")
+    check(victim.healthcheck() == 1, f"`healthcheck` of the killed {victim.name} did not answer 1")
     messages = collect(socket, kill_id, finished, 120)
     final = pipeline(base_b, token, kill_id)
     check(final["status"] == "succeeded", f"pipeline {kill_id} after the kill: {final['status']}")
@@ -182,6 +185,9 @@ def main():
             topology.start()
             topology.wait_ready(90)
             log(f"all ready after {time.monotonic() - started:.1f} s")
+            failing = [p.name for p in topology.processes if p.healthcheck() != 0]
+            check(not failing, f"`healthcheck` failed for {failing}")
+            log("`healthcheck` answers 0 for every process")
             scenario(topology)
         except BaseException:
             for process in topology.processes:

@@ -62,6 +62,11 @@ class Process:
             self.popen = subprocess.Popen([str(cc.BIN_DIR / d.SERVICES[self.service]), *self.args], env=self.env,
                                           cwd=workdir, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
+    def healthcheck(self):
+        """Exit status of `<binary> [args] healthcheck` with this process's environment (what compose runs)."""
+        return subprocess.run([str(cc.BIN_DIR / d.SERVICES[self.service]), *self.args, "healthcheck"], env=self.env,
+                              cwd=self.log.parent, capture_output=True, timeout=30).returncode
+
     def alive(self):
         return self.popen is not None and self.popen.poll() is None
 
