@@ -4,9 +4,10 @@
 
 .DEFAULT_GOAL := help
 .PHONY: help run test lint build bench fmt clean test-infra lint-workflows
+.PHONY: test-deploy test-cluster k3d-up k3d-down
 
 help: ## List the targets
-	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z-]*:.*## / { printf "  make %-6s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z0-9-]*:.*## / { printf "  make %-12s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
 run: ## Build and start every service in one process, dashboard at http://localhost:8080 (PROFILE=release to optimise)
 	scripts/run.sh $(ARGS)
@@ -37,3 +38,15 @@ test-infra: ## Offline infra checks only: terraform fmt, HCL policy tests, check
 lint-workflows: ## Workflow checks only: actionlint and scripts/check-workflows.py (part of make lint)
 	.venv/bin/actionlint -no-color
 	.venv/bin/python scripts/check-workflows.py
+
+test-deploy: ## Offline checks of deploy/ only: renders, all-in-one drift, schemas, lints, policy, config cross-check
+	scripts/test-deploy.sh
+
+test-cluster: ## The production topology on loopback: each service its own process, 2 gateways, 2 workers, kill -9
+	scripts/cluster.sh
+
+k3d-up: ## Local Kubernetes (needs docker, k3d, kubectl): cluster, images, Secret, k3d overlay; prints URL + password
+	scripts/k3d.sh up
+
+k3d-down: ## Delete the local k3d cluster
+	scripts/k3d.sh down

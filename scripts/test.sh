@@ -42,6 +42,7 @@ if [[ $# -gt 0 ]]; then
 fi
 
 bash scripts/test-infra.sh # terraform fmt, HCL policy tests, checkov (offline infra checks)
+bash scripts/test-deploy.sh # deploy/: renders, drift, schemas, lints, policy, config cross-check, loopback cluster
 
 missing() {
   if [[ "${DEVOPSTRACK_REQUIRE_BACKENDS:-0}" == 1 ]]; then
