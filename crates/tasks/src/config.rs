@@ -144,6 +144,16 @@ impl Settings {
         if self.client_id.is_empty() {
             return bad("client_id", "must not be empty");
         }
+        if self
+            .client_secret
+            .as_ref()
+            .is_some_and(|s| secrecy::ExposeSecret::expose_secret(s).len() < 32)
+        {
+            return bad(
+                "client_secret",
+                "must be at least 32 bytes (e.g. `openssl rand -base64 32`)",
+            );
+        }
         if !(100..=60_000).contains(&self.upstream_timeout_ms) {
             return bad("upstream_timeout_ms", "must be between 100 and 60000");
         }
@@ -172,7 +182,7 @@ mod tests {
 
     #[test]
     fn a_bad_value_is_one_line_naming_the_variable() {
-        let cases: [(Breaks, &str); 9] = [
+        let cases: [(Breaks, &str); 11] = [
             (
                 |s| s.database_url = "postgres://x".into(),
                 "DEVOPSTRACK_TASKS__DATABASE_URL",
@@ -192,6 +202,14 @@ mod tests {
                 "DEVOPSTRACK_TASKS__PROJECTS_URL",
             ),
             (|s| s.client_id.clear(), "DEVOPSTRACK_TASKS__CLIENT_ID"),
+            (
+                |s| s.client_secret = Some(secrecy::SecretString::from("")),
+                "DEVOPSTRACK_TASKS__CLIENT_SECRET",
+            ),
+            (
+                |s| s.client_secret = Some(secrecy::SecretString::from("31 bytes is one byte too short!")),
+                "DEVOPSTRACK_TASKS__CLIENT_SECRET",
+            ),
             (
                 |s| s.metrics_url = "127.0.0.1:50054".into(),
                 "DEVOPSTRACK_TASKS__METRICS_URL",
