@@ -34,7 +34,8 @@ pub struct Settings {
     pub workers: Option<usize>,
     /// The gateway's client id for auth's client-credentials grant (its `service` token, for the webhook intake).
     pub client_id: String,
-    /// The shared secret of that grant (auth's `service_client_secret`); unset: webhooks answer 503.
+    /// The gateway's own secret of that grant (auth's `DEVOPSTRACK_AUTH__SERVICE_CLIENTS__GATEWAY`, at least 32
+    /// bytes); unset: webhooks answer 503 and auth throttles logins by the gateway's address, not the browser's.
     pub client_secret: Option<SecretString>,
     /// How often the webhook intake takes over deliveries whose processing died (projects'
     /// ClaimStaleGithubDeliveries: claims left unfinished past projects' claim TTL, 15 minutes by default).
@@ -97,6 +98,16 @@ impl Settings {
         }
         if self.client_id.trim().is_empty() {
             return bad("client_id", "must not be empty");
+        }
+        if self
+            .client_secret
+            .as_ref()
+            .is_some_and(|s| secrecy::ExposeSecret::expose_secret(s).len() < 32)
+        {
+            return bad(
+                "client_secret",
+                "must be at least 32 bytes (e.g. `openssl rand -base64 32`)",
+            );
         }
         if self.webhook_recovery_interval_ms < 100 {
             return bad("webhook_recovery_interval_ms", "must be at least 100");
@@ -195,5 +206,25 @@ mod tests {
             )
             .contains("hunter2")
         );
+    }
+
+    #[test]
+    fn an_empty_or_short_client_secret_is_refused_naming_the_variable() {
+        for short in ["", "hunter2-hunter2"] {
+            let bad = Settings {
+                client_secret: Some(SecretString::from(short)),
+                ..Settings::default()
+            };
+            let error = bad.validate().unwrap_err().to_string();
+            assert!(
+                error.contains("DEVOPSTRACK_GATEWAY__CLIENT_SECRET: must be at least 32 bytes"),
+                "{error}"
+            );
+        }
+        let long = Settings {
+            client_secret: Some(SecretString::from("x".repeat(32))),
+            ..Settings::default()
+        };
+        assert!(long.validate().is_ok());
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use devopstrack_platform::auth::{JwtVerifier, Principal};
+use devopstrack_platform::auth::{JwtVerifier, Principal, RECORD_METRICS_CLIENTS, require_client};
 use devopstrack_proto::metrics::v1 as pb;
 use devopstrack_proto::metrics::v1::metrics_service_server::MetricsService;
 
@@ -53,6 +53,7 @@ impl MetricsGrpc {
     ) -> Answer<pb::RecordResponse> {
         let principal = self.principal(&request).await?;
         MetricsApp::require_writer(&principal)?;
+        require_client(&principal, RECORD_METRICS_CLIENTS, "Record*")?;
         let events = convert(request.into_inner(), self.app.now())?;
         let accepted = self.app.record(&principal, events)?;
         Ok(Response::new(pb::RecordResponse { accepted }))

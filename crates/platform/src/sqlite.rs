@@ -1,7 +1,9 @@
 //! The embedded store's connection pool and column conventions, the same for every service.
 //!
 //! Pool: the file is created when missing, WAL journal, `synchronous=NORMAL`, foreign keys on, a 5 s busy timeout,
-//! 8 connections. Each service runs its own migrations on the pool it gets (`sqlx::migrate!` paths are relative to
+//! 8 connections. The database file is readable and writable by its owner only (mode 0600, also tightened on a file
+//! made before; SQLite gives its `-wal` and `-shm` files the database's mode): it holds password hashes, session and
+//! token hashes, and encrypted keys. Each service runs its own migrations on the pool it gets (`sqlx::migrate!` paths are relative to
 //! the calling crate). Columns: times are INTEGER unix microseconds (numeric comparisons, exact round trips at the
 //! precision PostgreSQL keeps), UUIDs are lower-case hyphenated TEXT.
 
@@ -58,7 +60,11 @@ fn is_memory(url: &str) -> bool {
 }
 
 async fn open(url: &str, max_connections: u32, tune: Tune) -> Result<SqlitePool, sqlx::Error> {
-    let options = tune(SqliteConnectOptions::from_str(url)?)
+    let options = tune(SqliteConnectOptions::from_str(url)?);
+    if !is_memory(url) {
+        owner_only(options.get_filename()).map_err(sqlx::Error::Io)?;
+    }
+    let options = options
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
@@ -77,6 +83,33 @@ async fn open(url: &str, max_connections: u32, tune: Tune) -> Result<SqlitePool,
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect_with(options)
         .await
+}
+
+/// Creates the database file with mode 0600 when missing (SQLite accepts an empty file as a new database) and
+/// tightens an existing one, with its `-wal`, `-shm` and `-journal` files, to 0600.
+fn owner_only(path: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)?;
+        let mut files = vec![path.to_path_buf()];
+        for suffix in ["-wal", "-shm", "-journal"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            files.push(name.into());
+        }
+        for file in files.iter().filter(|f| f.exists()) {
+            std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// Why a column could not be read: the driver failed, or the stored value breaks the conventions above. Each store
@@ -123,6 +156,34 @@ mod tests {
         let (fk,): (i64,) = sqlx::query_as("PRAGMA foreign_keys").fetch_one(&pool).await.unwrap();
         assert_eq!((mode.as_str(), fk), ("wal", 1));
         assert!(dir.path().join("x.db").exists());
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn database_files_are_readable_by_their_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        // Arrange: one file made before, world-readable
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("old.db");
+        std::fs::write(&old, b"").unwrap();
+        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let mode = |name: &str| {
+            let meta = std::fs::metadata(dir.path().join(name)).unwrap();
+            meta.permissions().mode() & 0o777
+        };
+
+        // Act: a new database written to (so its WAL exists), and the old one opened
+        let new = super::open_pool(&format!("sqlite://{}/new.db", dir.path().display()))
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE t (x INTEGER)").execute(&new).await.unwrap();
+        let _old = super::open_pool(&format!("sqlite://{}", old.display())).await.unwrap();
+
+        // Assert
+        assert_eq!(mode("new.db"), 0o600);
+        assert_eq!(mode("new.db-wal"), 0o600);
+        assert_eq!(mode("new.db-shm"), 0o600);
+        assert_eq!(mode("old.db"), 0o600, "an existing file is tightened");
     }
 
     #[tokio::test]

@@ -169,6 +169,16 @@ impl Settings {
         if self.client_id.is_empty() {
             return bad("client_id", "must not be empty");
         }
+        if self
+            .client_secret
+            .as_ref()
+            .is_some_and(|s| secrecy::ExposeSecret::expose_secret(s).len() < 32)
+        {
+            return bad(
+                "client_secret",
+                "must be at least 32 bytes (e.g. `openssl rand -base64 32`)",
+            );
+        }
         if !(100..=60_000).contains(&self.upstream_timeout_ms) {
             return bad("upstream_timeout_ms", "must be between 100 and 60000");
         }
@@ -223,6 +233,14 @@ mod tests {
                 "DEVOPSTRACK_TASKS__PROJECTS_URL",
             ),
             (|s| s.client_id.clear(), "DEVOPSTRACK_TASKS__CLIENT_ID"),
+            (
+                |s| s.client_secret = Some(secrecy::SecretString::from("")),
+                "DEVOPSTRACK_TASKS__CLIENT_SECRET",
+            ),
+            (
+                |s| s.client_secret = Some(secrecy::SecretString::from("31 bytes is one byte too short!")),
+                "DEVOPSTRACK_TASKS__CLIENT_SECRET",
+            ),
             (
                 |s| s.metrics_url = "127.0.0.1:50054".into(),
                 "DEVOPSTRACK_TASKS__METRICS_URL",

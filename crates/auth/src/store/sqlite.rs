@@ -7,6 +7,7 @@
 mod api_tokens;
 mod sessions;
 mod signing_keys;
+mod throttle;
 mod users;
 
 use async_trait::async_trait;
@@ -19,8 +20,8 @@ use devopstrack_platform::sqlite::ColumnError;
 
 use super::{AuthStore, StoreError, StoreResult};
 use crate::domain::{
-    ApiTokenRecord, Cursor, Email, RefreshTokenRecord, Role, Rotation, SessionRecord, SigningKeyRecord, UserName,
-    UserPatch, UserRecord,
+    Admission, ApiTokenRecord, AttemptRecord, Cursor, Email, RefreshTokenRecord, Role, Rotation, SessionRecord,
+    SigningKeyRecord, ThrottlePolicy, UserName, UserPatch, UserRecord,
 };
 
 const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
@@ -80,16 +81,24 @@ impl AuthStore for SqliteStore {
         users::set_password_hash(&self.pool, id, hash, now).await
     }
 
-    async fn add_login_failure(&self, user_id: Uuid, at: DateTime<Utc>, since: DateTime<Utc>) -> StoreResult<u32> {
-        users::add_login_failure(&self.pool, user_id, at, since).await
-    }
-
-    async fn set_locked_until(&self, user_id: Uuid, until: Option<DateTime<Utc>>) -> StoreResult<()> {
-        users::set_locked_until(&self.pool, user_id, until).await
-    }
-
     async fn record_login_success(&self, user_id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
         users::record_login_success(&self.pool, user_id, at).await
+    }
+
+    async fn admit_attempt(&self, key: &str, now: DateTime<Utc>, policy: &ThrottlePolicy) -> StoreResult<Admission> {
+        throttle::admit(&self.pool, key, now, policy).await
+    }
+
+    async fn clear_attempts(&self, key: &str) -> StoreResult<()> {
+        throttle::clear(&self.pool, key).await
+    }
+
+    async fn prune_attempts(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        throttle::prune(&self.pool, before).await
+    }
+
+    async fn attempts(&self, key: &str) -> StoreResult<Option<AttemptRecord>> {
+        throttle::get(&self.pool, key).await
     }
 
     async fn create_session(&self, session: &SessionRecord, token: &RefreshTokenRecord) -> StoreResult<()> {
@@ -127,6 +136,14 @@ impl AuthStore for SqliteStore {
 
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {
         signing_keys::all(&self.pool).await
+    }
+
+    async fn update_signing_key(&self, kid: &str, private_key: &str) -> StoreResult<bool> {
+        signing_keys::update(&self.pool, kid, private_key).await
+    }
+
+    async fn delete_signing_key(&self, kid: &str) -> StoreResult<bool> {
+        signing_keys::delete(&self.pool, kid).await
     }
 
     async fn insert_api_token(&self, token: &ApiTokenRecord) -> StoreResult<()> {

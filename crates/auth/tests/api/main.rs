@@ -2,6 +2,7 @@
 
 mod api_tokens;
 mod helpers;
+mod keys;
 mod login;
 mod reflection;
 mod sessions;

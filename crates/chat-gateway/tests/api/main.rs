@@ -5,6 +5,7 @@ mod bad_input;
 mod dashboard;
 mod edge;
 mod forged_tokens;
+mod hardening;
 mod helpers;
 mod metrics;
 mod pipelines;

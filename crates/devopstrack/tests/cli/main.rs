@@ -1,11 +1,13 @@
 //! The one binary, run for real: `devopstrack up` on free ports with a fresh data directory, and `user create`.
 //! The harness ([`Up`]) is here; the tests in `up` (first start, restart, Ctrl-C), `user` (`user create`),
-//! `deployments` (gRPC and REST over one process), `dora` (a deploy pipeline moving the DORA numbers) and `hooks` (a
-//! deploy hook aimed at the platform's own ports).
+//! `deployments` (gRPC and REST over one process), `dora` (a deploy pipeline moving the DORA numbers), `hooks` (a
+//! deploy hook aimed at the platform's own ports) and `security` (private data, per-client secrets, client checks, key
+//! rotation).
 
 mod deployments;
 mod dora;
 mod hooks;
+mod security;
 mod up;
 mod user;
 

@@ -18,7 +18,7 @@ use devopstrack_proto::auth::v1::auth_service_client::AuthServiceClient;
 use devopstrack_proto::metrics::v1::metrics_service_client::MetricsServiceClient;
 
 const PASSWORD: &str = "correct horse battery staple";
-const SERVICE_SECRET: &str = "test-service-secret";
+const SERVICE_SECRET: &str = "test-service-secret-0123456789abcdef";
 
 pub struct TestApp {
     pub client: MetricsServiceClient<Channel>,
@@ -62,7 +62,10 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut devopstrack_metrics::config:
         grpc_addr: any,
         admin_addr: any,
         database_url: format!("sqlite://{}/auth.db", dir.path().display()),
-        service_client_secret: Some(SecretString::from(SERVICE_SECRET)),
+        service_clients: ["gateway", "tasks"]
+            .map(|id| (id.to_owned(), SecretString::from(SERVICE_SECRET)))
+            .into(),
+        signing_key_kek: Some(devopstrack_auth::kek::Kek::generate_base64()),
         argon2_memory_kib: 8 * 1024,
         argon2_iterations: 1,
         ..devopstrack_auth::config::Settings::default()
@@ -102,6 +105,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut devopstrack_metrics::config:
         let login = auth_pb::LoginRequest {
             email: email.into(),
             password: PASSWORD.into(),
+            client_address: String::new(),
         };
         tokens.push(
             auth_client

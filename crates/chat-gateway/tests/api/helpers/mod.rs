@@ -79,6 +79,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut AuthSettings, &mut Gatew
         admin_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         database_url: format!("sqlite://{}/auth.db", dir.path().display()),
         signing_key_pem: Some(SecretString::from(pem.to_string())),
+        signing_key_kek: Some(devopstrack_auth::kek::Kek::generate_base64()),
         issuer: ISSUER.into(),
         audience: AUDIENCE.into(),
         // The cheapest Argon2 `validate` accepts: these tests are about the edge, not the hash's cost.
