@@ -14,4 +14,5 @@ pub mod net;
 pub mod role;
 pub mod shutdown;
 pub mod sqlite;
+pub mod store;
 pub mod telemetry;
