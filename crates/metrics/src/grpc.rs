@@ -45,7 +45,8 @@ impl MetricsGrpc {
             .map_err(|e| Error::from(e).into())
     }
 
-    /// Authenticates, checks the role before looking at the payload, converts it and buffers the events.
+    /// Authenticates, checks the role before looking at the payload, converts it and stores the events (answering
+    /// once they are committed).
     async fn record<T>(
         &self,
         request: Request<T>,
@@ -54,7 +55,7 @@ impl MetricsGrpc {
         let principal = self.principal(&request).await?;
         MetricsApp::require_writer(&principal)?;
         let events = convert(request.into_inner(), self.app.now())?;
-        let accepted = self.app.record(&principal, events)?;
+        let accepted = self.app.record(&principal, events).await?;
         Ok(Response::new(pb::RecordResponse { accepted }))
     }
 }
