@@ -60,6 +60,9 @@ pub struct Settings {
     pub hook_secrets: BTreeMap<String, SecretString>,
     /// How often the `http` executor polls a status URL.
     pub hook_poll_ms: u64,
+    /// Start on a Redis without the append-only file or with eviction, or one whose settings cannot be checked
+    /// (`CONFIG` forbidden): accepted pipelines and jobs may then be lost (see `store/redis/durability.rs`).
+    pub allow_volatile_redis: bool,
 }
 
 impl Default for Settings {
@@ -84,6 +87,7 @@ impl Default for Settings {
             upstream_timeout_ms: 5_000,
             hook_secrets: BTreeMap::new(),
             hook_poll_ms: 1_000,
+            allow_volatile_redis: false,
         }
     }
 }

@@ -85,7 +85,7 @@ pub async fn spawn_app_on_postgres() -> Option<TestApp> {
     Some(start(&database.url, |_| {}).await)
 }
 
-async fn start(database_url: &str, configure: impl FnOnce(&mut Settings)) -> TestApp {
+pub async fn start(database_url: &str, configure: impl FnOnce(&mut Settings)) -> TestApp {
     devopstrack_testkit::init_test_logging();
     let mut settings = Settings {
         grpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),

@@ -3,6 +3,7 @@
 mod api_tokens;
 mod helpers;
 mod login;
+mod outage;
 mod reflection;
 mod sessions;
 mod store;
