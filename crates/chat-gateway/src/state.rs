@@ -47,6 +47,8 @@ pub struct AppState {
     pub webhooks: crate::webhooks::Webhooks,
     /// Where the built web dashboard is (served at `/`).
     pub dashboard: Arc<crate::routes::dashboard::Dashboard>,
+    /// Health checks of every upstream, for `/readyz`.
+    pub upstreams: Arc<crate::routes::health::readiness::Upstreams>,
 }
 
 impl AppState {
@@ -96,6 +98,7 @@ impl AppState {
             &metrics,
         );
         Ok(Self {
+            upstreams: Arc::new(crate::routes::health::readiness::Upstreams::new(settings)?),
             webhooks,
             auth,
             projects,

@@ -45,7 +45,8 @@ impl MetricsGrpc {
             .map_err(|e| Error::from(e).into())
     }
 
-    /// Authenticates, checks the role before looking at the payload, converts it and buffers the events.
+    /// Authenticates, checks the role before looking at the payload, converts it and stores the events (answering
+    /// once they are committed).
     async fn record<T>(
         &self,
         request: Request<T>,
@@ -55,7 +56,7 @@ impl MetricsGrpc {
         MetricsApp::require_writer(&principal)?;
         require_client(&principal, RECORD_METRICS_CLIENTS, "Record*")?;
         let events = convert(request.into_inner(), self.app.now())?;
-        let accepted = self.app.record(&principal, events)?;
+        let accepted = self.app.record(&principal, events).await?;
         Ok(Response::new(pb::RecordResponse { accepted }))
     }
 }

@@ -1,9 +1,14 @@
 //! The embedded store's connection pool and column conventions, the same for every service.
 //!
-//! Pool: the file is created when missing, WAL journal, `synchronous=NORMAL`, foreign keys on, a 5 s busy timeout,
-//! 8 connections. The database file is readable and writable by its owner only (mode 0600, also tightened on a file
-//! made before; SQLite gives its `-wal` and `-shm` files the database's mode): it holds password hashes, session and
-//! token hashes, and encrypted keys. Each service runs its own migrations on the pool it gets (`sqlx::migrate!` paths are relative to
+//! Pool: the file is created when missing, WAL journal, `synchronous=NORMAL` unless the store asks for `FULL` (its
+//! [`Tune`] may; see [`full_sync`]), foreign keys on, a 5 s busy timeout, 8 connections. The database file is readable
+//! and writable by its owner only (mode 0600, also tightened on a file made before; SQLite gives its `-wal` and `-shm`
+//! files the database's mode): it holds password hashes, session and token hashes, and encrypted keys.
+//!
+//! Durability in WAL mode: a commit is in the write-ahead log (handed to the OS) before it returns, so with either
+//! level it survives a crash or `kill -9` of the process. `NORMAL` syncs the log to disk only at checkpoints, so a
+//! power loss or OS crash may roll back the last transactions (the database stays consistent); `FULL` syncs the log
+//! on every commit, so a commit also survives those. Each service runs its own migrations on the pool it gets (`sqlx::migrate!` paths are relative to
 //! the calling crate). Columns: times are INTEGER unix microseconds (numeric comparisons, exact round trips at the
 //! precision PostgreSQL keeps), UUIDs are lower-case hyphenated TEXT.
 
@@ -35,8 +40,16 @@ pub async fn open_pool_with(url: &str, tune: Tune) -> Result<SqlitePool, sqlx::E
     open(url, MAX_CONNECTIONS, tune).await
 }
 
-/// Adjusts a pool's connect options (see [`open_pool_with`], [`open_writer_with`]).
+/// Adjusts a pool's connect options (see [`open_pool_with`], [`open_writer_with`]), after the conventions above are
+/// set: it may change `synchronous` ([`full_sync`]), and must leave the journal mode and foreign keys alone.
 pub type Tune = fn(SqliteConnectOptions) -> SqliteConnectOptions;
+
+/// `synchronous=FULL`: every commit is synced to disk before it returns, so it survives a power loss, not only a
+/// crash of the process. For stores whose writes must never roll back (accounts, keys, catalogue data, events a
+/// sender deletes once acknowledged).
+pub fn full_sync(options: SqliteConnectOptions) -> SqliteConnectOptions {
+    options.synchronous(SqliteSynchronous::Full)
+}
 
 /// A one-connection pool on the same file as `readers` (from [`open_pool`]), for a store whose writes are frequent
 /// and concurrent: writers then queue in the pool (fair, async) instead of in SQLite's busy handler, which sleeps in
@@ -60,16 +73,17 @@ fn is_memory(url: &str) -> bool {
 }
 
 async fn open(url: &str, max_connections: u32, tune: Tune) -> Result<SqlitePool, sqlx::Error> {
-    let options = tune(SqliteConnectOptions::from_str(url)?);
     if !is_memory(url) {
-        owner_only(options.get_filename()).map_err(sqlx::Error::Io)?;
+        owner_only(SqliteConnectOptions::from_str(url)?.get_filename()).map_err(sqlx::Error::Io)?;
     }
-    let options = options
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .foreign_keys(true)
-        .busy_timeout(BUSY_TIMEOUT);
+    let options = tune(
+        SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT),
+    );
     let pool_options = if is_memory(url) {
         SqlitePoolOptions::new()
             .max_connections(1)
@@ -184,6 +198,23 @@ mod tests {
         assert_eq!(mode("new.db-wal"), 0o600);
         assert_eq!(mode("new.db-shm"), 0o600);
         assert_eq!(mode("old.db"), 0o600, "an existing file is tightened");
+    }
+
+    #[tokio::test]
+    async fn the_sync_level_is_normal_unless_the_store_asks_for_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/x.db", dir.path().display());
+        let synchronous = |pool: sqlx::SqlitePool| async move {
+            let (level,): (i64,) = sqlx::query_as("PRAGMA synchronous").fetch_one(&pool).await.unwrap();
+            level
+        };
+        let normal = super::open_pool(&url).await.unwrap();
+        let full = super::open_pool_with(&url, super::full_sync).await.unwrap();
+        let writer = super::open_writer_with(&url, &full, super::full_sync).await.unwrap();
+        // PRAGMA synchronous: 1 = NORMAL, 2 = FULL.
+        assert_eq!(synchronous(normal).await, 1);
+        assert_eq!(synchronous(full).await, 2);
+        assert_eq!(synchronous(writer).await, 2);
     }
 
     #[tokio::test]

@@ -69,6 +69,9 @@ pub struct Settings {
     /// port on every non-public address), CIDR blocks or addresses. This service's own ports and its peers' are
     /// refused without being listed; `devopstrack up` lists the other services' listeners.
     pub outbound_deny: Vec<String>,
+    /// Start on a Redis without the append-only file or with eviction, or one whose settings cannot be checked
+    /// (`CONFIG` forbidden): accepted pipelines and jobs may then be lost (see `store/redis/durability.rs`).
+    pub allow_volatile_redis: bool,
 }
 
 impl Default for Settings {
@@ -95,6 +98,7 @@ impl Default for Settings {
             hook_poll_ms: 1_000,
             outbound_allow: Vec::new(),
             outbound_deny: Vec::new(),
+            allow_volatile_redis: false,
         }
     }
 }

@@ -175,7 +175,7 @@ impl AuthApp {
             .store
             .user_by_id(id)
             .await
-            .map_err(|e| Error::Internal(anyhow::Error::new(e).context("loading the calling user")))?
+            .map_err(store_err("loading the calling user"))?
             .ok_or_else(|| Error::Unauthenticated("the account of this token no longer exists".into()))?;
         if user.disabled {
             return Err(Error::Unauthenticated("account disabled".into()));
@@ -202,11 +202,19 @@ fn require(principal: &Principal, caller: &UserRecord, role: Role) -> Result<(),
     }
 }
 
-/// Lifts a store error into `Internal` with what we were doing, or `Conflict` for uniqueness.
+/// Lifts a store error: `Conflict` for uniqueness, `Unavailable` when the store is down or busy (the caller may
+/// retry), else `Internal` with what we were doing.
 fn store_err(doing: &'static str) -> impl FnOnce(crate::store::StoreError) -> Error {
+    use crate::store::StoreError;
     move |e| match e {
-        crate::store::StoreError::Conflict(what) => Error::Conflict(format!("{what} already exists")),
-        other => Error::Internal(anyhow::Error::new(other).context(doing)),
+        StoreError::Conflict(what) => Error::Conflict(format!("{what} already exists")),
+        StoreError::Unavailable(reason) => {
+            tracing::warn!(%reason, doing, "the auth store is unavailable");
+            Error::Unavailable("the auth store is unavailable; retry shortly".into())
+        }
+        other @ (StoreError::Backend(_) | StoreError::Migrate(_) | StoreError::Corrupt(_)) => {
+            Error::Internal(anyhow::Error::new(other).context(doing))
+        }
     }
 }
 

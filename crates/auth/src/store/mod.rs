@@ -16,13 +16,19 @@ use crate::domain::{
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
+/// Driver errors enter through `From`, which sorts out those meaning "the store is down or busy"
+/// (`devopstrack_platform::store::sqlx_unavailable`).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A unique constraint refused the write; the payload names what already exists (`"email"`, `"kid"`, …).
     #[error("{0} already exists")]
     Conflict(&'static str),
+    /// The database cannot be reached or cannot take the request right now (down, restarting, out of connections,
+    /// busy past its timeout): the same request may succeed later.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
     #[error(transparent)]
-    Backend(#[from] sqlx::Error),
+    Backend(sqlx::Error),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// A stored value that no longer parses (e.g. an unknown role string).
@@ -31,6 +37,16 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if devopstrack_platform::store::sqlx_unavailable(&e) {
+            StoreError::Unavailable(devopstrack_platform::store::chain(&e))
+        } else {
+            StoreError::Backend(e)
+        }
+    }
+}
 
 /// Connects to the store named by `url` and runs its migrations.
 pub async fn connect(url: &str) -> StoreResult<std::sync::Arc<dyn AuthStore>> {

@@ -181,7 +181,7 @@ impl AuthStore for PostgresStore {
 fn conflict_on_unique(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
     move |err| match &err {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what),
-        _ => StoreError::Backend(err),
+        _ => StoreError::from(err),
     }
 }
 

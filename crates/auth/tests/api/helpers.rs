@@ -106,7 +106,7 @@ pub fn test_settings(database_url: &str) -> Settings {
     }
 }
 
-async fn start(database_url: &str, configure: impl FnOnce(&mut Settings)) -> TestApp {
+pub async fn start(database_url: &str, configure: impl FnOnce(&mut Settings)) -> TestApp {
     devopstrack_testkit::init_test_logging();
     let mut settings = test_settings(database_url);
     configure(&mut settings);

@@ -4,6 +4,7 @@ mod api_tokens;
 mod helpers;
 mod keys;
 mod login;
+mod outage;
 mod reflection;
 mod sessions;
 mod store;

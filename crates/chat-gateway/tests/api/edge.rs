@@ -96,19 +96,6 @@ async fn a_known_path_with_another_method_is_a_json_405() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn health_and_readiness_are_200_while_auth_is_up() {
-    let app = spawn_app().await;
-
-    let health = app.get("/healthz", None).await;
-    let ready = app.get("/readyz", None).await;
-
-    assert_eq!(health.status().as_u16(), 200);
-    assert_eq!(ready.status().as_u16(), 200);
-    let ready: Value = ready.json().await.unwrap();
-    assert_eq!(ready["status"], "ready", "{ready}");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_requests_by_route_template_not_raw_path() {
     let app = spawn_app().await;
     let admin = app.admin_token().await;

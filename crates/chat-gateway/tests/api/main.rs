@@ -10,6 +10,7 @@ mod helpers;
 mod metrics;
 mod pipelines;
 mod rbac;
+mod readiness;
 mod user_names;
 mod webhooks;
 mod ws;

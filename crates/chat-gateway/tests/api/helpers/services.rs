@@ -115,7 +115,6 @@ pub async fn spawn_stack(options: StackOptions) -> (TestApp, Backends) {
         auth_url: auth_url.clone(),
         issuer: ISSUER.into(),
         audience: AUDIENCE.into(),
-        flush_ms: 10,
         ..devopstrack_metrics::config::Settings::default()
     };
     metrics_settings
