@@ -1,4 +1,6 @@
-//! Extractors: the authenticated caller, the client IP, and the request id.
+//! Extractors: the authenticated caller, the client IP (behind [`forwarded`] proxies), and the request id.
+
+pub mod forwarded;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -10,6 +12,7 @@ use futures::future::{LocalBoxFuture, Ready, ready};
 use devopstrack_platform::auth::{Principal, bearer};
 use devopstrack_platform::grpc::retry_idempotent;
 
+use self::forwarded::TrustedProxies;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -61,20 +64,16 @@ impl FromRequest for RequestId {
     }
 }
 
-/// The client's IP: the peer address, or the first `X-Forwarded-For` hop when configured to trust it.
-pub fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> Option<IpAddr> {
-    if trust_forwarded_for {
-        let forwarded = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|ip| ip.trim().parse().ok());
-        if forwarded.is_some() {
-            return forwarded;
-        }
-    }
-    req.peer_addr().map(|a| a.ip())
+/// The client's IP: the peer's, or, when the peer is a trusted proxy, the rightmost `X-Forwarded-For` entry that is not
+/// a trusted proxy (see [`forwarded`]). `None` only without a peer address (in-process test requests).
+pub fn client_ip(req: &HttpRequest, proxies: &TrustedProxies) -> Option<IpAddr> {
+    let peer = req.peer_addr()?.ip();
+    // A field that is not visible ASCII stays in the list as an entry that is no address, so the walk stops there.
+    let fields = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .map(|v| v.to_str().unwrap_or_default());
+    Some(proxies.client_address(peer, fields))
 }
 
 /// Builds an upstream request carrying the caller's token and the request id.

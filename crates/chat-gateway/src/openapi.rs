@@ -8,6 +8,7 @@ mod modifiers;
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use actix_web::{HttpResponse, web};
@@ -46,7 +47,7 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
         metrics::dora, metrics::series, metrics::overview,
         ws::upgrade,
         webhooks::github, integrations::put, integrations::get,
-        health::healthz, health::readyz, health::metrics, openapi_json,
+        health::healthz, health::readyz, openapi_json,
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth, &CommonResponses),
@@ -65,7 +66,7 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
         (name = "webhooks", description = "GitHub webhooks (signed with the project's secret) and that secret's \
             configuration (set: admin)"),
         (name = "live", description = "The WebSocket of live pipeline and job events"),
-        (name = "meta", description = "Health, metrics and this document"),
+        (name = "meta", description = "Health and this document (Prometheus metrics are on the private admin port)"),
     ),
 )]
 pub struct ApiDoc;
@@ -93,6 +94,37 @@ static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
         .to_pretty_json()
         .expect("an OpenAPI document always serializes")
 });
+
+/// The methods the document lists for a route template (`/api/v1/projects/{slug}` → `GET, PATCH, DELETE`), for the
+/// `Allow` header of a 405.
+pub fn allowed_methods(template: &str) -> Option<String> {
+    static METHODS: LazyLock<HashMap<String, String>> = LazyLock::new(|| {
+        ApiDoc::openapi()
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let operations = [
+                    ("GET", &item.get),
+                    ("PUT", &item.put),
+                    ("POST", &item.post),
+                    ("DELETE", &item.delete),
+                    ("PATCH", &item.patch),
+                    ("HEAD", &item.head),
+                    ("OPTIONS", &item.options),
+                    ("TRACE", &item.trace),
+                ];
+                let methods: Vec<&str> = operations
+                    .iter()
+                    .filter(|(_, operation)| operation.is_some())
+                    .map(|(method, _)| *method)
+                    .collect();
+                (path.clone(), methods.join(", "))
+            })
+            .collect()
+    });
+    METHODS.get(template).cloned()
+}
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(OPENAPI_PATH, web::get().to(openapi_json));

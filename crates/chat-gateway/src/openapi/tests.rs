@@ -60,7 +60,6 @@ const ROUTES: &[&str] = &[
     "GET /api/v1/projects/{slug}/integrations/github",
     "GET /healthz",
     "GET /readyz",
-    "GET /metrics",
     "GET /api/v1/openapi.json",
 ];
 
@@ -237,7 +236,6 @@ fn public_operations_are_the_ones_that_need_no_token() {
         "GET /.well-known/jwks.json",
         "GET /healthz",
         "GET /readyz",
-        "GET /metrics",
         "GET /api/v1/openapi.json",
         // Signed with the project's webhook secret instead.
         "POST /api/v1/webhooks/github/{project}",

@@ -60,7 +60,7 @@ async fn login(
     id: RequestId,
     Json(body): Json<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some(ip) = client_ip(&req, state.trust_forwarded_for) {
+    if let Some(ip) = client_ip(&req, &state.proxies) {
         state.login_limiter.check(ip).map_err(|wait| ApiError::RateLimited {
             code: "rate_limited",
             message: "too many login attempts from this address; slow down".into(),

@@ -1,7 +1,7 @@
 //! `/api/v1/users`: user administration (admin; auth enforces it), and `/api/v1/users/names`, which turns the user ids
 //! the other resources carry (who triggered a pipeline, who owns a project) into display names for anyone signed in.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, guard, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -18,9 +18,15 @@ use crate::state::AppState;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/users", web::get().to(list))
         .route("/api/v1/users", web::post().to(create))
-        // Before `/api/v1/users/{id}`, so `names` is never taken for an id.
+        // Before `/api/v1/users/{id}`, so `names` is never taken for an id, and another method on `names` is its
+        // 405 (with `Allow: GET`), not an update of a user called "names".
         .route("/api/v1/users/names", web::get().to(names))
-        .route("/api/v1/users/{id}", web::patch().to(update))
+        .route(
+            "/api/v1/users/{id}",
+            web::patch()
+                .guard(guard::fn_guard(|ctx| ctx.head().uri.path() != "/api/v1/users/names"))
+                .to(update),
+        )
         .route("/api/v1/users/{id}/password", web::put().to(set_password));
 }
 

@@ -1,5 +1,6 @@
 //! The gateway's single integration-test binary: the real auth service behind the real edge, driven over HTTP.
 
+mod admin_port;
 mod auth_flow;
 mod bad_input;
 mod dashboard;
@@ -8,6 +9,7 @@ mod forged_tokens;
 mod helpers;
 mod metrics;
 mod pipelines;
+mod proxies;
 mod rbac;
 mod user_names;
 mod webhooks;
