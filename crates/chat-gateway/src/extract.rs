@@ -148,8 +148,48 @@ impl<T: serde::de::DeserializeOwned + 'static> FromRequest for Json<T> {
                         message: format!("cannot read the body: {e}"),
                     },
                 })?;
-            parse_json(&bytes).map(Json)
+            parse_body(&bytes).map(Json)
         })
+    }
+}
+
+/// A request body: a JSON object (what every body of this API is), deserialized by [`parse_json`]. serde would also
+/// read a struct from an array (`[null, null]`), which the document does not allow.
+pub fn parse_body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    let valid_json = || serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok();
+    if first.is_some_and(|b| *b != b'{') && valid_json() {
+        return Err(ApiError::invalid("body: must be a JSON object"));
+    }
+    let mut value: serde_json::Value = parse_json(bytes)?;
+    integral_numbers_as_integers(&mut value);
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." || path.is_empty() {
+            ApiError::invalid(inner.to_string())
+        } else {
+            ApiError::invalid(format!("{path}: {inner}"))
+        }
+    })
+}
+
+/// `3.0` (or `3e0`) is the integer 3, as JSON Schema's `integer` has it (and JavaScript writes some numbers); serde
+/// would refuse it for an integer field. Only whole numbers an integer type can hold are rewritten.
+fn integral_numbers_as_integers(value: &mut serde_json::Value) {
+    use serde_json::{Number, Value};
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            if f.fract() == 0.0 && (0.0..18_446_744_073_709_551_616.0).contains(&f) {
+                *n = Number::from(f as u64);
+            } else if f.fract() == 0.0 && (-9_223_372_036_854_775_808.0..0.0).contains(&f) {
+                *n = Number::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_numbers_as_integers),
+        Value::Object(map) => map.values_mut().for_each(integral_numbers_as_integers),
+        _ => {}
     }
 }
 
@@ -282,6 +322,69 @@ mod tests {
             }
         }
         assert_eq!(parse_query::<Page>("pageSize=7").unwrap().page_size, Some(7));
+    }
+
+    #[test]
+    fn a_body_must_be_a_json_object_not_an_array_serde_would_read_as_one() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Optional {
+            tier: Option<String>,
+            url: Option<String>,
+        }
+        for body in [&b"[null, null]"[..], b"[]", b" 1", b"\"text\"", b"null", b"true"] {
+            match parse_body::<Optional>(body) {
+                Err(ApiError::InvalidInput { code, message }) => {
+                    assert_eq!(code, "invalid_argument", "{message}");
+                    assert!(message.contains("must be a JSON object"), "{message}");
+                }
+                other => panic!(
+                    "{:?}: expected InvalidInput, got {other:?}",
+                    String::from_utf8_lossy(body)
+                ),
+            }
+        }
+        assert!(parse_body::<Optional>(br#" {"tier": "staging"}"#).is_ok());
+        match parse_body::<Optional>(br#"["staging", "#) {
+            Err(ApiError::InvalidInput { code, .. }) => assert_eq!(code, "invalid_json", "not JSON says so"),
+            other => panic!("expected invalid_json, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn whole_numbers_written_with_a_fraction_are_integers_but_fractions_are_not() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Update {
+            expected_version: i64,
+            timeout_s: Option<u32>,
+        }
+        let parsed = parse_body::<Update>(br#"{"expectedVersion": 15856.0, "timeoutS": 3e2}"#).unwrap();
+        assert_eq!((parsed.expected_version, parsed.timeout_s), (15856, Some(300)));
+        assert_eq!(
+            parse_body::<Update>(br#"{"expectedVersion": -2.0}"#)
+                .unwrap()
+                .expected_version,
+            -2
+        );
+        for body in [
+            &br#"{"expectedVersion": 1.5}"#[..],
+            br#"{"expectedVersion": 1, "timeoutS": -1.0}"#,
+        ] {
+            match parse_body::<Update>(body) {
+                Err(ApiError::InvalidInput { code, message }) => {
+                    assert_eq!(code, "invalid_argument", "{message}");
+                    assert!(
+                        message.contains("expectedVersion") || message.contains("timeoutS"),
+                        "{message}"
+                    );
+                }
+                other => panic!(
+                    "{:?}: expected InvalidInput, got {other:?}",
+                    String::from_utf8_lossy(body)
+                ),
+            }
+        }
     }
 
     #[test]

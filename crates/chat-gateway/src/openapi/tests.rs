@@ -245,6 +245,37 @@ fn public_operations_are_the_ones_that_need_no_token() {
     assert_eq!(public, expected.iter().map(|r| r.to_string()).collect());
 }
 
+#[test]
+fn enums_are_documented_as_the_api_writes_them() {
+    use crate::routes::pipelines_dto::{Executor, JobStatus, PipelineStatus, Source, Trigger};
+    fn written<T: serde::Serialize>(values: &[T]) -> Vec<Value> {
+        values.iter().map(|v| serde_json::to_value(v).unwrap()).collect()
+    }
+    let doc = document();
+    let cases = [
+        (
+            "PipelineStatus",
+            written(&[PipelineStatus::Queued, PipelineStatus::WaitingApproval]),
+        ),
+        ("JobStatus", written(&[JobStatus::Pending, JobStatus::TimedOut])),
+        ("Trigger", written(&[Trigger::Manual, Trigger::Api])),
+        ("Source", written(&[Source::Devopstrack, Source::Github])),
+        ("Executor", written(&[Executor::Simulate, Executor::Http])),
+    ];
+    for (schema, values) in cases {
+        let documented = doc["components"]["schemas"][schema]["enum"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        for value in values {
+            assert!(
+                documented.contains(&value),
+                "{schema}: {value} is not in {documented:?}"
+            );
+        }
+    }
+}
+
 #[actix_web::test]
 async fn the_error_schema_is_what_errors_answer() {
     let errors = [

@@ -12,7 +12,7 @@ use devopstrack_proto::auth::v1 as pb;
 
 use super::dto::{JwkBody, JwksBody, MeBody, TokenBody, UserBody};
 use crate::error::ApiError;
-use crate::extract::{Caller, Json, RequestId, client_ip, parse_json, upstream};
+use crate::extract::{Caller, Json, RequestId, client_ip, parse_body, upstream};
 use crate::openapi::ErrorBody;
 use crate::state::AppState;
 
@@ -94,10 +94,11 @@ struct RefreshBody {
 
 /// The refresh token from the body (when one was sent) or the cookie.
 fn presented_refresh(req: &HttpRequest, body: &web::Bytes) -> Result<(Option<String>, bool), ApiError> {
-    let parsed: RefreshBody = if body.iter().all(u8::is_ascii_whitespace) {
+    // No body, or `null` (as the document allows), means the cookie.
+    let parsed: RefreshBody = if body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"null" {
         RefreshBody::default()
     } else {
-        parse_json(body)?
+        parse_body(body)?
     };
     let from_body = parsed.refresh_token.filter(|t| !t.is_empty());
     let token = from_body

@@ -264,6 +264,10 @@ async fn log(
     let query = query.into_inner();
     let job_id = path.into_inner();
     let offset = query.offset.unwrap_or_default();
+    // The document's `int64`: no log has 2^63 lines, and a generated client cannot send more.
+    if i64::try_from(offset).is_err() {
+        return Err(ApiError::invalid(format!("offset: must be at most {}", i64::MAX)));
+    }
     if query.limit == Some(0) {
         return Err(ApiError::invalid("limit: must be between 1 and 1000"));
     }
