@@ -4,6 +4,7 @@
 //! Errors every operation may answer (401 without a valid token, 413/415 for a body, 503 when a service is down, 500)
 //! are added once by [`CommonResponses`]; each handler lists the errors particular to it.
 
+pub mod contract;
 mod modifiers;
 #[cfg(test)]
 mod tests;
@@ -15,7 +16,7 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
-use self::modifiers::{BearerAuth, CommonResponses};
+use self::modifiers::{BearerAuth, CommonResponses, MinProperties};
 use crate::routes::{auth, health, integrations, metrics, pipelines, projects, tokens, users, webhooks, ws};
 
 /// Where the document is served.
@@ -49,8 +50,18 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
         webhooks::github, integrations::put, integrations::get,
         health::healthz, health::readyz, openapi_json,
     ),
-    components(schemas(ErrorBody)),
-    modifiers(&BearerAuth, &CommonResponses),
+    // The contract's schemas: parameters reference them too, which utoipa does not collect by itself.
+    components(schemas(
+        ErrorBody, contract::Slug, contract::ProjectRef, contract::ProjectFilter, contract::EnvName,
+        contract::EnvFilter, contract::VersionLabel, contract::CommitSha, contract::OptionalCommitSha,
+        contract::Tag, contract::DisplayName, contract::Description, contract::ReleaseNotes, contract::ShortText,
+        contract::PipelineRef, contract::TagFilter, contract::ProjectOrder, contract::NewOwner, contract::Uuid,
+        contract::Email, contract::NewPassword, contract::StepName, contract::PipelineVersion,
+        contract::IdempotencyKey, contract::DeploymentId, contract::RepoUrl, contract::Branch, contract::EnvUrl,
+        contract::RejectReason, contract::WebhookSecret, contract::GithubEventName, contract::GithubDeliveryId,
+        contract::SeriesStep, contract::UserRole,
+    )),
+    modifiers(&BearerAuth, &CommonResponses, &MinProperties),
     security(("bearer" = [])),
     tags(
         (name = "auth", description = "Log in, refresh, log out; API-token exchange; the signing keys"),
@@ -83,7 +94,8 @@ pub struct ErrorBody {
 #[serde(deny_unknown_fields)]
 pub struct ErrorDetail {
     /// Machine-readable: `invalid_json`, `invalid_argument`, `unauthenticated`, `forbidden`, `not_found`, `conflict`,
-    /// `payload_too_large`, `unsupported_media_type`, `rate_limited`, `account_locked`, `unavailable`, `internal`.
+    /// `payload_too_large`, `unsupported_media_type`, `rate_limited`, `account_locked`, `too_many_sockets`,
+    /// `unavailable`, `internal`.
     pub code: String,
     /// For people; names the field at fault for `invalid_argument`.
     pub message: String,

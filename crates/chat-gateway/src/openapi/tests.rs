@@ -276,6 +276,19 @@ fn enums_are_documented_as_the_api_writes_them() {
     }
 }
 
+#[test]
+fn a_project_update_must_change_something() {
+    let doc = document();
+
+    let schema = &doc["components"]["schemas"]["UpdateProjectRequest"];
+
+    assert_eq!(
+        schema["minProperties"], 2,
+        "expectedVersion and at least one field: {schema}"
+    );
+    assert_eq!(schema["required"], serde_json::json!(["expectedVersion"]), "{schema}");
+}
+
 #[actix_web::test]
 async fn the_error_schema_is_what_errors_answer() {
     let errors = [

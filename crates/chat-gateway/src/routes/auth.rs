@@ -33,7 +33,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[serde(rename_all = "camelCase")]
 #[schema(as = LoginRequest)]
 struct LoginBody {
+    #[schema(value_type = crate::openapi::contract::Email)]
     email: String,
+    #[schema(min_length = 1)]
     password: String,
     /// Also answer the refresh token in the body (clients without cookies).
     #[serde(default)]
@@ -213,6 +215,7 @@ async fn exchange(
 #[schema(as = ChangePasswordRequest)]
 struct PasswordBody {
     current_password: String,
+    #[schema(value_type = crate::openapi::contract::NewPassword)]
     new_password: String,
 }
 
@@ -221,8 +224,10 @@ struct PasswordBody {
     request_body = PasswordBody,
     responses(
         (status = 204, description = "Changed"),
-        (status = 400, description = "Malformed body or a new password that is too weak", body = ErrorBody),
-        (status = 401, description = "Wrong current password", body = ErrorBody),
+        (status = 400, description = "Malformed body, a new password that is too weak, or a wrong current password",
+            body = ErrorBody),
+        (status = 429, description = "Too many wrong current passwords (`rate_limited`); see `Retry-After`",
+            body = ErrorBody, headers(("retry-after" = u64, description = "Seconds to wait"))),
     ))]
 
 async fn change_password(

@@ -78,9 +78,11 @@ proto_enum!(
 pub struct RetryPolicyBody {
     /// 1–10; default 1 (no retry).
     #[serde(default)]
+    #[schema(maximum = 10)]
     pub max_attempts: u32,
     /// 100–600000; default 1000.
     #[serde(default)]
+    #[schema(maximum = 600000)]
     pub initial_backoff_ms: u64,
     /// At least `initialBackoffMs`; default 60000.
     #[serde(default)]
