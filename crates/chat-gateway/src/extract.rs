@@ -1,5 +1,7 @@
-//! Extractors: the authenticated caller, the client IP (behind [`forwarded`] proxies), and the request id.
+//! Extractors: the authenticated caller, the client IP (behind [`forwarded`] proxies), the request id, query
+//! parameters, and JSON bodies ([`body`]).
 
+pub mod body;
 pub mod forwarded;
 
 use std::net::IpAddr;
@@ -12,6 +14,7 @@ use futures::future::{LocalBoxFuture, Ready, ready};
 use devopstrack_platform::auth::{Principal, bearer};
 use devopstrack_platform::grpc::retry_idempotent;
 
+pub use self::body::{Json, MAX_BODY_BYTES, parse_body, parse_json};
 use self::forwarded::TrustedProxies;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -110,89 +113,6 @@ where
     Ok(response.into_inner())
 }
 
-/// Largest accepted request body.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
-/// A JSON body: `application/json` only, at most [`MAX_BODY_BYTES`], and errors that name the offending field
-/// (`role: unknown variant "root", expected one of …`).
-pub struct Json<T>(pub T);
-
-impl<T: serde::de::DeserializeOwned + 'static> FromRequest for Json<T> {
-    type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let content_type = req.content_type().to_ascii_lowercase();
-        let is_json = content_type == "application/json" || content_type.ends_with("+json");
-        let length = req
-            .headers()
-            .get(actix_web::http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        let body = web::Bytes::from_request(req, payload);
-        Box::pin(async move {
-            if !is_json {
-                return Err(ApiError::UnsupportedMediaType(
-                    "send the body as Content-Type: application/json".into(),
-                ));
-            }
-            if length.is_some_and(|n| n > MAX_BODY_BYTES) {
-                return Err(ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES });
-            }
-            let bytes = body
-                .await
-                .map_err(|e| match e.as_response_error().status_code().as_u16() {
-                    413 => ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES },
-                    _ => ApiError::InvalidInput {
-                        code: "invalid_body",
-                        message: format!("cannot read the body: {e}"),
-                    },
-                })?;
-            parse_body(&bytes).map(Json)
-        })
-    }
-}
-
-/// A request body: a JSON object (what every body of this API is), deserialized by [`parse_json`]. serde would also
-/// read a struct from an array (`[null, null]`), which the document does not allow.
-pub fn parse_body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
-    let valid_json = || serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok();
-    if first.is_some_and(|b| *b != b'{') && valid_json() {
-        return Err(ApiError::invalid("body: must be a JSON object"));
-    }
-    let mut value: serde_json::Value = parse_json(bytes)?;
-    integral_numbers_as_integers(&mut value);
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if path == "." || path.is_empty() {
-            ApiError::invalid(inner.to_string())
-        } else {
-            ApiError::invalid(format!("{path}: {inner}"))
-        }
-    })
-}
-
-/// `3.0` (or `3e0`) is the integer 3, as JSON Schema's `integer` has it (and JavaScript writes some numbers); serde
-/// would refuse it for an integer field. Only whole numbers an integer type can hold are rewritten.
-fn integral_numbers_as_integers(value: &mut serde_json::Value) {
-    use serde_json::{Number, Value};
-    match value {
-        Value::Number(n) if n.is_f64() => {
-            let f = n.as_f64().unwrap_or(f64::NAN);
-            if f.fract() == 0.0 && (0.0..18_446_744_073_709_551_616.0).contains(&f) {
-                *n = Number::from(f as u64);
-            } else if f.fract() == 0.0 && (-9_223_372_036_854_775_808.0..0.0).contains(&f) {
-                *n = Number::from(f as i64);
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(integral_numbers_as_integers),
-        Value::Object(map) => map.values_mut().for_each(integral_numbers_as_integers),
-        _ => {}
-    }
-}
-
 /// Query parameters whose errors name the parameter (`pageSize: invalid digit found in string`).
 pub struct Query<T>(pub T);
 
@@ -232,76 +152,9 @@ pub fn parse_query<T: serde::de::DeserializeOwned>(query: &str) -> Result<T, Api
     })
 }
 
-/// Deserializes `bytes`, naming the field at fault.
-pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let code = if inner.is_syntax() || inner.is_eof() {
-            "invalid_json"
-        } else {
-            "invalid_argument"
-        };
-        let message = if path == "." || path.is_empty() {
-            inner.to_string()
-        } else {
-            format!("{path}: {inner}")
-        };
-        ApiError::InvalidInput { code, message }
-    })?;
-    deserializer.end().map_err(|e| ApiError::InvalidInput {
-        code: "invalid_json",
-        message: e.to_string(),
-    })?;
-    Ok(value)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[derive(Debug, serde::Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    #[allow(dead_code)]
-    struct Demo {
-        email: String,
-        page_size: u32,
-    }
-
-    #[test]
-    fn json_errors_name_the_field() {
-        let cases: [(&[u8], &str, &str); 5] = [
-            (
-                br#"{"email":123,"pageSize":1}"#,
-                "invalid_argument",
-                "email: invalid type: integer",
-            ),
-            (
-                br#"{"email":"a","pageSize":-1}"#,
-                "invalid_argument",
-                "pageSize: invalid value",
-            ),
-            (br#"{"pageSize":1}"#, "invalid_argument", "missing field `email`"),
-            (br#"{"email":"a""#, "invalid_json", "EOF"),
-            (br#"{"email":"a","pageSize":1} trailing"#, "invalid_json", "trailing"),
-        ];
-        for (body, want_code, want_message) in cases {
-            match parse_json::<Demo>(body) {
-                Err(ApiError::InvalidInput { code, message }) => {
-                    assert_eq!(code, want_code, "{message}");
-                    assert!(
-                        message.contains(want_message),
-                        "{message:?} should contain {want_message:?}"
-                    );
-                }
-                other => panic!(
-                    "expected InvalidInput for {:?}, got {other:?}",
-                    String::from_utf8_lossy(body)
-                ),
-            }
-        }
-    }
 
     #[test]
     fn query_errors_name_the_parameter() {
@@ -322,74 +175,5 @@ mod tests {
             }
         }
         assert_eq!(parse_query::<Page>("pageSize=7").unwrap().page_size, Some(7));
-    }
-
-    #[test]
-    fn a_body_must_be_a_json_object_not_an_array_serde_would_read_as_one() {
-        #[derive(Debug, serde::Deserialize)]
-        #[allow(dead_code)]
-        struct Optional {
-            tier: Option<String>,
-            url: Option<String>,
-        }
-        for body in [&b"[null, null]"[..], b"[]", b" 1", b"\"text\"", b"null", b"true"] {
-            match parse_body::<Optional>(body) {
-                Err(ApiError::InvalidInput { code, message }) => {
-                    assert_eq!(code, "invalid_argument", "{message}");
-                    assert!(message.contains("must be a JSON object"), "{message}");
-                }
-                other => panic!(
-                    "{:?}: expected InvalidInput, got {other:?}",
-                    String::from_utf8_lossy(body)
-                ),
-            }
-        }
-        assert!(parse_body::<Optional>(br#" {"tier": "staging"}"#).is_ok());
-        match parse_body::<Optional>(br#"["staging", "#) {
-            Err(ApiError::InvalidInput { code, .. }) => assert_eq!(code, "invalid_json", "not JSON says so"),
-            other => panic!("expected invalid_json, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn whole_numbers_written_with_a_fraction_are_integers_but_fractions_are_not() {
-        #[derive(Debug, serde::Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Update {
-            expected_version: i64,
-            timeout_s: Option<u32>,
-        }
-        let parsed = parse_body::<Update>(br#"{"expectedVersion": 15856.0, "timeoutS": 3e2}"#).unwrap();
-        assert_eq!((parsed.expected_version, parsed.timeout_s), (15856, Some(300)));
-        assert_eq!(
-            parse_body::<Update>(br#"{"expectedVersion": -2.0}"#)
-                .unwrap()
-                .expected_version,
-            -2
-        );
-        for body in [
-            &br#"{"expectedVersion": 1.5}"#[..],
-            br#"{"expectedVersion": 1, "timeoutS": -1.0}"#,
-        ] {
-            match parse_body::<Update>(body) {
-                Err(ApiError::InvalidInput { code, message }) => {
-                    assert_eq!(code, "invalid_argument", "{message}");
-                    assert!(
-                        message.contains("expectedVersion") || message.contains("timeoutS"),
-                        "{message}"
-                    );
-                }
-                other => panic!(
-                    "{:?}: expected InvalidInput, got {other:?}",
-                    String::from_utf8_lossy(body)
-                ),
-            }
-        }
-    }
-
-    #[test]
-    fn deeply_nested_json_is_refused_not_a_stack_overflow() {
-        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-        assert!(parse_json::<serde_json::Value>(deep.as_bytes()).is_err());
     }
 }

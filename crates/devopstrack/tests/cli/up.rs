@@ -74,11 +74,15 @@ async fn up_prints_the_gateways_admin_port_which_alone_serves_its_metrics() {
     let admin_line = up.wait_for("gateway admin");
     let admin_metrics = admin_line.split_whitespace().last().expect("a URL").to_owned();
 
-    let private = reqwest::get(&admin_metrics).await.unwrap();
     let public = reqwest::get(format!("{base}/metrics")).await.unwrap();
+    let private = reqwest::get(&admin_metrics).await.unwrap();
 
     assert!(admin_metrics.starts_with("http://127.0.0.1:"), "{admin_line}");
-    assert_eq!(private.status(), 200, "{admin_metrics}");
-    assert!(private.text().await.unwrap().contains("http_server_requests"));
     assert_eq!(public.status(), 404, "the public port does not serve the metrics");
+    assert_eq!(private.status(), 200, "{admin_metrics}");
+    let text = private.text().await.unwrap();
+    assert!(
+        text.contains(r#"http_server_requests_total{method="GET",route="/metrics",status="404"} 1"#),
+        "the admin port counts the public port's requests:\n{text}"
+    );
 }
