@@ -135,10 +135,12 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     }
     let gateway = devopstrack_gateway::startup::Application::build(&gateway_settings).await?;
     let http_port = gateway.port();
+    let gateway_admin_port = gateway.admin_port();
 
     println!();
     println!("  DevOpsTrack is up (data in {})", data_dir.display());
     println!("    dashboard and API   http://localhost:{http_port}");
+    println!("    gateway admin       http://127.0.0.1:{gateway_admin_port}/metrics");
     println!("    auth gRPC           127.0.0.1:{auth_port}   (grpcurl -plaintext 127.0.0.1:{auth_port} list)");
     println!("    auth admin          http://127.0.0.1:{auth_admin_port}/metrics");
     println!("    projects gRPC       127.0.0.1:{projects_port}   (grpcurl -plaintext 127.0.0.1:{projects_port} list)");

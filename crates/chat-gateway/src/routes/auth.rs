@@ -12,7 +12,7 @@ use devopstrack_proto::auth::v1 as pb;
 
 use super::dto::{JwkBody, JwksBody, MeBody, TokenBody, UserBody};
 use crate::error::ApiError;
-use crate::extract::{Caller, Json, RequestId, client_ip, parse_json, upstream};
+use crate::extract::{Caller, Json, RequestId, client_ip, parse_body, upstream};
 use crate::openapi::ErrorBody;
 use crate::state::AppState;
 
@@ -33,7 +33,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[serde(rename_all = "camelCase")]
 #[schema(as = LoginRequest)]
 struct LoginBody {
+    #[schema(value_type = crate::openapi::contract::Email)]
     email: String,
+    #[schema(min_length = 1)]
     password: String,
     /// Also answer the refresh token in the body (clients without cookies).
     #[serde(default)]
@@ -62,7 +64,7 @@ async fn login(
     id: RequestId,
     Json(body): Json<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let client = client_ip(&req, state.trust_forwarded_for);
+    let client = client_ip(&req, &state.proxies);
     if let Some(ip) = client {
         state.login_limiter.check(ip).map_err(|wait| ApiError::RateLimited {
             code: "rate_limited",
@@ -101,10 +103,11 @@ struct RefreshBody {
 
 /// The refresh token from the body (when one was sent) or the cookie.
 fn presented_refresh(req: &HttpRequest, body: &web::Bytes) -> Result<(Option<String>, bool), ApiError> {
-    let parsed: RefreshBody = if body.iter().all(u8::is_ascii_whitespace) {
+    // No body, or `null` (as the document allows), means the cookie.
+    let parsed: RefreshBody = if body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"null" {
         RefreshBody::default()
     } else {
-        parse_json(body)?
+        parse_body(body)?
     };
     let from_body = parsed.refresh_token.filter(|t| !t.is_empty());
     let token = from_body
@@ -219,6 +222,7 @@ async fn exchange(
 #[schema(as = ChangePasswordRequest)]
 struct PasswordBody {
     current_password: String,
+    #[schema(value_type = crate::openapi::contract::NewPassword)]
     new_password: String,
 }
 
@@ -227,8 +231,10 @@ struct PasswordBody {
     request_body = PasswordBody,
     responses(
         (status = 204, description = "Changed"),
-        (status = 400, description = "Malformed body or a new password that is too weak", body = ErrorBody),
-        (status = 401, description = "Wrong current password", body = ErrorBody),
+        (status = 400, description = "Malformed body, a new password that is too weak, or a wrong current password",
+            body = ErrorBody),
+        (status = 429, description = "Too many wrong current passwords (`rate_limited`); see `Retry-After`",
+            body = ErrorBody, headers(("retry-after" = u64, description = "Seconds to wait"))),
     ))]
 
 async fn change_password(

@@ -287,3 +287,24 @@ async fn changing_your_password_needs_the_current_one() {
         200
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_and_logout_take_a_null_body_as_none_and_refuse_an_array() {
+    let app = spawn_app().await;
+    let send = |path: &'static str, body: &'static str| {
+        app.http
+            .post(app.url(path))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+
+    let logout = send("/api/v1/auth/logout", "null").await.unwrap();
+    let refresh = send("/api/v1/auth/refresh", "null").await.unwrap();
+    let array = send("/api/v1/auth/logout", "[]").await.unwrap();
+
+    assert_eq!(logout.status().as_u16(), 204, "null is the document's no-body");
+    assert_error(refresh, 401, "unauthenticated").await;
+    let message = assert_error(array, 400, "invalid_argument").await;
+    assert!(message.contains("must be a JSON object"), "{message}");
+}

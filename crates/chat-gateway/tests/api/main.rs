@@ -1,5 +1,6 @@
 //! The gateway's single integration-test binary: the real auth service behind the real edge, driven over HTTP.
 
+mod admin_port;
 mod auth_flow;
 mod bad_input;
 mod dashboard;
@@ -9,6 +10,7 @@ mod hardening;
 mod helpers;
 mod metrics;
 mod pipelines;
+mod proxies;
 mod rbac;
 mod readiness;
 mod user_names;

@@ -46,6 +46,7 @@ impl Up {
             .env("DEVOPSTRACK_METRICS__GRPC_ADDR", "127.0.0.1:0")
             .env("DEVOPSTRACK_METRICS__ADMIN_ADDR", "127.0.0.1:0")
             .env("DEVOPSTRACK_GATEWAY__HTTP_ADDR", "127.0.0.1:0")
+            .env("DEVOPSTRACK_GATEWAY__ADMIN_ADDR", "127.0.0.1:0")
             .env("DEVOPSTRACK_LOG", "warn")
             .env_remove("DEVOPSTRACK_ADMIN_EMAIL")
             .env_remove("DEVOPSTRACK_ADMIN_PASSWORD")

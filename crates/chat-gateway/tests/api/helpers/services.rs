@@ -177,6 +177,7 @@ pub async fn spawn_stack(options: StackOptions) -> (TestApp, Backends) {
     let jwk = &jwks["keys"][0];
     let app = TestApp {
         base_url: gateway.base_url.clone(),
+        admin_url: gateway.admin_url.clone(),
         http: gateway.http.clone(),
         admin_email: ADMIN_EMAIL.into(),
         admin_password: PASSWORD.into(),
