@@ -89,7 +89,9 @@ async fn readiness_is_503_with_retry_after_naming_the_upstream_that_is_down_or_n
     let body: Value = ready.json().await.unwrap();
     assert_eq!(body["status"], "not_ready", "{body}");
     assert!(
-        body["checks"]["tasks"].as_str().is_some_and(|c| c.starts_with("Unavailable")),
+        body["checks"]["tasks"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("Unavailable")),
         "{body}"
     );
     for upstream in ["auth", "projects", "metrics"] {

@@ -33,7 +33,7 @@ use crate::domain::{JobId, Pipeline, PipelineId, PipelineStatus};
 
 pub use codec::{decode_pipeline, encode_pipeline};
 pub use redis::RedisStore;
-pub use redis::durability::{self as redis_durability, OVERRIDE as ALLOW_VOLATILE_REDIS_VAR};
+pub use redis::durability::OVERRIDE as ALLOW_VOLATILE_REDIS_VAR;
 pub use sqlite::SqliteStore;
 
 /// Lines kept per job attempt; older lines are trimmed (reads from a trimmed offset start at the oldest kept line).
