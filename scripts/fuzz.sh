@@ -46,7 +46,7 @@ for target in "${targets[@]}"; do
     # -max_total_time bounds the run; -print_final_stats reports the executions.
     if ! cargo fuzz run --sanitizer "$sanitizer" "${build_flags[@]}" "$target" "corpus/$target" "seeds/$target" -- \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 2>&1 | tee "$log" |
-        grep -E '^(#[0-9]+ +(INITED|DONE)|==[0-9]+==|thread|SUMMARY|artifact_prefix|Test unit written)' ; then
+        grep -E '^(#[0-9]+[[:space:]]+(INITED|DONE)|==[0-9]+==|thread|SUMMARY|artifact_prefix|Test unit written)' ; then
         :
     fi
     if grep -qE 'Test unit written|panicked|deadly signal' "$log"; then

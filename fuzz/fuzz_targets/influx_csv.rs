@@ -63,9 +63,15 @@ fn tables(u: &mut Unstructured) -> arbitrary::Result<(String, Vec<Record>)> {
                 columns.push((name, *u.choose(&TYPES)?));
             }
         }
-        line(&mut text, "#group", columns.iter().map(|(c, _)| bool_text(c == "table")));
+        line(
+            &mut text,
+            "#group",
+            columns.iter().map(|(c, _)| bool_text(c == "table")),
+        );
         line(&mut text, "#datatype", columns.iter().map(|(_, t)| (*t).to_owned()));
-        let defaults = columns.iter().map(|(c, _)| if c == "result" { "_result" } else { "" }.to_owned());
+        let defaults = columns
+            .iter()
+            .map(|(c, _)| if c == "result" { "_result" } else { "" }.to_owned());
         line(&mut text, "#default", defaults);
         line(&mut text, "", columns.iter().map(|(c, _)| c.clone()));
         for _ in 0..u.int_in_range(0..=4)? {

@@ -31,10 +31,7 @@ fuzz_target!(|data: &[u8]| {
             let again = ExecutorSpec::parse("job", spec.kind().as_str(), &stored);
             assert_eq!(again.as_ref(), Ok(spec), "stored params {stored} read back the same");
         }
-        Err(e) => assert!(
-            e.path == "job.executor" || e.path.starts_with("job.params"),
-            "{e}"
-        ),
+        Err(e) => assert!(e.path == "job.executor" || e.path.starts_with("job.params"), "{e}"),
     }
 
     // REST → gateway → tasks.

@@ -43,7 +43,10 @@ fn setup() -> &'static Setup {
             Box::pin(async move { Ok(keys) })
         });
         let verifier = JwtVerifier::with_refresh_interval(ISSUER, AUDIENCE, fetcher, Duration::from_secs(3600));
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
         runtime.block_on(verifier.refresh(true)).expect("the keys load");
         Setup { runtime, verifier, key }
     })
@@ -82,7 +85,11 @@ fuzz_target!(|case: Case| {
             verify(s, &sign(&s.key, &header, &claims));
         }
         Case::Changed { position, byte } => {
-            let good = sign_json(&s.key, &json!({"alg": "EdDSA", "typ": "JWT", "kid": KID}), &claims_json(None));
+            let good = sign_json(
+                &s.key,
+                &json!({"alg": "EdDSA", "typ": "JWT", "kid": KID}),
+                &claims_json(None),
+            );
             assert!(verify(s, &good).is_some(), "a good token is accepted");
             let mut bytes = good.clone().into_bytes();
             let position = position % bytes.len();
@@ -126,7 +133,10 @@ fn chosen(s: &Setup, c: Chosen) {
         assert_eq!(accepted.is_some(), valid, "{header} {claims}");
     }
     if let Some(got) = accepted {
-        assert_eq!((got.sub, got.name, got.jti, got.iat, got.exp), (c.sub, c.name, c.jti, iat, exp));
+        assert_eq!(
+            (got.sub, got.name, got.jti, got.iat, got.exp),
+            (c.sub, c.name, c.jti, iat, exp)
+        );
         assert_eq!(got.api_token_id, c.api_token_id);
         assert_eq!(got.role.as_str(), role);
     }

@@ -24,7 +24,11 @@ fuzz_target!(|data: &[u8]| {
     let unescapable = |v: &str| v.contains(['\\', '\n', '\r']);
     match encode(&original) {
         Err(EncodeError::Tag { field, .. }) => {
-            let value = if field == "project" { original.project() } else { original.environment() };
+            let value = if field == "project" {
+                original.project()
+            } else {
+                original.environment()
+            };
             assert!(unescapable(value), "{field} {value:?} was refused");
         }
         Err(EncodeError::TimeOutOfRange { .. }) => {
@@ -104,7 +108,11 @@ fn any_event(u: &mut Unstructured) -> arbitrary::Result<Event> {
 }
 
 fn source(u: &mut Unstructured) -> arbitrary::Result<Source> {
-    Ok(if u.arbitrary()? { Source::Github } else { Source::DevOpsTrack })
+    Ok(if u.arbitrary()? {
+        Source::Github
+    } else {
+        Source::DevOpsTrack
+    })
 }
 
 fn time(u: &mut Unstructured) -> arbitrary::Result<DateTime<Utc>> {
@@ -184,7 +192,9 @@ fn read_line(line: &str) -> Result<Point, String> {
             Value::String(s)
         } else {
             let raw = token(&[',', ' '], &mut chars);
-            let digits = raw.strip_suffix('i').ok_or_else(|| format!("field {key}: {raw:?} is not an integer"))?;
+            let digits = raw
+                .strip_suffix('i')
+                .ok_or_else(|| format!("field {key}: {raw:?} is not an integer"))?;
             Value::Long(digits.parse().map_err(|e| format!("field {key}: {e}"))?)
         };
         fields.push((key, value));

@@ -13,7 +13,9 @@ use devopstrack_auth::tokens::{decode_page_token, encode_page_token};
 use devopstrack_projects::domain::{
     ProjectCursor, ProjectFilter, ProjectOrder, ProjectSortField, SortKey, Tag, TimeCursor,
 };
-use devopstrack_projects::pagination::{decode_project_token, decode_time_token, encode_project_token, encode_time_token};
+use devopstrack_projects::pagination::{
+    decode_project_token, decode_time_token, encode_project_token, encode_time_token,
+};
 use devopstrack_tasks::app::fuzzing::{decode_token, encode_token};
 use devopstrack_tasks::domain::PipelineId;
 use libfuzzer_sys::fuzz_target;
@@ -54,13 +56,33 @@ impl Query {
 #[derive(Arbitrary, Debug)]
 enum Case {
     AuthToken(String),
-    AuthCursor { micros: i64, id: [u8; 16] },
+    AuthCursor {
+        micros: i64,
+        id: [u8; 16],
+    },
     TasksToken(String),
     TasksId([u8; 16]),
-    ProjectToken { token: String, query: Query },
-    ProjectCursor { query: Query, text: String, micros: i64, id: [u8; 16], other: Query },
-    TimeToken { token: String, scope: String },
-    TimeCursor { scope: String, micros: i64, id: String, other: String },
+    ProjectToken {
+        token: String,
+        query: Query,
+    },
+    ProjectCursor {
+        query: Query,
+        text: String,
+        micros: i64,
+        id: [u8; 16],
+        other: Query,
+    },
+    TimeToken {
+        token: String,
+        scope: String,
+    },
+    TimeCursor {
+        scope: String,
+        micros: i64,
+        id: String,
+        other: String,
+    },
 }
 
 fuzz_target!(|case: Case| match case {
@@ -96,7 +118,13 @@ fuzz_target!(|case: Case| match case {
             Err(e) => assert!(e.to_string().starts_with("pageToken:"), "{e}"),
         }
     }
-    Case::ProjectCursor { query, text, micros, id, other } => {
+    Case::ProjectCursor {
+        query,
+        text,
+        micros,
+        id,
+        other,
+    } => {
         let (order, filter) = (query.order(), query.filter());
         let key = match order.field {
             ProjectSortField::Slug | ProjectSortField::Name => SortKey::Text(text),
@@ -125,7 +153,12 @@ fuzz_target!(|case: Case| match case {
         Ok(None) => assert!(token.is_empty()),
         Err(e) => assert!(e.to_string().starts_with("pageToken:"), "{e}"),
     },
-    Case::TimeCursor { scope, micros, id, other } => {
+    Case::TimeCursor {
+        scope,
+        micros,
+        id,
+        other,
+    } => {
         let Some(at) = time(micros) else { return };
         let cursor = TimeCursor { at, id };
         let token = encode_time_token(&scope, &cursor);
