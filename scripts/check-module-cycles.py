@@ -203,7 +203,7 @@ def cycles(crate: Crate, depth: int):
     """Strongly connected components (> 1 node) of the module graph cut at `depth`, each with its edges."""
     edges: dict[tuple[str, ...], dict[tuple[str, ...], str]] = {}
     for src, dst, file, line in crate.references():
-        a, b = src[:depth], dst[:depth]
+        a, b = (src[:depth], dst[:depth]) if depth else (src, dst)
         if a == b or ancestor(dst, src) or ancestor(b, a):
             continue
         edges.setdefault(a, {}).setdefault(b, f"{file.relative_to(crate.src.parent)}:{line}")
@@ -263,7 +263,7 @@ def name(module: tuple[str, ...]) -> str:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--depth", type=int, default=2, help="module path segments per graph node (default 2)")
+    parser.add_argument("--depth", type=int, default=0, help="module path segments per graph node (default 0: no cut)")
     parser.add_argument("crates", nargs="+", type=Path, help="crate directories (holding src/)")
     args = parser.parse_args(argv)
     found = 0

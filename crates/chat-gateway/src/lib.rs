@@ -4,6 +4,7 @@
 //! `/api/v1/openapi.json` ([`openapi`]) and interactive docs at `/api/docs` ([`docs`]).
 
 pub mod chat;
+pub mod clients;
 pub mod config;
 pub mod docs;
 pub mod error;
