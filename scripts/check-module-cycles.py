@@ -13,7 +13,9 @@ Good enough, not a Rust parser: comments and string literals are blanked, `#[cfg
 named `tests.rs` (or under a `tests/` module folder) are skipped, macro bodies are read like any other code, and
 re-exports are not followed (a path counts against the module it names).
 
-Usage: scripts/check-module-cycles.py [--depth N] CRATE_DIR...   (CRATE_DIR holds src/; exit 0 when all are clean)
+Usage: scripts/check-module-cycles.py [--depth N] [--known a,b::c ...] CRATE_DIR...   (CRATE_DIR holds src/)
+A --known circle (its exact set of modules, without `crate::`) is printed but does not fail: a circle found and not
+yet fixed stays visible, and any new one (or a known one that grows) fails.
 """
 
 from __future__ import annotations
@@ -264,8 +266,10 @@ def name(module: tuple[str, ...]) -> str:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--depth", type=int, default=0, help="module path segments per graph node (default 0: no cut)")
+    parser.add_argument("--known", action="append", default=[], help="a circle tolerated for now: a,b::c")
     parser.add_argument("crates", nargs="+", type=Path, help="crate directories (holding src/)")
     args = parser.parse_args(argv)
+    known = [{tuple(m.split("::")) for m in k.split(",")} for k in args.known]
     found = 0
     for root in args.crates:
         crate = Crate(root)
@@ -273,12 +277,14 @@ def main(argv: list[str]) -> int:
             print(f"{root}: no Rust sources under {crate.src}", file=sys.stderr)
             return 2
         circles = cycles(crate, args.depth)
-        found += len(circles)
         if not circles:
             print(f"{root}: no module circles")
         for members, inner in circles:
-            print(f"{root}: module circle: {' <-> '.join(name(m) for m in members)}")
-            for a, b, where in inner:
+            tolerated = set(members) in known
+            found += not tolerated
+            label = "known module circle (not fixed yet)" if tolerated else "module circle"
+            print(f"{root}: {label}: {' <-> '.join(name(m) for m in members)}")
+            for a, b, where in [] if tolerated else inner:
                 print(f"    {name(a)} -> {name(b)}  ({where})")
     return 1 if found else 0
 
