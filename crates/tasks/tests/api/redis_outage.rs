@@ -162,6 +162,7 @@ async fn restart_under_load(restart: Restart) {
     wait_until(Duration::from_secs(30), || count(&accepted) >= 20).await;
 
     let before_restart = count(&accepted);
+    let server_before = redis_run_id(redis.url()).await;
     match restart {
         Restart::Clean => redis.stop().await.expect("stop Redis"),
         Restart::Kill9 => redis.kill_9().await.expect("kill -9 Redis"),
@@ -176,9 +177,16 @@ async fn restart_under_load(restart: Restart) {
 
     let accepted = accepted.lock().unwrap_or_else(PoisonError::into_inner).clone();
     let refused = *refused.lock().unwrap_or_else(PoisonError::into_inner);
-    assert!(
-        refused > 0,
-        "the restart was not noticed: no call was refused ({restart:?})"
+    // The traffic spans a real restart: another Redis process answers now. (Whether a sender saw a refusal depends on
+    // timing: a call may instead wait for the reconnection, which is fine, so refusals are reported, not required.)
+    assert_ne!(
+        redis_run_id(redis.url()).await,
+        server_before,
+        "Redis was not restarted ({restart:?})"
+    );
+    eprintln!(
+        "{restart:?} restart: {} accepted, {refused} refused during the outage",
+        accepted.len()
     );
     let mut lost = Vec::new();
     for id in &accepted {
@@ -258,4 +266,23 @@ async fn tasks_refuses_a_redis_without_the_append_only_file_naming_the_override(
         assert!(message.contains(part), "{part:?} missing from {message}");
     }
     assert!(allowed.is_ok(), "the override starts it: {:?}", allowed.err());
+}
+
+/// The `run_id` Redis reports in `INFO server`: a new one for every start of the server.
+async fn redis_run_id(url: &str) -> String {
+    let client = redis::Client::open(url).expect("a Redis URL");
+    let mut connection = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect to Redis");
+    let info: String = redis::cmd("INFO")
+        .arg("server")
+        .query_async(&mut connection)
+        .await
+        .expect("INFO server");
+    info.lines()
+        .find_map(|line| line.strip_prefix("run_id:"))
+        .expect("INFO server names its run_id")
+        .trim()
+        .to_owned()
 }
