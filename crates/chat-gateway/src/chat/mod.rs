@@ -7,3 +7,4 @@
 //! every role check stays where it is.
 
 pub mod domain;
+pub mod store;
