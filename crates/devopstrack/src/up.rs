@@ -15,6 +15,10 @@ pub struct UpArgs {
     /// Where the embedded stores live.
     #[arg(long, default_value = ".devopstrack", env = "DEVOPSTRACK_DATA_DIR")]
     data_dir: PathBuf,
+    /// Let `http` deploy hooks call loopback addresses (127.0.0.0/8, ::1), for hooks on this machine. The platform's
+    /// own ports stay refused.
+    #[arg(long)]
+    allow_loopback_hooks: bool,
 }
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
@@ -78,6 +82,25 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     if tasks_settings.client_secret.is_none() {
         tasks_settings.client_secret = auth_settings.service_client_secret.clone();
     }
+    if args.allow_loopback_hooks {
+        tasks_settings
+            .outbound_allow
+            .extend(["127.0.0.0/8".to_owned(), "::1".to_owned()]);
+    }
+    // Deploy hooks never reach the other services' ports, whatever the allowlist (tasks refuses its own and its peers').
+    let gateway_addr = devopstrack_gateway::config::Settings::load()?.http_addr;
+    let listeners = [
+        (auth_settings.admin_addr, auth_admin_port),
+        (projects_settings.admin_addr, projects_admin_port),
+        (metrics_settings.admin_addr, metrics_admin_port),
+        (gateway_addr, gateway_addr.port()),
+    ];
+    tasks_settings.outbound_deny.extend(
+        listeners
+            .into_iter()
+            .filter(|(_, port)| *port != 0)
+            .map(|(addr, port)| std::net::SocketAddr::new(addr.ip(), port).to_string()),
+    );
     let tasks = devopstrack_tasks::startup::Application::build(&tasks_settings).await?;
     let tasks_port = tasks.grpc_port();
     let tasks_admin_port = tasks.admin_port();

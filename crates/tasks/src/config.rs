@@ -9,6 +9,8 @@ use serde::Deserialize;
 
 use devopstrack_platform::config::{ConfigError, env_var};
 
+use crate::executor::outbound::OutboundPolicy;
+
 /// What one process of the service does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -60,6 +62,13 @@ pub struct Settings {
     pub hook_secrets: BTreeMap<String, SecretString>,
     /// How often the `http` executor polls a status URL.
     pub hook_poll_ms: u64,
+    /// Non-public destinations the `http` executor may call (on-premises hooks): CIDR blocks, addresses, host names
+    /// or `*.domain`, e.g. `["10.0.0.0/8","hooks.internal"]`. Empty (the default): public addresses only.
+    pub outbound_allow: Vec<String>,
+    /// Destinations always refused, even when `outbound_allow` covers them: `ip:port` listeners (`0.0.0.0:port`: that
+    /// port on every non-public address), CIDR blocks or addresses. This service's own ports and its peers' are
+    /// refused without being listed; `devopstrack up` lists the other services' listeners.
+    pub outbound_deny: Vec<String>,
 }
 
 impl Default for Settings {
@@ -84,6 +93,8 @@ impl Default for Settings {
             upstream_timeout_ms: 5_000,
             hook_secrets: BTreeMap::new(),
             hook_poll_ms: 1_000,
+            outbound_allow: Vec::new(),
+            outbound_deny: Vec::new(),
         }
     }
 }
@@ -97,6 +108,20 @@ impl Settings {
 
     pub fn lease(&self) -> Duration {
         Duration::from_millis(self.lease_ms)
+    }
+
+    /// The `http` executor's destination policy: the two lists, plus this service's configured listeners and the
+    /// listeners its peer URLs name (the caller adds the ports it actually bound).
+    pub fn outbound_policy(&self) -> Result<OutboundPolicy, String> {
+        let policy = OutboundPolicy::parse(&self.outbound_allow, &self.outbound_deny)?
+            .deny_listener(self.grpc_addr)
+            .deny_listener(self.admin_addr)
+            .deny_peer(&self.auth_url)
+            .deny_peer(&self.projects_url);
+        Ok(match self.metrics_url.as_str() {
+            "" => policy,
+            url => policy.deny_peer(url),
+        })
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -150,6 +175,12 @@ impl Settings {
         if !(50..=60_000).contains(&self.hook_poll_ms) {
             return bad("hook_poll_ms", "must be between 50 and 60000");
         }
+        if let Err(why) = OutboundPolicy::parse(&self.outbound_allow, &[]) {
+            return bad("outbound_allow", &why);
+        }
+        if let Err(why) = OutboundPolicy::parse(&[], &self.outbound_deny) {
+            return bad("outbound_deny", &why);
+        }
         Ok(())
     }
 }
@@ -172,7 +203,7 @@ mod tests {
 
     #[test]
     fn a_bad_value_is_one_line_naming_the_variable() {
-        let cases: [(Breaks, &str); 9] = [
+        let cases: [(Breaks, &str); 11] = [
             (
                 |s| s.database_url = "postgres://x".into(),
                 "DEVOPSTRACK_TASKS__DATABASE_URL",
@@ -197,6 +228,14 @@ mod tests {
                 "DEVOPSTRACK_TASKS__METRICS_URL",
             ),
             (|s| s.hook_poll_ms = 1, "DEVOPSTRACK_TASKS__HOOK_POLL_MS"),
+            (
+                |s| s.outbound_allow = vec!["10.0.0.0/33".into()],
+                "DEVOPSTRACK_TASKS__OUTBOUND_ALLOW",
+            ),
+            (
+                |s| s.outbound_deny = vec!["hooks.internal".into()],
+                "DEVOPSTRACK_TASKS__OUTBOUND_DENY",
+            ),
         ];
         for (breaks, variable) in cases {
             let mut settings = Settings::default();
@@ -204,5 +243,21 @@ mod tests {
             let err = settings.validate().unwrap_err().to_string();
             assert!(err.contains(variable) && !err.contains('\n'), "{err}");
         }
+    }
+
+    #[test]
+    fn the_outbound_policy_refuses_this_service_s_and_its_peers_listeners_even_when_loopback_is_allowed() {
+        let settings = Settings {
+            outbound_allow: vec!["127.0.0.0/8".into()],
+            ..Settings::default()
+        };
+        let loopback = std::net::IpAddr::from([127, 0, 0, 1]);
+
+        let policy = settings.outbound_policy().expect("valid lists");
+
+        for port in [50053, 9103, 50051, 50052, 50054] {
+            assert!(policy.check(None, loopback, port).is_err(), "port {port}");
+        }
+        assert_eq!(policy.check(None, loopback, 8000), Ok(()));
     }
 }

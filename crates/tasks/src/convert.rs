@@ -142,6 +142,7 @@ pub fn job(p: &Pipeline, stage: &str, j: &Job) -> pb::Job {
         finished_at: opt_ts(j.finished_at),
         exit_reason: j.exit_reason.clone().unwrap_or_default(),
         approved_by: j.approved_by.clone().unwrap_or_default(),
+        approved_at: opt_ts(j.approved_at),
         rejected_by: j.rejected_by.clone().unwrap_or_default(),
         not_before: opt_ts(j.not_before),
     }

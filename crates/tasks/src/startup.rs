@@ -107,6 +107,11 @@ impl Application {
             }),
             shutdown: shutdown.clone(),
         };
+        let bound: Vec<_> = [self.grpc_listener.as_ref(), Some(&self.admin_listener)]
+            .into_iter()
+            .flatten()
+            .filter_map(|l| l.local_addr().ok())
+            .collect();
         let admin = tokio::spawn(admin::serve(self.admin_listener, admin_state));
         let background = CancellationToken::new();
         let hub = EventHub::start(self.app.store().clone(), background.clone()).await;
@@ -118,10 +123,15 @@ impl Application {
         ));
 
         let workers = if self.settings.workers > 0 && self.settings.role != ProcessRole::Api {
-            let executors = Arc::new(Executors::new(ExecutorSettings {
-                hook_secrets: self.settings.hook_secrets.clone(),
-                hook_poll: Duration::from_millis(self.settings.hook_poll_ms),
-            })?);
+            let mut executor_settings = ExecutorSettings::from_config(&self.settings).map_err(|why| {
+                let (allow, deny) = (env_var("tasks", "outbound_allow"), env_var("tasks", "outbound_deny"));
+                anyhow::anyhow!("{allow} / {deny}: {why}")
+            })?;
+            // The ports actually bound (the settings may say port 0) are the platform's own listeners too.
+            executor_settings.outbound = bound
+                .into_iter()
+                .fold(executor_settings.outbound, |policy, addr| policy.deny_listener(addr));
+            let executors = Arc::new(Executors::new(executor_settings)?);
             let settings = WorkerSettings {
                 name: worker::process_name(),
                 count: self.settings.workers,

@@ -8,13 +8,16 @@
 //! - a delivery whose attempt is no longer current (cancelled, duplicated, already done) is acked and dropped;
 //! - a redelivery of an attempt still marked running means its worker's lease lapsed (it was killed): the attempt
 //!   is reported lost (`lease_lapsed`) and a new attempt is queued;
-//! - a worker that loses its lease (it could not renew in time) stops the executor and reports nothing: the new
-//!   holder of the delivery decides.
+//! - a worker that loses its lease (another worker was handed the delivery, or renewals failed or went unanswered
+//!   until the next one would come too late) stops the executor and reports nothing: the new holder of the delivery
+//!   decides. It stops at most one renewal interval after its first failed renewal, before its lease lapses
+//!   (`lease.rs`).
 //!
 //! Shutdown: on the token, the loops stop leasing; running jobs get `grace` to finish, then their executors are
 //! cancelled and their deliveries handed back to the queue (run again elsewhere as a new attempt).
 
 mod group;
+mod lease;
 mod logs;
 
 use std::sync::Arc;
@@ -88,6 +91,7 @@ async fn lease_loop(worker: Arc<group::Worker>, slots: Arc<Semaphore>, shutdown:
                 Err(_) => break,
             }
         }
+        let asked = tokio::time::Instant::now();
         let leased = tokio::select! {
             () = shutdown.cancelled() => break,
             leased = worker.app.store().lease(&worker.name, permits.len(), worker.lease, LEASE_WAIT) => leased,
@@ -113,7 +117,7 @@ async fn lease_loop(worker: Arc<group::Worker>, slots: Arc<Semaphore>, shutdown:
         permits.truncate(deliveries.len());
         for group in by_pipeline(deliveries) {
             let held = permits.split_off(permits.len() - group.len());
-            groups.spawn(worker.clone().run_group(group, held, shutdown.clone()));
+            groups.spawn(worker.clone().run_group(group, asked, held, shutdown.clone()));
         }
     }
     while groups.join_next().await.is_some() {}

@@ -8,3 +8,4 @@
 
 pub mod domain;
 pub mod parser;
+pub mod store;

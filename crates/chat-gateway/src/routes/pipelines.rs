@@ -184,7 +184,7 @@ async fn retry(
 }
 
 /// Approves a job waiting for approval (operator for non-production; admin for any; never whoever triggered a
-/// production deploy).
+/// deploy to a protected or production environment).
 #[utoipa::path(post, path = "/api/v1/jobs/{id}/approve", tag = "jobs", operation_id = "approveJob",
     params(("id" = String, Path, description = "Job id (a UUID)")),
     responses(

@@ -1,9 +1,11 @@
 //! The one binary, run for real: `devopstrack up` on free ports with a fresh data directory, and `user create`.
 //! The harness ([`Up`]) is here; the tests in `up` (first start, restart, Ctrl-C), `user` (`user create`),
-//! `deployments` (gRPC and REST over one process) and `dora` (a deploy pipeline moving the DORA numbers).
+//! `deployments` (gRPC and REST over one process), `dora` (a deploy pipeline moving the DORA numbers) and `hooks` (a
+//! deploy hook aimed at the platform's own ports).
 
 mod deployments;
 mod dora;
+mod hooks;
 mod up;
 mod user;
 
@@ -23,10 +25,16 @@ struct Up {
 
 impl Up {
     fn start(data_dir: &std::path::Path, extra_env: &[(&str, &str)]) -> Self {
+        Self::start_with(data_dir, extra_env, &[])
+    }
+
+    /// [`Up::start`] with more `up` arguments.
+    fn start_with(data_dir: &std::path::Path, extra_env: &[(&str, &str)], args: &[&str]) -> Self {
         let mut command = Command::new(BIN);
         command
             .args(["up", "--data-dir"])
             .arg(data_dir)
+            .args(args)
             .env("DEVOPSTRACK_AUTH__GRPC_ADDR", "127.0.0.1:0")
             .env("DEVOPSTRACK_AUTH__ADMIN_ADDR", "127.0.0.1:0")
             .env("DEVOPSTRACK_PROJECTS__GRPC_ADDR", "127.0.0.1:0")

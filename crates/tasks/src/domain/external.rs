@@ -267,6 +267,7 @@ impl Pipeline {
                 finished_at: ext.finished_at,
                 exit_reason: exit_reason(ext.status),
                 approved_by: None,
+                approved_at: None,
                 rejected_by: None,
                 lease_losses: 0,
             });

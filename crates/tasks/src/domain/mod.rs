@@ -4,6 +4,7 @@
 //! (`start_job`, `finish_job`, `cancel`, `approve`, `reject`, `retry_job`), each returning the [`Effect`]s to carry out.
 //! [`external`] merges deliveries about runs tracked from GitHub Actions, which those transitions refuse.
 
+mod approvals;
 mod executor;
 pub mod external;
 mod meta;

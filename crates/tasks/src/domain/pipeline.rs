@@ -9,6 +9,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use super::approvals::environment_gates;
 use super::meta::{JobId, PipelineId, PipelineMeta};
 use super::spec::{JobSpec, Name, PipelineSpec};
 use super::state::{JobStatus, PipelineStatus};
@@ -18,7 +19,7 @@ use super::state::{JobStatus, PipelineStatus};
 pub struct Job {
     pub id: JobId,
     pub spec: JobSpec,
-    /// Starts in `waiting_approval` whenever its stage begins or it is retried.
+    /// Starts in `waiting_approval` whenever its stage begins or it is retried by hand (see `approvals.rs`).
     pub gated: bool,
     pub status: JobStatus,
     /// 1-based; a new attempt each time it is retried.
@@ -32,6 +33,8 @@ pub struct Job {
     pub finished_at: Option<DateTime<Utc>>,
     pub exit_reason: Option<String>,
     pub approved_by: Option<String>,
+    /// When the approval that queued the current attempt was recorded.
+    pub approved_at: Option<DateTime<Utc>>,
     pub rejected_by: Option<String>,
     /// How many attempts ended because their worker's lease lapsed (see [`Pipeline::lease_lapsed`]).
     pub lease_losses: u32,
@@ -148,11 +151,10 @@ pub struct Pipeline {
 impl Pipeline {
     /// A new run with stage 0's jobs queued, and the effects that enqueue them.
     ///
-    /// Gating: a job with `requires_approval` always starts its stage in `waiting_approval`. A deploy to a `protected`
-    /// environment whose spec gates no job explicitly gates the jobs of its last stage (the deploy stage).
+    /// Gating (see `approvals.rs`): a job with `requires_approval` starts its stage in `waiting_approval`, and so does
+    /// every job of the last stage of a deploy to a `protected` or `production` environment; the two add up.
     pub fn new(spec: PipelineSpec, meta: PipelineMeta, now: DateTime<Utc>) -> (Self, Vec<Effect>) {
-        let protected = meta.target.as_ref().is_some_and(|t| t.protected);
-        let explicit = spec.stages().iter().flat_map(|s| &s.jobs).any(|j| j.requires_approval);
+        let environment_gate = environment_gates(&meta);
         let last = spec.stages().len() - 1;
         let stages = spec
             .stages()
@@ -165,7 +167,7 @@ impl Pipeline {
                     .iter()
                     .map(|j| Job {
                         id: JobId::new(),
-                        gated: j.requires_approval || (protected && !explicit && i == last),
+                        gated: j.requires_approval || (environment_gate && i == last),
                         spec: j.clone(),
                         status: JobStatus::Pending,
                         attempt: 1,
@@ -176,6 +178,7 @@ impl Pipeline {
                         finished_at: None,
                         exit_reason: None,
                         approved_by: None,
+                        approved_at: None,
                         rejected_by: None,
                         lease_losses: 0,
                     })
@@ -260,9 +263,12 @@ impl Pipeline {
         }
     }
 
-    /// Makes the job's current attempt queued (or waiting for approval), clearing what the previous attempt left.
+    /// Makes the job's current attempt queued (or waiting for approval), clearing what the previous attempt left. The
+    /// environment's gate is checked again here, so a pipeline stored before a gate rule changed still waits.
     pub(super) fn requeue(&mut self, at: (usize, usize), fx: &mut Vec<Effect>) {
+        let environment_gate = self.stage_gated_by_environment(at.0);
         let job = &mut self.stages[at.0].jobs[at.1];
+        job.gated |= environment_gate;
         job.not_before = None;
         job.worker = None;
         job.cancel_requested = false;
@@ -270,6 +276,7 @@ impl Pipeline {
         job.finished_at = None;
         job.exit_reason = None;
         job.approved_by = None;
+        job.approved_at = None;
         job.rejected_by = None;
         let (id, attempt, gated) = (job.id, job.attempt, job.gated);
         if gated {

@@ -3,12 +3,10 @@
 //! compare-and-set on it, so a duplicate or stale delivery is refused with [`TransitionError::Stale`]. Every one of
 //! them refuses a run tracked from GitHub ([`TransitionError::Tracked`]): its source runs it.
 
-use chrono::{DateTime, Utc};
-use devopstrack_platform::auth::Role;
-
-use super::meta::{Actor, JobId, Tier};
+use super::meta::JobId;
 use super::pipeline::{Effect, Pipeline, TransitionError};
 use super::state::{JobStatus, PipelineStatus};
+use chrono::{DateTime, Utc};
 
 /// How a running attempt ended, as its worker (or the timeout sweeper) reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,39 +171,6 @@ impl Pipeline {
         Ok(fx)
     }
 
-    /// Lets a job waiting for approval be queued. Operator: non-production; admin: any; for production the approver
-    /// must not be who triggered the pipeline. Records who approved.
-    pub fn approve(&mut self, job: JobId, by: &Actor, now: DateTime<Utc>) -> Fx {
-        self.refuse_tracked("approve its jobs")?;
-        let at = self.waiting(job, "approve")?;
-        self.check_approver(by, true)?;
-        let mut fx = Vec::new();
-        let j = &mut self.stages[at.0].jobs[at.1];
-        j.approved_by = Some(by.subject.clone());
-        let attempt = j.attempt;
-        self.set_job_status(at, JobStatus::Queued, &mut fx);
-        fx.push(Effect::Enqueue { job, attempt });
-        self.settle(now, &mut fx);
-        Ok(fx)
-    }
-
-    /// Refuses a job waiting for approval (same roles as [`Pipeline::approve`], the trigger-er included): the job
-    /// fails with the reason and so does the pipeline.
-    pub fn reject(&mut self, job: JobId, by: &Actor, reason: &str, now: DateTime<Utc>) -> Fx {
-        self.refuse_tracked("reject its jobs")?;
-        let at = self.waiting(job, "reject")?;
-        self.check_approver(by, false)?;
-        let mut fx = Vec::new();
-        let j = &mut self.stages[at.0].jobs[at.1];
-        j.rejected_by = Some(by.subject.clone());
-        j.exit_reason = Some(format!("rejected by {}: {reason}", by.subject));
-        j.finished_at = Some(now);
-        let name = j.spec.name.clone();
-        self.set_job_status(at, JobStatus::Failed, &mut fx);
-        self.fail(&format!("pipeline failed: job {name} rejected"), now, &mut fx);
-        Ok(fx)
-    }
-
     /// A new attempt of a failed, timed-out or cancelled job in the stage where a failed pipeline stopped. The
     /// pipeline runs again from that stage: the job and its never-started siblings are queued (or wait for approval
     /// again), later stages go back to pending. A manual retry may exceed `max_attempts`.
@@ -248,42 +213,11 @@ impl Pipeline {
         self.refresh_status(&mut fx);
         Ok(fx)
     }
-
-    fn waiting(&self, job: JobId, action: &'static str) -> Result<(usize, usize), TransitionError> {
-        if self.status.is_terminal() {
-            return Err(TransitionError::PipelineState {
-                status: self.status,
-                action,
-            });
-        }
-        let at = self.locate(job)?;
-        let status = self.stages[at.0].jobs[at.1].status;
-        if status != JobStatus::WaitingApproval {
-            return Err(TransitionError::JobState { job, status, action });
-        }
-        Ok(at)
-    }
-
-    fn check_approver(&self, by: &Actor, approving: bool) -> Result<(), TransitionError> {
-        let production = self.meta.target.as_ref().is_some_and(|t| t.tier == Tier::Production);
-        match by.role {
-            Role::Admin => {}
-            Role::Operator if !production => {}
-            Role::Operator => return Err(TransitionError::Denied("only an admin approves a production deploy")),
-            Role::Viewer | Role::Service => {
-                return Err(TransitionError::Denied("approving needs the operator or admin role"));
-            }
-        }
-        if approving && production && by.subject == self.meta.triggered_by {
-            return Err(TransitionError::Denied(
-                "a production deploy needs an approver other than who triggered it",
-            ));
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
 mod approval_tests;
+#[cfg(test)]
+mod gate_tests;
 #[cfg(test)]
 mod tests;

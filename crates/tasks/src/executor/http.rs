@@ -1,32 +1,45 @@
 //! The `http` executor: deploy hooks. It POSTs the attempt as JSON to `url` (signed with HMAC-SHA256 when the job names
-//! a configured secret), and when the hook gives a status URL, polls it until the remote deploy ends.
+//! a configured secret), and when the hook gives a status URL, polls it until the remote deploy ends. Every request
+//! goes through the destination policy ([`crate::executor::outbound`]): a refused destination is never contacted.
 //!
-//! The receiver can rely on `X-DevOpsTrack-Delivery: <jobId>:<attempt>` being the same for a retried request of one
-//! attempt and new for each attempt. Log lines name URLs without their query (where tokens tend to hide) and never carry
-//! a secret or a response body; a failure reason may quote up to [`SNIPPET_CHARS`] characters of a remote answer.
+//! What the hook receives: `POST` with `Content-Type: application/json`, the body
+//! `{"deliveryId","pipelineId","jobId","job","attempt","project","environment","version"}`, and the headers
+//! - `X-DevOpsTrack-Delivery: <pipelineId>:<jobId>`: the same for every attempt of the job in this run (retries by its
+//!   policy, after a lost lease, or by hand), so a receiver that has already started this deploy can answer with its
+//!   status instead of deploying twice; it also stays the same for a re-sent request of one attempt;
+//! - `X-DevOpsTrack-Attempt: <n>`: the attempt (1-based), new with each attempt;
+//! - `X-DevOpsTrack-Signature: sha256=<hex>` when the job names a secret: the HMAC-SHA256, under that secret, of the
+//!   exact body bytes. The body carries `deliveryId` and `attempt` too, so what the headers say is also signed.
+//!
+//! Log lines name URLs without their query (where tokens tend to hide) and never carry a secret or a response body; a
+//! failure reason quotes at most [`EXCERPT_CHARS`] characters of what the answer's JSON says of itself (see `text.rs`).
 
 mod answer;
+mod clients;
 mod text;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION};
-use reqwest::redirect::Policy;
 use reqwest::{StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use sha2::Sha256;
 
+use super::outbound::UNREACHABLE;
 use super::{Cancelled, ExecutorSettings, RunContext, cancelled};
 use crate::domain::Outcome;
 use crate::domain::spec::HttpParams;
-use answer::{Body, Poll, parse_status, read_capped, same_origin_redirects, status_url};
-use text::{describe, redact, with_snippet};
+use answer::{Body, Poll, parse_status, read_capped, status_url};
+use clients::Clients;
+use text::{describe, redact, with_excerpt};
 
 const USER_AGENT: &str = concat!("devopstrack-tasks/", env!("CARGO_PKG_VERSION"));
 const DELIVERY_HEADER: &str = "X-DevOpsTrack-Delivery";
+const ATTEMPT_HEADER: &str = "X-DevOpsTrack-Attempt";
 const SIGNATURE_HEADER: &str = "X-DevOpsTrack-Signature";
 /// Per request, connection included: a hook that hangs fails its poll (or the attempt) instead of the whole job.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -36,11 +49,11 @@ const MAX_REDIRECTS: usize = 5;
 const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Consecutive failed polls (connection errors, 5xx, unreadable JSON) after which the attempt fails.
 pub(super) const MAX_POLL_FAILURES: u32 = 10;
-/// How much of a remote answer a failure reason quotes.
-const SNIPPET_CHARS: usize = 200;
+/// How much of a remote answer's own message a failure reason quotes.
+const EXCERPT_CHARS: usize = 120;
 
 pub(super) struct HttpExecutor {
-    client: reqwest::Client,
+    clients: Clients,
     secrets: BTreeMap<String, SecretString>,
     poll: Duration,
 }
@@ -49,6 +62,7 @@ pub(super) struct HttpExecutor {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Payload<'a> {
+    delivery_id: &'a str,
     pipeline_id: String,
     job_id: String,
     job: &'a str,
@@ -60,14 +74,8 @@ struct Payload<'a> {
 
 impl HttpExecutor {
     pub(super) fn new(settings: ExecutorSettings) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .timeout(REQUEST_TIMEOUT)
-            .connect_timeout(CONNECT_TIMEOUT)
-            .redirect(Policy::custom(same_origin_redirects))
-            .build()?;
         Ok(Self {
-            client,
+            clients: Clients::new(Arc::new(settings.outbound))?,
             secrets: settings.hook_secrets,
             poll: settings.hook_poll,
         })
@@ -105,16 +113,20 @@ impl HttpExecutor {
             Ok(url) => url,
             Err(e) => return Ok(failed(format!("deploy hook URL is invalid: {e}"))),
         };
-        let body = match serde_json::to_vec(&payload(ctx)) {
+        let delivery = format!("{}:{}", ctx.pipeline, ctx.job);
+        let body = match serde_json::to_vec(&payload(ctx, &delivery)) {
             Ok(body) => body,
             Err(e) => return Ok(failed(format!("cannot encode the deploy hook payload: {e}"))),
         };
-        let delivery = format!("{}:{}", ctx.job, ctx.attempt);
-        let mut request = self
-            .client
+        let client = match self.clients.for_url(&hook) {
+            Ok(client) => client,
+            Err(why) => return self.unreachable(&hook, &why, ctx).await,
+        };
+        let mut request = client
             .post(hook.clone())
             .header(CONTENT_TYPE, "application/json")
-            .header(DELIVERY_HEADER, &delivery);
+            .header(DELIVERY_HEADER, &delivery)
+            .header(ATTEMPT_HEADER, ctx.attempt.to_string());
         let signed = match secret {
             Some((name, secret)) => match sign(secret, &body) {
                 Ok(signature) => {
@@ -126,13 +138,17 @@ impl HttpExecutor {
             None => "unsigned".to_owned(),
         };
         ctx.say(format!(
-            "deploy hook: POST {} (delivery {delivery}, {signed})",
-            redact(&hook)
+            "deploy hook: POST {} (delivery {delivery}, attempt {}, {signed})",
+            redact(&hook),
+            ctx.attempt
         ))
         .await?;
 
         let response = match ctx.guard(request.body(body).send()).await? {
             Ok(response) => response,
+            Err(e) if e.is_connect() || e.is_redirect() => {
+                return self.unreachable(&hook, &describe(e), ctx).await;
+            }
             Err(e) => {
                 let why = describe(e);
                 ctx.say(format!("deploy hook: request failed: {why}")).await?;
@@ -162,7 +178,7 @@ impl HttpExecutor {
             }
         };
         if !status.is_success() {
-            return Ok(failed(with_snippet(
+            return Ok(failed(with_excerpt(
                 format!("deploy hook answered HTTP {}", status.as_u16()),
                 &body.bytes,
             )));
@@ -227,9 +243,20 @@ impl HttpExecutor {
     }
 
     async fn poll_once(&self, url: &Url, ctx: &RunContext) -> Result<Poll, Cancelled> {
-        let sent = self.client.get(url.clone()).header(ACCEPT, "application/json").send();
+        let client = match self.clients.for_url(url) {
+            Ok(client) => client,
+            Err(why) => {
+                tracing::warn!(url = %redact(url), %why, "outbound: status URL refused");
+                return Ok(Poll::Transient(UNREACHABLE.to_owned()));
+            }
+        };
+        let sent = client.get(url.clone()).header(ACCEPT, "application/json").send();
         let response = match ctx.guard(sent).await? {
             Ok(response) => response,
+            Err(e) if e.is_connect() || e.is_redirect() => {
+                tracing::warn!(url = %redact(url), why = %describe(e), "outbound: status URL not reached");
+                return Ok(Poll::Transient(UNREACHABLE.to_owned()));
+            }
             Err(e) => return Ok(Poll::Transient(describe(e))),
         };
         let code = response.status();
@@ -241,7 +268,7 @@ impl HttpExecutor {
             return Ok(Poll::Transient(format!("HTTP {}", code.as_u16())));
         }
         if !code.is_success() {
-            return Ok(Poll::Fatal(with_snippet(
+            return Ok(Poll::Fatal(with_excerpt(
                 format!("answered HTTP {}", code.as_u16()),
                 &body.bytes,
             )));
@@ -251,10 +278,22 @@ impl HttpExecutor {
         }
         Ok(parse_status(&body.bytes))
     }
+
+    /// Fails the attempt without telling viewers why the destination was out of reach (refused by the policy, not
+    /// resolving, refusing or not answering the connection: all read the same); the service's log keeps the reason.
+    async fn unreachable(&self, url: &Url, why: &str, ctx: &RunContext) -> Result<Outcome, Cancelled> {
+        tracing::warn!(url = %redact(url), %why, "outbound: deploy hook not reached");
+        ctx.say(format!("deploy hook: request failed: {UNREACHABLE}")).await?;
+        Ok(failed(format!(
+            "deploy hook request to {} failed: {UNREACHABLE}",
+            redact(url)
+        )))
+    }
 }
 
-fn payload(ctx: &RunContext) -> Payload<'_> {
+fn payload<'a>(ctx: &'a RunContext, delivery: &'a str) -> Payload<'a> {
     Payload {
+        delivery_id: delivery,
         pipeline_id: ctx.pipeline.to_string(),
         job_id: ctx.job.to_string(),
         job: &ctx.job_name,

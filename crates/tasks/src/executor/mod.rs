@@ -3,11 +3,13 @@
 //! `tokio::time::timeout`) and the state transitions, so an executor only runs, logs and reports.
 //!
 //! - [`simulate`](ExecutorSpec::Simulate): sleeps, writes log lines and fails with a given probability (demos, load).
-//! - [`http`](ExecutorSpec::Http): POSTs a deploy hook, signed with HMAC when a secret is named, and follows its status.
+//! - [`http`](ExecutorSpec::Http): POSTs a deploy hook, signed with HMAC when a secret is named, and follows its status,
+//!   only to destinations the [`outbound`] policy permits.
 //!
 //! Every wait races the attempt's cancellation token, so a cancelled pipeline frees its worker at once.
 
 mod http;
+pub mod outbound;
 mod simulate;
 
 use std::collections::BTreeMap;
@@ -21,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Settings;
 use crate::domain::spec::ExecutorSpec;
 use crate::domain::{JobId, Outcome, PipelineId};
+use outbound::OutboundPolicy;
 
 /// Where an executor writes its job's log lines; the worker batches them into the job log and live events.
 #[derive(Clone)]
@@ -85,14 +88,19 @@ pub struct ExecutorSettings {
     pub hook_secrets: BTreeMap<String, SecretString>,
     /// How often the `http` executor polls a status URL (and waits after a failed poll).
     pub hook_poll: Duration,
+    /// Where the `http` executor may connect.
+    pub outbound: OutboundPolicy,
 }
 
 impl ExecutorSettings {
-    pub fn from_config(settings: &Settings) -> Self {
-        Self {
+    /// From the settings: their secrets and poll interval, and the outbound policy of
+    /// [`Settings::outbound_policy`] (the caller adds the listeners it bound).
+    pub fn from_config(settings: &Settings) -> Result<Self, String> {
+        Ok(Self {
             hook_secrets: settings.hook_secrets.clone(),
             hook_poll: Duration::from_millis(settings.hook_poll_ms),
-        }
+            outbound: settings.outbound_policy()?,
+        })
     }
 }
 

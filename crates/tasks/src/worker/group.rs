@@ -6,8 +6,10 @@ use std::time::Duration;
 use futures::FutureExt;
 use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::lease::Hold;
 use super::logs::pump_logs;
 use crate::app::TasksApp;
 use crate::domain::{JobStatus, Outcome, Pipeline, PipelineId};
@@ -17,6 +19,8 @@ use crate::store::{Delivery, StoredPipeline};
 
 /// How many times a finish that lost its compare-and-set (`CAS_ATTEMPTS` each) is tried again.
 const FINISH_ATTEMPTS: usize = 20;
+/// How long a worker that gives a job up (lost lease, shutdown) waits for its cancelled executor to return.
+const LAST_WORDS: Duration = Duration::from_millis(250);
 
 pub(super) struct Worker {
     pub(super) app: Arc<TasksApp>,
@@ -38,6 +42,7 @@ impl Worker {
     pub(super) async fn run_group(
         self: Arc<Self>,
         group: Vec<Delivery>,
+        leased_at: Instant,
         mut permits: Vec<OwnedSemaphorePermit>,
         shutdown: CancellationToken,
     ) {
@@ -84,7 +89,7 @@ impl Worker {
         let mut known = Some(stored);
         let mut running: FuturesUnordered<_> = run
             .into_iter()
-            .map(|d| self.execute(snapshot.clone(), d, &shutdown))
+            .map(|d| self.execute(snapshot.clone(), d, leased_at, &shutdown))
             .collect();
         while let Some(first) = running.next().await {
             let mut ready = vec![first];
@@ -166,11 +171,14 @@ impl Worker {
         false
     }
 
-    /// Runs one started attempt to its end, renewing its lease and watching for a stop request or shutdown.
+    /// Runs one started attempt to its end, renewing its lease and watching for a stop request or shutdown. A lease
+    /// it cannot renew (taken by another worker, or renewals failing or not answering until the next one would be
+    /// too late: see [`Hold`]) stops the executor and reports nothing: the delivery is no longer this worker's.
     async fn execute(
         &self,
         pipeline: Arc<Pipeline>,
         delivery: Delivery,
+        leased_at: Instant,
         shutdown: &CancellationToken,
     ) -> (Delivery, Ended) {
         let store = self.app.store().clone();
@@ -218,31 +226,59 @@ impl Worker {
                 }
             };
             tokio::pin!(run);
-            let mut renew = tokio::time::interval(self.lease / 3);
+            let every = self.lease / 3;
+            let mut hold = Hold::new(leased_at, self.lease, every);
+            let mut renew = tokio::time::interval(every);
             renew.tick().await;
             let grace_over = async {
                 shutdown.cancelled().await;
                 tokio::time::sleep(self.grace).await;
             };
             tokio::pin!(grace_over);
-            let mut stopping = false;
-            loop {
+            let (mut stopping, mut finished) = (false, false);
+            let ended = loop {
                 tokio::select! {
-                    outcome = &mut run => break Ended::Outcome(outcome),
+                    outcome = &mut run => {
+                        finished = true;
+                        break if hold.lapsed(Instant::now()) { Ended::LeaseLost } else { Ended::Outcome(outcome) };
+                    }
                     _ = renew.tick() => {
-                        match store.renew(&self.name, &delivery, self.lease).await {
-                            Ok(true) => {}
-                            Ok(false) => { cancel.cancel(); break Ended::LeaseLost; }
-                            Err(e) => tracing::warn!(error = %e, "renewing a lease failed; trying again"),
+                        let asked = Instant::now();
+                        let renewed = tokio::time::timeout(
+                            hold.patience(asked),
+                            store.renew(&self.name, &delivery, self.lease),
+                        );
+                        match renewed.await {
+                            Ok(Ok(true)) => hold.renewed(asked),
+                            Ok(Ok(false)) => break Ended::LeaseLost,
+                            Ok(Err(e)) => tracing::warn!(error = %e, "renewing a lease failed"),
+                            Err(_) => tracing::warn!("renewing a lease did not answer before it lapsed"),
                         }
-                        if !stopping && store.stop_requested(delivery.job, delivery.attempt).await.unwrap_or(false) {
-                            stopping = true;
-                            cancel.cancel();
+                        if hold.must_stop(Instant::now()) {
+                            tracing::warn!(job_id = %delivery.job, "cannot renew the lease in time; stopping the job");
+                            break Ended::LeaseLost;
+                        }
+                        if !stopping {
+                            let asked = tokio::time::timeout(
+                                hold.patience(Instant::now()),
+                                store.stop_requested(delivery.job, delivery.attempt),
+                            );
+                            if matches!(asked.await, Ok(Ok(true))) {
+                                stopping = true;
+                                cancel.cancel();
+                            }
                         }
                     }
-                    () = &mut grace_over => { cancel.cancel(); break Ended::HandBack; }
+                    () = &mut grace_over => break Ended::HandBack,
                 }
+            };
+            if !finished {
+                cancel.cancel();
+                // A cancelled executor returns at once: let it say its last words (and drop its requests) before the
+                // job is given up, but never wait for long. Its outcome is not reported.
+                let _ = tokio::time::timeout(LAST_WORDS, &mut run).await;
             }
+            ended
         };
         drop(context);
         // Lines already produced are written before the outcome, so a finished job's log is complete.

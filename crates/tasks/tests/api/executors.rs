@@ -4,6 +4,7 @@
 
 mod cancellation;
 mod delivery;
+mod policy;
 mod polling;
 
 use std::collections::{BTreeMap, HashMap};
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 use devopstrack_tasks::domain::spec::{ExecutorSpec, HttpParams};
 use devopstrack_tasks::domain::{JobId, Outcome, PipelineId};
+use devopstrack_tasks::executor::outbound::OutboundPolicy;
 use devopstrack_tasks::executor::{ExecutorSettings, Executors, LogSink, RunContext};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
@@ -124,13 +126,24 @@ async fn answer(req: Request<Incoming>, log: &Mutex<Vec<Seen>>, script: &Script)
     response.body(Full::new(Bytes::from(body))).unwrap()
 }
 
+/// Executors whose hooks may be on loopback (where the tests' hook servers listen), as the outbound allowlist says.
 fn executors() -> Executors {
+    executors_with(allowing(&["127.0.0.0/8"]))
+}
+
+fn executors_with(outbound: OutboundPolicy) -> Executors {
     let hook_secrets = BTreeMap::from([("DEPLOY_HOOK".to_owned(), SecretString::from(SECRET))]);
     Executors::new(ExecutorSettings {
         hook_secrets,
         hook_poll: POLL,
+        outbound,
     })
     .expect("build the executors")
+}
+
+fn allowing(entries: &[&str]) -> OutboundPolicy {
+    let entries: Vec<String> = entries.iter().map(|e| (*e).to_owned()).collect();
+    OutboundPolicy::parse(&entries, &[]).expect("valid allowlist entries")
 }
 
 fn context() -> (RunContext, mpsc::Receiver<String>) {

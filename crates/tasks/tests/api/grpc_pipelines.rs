@@ -5,6 +5,7 @@
 
 mod approvals;
 mod failures;
+mod hooks;
 mod requests;
 
 use std::time::Duration;

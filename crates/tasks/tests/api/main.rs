@@ -10,3 +10,4 @@ mod metrics_delivery;
 mod outbox_recovery;
 mod store;
 mod worker_kill;
+mod worker_lease;

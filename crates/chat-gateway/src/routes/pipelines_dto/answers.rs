@@ -124,7 +124,10 @@ pub struct JobBody {
     pub finished_at: Option<DateTime<Utc>>,
     /// Why it ended (an error, a timeout, a rejection's reason).
     pub exit_reason: Option<String>,
+    /// Who approved the current attempt (a job gated by `requiresApproval` or by its environment).
     pub approved_by: Option<String>,
+    /// When `approvedBy` approved it.
+    pub approved_at: Option<DateTime<Utc>>,
     pub rejected_by: Option<String>,
     /// A queued retry does not start before this time.
     pub not_before: Option<DateTime<Utc>>,
@@ -150,6 +153,7 @@ impl From<pb::Job> for JobBody {
             finished_at: time(j.finished_at),
             exit_reason: non_empty(j.exit_reason),
             approved_by: non_empty(j.approved_by),
+            approved_at: time(j.approved_at),
             rejected_by: non_empty(j.rejected_by),
             not_before: time(j.not_before),
         }

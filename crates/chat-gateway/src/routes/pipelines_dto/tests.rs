@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use prost_types::value::Kind;
 use serde_json::{Value, json};
 
+mod approvals;
+
 use super::params::MAX_PARAMS_DEPTH;
 use super::*;
 use crate::error::ApiError;

@@ -1,20 +1,28 @@
-//! Approval gates, rejection and manual retry.
+//! Who may approve or reject a gated job (roles, four eyes), what an approval records, rejection and manual retry.
+//! Which jobs wait, and what one approval releases: `gate_tests`.
 
 use serde_json::json;
 
 use super::tests::{enqueued, failed, id, meta, run, spec, status, t, three_stages};
 use crate::domain::*;
 
-fn actor(subject: &str, role: Role) -> Actor {
+pub(super) fn actor(subject: &str, role: Role) -> Actor {
     Actor {
         subject: subject.into(),
         role,
     }
 }
 
-/// A deploy whose last stage is gated, with stage 0 done: the pipeline waits for approval.
-fn waiting_deploy(tier: Tier) -> (Pipeline, JobId) {
-    let (mut p, _) = Pipeline::new(three_stages(), meta(Some((tier, true))), t(0));
+/// A deploy to a `tier` environment (`protected` or not) whose rollout waits for approval once stage 0 and 1 are
+/// done: gated by the environment when it gates, else by the job's own `requires_approval`.
+pub(super) fn waiting_deploy(tier: Tier, protected: bool) -> (Pipeline, JobId) {
+    let own_gate = !protected && tier != Tier::Production;
+    let s = spec(json!([
+        {"name": "build", "jobs": [{"name": "compile"}]},
+        {"name": "test", "jobs": [{"name": "unit"}, {"name": "lint"}]},
+        {"name": "deploy", "jobs": [{"name": "rollout", "requires_approval": own_gate}]}
+    ]));
+    let (mut p, _) = Pipeline::new(s, meta(Some((tier, protected))), t(0));
     run(&mut p, "build", "compile", Outcome::Succeeded, 0);
     run(&mut p, "test", "unit", Outcome::Succeeded, 20);
     let fx = run(&mut p, "test", "lint", Outcome::Succeeded, 40);
@@ -24,49 +32,25 @@ fn waiting_deploy(tier: Tier) -> (Pipeline, JobId) {
 }
 
 #[test]
-fn a_protected_deploy_waits_for_approval_at_its_last_stage() {
-    let (p, rollout) = waiting_deploy(Tier::Staging);
-    assert_eq!(p.job(rollout).unwrap().status, JobStatus::WaitingApproval);
-    assert_eq!(p.status, PipelineStatus::WaitingApproval);
-}
-
-#[test]
-fn requires_approval_gates_only_the_jobs_that_ask_for_it() {
-    let s = spec(json!([
-        {"name": "build", "jobs": [{"name": "compile", "requires_approval": true}, {"name": "docs"}]},
-        {"name": "deploy", "jobs": [{"name": "rollout"}]}
-    ]));
-    let (mut p, fx) = Pipeline::new(s, meta(Some((Tier::Production, true))), t(0));
-    assert_eq!(enqueued(&p, &fx), ["docs"]);
-    assert_eq!(status(&p, "build", "compile"), JobStatus::WaitingApproval);
-    assert_eq!(p.status, PipelineStatus::Queued, "docs can still run");
-    run(&mut p, "build", "docs", Outcome::Succeeded, 0);
-    assert_eq!(p.status, PipelineStatus::WaitingApproval);
-    p.approve(id(&p, "build", "compile"), &actor("root", Role::Admin), t(30))
-        .unwrap();
-    let fx = run(&mut p, "build", "compile", Outcome::Succeeded, 40);
-    assert_eq!(
-        enqueued(&p, &fx),
-        ["rollout"],
-        "the explicit gate replaces the last-stage gate"
-    );
-}
-
-#[test]
 fn approval_follows_role_tier_and_four_eyes_rules() {
     use Role::*;
-    // (tier, approver, role, allowed); the pipeline was triggered by alice.
+    // (tier, protected, approver, role, allowed); the pipeline was triggered by alice.
     let cases = [
-        (Tier::Staging, "bob", Operator, true),
-        (Tier::Development, "alice", Operator, true),
-        (Tier::Production, "bob", Operator, false),
-        (Tier::Production, "bob", Admin, true),
-        (Tier::Production, "alice", Admin, false),
-        (Tier::Staging, "bob", Viewer, false),
-        (Tier::Staging, "tasks", Service, false),
+        (Tier::Staging, true, "bob", Operator, true),
+        (Tier::Staging, true, "alice", Operator, false),
+        (Tier::Staging, true, "alice", Admin, false),
+        (Tier::Development, false, "alice", Operator, true),
+        (Tier::Staging, false, "alice", Admin, true),
+        (Tier::Production, true, "bob", Operator, false),
+        (Tier::Production, true, "bob", Admin, true),
+        (Tier::Production, true, "alice", Admin, false),
+        (Tier::Production, false, "alice", Admin, false),
+        (Tier::Production, false, "bob", Admin, true),
+        (Tier::Staging, true, "bob", Viewer, false),
+        (Tier::Staging, true, "tasks", Service, false),
     ];
-    for (tier, who, role, allowed) in cases {
-        let (mut p, rollout) = waiting_deploy(tier);
+    for (tier, protected, who, role, allowed) in cases {
+        let (mut p, rollout) = waiting_deploy(tier, protected);
         let before = p.clone();
         let result = p.approve(rollout, &actor(who, role), t(100));
         if allowed {
@@ -76,12 +60,15 @@ fn approval_follows_role_tier_and_four_eyes_rules() {
                 attempt: 1
             }));
             let j = p.job(rollout).unwrap();
-            assert_eq!((j.status, j.approved_by.as_deref()), (JobStatus::Queued, Some(who)));
+            assert_eq!(
+                (j.status, j.approved_by.as_deref(), j.approved_at),
+                (JobStatus::Queued, Some(who), Some(t(100)))
+            );
             assert_eq!(p.status, PipelineStatus::Running);
         } else {
             assert!(
                 matches!(result, Err(TransitionError::Denied(_))),
-                "{tier:?} {who} {role:?}: {result:?}"
+                "{tier:?} protected={protected} {who} {role:?}: {result:?}"
             );
             assert_eq!(p, before, "a denied approval changes nothing");
         }
@@ -90,7 +77,7 @@ fn approval_follows_role_tier_and_four_eyes_rules() {
 
 #[test]
 fn an_approved_deploy_runs_to_success() {
-    let (mut p, rollout) = waiting_deploy(Tier::Production);
+    let (mut p, rollout) = waiting_deploy(Tier::Production, true);
     p.approve(rollout, &actor("bob", Role::Admin), t(100)).unwrap();
     run(&mut p, "deploy", "rollout", Outcome::Succeeded, 200);
     assert_eq!(p.status, PipelineStatus::Succeeded);
@@ -117,7 +104,7 @@ fn only_a_waiting_job_can_be_approved() {
 
 #[test]
 fn a_rejection_fails_the_job_and_the_pipeline_and_records_who() {
-    let (mut p, rollout) = waiting_deploy(Tier::Production);
+    let (mut p, rollout) = waiting_deploy(Tier::Production, true);
     assert!(matches!(
         p.reject(rollout, &actor("bob", Role::Operator), "no", t(90)),
         Err(TransitionError::Denied(_))
@@ -165,7 +152,7 @@ fn retry_job_resumes_a_failed_pipeline_from_its_stage() {
 
 #[test]
 fn a_retried_rejection_waits_for_approval_again() {
-    let (mut p, rollout) = waiting_deploy(Tier::Staging);
+    let (mut p, rollout) = waiting_deploy(Tier::Staging, true);
     p.reject(rollout, &actor("bob", Role::Operator), "not now", t(100))
         .unwrap();
     let fx = p.retry_job(rollout, t(200)).unwrap();

@@ -1,12 +1,12 @@
 //! Reading what the hook answers: bodies capped at [`MAX_BODY_BYTES`], the status URL to follow (which, like every
-//! redirect, stays on the hook's origin unless the job names it) and the status documents found there.
+//! redirect, stays on the hook's origin unless the job names it; the destination policy applies to it as to the
+//! hook) and the status documents found there.
 
 use reqwest::Url;
-use reqwest::redirect::{Action, Attempt};
 use serde_json::Value;
 
-use super::text::{clean, redact};
-use super::{MAX_BODY_BYTES, MAX_REDIRECTS, SNIPPET_CHARS, failed};
+use super::text::{clean, excerpt, redact};
+use super::{MAX_BODY_BYTES, failed};
 use crate::domain::Outcome;
 use crate::domain::spec::HttpParams;
 
@@ -71,8 +71,7 @@ pub(super) fn parse_status(bytes: &[u8]) -> Poll {
     let status = clean(raw.trim(), 64);
     let message = ["message", "reason"]
         .iter()
-        .find_map(|key| doc.get(*key)?.as_str().filter(|m| !m.trim().is_empty()))
-        .map(|m| clean(m.trim(), SNIPPET_CHARS));
+        .find_map(|key| doc.get(*key)?.as_str().and_then(excerpt));
     let outcome = match status.to_ascii_lowercase().as_str() {
         "succeeded" | "success" => Some(Outcome::Succeeded),
         "failed" | "failure" | "error" => Some(failed(match message {
@@ -85,22 +84,8 @@ pub(super) fn parse_status(bytes: &[u8]) -> Poll {
     Poll::Status { status, outcome }
 }
 
-/// Follows at most [`MAX_REDIRECTS`] redirects, and only within the origin of the first URL: a redirect elsewhere is
-/// answered as is (a 3xx, so the attempt fails with its code) rather than sending the payload to another host.
-pub(super) fn same_origin_redirects(attempt: Attempt) -> Action {
-    let Some(first) = attempt.previous().first() else {
-        return attempt.stop();
-    };
-    if attempt.previous().len() > MAX_REDIRECTS {
-        attempt.error("too many redirects")
-    } else if origin(attempt.url()) != origin(first) {
-        attempt.stop()
-    } else {
-        attempt.follow()
-    }
-}
-
-fn origin(url: &Url) -> (&str, Option<&str>, Option<u16>) {
+/// What makes two URLs the same origin: scheme, host and port.
+pub(super) fn origin(url: &Url) -> (&str, Option<&str>, Option<u16>) {
     (url.scheme(), url.host_str(), url.port_or_known_default())
 }
 

@@ -1,4 +1,4 @@
-//! The binary pipeline document (format 3). Layout, in order (`str` = varint length + UTF-8, `opt` = 0 | 1 + value,
+//! The binary pipeline document (format 4). Layout, in order (`str` = varint length + UTF-8, `opt` = 0 | 1 + value,
 //! `time` = zigzag varint seconds + varint nanoseconds, `id` = 16 raw UUID bytes):
 //!
 //! pipeline: id, project str, target opt(environment str, version str, tier u8, protected u8), trigger u8,
@@ -9,9 +9,11 @@
 //! f64 LE, log_lines varint | 1 any other kind: kind str, params as compact JSON str), timeout_s varint,
 //! retry (max_attempts, initial_backoff_ms, max_backoff_ms varints), flags u8 (allow_failure 1, requires_approval 2,
 //! gated 4, cancel_requested 8), status u8, attempt varint, not_before opt time, worker opt str, started_at opt time,
-//! finished_at opt time, exit_reason opt str, approved_by opt str, rejected_by opt str, lease_losses varint.
+//! finished_at opt time, exit_reason opt str, approved_by opt str, approved_at opt time, rejected_by opt str,
+//! lease_losses varint.
 //!
-//! Format 2 is the same without `commit` (decoded as no commit); it is still read, never written.
+//! Format 3 is the same without `approved_at` (decoded as unknown), format 2 also without `commit` (decoded as no
+//! commit); both are still read, never written.
 
 use super::corrupt;
 use super::wire::{Reader, Writer};
@@ -138,11 +140,12 @@ fn job(w: &mut Writer<'_>, j: &Job) {
     w.opt_time(j.finished_at);
     w.opt_str(j.exit_reason.as_deref());
     w.opt_str(j.approved_by.as_deref());
+    w.opt_time(j.approved_at);
     w.opt_str(j.rejected_by.as_deref());
     w.varint(j.lease_losses.into());
 }
 
-/// Decodes the document after its prefix, laid out as `format` (2 or 3: see the module docs).
+/// Decodes the document after its prefix, laid out as `format` (2 to 4: see the module docs).
 pub(super) fn decode(bytes: &[u8], format: u8) -> Result<Pipeline, StoreError> {
     let mut r = Reader { bytes, at: 0 };
     let id = PipelineId::parse(&r.id()?.to_string()).map_err(|e| corrupt(format!("pipeline id: {e}")))?;
@@ -189,7 +192,7 @@ pub(super) fn decode(bytes: &[u8], format: u8) -> Result<Pipeline, StoreError> {
         let n = r.count()?;
         let mut jobs = Vec::with_capacity(n.min(64));
         for _ in 0..n {
-            jobs.push(decode_job(&mut r)?);
+            jobs.push(decode_job(&mut r, format)?);
         }
         stages.push(Stage { name, jobs });
     }
@@ -220,7 +223,7 @@ pub(super) fn decode(bytes: &[u8], format: u8) -> Result<Pipeline, StoreError> {
     })
 }
 
-fn decode_job(r: &mut Reader<'_>) -> Result<Job, StoreError> {
+fn decode_job(r: &mut Reader<'_>, format: u8) -> Result<Job, StoreError> {
     let id = JobId::parse(&r.id()?.to_string()).map_err(|e| corrupt(format!("job id: {e}")))?;
     let name = Name::parse(&r.str()?).map_err(corrupt)?;
     let path = format!("job {id}");
@@ -282,6 +285,7 @@ fn decode_job(r: &mut Reader<'_>) -> Result<Job, StoreError> {
         finished_at: r.opt_time()?,
         exit_reason: r.opt_str()?,
         approved_by: r.opt_str()?,
+        approved_at: if format >= 4 { r.opt_time()? } else { None },
         rejected_by: r.opt_str()?,
         lease_losses: r.u32()?,
     })

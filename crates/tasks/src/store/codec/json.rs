@@ -70,6 +70,8 @@ struct JobDoc {
     finished_at: Option<DateTime<Utc>>,
     exit_reason: Option<String>,
     approved_by: Option<String>,
+    #[serde(default)]
+    approved_at: Option<DateTime<Utc>>,
     rejected_by: Option<String>,
     #[serde(default)]
     lease_losses: u32,
@@ -147,6 +149,7 @@ fn job_doc(j: &Job) -> JobDoc {
         finished_at: j.finished_at,
         exit_reason: j.exit_reason.clone(),
         approved_by: j.approved_by.clone(),
+        approved_at: j.approved_at,
         rejected_by: j.rejected_by.clone(),
         lease_losses: j.lease_losses,
     }
@@ -251,6 +254,7 @@ fn decode_job(j: JobDoc) -> Result<Job, StoreError> {
         finished_at: j.finished_at,
         exit_reason: j.exit_reason,
         approved_by: j.approved_by,
+        approved_at: j.approved_at,
         rejected_by: j.rejected_by,
         lease_losses: j.lease_losses,
     })

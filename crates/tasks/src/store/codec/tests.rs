@@ -86,6 +86,7 @@ fn rich() -> Pipeline {
     j.lease_losses = 2;
     let j = &mut p.stages[0].jobs[1];
     j.approved_by = Some("admin-1".into());
+    j.approved_at = Some(created + TimeDelta::milliseconds(1_500));
     j.rejected_by = Some("admin-2".into());
     j.finished_at = Some(Utc.timestamp_opt(-5, 7).single().expect("before 1970"));
     p
@@ -99,7 +100,7 @@ fn a_pipeline_round_trips_through_the_binary_form() {
     let bytes = encode_pipeline(&p);
 
     assert_eq!(&bytes[..3], &[MAGIC[0], MAGIC[1], BINARY_FORMAT]);
-    assert_eq!(BINARY_FORMAT, 3);
+    assert_eq!(BINARY_FORMAT, 4);
     assert_eq!(decode_pipeline(&bytes).expect("decodes"), p);
 }
 
@@ -129,6 +130,24 @@ fn documents_stored_in_format_2_are_still_read_without_a_commit() {
 
     assert_eq!(p, fixed());
     assert_eq!(p.meta.commit, None);
+    let rewritten = encode_pipeline(&p);
+    assert_eq!(rewritten[2], BINARY_FORMAT, "written back in the current format");
+    assert_eq!(decode_pipeline(&rewritten).expect("decodes"), p);
+}
+
+/// [`fixed`] as the format-3 encoder (before approval times) stored it: the format-2 bytes with an empty commit.
+const FORMAT_3_FIXED: &str = "d77a0301890a5dac96774bbcceb302099a805703617069010773746167696e6705312e302e3001000306757365\
+722d3101026b3100030080c49fd50c050182c49fd50c050184c49fd50c05000001066465706c6f790101890a5dac96774bbcceb302099a805807\
+726f6c6c6f757400c801000000000000e03f02901c01e807e0d403000401000103772d310182c49fd50c050184c49fd50c0500000000";
+
+#[test]
+fn documents_stored_in_format_3_are_still_read_without_an_approval_time() {
+    let old = hex::decode(FORMAT_3_FIXED).expect("hex");
+    assert_eq!(old[2], 3);
+
+    let p = decode_pipeline(&old).expect("a format-3 document decodes");
+
+    assert_eq!(p, fixed());
     let rewritten = encode_pipeline(&p);
     assert_eq!(rewritten[2], BINARY_FORMAT, "written back in the current format");
     assert_eq!(decode_pipeline(&rewritten).expect("decodes"), p);

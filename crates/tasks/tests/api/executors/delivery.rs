@@ -24,7 +24,9 @@ async fn the_hook_receives_the_signed_payload_and_the_delivery_header() {
     assert_eq!((hook.method.as_str(), hook.path.as_str()), ("POST", "/hooks/deploy"));
     assert_eq!(hook.headers["content-type"], "application/json");
     assert!(hook.headers["user-agent"].starts_with("devopstrack-tasks/"));
-    assert_eq!(hook.headers["x-devopstrack-delivery"], format!("{}:2", ctx.job));
+    let delivery = format!("{}:{}", ctx.pipeline, ctx.job);
+    assert_eq!(hook.headers["x-devopstrack-delivery"], delivery);
+    assert_eq!(hook.headers["x-devopstrack-attempt"], "2");
     let signature = hook.headers["x-devopstrack-signature"]
         .strip_prefix("sha256=")
         .expect("sha256= prefix");
@@ -36,6 +38,7 @@ async fn the_hook_receives_the_signed_payload_and_the_delivery_header() {
     assert_eq!(
         payload,
         json!({
+            "deliveryId": delivery,
             "pipelineId": ctx.pipeline.to_string(),
             "jobId": ctx.job.to_string(),
             "job": "deploy-api",
@@ -81,9 +84,42 @@ async fn an_unknown_secret_ref_fails_naming_it_without_sending_anything() {
 }
 
 #[tokio::test]
-async fn a_500_fails_with_the_code_and_at_most_200_characters_of_the_body() {
-    let body = format!("database migration exploded {}", "z".repeat(1000));
-    let server = HookServer::start(move |_, _| Reply(500, vec![], body.clone())).await;
+async fn every_attempt_of_a_job_run_carries_the_same_delivery_id_and_its_own_attempt() {
+    let server = HookServer::start(|_, _| Reply(204, vec![], String::new())).await;
+    let (first, _rx1) = context();
+    let (mut second, _rx2) = context();
+    second.pipeline = first.pipeline;
+    second.job = first.job;
+    second.attempt = 3;
+    let spec = http(server.url("/hook"), None, Some("DEPLOY_HOOK"));
+
+    for ctx in [&first, &second] {
+        assert_eq!(executors().run(&spec, ctx).await, Outcome::Succeeded);
+    }
+
+    let seen = server.seen();
+    let header = |i: usize, name: &str| seen[i].headers[name].clone();
+    assert_eq!(
+        header(0, "x-devopstrack-delivery"),
+        header(1, "x-devopstrack-delivery"),
+        "receivers de-duplicate on it"
+    );
+    assert_eq!(
+        (header(0, "x-devopstrack-attempt"), header(1, "x-devopstrack-attempt")),
+        ("2".to_owned(), "3".to_owned())
+    );
+    let signed: Vec<Value> = seen.iter().map(|s| serde_json::from_slice(&s.body).unwrap()).collect();
+    assert_eq!(signed[0]["deliveryId"], signed[1]["deliveryId"]);
+    assert_eq!(
+        (signed[0]["attempt"].as_u64(), signed[1]["attempt"].as_u64()),
+        (Some(2), Some(3))
+    );
+}
+
+#[tokio::test]
+async fn an_error_answer_quotes_only_its_own_json_message_cut_at_120_characters() {
+    let message = format!("database migration exploded {}", "z".repeat(1000));
+    let server = HookServer::start(move |_, _| Reply::json(500, json!({ "message": message.clone() }))).await;
     let (ctx, mut rx) = context();
 
     let reason = reason(executors().run(&http(server.url("/hook"), None, None), &ctx).await);
@@ -92,7 +128,8 @@ async fn a_500_fails_with_the_code_and_at_most_200_characters_of_the_body() {
         reason.starts_with("deploy hook answered HTTP 500: database migration exploded"),
         "{reason}"
     );
-    assert!(reason.chars().count() < 260, "{} chars", reason.chars().count());
+    let quoted = reason.strip_prefix("deploy hook answered HTTP 500: ").unwrap();
+    assert!(quoted.chars().count() <= 121, "{} chars", quoted.chars().count());
     assert!(
         lines(&mut rx).iter().all(|l| !l.contains("zzzz")),
         "the body leaked into the log"
@@ -100,17 +137,33 @@ async fn a_500_fails_with_the_code_and_at_most_200_characters_of_the_body() {
 }
 
 #[tokio::test]
-async fn a_connection_error_fails_the_attempt() {
+async fn a_raw_error_body_is_not_echoed_into_the_reason() {
+    let server = HookServer::start(|_, _| {
+        Reply::json(
+            405,
+            json!({"error": {"code": "method_not_allowed", "message": "internal detail"}}),
+        )
+    })
+    .await;
+    let (ctx, _rx) = context();
+
+    let reason = reason(executors().run(&http(server.url("/metrics"), None, None), &ctx).await);
+
+    assert_eq!(reason, "deploy hook answered HTTP 405");
+}
+
+#[tokio::test]
+async fn a_connection_error_fails_the_attempt_without_saying_which_kind() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     drop(listener);
     let (ctx, _rx) = context();
 
-    let reason = reason(executors().run(&http(url, None, None), &ctx).await);
+    let reason = reason(executors().run(&http(url.clone(), None, None), &ctx).await);
 
-    assert!(
-        reason.starts_with("deploy hook request to http://127.0.0.1:"),
-        "{reason}"
+    assert_eq!(
+        reason,
+        format!("deploy hook request to {url} failed: destination not allowed by policy or not reachable")
     );
 }
 

@@ -141,7 +141,7 @@ async fn a_good_poll_resets_the_error_count() {
 async fn a_status_url_answering_404_fails_at_once() {
     let server = HookServer::start(|seen, _| match seen.path.as_str() {
         "/hook" => Reply(202, vec![], String::new()),
-        _ => Reply(404, vec![], "no such deploy".into()),
+        _ => Reply::json(404, json!({"message": "no such deploy"})),
     })
     .await;
     let (ctx, _rx) = context();

@@ -153,3 +153,54 @@ async fn an_operator_approves_or_rejects_a_gated_non_production_job() {
     let gate = job_named(&done, "gate");
     assert!(gate.exit_reason.contains("not today") && !gate.rejected_by.is_empty());
 }
+
+/// The reproduction: a protected production deploy whose last stage holds an explicit `gate` beside an
+/// ungated `rollout`. Before the fix the rollout was queued at once while the gate waited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_explicit_gate_holds_the_whole_deploy_stage_of_a_protected_production_deploy() {
+    let app = spawn_app(Options::default()).await.expect("sqlite needs no server");
+    let request = pb::CreatePipelineRequest {
+        project: PROJECT.into(),
+        environment: "production".into(),
+        version: "2.1.0".into(),
+        stages: vec![stage(
+            "deploy",
+            vec![
+                pb::Job {
+                    requires_approval: true,
+                    ..job("gate", 10, 0.0)
+                },
+                job("rollout", 10, 0.0),
+            ],
+        )],
+        ..Default::default()
+    };
+
+    let created = app.create(&app.admin, request).await.expect("create");
+
+    assert_eq!(created.status, i32::from(pb::PipelineStatus::WaitingApproval));
+    for name in ["gate", "rollout"] {
+        let j = job_named(&created, name);
+        assert_eq!(j.status, i32::from(pb::JobStatus::WaitingApproval), "{name}");
+        assert!(j.requires_approval, "{name} reads back as gated");
+    }
+    let approve = |token: &str| {
+        let mut client = app.client.clone();
+        let request = with_token(
+            pb::ApproveJobRequest {
+                job_id: job_named(&created, "gate").id.clone(),
+            },
+            token,
+        );
+        async move { client.approve_job(request).await }
+    };
+    let denied = approve(&app.admin).await.expect_err("four eyes");
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    assert!(denied.message().contains("four eyes"), "{}", denied.message());
+    let approved = approve(&app.admin2).await.expect("another admin approves").into_inner();
+    for name in ["gate", "rollout"] {
+        let j = job_named(&approved, name);
+        assert!(!j.approved_by.is_empty() && j.approved_at.is_some(), "{name}: {j:?}");
+    }
+    app.wait_status(&created.id, pb::PipelineStatus::Succeeded, LONG).await;
+}
