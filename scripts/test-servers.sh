@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs a command with one throwaway PostgreSQL, one Redis and (when installed) one MongoDB-compatible server shared by
-# the whole run.
+# Runs a command with one throwaway PostgreSQL, one Redis (append-only file on, no eviction: what the tasks service
+# requires) and (when installed) one MongoDB-compatible server shared by the whole run.
 #
 # Usage: scripts/test-servers.sh -- CMD [ARGS...]
 #
@@ -196,8 +196,9 @@ start_redis() {
     unavailable Redis "no free port found"
     return 0
   }
-  redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" --databases 1024 \
-    </dev/null >"$dir/redis.log" 2>&1 &
+  # As tasks requires of its store (it checks at start): append-only file synced every second, no eviction.
+  redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync everysec \
+    --maxmemory-policy noeviction --dir "$dir" --databases 1024 </dev/null >"$dir/redis.log" 2>&1 &
   redis_pid=$!
   echo "$redis_pid" >"$workdir/redis.pid"
   if ! wait_for 10 "$redis_pid" redis_ready "$port"; then

@@ -4,8 +4,9 @@
 #
 #   scripts/test.sh [ARGS...]   extra arguments go to the test runner (e.g. a test-name filter); doctests are then skipped
 #
-# After the Rust suites: the dashboard's unit tests (scripts/frontend-test.sh: npm ci, tsc, vitest) and the browser
-# end-to-end run against a real `devopstrack up` in Chromium (scripts/e2e.sh). Both need node/npm; the e2e run needs
+# After the Rust suites: the REST API against its OpenAPI document (scripts/schemathesis.sh: schemathesis from .venv,
+# against a real `devopstrack up`), the dashboard's unit tests (scripts/frontend-test.sh: npm ci, tsc, vitest) and the
+# browser end-to-end run against a real `devopstrack up` in Chromium (scripts/e2e.sh). The last two need node/npm; the e2e run needs
 # /usr/bin/chromium (or the browser named by DEVOPSTRACK_CHROMIUM). Without them they are skipped with a WARNING, unless DEVOPSTRACK_REQUIRE_BACKENDS=1 (CI), where a
 # missing tool fails. With a test-name filter only the Rust tests run.
 #
@@ -51,6 +52,10 @@ missing() {
   fi
   printf 'WARNING: %s is missing: SKIPPED %s\n' "$1" "$2" >&2
 }
+
+# Skips itself with a WARNING without .venv/bin/schemathesis (a failure under DEVOPSTRACK_REQUIRE_BACKENDS=1).
+log "the API against its OpenAPI document: scripts/schemathesis.sh"
+bash scripts/schemathesis.sh
 
 if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
   log "dashboard unit tests: scripts/frontend-test.sh"

@@ -1,5 +1,7 @@
 //! The gRPC transport: authenticate, translate, call one use-case, translate back. Generated types stop here.
 
+mod source;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -10,7 +12,7 @@ use devopstrack_platform::auth::{Principal, Role};
 use devopstrack_proto::auth::v1 as pb;
 use devopstrack_proto::auth::v1::auth_service_server::AuthService;
 
-use crate::app::{AuthApp, NewUser, TokenGrant};
+use crate::app::{AuthApp, Caller, NewUser, TokenGrant};
 use crate::domain::{ApiTokenRecord, UserPatch, UserRecord};
 use crate::error::Error;
 
@@ -36,6 +38,17 @@ impl AuthGrpc {
             .await
             .map_err(|e| Error::from(e).into())
     }
+
+    /// The principal and the credential it came from (an API token or not).
+    async fn caller<T>(&self, request: &Request<T>) -> Result<Caller, Status> {
+        let claims = self
+            .app
+            .verifier()
+            .verify_metadata_claims(request.metadata())
+            .await
+            .map_err(Error::from)?;
+        Ok(Caller::try_from(claims)?)
+    }
 }
 
 type Answer<T> = Result<Response<T>, Status>;
@@ -43,8 +56,13 @@ type Answer<T> = Result<Response<T>, Status>;
 #[tonic::async_trait]
 impl AuthService for AuthGrpc {
     async fn login(&self, request: Request<pb::LoginRequest>) -> Answer<pb::TokenResponse> {
-        let pb::LoginRequest { email, password } = request.into_inner();
-        let grant = self.app.login(&email, &SecretString::from(password)).await?;
+        let source = source::of_login(self.app.verifier(), &request).await?;
+        let pb::LoginRequest {
+            email,
+            password,
+            client_address: _,
+        } = request.into_inner();
+        let grant = self.app.login(&email, &SecretString::from(password), source).await?;
         Ok(Response::new(token_response(grant)))
     }
 
@@ -89,11 +107,12 @@ impl AuthService for AuthGrpc {
     }
 
     async fn issue_service_token(&self, request: Request<pb::IssueServiceTokenRequest>) -> Answer<pb::TokenResponse> {
+        let source = source::peer(&request);
         let pb::IssueServiceTokenRequest {
             client_id,
             client_secret,
         } = request.into_inner();
-        let grant = self.app.issue_service_token(&client_id, &client_secret).await?;
+        let grant = self.app.issue_service_token(&client_id, &client_secret, source).await?;
         Ok(Response::new(token_response(grant)))
     }
 
@@ -142,6 +161,7 @@ impl AuthService for AuthGrpc {
 
     async fn change_password(&self, request: Request<pb::ChangePasswordRequest>) -> Answer<pb::ChangePasswordResponse> {
         let principal = self.principal(&request).await?;
+        let source = source::peer(&request);
         let pb::ChangePasswordRequest {
             user_id,
             current_password,
@@ -153,6 +173,7 @@ impl AuthService for AuthGrpc {
                 &user_id,
                 &SecretString::from(current_password),
                 &SecretString::from(new_password),
+                source,
             )
             .await?;
         Ok(Response::new(pb::ChangePasswordResponse {}))
@@ -177,17 +198,14 @@ impl AuthService for AuthGrpc {
         &self,
         request: Request<pb::CreateApiTokenRequest>,
     ) -> Answer<pb::CreateApiTokenResponse> {
-        let principal = self.principal(&request).await?;
+        let caller = self.caller(&request).await?;
         let pb::CreateApiTokenRequest {
             name,
             role,
             expires_in_days,
         } = request.into_inner();
         let role = role_from_proto(role, "role")?;
-        let created = self
-            .app
-            .create_api_token(&principal, &name, role, expires_in_days)
-            .await?;
+        let created = self.app.create_api_token(&caller, &name, role, expires_in_days).await?;
         Ok(Response::new(pb::CreateApiTokenResponse {
             token: Some(api_token(created.record)),
             secret: created.secret,

@@ -8,10 +8,14 @@ use serde::Deserialize;
 
 use devopstrack_platform::config::{ConfigError, env_var};
 
+use crate::extract::forwarded::{Cidr, TrustedProxies};
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     pub http_addr: SocketAddr,
+    /// The private admin port: Prometheus `/metrics`, `/healthz`, `/readyz` (never expose it publicly).
+    pub admin_addr: SocketAddr,
     /// gRPC URL of the auth service.
     pub auth_url: String,
     /// gRPC URL of the projects service.
@@ -26,15 +30,25 @@ pub struct Settings {
     pub audience: String,
     /// Login attempts allowed per client IP per minute (burst: a sixth of it, at least 5).
     pub login_rate_per_minute: u32,
-    /// Take the client IP from the first `X-Forwarded-For` hop (only behind a proxy you trust).
+    /// The switch: read `X-Forwarded-For` / `X-Forwarded-Proto`, from the peers in `trusted_proxies` only. On, the
+    /// client address is the rightmost `X-Forwarded-For` entry that is not a trusted proxy. Needs `trusted_proxies`.
     pub trust_forwarded_for: bool,
+    /// CIDRs of the proxies in front of the gateway (`["10.0.0.0/8"]`). Alone (the switch off) it trusts nobody.
+    pub trusted_proxies: Vec<Cidr>,
+    /// The gateway is served over HTTPS (TLS ends at a proxy or load balancer): answer `Strict-Transport-Security`.
+    pub public_https: bool,
+    /// Open WebSockets one user may hold (counted once authenticated); past it the socket closes with 4429.
+    pub ws_max_per_user: u32,
+    /// Open WebSockets one client address may hold (an IPv6 client: per /64); past it the upgrade answers 429.
+    pub ws_max_per_address: u32,
     /// `Secure` on the refresh cookie; unset: secure unless bound to a loopback address.
     pub cookie_secure: Option<bool>,
     /// HTTP worker threads; unset: one per core.
     pub workers: Option<usize>,
     /// The gateway's client id for auth's client-credentials grant (its `service` token, for the webhook intake).
     pub client_id: String,
-    /// The shared secret of that grant (auth's `service_client_secret`); unset: webhooks answer 503.
+    /// The gateway's own secret of that grant (auth's `DEVOPSTRACK_AUTH__SERVICE_CLIENTS__GATEWAY`, at least 32
+    /// bytes); unset: webhooks answer 503 and auth throttles logins by the gateway's address, not the browser's.
     pub client_secret: Option<SecretString>,
     /// How often the webhook intake takes over deliveries whose processing died (projects'
     /// ClaimStaleGithubDeliveries: claims left unfinished past projects' claim TTL, 15 minutes by default).
@@ -48,6 +62,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            admin_addr: SocketAddr::from(([127, 0, 0, 1], 9100)),
             auth_url: "http://127.0.0.1:50051".into(),
             projects_url: "http://127.0.0.1:50052".into(),
             tasks_url: "http://127.0.0.1:50053".into(),
@@ -57,6 +72,10 @@ impl Default for Settings {
             audience: "devopstrack".into(),
             login_rate_per_minute: 60,
             trust_forwarded_for: false,
+            trusted_proxies: Vec::new(),
+            public_https: false,
+            ws_max_per_user: 20,
+            ws_max_per_address: 50,
             cookie_secure: None,
             workers: None,
             client_id: "gateway".into(),
@@ -92,11 +111,36 @@ impl Settings {
         if self.login_rate_per_minute == 0 {
             return bad("login_rate_per_minute", "must be at least 1");
         }
+        if self.trust_forwarded_for && self.trusted_proxies.is_empty() {
+            return bad(
+                "trusted_proxies",
+                &format!(
+                    "must list your proxies' CIDRs (e.g. [\"10.0.0.0/8\"]) when {} is true",
+                    env_var("gateway", "trust_forwarded_for")
+                ),
+            );
+        }
+        if self.ws_max_per_user == 0 {
+            return bad("ws_max_per_user", "must be at least 1");
+        }
+        if self.ws_max_per_address == 0 {
+            return bad("ws_max_per_address", "must be at least 1");
+        }
         if self.workers == Some(0) {
             return bad("workers", "must be at least 1");
         }
         if self.client_id.trim().is_empty() {
             return bad("client_id", "must not be empty");
+        }
+        if self
+            .client_secret
+            .as_ref()
+            .is_some_and(|s| secrecy::ExposeSecret::expose_secret(s).len() < 32)
+        {
+            return bad(
+                "client_secret",
+                "must be at least 32 bytes (e.g. `openssl rand -base64 32`)",
+            );
         }
         if self.webhook_recovery_interval_ms < 100 {
             return bad("webhook_recovery_interval_ms", "must be at least 100");
@@ -115,6 +159,18 @@ impl Settings {
     /// Whether the refresh cookie carries `Secure`.
     pub fn secure_cookies(&self) -> bool {
         self.cookie_secure.unwrap_or(!self.http_addr.ip().is_loopback())
+    }
+
+    /// Whose forwarding headers are read: nobody's unless the switch is on, then the listed proxies'.
+    pub fn trusted_proxies(&self) -> TrustedProxies {
+        if !self.trust_forwarded_for && !self.trusted_proxies.is_empty() {
+            tracing::warn!(
+                "{} is set but {} is false: X-Forwarded-For and X-Forwarded-Proto are ignored",
+                env_var("gateway", "trusted_proxies"),
+                env_var("gateway", "trust_forwarded_for")
+            );
+        }
+        TrustedProxies::new(self.trust_forwarded_for, self.trusted_proxies.clone())
     }
 }
 
@@ -195,5 +251,110 @@ mod tests {
             )
             .contains("hunter2")
         );
+    }
+
+    #[test]
+    fn an_empty_or_short_client_secret_is_refused_naming_the_variable() {
+        for short in ["", "hunter2-hunter2"] {
+            let bad = Settings {
+                client_secret: Some(SecretString::from(short)),
+                ..Settings::default()
+            };
+            let error = bad.validate().unwrap_err().to_string();
+            assert!(
+                error.contains("DEVOPSTRACK_GATEWAY__CLIENT_SECRET: must be at least 32 bytes"),
+                "{error}"
+            );
+        }
+        let long = Settings {
+            client_secret: Some(SecretString::from("x".repeat(32))),
+            ..Settings::default()
+        };
+        assert!(long.validate().is_ok());
+    }
+
+    #[test]
+    fn the_forwarded_for_switch_needs_the_list_of_trusted_proxies() {
+        let switch_alone = Settings {
+            trust_forwarded_for: true,
+            ..Settings::default()
+        };
+        let error = switch_alone.validate().unwrap_err().to_string();
+        assert!(
+            error.contains("DEVOPSTRACK_GATEWAY__TRUSTED_PROXIES")
+                && error.contains("DEVOPSTRACK_GATEWAY__TRUST_FORWARDED_FOR"),
+            "{error}"
+        );
+        let both = Settings {
+            trust_forwarded_for: true,
+            trusted_proxies: vec![Cidr::parse("10.0.0.0/8").unwrap()],
+            ..Settings::default()
+        };
+        assert!(both.validate().is_ok());
+        let peer = "10.0.0.2".parse().unwrap();
+        assert!(both.trusted_proxies().trusts(peer));
+        let list_alone = Settings {
+            trust_forwarded_for: false,
+            ..both
+        };
+        assert!(list_alone.validate().is_ok());
+        assert!(
+            !list_alone.trusted_proxies().trusts(peer),
+            "the list alone trusts nobody"
+        );
+    }
+
+    #[test]
+    // figment's `Jail` closures return its (large) error type; that is its API, not ours.
+    #[allow(clippy::result_large_err)]
+    fn proxies_caps_and_the_admin_port_come_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("DEVOPSTRACK_GATEWAY__TRUST_FORWARDED_FOR", "true");
+            jail.set_env("DEVOPSTRACK_GATEWAY__TRUSTED_PROXIES", r#"["10.0.0.0/8", "fd00::/8"]"#);
+            jail.set_env("DEVOPSTRACK_GATEWAY__PUBLIC_HTTPS", "true");
+            jail.set_env("DEVOPSTRACK_GATEWAY__ADMIN_ADDR", "0.0.0.0:9109");
+            jail.set_env("DEVOPSTRACK_GATEWAY__WS_MAX_PER_USER", "3");
+            jail.set_env("DEVOPSTRACK_GATEWAY__WS_MAX_PER_ADDRESS", "7");
+
+            let settings = Settings::load().expect("valid settings");
+
+            assert_eq!(
+                settings
+                    .trusted_proxies
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>(),
+                ["10.0.0.0/8", "fd00::/8"]
+            );
+            assert!(settings.public_https);
+            assert_eq!(settings.admin_addr.to_string(), "0.0.0.0:9109");
+            assert_eq!((settings.ws_max_per_user, settings.ws_max_per_address), (3, 7));
+            jail.set_env("DEVOPSTRACK_GATEWAY__TRUSTED_PROXIES", r#"["10.0.0.0/33"]"#);
+            let error = Settings::load().unwrap_err().to_string();
+            assert!(error.contains("DEVOPSTRACK_GATEWAY__TRUSTED_PROXIES"), "{error}");
+            assert!(!error.contains('\n'), "one line: {error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn defaults_are_private_admin_port_no_hsts_and_sane_socket_caps() {
+        let defaults = Settings::default();
+        assert_eq!(defaults.admin_addr.to_string(), "127.0.0.1:9100");
+        assert!(!defaults.public_https && !defaults.trust_forwarded_for);
+        assert_eq!((defaults.ws_max_per_user, defaults.ws_max_per_address), (20, 50));
+        for bad in [
+            Settings {
+                ws_max_per_user: 0,
+                ..Settings::default()
+            },
+            Settings {
+                ws_max_per_address: 0,
+                ..Settings::default()
+            },
+        ] {
+            let error = bad.validate().unwrap_err().to_string();
+            assert!(error.contains("DEVOPSTRACK_GATEWAY__WS_MAX_PER_"), "{error}");
+        }
     }
 }

@@ -6,6 +6,9 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
+/// `Retry-After` of a 503: a store or service that is down is usually back (or failed over) within seconds.
+pub const RETRY_AFTER_SECS: u64 = 5;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// 400; `code` is machine-readable (`invalid_json`, `invalid_argument`, …), the message names the field.
@@ -32,6 +35,7 @@ pub enum ApiError {
         message: String,
         retry_after_secs: u64,
     },
+    /// 503 with `Retry-After` ([`RETRY_AFTER_SECS`]): a service or store is down, try again shortly.
     #[error("{0}")]
     Unavailable(String),
     #[error("internal error")]
@@ -103,6 +107,9 @@ impl ResponseError for ApiError {
             ApiError::Unauthenticated(_) => {
                 response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
             }
+            ApiError::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS.to_string()));
+            }
             _ => {}
         }
         response.json(Body {
@@ -170,5 +177,44 @@ impl From<devopstrack_platform::auth::TokenError> for ApiError {
             | TokenError::Expired
             | TokenError::Invalid(_) => ApiError::Unauthenticated(e.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::body::to_bytes;
+
+    use super::*;
+
+    #[actix_web::test]
+    async fn an_unavailable_upstream_is_a_503_with_retry_after_and_the_json_error_body() {
+        let error = ApiError::from(tonic::Status::unavailable(
+            "the tasks store is unavailable; retry shortly",
+        ));
+
+        let response = error.error_response();
+
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            response
+                .headers()
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()),
+            Some(RETRY_AFTER_SECS.to_string().as_str())
+        );
+        let body = to_bytes(response.into_body()).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"]["code"], "unavailable", "{body}");
+        assert!(
+            body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{body}"
+        );
+    }
+
+    #[actix_web::test]
+    async fn a_deadline_exceeded_upstream_is_a_503_too() {
+        let response = ApiError::from(tonic::Status::deadline_exceeded("slow")).error_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(response.headers().contains_key(header::RETRY_AFTER));
     }
 }

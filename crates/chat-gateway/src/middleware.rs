@@ -1,5 +1,5 @@
 //! One middleware for every response: a request id (accepted from `X-Request-Id` when sane, otherwise generated),
-//! security headers, request metrics by route template, and an access-log span.
+//! security headers (HSTS when served over HTTPS), request metrics by route template, and an access-log span.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -17,6 +17,22 @@ use crate::state::AppState;
 const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; \
                    connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; \
                    frame-ancestors 'none'";
+
+/// One year, subdomains included (no `preload`: that is the operator's decision, made at hstspreload.org).
+const HSTS: &str = "max-age=31536000; includeSubDomains";
+
+/// Whether the client's request came over HTTPS: what a trusted proxy says (`X-Forwarded-Proto`), else the
+/// `public_https` setting. A peer that is not a trusted proxy cannot turn it on.
+fn served_over_https(req: &ServiceRequest, state: &AppState) -> bool {
+    let proxy_says = req.peer_addr().and_then(|peer| {
+        let fields = req
+            .headers()
+            .get_all("x-forwarded-proto")
+            .map(|v| v.to_str().unwrap_or_default());
+        state.proxies.forwarded_https(peer.ip(), fields)
+    });
+    proxy_says.unwrap_or(state.public_https)
+}
 
 fn sane_request_id(value: &str) -> bool {
     !value.is_empty() && value.len() <= 128 && value.bytes().all(|b| b.is_ascii_graphic())
@@ -39,6 +55,7 @@ pub async fn observe(
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let _in_flight = state.as_ref().map(|s| s.http_metrics.start());
+    let https = state.as_ref().is_some_and(|s| served_over_https(&req, s));
 
     let span = tracing::info_span!("http.request", http.method = %method, http.route = %route, request_id = %id);
     let result = next.call(req).instrument(span.clone()).await;
@@ -70,6 +87,9 @@ pub async fn observe(
     set("x-frame-options", "DENY");
     set("cross-origin-opener-policy", "same-origin");
     set("permissions-policy", "camera=(), microphone=(), geolocation=()");
+    if https {
+        set("strict-transport-security", HSTS);
+    }
     Ok(response)
 }
 

@@ -4,17 +4,19 @@
 //! Errors every operation may answer (401 without a valid token, 413/415 for a body, 503 when a service is down, 500)
 //! are added once by [`CommonResponses`]; each handler lists the errors particular to it.
 
+pub mod contract;
 mod modifiers;
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
-use self::modifiers::{BearerAuth, CommonResponses};
+use self::modifiers::{BearerAuth, CommonResponses, MinProperties};
 use crate::routes::{auth, health, integrations, metrics, pipelines, projects, tokens, users, webhooks, ws};
 
 /// Where the document is served.
@@ -46,10 +48,20 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
         metrics::dora, metrics::series, metrics::overview,
         ws::upgrade,
         webhooks::github, integrations::put, integrations::get,
-        health::healthz, health::readyz, health::metrics, openapi_json,
+        health::healthz, health::readyz, openapi_json,
     ),
-    components(schemas(ErrorBody)),
-    modifiers(&BearerAuth, &CommonResponses),
+    // The contract's schemas: parameters reference them too, which utoipa does not collect by itself.
+    components(schemas(
+        ErrorBody, contract::Slug, contract::ProjectRef, contract::ProjectFilter, contract::EnvName,
+        contract::EnvFilter, contract::VersionLabel, contract::CommitSha, contract::OptionalCommitSha,
+        contract::Tag, contract::DisplayName, contract::Description, contract::ReleaseNotes, contract::ShortText,
+        contract::PipelineRef, contract::TagFilter, contract::ProjectOrder, contract::NewOwner, contract::Uuid,
+        contract::Email, contract::NewPassword, contract::StepName, contract::PipelineVersion,
+        contract::IdempotencyKey, contract::DeploymentId, contract::RepoUrl, contract::Branch, contract::EnvUrl,
+        contract::RejectReason, contract::WebhookSecret, contract::GithubEventName, contract::GithubDeliveryId,
+        contract::SeriesStep, contract::UserRole,
+    )),
+    modifiers(&BearerAuth, &CommonResponses, &MinProperties),
     security(("bearer" = [])),
     tags(
         (name = "auth", description = "Log in, refresh, log out; API-token exchange; the signing keys"),
@@ -65,7 +77,7 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
         (name = "webhooks", description = "GitHub webhooks (signed with the project's secret) and that secret's \
             configuration (set: admin)"),
         (name = "live", description = "The WebSocket of live pipeline and job events"),
-        (name = "meta", description = "Health, metrics and this document"),
+        (name = "meta", description = "Health and this document (Prometheus metrics are on the private admin port)"),
     ),
 )]
 pub struct ApiDoc;
@@ -82,7 +94,8 @@ pub struct ErrorBody {
 #[serde(deny_unknown_fields)]
 pub struct ErrorDetail {
     /// Machine-readable: `invalid_json`, `invalid_argument`, `unauthenticated`, `forbidden`, `not_found`, `conflict`,
-    /// `payload_too_large`, `unsupported_media_type`, `rate_limited`, `account_locked`, `unavailable`, `internal`.
+    /// `payload_too_large`, `unsupported_media_type`, `rate_limited`, `account_locked`, `too_many_sockets`,
+    /// `unavailable`, `internal`.
     pub code: String,
     /// For people; names the field at fault for `invalid_argument`.
     pub message: String,
@@ -93,6 +106,37 @@ static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
         .to_pretty_json()
         .expect("an OpenAPI document always serializes")
 });
+
+/// The methods the document lists for a route template (`/api/v1/projects/{slug}` → `GET, PATCH, DELETE`), for the
+/// `Allow` header of a 405.
+pub fn allowed_methods(template: &str) -> Option<String> {
+    static METHODS: LazyLock<HashMap<String, String>> = LazyLock::new(|| {
+        ApiDoc::openapi()
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let operations = [
+                    ("GET", &item.get),
+                    ("PUT", &item.put),
+                    ("POST", &item.post),
+                    ("DELETE", &item.delete),
+                    ("PATCH", &item.patch),
+                    ("HEAD", &item.head),
+                    ("OPTIONS", &item.options),
+                    ("TRACE", &item.trace),
+                ];
+                let methods: Vec<&str> = operations
+                    .iter()
+                    .filter(|(_, operation)| operation.is_some())
+                    .map(|(method, _)| *method)
+                    .collect();
+                (path.clone(), methods.join(", "))
+            })
+            .collect()
+    });
+    METHODS.get(template).cloned()
+}
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(OPENAPI_PATH, web::get().to(openapi_json));

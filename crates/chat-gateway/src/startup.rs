@@ -1,19 +1,27 @@
-//! Bind first, run second: [`Application::build`] binds the HTTP port (reporting the real one) and prepares the
-//! upstream clients; [`Application::run_until_stopped`] serves until the token is cancelled, then drains.
+//! Bind first, run second: [`Application::build`] binds the public HTTP port and the private admin port (reporting the
+//! real ones) and prepares the upstream clients; [`Application::run_until_stopped`] serves until the token is
+//! cancelled, then drains. The admin port is the platform's ([`devopstrack_platform::admin`]): Prometheus `/metrics`,
+//! `/healthz` and `/readyz`, like every service's; the public port keeps `/healthz` and `/readyz` for its probes only.
 
 use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use tokio_util::sync::CancellationToken;
 
+use devopstrack_platform::admin::{self, AdminState, ReadinessCheck};
 use devopstrack_platform::config::env_var;
+use devopstrack_platform::net::bind;
+use devopstrack_proto::auth::v1 as auth_pb;
 
 use crate::config::Settings;
 use crate::state::AppState;
 
 pub struct Application {
     listener: TcpListener,
+    admin_listener: tokio::net::TcpListener,
     state: AppState,
     workers: usize,
 }
@@ -27,6 +35,7 @@ impl Application {
                 env_var("gateway", "http_addr")
             )
         })?;
+        let admin_listener = bind(settings.admin_addr, &env_var("gateway", "admin_addr")).await?;
         let state = AppState::new(settings)?;
         // Fetch the keys now when auth is already up; otherwise the first request will (start-up order is free).
         if let Err(error) = state.verifier.refresh(true).await {
@@ -37,6 +46,7 @@ impl Application {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
         Ok(Self {
             listener,
+            admin_listener,
             state,
             workers,
         })
@@ -46,7 +56,20 @@ impl Application {
         self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
     }
 
+    /// The admin port (Prometheus `/metrics`, `/healthz`, `/readyz`).
+    pub fn admin_port(&self) -> u16 {
+        self.admin_listener.local_addr().map(|a| a.port()).unwrap_or_default()
+    }
+
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        // A child: the admin port also stops when the HTTP server ends on its own (an error).
+        let admin_shutdown = shutdown.child_token();
+        let admin_state = AdminState {
+            metrics: self.state.metrics.clone(),
+            readiness: auth_answers(&self.state),
+            shutdown: admin_shutdown.clone(),
+        };
+        let admin = tokio::spawn(admin::serve(self.admin_listener, admin_state));
         let state = web::Data::new(self.state);
         let addr = self.listener.local_addr()?;
         let server = HttpServer::new(move || {
@@ -67,7 +90,25 @@ impl Application {
             handle.stop(true).await;
         });
         tracing::info!(%addr, "gateway listening");
-        server.await?;
-        Ok(())
+        let served = server.await;
+        admin_shutdown.cancel();
+        admin.await??;
+        Ok(served?)
     }
+}
+
+/// The admin port's readiness: auth answers (its keys verify every token), as the public `/readyz` checks.
+fn auth_answers(state: &AppState) -> ReadinessCheck {
+    let auth = state.auth.clone();
+    Arc::new(move || {
+        let mut auth = auth.clone();
+        Box::pin(async move {
+            let mut request = tonic::Request::new(auth_pb::GetJwksRequest {});
+            request.set_timeout(Duration::from_secs(1));
+            auth.get_jwks(request)
+                .await
+                .map(|_| ())
+                .map_err(|status| format!("auth: {:?}: {}", status.code(), status.message()))
+        })
+    })
 }

@@ -17,6 +17,7 @@ use devopstrack_proto::projects::v1::project_service_client::ProjectServiceClien
 use devopstrack_proto::tasks::v1::task_service_client::TaskServiceClient;
 
 use crate::config::Settings;
+use crate::extract::forwarded::TrustedProxies;
 use crate::ratelimit::RateLimiter;
 
 pub type AuthClient = AuthServiceClient<InterceptedService<Channel, TracePropagation>>;
@@ -41,12 +42,19 @@ pub struct AppState {
     pub http_metrics: HttpMetrics,
     /// Open WebSocket connections.
     pub websocket_connections: Gauge,
+    /// Caps on open WebSockets per user and per client address.
+    pub socket_caps: crate::routes::ws::caps::SocketCaps,
     pub secure_cookies: bool,
-    pub trust_forwarded_for: bool,
+    /// Whose `X-Forwarded-For` / `X-Forwarded-Proto` are read (the client address, HSTS behind a proxy).
+    pub proxies: TrustedProxies,
+    /// Answer `Strict-Transport-Security` on every response (`public_https`).
+    pub public_https: bool,
     /// The GitHub webhook intake (queue, service token, counters).
     pub webhooks: crate::webhooks::Webhooks,
     /// Where the built web dashboard is (served at `/`).
     pub dashboard: Arc<crate::routes::dashboard::Dashboard>,
+    /// Health checks of every upstream, for `/readyz`.
+    pub upstreams: Arc<crate::routes::health::readiness::Upstreams>,
 }
 
 impl AppState {
@@ -96,6 +104,7 @@ impl AppState {
             &metrics,
         );
         Ok(Self {
+            upstreams: Arc::new(crate::routes::health::readiness::Upstreams::new(settings)?),
             webhooks,
             auth,
             projects,
@@ -106,8 +115,13 @@ impl AppState {
             metrics,
             http_metrics,
             websocket_connections,
+            socket_caps: crate::routes::ws::caps::SocketCaps::new(
+                settings.ws_max_per_user,
+                settings.ws_max_per_address,
+            ),
             secure_cookies: settings.secure_cookies(),
-            trust_forwarded_for: settings.trust_forwarded_for,
+            proxies: settings.trusted_proxies(),
+            public_https: settings.public_https,
             dashboard: Arc::new(crate::routes::dashboard::Dashboard::new(
                 settings.dashboard_dir.as_deref(),
             )),

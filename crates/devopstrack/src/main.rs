@@ -5,6 +5,8 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod keys;
+mod secrets;
 mod up;
 mod user;
 
@@ -28,6 +30,9 @@ enum Command {
     /// Manage users directly in the auth store (for bootstrapping a real deployment).
     #[command(subcommand)]
     User(user::UserCommand),
+    /// Manage auth's signing keys directly in the auth store.
+    #[command(subcommand)]
+    Auth(keys::AuthCommand),
 }
 
 #[tokio::main]
@@ -35,5 +40,6 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Up(args) => up::run(args).await,
         Command::User(command) => user::run(command).await,
+        Command::Auth(command) => keys::run(command).await,
     }
 }

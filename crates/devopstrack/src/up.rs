@@ -1,7 +1,8 @@
 //! `devopstrack up`: auth, projects, tasks, metrics and the gateway in one process,
 //! talking real gRPC over 127.0.0.1, with SQLite stores under the data directory. The first start creates an admin.
+//! The data directory and its secrets are private to the user ([`crate::secrets`]).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
@@ -9,6 +10,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 use devopstrack_auth::app::NewUser;
 use devopstrack_platform::auth::Role;
+
+use crate::secrets;
 
 #[derive(Args)]
 pub struct UpArgs {
@@ -23,18 +26,35 @@ pub struct UpArgs {
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let _telemetry = devopstrack_platform::telemetry::init("devopstrack")?;
-    std::fs::create_dir_all(&args.data_dir)
-        .with_context(|| format!("cannot create the data directory {}", args.data_dir.display()))?;
-    let data_dir = args.data_dir.canonicalize()?;
+    let data_dir = secrets::data_dir(&args.data_dir)?;
     let shutdown = devopstrack_platform::shutdown::on_signals();
 
     let mut auth_settings = devopstrack_auth::config::Settings::load()?;
+    let mut tasks_settings = devopstrack_tasks::config::Settings::load()?;
+    let mut gateway_settings = devopstrack_gateway::config::Settings::load()?;
     if std::env::var_os("DEVOPSTRACK_AUTH__DATABASE_URL").is_none() {
         auth_settings.database_url = format!("sqlite://{}", data_dir.join("auth.db").display());
     }
-    let secret_file = data_dir.join(SERVICE_SECRET_FILE);
-    if auth_settings.service_client_secret.is_none() {
-        auth_settings.service_client_secret = Some(service_secret(&secret_file)?);
+    if auth_settings.signing_key_kek.is_none() {
+        auth_settings.signing_key_kek = Some(secrets::kek(&data_dir)?);
+    }
+    tasks_settings.client_secret = Some(service_client(
+        &data_dir,
+        &mut auth_settings,
+        &tasks_settings.client_id,
+        tasks_settings.client_secret.take(),
+        "DEVOPSTRACK_TASKS__CLIENT_SECRET",
+    )?);
+    gateway_settings.client_secret = Some(service_client(
+        &data_dir,
+        &mut auth_settings,
+        &gateway_settings.client_id,
+        gateway_settings.client_secret.take(),
+        "DEVOPSTRACK_GATEWAY__CLIENT_SECRET",
+    )?);
+    auth_settings.validate()?;
+    if secrets::retire_legacy_service_secret(&data_dir)? {
+        println!("  The shared service-client-secret was replaced by one secret per client (service-client-<id>).");
     }
     let auth = devopstrack_auth::startup::Application::build(&auth_settings).await?;
     let auth_port = auth.grpc_port();
@@ -49,7 +69,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         projects_settings.auth_url = format!("http://127.0.0.1:{auth_port}");
     }
     if projects_settings.secrets_key.is_none() {
-        projects_settings.secrets_key = Some(secrets_key(&data_dir.join(SECRETS_KEY_FILE))?);
+        projects_settings.secrets_key = Some(secrets::projects_secrets_key(&data_dir)?);
     }
     let projects = devopstrack_projects::startup::Application::build(&projects_settings).await?;
     let projects_port = projects.grpc_port();
@@ -66,7 +86,6 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let metrics_port = metrics.grpc_port();
     let metrics_admin_port = metrics.admin_port();
 
-    let mut tasks_settings = devopstrack_tasks::config::Settings::load()?;
     if std::env::var_os("DEVOPSTRACK_TASKS__DATABASE_URL").is_none() {
         tasks_settings.database_url = format!("sqlite://{}", data_dir.join("tasks.db").display());
     }
@@ -79,16 +98,13 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     if std::env::var_os("DEVOPSTRACK_TASKS__METRICS_URL").is_none() {
         tasks_settings.metrics_url = format!("http://127.0.0.1:{metrics_port}");
     }
-    if tasks_settings.client_secret.is_none() {
-        tasks_settings.client_secret = auth_settings.service_client_secret.clone();
-    }
     if args.allow_loopback_hooks {
         tasks_settings
             .outbound_allow
             .extend(["127.0.0.0/8".to_owned(), "::1".to_owned()]);
     }
     // Deploy hooks never reach the other services' ports, whatever the allowlist (tasks refuses its own and its peers').
-    let gateway_addr = devopstrack_gateway::config::Settings::load()?.http_addr;
+    let gateway_addr = gateway_settings.http_addr;
     let listeners = [
         (auth_settings.admin_addr, auth_admin_port),
         (projects_settings.admin_addr, projects_admin_port),
@@ -105,7 +121,6 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let tasks_port = tasks.grpc_port();
     let tasks_admin_port = tasks.admin_port();
 
-    let mut gateway_settings = devopstrack_gateway::config::Settings::load()?;
     if std::env::var_os("DEVOPSTRACK_GATEWAY__AUTH_URL").is_none() {
         gateway_settings.auth_url = format!("http://127.0.0.1:{auth_port}");
     }
@@ -118,15 +133,14 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     if std::env::var_os("DEVOPSTRACK_GATEWAY__METRICS_URL").is_none() {
         gateway_settings.metrics_url = format!("http://127.0.0.1:{metrics_port}");
     }
-    if gateway_settings.client_secret.is_none() {
-        gateway_settings.client_secret = auth_settings.service_client_secret.clone();
-    }
     let gateway = devopstrack_gateway::startup::Application::build(&gateway_settings).await?;
     let http_port = gateway.port();
+    let gateway_admin_port = gateway.admin_port();
 
     println!();
     println!("  DevOpsTrack is up (data in {})", data_dir.display());
     println!("    dashboard and API   http://localhost:{http_port}");
+    println!("    gateway admin       http://127.0.0.1:{gateway_admin_port}/metrics");
     println!("    auth gRPC           127.0.0.1:{auth_port}   (grpcurl -plaintext 127.0.0.1:{auth_port} list)");
     println!("    auth admin          http://127.0.0.1:{auth_admin_port}/metrics");
     println!("    projects gRPC       127.0.0.1:{projects_port}   (grpcurl -plaintext 127.0.0.1:{projects_port} list)");
@@ -135,12 +149,10 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     println!("    tasks admin         http://127.0.0.1:{tasks_admin_port}/metrics");
     println!("    metrics gRPC        127.0.0.1:{metrics_port}   (grpcurl -plaintext 127.0.0.1:{metrics_port} list)");
     println!("    metrics admin       http://127.0.0.1:{metrics_admin_port}/metrics");
-    if secret_file.exists() {
-        println!(
-            "    service secret      {} (IssueServiceToken client_secret)",
-            secret_file.display()
-        );
-    }
+    println!(
+        "    service secrets     {} (IssueServiceToken client_secret of client <id>)",
+        secrets::service_secret_file(&data_dir, "<id>").display()
+    );
     println!("  Ctrl-C stops.");
     println!();
 
@@ -195,54 +207,27 @@ async fn bootstrap_admin(auth: &devopstrack_auth::startup::Application) -> anyho
     Ok(())
 }
 
-const SERVICE_SECRET_FILE: &str = "service-client-secret";
-
-/// The client-credentials secret of the in-process services: generated on first start, kept (mode 0600) in the data
-/// directory so it survives restarts and scripts can ask auth for a service token (`IssueServiceToken`).
-fn service_secret(path: &std::path::Path) -> anyhow::Result<SecretString> {
-    if let Ok(existing) = std::fs::read_to_string(path) {
-        let existing = existing.trim();
-        if existing.len() >= 32 {
-            return Ok(SecretString::from(existing.to_owned()));
+/// The secret of the calling service `client_id`, the same on both sides of the grant: auth's
+/// `DEVOPSTRACK_AUTH__SERVICE_CLIENTS__<ID>` if set, else the caller's own `CLIENT_SECRET` if set, else the client's
+/// file in the data directory (generated on first start). Both set and different is an error naming both.
+fn service_client(
+    data_dir: &Path,
+    auth: &mut devopstrack_auth::config::Settings,
+    client_id: &str,
+    caller_secret: Option<SecretString>,
+    caller_var: &str,
+) -> anyhow::Result<SecretString> {
+    let secret = match (auth.service_clients.get(client_id), caller_secret) {
+        (Some(auth_secret), Some(caller)) if auth_secret.expose_secret() != caller.expose_secret() => {
+            anyhow::bail!(
+                "{caller_var} differs from DEVOPSTRACK_AUTH__SERVICE_CLIENTS__{}: set one of them (or neither)",
+                client_id.to_uppercase().replace('-', "_")
+            )
         }
-    }
-    let secret = crate::user::generate_password(40);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    std::io::Write::write_all(&mut file, secret.as_bytes())?;
-    Ok(SecretString::from(secret))
-}
-
-const SECRETS_KEY_FILE: &str = "projects-secrets-key";
-
-/// The key that encrypts webhook secrets in the projects store: generated on first start and kept (mode 0600) in the
-/// data directory, like the service secret. Losing it makes stored webhook secrets unusable (they fail closed).
-fn secrets_key(path: &std::path::Path) -> anyhow::Result<SecretString> {
-    use devopstrack_projects::secrets::SecretsKey;
-    if let Ok(existing) = std::fs::read_to_string(path) {
-        let existing = SecretString::from(existing.trim().to_owned());
-        SecretsKey::from_base64(&existing).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        return Ok(existing);
-    }
-    let key = SecretsKey::generate_base64();
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    std::io::Write::write_all(&mut file, key.expose_secret().as_bytes())?;
-    Ok(key)
+        (Some(auth_secret), _) => auth_secret.clone(),
+        (None, Some(caller)) => caller,
+        (None, None) => secrets::service_secret(data_dir, client_id)?,
+    };
+    auth.service_clients.insert(client_id.to_owned(), secret.clone());
+    Ok(secret)
 }

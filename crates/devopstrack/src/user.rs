@@ -56,8 +56,8 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
     let name = args
         .name
         .unwrap_or_else(|| args.email.split('@').next().unwrap_or("user").to_owned());
-    let app = devopstrack_auth::startup::build_app(&settings).await?;
-    let user = app
+    let admin = devopstrack_auth::startup::build_user_admin(&settings).await?;
+    let user = admin
         .bootstrap_user(NewUser {
             email: args.email,
             name,

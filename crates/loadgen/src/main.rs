@@ -35,7 +35,7 @@ use devopstrack_auth::app::NewUser;
 use devopstrack_platform::auth::Role;
 
 const PASSWORD: &str = "loadgen-password-123";
-const SERVICE_SECRET: &str = "loadgen-service-secret";
+const SERVICE_SECRET: &str = "loadgen-service-secret-0123456789abcdef";
 const PROJECT: &str = "loadgen";
 
 pub struct Args {
@@ -129,7 +129,10 @@ async fn start(args: Args, peers: Handle, tasks_rt: Handle) -> anyhow::Result<()
         grpc_addr: any,
         admin_addr: any,
         database_url: format!("sqlite://{}/auth.db", dir.path().display()),
-        service_client_secret: Some(SecretString::from(SERVICE_SECRET)),
+        service_clients: ["tasks"]
+            .map(|id| (id.to_owned(), SecretString::from(SERVICE_SECRET)))
+            .into(),
+        signing_key_kek: Some(devopstrack_auth::kek::Kek::generate_base64()),
         ..devopstrack_auth::config::Settings::default()
     };
     let auth = peers

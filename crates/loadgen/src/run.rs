@@ -29,6 +29,7 @@ pub async fn run(args: &Args, services: &Services) -> anyhow::Result<()> {
         .login(auth_pb::LoginRequest {
             email: "loadgen@example.com".into(),
             password: PASSWORD.into(),
+            client_address: String::new(),
         })
         .await?
         .into_inner()

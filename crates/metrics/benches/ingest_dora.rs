@@ -10,8 +10,10 @@
 //! 1. ingest through `MetricsStore::append` in batches of 5,000 (what the flusher does), points/s, in time order
 //!    (as live events arrive), timed until the write-ahead log is checkpointed into the database file (so work the
 //!    store's checkpoint interval defers is counted);
-//! 2. ingest through the app's buffered write path (`MetricsApp::record`, 1,000 events per call as the gRPC limit
-//!    allows, the flusher draining), from the first call until everything is written and checkpointed, points/s;
+//! 2. ingest through the app's write path (`MetricsApp::record`, 1,000 events per call as the gRPC limit allows, each
+//!    call answered once its events are committed — group commit), with one sender and with [`SENDERS`] concurrent
+//!    senders (calls in flight together share a transaction), from the first call until everything is written and
+//!    checkpointed, points/s;
 //! 3. GetDora latency (`MetricsApp::dora`, p50/p99 over 20 calls) for the default 30-day window over all projects,
 //!    for one project, and for the whole year; and GetOverview (30 days).
 //!
@@ -40,6 +42,8 @@ use devopstrack_platform::metrics::MetricsRegistry;
 const PROJECTS: usize = 50;
 const DAYS: i64 = 365;
 const CALLS: usize = 20;
+/// Concurrent Record callers in the second ingest measure (several tasks replicas and the gateway).
+const SENDERS: usize = 8;
 
 /// xorshift64*: deterministic and dependency-free.
 struct Rng(u64);
@@ -216,26 +220,50 @@ async fn ingest_raw(
     (rate(events.len(), started.elapsed()), size)
 }
 
-async fn ingest_buffered(app: &Arc<MetricsApp>, events: &[Event], dir: &tempfile::TempDir, name: &str) -> (f64, usize) {
+/// Ingest through `app.record` by `senders` concurrent callers, 1,000 events a call, each call answered once its
+/// events are committed; timed until the write-ahead log is checkpointed. Returns points/s and how many calls were
+/// refused (queue full) and sent again.
+async fn ingest_recorded(
+    app: &Arc<MetricsApp>,
+    events: &[Event],
+    senders: usize,
+    dir: &tempfile::TempDir,
+    name: &str,
+) -> (f64, usize) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let stop = CancellationToken::new();
-    let flusher = app.start_flusher(stop.clone());
-    let service = principal(Role::Service);
-    let mut refused = 0;
+    let writer = app.start_writer(stop.clone());
+    let calls: Arc<Vec<Vec<Event>>> = Arc::new(events.chunks(1_000).map(<[Event]>::to_vec).collect());
+    let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
-    for call in events.chunks(1_000) {
-        loop {
-            match app.record(&service, call.to_vec()) {
-                Ok(_) => break,
-                Err(Error::Unavailable(_)) => {
-                    refused += 1;
-                    tokio::time::sleep(Duration::from_millis(2)).await;
+    let tasks: Vec<_> = (0..senders)
+        .map(|_| {
+            let (app, calls, next) = (app.clone(), calls.clone(), next.clone());
+            tokio::spawn(async move {
+                let service = principal(Role::Service);
+                let mut refused = 0;
+                while let Some(call) = calls.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    loop {
+                        match app.record(&service, call.clone()).await {
+                            Ok(_) => break,
+                            Err(Error::Unavailable(_)) => {
+                                refused += 1;
+                                tokio::time::sleep(Duration::from_millis(2)).await;
+                            }
+                            Err(e) => panic!("record: {e}"),
+                        }
+                    }
                 }
-                Err(e) => panic!("record: {e}"),
-            }
-        }
+                refused
+            })
+        })
+        .collect();
+    let mut refused = 0;
+    for task in tasks {
+        refused += task.await.expect("a sender");
     }
     stop.cancel();
-    flusher.await.expect("the flusher drains the buffer");
+    writer.await.expect("the writer ends once the queue is written");
     checkpoint(dir, name).await;
     (rate(events.len(), started.elapsed()), refused)
 }
@@ -279,13 +307,16 @@ async fn main() {
         size as f64 / (1024.0 * 1024.0)
     );
 
-    let buffered_app = app(open(&dir, "buffered").await, now);
-    let cpu = cpu_time();
-    let (buffered_rate, refused) = ingest_buffered(&buffered_app, &events, &dir, "buffered").await;
-    println!(
-        "ingest, app.record (1,000/call) → buffer → flusher: {buffered_rate:>10.0} points/s ({}; {refused} calls refused while the buffer was full, retried)",
-        cpu_since(cpu)
-    );
+    for senders in [1, SENDERS] {
+        let name = format!("recorded-{senders}");
+        let recording_app = app(open(&dir, &name).await, now);
+        let cpu = cpu_time();
+        let (recorded_rate, refused) = ingest_recorded(&recording_app, &events, senders, &dir, &name).await;
+        println!(
+            "ingest, app.record (1,000/call, {senders} sender(s), answered on commit): {recorded_rate:>10.0} points/s ({}; {refused} calls refused while the queue was full, retried)",
+            cpu_since(cpu)
+        );
+    }
     println!(
         "machine load while measuring: {}",
         std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()

@@ -1,10 +1,8 @@
 //! Settings of the metrics service (`DEVOPSTRACK_METRICS__*`, see the crate README's configuration table).
 
-use std::net::SocketAddr;
-use std::time::Duration;
-
 use secrecy::SecretString;
 use serde::Deserialize;
+use std::net::SocketAddr;
 
 use devopstrack_platform::config::{ConfigError, env_var};
 
@@ -28,12 +26,12 @@ pub struct Settings {
     pub audience: String,
     /// Deadline of each call to auth.
     pub upstream_timeout_ms: u64,
-    /// Events held between a Record* call and the store; a call that does not fit is refused UNAVAILABLE.
+    /// Events of Record* calls that may wait for their store write at once; a call that does not fit is refused
+    /// UNAVAILABLE (the sender retries).
     pub buffer_capacity: usize,
-    /// At most this many events per store write.
+    /// At most this many events per store write (one transaction, answering every call it holds); a larger call
+    /// goes alone.
     pub flush_batch: usize,
-    /// The buffer is written at least this often: writes become visible to reads within about this long.
-    pub flush_ms: u64,
     /// A deployment within this many hours after a failure in its environment counts as rework.
     pub rework_window_hours: u32,
 }
@@ -53,7 +51,6 @@ impl Default for Settings {
             upstream_timeout_ms: 5_000,
             buffer_capacity: 100_000,
             flush_batch: 5_000,
-            flush_ms: 50,
             rework_window_hours: 24,
         }
     }
@@ -93,9 +90,6 @@ impl Settings {
         if !(1..=50_000).contains(&self.flush_batch) {
             return bad("flush_batch", "must be between 1 and 50000");
         }
-        if !(1..=10_000).contains(&self.flush_ms) {
-            return bad("flush_ms", "must be between 1 and 10000");
-        }
         if !(1..=720).contains(&self.rework_window_hours) {
             return bad("rework_window_hours", "must be between 1 and 720");
         }
@@ -109,10 +103,6 @@ impl Settings {
             influx_bucket: self.influx_bucket.clone(),
             influx_token: self.influx_token.clone(),
         }
-    }
-
-    pub fn flush_interval(&self) -> Duration {
-        Duration::from_millis(self.flush_ms)
     }
 }
 
@@ -129,7 +119,7 @@ mod tests {
 
     #[test]
     fn a_bad_value_is_one_line_naming_the_variable() {
-        let cases: [(Breaks, &str); 8] = [
+        let cases: [(Breaks, &str); 7] = [
             (
                 |s| s.database_url = "postgres://x".into(),
                 "DEVOPSTRACK_METRICS__DATABASE_URL",
@@ -148,7 +138,6 @@ mod tests {
             (|s| s.issuer.clear(), "DEVOPSTRACK_METRICS__ISSUER"),
             (|s| s.buffer_capacity = 10, "DEVOPSTRACK_METRICS__BUFFER_CAPACITY"),
             (|s| s.flush_batch = 0, "DEVOPSTRACK_METRICS__FLUSH_BATCH"),
-            (|s| s.flush_ms = 0, "DEVOPSTRACK_METRICS__FLUSH_MS"),
             (
                 |s| s.rework_window_hours = 0,
                 "DEVOPSTRACK_METRICS__REWORK_WINDOW_HOURS",

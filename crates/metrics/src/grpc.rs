@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use devopstrack_platform::auth::{JwtVerifier, Principal};
+use devopstrack_platform::auth::{JwtVerifier, Principal, RECORD_METRICS_CLIENTS, require_client};
 use devopstrack_proto::metrics::v1 as pb;
 use devopstrack_proto::metrics::v1::metrics_service_server::MetricsService;
 
@@ -45,7 +45,8 @@ impl MetricsGrpc {
             .map_err(|e| Error::from(e).into())
     }
 
-    /// Authenticates, checks the role before looking at the payload, converts it and buffers the events.
+    /// Authenticates, checks the role before looking at the payload, converts it and stores the events (answering
+    /// once they are committed).
     async fn record<T>(
         &self,
         request: Request<T>,
@@ -53,8 +54,9 @@ impl MetricsGrpc {
     ) -> Answer<pb::RecordResponse> {
         let principal = self.principal(&request).await?;
         MetricsApp::require_writer(&principal)?;
+        require_client(&principal, RECORD_METRICS_CLIENTS, "Record*")?;
         let events = convert(request.into_inner(), self.app.now())?;
-        let accepted = self.app.record(&principal, events)?;
+        let accepted = self.app.record(&principal, events).await?;
         Ok(Response::new(pb::RecordResponse { accepted }))
     }
 }

@@ -1,7 +1,8 @@
 //! Bind first, run second: [`Application::build`] opens the store (SQLite or InfluxDB, by URL), prepares the token
 //! verifier (keys from auth's `GetJwks`, fetched on first use, so start-up order does not matter) and binds both
 //! ports (reporting the real ones, so tests can bind port 0); [`Application::run_until_stopped`] serves until the
-//! token is cancelled, then drains gRPC and flushes the write buffer before returning.
+//! token is cancelled, then drains gRPC (every Record* call in flight gets its answer, after its commit) and stops
+//! the store writer.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,7 +41,6 @@ impl Application {
         let app_settings = AppSettings {
             buffer_capacity: settings.buffer_capacity,
             flush_batch: settings.flush_batch,
-            flush_interval: settings.flush_interval(),
             rework_window: TimeDelta::hours(i64::from(settings.rework_window_hours)),
         };
         let app = Arc::new(MetricsApp::new(
@@ -89,9 +89,10 @@ impl Application {
             shutdown: shutdown.clone(),
         };
         let admin = tokio::spawn(admin::serve(self.admin_listener, admin_state));
-        // The flusher outlives the gRPC server: it stops (after writing what is buffered) once calls have drained.
-        let flusher_stop = CancellationToken::new();
-        let flusher = self.app.start_flusher(flusher_stop.clone());
+        // The writer outlives the gRPC server: calls in flight wait for their commit while gRPC drains; it stops (after
+        // writing anything still queued, e.g. of a caller that gave up) once they have.
+        let writer_stop = CancellationToken::new();
+        let writer = self.app.start_writer(writer_stop.clone());
         tracing::info!(grpc = %self.grpc_listener.local_addr()?, "metrics service listening");
         let served = GrpcServer::new(&self.metrics)
             .add_service(MetricsGrpc::new(self.app.clone(), self.verifier).into_server())
@@ -99,12 +100,12 @@ impl Application {
             .serve(self.grpc_listener, shutdown.clone())
             .await;
         shutdown.cancel();
-        flusher_stop.cancel();
-        let buffered = self.app.buffered();
-        if buffered > 0 {
-            tracing::info!(events = buffered, "writing buffered metrics before exit");
+        writer_stop.cancel();
+        let waiting = self.app.waiting();
+        if waiting > 0 {
+            tracing::info!(events = waiting, "writing queued metrics before exit");
         }
-        flusher.await?;
+        writer.await?;
         admin.await??;
         served
     }

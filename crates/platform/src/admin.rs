@@ -15,6 +15,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::metrics::MetricsRegistry;
 
+/// How long `/readyz` waits for the readiness check: a store that hangs (a dropped connection, a server selection
+/// that waits) makes the service not ready, it does not make the probe time out.
+pub const READINESS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// A readiness probe: `Ok` when the service can serve, `Err(reason)` otherwise.
 pub type ReadinessCheck = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
 
@@ -78,7 +82,10 @@ async fn readiness(state: &AdminState) -> Response<Full<Bytes>> {
     if state.shutdown.is_cancelled() {
         return json(StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"shutting_down"}"#);
     }
-    match (state.readiness)().await {
+    let checked = tokio::time::timeout(READINESS_TIMEOUT, (state.readiness)())
+        .await
+        .unwrap_or_else(|_| Err(format!("no answer within {READINESS_TIMEOUT:?}")));
+    match checked {
         Ok(()) => json(StatusCode::OK, r#"{"status":"ready"}"#),
         Err(reason) => {
             let body = serde_json::json!({ "status": "not_ready", "reason": reason }).to_string();

@@ -27,6 +27,8 @@ pub fn env_var(service: &str, key: &str) -> String {
 /// Loads the settings of `service`. Every field of `T` must have a serde default (`#[serde(default)]` on the struct),
 /// so an empty environment gives the development defaults.
 pub fn load<T: DeserializeOwned>(service: &str) -> Result<T, ConfigError> {
+    // Every service's token verifier reads this one process-wide setting; a bad value stops the service here.
+    crate::auth::refresh_interval_from_env().map_err(ConfigError)?;
     load_from(service, std::env::var("DEVOPSTRACK_CONFIG").ok().as_deref())
 }
 

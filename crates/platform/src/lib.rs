@@ -16,4 +16,5 @@ pub mod net;
 pub mod role;
 pub mod shutdown;
 pub mod sqlite;
+pub mod store;
 pub mod telemetry;

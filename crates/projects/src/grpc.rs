@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use devopstrack_platform::auth::{JwtVerifier, Principal};
+use devopstrack_platform::auth::{
+    GITHUB_WEBHOOK_CLIENTS, JwtVerifier, Principal, RECORD_DEPLOYMENT_CLIENTS, require_client,
+};
 use devopstrack_proto::projects::v1 as pb;
 use devopstrack_proto::projects::v1::project_service_server::ProjectService;
 
@@ -212,6 +214,7 @@ impl ProjectService for ProjectsGrpc {
         request: Request<pb::RecordDeploymentRequest>,
     ) -> Answer<pb::RecordDeploymentResponse> {
         let principal = self.principal(&request).await?;
+        require_client(&principal, RECORD_DEPLOYMENT_CLIENTS, "RecordDeployment")?;
         let received = request
             .into_inner()
             .deployment
@@ -293,6 +296,7 @@ impl ProjectService for ProjectsGrpc {
         request: Request<pb::VerifyGithubWebhookRequest>,
     ) -> Answer<pb::VerifyGithubWebhookResponse> {
         let principal = self.principal(&request).await?;
+        require_client(&principal, GITHUB_WEBHOOK_CLIENTS, "VerifyGithubWebhook")?;
         let pb::VerifyGithubWebhookRequest {
             project: target,
             delivery_id,
@@ -316,6 +320,7 @@ impl ProjectService for ProjectsGrpc {
         request: Request<pb::FinishGithubDeliveryRequest>,
     ) -> Answer<pb::FinishGithubDeliveryResponse> {
         let principal = self.principal(&request).await?;
+        require_client(&principal, GITHUB_WEBHOOK_CLIENTS, "FinishGithubDelivery")?;
         let pb::FinishGithubDeliveryRequest {
             project,
             delivery_id,
@@ -333,6 +338,7 @@ impl ProjectService for ProjectsGrpc {
         request: Request<pb::ClaimStaleGithubDeliveriesRequest>,
     ) -> Answer<pb::ClaimStaleGithubDeliveriesResponse> {
         let principal = self.principal(&request).await?;
+        require_client(&principal, GITHUB_WEBHOOK_CLIENTS, "ClaimStaleGithubDeliveries")?;
         let pb::ClaimStaleGithubDeliveriesRequest { limit } = request.into_inner();
         let taken = self.app.claim_stale_github_deliveries(&principal, limit).await?;
         Ok(Response::new(pb::ClaimStaleGithubDeliveriesResponse {

@@ -69,6 +69,9 @@ pub struct Settings {
     /// port on every non-public address), CIDR blocks or addresses. This service's own ports and its peers' are
     /// refused without being listed; `devopstrack up` lists the other services' listeners.
     pub outbound_deny: Vec<String>,
+    /// Start on a Redis without the append-only file or with eviction, or one whose settings cannot be checked
+    /// (`CONFIG` forbidden): accepted pipelines and jobs may then be lost (see `store/redis/durability.rs`).
+    pub allow_volatile_redis: bool,
 }
 
 impl Default for Settings {
@@ -95,6 +98,7 @@ impl Default for Settings {
             hook_poll_ms: 1_000,
             outbound_allow: Vec::new(),
             outbound_deny: Vec::new(),
+            allow_volatile_redis: false,
         }
     }
 }
@@ -169,6 +173,16 @@ impl Settings {
         if self.client_id.is_empty() {
             return bad("client_id", "must not be empty");
         }
+        if self
+            .client_secret
+            .as_ref()
+            .is_some_and(|s| secrecy::ExposeSecret::expose_secret(s).len() < 32)
+        {
+            return bad(
+                "client_secret",
+                "must be at least 32 bytes (e.g. `openssl rand -base64 32`)",
+            );
+        }
         if !(100..=60_000).contains(&self.upstream_timeout_ms) {
             return bad("upstream_timeout_ms", "must be between 100 and 60000");
         }
@@ -203,7 +217,7 @@ mod tests {
 
     #[test]
     fn a_bad_value_is_one_line_naming_the_variable() {
-        let cases: [(Breaks, &str); 11] = [
+        let cases: [(Breaks, &str); 13] = [
             (
                 |s| s.database_url = "postgres://x".into(),
                 "DEVOPSTRACK_TASKS__DATABASE_URL",
@@ -223,6 +237,14 @@ mod tests {
                 "DEVOPSTRACK_TASKS__PROJECTS_URL",
             ),
             (|s| s.client_id.clear(), "DEVOPSTRACK_TASKS__CLIENT_ID"),
+            (
+                |s| s.client_secret = Some(secrecy::SecretString::from("")),
+                "DEVOPSTRACK_TASKS__CLIENT_SECRET",
+            ),
+            (
+                |s| s.client_secret = Some(secrecy::SecretString::from("31 bytes is one byte too short!")),
+                "DEVOPSTRACK_TASKS__CLIENT_SECRET",
+            ),
             (
                 |s| s.metrics_url = "127.0.0.1:50054".into(),
                 "DEVOPSTRACK_TASKS__METRICS_URL",

@@ -67,13 +67,15 @@ impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::BadEventId(id) => Self::invalid("afterEventId", format!("{id:?} is not an event id")),
-            StoreError::Redis(ref r) if r.is_io_error() || r.is_connection_dropped() || r.is_timeout() => {
-                Self::Unavailable(format!("store unavailable: {e}"))
+            StoreError::Unavailable(reason) => {
+                tracing::warn!(%reason, "the tasks store is unavailable");
+                Self::Unavailable("the tasks store is unavailable; retry shortly".into())
             }
             StoreError::Sqlite(_)
             | StoreError::Migrate(_)
             | StoreError::Redis(_)
             | StoreError::Corrupt(_)
+            | StoreError::Volatile(_)
             | StoreError::Url(_) => Self::Internal(anyhow::Error::new(e)),
         }
     }
@@ -147,6 +149,17 @@ mod tests {
         for (err, code) in cases {
             assert_eq!(tonic::Status::from(Error::from(err)).code(), code);
         }
+    }
+
+    #[test]
+    fn a_store_that_is_down_is_unavailable_not_internal() {
+        let status = tonic::Status::from(Error::from(StoreError::Unavailable("connection refused".into())));
+        assert_eq!(status.code(), tonic::Code::Unavailable);
+        let io = ::redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        assert_eq!(
+            tonic::Status::from(Error::from(StoreError::from(io))).code(),
+            tonic::Code::Unavailable
+        );
     }
 
     #[test]

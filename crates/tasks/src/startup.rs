@@ -39,9 +39,13 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
-        let store = crate::store::connect(&settings.database_url, &settings.key_prefix)
-            .await
-            .map_err(|e| anyhow::anyhow!("tasks store ({}): {e}", env_var("tasks", "database_url")))?;
+        let store = crate::store::connect_checked(
+            &settings.database_url,
+            &settings.key_prefix,
+            settings.allow_volatile_redis,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("tasks store ({}): {e}", env_var("tasks", "database_url")))?;
         let projects = Projects::new(
             &settings.projects_url,
             &settings.auth_url,

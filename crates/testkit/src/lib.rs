@@ -1,5 +1,5 @@
-//! Test-only helpers for DevOpsTrack: a fresh PostgreSQL database and a fresh Redis keyspace per test, and quiet
-//! test logging.
+//! Test-only helpers for DevOpsTrack: a fresh PostgreSQL database and a fresh Redis keyspace per test, private
+//! servers a test may stop and restart (outage tests), and quiet test logging.
 //!
 //! Servers come from the environment or are started on demand:
 //!
@@ -11,6 +11,11 @@
 //!   and removes the dir once the test process has exited.
 //! - A backend that is unavailable makes [`postgres`]/[`redis`] print a loud `SKIPPED` message and return `None`;
 //!   with `DEVOPSTRACK_REQUIRE_BACKENDS=1` (as in CI) they panic instead.
+//! - Redis runs as the tasks service requires of its store: append-only file on (`appendfsync everysec`), no
+//!   eviction.
+//! - [`postgres_private`], [`redis_private`] and [`mongodb_private`] start a server of the caller's own, never
+//!   shared, which it may [stop](PrivateServer::stop), [kill](PrivateServer::kill_9) and
+//!   [start](PrivateServer::start) again on the same port and data directory.
 //!
 //! ```no_run
 //! # async fn example() {
@@ -20,8 +25,11 @@
 //! ```
 
 mod postgres;
+mod private;
 mod process;
 mod redis;
+
+pub use private::{PrivateServer, mongodb_private, postgres_private, redis_private};
 
 use std::sync::Once;
 
@@ -55,6 +63,12 @@ pub async fn postgres() -> Option<TestPostgres> {
         Ok(database) => Some(database),
         Err(reason) => unavailable("PostgreSQL", postgres::URL_VAR, "postgresql", &reason),
     }
+}
+
+/// A fresh, empty database on the PostgreSQL server at `admin_url` (e.g. a [`postgres_private`] server's
+/// [`PrivateServer::url`]).
+pub async fn postgres_database_on(admin_url: &str) -> anyhow::Result<TestPostgres> {
+    postgres::database_on(admin_url, admin_url).await
 }
 
 /// A fresh keyspace on a Redis server for one test. `None` means Redis is unavailable and the test should return early

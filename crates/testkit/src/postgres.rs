@@ -39,8 +39,13 @@ pub(crate) async fn fresh_database() -> anyhow::Result<TestPostgres> {
         }
     };
 
+    database_on(&admin_url, &source).await
+}
+
+/// Creates `t_<uuid>` on the server at `admin_url` (named `source` in errors).
+pub(crate) async fn database_on(admin_url: &str, source: &str) -> anyhow::Result<TestPostgres> {
     let database = format!("t_{}", Uuid::new_v4().simple());
-    let mut conn = match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect(&admin_url)).await {
+    let mut conn = match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect(admin_url)).await {
         Ok(connected) => connected.with_context(|| format!("connecting to {source}"))?,
         Err(_) => bail!("connecting to {source}: no answer within {CONNECT_TIMEOUT:?}"),
     };
@@ -52,7 +57,7 @@ pub(crate) async fn fresh_database() -> anyhow::Result<TestPostgres> {
     let _ = conn.close().await;
 
     Ok(TestPostgres {
-        url: with_database(&admin_url, &database)?,
+        url: with_database(admin_url, &database)?,
         database,
     })
 }
@@ -145,7 +150,7 @@ fn start() -> anyhow::Result<String> {
 }
 
 /// True once the postmaster reports "ready" in its pid file (what `pg_ctl -w` checks) and its TCP port answers.
-fn accepting_connections(data: &Path, port: u16) -> bool {
+pub(crate) fn accepting_connections(data: &Path, port: u16) -> bool {
     let ready = fs::read_to_string(data.join("postmaster.pid"))
         .is_ok_and(|pid_file| pid_file.lines().nth(7).is_some_and(|status| status.trim() == "ready"));
     ready
@@ -157,7 +162,7 @@ fn accepting_connections(data: &Path, port: u16) -> bool {
 }
 
 /// A directory with both `initdb` and `postgres`: the first on PATH, else the newest `/usr/lib/postgresql/*/bin`.
-fn find_bin_dir() -> anyhow::Result<PathBuf> {
+pub(crate) fn find_bin_dir() -> anyhow::Result<PathBuf> {
     let has_both =
         |dir: &Path| process::is_executable(&dir.join("initdb")) && process::is_executable(&dir.join("postgres"));
     let on_path = std::env::var_os("PATH")

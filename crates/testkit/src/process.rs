@@ -32,6 +32,19 @@ pub(crate) fn is_executable(path: &Path) -> bool {
     fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
 }
 
+/// A TCP port on 127.0.0.1 below Linux's ephemeral range (32768+) that was free a moment ago: for a server that is
+/// stopped and started again on the same port, which an outgoing connection must not take in between.
+pub(crate) fn free_fixed_port() -> anyhow::Result<u16> {
+    for _ in 0..100 {
+        let random = u16::from_le_bytes(uuid::Uuid::new_v4().as_bytes()[..2].try_into().unwrap_or_default());
+        let port = 20_000 + random % 12_000;
+        if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    bail!("no free port found between 20000 and 32000 in 100 tries")
+}
+
 /// A TCP port on 127.0.0.1 that was free a moment ago (bind port 0, read it, let it go).
 ///
 /// Another process could take it before the server binds it; the server then fails to start and says so in its log.
@@ -126,8 +139,8 @@ pub(crate) fn run_to_completion(argv: &[impl AsRef<OsStr>], cwd: &Path) -> anyho
 
 /// The watchdog script. Arguments: test pid, directory to remove, stop signal, log file, then the server command.
 ///
-/// The server runs in the background with its output in the log; every half second the script checks that both the
-/// test process and the server are alive. When either is gone (or the script gets SIGTERM from [`Watchdog::stop`]) it
+/// The server runs in the background with its output in the log and its pid in [`SERVER_PID_FILE`]; every half
+/// second the script checks that both the test process and the server are alive. When either is gone (or the script gets SIGTERM from [`Watchdog::stop`]) it
 /// stops the server with the given signal, waits for it and writes its exit status to [`EXIT_STATUS_FILE`]. Once the
 /// test process is gone or has sent SIGTERM (so that a failed start can still read the log), it removes the directory.
 /// A trapped TERM interrupts `wait`, hence the loop around it.
@@ -135,6 +148,7 @@ const WATCHDOG_SCRIPT: &str = r#"pid=$1 dir=$2 sig=$3 log=$4
 shift 4
 "$@" >"$log" 2>&1 &
 server=$!
+echo "$server" >"$dir/server.pid"
 stop=0
 trap 'stop=1' TERM
 while [ "$stop" = 0 ] && kill -0 "$pid" 2>/dev/null && kill -0 "$server" 2>/dev/null; do sleep 0.5; done
@@ -148,6 +162,8 @@ rm -rf "$dir"
 
 /// Written by the watchdog into the server's directory once the server has exited.
 const EXIT_STATUS_FILE: &str = "server-exit-status";
+/// Written by the watchdog into the server's directory once the server has started: its pid.
+const SERVER_PID_FILE: &str = "server.pid";
 
 /// A server process under a `sh` watchdog that stops it and removes its directory once the test process exits.
 ///
@@ -239,8 +255,27 @@ impl Watchdog {
         }
     }
 
+    /// Sends `signal` (e.g. "KILL") to the server itself, not through the watchdog, and waits up to 10 s for it to
+    /// exit. The watchdog then waits for [`Watchdog::stop`] (or the test process's end) to clean up.
+    pub(crate) fn signal_server(&mut self, signal: &str) -> anyhow::Result<()> {
+        let pid = fs::read_to_string(self.dir.join(SERVER_PID_FILE))
+            .with_context(|| format!("reading the server's pid in {}", self.dir.display()))?;
+        run_to_completion(&["kill", &format!("-{signal}"), pid.trim()], &self.dir)?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.server_exit().is_none() {
+            if Instant::now() > deadline {
+                bail!(
+                    "the server (pid {}) did not exit within 10 s of SIG{signal}",
+                    pid.trim()
+                );
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    }
+
     /// Asks the watchdog to stop the server and clean up, and waits up to 10 s for that to finish.
-    fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         let _ = Command::new("kill")
             .arg("-TERM")
             .arg(self.child.id().to_string())

@@ -65,23 +65,12 @@ fn start() -> anyhow::Result<u16> {
         .context("creating a temp dir")?;
     let dir = temp.path().to_owned();
     let port = process::free_port()?;
-    let databases = DATABASES.to_string();
-    let args = [
-        "--port",
-        &port.to_string(),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--dir",
-        &dir.to_string_lossy(),
-        "--databases",
-        &databases,
-    ]
-    .map(Into::into);
-    let argv: Vec<_> = [binary.into_os_string()].into_iter().chain(args).collect();
+    let mut args = durable_args(&port.to_string(), &dir);
+    args.extend(["--databases".to_owned(), DATABASES.to_string()]);
+    let argv: Vec<_> = [binary.into_os_string()]
+        .into_iter()
+        .chain(args.into_iter().map(Into::into))
+        .collect();
 
     // From here on the watchdog owns the directory and removes it when the server stops.
     let _ = temp.keep();
@@ -96,8 +85,32 @@ fn start() -> anyhow::Result<u16> {
     Ok(port)
 }
 
+/// `redis-server` arguments for a server on 127.0.0.1:`port` keeping its files in `dir`, run as tasks requires of
+/// its store (and checks at start): the append-only file on, synced every second, no RDB snapshots, and no eviction
+/// (a full server refuses writes instead of dropping keys).
+pub(crate) fn durable_args(port: &str, dir: &std::path::Path) -> Vec<String> {
+    [
+        "--port",
+        port,
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "everysec",
+        "--maxmemory-policy",
+        "noeviction",
+        "--dir",
+        &dir.to_string_lossy(),
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
 /// True when 127.0.0.1:`port` answers a RESP `PING` with `+PONG`.
-fn answers_ping(port: u16) -> bool {
+pub(crate) fn answers_ping(port: u16) -> bool {
     let timeout = Duration::from_millis(300);
     let Ok(mut stream) = TcpStream::connect_timeout(&SocketAddr::from((Ipv4Addr::LOCALHOST, port)), timeout) else {
         return false;

@@ -1,10 +1,13 @@
 //! Use-cases of the auth service: the only code the transports call. Each takes the caller's verified
-//! [`Principal`] (where one is needed) and enforces its own permissions.
+//! [`Principal`] (or [`Caller`], where it matters which credential called) and enforces its own permissions.
 
 mod api_tokens;
+mod maintenance;
 mod sessions;
+mod throttle;
 mod users;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -12,38 +15,67 @@ use uuid::Uuid;
 
 use devopstrack_platform::auth::{Claims, JwksFetcher, JwtVerifier, Principal, Role};
 
-use crate::domain::{UserRecord, now_micros};
+use crate::domain::{ApiTokenRecord, ThrottlePolicy, UserRecord, now_micros};
 use crate::error::Error;
 use crate::keys::KeyRing;
-use crate::passwords::PasswordHasher;
+use crate::passwords::{HashError, PasswordHasher};
+use crate::service_clients::ServiceClients;
 use crate::store::AuthStore;
 
 pub use api_tokens::{ApiTokenPage, NewApiToken};
 pub use sessions::TokenGrant;
-pub use users::{LOOKUP_MAX_IDS, NewUser, UserPage};
+pub use users::{LOOKUP_MAX_IDS, NewUser, UserAdmin, UserPage};
 
 /// Where "now" comes from: the system clock, or a test's.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
-/// Token lifetimes and login throttling.
+/// Token lifetimes and throttling.
 #[derive(Debug, Clone)]
 pub struct Policy {
     pub issuer: String,
     pub audience: String,
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
-    pub lockout_max_failures: u32,
-    pub lockout_window: Duration,
-    pub lockout_duration: Duration,
-    pub service_clients: Vec<String>,
+    /// Password guesses (login, service credentials, the current password of a password change).
+    pub throttle: ThrottlePolicy,
+    /// Scheduled key rotation applies (not when the key is configured as a PEM).
+    pub rotate_keys: bool,
 }
+
+/// A verified access token as the use-cases need it: who calls, and whether the token came from an API token.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub principal: Principal,
+    /// The API token this access token was exchanged from.
+    pub api_token_id: Option<Uuid>,
+}
+
+impl TryFrom<Claims> for Caller {
+    type Error = Error;
+
+    fn try_from(claims: Claims) -> Result<Self, Error> {
+        let api_token_id = claims
+            .api_token_id
+            .as_deref()
+            .map(Uuid::parse_str)
+            .transpose()
+            .map_err(|_| Error::Unauthenticated("invalid token: api_token_id".into()))?;
+        Ok(Self {
+            principal: Principal::from(claims),
+            api_token_id,
+        })
+    }
+}
+
+/// Where a credential was presented from (the throttle counts per account and source).
+pub type Source = Option<IpAddr>;
 
 pub struct AuthApp {
     store: Arc<dyn AuthStore>,
     keys: KeyRing,
     hasher: PasswordHasher,
     policy: Policy,
-    service_secret: Option<secrecy::SecretString>,
+    service_clients: ServiceClients,
     verifier: Arc<JwtVerifier>,
     clock: Clock,
 }
@@ -54,7 +86,7 @@ impl AuthApp {
         keys: KeyRing,
         hasher: PasswordHasher,
         policy: Policy,
-        service_secret: Option<secrecy::SecretString>,
+        service_clients: ServiceClients,
         clock: Clock,
     ) -> Self {
         let ring = keys.clone();
@@ -68,7 +100,7 @@ impl AuthApp {
             keys,
             hasher,
             policy,
-            service_secret,
+            service_clients,
             verifier,
             clock,
         }
@@ -81,6 +113,10 @@ impl AuthApp {
 
     pub fn keys(&self) -> &KeyRing {
         &self.keys
+    }
+
+    pub fn hasher(&self) -> &PasswordHasher {
+        &self.hasher
     }
 
     /// Verifies this service's own tokens (the keys are local, so no round trip).
@@ -100,9 +136,19 @@ impl AuthApp {
         (self.clock)()
     }
 
-    /// Signs an access token for `subject`.
-    fn access_token(&self, subject: &str, role: Role, name: &str) -> Result<(String, i64), Error> {
+    /// Signs an access token for `subject`. One exchanged from `api_token` names it and never outlives it.
+    fn access_token(
+        &self,
+        subject: &str,
+        role: Role,
+        name: &str,
+        api_token: Option<&ApiTokenRecord>,
+    ) -> Result<(String, i64), Error> {
         let now = self.now();
+        let mut exp = (now + self.policy.access_ttl).timestamp();
+        if let Some(until) = api_token.and_then(|t| t.expires_at) {
+            exp = exp.min(until.timestamp());
+        }
         let claims = Claims {
             sub: subject.to_owned(),
             role,
@@ -110,14 +156,15 @@ impl AuthApp {
             iss: self.policy.issuer.clone(),
             aud: self.policy.audience.clone(),
             iat: now.timestamp(),
-            exp: (now + self.policy.access_ttl).timestamp(),
+            exp,
             jti: Uuid::new_v4().to_string(),
+            api_token_id: api_token.map(|t| t.id.to_string()),
         };
         let token = self
             .keys
             .sign(&claims)
             .map_err(|e| Error::Internal(e.context("signing an access token")))?;
-        Ok((token, self.policy.access_ttl.num_seconds()))
+        Ok((token, exp - now.timestamp()))
     }
 
     /// The user behind a principal, who must still exist and be enabled.
@@ -128,7 +175,7 @@ impl AuthApp {
             .store
             .user_by_id(id)
             .await
-            .map_err(|e| Error::Internal(anyhow::Error::new(e).context("loading the calling user")))?
+            .map_err(store_err("loading the calling user"))?
             .ok_or_else(|| Error::Unauthenticated("the account of this token no longer exists".into()))?;
         if user.disabled {
             return Err(Error::Unauthenticated("account disabled".into()));
@@ -137,14 +184,15 @@ impl AuthApp {
     }
 }
 
+/// The lower of two user roles.
+fn lower(a: Role, b: Role) -> Role {
+    if a.at_least(b) { b } else { a }
+}
+
 /// Fails unless both the token and the account as stored now grant at least `role`: a token keeps its role claim for
 /// its whole life, so a demoted admin's unexpired token must not keep admin powers. Services never qualify.
 fn require(principal: &Principal, caller: &UserRecord, role: Role) -> Result<(), Error> {
-    let effective = if principal.role.at_least(caller.role) {
-        caller.role
-    } else {
-        principal.role
-    };
+    let effective = lower(principal.role, caller.role);
     if effective.at_least(role) {
         Ok(())
     } else {
@@ -154,11 +202,27 @@ fn require(principal: &Principal, caller: &UserRecord, role: Role) -> Result<(),
     }
 }
 
-/// Lifts a store error into `Internal` with what we were doing, or `Conflict` for uniqueness.
+/// Lifts a store error: `Conflict` for uniqueness, `Unavailable` when the store is down or busy (the caller may
+/// retry), else `Internal` with what we were doing.
 fn store_err(doing: &'static str) -> impl FnOnce(crate::store::StoreError) -> Error {
+    use crate::store::StoreError;
     move |e| match e {
-        crate::store::StoreError::Conflict(what) => Error::Conflict(format!("{what} already exists")),
-        other => Error::Internal(anyhow::Error::new(other).context(doing)),
+        StoreError::Conflict(what) => Error::Conflict(format!("{what} already exists")),
+        StoreError::Unavailable(reason) => {
+            tracing::warn!(%reason, doing, "the auth store is unavailable");
+            Error::Unavailable("the auth store is unavailable; retry shortly".into())
+        }
+        other @ (StoreError::Backend(_) | StoreError::Migrate(_) | StoreError::Corrupt(_)) => {
+            Error::Internal(anyhow::Error::new(other).context(doing))
+        }
+    }
+}
+
+/// A hashing failure: overload is UNAVAILABLE (retry soon), anything else internal.
+fn hash_err(doing: &'static str) -> impl FnOnce(HashError) -> Error {
+    move |e| match e {
+        HashError::Busy => Error::Unavailable("too many sign-ins at once; try again in a moment".into()),
+        HashError::Failed(cause) => Error::Internal(cause.context(doing)),
     }
 }
 

@@ -1,13 +1,13 @@
-//! Login, refresh rotation with reuse detection, logout, service tokens.
+//! Login, refresh rotation with reuse detection, logout, service tokens. Both credential checks are throttled per
+//! (account or client, source address): see [`crate::domain::throttle`].
 
 use secrecy::{ExposeSecret, SecretString};
-use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use devopstrack_platform::auth::Role;
 
-use super::{AuthApp, store_err};
-use crate::domain::{Email, PASSWORD_MAX_LEN, RefreshTokenRecord, Rotation, SessionRecord, UserRecord};
+use super::{AuthApp, Source, hash_err, store_err};
+use crate::domain::{Email, PASSWORD_MAX_LEN, RefreshTokenRecord, Rotation, SessionRecord, UserRecord, throttle_key};
 use crate::error::Error;
 use crate::tokens::{random_secret, sha256_hex};
 
@@ -25,8 +25,11 @@ pub struct TokenGrant {
 const BAD_CREDENTIALS: &str = "invalid email or password";
 
 impl AuthApp {
+    /// Email and password for a new session. Every attempt is throttled per (email, `source`), known email or not,
+    /// and an unknown email costs one Argon2 verification like a known one: neither the answer nor its timing says
+    /// which accounts exist.
     #[tracing::instrument(skip_all)]
-    pub async fn login(&self, email: &str, password: &SecretString) -> Result<TokenGrant, Error> {
+    pub async fn login(&self, email: &str, password: &SecretString, source: Source) -> Result<TokenGrant, Error> {
         let email = Email::parse(email).map_err(|e| Error::invalid("email", e))?;
         if password.expose_secret().is_empty() {
             return Err(Error::invalid("password", "must not be empty"));
@@ -34,49 +37,26 @@ impl AuthApp {
         if password.expose_secret().chars().count() > PASSWORD_MAX_LEN {
             return Err(Error::Unauthenticated(BAD_CREDENTIALS.into()));
         }
+        let key = throttle_key("login", email.as_str(), source);
+        self.admit(&key).await?;
         let user = self
             .store
             .user_by_email(&email)
             .await
             .map_err(store_err("looking up a login"))?;
-        // Always hash once, known email or not, so response times do not reveal which accounts exist.
         let valid = self
             .hasher
             .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))
             .await
-            .map_err(|e| Error::Internal(e.context("verifying a password")))?;
-        let Some(user) = user else {
+            .map_err(hash_err("verifying a password"))?;
+        let Some(user) = user.filter(|_| valid) else {
             return Err(Error::Unauthenticated(BAD_CREDENTIALS.into()));
         };
-        let now = self.now();
-        if let Some(until) = user.locked_until.filter(|until| *until > now) {
-            return Err(Error::Locked {
-                retry_after_secs: (until - now).num_seconds().max(1) as u64,
-            });
-        }
-        if !valid {
-            let since = now - self.policy.lockout_window;
-            let failures = self
-                .store
-                .add_login_failure(user.id, now, since)
-                .await
-                .map_err(store_err("counting failures"))?;
-            if failures >= self.policy.lockout_max_failures {
-                let until = now + self.policy.lockout_duration;
-                self.store
-                    .set_locked_until(user.id, Some(until))
-                    .await
-                    .map_err(store_err("locking an account"))?;
-                tracing::warn!(user_id = %user.id, failures, "account locked after repeated failed logins");
-                return Err(Error::Locked {
-                    retry_after_secs: self.policy.lockout_duration.num_seconds() as u64,
-                });
-            }
-            return Err(Error::Unauthenticated(BAD_CREDENTIALS.into()));
-        }
+        self.forget(&key).await?;
         if user.disabled {
             return Err(Error::Unauthenticated("account disabled".into()));
         }
+        let now = self.now();
         self.store
             .record_login_success(user.id, now)
             .await
@@ -95,7 +75,6 @@ impl AuthApp {
         tracing::info!(user_id = %user.id, session_id = %session.id, "login");
         let user = UserRecord {
             last_login_at: Some(now),
-            locked_until: None,
             ..user
         };
         self.user_grant(user, Some(refresh))
@@ -165,23 +144,31 @@ impl AuthApp {
         Ok(())
     }
 
-    /// Client-credentials grant for services.
-    pub async fn issue_service_token(&self, client_id: &str, client_secret: &str) -> Result<TokenGrant, Error> {
-        let Some(expected) = &self.service_secret else {
+    /// Client-credentials grant for services: the client's own secret, throttled per (client id, `source`).
+    pub async fn issue_service_token(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        source: Source,
+    ) -> Result<TokenGrant, Error> {
+        let invalid = || Error::Unauthenticated("invalid client credentials".into());
+        if self.service_clients.is_empty() {
             return Err(Error::Unauthenticated(
                 "service accounts are not configured on this server".into(),
             ));
-        };
-        let known = self.policy.service_clients.iter().any(|c| c == client_id);
-        let secret_ok: bool = client_secret
-            .as_bytes()
-            .ct_eq(expected.expose_secret().as_bytes())
-            .into();
-        if !(known && secret_ok) {
-            return Err(Error::Unauthenticated("invalid client credentials".into()));
         }
+        if client_id.len() > 128 || client_secret.len() > 1024 {
+            return Err(invalid());
+        }
+        let key = throttle_key("service", client_id, source);
+        self.admit(&key).await?;
+        if !self.service_clients.check(client_id, client_secret) {
+            tracing::warn!(client_id, "refused service credentials");
+            return Err(invalid());
+        }
+        self.forget(&key).await?;
         let (access_token, expires_in) =
-            self.access_token(&format!("service:{client_id}"), Role::Service, client_id)?;
+            self.access_token(&format!("service:{client_id}"), Role::Service, client_id, None)?;
         Ok(TokenGrant {
             access_token,
             expires_in,
@@ -205,7 +192,7 @@ impl AuthApp {
     }
 
     pub(super) fn user_grant(&self, user: UserRecord, refresh: Option<String>) -> Result<TokenGrant, Error> {
-        let (access_token, expires_in) = self.access_token(&user.id.to_string(), user.role, &user.name)?;
+        let (access_token, expires_in) = self.access_token(&user.id.to_string(), user.role, &user.name, None)?;
         let refresh_expires_in = if refresh.is_some() {
             self.policy.refresh_ttl.num_seconds()
         } else {

@@ -1,13 +1,17 @@
 //! User administration and passwords.
 
+use std::sync::Arc;
+
 use secrecy::SecretString;
 use uuid::Uuid;
 
 use devopstrack_platform::auth::{Principal, Role};
 
-use super::{AuthApp, require, store_err};
-use crate::domain::{Cursor, Email, NewPassword, UserName, UserPatch, UserRecord, parse_name};
+use super::{AuthApp, Clock, Source, hash_err, require, store_err};
+use crate::domain::{Cursor, Email, NewPassword, UserName, UserPatch, UserRecord, parse_name, throttle_key};
 use crate::error::Error;
+use crate::passwords::PasswordHasher;
+use crate::store::AuthStore;
 use crate::tokens::{decode_page_token, encode_page_token, page_size};
 
 /// A user to create, as received (validated here).
@@ -21,6 +25,61 @@ pub struct NewUser {
 
 /// The most ids one [`AuthApp::lookup_users`] call takes: a page of the dashboard names far fewer people.
 pub const LOOKUP_MAX_IDS: usize = 100;
+
+/// Creating users without a caller, for bootstrapping (`devopstrack user create`, the first admin of `up`): the
+/// store and the hasher only, so it needs neither the signing keys nor their key-encryption key.
+#[derive(Clone)]
+pub struct UserAdmin {
+    store: Arc<dyn AuthStore>,
+    hasher: PasswordHasher,
+    clock: Clock,
+}
+
+impl UserAdmin {
+    pub fn new(store: Arc<dyn AuthStore>, hasher: PasswordHasher, clock: Clock) -> Self {
+        Self { store, hasher, clock }
+    }
+
+    /// Creates a user without a caller.
+    pub async fn bootstrap_user(&self, new: NewUser) -> Result<UserRecord, Error> {
+        let email = Email::parse(&new.email).map_err(|e| Error::invalid("email", e))?;
+        let name = parse_name(&new.name).map_err(|e| Error::invalid("name", e))?;
+        let role = match new.role {
+            None => return Err(Error::invalid("role", "is required: viewer, operator or admin")),
+            Some(Role::Service) => return Err(Error::invalid("role", "service is not a user role")),
+            Some(role) => role,
+        };
+        let password = {
+            use secrecy::ExposeSecret;
+            NewPassword::parse(new.password.expose_secret()).map_err(|e| Error::invalid("password", e))?
+        };
+        let hash = self.hasher.hash(password.secret()).await.map_err(hash_err("hashing"))?;
+        let now = (self.clock)();
+        let user = UserRecord {
+            id: Uuid::now_v7(),
+            email,
+            name,
+            role,
+            password_hash: hash,
+            disabled: false,
+            created_at: now,
+            updated_at: now,
+            last_login_at: None,
+        };
+        self.store.insert_user(&user).await.map_err(|e| match e {
+            crate::store::StoreError::Conflict(_) => {
+                Error::Conflict(format!("a user with email {} already exists", user.email))
+            }
+            other => store_err("creating a user")(other),
+        })?;
+        tracing::info!(user_id = %user.id, role = %user.role, "user created");
+        Ok(user)
+    }
+
+    pub async fn user_count(&self) -> Result<u64, Error> {
+        self.store.count_users().await.map_err(store_err("counting users"))
+    }
+}
 
 #[derive(Debug)]
 pub struct UserPage {
@@ -38,56 +97,20 @@ impl AuthApp {
     pub async fn create_user(&self, principal: &Principal, new: NewUser) -> Result<UserRecord, Error> {
         let caller = self.acting_user(principal).await?;
         require(principal, &caller, Role::Admin)?;
-        self.insert_user(new).await
+        self.user_admin().bootstrap_user(new).await
     }
 
     /// Creates a user without a caller: for bootstrapping (`devopstrack user create`, the first admin of `up`).
     pub async fn bootstrap_user(&self, new: NewUser) -> Result<UserRecord, Error> {
-        self.insert_user(new).await
+        self.user_admin().bootstrap_user(new).await
     }
 
     pub async fn user_count(&self) -> Result<u64, Error> {
-        self.store.count_users().await.map_err(store_err("counting users"))
+        self.user_admin().user_count().await
     }
 
-    async fn insert_user(&self, new: NewUser) -> Result<UserRecord, Error> {
-        let email = Email::parse(&new.email).map_err(|e| Error::invalid("email", e))?;
-        let name = parse_name(&new.name).map_err(|e| Error::invalid("name", e))?;
-        let role = match new.role {
-            None => return Err(Error::invalid("role", "is required: viewer, operator or admin")),
-            Some(Role::Service) => return Err(Error::invalid("role", "service is not a user role")),
-            Some(role) => role,
-        };
-        let password = {
-            use secrecy::ExposeSecret;
-            NewPassword::parse(new.password.expose_secret()).map_err(|e| Error::invalid("password", e))?
-        };
-        let hash = self
-            .hasher
-            .hash(password.secret())
-            .await
-            .map_err(|e| Error::Internal(e.context("hashing")))?;
-        let now = self.now();
-        let user = UserRecord {
-            id: Uuid::now_v7(),
-            email,
-            name,
-            role,
-            password_hash: hash,
-            disabled: false,
-            locked_until: None,
-            created_at: now,
-            updated_at: now,
-            last_login_at: None,
-        };
-        self.store.insert_user(&user).await.map_err(|e| match e {
-            crate::store::StoreError::Conflict(_) => {
-                Error::Conflict(format!("a user with email {} already exists", user.email))
-            }
-            other => store_err("creating a user")(other),
-        })?;
-        tracing::info!(user_id = %user.id, role = %user.role, "user created");
-        Ok(user)
+    fn user_admin(&self) -> UserAdmin {
+        UserAdmin::new(self.store.clone(), self.hasher.clone(), self.clock.clone())
     }
 
     pub async fn list_users(&self, principal: &Principal, size: i32, token: &str) -> Result<UserPage, Error> {
@@ -180,37 +203,38 @@ impl AuthApp {
         Ok(user)
     }
 
-    /// `user_id` empty: the caller changes their own password (current password required). Otherwise an admin sets
-    /// another user's. Either way the user's sessions are revoked.
+    /// `user_id` empty: the caller changes their own password (current password required, and its checks throttled
+    /// per (user, `source`) like logins). Otherwise an admin sets another user's. Either way the user's sessions are
+    /// revoked.
     pub async fn change_password(
         &self,
         principal: &Principal,
         user_id: &str,
         current: &SecretString,
         new: &SecretString,
+        source: Source,
     ) -> Result<(), Error> {
         use secrecy::ExposeSecret;
         let caller = self.acting_user(principal).await?;
         let new = NewPassword::parse(new.expose_secret()).map_err(|e| Error::invalid("newPassword", e))?;
         let target = if user_id.is_empty() || user_id == caller.id.to_string() {
+            let key = throttle_key("password", &caller.id.to_string(), source);
+            self.admit(&key).await?;
             let ok = self
                 .hasher
                 .verify(current, Some(&caller.password_hash))
                 .await
-                .map_err(|e| Error::Internal(e.context("verifying a password")))?;
+                .map_err(hash_err("verifying a password"))?;
             if !ok {
                 return Err(Error::invalid("currentPassword", "is incorrect"));
             }
+            self.forget(&key).await?;
             caller.id
         } else {
             require(principal, &caller, Role::Admin)?;
             Uuid::parse_str(user_id).map_err(|_| Error::invalid("userId", "is not a UUID"))?
         };
-        let hash = self
-            .hasher
-            .hash(new.secret())
-            .await
-            .map_err(|e| Error::Internal(e.context("hashing")))?;
+        let hash = self.hasher.hash(new.secret()).await.map_err(hash_err("hashing"))?;
         let now = self.now();
         if !self
             .store

@@ -3,11 +3,13 @@
 mod email;
 mod password;
 mod records;
+pub mod throttle;
 
 pub use devopstrack_platform::auth::Role;
 pub use email::Email;
 pub use password::{NewPassword, PASSWORD_MAX_LEN, PASSWORD_MIN_LEN};
 pub use records::*;
+pub use throttle::{Admission, AttemptRecord, ThrottlePolicy, throttle_key};
 
 /// Parses a user display name: trimmed, 1..=100 characters, no control characters.
 pub fn parse_name(raw: &str) -> Result<String, String> {

@@ -20,8 +20,6 @@ pub struct UserRecord {
     /// PHC string (`$argon2id$…`).
     pub password_hash: String,
     pub disabled: bool,
-    /// Set when too many logins failed; logins are refused until then.
-    pub locked_until: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub last_login_at: Option<DateTime<Utc>>,
@@ -81,12 +79,23 @@ pub enum Rotation {
     Invalid,
 }
 
-/// An Ed25519 signing key. The private key is a PKCS#8 PEM.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An Ed25519 signing key. The private key is sealed under the key-encryption key (`kek1.…`, see [`crate::kek`]), or
+/// a plaintext PKCS#8 PEM in a store from before, which the key ring seals at start.
+#[derive(Clone, PartialEq, Eq)]
 pub struct SigningKeyRecord {
     pub kid: String,
-    pub private_key_pem: String,
+    pub private_key: String,
+    /// When it was stored, which is when it became the signing key: the key before it stops signing then.
     pub created_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for SigningKeyRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKeyRecord")
+            .field("kid", &self.kid)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,4 +112,6 @@ pub struct ApiTokenRecord {
     pub expires_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The API token the creator was calling with, if any: this one never outlives it and is revoked with it.
+    pub parent_id: Option<Uuid>,
 }

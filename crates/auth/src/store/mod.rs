@@ -9,20 +9,26 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::domain::{
-    ApiTokenRecord, Cursor, Email, RefreshTokenRecord, Rotation, SessionRecord, SigningKeyRecord, UserName, UserPatch,
-    UserRecord,
+    Admission, ApiTokenRecord, AttemptRecord, Cursor, Email, RefreshTokenRecord, Rotation, SessionRecord,
+    SigningKeyRecord, ThrottlePolicy, UserName, UserPatch, UserRecord,
 };
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
+/// Driver errors enter through `From`, which sorts out those meaning "the store is down or busy"
+/// (`devopstrack_platform::store::sqlx_unavailable`).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A unique constraint refused the write; the payload names what already exists (`"email"`, `"kid"`, …).
     #[error("{0} already exists")]
     Conflict(&'static str),
+    /// The database cannot be reached or cannot take the request right now (down, restarting, out of connections,
+    /// busy past its timeout): the same request may succeed later.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
     #[error(transparent)]
-    Backend(#[from] sqlx::Error),
+    Backend(sqlx::Error),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// A stored value that no longer parses (e.g. an unknown role string).
@@ -31,6 +37,16 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if devopstrack_platform::store::sqlx_unavailable(&e) {
+            StoreError::Unavailable(devopstrack_platform::store::chain(&e))
+        } else {
+            StoreError::Backend(e)
+        }
+    }
+}
 
 /// Connects to the store named by `url` and runs its migrations.
 pub async fn connect(url: &str) -> StoreResult<std::sync::Arc<dyn AuthStore>> {
@@ -84,13 +100,19 @@ pub trait AuthStore: Send + Sync + 'static {
     /// `false` when the user does not exist.
     async fn set_password_hash(&self, id: Uuid, hash: &str, now: DateTime<Utc>) -> StoreResult<bool>;
 
-    // ---- login throttling (policy lives in `app`; the store counts)
-    /// Records a failed login and returns how many failures the user has at or after `since` (this one included).
-    async fn add_login_failure(&self, user_id: Uuid, at: DateTime<Utc>, since: DateTime<Utc>) -> StoreResult<u32>;
-    /// Sets or clears `locked_until`.
-    async fn set_locked_until(&self, user_id: Uuid, until: Option<DateTime<Utc>>) -> StoreResult<()>;
-    /// A successful login: sets `last_login_at`, forgets the failures, clears `locked_until`.
+    /// A successful login: sets `last_login_at`.
     async fn record_login_success(&self, user_id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
+
+    // ---- throttling of password guesses (the policy is `domain::throttle`; the store keeps the counts)
+    /// Atomically, with concurrent attempts on `key` serialised: reads its record, asks `policy` whether an attempt
+    /// at `now` may go ahead and, when it may, stores the new count with `now` as the last attempt.
+    async fn admit_attempt(&self, key: &str, now: DateTime<Utc>, policy: &ThrottlePolicy) -> StoreResult<Admission>;
+    /// Forgets `key` (the secret was right).
+    async fn clear_attempts(&self, key: &str) -> StoreResult<()>;
+    /// Deletes the records whose last attempt is before `before`; returns how many.
+    async fn prune_attempts(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+    /// The record of `key`, if it has a count.
+    async fn attempts(&self, key: &str) -> StoreResult<Option<AttemptRecord>>;
 
     // ---- sessions and refresh tokens
     /// Stores a new session with its first refresh token, atomically.
@@ -118,6 +140,10 @@ pub trait AuthStore: Send + Sync + 'static {
     async fn insert_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()>;
     /// Newest first.
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;
+    /// Replaces how `kid`'s private key is stored (sealing a plaintext one); `false` when there is no such key.
+    async fn update_signing_key(&self, kid: &str, private_key: &str) -> StoreResult<bool>;
+    /// Deletes a retired key; `false` when there was none.
+    async fn delete_signing_key(&self, kid: &str) -> StoreResult<bool>;
 
     // ---- API tokens
     /// `Conflict("api token")` on a duplicate hash.
@@ -131,7 +157,8 @@ pub trait AuthStore: Send + Sync + 'static {
         after: Option<Cursor>,
         limit: u32,
     ) -> StoreResult<Vec<ApiTokenRecord>>;
-    /// Sets `revoked_at` if not set yet; `false` when the token does not exist.
+    /// Sets `revoked_at`, where not set yet, on the token and on every token made with it (through `parent_id`, at
+    /// any depth); `false` when the token does not exist.
     async fn revoke_api_token(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool>;
     async fn touch_api_token(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
 }

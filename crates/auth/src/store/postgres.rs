@@ -5,6 +5,7 @@
 mod api_tokens;
 mod sessions;
 mod signing_keys;
+mod throttle;
 mod users;
 
 use std::time::Duration;
@@ -17,8 +18,8 @@ use uuid::Uuid;
 
 use super::{AuthStore, StoreError, StoreResult};
 use crate::domain::{
-    ApiTokenRecord, Cursor, Email, RefreshTokenRecord, Role, Rotation, SessionRecord, SigningKeyRecord, UserName,
-    UserPatch, UserRecord,
+    Admission, ApiTokenRecord, AttemptRecord, Cursor, Email, RefreshTokenRecord, Role, Rotation, SessionRecord,
+    SigningKeyRecord, ThrottlePolicy, UserName, UserPatch, UserRecord,
 };
 
 const MAX_CONNECTIONS: u32 = 16;
@@ -81,16 +82,24 @@ impl AuthStore for PostgresStore {
         users::set_password_hash(&self.pool, id, hash, now).await
     }
 
-    async fn add_login_failure(&self, user_id: Uuid, at: DateTime<Utc>, since: DateTime<Utc>) -> StoreResult<u32> {
-        users::add_login_failure(&self.pool, user_id, at, since).await
-    }
-
-    async fn set_locked_until(&self, user_id: Uuid, until: Option<DateTime<Utc>>) -> StoreResult<()> {
-        users::set_locked_until(&self.pool, user_id, until).await
-    }
-
     async fn record_login_success(&self, user_id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
         users::record_login_success(&self.pool, user_id, at).await
+    }
+
+    async fn admit_attempt(&self, key: &str, now: DateTime<Utc>, policy: &ThrottlePolicy) -> StoreResult<Admission> {
+        throttle::admit(&self.pool, key, now, policy).await
+    }
+
+    async fn clear_attempts(&self, key: &str) -> StoreResult<()> {
+        throttle::clear(&self.pool, key).await
+    }
+
+    async fn prune_attempts(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        throttle::prune(&self.pool, before).await
+    }
+
+    async fn attempts(&self, key: &str) -> StoreResult<Option<AttemptRecord>> {
+        throttle::get(&self.pool, key).await
     }
 
     async fn create_session(&self, session: &SessionRecord, token: &RefreshTokenRecord) -> StoreResult<()> {
@@ -130,6 +139,14 @@ impl AuthStore for PostgresStore {
         signing_keys::all(&self.pool).await
     }
 
+    async fn update_signing_key(&self, kid: &str, private_key: &str) -> StoreResult<bool> {
+        signing_keys::update(&self.pool, kid, private_key).await
+    }
+
+    async fn delete_signing_key(&self, kid: &str) -> StoreResult<bool> {
+        signing_keys::delete(&self.pool, kid).await
+    }
+
     async fn insert_api_token(&self, token: &ApiTokenRecord) -> StoreResult<()> {
         api_tokens::insert(&self.pool, token).await
     }
@@ -164,7 +181,7 @@ impl AuthStore for PostgresStore {
 fn conflict_on_unique(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
     move |err| match &err {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what),
-        _ => StoreError::Backend(err),
+        _ => StoreError::from(err),
     }
 }
 

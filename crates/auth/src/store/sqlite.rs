@@ -7,6 +7,7 @@
 mod api_tokens;
 mod sessions;
 mod signing_keys;
+mod throttle;
 mod users;
 
 use async_trait::async_trait;
@@ -19,8 +20,8 @@ use devopstrack_platform::sqlite::ColumnError;
 
 use super::{AuthStore, StoreError, StoreResult};
 use crate::domain::{
-    ApiTokenRecord, Cursor, Email, RefreshTokenRecord, Role, Rotation, SessionRecord, SigningKeyRecord, UserName,
-    UserPatch, UserRecord,
+    Admission, ApiTokenRecord, AttemptRecord, Cursor, Email, RefreshTokenRecord, Role, Rotation, SessionRecord,
+    SigningKeyRecord, ThrottlePolicy, UserName, UserPatch, UserRecord,
 };
 
 const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
@@ -33,9 +34,10 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if missing) the database at `url` (`sqlite://path/auth.db`) and migrates it.
     ///
-    /// The pool settings (and `sqlite::memory:` support) are the platform's: [`devopstrack_platform::sqlite`].
+    /// The pool settings (and `sqlite::memory:` support) are the platform's: [`devopstrack_platform::sqlite`], with
+    /// `synchronous=FULL`: an acknowledged write of accounts, sessions and keys survives a power loss too, not only a crash of the process.
     pub async fn connect(url: &str) -> StoreResult<Self> {
-        let pool = devopstrack_platform::sqlite::open_pool(url).await?;
+        let pool = devopstrack_platform::sqlite::open_pool_with(url, devopstrack_platform::sqlite::full_sync).await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         Ok(Self { pool })
     }
@@ -80,16 +82,24 @@ impl AuthStore for SqliteStore {
         users::set_password_hash(&self.pool, id, hash, now).await
     }
 
-    async fn add_login_failure(&self, user_id: Uuid, at: DateTime<Utc>, since: DateTime<Utc>) -> StoreResult<u32> {
-        users::add_login_failure(&self.pool, user_id, at, since).await
-    }
-
-    async fn set_locked_until(&self, user_id: Uuid, until: Option<DateTime<Utc>>) -> StoreResult<()> {
-        users::set_locked_until(&self.pool, user_id, until).await
-    }
-
     async fn record_login_success(&self, user_id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
         users::record_login_success(&self.pool, user_id, at).await
+    }
+
+    async fn admit_attempt(&self, key: &str, now: DateTime<Utc>, policy: &ThrottlePolicy) -> StoreResult<Admission> {
+        throttle::admit(&self.pool, key, now, policy).await
+    }
+
+    async fn clear_attempts(&self, key: &str) -> StoreResult<()> {
+        throttle::clear(&self.pool, key).await
+    }
+
+    async fn prune_attempts(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        throttle::prune(&self.pool, before).await
+    }
+
+    async fn attempts(&self, key: &str) -> StoreResult<Option<AttemptRecord>> {
+        throttle::get(&self.pool, key).await
     }
 
     async fn create_session(&self, session: &SessionRecord, token: &RefreshTokenRecord) -> StoreResult<()> {
@@ -129,6 +139,14 @@ impl AuthStore for SqliteStore {
         signing_keys::all(&self.pool).await
     }
 
+    async fn update_signing_key(&self, kid: &str, private_key: &str) -> StoreResult<bool> {
+        signing_keys::update(&self.pool, kid, private_key).await
+    }
+
+    async fn delete_signing_key(&self, kid: &str) -> StoreResult<bool> {
+        signing_keys::delete(&self.pool, kid).await
+    }
+
     async fn insert_api_token(&self, token: &ApiTokenRecord) -> StoreResult<()> {
         api_tokens::insert(&self.pool, token).await
     }
@@ -163,14 +181,14 @@ impl AuthStore for SqliteStore {
 fn conflict_on_unique(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
     move |err| match &err {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what),
-        _ => StoreError::Backend(err),
+        _ => StoreError::from(err),
     }
 }
 
 impl From<ColumnError> for StoreError {
     fn from(e: ColumnError) -> Self {
         match e {
-            ColumnError::Sqlx(e) => StoreError::Backend(e),
+            ColumnError::Sqlx(e) => StoreError::from(e),
             ColumnError::Corrupt(message) => StoreError::Corrupt(message),
         }
     }
@@ -179,4 +197,20 @@ impl From<ColumnError> for StoreError {
 fn role_col(row: &SqliteRow, column: &str) -> StoreResult<Role> {
     let value: String = row.try_get(column)?;
     value.parse().map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}
+
+#[cfg(test)]
+mod durability_tests {
+    #[tokio::test]
+    async fn every_commit_is_synced_to_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = super::SqliteStore::connect(&format!("sqlite://{}/auth.db", dir.path().display()))
+            .await
+            .unwrap();
+        let (level,): (i64,) = sqlx::query_as("PRAGMA synchronous")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(level, 2, "PRAGMA synchronous: 2 = FULL");
+    }
 }

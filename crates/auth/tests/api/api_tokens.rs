@@ -295,3 +295,74 @@ async fn a_disabled_owners_token_cannot_be_exchanged() {
 
     assert_status(result, Code::Unauthenticated, "account disabled");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_token_cannot_mint_a_token_broader_than_itself() {
+    // Arrange: an admin's viewer token, exchanged for an access token (issue 12's reproduction, over gRPC)
+    let app = spawn_app().await;
+    let (_, admin) = app.admin_with_token().await;
+    let secret = app
+        .create_api_token_as(&admin, "ci", pb::Role::Viewer)
+        .await
+        .expect("create")
+        .secret;
+    let viewer = app.exchange(&secret).await.expect("exchange").access_token;
+
+    // Act
+    let unspecified = app.create_api_token_as(&viewer, "x", pb::Role::Unspecified).await;
+    let admin_role = app.create_api_token_as(&viewer, "y", pb::Role::Admin).await;
+    let viewer_role = app.create_api_token_as(&viewer, "z", pb::Role::Viewer).await;
+
+    // Assert: refused beyond viewer (the account's admin role is not what is calling), allowed at viewer
+    assert_status(unspecified, Code::PermissionDenied, "cannot exceed");
+    assert_status(admin_role, Code::PermissionDenied, "(viewer)");
+    let child = viewer_role
+        .expect("a viewer token from a viewer token")
+        .token
+        .expect("record");
+    assert_eq!(child.role, pb::Role::Viewer as i32);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_made_with_an_api_token_never_outlives_it() {
+    // Arrange: an admin's 10-day admin token, exchanged
+    let app = spawn_app().await;
+    let (_, admin) = app.admin_with_token().await;
+    let create = |token: &str, name: &str, days: u32| {
+        let request = pb::CreateApiTokenRequest {
+            name: name.into(),
+            role: pb::Role::Unspecified as i32,
+            expires_in_days: days,
+        };
+        let mut client = app.client.clone();
+        let request = with_token(request, token);
+        async move { client.create_api_token(request).await.map(tonic::Response::into_inner) }
+    };
+    let parent = create(&admin, "ci", 10).await.expect("create");
+    let parent_expiry = parent.token.as_ref().and_then(|t| t.expires_at).expect("an expiry");
+    let access = app.exchange(&parent.secret).await.expect("exchange").access_token;
+
+    // Act
+    let never = create(&access, "never", 0)
+        .await
+        .expect("0 days: as long as the parent");
+    let too_long = create(&access, "too long", 11).await;
+    let child_access = app.exchange(&never.secret).await.expect("the child works").access_token;
+    let revoke = pb::RevokeApiTokenRequest {
+        id: parent.token.expect("record").id,
+    };
+    app.client
+        .clone()
+        .revoke_api_token(with_token(revoke, &admin))
+        .await
+        .expect("revoke the parent");
+    let child_after = app.exchange(&never.secret).await;
+    let mint_after = create(&access, "after", 1).await;
+
+    // Assert
+    assert_eq!(never.token.expect("record").expires_at, Some(parent_expiry));
+    assert_status(too_long, Code::InvalidArgument, "expiresInDays: must end by");
+    assert!(claims(&child_access)["exp"].as_i64().unwrap() <= parent_expiry.seconds);
+    assert_status(child_after, Code::Unauthenticated, "revoked");
+    assert_status(mint_after, Code::Unauthenticated, "revoked");
+}

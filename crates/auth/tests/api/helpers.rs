@@ -21,6 +21,10 @@ use devopstrack_proto::auth::v1::auth_service_client::AuthServiceClient;
 
 /// The password every test user gets (it satisfies the policy: at least 10 characters).
 pub const PASSWORD: &str = "correct horse battery staple";
+/// The client-credentials secret of the `gateway`, `tasks` and `projects` clients in these tests.
+pub const SERVICE_SECRET: &str = "test-service-secret-0123456789abcdef";
+/// The key-encryption key of the signing keys (base64 of 32 bytes).
+pub const KEK: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 pub const ADMIN_EMAIL: &str = "admin@example.com";
 
 /// Runs a test body `async fn f(app: TestApp)` twice: `f::sqlite` and `f::postgres` (skipped without PostgreSQL).
@@ -85,18 +89,26 @@ pub async fn spawn_app_on_postgres() -> Option<TestApp> {
     Some(start(&database.url, |_| {}).await)
 }
 
-async fn start(database_url: &str, configure: impl FnOnce(&mut Settings)) -> TestApp {
-    devopstrack_testkit::init_test_logging();
-    let mut settings = Settings {
+/// The settings [`spawn_app`] starts with, over `database_url`.
+pub fn test_settings(database_url: &str) -> Settings {
+    Settings {
         grpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         admin_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         database_url: database_url.to_owned(),
-        service_client_secret: Some(SecretString::from("test-service-secret")),
+        signing_key_kek: Some(SecretString::from(KEK)),
+        service_clients: ["gateway", "tasks", "projects"]
+            .map(|id| (id.to_owned(), SecretString::from(SERVICE_SECRET)))
+            .into(),
         // The smallest Argon2 cost `validate` accepts: these tests are about the API, not the hash's cost.
         argon2_memory_kib: 8 * 1024,
         argon2_iterations: 1,
         ..Settings::default()
-    };
+    }
+}
+
+pub async fn start(database_url: &str, configure: impl FnOnce(&mut Settings)) -> TestApp {
+    devopstrack_testkit::init_test_logging();
+    let mut settings = test_settings(database_url);
     configure(&mut settings);
     settings.validate().expect("the test settings are valid");
 
@@ -167,6 +179,7 @@ impl TestApp {
         let request = pb::LoginRequest {
             email: email.into(),
             password: password.into(),
+            client_address: String::new(),
         };
         self.client
             .clone()

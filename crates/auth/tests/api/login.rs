@@ -1,4 +1,5 @@
-//! Login: what a token looks like, bad credentials, input validation, lockout, disabled accounts.
+//! Login: what a token looks like, bad credentials, input validation, throttling per (account, address), disabled
+//! accounts, service credentials.
 
 use jsonwebtoken::Algorithm;
 use tonic::Code;
@@ -6,11 +7,13 @@ use tonic::Code;
 use devopstrack_auth::domain::Role;
 use devopstrack_proto::auth::v1 as pb;
 
-use crate::helpers::{ADMIN_EMAIL, PASSWORD, TestApp, assert_status, claims, on_both_stores, spawn_app};
+use crate::helpers::{
+    ADMIN_EMAIL, PASSWORD, SERVICE_SECRET, TestApp, assert_status, claims, on_both_stores, spawn_app, with_token,
+};
 
 on_both_stores!(
     login_returns_an_eddsa_access_token_and_a_refresh_token,
-    five_failed_logins_lock_the_account
+    failed_logins_slow_down_the_address_they_come_from_not_the_account
 );
 
 async fn login_returns_an_eddsa_access_token_and_a_refresh_token(app: TestApp) {
@@ -133,13 +136,30 @@ async fn email_is_matched_case_insensitively() {
     assert_eq!(response.user.expect("user").id, admin.id);
 }
 
-async fn five_failed_logins_lock_the_account(app: TestApp) {
-    // Arrange
+/// Login as the gateway calls it: `client_address` and, when given, a service token vouching for it.
+async fn login_from(app: &TestApp, password: &str, address: &str, vouching: Option<&str>) -> Result<(), tonic::Status> {
+    let message = pb::LoginRequest {
+        email: ADMIN_EMAIL.into(),
+        password: password.into(),
+        client_address: address.into(),
+    };
+    let request = match vouching {
+        Some(token) => with_token(message, token),
+        None => tonic::Request::new(message),
+    };
+    app.client.clone().login(request).await.map(drop)
+}
+
+async fn failed_logins_slow_down_the_address_they_come_from_not_the_account(app: TestApp) {
+    // Arrange: the gateway's service token vouches for the addresses it forwards
     app.create_admin().await;
-    let other = app.bootstrap("other@example.com", "Other", Role::Viewer).await;
-    for attempt in 1..=4 {
-        let status = app
-            .login(ADMIN_EMAIL, "wrong password!")
+    let gateway = issue_service_token(&app, "gateway", SERVICE_SECRET)
+        .await
+        .expect("the gateway's token")
+        .access_token;
+    let stranger = "203.0.113.9";
+    for attempt in 1..=5 {
+        let status = login_from(&app, "wrong password!", stranger, Some(&gateway))
             .await
             .expect_err("wrong password");
         assert_eq!(
@@ -151,30 +171,53 @@ async fn five_failed_logins_lock_the_account(app: TestApp) {
     }
 
     // Act
-    let fifth = app.login(ADMIN_EMAIL, "wrong password!").await;
+    let sixth = login_from(&app, PASSWORD, stranger, Some(&gateway)).await;
+    let the_user = login_from(&app, PASSWORD, "198.51.100.7", Some(&gateway)).await;
 
-    // Assert: locked, with a Retry-After of the lockout duration
-    let status = assert_status(fifth, Code::ResourceExhausted, "");
+    // Assert: the stranger's address waits (even with the right password), with a Retry-After; the user does not
+    let status = assert_status(sixth, Code::ResourceExhausted, "");
     assert!(status.message().starts_with("account_locked"), "{}", status.message());
     let retry_after = status.metadata().get("retry-after").expect("retry-after metadata");
-    assert_eq!(retry_after.to_str().unwrap(), "900");
+    assert_eq!(retry_after.to_str().unwrap(), "1", "the first delay is a second");
+    assert!(the_user.is_ok(), "{the_user:?}");
+}
 
-    // Assert: even the right password is refused while locked
-    let status = assert_status(app.login(ADMIN_EMAIL, PASSWORD).await, Code::ResourceExhausted, "");
-    assert!(status.message().starts_with("account_locked"), "{}", status.message());
-    let retry_after: u64 = status
-        .metadata()
-        .get("retry-after")
-        .expect("retry-after")
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!((1..=900).contains(&retry_after), "{retry_after}");
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_address_is_believed_only_from_a_login_forwarder() {
+    // Arrange: five failures claiming one address, without a forwarder's token (they count under the peer)
+    let app = spawn_app().await;
+    app.create_admin().await;
+    let tasks = issue_service_token(&app, "tasks", SERVICE_SECRET)
+        .await
+        .expect("a non-forwarder's token")
+        .access_token;
+    for _ in 1..=5 {
+        login_from(&app, "wrong password!", "203.0.113.50", None)
+            .await
+            .expect_err("wrong password");
+    }
 
-    // Assert: nobody else is affected
-    let response = app.login(&other.email, PASSWORD).await.expect("another user logs in");
-    assert_eq!(response.user.expect("user").id, other.id);
+    // Act: the right password, claiming other addresses, without a token and with a client that is not the gateway
+    let unvouched = login_from(&app, PASSWORD, "198.51.100.7", None).await;
+    let by_tasks = login_from(&app, PASSWORD, "198.51.100.8", Some(&tasks)).await;
+
+    // Assert: both are the same peer as the failures, so both wait
+    assert_status(unvouched, Code::ResourceExhausted, "account_locked");
+    assert_status(by_tasks, Code::ResourceExhausted, "account_locked");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forwarded_client_address_must_be_an_ip_address() {
+    let app = spawn_app().await;
+    app.create_admin().await;
+    let gateway = issue_service_token(&app, "gateway", SERVICE_SECRET)
+        .await
+        .expect("the gateway's token")
+        .access_token;
+
+    let result = login_from(&app, PASSWORD, "not-an-address", Some(&gateway)).await;
+
+    assert_status(result, Code::InvalidArgument, "client_address: ");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -263,7 +306,7 @@ async fn issue_service_token(app: &TestApp, client_id: &str, secret: &str) -> Re
 async fn a_known_service_with_the_secret_gets_a_service_token() {
     let app = spawn_app().await;
 
-    let grant = issue_service_token(&app, "gateway", "test-service-secret")
+    let grant = issue_service_token(&app, "gateway", SERVICE_SECRET)
         .await
         .expect("service token");
 
@@ -289,16 +332,18 @@ async fn a_wrong_secret_or_unknown_service_gets_no_token() {
     let app = spawn_app().await;
 
     let wrong_secret = issue_service_token(&app, "gateway", "guess").await;
-    let unknown_client = issue_service_token(&app, "intruder", "test-service-secret").await;
+    let another_clients = issue_service_token(&app, "gateway", "tasks-has-its-own-secret-0123456789").await;
+    let unknown_client = issue_service_token(&app, "intruder", SERVICE_SECRET).await;
 
     assert_status(wrong_secret, Code::Unauthenticated, "invalid client credentials");
+    assert_status(another_clients, Code::Unauthenticated, "invalid client credentials");
     assert_status(unknown_client, Code::Unauthenticated, "invalid client credentials");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_token_cannot_act_as_a_user() {
     let app = spawn_app().await;
-    let token = issue_service_token(&app, "projects", "test-service-secret")
+    let token = issue_service_token(&app, "projects", SERVICE_SECRET)
         .await
         .expect("service token")
         .access_token;

@@ -2,7 +2,9 @@
 
 mod api_tokens;
 mod helpers;
+mod keys;
 mod login;
+mod outage;
 mod reflection;
 mod sessions;
 mod store;

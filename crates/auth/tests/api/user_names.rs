@@ -51,7 +51,7 @@ async fn operators_admins_and_services_may_look_up_names() {
         .clone()
         .issue_service_token(pb::IssueServiceTokenRequest {
             client_id: "gateway".into(),
-            client_secret: "test-service-secret".into(),
+            client_secret: crate::helpers::SERVICE_SECRET.into(),
         })
         .await
         .expect("a service token")

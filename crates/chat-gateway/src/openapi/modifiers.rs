@@ -3,6 +3,7 @@
 
 use utoipa::Modify;
 use utoipa::openapi::path::Operation;
+use utoipa::openapi::schema::Schema;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 
@@ -95,6 +96,28 @@ fn add_common_responses(operation: &mut Operation) {
                 .responses
                 .entry(status.to_owned())
                 .or_insert_with(|| Ref::from_response_name(name).into());
+        }
+    }
+}
+
+/// `minProperties` of the bodies that must carry more than their required fields. Set here because utoipa 5.5 writes
+/// the `min_properties` container attribute as `maxProperties`.
+pub(super) struct MinProperties;
+
+const MIN_PROPERTIES: [(&str, usize); 1] = [
+    // `expectedVersion` and at least one field to change (`nothing to change` otherwise).
+    ("UpdateProjectRequest", 2),
+];
+
+impl Modify for MinProperties {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        for (name, min) in MIN_PROPERTIES {
+            if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(name) {
+                object.min_properties = Some(min);
+            }
         }
     }
 }

@@ -60,7 +60,6 @@ const ROUTES: &[&str] = &[
     "GET /api/v1/projects/{slug}/integrations/github",
     "GET /healthz",
     "GET /readyz",
-    "GET /metrics",
     "GET /api/v1/openapi.json",
 ];
 
@@ -237,7 +236,6 @@ fn public_operations_are_the_ones_that_need_no_token() {
         "GET /.well-known/jwks.json",
         "GET /healthz",
         "GET /readyz",
-        "GET /metrics",
         "GET /api/v1/openapi.json",
         // Signed with the project's webhook secret instead.
         "POST /api/v1/webhooks/github/{project}",
@@ -245,6 +243,50 @@ fn public_operations_are_the_ones_that_need_no_token() {
         "GET /api/v1/ws",
     ];
     assert_eq!(public, expected.iter().map(|r| r.to_string()).collect());
+}
+
+#[test]
+fn enums_are_documented_as_the_api_writes_them() {
+    use crate::routes::pipelines_dto::{Executor, JobStatus, PipelineStatus, Source, Trigger};
+    fn written<T: serde::Serialize>(values: &[T]) -> Vec<Value> {
+        values.iter().map(|v| serde_json::to_value(v).unwrap()).collect()
+    }
+    let doc = document();
+    let cases = [
+        (
+            "PipelineStatus",
+            written(&[PipelineStatus::Queued, PipelineStatus::WaitingApproval]),
+        ),
+        ("JobStatus", written(&[JobStatus::Pending, JobStatus::TimedOut])),
+        ("Trigger", written(&[Trigger::Manual, Trigger::Api])),
+        ("Source", written(&[Source::Devopstrack, Source::Github])),
+        ("Executor", written(&[Executor::Simulate, Executor::Http])),
+    ];
+    for (schema, values) in cases {
+        let documented = doc["components"]["schemas"][schema]["enum"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        for value in values {
+            assert!(
+                documented.contains(&value),
+                "{schema}: {value} is not in {documented:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_project_update_must_change_something() {
+    let doc = document();
+
+    let schema = &doc["components"]["schemas"]["UpdateProjectRequest"];
+
+    assert_eq!(
+        schema["minProperties"], 2,
+        "expectedVersion and at least one field: {schema}"
+    );
+    assert_eq!(schema["required"], serde_json::json!(["expectedVersion"]), "{schema}");
 }
 
 #[actix_web::test]

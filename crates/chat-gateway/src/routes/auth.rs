@@ -12,7 +12,7 @@ use devopstrack_proto::auth::v1 as pb;
 
 use super::dto::{JwkBody, JwksBody, MeBody, TokenBody, UserBody};
 use crate::error::ApiError;
-use crate::extract::{Caller, Json, RequestId, client_ip, parse_json, upstream};
+use crate::extract::{Caller, Json, RequestId, client_ip, parse_body, upstream};
 use crate::openapi::ErrorBody;
 use crate::state::AppState;
 
@@ -33,7 +33,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[serde(rename_all = "camelCase")]
 #[schema(as = LoginRequest)]
 struct LoginBody {
+    #[schema(value_type = crate::openapi::contract::Email)]
     email: String,
+    #[schema(min_length = 1)]
     password: String,
     /// Also answer the refresh token in the body (clients without cookies).
     #[serde(default)]
@@ -43,15 +45,17 @@ struct LoginBody {
 /// Logs in with email and password.
 ///
 /// The refresh token is set in an httpOnly SameSite=Strict cookie scoped to `/api/v1/auth` (and answered in the body
-/// when `returnRefreshToken` is true). 5 failures in 15 minutes lock the account for 15 minutes.
+/// when `returnRefreshToken` is true). After 5 failures for one account from one address, each further attempt from
+/// that address waits twice as long as the one before (1 s, 2 s, 4 s, … up to 15 minutes); other addresses are not
+/// slowed down.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", operation_id = "login", security(()),
     request_body = LoginBody,
     responses(
         (status = 200, description = "Logged in", body = TokenBody),
         (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 401, description = "Wrong email or password", body = ErrorBody),
-        (status = 429, description = "Too many attempts from this address (`rate_limited`) or the account is locked \
-            (`account_locked`); see `Retry-After`", body = ErrorBody,
+        (status = 429, description = "Too many attempts from this address (`rate_limited`) or too many failures for \
+            this account from this address (`account_locked`); see `Retry-After`", body = ErrorBody,
             headers(("retry-after" = u64, description = "Seconds to wait"))),
     ))]
 async fn login(
@@ -60,7 +64,8 @@ async fn login(
     id: RequestId,
     Json(body): Json<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some(ip) = client_ip(&req, state.trust_forwarded_for) {
+    let client = client_ip(&req, &state.proxies);
+    if let Some(ip) = client {
         state.login_limiter.check(ip).map_err(|wait| ApiError::RateLimited {
             code: "rate_limited",
             message: "too many login attempts from this address; slow down".into(),
@@ -70,13 +75,17 @@ async fn login(
     let message = pb::LoginRequest {
         email: body.email,
         password: body.password,
+        client_address: client.map(|ip| ip.to_string()).unwrap_or_default(),
     };
-    let grant = state
-        .auth
-        .clone()
-        .login(upstream(message, None, &id))
-        .await?
-        .into_inner();
+    let mut request = upstream(message, None, &id);
+    // Auth throttles failed logins per (account, client address) and believes the address only from the gateway's
+    // service token; without one (no client secret configured) it counts by this connection instead.
+    if let Ok(token) = state.webhooks.token().get().await
+        && let Ok(value) = format!("Bearer {token}").parse()
+    {
+        request.metadata_mut().insert("authorization", value);
+    }
+    let grant = state.auth.clone().login(request).await?.into_inner();
     Ok(token_response(&state, grant, body.return_refresh_token))
 }
 
@@ -94,10 +103,11 @@ struct RefreshBody {
 
 /// The refresh token from the body (when one was sent) or the cookie.
 fn presented_refresh(req: &HttpRequest, body: &web::Bytes) -> Result<(Option<String>, bool), ApiError> {
-    let parsed: RefreshBody = if body.iter().all(u8::is_ascii_whitespace) {
+    // No body, or `null` (as the document allows), means the cookie.
+    let parsed: RefreshBody = if body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"null" {
         RefreshBody::default()
     } else {
-        parse_json(body)?
+        parse_body(body)?
     };
     let from_body = parsed.refresh_token.filter(|t| !t.is_empty());
     let token = from_body
@@ -212,6 +222,7 @@ async fn exchange(
 #[schema(as = ChangePasswordRequest)]
 struct PasswordBody {
     current_password: String,
+    #[schema(value_type = crate::openapi::contract::NewPassword)]
     new_password: String,
 }
 
@@ -220,8 +231,10 @@ struct PasswordBody {
     request_body = PasswordBody,
     responses(
         (status = 204, description = "Changed"),
-        (status = 400, description = "Malformed body or a new password that is too weak", body = ErrorBody),
-        (status = 401, description = "Wrong current password", body = ErrorBody),
+        (status = 400, description = "Malformed body, a new password that is too weak, or a wrong current password",
+            body = ErrorBody),
+        (status = 429, description = "Too many wrong current passwords (`rate_limited`); see `Retry-After`",
+            body = ErrorBody, headers(("retry-after" = u64, description = "Seconds to wait"))),
     ))]
 
 async fn change_password(

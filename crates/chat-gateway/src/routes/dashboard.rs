@@ -28,7 +28,7 @@ const HTML: &str = "text/html; charset=utf-8";
 /// `/` and every path whose first segment is not `api`. The router's regex has no look-ahead, so "not `api`" is
 /// spelled out: a first segment that is empty, or differs from `api` at its first, second or third character, or is
 /// longer than it.
-const PATTERN: &str = "/{tail:(?:[^a/][^/]*|a|a[^p/][^/]*|ap|ap[^i/][^/]*|api[^/]+)?(?:/.*)?}";
+pub(crate) const PATTERN: &str = "/{tail:(?:[^a/][^/]*|a|a[^p/][^/]*|ap|ap[^i/][^/]*|api[^/]+)?(?:/.*)?}";
 
 const NOT_BUILT: &str = r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -78,7 +78,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource(PATTERN)
             .wrap(Compress::default())
-            .route(web::route().guard(guard::Any(guard::Get()).or(guard::Head())).to(serve)),
+            .route(web::route().guard(guard::Any(guard::Get()).or(guard::Head())).to(serve))
+            // Another method on a page or on a route this path shadows (`POST /healthz`): the JSON 405 with `Allow`.
+            .default_service(web::to(super::not_found)),
     );
 }
 

@@ -152,7 +152,7 @@ impl From<pb::ApiToken> for ApiTokenBody {
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// 1–200 (larger values are clamped); default 50.
-    #[param(minimum = 1)]
+    #[param(minimum = 1, maximum = 4294967295.0, format = Int64)]
     #[serde(default)]
     pub page_size: Option<u32>,
     /// `nextPageToken` of the previous page.

@@ -1,10 +1,10 @@
-//! `/healthz` (alive), `/readyz` (auth answers), `/metrics` (Prometheus).
+//! `/healthz` (alive), `/readyz` (every upstream answers its gRPC health check: [`readiness`]), `/metrics`
+//! (Prometheus).
 
-use std::time::Duration;
+pub(crate) mod readiness;
 
+use actix_web::http::header;
 use actix_web::{HttpResponse, web};
-
-use devopstrack_proto::auth::v1 as pb;
 
 use crate::state::AppState;
 
@@ -21,23 +21,29 @@ async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
 
-/// Readiness: auth answers.
+/// Readiness: auth, projects, tasks and metrics each answer their gRPC health check SERVING within a second (the
+/// answer is cached for 1.5 s). Each service's own `/readyz` (admin port) says whether its store answers.
 #[utoipa::path(get, path = "/readyz", tag = "meta", operation_id = "readyz", security(()),
     responses(
-        (status = 200, description = "Ready", body = serde_json::Value,
-            example = json!({"status": "ready", "checks": {"auth": "ok"}})),
-        (status = 503, description = "A dependency does not answer", body = serde_json::Value,
-            example = json!({"status": "not_ready", "checks": {"auth": "Unavailable: connection refused"}})),
+        (status = 200, description = "Ready: every upstream serves", body = serde_json::Value,
+            example = json!({"status": "ready",
+                "checks": {"auth": "ok", "metrics": "ok", "projects": "ok", "tasks": "ok"}})),
+        (status = 503, description = "An upstream does not answer or does not serve", body = serde_json::Value,
+            example = json!({"status": "not_ready",
+                "checks": {"auth": "ok", "metrics": "ok", "projects": "ok", "tasks": "Unavailable: connection refused"}})),
     ))]
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let mut request = tonic::Request::new(pb::GetJwksRequest {});
-    request.set_timeout(Duration::from_secs(1));
-    match state.auth.clone().get_jwks(request).await {
-        Ok(_) => HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "checks": { "auth": "ok" } })),
-        Err(status) => HttpResponse::ServiceUnavailable().json(serde_json::json!({
-            "status": "not_ready",
-            "checks": { "auth": format!("{:?}: {}", status.code(), status.message()) },
-        })),
+    let report = state.upstreams.report().await;
+    let body = serde_json::json!({
+        "status": if report.ready() { "ready" } else { "not_ready" },
+        "checks": report.checks,
+    });
+    if report.ready() {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable()
+            .insert_header((header::RETRY_AFTER, crate::error::RETRY_AFTER_SECS.to_string()))
+            .json(body)
     }
 }
 

@@ -28,7 +28,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub(crate) struct SetBody {
     /// The secret entered in GitHub's webhook settings: 16 to 256 characters, no control characters. Never answered
     /// back.
-    #[schema(value_type = String, min_length = 16, max_length = 256)]
+    #[schema(value_type = crate::openapi::contract::WebhookSecret)]
     webhook_secret: SecretString,
 }
 
@@ -56,7 +56,7 @@ impl From<pb::GithubIntegration> for IntegrationBody {
 /// `POST /api/v1/webhooks/github/{slug}` with the same secret.
 #[utoipa::path(put, path = "/api/v1/projects/{slug}/integrations/github", tag = "webhooks",
     operation_id = "setGithubIntegration", request_body = SetBody,
-    params(("slug" = String, Path, description = "Project slug (or id)")),
+    params(("slug" = crate::openapi::contract::ProjectRef, Path, description = "Project slug (or id)")),
     responses(
         (status = 200, description = "Configured (the secret is not echoed)", body = IntegrationBody),
         (status = 400, description = "The secret is too short, too long or has control characters", body = ErrorBody),
@@ -88,9 +88,10 @@ async fn put(
 /// Whether the project has a GitHub webhook secret (viewer).
 #[utoipa::path(get, path = "/api/v1/projects/{slug}/integrations/github", tag = "webhooks",
     operation_id = "getGithubIntegration",
-    params(("slug" = String, Path, description = "Project slug (or id)")),
+    params(("slug" = crate::openapi::contract::ProjectRef, Path, description = "Project slug (or id)")),
     responses(
         (status = 200, description = "Configured or not", body = IntegrationBody),
+        (status = 400, description = "`slug` is not a project slug or id", body = ErrorBody),
         (status = 404, description = "No such project", body = ErrorBody),
     ))]
 async fn get(

@@ -16,13 +16,18 @@ pub(crate) mod users;
 pub(crate) mod webhooks;
 pub(crate) mod ws;
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
 use crate::error::ApiError;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::PayloadConfig::new(crate::extract::MAX_BODY_BYTES))
         .app_data(web::PathConfig::default().error_handler(|e, _| ApiError::invalid(format!("path: {e}")).into()))
+        // Prometheus metrics are on the private admin port (`admin_addr`), never here: this route, registered before
+        // `health` (which still registers `/metrics`, for the lead to drop at merge), answers the JSON 404 instead of
+        // the metrics, and keeps the dashboard's history fallback from answering 200.
+        .route("/metrics", web::route().to(no_public_metrics))
         .configure(health::configure)
         .configure(auth::configure)
         .configure(users::configure)
@@ -38,18 +43,33 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(dashboard::configure); // last: it takes every non-API path (the history fallback)
 }
 
-/// JSON 404 for unknown paths, and 405 for a known path asked with another method.
+/// JSON 404 for unknown paths, and 405 for a known path asked with another method, with the `Allow` header RFC 9110
+/// requires: the methods the OpenAPI document lists for that route (`every_documented_route_is_routed` and
+/// `the_document_describes_exactly_the_registered_routes` keep the two the same); the dashboard's files answer GET and
+/// HEAD, and the undocumented rest (the docs pages) GET only.
 pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    if req.resource_map().has_resource(req.path()) {
-        return Err(ApiError::MethodNotAllowed(format!(
-            "{} is not allowed on {}",
-            req.method(),
-            req.path()
-        )));
+    let rmap = req.resource_map();
+    if !rmap.has_resource(req.path()) {
+        return Err(no_route(&req));
     }
-    Err(ApiError::NotFound(format!(
-        "no route for {} {}",
-        req.method(),
-        req.path()
-    )))
+    let allowed = match rmap.match_pattern(req.path()) {
+        Some(pattern) if pattern == dashboard::PATTERN => "GET, HEAD".to_owned(),
+        Some(pattern) => crate::openapi::allowed_methods(&pattern).unwrap_or_else(|| "GET".to_owned()),
+        None => "GET".to_owned(),
+    };
+    let error = ApiError::MethodNotAllowed(format!("{} is not allowed on {}", req.method(), req.path()));
+    let mut response = error.error_response();
+    if let Ok(allowed) = HeaderValue::from_str(&allowed) {
+        response.headers_mut().insert(header::ALLOW, allowed);
+    }
+    Ok(response)
+}
+
+/// `/metrics` on the public port: the same JSON 404 as any unknown path (whatever the method).
+async fn no_public_metrics(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(no_route(&req))
+}
+
+fn no_route(req: &HttpRequest) -> ApiError {
+    ApiError::NotFound(format!("no route for {} {}", req.method(), req.path()))
 }

@@ -75,6 +75,7 @@ async fn list(
             `commit.sha`)", body = ErrorBody),
         (status = 403, description = "Below operator, or a production deploy you may not start", body = ErrorBody),
         (status = 404, description = "No such project or environment", body = ErrorBody),
+        (status = 409, description = "The project is archived", body = ErrorBody),
     ))]
 async fn create(
     state: web::Data<AppState>,
@@ -104,7 +105,7 @@ async fn create(
 
 /// A pipeline with its stages and jobs.
 #[utoipa::path(get, path = "/api/v1/pipelines/{id}", tag = "pipelines", operation_id = "getPipeline",
-    params(("id" = String, Path, description = "Pipeline id (a UUID)")),
+    params(("id" = crate::openapi::contract::Uuid, Path, description = "Pipeline id")),
     responses(
         (status = 200, description = "The pipeline", body = PipelineBody),
         (status = 400, description = "The id is not a UUID", body = ErrorBody),
@@ -126,7 +127,7 @@ async fn get(
 
 /// Cancels a pipeline: queued and waiting jobs end `cancelled` now, running ones are told to stop (operator).
 #[utoipa::path(post, path = "/api/v1/pipelines/{id}/cancel", tag = "pipelines", operation_id = "cancelPipeline",
-    params(("id" = String, Path, description = "Pipeline id (a UUID)")),
+    params(("id" = crate::openapi::contract::Uuid, Path, description = "Pipeline id")),
     responses(
         (status = 200, description = "The pipeline after the change", body = PipelineBody),
         (status = 400, description = "The id is not a UUID", body = ErrorBody),
@@ -155,7 +156,7 @@ async fn cancel(
 /// Runs a new attempt of a failed, timed-out or cancelled job of a failed pipeline, which resumes from that job's
 /// stage (operator).
 #[utoipa::path(post, path = "/api/v1/jobs/{id}/retry", tag = "jobs", operation_id = "retryJob",
-    params(("id" = String, Path, description = "Job id (a UUID)")),
+    params(("id" = crate::openapi::contract::Uuid, Path, description = "Job id")),
     responses(
         (status = 200, description = "The job's pipeline after the change", body = PipelineBody),
         (status = 400, description = "The id is not a UUID", body = ErrorBody),
@@ -186,7 +187,7 @@ async fn retry(
 /// Approves a job waiting for approval (operator for non-production; admin for any; never whoever triggered a
 /// deploy to a protected or production environment).
 #[utoipa::path(post, path = "/api/v1/jobs/{id}/approve", tag = "jobs", operation_id = "approveJob",
-    params(("id" = String, Path, description = "Job id (a UUID)")),
+    params(("id" = crate::openapi::contract::Uuid, Path, description = "Job id")),
     responses(
         (status = 200, description = "The job's pipeline after the change", body = PipelineBody),
         (status = 400, description = "The id is not a UUID", body = ErrorBody),
@@ -216,7 +217,7 @@ async fn approve(
 /// Rejects a job waiting for approval: it fails with the reason, and so does its pipeline (same roles as approve).
 #[utoipa::path(post, path = "/api/v1/jobs/{id}/reject", tag = "jobs", operation_id = "rejectJob",
     request_body = RejectBody,
-    params(("id" = String, Path, description = "Job id (a UUID)")),
+    params(("id" = crate::openapi::contract::Uuid, Path, description = "Job id")),
     responses(
         (status = 200, description = "The job's pipeline after the change", body = PipelineBody),
         (status = 400, description = "The id is not a UUID, or no reason", body = ErrorBody),
@@ -248,7 +249,7 @@ async fn reject(
 /// Lines of a job's log from an offset: its current attempt, or the one asked for. Follow a running job by passing
 /// `nextOffset` back until `eof` (or subscribe on the WebSocket).
 #[utoipa::path(get, path = "/api/v1/jobs/{id}/log", tag = "jobs", operation_id = "getJobLog",
-    params(("id" = String, Path, description = "Job id (a UUID)"), JobLogQuery),
+    params(("id" = crate::openapi::contract::Uuid, Path, description = "Job id"), JobLogQuery),
     responses(
         (status = 200, description = "Some lines", body = JobLogBody),
         (status = 400, description = "The id is not a UUID, or a bad query", body = ErrorBody),
@@ -264,6 +265,10 @@ async fn log(
     let query = query.into_inner();
     let job_id = path.into_inner();
     let offset = query.offset.unwrap_or_default();
+    // The document's `int64`: no log has 2^63 lines, and a generated client cannot send more.
+    if i64::try_from(offset).is_err() {
+        return Err(ApiError::invalid(format!("offset: must be at most {}", i64::MAX)));
+    }
     if query.limit == Some(0) {
         return Err(ApiError::invalid("limit: must be between 1 and 1000"));
     }

@@ -24,8 +24,10 @@ pub use self::inputs::{CreatePipelineBody, JobLogQuery, ListPipelinesQuery, Reje
 pub use self::params::{json_to_struct, struct_to_json};
 
 /// Lowercase string enums with their proto counterparts; `Unspecified` (or an unknown number) reads as `null`.
+/// `$case` is a `tt`, not a `literal`: a `literal` fragment reaches the derives wrapped in an invisible group, which
+/// serde reads but utoipa silently skips, so the document listed `Queued` where the API says `queued`.
 macro_rules! proto_enum {
-    ($(#[$meta:meta])* $name:ident, $proto:ident, $case:literal, { $($variant:ident),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident, $proto:ident, $case:tt, { $($variant:ident),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
         #[serde(rename_all = $case)]
@@ -76,9 +78,11 @@ proto_enum!(
 pub struct RetryPolicyBody {
     /// 1–10; default 1 (no retry).
     #[serde(default)]
+    #[schema(maximum = 10)]
     pub max_attempts: u32,
     /// 100–600000; default 1000.
     #[serde(default)]
+    #[schema(maximum = 600000)]
     pub initial_backoff_ms: u64,
     /// At least `initialBackoffMs`; default 60000.
     #[serde(default)]

@@ -110,9 +110,10 @@ async fn create(
 
 /// A project with its repositories and environments (each with its current version).
 #[utoipa::path(get, path = "/api/v1/projects/{slug}", tag = "projects", operation_id = "getProject",
-    params(("slug" = String, Path, description = "Project slug (or id)")),
+    params(("slug" = crate::openapi::contract::ProjectRef, Path, description = "Project slug (or id)")),
     responses(
         (status = 200, description = "The project", body = ProjectBody),
+        (status = 400, description = "`slug` is not a project slug or id", body = ErrorBody),
         (status = 404, description = "No such project", body = ErrorBody),
     ))]
 async fn get(
@@ -134,7 +135,7 @@ async fn get(
 /// Changes the fields present (name, description, tags, owner) if `expectedVersion` is current (admin).
 #[utoipa::path(patch, path = "/api/v1/projects/{slug}", tag = "projects", operation_id = "updateProject",
     request_body = UpdateProjectBody,
-    params(("slug" = String, Path, description = "Project slug (or id)")),
+    params(("slug" = crate::openapi::contract::ProjectRef, Path, description = "Project slug (or id)")),
     responses(
         (status = 200, description = "The updated project (with its new version)", body = ProjectBody),
         (status = 400, description = "Missing `expectedVersion`, no field to change, or an invalid field",
@@ -162,9 +163,10 @@ async fn update(
 
 /// Deletes a project with its releases and deployments (admin).
 #[utoipa::path(delete, path = "/api/v1/projects/{slug}", tag = "projects", operation_id = "deleteProject",
-    params(("slug" = String, Path, description = "Project slug (or id)")),
+    params(("slug" = crate::openapi::contract::ProjectRef, Path, description = "Project slug (or id)")),
     responses(
         (status = 204, description = "Deleted"),
+        (status = 400, description = "`slug` is not a project slug or id", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such project", body = ErrorBody),
     ))]
@@ -187,9 +189,10 @@ async fn delete(
 
 /// Archives a project: read-only from then on, and hidden from lists unless `includeArchived=true` (admin).
 #[utoipa::path(post, path = "/api/v1/projects/{slug}/archive", tag = "projects", operation_id = "archiveProject",
-    params(("slug" = String, Path, description = "Project slug (or id)")),
+    params(("slug" = crate::openapi::contract::ProjectRef, Path, description = "Project slug (or id)")),
     responses(
         (status = 200, description = "The archived project", body = ProjectBody),
+        (status = 400, description = "`slug` is not a project slug or id", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such project", body = ErrorBody),
     ))]
@@ -215,7 +218,7 @@ async fn archive(
 /// Attaches a repository (admin).
 #[utoipa::path(post, path = "/api/v1/projects/{slug}/repositories", tag = "projects", operation_id = "addRepository",
     request_body = RepositoryInput,
-    params(("slug" = String, Path, description = "Project slug (or id)")),
+    params(("slug" = crate::openapi::contract::ProjectRef, Path, description = "Project slug (or id)")),
     responses(
         (status = 200, description = "The updated project", body = ProjectBody),
         (status = 400, description = "Invalid field (the message names it)", body = ErrorBody),
@@ -248,7 +251,7 @@ async fn add_repository(
 /// Detaches the repository with this URL (admin).
 #[utoipa::path(delete, path = "/api/v1/projects/{slug}/repositories", tag = "projects",
     operation_id = "removeRepository",
-    params(("slug" = String, Path, description = "Project slug (or id)"), RepositoryQuery),
+    params(("slug" = crate::openapi::contract::ProjectRef, Path, description = "Project slug (or id)"), RepositoryQuery),
     responses(
         (status = 200, description = "The updated project", body = ProjectBody),
         (status = 400, description = "Missing `url`", body = ErrorBody),

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use devopstrack_platform::auth::Role;
 use devopstrack_proto::auth::v1 as pb;
 
-use super::dto::{ApiTokenBody, CreatedTokenBody, Page, PageQuery, RoleSchema, next_token, role_to_proto};
+use super::dto::{ApiTokenBody, CreatedTokenBody, Page, PageQuery, next_token, role_to_proto};
 use crate::error::ApiError;
 use crate::extract::{Caller, Json, Query, RequestId, upstream};
 use crate::openapi::ErrorBody;
@@ -53,11 +53,13 @@ async fn list(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(as = CreateApiTokenRequest)]
 struct CreateBody {
+    #[schema(value_type = crate::openapi::contract::DisplayName)]
     name: String,
     /// Capped at your role; omitted: your role.
-    #[schema(value_type = Option<RoleSchema>)]
+    #[schema(value_type = Option<crate::openapi::contract::UserRole>)]
     role: Option<Role>,
-    /// Omitted or 0: never expires.
+    /// Omitted or 0: never expires; at most 3650 (ten years).
+    #[schema(maximum = 3650)]
     expires_in_days: Option<u32>,
 }
 
@@ -98,9 +100,10 @@ async fn create(
 
 /// Revokes an API token (yours; anyone's for an admin).
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "tokens", operation_id = "revokeApiToken",
-    params(("id" = String, Path, description = "Token id")),
+    params(("id" = crate::openapi::contract::Uuid, Path, description = "Token id")),
     responses(
         (status = 204, description = "Revoked"),
+        (status = 400, description = "The id is not a UUID", body = ErrorBody),
         (status = 403, description = "Someone else's token without the admin role", body = ErrorBody),
         (status = 404, description = "No such token", body = ErrorBody),
     ))]

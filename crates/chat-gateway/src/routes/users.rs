@@ -1,7 +1,7 @@
 //! `/api/v1/users`: user administration (admin; auth enforces it), and `/api/v1/users/names`, which turns the user ids
 //! the other resources carry (who triggered a pipeline, who owns a project) into display names for anyone signed in.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, guard, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -9,7 +9,7 @@ use uuid::Uuid;
 use devopstrack_platform::auth::Role;
 use devopstrack_proto::auth::v1 as pb;
 
-use super::dto::{Page, PageQuery, RoleSchema, UserBody, next_token, role_to_proto};
+use super::dto::{Page, PageQuery, UserBody, next_token, role_to_proto};
 use crate::error::ApiError;
 use crate::extract::{Caller, Json, Query, RequestId, read_upstream, upstream};
 use crate::openapi::ErrorBody;
@@ -18,9 +18,15 @@ use crate::state::AppState;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/users", web::get().to(list))
         .route("/api/v1/users", web::post().to(create))
-        // Before `/api/v1/users/{id}`, so `names` is never taken for an id.
+        // Before `/api/v1/users/{id}`, so `names` is never taken for an id, and another method on `names` is its
+        // 405 (with `Allow: GET`), not an update of a user called "names".
         .route("/api/v1/users/names", web::get().to(names))
-        .route("/api/v1/users/{id}", web::patch().to(update))
+        .route(
+            "/api/v1/users/{id}",
+            web::patch()
+                .guard(guard::fn_guard(|ctx| ctx.head().uri.path() != "/api/v1/users/names"))
+                .to(update),
+        )
         .route("/api/v1/users/{id}/password", web::put().to(set_password));
 }
 
@@ -75,7 +81,7 @@ pub struct UserNamesBody {
 
 /// The display names of up to 100 users (anyone signed in): what the dashboard shows for "triggered by" and "owner".
 #[utoipa::path(get, path = "/api/v1/users/names", tag = "users", operation_id = "lookupUserNames",
-    params(("id" = Vec<String>, Query, style = Form, explode,
+    params(("id" = Vec<crate::openapi::contract::Uuid>, Query, style = Form, explode, min_items = 1, max_items = 100,
         description = "A user id (UUID); repeat it for more (`?id=…&id=…`), 1–100 in all")),
     responses(
         (status = 200, description = "The names of the known users among the ids", body = UserNamesBody),
@@ -131,10 +137,13 @@ fn name_ids(query: &str) -> Result<Vec<String>, ApiError> {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(as = CreateUserRequest)]
 struct CreateBody {
+    #[schema(value_type = crate::openapi::contract::Email)]
     email: String,
+    #[schema(value_type = crate::openapi::contract::DisplayName)]
     name: String,
-    #[schema(value_type = RoleSchema)]
+    #[schema(value_type = crate::openapi::contract::UserRole)]
     role: Role,
+    #[schema(value_type = crate::openapi::contract::NewPassword)]
     password: String,
 }
 
@@ -175,8 +184,9 @@ async fn create(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(as = UpdateUserRequest)]
 struct UpdateBody {
+    #[schema(value_type = Option<crate::openapi::contract::DisplayName>)]
     name: Option<String>,
-    #[schema(value_type = Option<RoleSchema>)]
+    #[schema(value_type = Option<crate::openapi::contract::UserRole>)]
     role: Option<Role>,
     /// Disabling revokes the user's sessions.
     disabled: Option<bool>,
@@ -185,7 +195,7 @@ struct UpdateBody {
 /// Changes a user's name, role or disabled flag (admin; you cannot demote or disable yourself).
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", operation_id = "updateUser",
     request_body = UpdateBody,
-    params(("id" = String, Path, description = "User id")),
+    params(("id" = crate::openapi::contract::Uuid, Path, description = "User id")),
     responses(
         (status = 200, description = "The updated user", body = UserBody),
         (status = 400, description = "Invalid field (the message names it)", body = ErrorBody),
@@ -220,16 +230,18 @@ async fn update(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(as = SetPasswordRequest)]
 struct PasswordBody {
+    #[schema(value_type = crate::openapi::contract::NewPassword)]
     new_password: String,
 }
 
 /// Sets a user's password and ends their sessions (admin).
 #[utoipa::path(put, path = "/api/v1/users/{id}/password", tag = "users", operation_id = "setUserPassword",
     request_body = PasswordBody,
-    params(("id" = String, Path, description = "User id")),
+    params(("id" = crate::openapi::contract::Uuid, Path, description = "User id")),
     responses(
         (status = 204, description = "Set"),
-        (status = 400, description = "A password that is too weak", body = ErrorBody),
+        (status = 400, description = "A password that is too weak, an id that is not a UUID, or your own id (change \
+            yours with `PUT /api/v1/auth/password`, which asks for the current one)", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
     ))]

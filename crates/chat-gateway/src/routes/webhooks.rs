@@ -48,9 +48,9 @@ pub(crate) struct AnswerBody {
 #[utoipa::path(post, path = "/api/v1/webhooks/github/{project}", tag = "webhooks",
     operation_id = "receiveGithubWebhook", security(()),
     params(
-        ("project" = String, Path, description = "Project slug (or id)"),
-        ("X-GitHub-Event" = String, Header, description = "The event name (`workflow_run`, `push`, …)"),
-        ("X-GitHub-Delivery" = String, Header, description = "The delivery's unique id (replays are detected by it)"),
+        ("project" = crate::openapi::contract::ProjectRef, Path, description = "Project slug (or id)"),
+        ("X-GitHub-Event" = crate::openapi::contract::GithubEventName, Header, description = "The event name (`workflow_run`, `push`, …)"),
+        ("X-GitHub-Delivery" = crate::openapi::contract::GithubDeliveryId, Header, description = "The delivery's unique id (replays are detected by it)"),
         ("X-Hub-Signature-256" = String, Header,
             description = "`sha256=` and the hex HMAC-SHA256 of the raw body with the project's webhook secret"),
     ),

@@ -5,6 +5,7 @@
 //! The token travels in the first message, not in a header or a cookie (browsers cannot set headers on a WebSocket),
 //! so a cross-site page that opens this socket gains nothing: without a token it is closed with 4401.
 
+pub(crate) mod caps;
 pub(crate) mod connection;
 pub(crate) mod outbox;
 pub(crate) mod protocol;
@@ -17,11 +18,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use prometheus_client::metrics::gauge::Gauge;
 use tracing::Instrument;
 
+use self::caps::address_key;
 use self::connection::{Context, LIMITS};
 use self::outbox::{Closer, QUEUE_CAPACITY};
 use self::protocol::close;
 use crate::error::ApiError;
-use crate::extract::RequestId;
+use crate::extract::{RequestId, client_ip};
 use crate::openapi::ErrorBody;
 use crate::state::AppState;
 
@@ -29,6 +31,8 @@ use crate::state::AppState;
 pub const WS_PATH: &str = "/api/v1/ws";
 /// Largest message a client may send (one frame or a fragmented message); over it the socket closes with 1009.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// `Retry-After` of a refusal by the per-address cap: a guess, since a place frees only when a socket closes.
+const RETRY_AFTER_FULL_SECS: u64 = 10;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(WS_PATH, web::get().to(upgrade));
@@ -69,6 +73,10 @@ impl Drop for OpenSocket {
 /// 4. **Heartbeats**: the server pings every 15 s and closes a socket silent for 45 s (**1001**); `{"type":"ping"}` is
 ///    answered `{"type":"pong"}`.
 ///
+/// **Caps**: at most `ws_max_per_user` sockets per user (default 20; one more is closed with **4429** right after its
+/// `auth`) and `ws_max_per_address` per client address (default 50, an IPv6 client counted by its /64; one more is
+/// refused before the upgrade with **429** `too_many_sockets` and `Retry-After`). Closing a socket frees its place.
+///
 /// Other closes: **4408** when the client reads too slowly for its events (its queue overflowed), **1003** for a
 /// message that is not JSON text, **1009** for one over 64 KiB, **1013** when tokens cannot be verified right now. A
 /// JSON message of an unknown `type` or shape is answered `{"type":"error","message"}` without closing.
@@ -76,6 +84,9 @@ impl Drop for OpenSocket {
     responses(
         (status = 101, description = "Switching Protocols: the WebSocket is open; authenticate with the first message"),
         (status = 400, description = "Not a WebSocket upgrade request", body = ErrorBody),
+        (status = 429, description = "This address has `ws_max_per_address` sockets open already \
+            (`too_many_sockets`); see `Retry-After`", body = ErrorBody,
+            headers(("retry-after" = u64, description = "Seconds to wait"))),
     ))]
 async fn upgrade(
     req: HttpRequest,
@@ -83,6 +94,24 @@ async fn upgrade(
     state: web::Data<AppState>,
     id: RequestId,
 ) -> Result<HttpResponse, ApiError> {
+    // Before the upgrade, so a refused client costs no socket task; held until the socket's task ends.
+    let address_slot = match client_ip(&req, &state.proxies) {
+        Some(ip) => Some(
+            state
+                .socket_caps
+                .per_address
+                .take(address_key(ip))
+                .ok_or_else(|| ApiError::RateLimited {
+                    code: "too_many_sockets",
+                    message: format!(
+                        "this address has {} WebSockets open already (the most allowed): close one first",
+                        state.socket_caps.per_address.max()
+                    ),
+                    retry_after_secs: RETRY_AFTER_FULL_SECS,
+                })?,
+        ),
+        None => None,
+    };
     let (response, session, stream) =
         actix_ws::handle(&req, body).map_err(|e| ApiError::invalid(format!("expected a WebSocket upgrade: {e}")))?;
     let incoming = stream
@@ -96,13 +125,14 @@ async fn upgrade(
         tasks: state.tasks.clone(),
         request_id: id.0.clone(),
         limits: LIMITS,
+        per_user: state.socket_caps.per_user.clone(),
     };
     let open = OpenSocket::new(state.websocket_connections.clone());
     let span = tracing::info_span!("ws.connection", request_id = %id.0);
     // The incoming stream is tied to this worker thread: both halves run as local tasks here.
     actix_web::rt::spawn(
         async move {
-            let _open = open;
+            let _open = (open, address_slot);
             let writer = actix_web::rt::spawn(outbox::write(session, inbox, closer.clone()).in_current_span());
             connection::run(context, incoming, outbox, closer.clone()).await;
             closer.close(close::NORMAL, "");

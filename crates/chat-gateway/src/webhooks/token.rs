@@ -21,7 +21,7 @@ pub enum TokenError {
     /// No client secret is configured: the webhook intake cannot work at all.
     #[error(
         "the gateway has no service credentials: set DEVOPSTRACK_GATEWAY__CLIENT_SECRET (auth's \
-         DEVOPSTRACK_AUTH__SERVICE_CLIENT_SECRET) to receive webhooks"
+         DEVOPSTRACK_AUTH__SERVICE_CLIENTS__GATEWAY) to receive webhooks"
     )]
     NotConfigured,
     /// Auth is down or refused the credentials; worth trying again later.

@@ -81,17 +81,28 @@ async fn an_unknown_user_gets_the_same_401_as_a_wrong_password() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn five_wrong_passwords_lock_the_account_even_against_the_right_one() {
+async fn repeated_wrong_passwords_slow_down_the_address_even_against_the_right_one() {
+    // Arrange: five free failures, then more until one must wait (the waits double: 1 s, 2 s, 4 s, …)
     let app = spawn_app().await;
-    for attempt in 1..=4 {
+    for attempt in 1..=5 {
         let response = app.login(&app.admin_email, "wrong password!").await;
         assert_eq!(response.status().as_u16(), 401, "attempt {attempt}");
     }
+    let mut waited = None;
+    for _ in 0..10 {
+        let response = app.login(&app.admin_email, "wrong password!").await;
+        if response.status() == 429 {
+            waited = Some(response);
+            break;
+        }
+    }
 
-    let fifth = app.login(&app.admin_email, "wrong password!").await;
+    // Act
     let right = app.login(&app.admin_email, &app.admin_password).await;
 
-    let retry_after = fifth
+    // Assert: the wait says how long, and the right password waits too
+    let waited = waited.expect("a wait within ten more failures");
+    let retry_after = waited
         .headers()
         .get("retry-after")
         .expect("Retry-After")
@@ -99,7 +110,7 @@ async fn five_wrong_passwords_lock_the_account_even_against_the_right_one() {
         .unwrap()
         .to_owned();
     assert!(retry_after.parse::<u64>().is_ok_and(|s| s > 0), "{retry_after}");
-    assert_error(fifth, 429, "account_locked").await;
+    assert_error(waited, 429, "account_locked").await;
     assert!(right.headers().contains_key("retry-after"));
     assert_error(right, 429, "account_locked").await;
 }
@@ -275,4 +286,25 @@ async fn changing_your_password_needs_the_current_one() {
         app.login(&app.admin_email, &app.admin_password).await.status().as_u16(),
         200
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_and_logout_take_a_null_body_as_none_and_refuse_an_array() {
+    let app = spawn_app().await;
+    let send = |path: &'static str, body: &'static str| {
+        app.http
+            .post(app.url(path))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+
+    let logout = send("/api/v1/auth/logout", "null").await.unwrap();
+    let refresh = send("/api/v1/auth/refresh", "null").await.unwrap();
+    let array = send("/api/v1/auth/logout", "[]").await.unwrap();
+
+    assert_eq!(logout.status().as_u16(), 204, "null is the document's no-body");
+    assert_error(refresh, 401, "unauthenticated").await;
+    let message = assert_error(array, 400, "invalid_argument").await;
+    assert!(message.contains("must be a JSON object"), "{message}");
 }

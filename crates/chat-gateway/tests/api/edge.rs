@@ -90,22 +90,27 @@ async fn a_known_path_with_another_method_is_a_json_405() {
     let response = app.request(Method::DELETE, "/api/v1/users", None).send().await.unwrap();
 
     assert_eq!(response.status().as_u16(), 405);
+    assert_eq!(
+        header(&response, "allow"),
+        "GET, POST",
+        "RFC 9110: a 405 lists the allowed methods"
+    );
     let text = response.text().await.unwrap();
     let body: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("a JSON error body, got {text:?}"));
     assert!(body["error"]["code"].is_string(), "{body}");
-}
+    for (method, path, allowed) in [
+        (Method::TRACE, "/api/v1/projects/api", "GET, DELETE, PATCH"),
+        (Method::PUT, "/api/v1/ws", "GET"),
+        (Method::POST, "/healthz", "GET"),
+        (Method::PATCH, "/api/v1/users/names", "GET"),
+        (Method::DELETE, "/some/dashboard/page", "GET, HEAD"),
+    ] {
+        let response = app.request(method.clone(), path, None).send().await.unwrap();
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn health_and_readiness_are_200_while_auth_is_up() {
-    let app = spawn_app().await;
-
-    let health = app.get("/healthz", None).await;
-    let ready = app.get("/readyz", None).await;
-
-    assert_eq!(health.status().as_u16(), 200);
-    assert_eq!(ready.status().as_u16(), 200);
-    let ready: Value = ready.json().await.unwrap();
-    assert_eq!(ready["status"], "ready", "{ready}");
+        assert_eq!(response.status().as_u16(), 405, "{method} {path}");
+        assert_eq!(header(&response, "allow"), allowed, "{method} {path}");
+        assert_error(response, 405, "method_not_allowed").await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -120,10 +125,8 @@ async fn metrics_count_requests_by_route_template_not_raw_path() {
         .await;
     assert_eq!(patched.status().as_u16(), 200);
 
-    let response = app.get("/metrics", None).await;
+    let text = app.admin_metrics().await;
 
-    assert_eq!(response.status().as_u16(), 200);
-    let text = response.text().await.unwrap();
     for series in [
         r#"http_server_requests_total{method="GET",route="/api/v1/auth/me",status="200"}"#,
         r#"http_server_requests_total{method="PATCH",route="/api/v1/users/{id}",status="200"}"#,

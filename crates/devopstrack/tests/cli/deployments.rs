@@ -48,7 +48,7 @@ async fn a_deployment_recorded_over_grpc_moves_the_environment_seen_over_rest() 
     let project_id = project["id"].as_str().unwrap().to_owned();
 
     // gRPC, as a script would with grpcurl: a service token from the secret in the data dir, then RecordDeployment.
-    let secret = std::fs::read_to_string(dir.path().join("service-client-secret")).expect("service secret file");
+    let secret = std::fs::read_to_string(dir.path().join("service-client-tasks")).expect("tasks' service secret file");
     let mut auth = AuthServiceClient::connect(format!("http://{auth_addr}")).await.unwrap();
     let service = auth
         .issue_service_token(IssueServiceTokenRequest {

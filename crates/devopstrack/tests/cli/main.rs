@@ -1,11 +1,13 @@
 //! The one binary, run for real: `devopstrack up` on free ports with a fresh data directory, and `user create`.
 //! The harness ([`Up`]) is here; the tests in `up` (first start, restart, Ctrl-C), `user` (`user create`),
-//! `deployments` (gRPC and REST over one process), `dora` (a deploy pipeline moving the DORA numbers) and `hooks` (a
-//! deploy hook aimed at the platform's own ports).
+//! `deployments` (gRPC and REST over one process), `dora` (a deploy pipeline moving the DORA numbers), `hooks` (a
+//! deploy hook aimed at the platform's own ports) and `security` (private data, per-client secrets, client checks, key
+//! rotation).
 
 mod deployments;
 mod dora;
 mod hooks;
+mod security;
 mod up;
 mod user;
 
@@ -44,6 +46,7 @@ impl Up {
             .env("DEVOPSTRACK_METRICS__GRPC_ADDR", "127.0.0.1:0")
             .env("DEVOPSTRACK_METRICS__ADMIN_ADDR", "127.0.0.1:0")
             .env("DEVOPSTRACK_GATEWAY__HTTP_ADDR", "127.0.0.1:0")
+            .env("DEVOPSTRACK_GATEWAY__ADMIN_ADDR", "127.0.0.1:0")
             .env("DEVOPSTRACK_LOG", "warn")
             .env_remove("DEVOPSTRACK_ADMIN_EMAIL")
             .env_remove("DEVOPSTRACK_ADMIN_PASSWORD")

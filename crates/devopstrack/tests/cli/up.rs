@@ -65,3 +65,24 @@ async fn the_first_admin_can_come_from_the_environment() {
         200
     );
 }
+
+#[tokio::test]
+async fn up_prints_the_gateways_admin_port_which_alone_serves_its_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut up = Up::start(dir.path(), &[]);
+    let base = up.base_url();
+    let admin_line = up.wait_for("gateway admin");
+    let admin_metrics = admin_line.split_whitespace().last().expect("a URL").to_owned();
+
+    let public = reqwest::get(format!("{base}/metrics")).await.unwrap();
+    let private = reqwest::get(&admin_metrics).await.unwrap();
+
+    assert!(admin_metrics.starts_with("http://127.0.0.1:"), "{admin_line}");
+    assert_eq!(public.status(), 404, "the public port does not serve the metrics");
+    assert_eq!(private.status(), 200, "{admin_metrics}");
+    let text = private.text().await.unwrap();
+    assert!(
+        text.contains(r#"http_server_requests_total{method="GET",route="/metrics",status="404"} 1"#),
+        "the admin port counts the public port's requests:\n{text}"
+    );
+}

@@ -1,37 +1,51 @@
-//! The write path: a bounded in-memory buffer between Record* calls and the store, drained by one flusher task.
+//! The write path: group commit. A `Record*` call is answered only once its events are durably in the store (a
+//! SQLite commit, an InfluxDB 2xx), so an acknowledged call survives a crash of this process and the sender may
+//! forget its copy (tasks' outbox trims on the acknowledgement).
 //!
-//! - A call's events enter the buffer whole or not at all: when they do not fit, the call is refused UNAVAILABLE and
-//!   `devopstrack_metrics_points_dropped_total` counts them. Callers (tasks' outbox) retry, so nothing is lost; a
-//!   slow store never blocks a caller.
-//! - The flusher writes whatever is buffered, at most `flush_batch` events per store write: at once when a batch is
-//!   full, else at the latest every `flush_interval`. A failed write is retried with backoff (50 ms doubling to 5 s)
-//!   until it lands; meanwhile the buffer fills and calls are refused.
-//! - On shutdown the flusher writes everything still buffered (giving up on a batch only after
-//!   [`SHUTDOWN_ATTEMPTS`] failures then, counted as dropped and logged).
+//! - A call's events wait in a bounded queue ([`GroupCommit::write`]); one writer task ([`GroupCommit::run`]) takes
+//!   every call waiting — whole calls, up to `flush_batch` events, at least one call — appends them in one store
+//!   write (one transaction on SQLite), then answers each of them. Calls that arrive while a write is in flight wait
+//!   for the next one, so concurrent callers share a transaction and its sync instead of paying one each.
+//! - A call whose events do not fit in the queue (`buffer_capacity`) is refused at once, UNAVAILABLE, and counted in
+//!   `devopstrack_metrics_points_dropped_total`: the sender retries later. A slow store fills the queue instead of
+//!   piling up callers without bound.
+//! - A failed store write answers every call of the group with the store's error (UNAVAILABLE when the store is down
+//!   or busy): nothing of theirs counts as stored, and appends are idempotent by event id, so their retries neither
+//!   lose nor double anything. The writer does not retry on its own: the callers hold the events and back off.
+//! - A caller that gives up (deadline, disconnect) after its events were queued does not take them back: they are
+//!   still written, which its retry then finds stored.
+//! - On shutdown gRPC drains first (every call in flight gets its answer), then the writer stops once the queue is
+//!   empty.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use devopstrack_platform::metrics::MetricsRegistry;
 
 use super::AppSettings;
 use crate::domain::Event;
-use crate::store::MetricsStore;
+use crate::store::{MetricsStore, StoreError};
 
-/// During shutdown a batch is tried this many times before it is given up.
-pub const SHUTDOWN_ATTEMPTS: u32 = 5;
-const FIRST_BACKOFF: Duration = Duration::from_millis(50);
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// Deployment event ids remembered so a redelivered deployment is not counted twice in `devopstrack_deployments`.
 const COUNTED_IDS: usize = 100_000;
+
+/// Why a call's events were not (known to be) stored.
+#[derive(Debug)]
+pub enum WriteError {
+    /// The queue is full; the payload is how many events wait for the store.
+    Full(usize),
+    /// The store write of the call's group failed (shared by every call of the group).
+    Store(Arc<StoreError>),
+    /// The writer has stopped (the service is shutting down).
+    Stopped,
+}
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DeploymentLabels {
@@ -44,6 +58,7 @@ struct IngestMetrics {
     ingested: Counter,
     dropped: Counter,
     write_failures: Counter,
+    commits: Counter,
     depth: Gauge,
     deployments: Family<DeploymentLabels, Counter>,
 }
@@ -55,37 +70,48 @@ impl IngestMetrics {
             ingested: Counter::default(),
             dropped: Counter::default(),
             write_failures: Counter::default(),
+            commits: Counter::default(),
             depth: Gauge::default(),
             deployments: Family::default(),
         };
+        let counters = [
+            (
+                "devopstrack_metrics_points_received",
+                "Events of Record calls queued for the store",
+                &metrics.received,
+            ),
+            (
+                "devopstrack_metrics_points_ingested",
+                "Events written to the store (duplicates included); their calls were acknowledged",
+                &metrics.ingested,
+            ),
+            (
+                "devopstrack_metrics_points_dropped",
+                "Events of Record calls refused because the write queue was full (the sender retries)",
+                &metrics.dropped,
+            ),
+            (
+                "devopstrack_metrics_store_write_failures",
+                "Store writes that failed (their calls were answered with the error and are retried by the sender)",
+                &metrics.write_failures,
+            ),
+            (
+                "devopstrack_metrics_store_commits",
+                "Store writes that succeeded (each commits the events of one or more Record calls)",
+                &metrics.commits,
+            ),
+        ];
+        for (name, help, counter) in counters {
+            registry.register(name, help, counter.clone());
+        }
         registry.register(
             "devopstrack_deployments",
             "Deployments recorded, by environment and status",
             metrics.deployments.clone(),
         );
         registry.register(
-            "devopstrack_metrics_points_received",
-            "Events accepted into the write buffer",
-            metrics.received.clone(),
-        );
-        registry.register(
-            "devopstrack_metrics_points_ingested",
-            "Events written to the store (duplicates included)",
-            metrics.ingested.clone(),
-        );
-        registry.register(
-            "devopstrack_metrics_points_dropped",
-            "Events refused because the write buffer was full, or given up at shutdown",
-            metrics.dropped.clone(),
-        );
-        registry.register(
-            "devopstrack_metrics_store_write_failures",
-            "Store writes that failed (and were retried)",
-            metrics.write_failures.clone(),
-        );
-        registry.register(
             "devopstrack_metrics_buffer_depth",
-            "Events waiting in the write buffer",
+            "Events waiting for their store write",
             metrics.depth.clone(),
         );
         metrics
@@ -116,11 +142,25 @@ impl RecentIds {
     }
 }
 
-pub struct WriteBuffer {
-    queue: Mutex<VecDeque<Event>>,
+type Answer = Result<(), Arc<StoreError>>;
+
+/// One call's events and where its answer goes.
+struct Waiting {
+    events: Vec<Event>,
+    answer: oneshot::Sender<Answer>,
+}
+
+#[derive(Default)]
+struct Queue {
+    calls: VecDeque<Waiting>,
+    /// Events in `calls`.
+    events: usize,
+}
+
+pub struct GroupCommit {
+    queue: Mutex<Queue>,
     capacity: usize,
     batch: usize,
-    interval: Duration,
     wake: Notify,
     metrics: IngestMetrics,
     counted: Mutex<RecentIds>,
@@ -135,95 +175,123 @@ fn gauge_value(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-impl WriteBuffer {
+impl GroupCommit {
     pub fn new(settings: &AppSettings, registry: &MetricsRegistry) -> Self {
         Self {
-            queue: Mutex::new(VecDeque::new()),
+            queue: Mutex::new(Queue::default()),
             capacity: settings.buffer_capacity,
             batch: settings.flush_batch.max(1),
-            interval: settings.flush_interval,
             wake: Notify::new(),
             metrics: IngestMetrics::register(registry),
             counted: Mutex::new(RecentIds::default()),
         }
     }
 
+    /// Events waiting for their store write.
     pub fn depth(&self) -> usize {
-        lock(&self.queue).len()
+        lock(&self.queue).events
     }
 
-    /// Buffers all of `events`, or none: `Err(depth)` when they do not fit.
-    pub fn offer(&self, events: Vec<Event>) -> Result<(), usize> {
+    /// Stores `events` (all of them, or none: the call is answered with the error then), returning once they are
+    /// committed. Needs [`GroupCommit::run`] running.
+    pub async fn write(&self, events: Vec<Event>) -> Result<(), WriteError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let answer = self.enqueue(events).map_err(WriteError::Full)?;
+        match answer.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(WriteError::Store(e)),
+            Err(_) => Err(WriteError::Stopped),
+        }
+    }
+
+    /// Queues a call whole, or refuses it: `Err(depth)` when it does not fit.
+    fn enqueue(&self, events: Vec<Event>) -> Result<oneshot::Receiver<Answer>, usize> {
         let n = events.len();
+        let (answer, answered) = oneshot::channel();
         let depth = {
             let mut queue = lock(&self.queue);
-            if queue.len() + n > self.capacity {
-                let depth = queue.len();
+            if queue.events + n > self.capacity {
+                let depth = queue.events;
                 drop(queue);
                 self.metrics.dropped.inc_by(n as u64);
                 return Err(depth);
             }
-            queue.extend(events);
-            queue.len()
+            queue.events += n;
+            queue.calls.push_back(Waiting { events, answer });
+            queue.events
         };
         self.metrics.received.inc_by(n as u64);
         self.metrics.depth.set(gauge_value(depth));
-        if depth >= self.batch {
-            self.wake.notify_one();
-        }
-        Ok(())
+        self.wake.notify_one();
+        Ok(answered)
     }
 
-    fn take(&self) -> Vec<Event> {
+    /// The next group: whole calls in arrival order, up to `batch` events, and at least one call.
+    fn take(&self) -> Vec<Waiting> {
         let mut queue = lock(&self.queue);
-        let n = queue.len().min(self.batch);
-        let batch: Vec<Event> = queue.drain(..n).collect();
-        self.metrics.depth.set(gauge_value(queue.len()));
-        batch
+        let mut group = Vec::new();
+        let mut events = 0;
+        while let Some(next) = queue.calls.front() {
+            if !group.is_empty() && events + next.events.len() > self.batch {
+                break;
+            }
+            events += next.events.len();
+            group.extend(queue.calls.pop_front());
+        }
+        queue.events -= events;
+        self.metrics.depth.set(gauge_value(queue.events));
+        group
     }
 
-    /// Drains the buffer into `store` until `stop` is cancelled and the buffer is empty.
+    /// Writes the queued calls group by group until `stop` is cancelled and the queue is empty.
     pub async fn run(&self, store: Arc<dyn MetricsStore>, stop: CancellationToken) {
         loop {
-            let batch = self.take();
-            if batch.is_empty() {
+            let group = self.take();
+            if group.is_empty() {
                 if stop.is_cancelled() {
                     return;
                 }
                 tokio::select! {
                     () = stop.cancelled() => {}
                     () = self.wake.notified() => {}
-                    () = tokio::time::sleep(self.interval) => {}
                 }
                 continue;
             }
-            self.write(store.as_ref(), batch, &stop).await;
+            self.commit(store.as_ref(), group).await;
         }
     }
 
-    async fn write(&self, store: &dyn MetricsStore, batch: Vec<Event>, stop: &CancellationToken) {
-        let mut backoff = FIRST_BACKOFF;
-        let mut attempts = 0;
-        loop {
-            match store.append(&batch).await {
-                Ok(()) => {
-                    self.metrics.ingested.inc_by(batch.len() as u64);
-                    self.count_deployments(&batch);
-                    return;
-                }
-                Err(error) => {
-                    attempts += 1;
-                    self.metrics.write_failures.inc();
-                    if stop.is_cancelled() && attempts >= SHUTDOWN_ATTEMPTS {
-                        tracing::error!(%error, events = batch.len(), "shutting down: giving up writing metrics");
-                        self.metrics.dropped.inc_by(batch.len() as u64);
-                        return;
-                    }
-                    tracing::warn!(%error, attempts, events = batch.len(), "writing metrics failed; retrying");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
-                }
+    /// One store write for the whole group, then every call's answer.
+    async fn commit(&self, store: &dyn MetricsStore, group: Vec<Waiting>) {
+        let mut events = Vec::with_capacity(group.iter().map(|w| w.events.len()).sum());
+        let mut answers = Vec::with_capacity(group.len());
+        for Waiting {
+            events: mut call,
+            answer,
+        } in group
+        {
+            events.append(&mut call);
+            answers.push(answer);
+        }
+        let outcome = match store.append(&events).await {
+            Ok(()) => {
+                self.metrics.commits.inc();
+                self.metrics.ingested.inc_by(events.len() as u64);
+                self.count_deployments(&events);
+                Ok(())
             }
+            Err(error) => {
+                self.metrics.write_failures.inc();
+                tracing::warn!(%error, calls = answers.len(), events = events.len(),
+                    "writing metrics failed; the calls are answered with the error and retried by their senders");
+                Err(Arc::new(error))
+            }
+        };
+        for answer in answers {
+            // A caller that has given up no longer listens; its events are written all the same.
+            let _ = answer.send(outcome.clone());
         }
     }
 
@@ -246,128 +314,4 @@ impl WriteBuffer {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::sync::atomic::{AtomicU32, Ordering};
-
-    use async_trait::async_trait;
-    use chrono::{DateTime, Utc};
-
-    use super::*;
-    use crate::domain::{Deployment, DeploymentStatus, Source};
-    use crate::store::{ReadQuery, StoreError, StoreResult};
-
-    /// Keeps appended batches in memory; the first `failures` appends fail.
-    #[derive(Default)]
-    struct FlakyStore {
-        failures: AtomicU32,
-        batches: Mutex<Vec<usize>>,
-    }
-
-    #[async_trait]
-    impl MetricsStore for FlakyStore {
-        async fn append(&self, events: &[Event]) -> StoreResult<()> {
-            if self
-                .failures
-                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-                .is_ok()
-            {
-                return Err(StoreError::Influx("down".into()));
-            }
-            lock(&self.batches).push(events.len());
-            Ok(())
-        }
-
-        async fn read(&self, _query: &ReadQuery) -> StoreResult<Vec<Event>> {
-            Ok(Vec::new())
-        }
-
-        async fn ping(&self) -> StoreResult<()> {
-            Ok(())
-        }
-    }
-
-    fn deployments(n: usize) -> Vec<Event> {
-        (0..n)
-            .map(|i| {
-                Event::Deployment(Deployment {
-                    event_id: format!("d{i}"),
-                    project: "shop".into(),
-                    environment: "production".into(),
-                    status: DeploymentStatus::Succeeded,
-                    version: String::new(),
-                    commit_sha: String::new(),
-                    commit_time: None,
-                    started_at: None,
-                    finished_at: DateTime::<Utc>::UNIX_EPOCH,
-                    pipeline_id: String::new(),
-                    source: Source::DevOpsTrack,
-                })
-            })
-            .collect()
-    }
-
-    fn settings(capacity: usize, batch: usize) -> AppSettings {
-        AppSettings {
-            buffer_capacity: capacity,
-            flush_batch: batch,
-            flush_interval: Duration::from_millis(5),
-            ..AppSettings::default()
-        }
-    }
-
-    #[test]
-    fn a_call_that_does_not_fit_is_refused_whole_and_counted_as_dropped() {
-        let registry = MetricsRegistry::new();
-        let buffer = WriteBuffer::new(&settings(10, 4), &registry);
-        buffer.offer(deployments(8)).unwrap();
-        assert_eq!(buffer.offer(deployments(3)), Err(8));
-        assert_eq!(buffer.depth(), 8, "nothing of the refused call was kept");
-        buffer.offer(deployments(2)).unwrap();
-        let text = registry.encode();
-        assert!(text.contains("devopstrack_metrics_points_dropped_total 3"), "{text}");
-        assert!(text.contains("devopstrack_metrics_buffer_depth 10"), "{text}");
-        assert_eq!(buffer.take().len(), 4, "batches are at most flush_batch");
-    }
-
-    #[tokio::test]
-    async fn failed_writes_are_retried_until_they_land_and_shutdown_drains_the_buffer() {
-        let registry = MetricsRegistry::new();
-        let buffer = Arc::new(WriteBuffer::new(&settings(1_000, 50), &registry));
-        let store = Arc::new(FlakyStore {
-            failures: AtomicU32::new(2),
-            ..FlakyStore::default()
-        });
-        buffer.offer(deployments(120)).unwrap();
-        let stop = CancellationToken::new();
-        stop.cancel();
-        buffer.run(store.clone(), stop).await;
-        assert_eq!(*lock(&store.batches), [50, 50, 20]);
-        let text = registry.encode();
-        assert!(text.contains("devopstrack_metrics_points_ingested_total 120"), "{text}");
-        assert!(
-            text.contains("devopstrack_metrics_store_write_failures_total 2"),
-            "{text}"
-        );
-        assert!(text.contains("devopstrack_metrics_points_dropped_total 0"), "{text}");
-        assert!(
-            text.contains(r#"devopstrack_deployments_total{environment="production",status="succeeded"} 120"#),
-            "{text}"
-        );
-    }
-
-    #[tokio::test]
-    async fn a_redelivered_deployment_is_counted_once() {
-        let registry = MetricsRegistry::new();
-        let buffer = Arc::new(WriteBuffer::new(&settings(1_000, 50), &registry));
-        buffer.offer(deployments(3)).unwrap();
-        buffer.offer(deployments(3)).unwrap();
-        let stop = CancellationToken::new();
-        stop.cancel();
-        buffer.run(Arc::new(FlakyStore::default()), stop).await;
-        let text = registry.encode();
-        assert!(
-            text.contains(r#"devopstrack_deployments_total{environment="production",status="succeeded"} 3"#),
-            "{text}"
-        );
-    }
-}
+mod tests;

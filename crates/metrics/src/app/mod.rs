@@ -2,15 +2,14 @@
 //! [`Principal`] and enforces its own permissions: viewer and up read (GetDora, QuerySeries, GetOverview); recording
 //! events needs the `service` role (tasks' outbox, the gateway's webhook intake) or admin.
 //!
-//! Writes go through a bounded buffer drained by a background flusher ([`ingest`]): a Record* call returns once its
-//! events are buffered, and they become visible to reads within about one flush interval. Reads ([`queries`]) go to
-//! the store and compute everything with [`crate::domain`].
+//! Writes are group-committed ([`ingest`]): a Record* call returns once its events are durably in the store (and so
+//! readable at once); concurrent calls share one store write. Reads ([`queries`]) go to the store and compute
+//! everything with [`crate::domain`].
 
 mod ingest;
 mod queries;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio::task::JoinHandle;
@@ -21,8 +20,8 @@ use devopstrack_platform::metrics::MetricsRegistry;
 
 use crate::domain::Event;
 use crate::error::Error;
-use crate::store::MetricsStore;
-use ingest::WriteBuffer;
+use crate::store::{MetricsStore, StoreError};
+use ingest::{GroupCommit, WriteError};
 
 pub use queries::{DoraAnswer, DoraQuery, OverviewAnswer, SeriesAnswer, SeriesQuery};
 
@@ -35,9 +34,10 @@ pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 /// The tunables of the use-cases (from [`crate::config::Settings`]).
 #[derive(Debug, Clone)]
 pub struct AppSettings {
+    /// Events that may wait for their store write; a call that does not fit is refused UNAVAILABLE.
     pub buffer_capacity: usize,
+    /// At most this many events per store write (whole calls; a larger call goes alone).
     pub flush_batch: usize,
-    pub flush_interval: Duration,
     pub rework_window: TimeDelta,
 }
 
@@ -46,7 +46,6 @@ impl Default for AppSettings {
         Self {
             buffer_capacity: 100_000,
             flush_batch: 5_000,
-            flush_interval: Duration::from_millis(50),
             rework_window: TimeDelta::hours(24),
         }
     }
@@ -54,18 +53,18 @@ impl Default for AppSettings {
 
 pub struct MetricsApp {
     store: Arc<dyn MetricsStore>,
-    buffer: Arc<WriteBuffer>,
+    writes: Arc<GroupCommit>,
     clock: Clock,
     rework_window: TimeDelta,
 }
 
 impl MetricsApp {
     /// Registers the ingest metrics (`devopstrack_deployments_total`, `devopstrack_metrics_points_*`) in `registry`.
-    /// Nothing is written until [`MetricsApp::start_flusher`] runs.
+    /// Nothing is written (and Record* calls wait) until [`MetricsApp::start_writer`] runs.
     pub fn new(store: Arc<dyn MetricsStore>, settings: &AppSettings, clock: Clock, registry: &MetricsRegistry) -> Self {
         Self {
             store,
-            buffer: Arc::new(WriteBuffer::new(settings, registry)),
+            writes: Arc::new(GroupCommit::new(settings, registry)),
             clock,
             rework_window: settings.rework_window,
         }
@@ -79,11 +78,11 @@ impl MetricsApp {
         })
     }
 
-    /// Starts the background flusher. When `stop` is cancelled it writes what is still buffered, then ends.
-    pub fn start_flusher(&self, stop: CancellationToken) -> JoinHandle<()> {
-        let buffer = self.buffer.clone();
+    /// Starts the store writer. When `stop` is cancelled it writes what is still queued, then ends.
+    pub fn start_writer(&self, stop: CancellationToken) -> JoinHandle<()> {
+        let writes = self.writes.clone();
         let store = self.store.clone();
-        tokio::spawn(async move { buffer.run(store, stop).await })
+        tokio::spawn(async move { writes.run(store, stop).await })
     }
 
     pub fn now(&self) -> DateTime<Utc> {
@@ -95,11 +94,12 @@ impl MetricsApp {
         &self.store
     }
 
-    /// Events accepted but not written yet.
-    pub fn buffered(&self) -> usize {
-        self.buffer.depth()
+    /// Events of calls in flight, waiting for their store write.
+    pub fn waiting(&self) -> usize {
+        self.writes.depth()
     }
 
+    /// Whether the store answers (`/readyz`, which bounds the wait).
     pub async fn ready(&self) -> Result<(), String> {
         self.store.ping().await.map_err(|e| format!("metrics store: {e}"))
     }
@@ -127,10 +127,11 @@ impl MetricsApp {
         }
     }
 
-    /// Buffers validated events for writing; answers how many were accepted. Idempotent by event id (the store
-    /// ignores ids it holds). A full buffer refuses the whole call UNAVAILABLE: the caller retries.
+    /// Stores validated events and answers how many were accepted, once they are durably written (see [`ingest`]).
+    /// Idempotent by event id (the store ignores ids it holds). A full write queue or a store that is down refuses
+    /// the whole call UNAVAILABLE: the caller retries, nothing of it counts as stored.
     #[tracing::instrument(skip_all, fields(events = events.len(), subject = %principal.subject))]
-    pub fn record(&self, principal: &Principal, events: Vec<Event>) -> Result<u32, Error> {
+    pub async fn record(&self, principal: &Principal, events: Vec<Event>) -> Result<u32, Error> {
         Self::require_writer(principal)?;
         if events.len() > MAX_EVENTS_PER_CALL {
             return Err(Error::invalid(
@@ -139,11 +140,29 @@ impl MetricsApp {
             ));
         }
         let accepted = u32::try_from(events.len()).unwrap_or(u32::MAX);
-        self.buffer.offer(events).map_err(|full| {
-            Error::Unavailable(format!(
-                "the metrics write buffer is full ({full} events waiting for the store); retry shortly"
-            ))
+        self.writes.write(events).await.map_err(|e| match e {
+            WriteError::Full(waiting) => Error::Unavailable(format!(
+                "the metrics write queue is full ({waiting} events waiting for the store); retry shortly"
+            )),
+            WriteError::Store(e) => store_error("writing events", e),
+            WriteError::Stopped => Error::Unavailable("the metrics service is shutting down; retry shortly".into()),
         })?;
         Ok(accepted)
+    }
+}
+
+/// Lifts a store error: `Unavailable` (down, busy, timed out) into [`Error::Unavailable`], anything else into
+/// [`Error::Internal`] with what we were doing.
+fn store_error<C>(doing: C, e: Arc<StoreError>) -> Error
+where
+    C: std::fmt::Display + Send + Sync + 'static,
+{
+    match &*e {
+        StoreError::Unavailable(reason) => Error::Unavailable(format!("the metrics store is unavailable: {reason}")),
+        StoreError::Sqlite(_)
+        | StoreError::Migrate(_)
+        | StoreError::Influx(_)
+        | StoreError::Corrupt(_)
+        | StoreError::Url(_) => Error::Internal(anyhow::Error::new(e.clone()).context(doing)),
     }
 }

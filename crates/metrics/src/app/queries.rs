@@ -2,6 +2,8 @@
 //! ranges [`DoraWindow`] asks for (the window plus its bounded lookback), concurrently, and computes with
 //! [`crate::domain`]. Nothing is cached: every answer reflects the store as it is.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, TimeDelta, Utc};
 
 use devopstrack_platform::auth::Principal;
@@ -147,9 +149,7 @@ impl MetricsApp {
             Read::Whole => self.store.read(&query).await,
             Read::Dora => self.store.read_dora(&query).await,
         };
-        read.map_err(|e| {
-            Error::Internal(anyhow::Error::new(e).context(format!("reading {} events", measurement.as_str())))
-        })
+        read.map_err(|e| super::store_error(format!("reading {} events", measurement.as_str()), Arc::new(e)))
     }
 
     /// The DORA facts of `window` for the filter: deployments (and changes) with their lookback, incidents of the

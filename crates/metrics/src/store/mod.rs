@@ -21,13 +21,20 @@ use secrecy::SecretString;
 
 use crate::domain::{Event, Measurement};
 
+/// SQLite errors enter through `From`, which sorts out those meaning "busy, try again"
+/// (`devopstrack_platform::store::sqlx_unavailable`); the InfluxDB store sorts its own (`influx/mod.rs`).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The store cannot be reached or cannot take the request right now (unreachable, timed out, `429`/`5xx`,
+    /// busy): the same request may succeed later. The service answers UNAVAILABLE.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
     #[error(transparent)]
-    Sqlite(#[from] sqlx::Error),
+    Sqlite(sqlx::Error),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    /// The InfluxDB server answered with an error status or could not be reached.
+    /// The InfluxDB server refused the request (a status that retrying will not fix) or answered something
+    /// unreadable.
     #[error("influxdb: {0}")]
     Influx(String),
     /// A stored value that no longer parses.
@@ -38,6 +45,16 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if devopstrack_platform::store::sqlx_unavailable(&e) {
+            StoreError::Unavailable(devopstrack_platform::store::chain(&e))
+        } else {
+            StoreError::Sqlite(e)
+        }
+    }
+}
 
 /// Which events to read back.
 #[derive(Debug, Clone, PartialEq)]

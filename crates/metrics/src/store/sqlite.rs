@@ -70,14 +70,16 @@ fn tune_readers(options: SqliteConnectOptions) -> SqliteConnectOptions {
         .pragma("temp_store", "memory")
 }
 
-/// The writer: a 64 MiB page cache, so the indexes' pages an append touches stay in memory; and a checkpoint every
+/// The writer: `synchronous=FULL`, so an append (whose Record* calls are acknowledged on its commit, and whose sender
+/// then deletes its copy) survives a power loss, not only a crash of the process: one sync per group commit
+/// (`app/ingest.rs`). A 64 MiB page cache, so the indexes' pages an append touches stay in memory; and a checkpoint every
 /// [`WAL_CHECKPOINT_PAGES`] pages of write-ahead log instead of SQLite's 1,000. Index pages that many appends touch
 /// are then copied into the database file once per checkpoint rather than once per 1,000 pages: +20 % ingest in the
 /// bench, counted up to a final checkpoint (`benches/ingest_dora.rs`). `journal_size_limit` truncates the log back to
 /// that size after a checkpoint, so it does not keep a one-off peak on disk.
 fn tune_writer(options: SqliteConnectOptions) -> SqliteConnectOptions {
     let wal_bytes = (WAL_CHECKPOINT_PAGES * 4096).to_string();
-    options
+    devopstrack_platform::sqlite::full_sync(options)
         .pragma("cache_size", "-65536")
         .pragma("temp_store", "memory")
         .pragma("wal_autocheckpoint", WAL_CHECKPOINT_PAGES.to_string())
@@ -86,7 +88,7 @@ fn tune_writer(options: SqliteConnectOptions) -> SqliteConnectOptions {
 
 fn corrupt(e: ColumnError) -> StoreError {
     match e {
-        ColumnError::Sqlx(e) => StoreError::Sqlite(e),
+        ColumnError::Sqlx(e) => StoreError::from(e),
         ColumnError::Corrupt(m) => StoreError::Corrupt(m),
     }
 }
@@ -293,6 +295,19 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(limit, i64::from(WAL_CHECKPOINT_PAGES) * 4096);
+    }
+
+    #[tokio::test]
+    async fn every_append_is_synced_to_disk_before_it_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::connect(&format!("sqlite://{}/m.db", dir.path().display()))
+            .await
+            .unwrap();
+        let (level,): (i64,) = sqlx::query_as("PRAGMA synchronous")
+            .fetch_one(&store.writer)
+            .await
+            .unwrap();
+        assert_eq!(level, 2, "PRAGMA synchronous: 2 = FULL");
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! End to end through gRPC: the DORA fixed dataset recorded through the Record* RPCs (twice: idempotent), then
-//! GetDora, QuerySeries and GetOverview; the Prometheus counters; and the buffer flushed on shutdown.
-
-use std::time::Duration;
+//! GetDora, QuerySeries and GetOverview; the Prometheus counters; and what a Record* call acknowledged is readable at
+//! once.
 
 use chrono::{TimeDelta, Utc};
 
@@ -10,10 +9,8 @@ use devopstrack_metrics::store::sqlite::SqliteStore;
 use devopstrack_metrics::store::{MetricsStore, ReadQuery};
 use devopstrack_proto::metrics::v1 as pb;
 
-use crate::helpers::{TestApp, sample, spawn_app, spawn_app_with, ts, with_token};
+use crate::helpers::{TestApp, sample, spawn_app, ts, with_token};
 use crate::store::day;
-
-const WAIT: Duration = Duration::from_secs(10);
 
 fn source(s: Source) -> i32 {
     match s {
@@ -107,14 +104,15 @@ async fn record(app: &TestApp, events: &[Event]) {
     assert_eq!(accepted as usize, events.len());
 }
 
-/// Waits until the flusher has written `n` points in all (the `points_ingested_total` counter).
+/// Asserts that `n` points in all were written to the store (the `points_ingested_total` counter): an acknowledged
+/// Record* call's events are committed before its answer, so no waiting.
 async fn ingested(app: &TestApp, n: usize) {
-    app.eventually(WAIT, || async {
-        let text = app.prometheus().await;
-        let written = sample(&text, "devopstrack_metrics_points_ingested_total")?;
-        (written as usize >= n).then_some(())
-    })
-    .await;
+    let text = app.prometheus().await;
+    assert_eq!(
+        sample(&text, "devopstrack_metrics_points_ingested_total"),
+        Some(n as f64),
+        "{text}"
+    );
 }
 
 async fn fixed_window_dora(app: &TestApp) -> pb::DoraReport {
@@ -136,8 +134,6 @@ async fn the_fixed_dataset_recorded_twice_gives_the_hand_computed_dora() {
     let app = spawn_app().await;
     let dataset = crate::store::dora::dataset();
     record(&app, &dataset).await;
-    // Four Record calls may land in different flushes: read only once every event is written (a DORA figure alone
-    // can be reached early, e.g. recoveries from failed deployments before the incidents are in).
     ingested(&app, dataset.len()).await;
     let report = fixed_window_dora(&app).await;
     record(&app, &dataset).await;
@@ -236,23 +232,19 @@ async fn the_overview_counts_the_last_day_and_tiles_each_environment() {
     ];
     record(&app, &events).await;
     let overview = app
-        .eventually(WAIT, || async {
-            let o = app
-                .client
-                .clone()
-                .get_overview(with_token(
-                    pb::GetOverviewRequest {
-                        days: 7,
-                        ..Default::default()
-                    },
-                    &app.viewer,
-                ))
-                .await
-                .unwrap()
-                .into_inner();
-            (o.environments.len() == 2 && o.job_runs_24h == 4).then_some(o)
-        })
-        .await;
+        .client
+        .clone()
+        .get_overview(with_token(
+            pb::GetOverviewRequest {
+                days: 7,
+                ..Default::default()
+            },
+            &app.viewer,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((overview.environments.len(), overview.job_runs_24h), (2, 4));
     assert_eq!(overview.failed_job_runs_24h, 1);
     assert_eq!(overview.job_success_rate_24h, Some(2.0 / 3.0));
     let envs: Vec<&str> = overview.environments.iter().map(|e| e.environment.as_str()).collect();
@@ -272,19 +264,14 @@ async fn the_overview_counts_the_last_day_and_tiles_each_environment() {
 }
 
 #[tokio::test]
-async fn shutdown_writes_what_is_still_buffered() {
-    // A flush interval far longer than the test: only the shutdown flush can write these.
-    let app = spawn_app_with(|s| s.flush_ms = 10_000).await;
+async fn an_acknowledged_record_is_in_the_store_at_once_and_the_service_stops_cleanly() {
+    let app = spawn_app().await;
     let events: Vec<Event> = (0..50)
         .map(|i| crate::store::job_run(&format!("r{i}"), "shop", "", Utc::now() - TimeDelta::seconds(i)))
         .collect();
     record(&app, &events).await;
-    app.stop.cancel();
-    let TestApp {
-        running, database_url, ..
-    } = app;
-    running.await.expect("join").expect("the service stops cleanly");
-    let store = SqliteStore::connect(&database_url).await.unwrap();
+    // Straight from the database file, on a connection of its own, before anything else happens.
+    let store = SqliteStore::connect(&app.database_url).await.unwrap();
     let query = ReadQuery {
         measurement: Measurement::JobRun,
         project: None,
@@ -293,6 +280,9 @@ async fn shutdown_writes_what_is_still_buffered() {
         to: Utc::now() + TimeDelta::hours(1),
     };
     assert_eq!(store.read(&query).await.unwrap().len(), 50);
+    app.stop.cancel();
+    let TestApp { running, .. } = app;
+    running.await.expect("join").expect("the service stops cleanly");
 }
 
 #[tokio::test]

@@ -2,7 +2,6 @@
 //! viewer, an operator, an admin and a service account, and typed helpers.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use secrecy::SecretString;
 use tempfile::TempDir;
@@ -18,7 +17,7 @@ use devopstrack_proto::auth::v1::auth_service_client::AuthServiceClient;
 use devopstrack_proto::metrics::v1::metrics_service_client::MetricsServiceClient;
 
 const PASSWORD: &str = "correct horse battery staple";
-const SERVICE_SECRET: &str = "test-service-secret";
+const SERVICE_SECRET: &str = "test-service-secret-0123456789abcdef";
 
 pub struct TestApp {
     pub client: MetricsServiceClient<Channel>,
@@ -36,7 +35,7 @@ pub struct TestApp {
     _dir: TempDir,
 }
 
-/// Settings for the metrics service under test (flush every 10 ms unless a test says otherwise).
+/// Settings for the metrics service under test.
 pub fn settings(dir: &TempDir, auth_url: &str) -> devopstrack_metrics::config::Settings {
     let any = SocketAddr::from(([127, 0, 0, 1], 0));
     devopstrack_metrics::config::Settings {
@@ -44,7 +43,6 @@ pub fn settings(dir: &TempDir, auth_url: &str) -> devopstrack_metrics::config::S
         admin_addr: any,
         database_url: format!("sqlite://{}/metrics.db", dir.path().display()),
         auth_url: auth_url.to_owned(),
-        flush_ms: 10,
         ..devopstrack_metrics::config::Settings::default()
     }
 }
@@ -54,6 +52,58 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut devopstrack_metrics::config::Settings)) -> TestApp {
+    let auth = spawn_auth().await;
+    let mut settings = settings(&auth.dir, &auth.url);
+    tweak(&mut settings);
+    settings.validate().expect("the metrics test settings are valid");
+    let metrics = devopstrack_metrics::startup::Application::build(&settings)
+        .await
+        .expect("build metrics");
+    let grpc_url = format!("http://127.0.0.1:{}", metrics.grpc_port());
+    let admin_port = metrics.admin_port();
+    let stop = CancellationToken::new();
+    let running = tokio::spawn(metrics.run_until_stopped(stop.clone()));
+    let TestAuth {
+        admin,
+        operator,
+        viewer,
+        service,
+        shutdown,
+        dir,
+        ..
+    } = auth;
+    TestApp {
+        client: MetricsServiceClient::connect(grpc_url)
+            .await
+            .expect("connect to metrics"),
+        admin,
+        operator,
+        viewer,
+        service,
+        admin_port,
+        database_url: settings.database_url,
+        stop,
+        running,
+        _auth_shutdown: shutdown,
+        _dir: dir,
+    }
+}
+
+/// The real auth service on port 0 over a SQLite file in a fresh temp dir, with a token per role.
+pub struct TestAuth {
+    /// gRPC URL of auth.
+    pub url: String,
+    pub admin: String,
+    pub operator: String,
+    pub viewer: String,
+    pub service: String,
+    /// Stops auth when dropped.
+    pub shutdown: tokio_util::sync::DropGuard,
+    /// Holds auth's database; a test may keep the metrics store here too.
+    pub dir: TempDir,
+}
+
+pub async fn spawn_auth() -> TestAuth {
     devopstrack_testkit::init_test_logging();
     let dir = tempfile::tempdir().expect("create a temp dir for the SQLite stores");
     let auth_shutdown = CancellationToken::new();
@@ -62,7 +112,10 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut devopstrack_metrics::config:
         grpc_addr: any,
         admin_addr: any,
         database_url: format!("sqlite://{}/auth.db", dir.path().display()),
-        service_client_secret: Some(SecretString::from(SERVICE_SECRET)),
+        service_clients: ["gateway", "tasks"]
+            .map(|id| (id.to_owned(), SecretString::from(SERVICE_SECRET)))
+            .into(),
+        signing_key_kek: Some(devopstrack_auth::kek::Kek::generate_base64()),
         argon2_memory_kib: 8 * 1024,
         argon2_iterations: 1,
         ..devopstrack_auth::config::Settings::default()
@@ -74,18 +127,9 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut devopstrack_metrics::config:
     let auth_app = auth.app();
     tokio::spawn(auth.run_until_stopped(auth_shutdown.clone()));
 
-    let mut settings = settings(&dir, &auth_url);
-    tweak(&mut settings);
-    settings.validate().expect("the metrics test settings are valid");
-    let metrics = devopstrack_metrics::startup::Application::build(&settings)
+    let mut auth_client = AuthServiceClient::connect(auth_url.clone())
         .await
-        .expect("build metrics");
-    let grpc_url = format!("http://127.0.0.1:{}", metrics.grpc_port());
-    let admin_port = metrics.admin_port();
-    let stop = CancellationToken::new();
-    let running = tokio::spawn(metrics.run_until_stopped(stop.clone()));
-
-    let mut auth_client = AuthServiceClient::connect(auth_url).await.expect("connect to auth");
+        .expect("connect to auth");
     let mut tokens = Vec::new();
     for (email, role) in [
         ("admin@example.com", Role::Admin),
@@ -102,6 +146,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut devopstrack_metrics::config:
         let login = auth_pb::LoginRequest {
             email: email.into(),
             password: PASSWORD.into(),
+            client_address: String::new(),
         };
         tokens.push(
             auth_client
@@ -123,20 +168,14 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut devopstrack_metrics::config:
         .into_inner()
         .access_token;
     let [admin, operator, viewer]: [String; 3] = tokens.try_into().expect("three users");
-    TestApp {
-        client: MetricsServiceClient::connect(grpc_url)
-            .await
-            .expect("connect to metrics"),
+    TestAuth {
+        url: auth_url,
         admin,
         operator,
         viewer,
         service,
-        admin_port,
-        database_url: settings.database_url,
-        stop,
-        running,
-        _auth_shutdown: auth_shutdown.drop_guard(),
-        _dir: dir,
+        shutdown: auth_shutdown.drop_guard(),
+        dir,
     }
 }
 
@@ -159,33 +198,22 @@ pub fn ts(at: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
 impl TestApp {
     /// The admin port's `/metrics` text.
     pub async fn prometheus(&self) -> String {
+        self.admin_get("/metrics").await
+    }
+
+    /// The whole HTTP answer (status line, headers, body) of `GET path` on the admin port.
+    pub async fn admin_get(&self, path: &str) -> String {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", self.admin_port))
             .await
             .expect("connect to the admin port");
         stream
-            .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
             .await
             .expect("send");
         let mut out = String::new();
         stream.read_to_string(&mut out).await.expect("read");
         out
-    }
-
-    /// Polls `probe` until it returns `Some` (at most `within`): writes become visible within a flush interval.
-    pub async fn eventually<T, F, Fut>(&self, within: Duration, mut probe: F) -> T
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Option<T>>,
-    {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            if let Some(found) = probe().await {
-                return found;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "not there within {within:?}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
     }
 }
 

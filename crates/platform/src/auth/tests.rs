@@ -50,6 +50,7 @@ fn claims() -> Claims {
         iat: now,
         exp: now + 900,
         jti: "j1".into(),
+        api_token_id: None,
     }
 }
 
@@ -222,6 +223,73 @@ async fn an_unreachable_key_source_is_unavailable_not_unauthenticated() {
         verifier.verify(&token).await,
         Err(TokenError::KeysUnavailable(_))
     ));
+}
+
+#[tokio::test]
+async fn a_key_withdrawn_from_the_jwks_stops_verifying_once_the_refresh_interval_passes() {
+    // Arrange: a token of `old`, verified (and so cached), then `old` withdrawn in favour of `new`.
+    let (old, new) = (Key::generate("old"), Key::generate("new"));
+    let published = Arc::new(RwLock::new(vec![old.jwk()]));
+    let source = published.clone();
+    let fetcher: JwksFetcher = Arc::new(move || {
+        let keys = source.read().clone();
+        Box::pin(async move { Ok(keys) })
+    });
+    let bound = Duration::from_millis(100);
+    let verifier = JwtVerifier::with_refresh_interval("devopstrack", "devopstrack", fetcher, bound);
+    let token = old.sign(&claims());
+    verifier.verify(&token).await.expect("the old key verifies");
+    *published.write() = vec![new.jwk()];
+
+    // Act: past the bound (a slow machine only makes more time pass)
+    tokio::time::sleep(bound * 2).await;
+    let after_the_bound = verifier.verify(&token).await;
+
+    // Assert: refused although it was cached, and the new key verifies
+    assert_eq!(after_the_bound.unwrap_err(), TokenError::UnknownKey);
+    assert!(verifier.verify(&new.sign(&claims())).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_failed_refresh_keeps_the_keys_it_has() {
+    // Arrange: keys fetched once, then the source goes down
+    let key = Key::generate("k1");
+    let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let (source_up, counted) = (up.clone(), fetches.clone());
+    let jwks = vec![key.jwk()];
+    let fetcher: JwksFetcher = Arc::new(move || {
+        counted.fetch_add(1, Ordering::SeqCst);
+        let answer = if source_up.load(Ordering::SeqCst) {
+            Ok(jwks.clone())
+        } else {
+            Err("auth is down".to_owned())
+        };
+        Box::pin(async move { answer })
+    });
+    let bound = Duration::from_millis(100);
+    let verifier = JwtVerifier::with_refresh_interval("devopstrack", "devopstrack", fetcher, bound);
+    let token = key.sign(&claims());
+    verifier.verify(&token).await.unwrap();
+    up.store(false, Ordering::SeqCst);
+
+    // Act
+    tokio::time::sleep(bound * 2).await;
+    let while_down = verifier.verify(&token).await;
+
+    // Assert: a refresh was tried, failed, and the token still verifies with the keys at hand
+    assert!(fetches.load(Ordering::SeqCst) >= 2, "a refresh was attempted");
+    assert!(while_down.is_ok(), "{while_down:?}");
+}
+
+#[test]
+fn the_refresh_interval_is_a_bounded_number_of_seconds() {
+    assert_eq!(parse_refresh_interval(None), Ok(DEFAULT_REFRESH_INTERVAL));
+    assert_eq!(parse_refresh_interval(Some(" 2 ")), Ok(Duration::from_secs(2)));
+    for bad in ["0", "3601", "1m", ""] {
+        let error = parse_refresh_interval(Some(bad)).unwrap_err();
+        assert!(error.starts_with("DEVOPSTRACK_JWKS_REFRESH_SECS: "), "{error}");
+    }
 }
 
 #[test]

@@ -220,11 +220,20 @@ fn require(principal: &Principal, role: Role) -> Result<(), Error> {
     }
 }
 
-/// Lifts a store error into `Internal` with what we were doing, or `Conflict` for a uniqueness violation.
+/// Lifts a store error: `Conflict` for a uniqueness violation, `Unavailable` when the store is down or busy (the
+/// caller may retry), else `Internal` with what we were doing.
 fn store_err(doing: &'static str) -> impl FnOnce(StoreError) -> Error {
     move |e| match e {
         StoreError::Conflict(what) => Error::Conflict(format!("{what} already exists")),
-        other => Error::Internal(anyhow::Error::new(other).context(doing)),
+        StoreError::Unavailable(reason) => {
+            tracing::warn!(%reason, doing, "the projects store is unavailable");
+            Error::Unavailable("the projects store is unavailable; retry shortly".into())
+        }
+        other @ (StoreError::Sqlite(_)
+        | StoreError::Migrate(_)
+        | StoreError::Mongo(_)
+        | StoreError::Corrupt(_)
+        | StoreError::Url(_)) => Error::Internal(anyhow::Error::new(other).context(doing)),
     }
 }
 

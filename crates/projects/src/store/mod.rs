@@ -3,6 +3,7 @@
 
 mod mongo;
 mod sqlite;
+mod unavailable;
 
 use std::sync::Arc;
 
@@ -18,17 +19,22 @@ use crate::domain::{
 pub use mongo::MongoStore;
 pub use sqlite::SqliteStore;
 
+/// Driver errors enter through `From` (`unavailable.rs`), which sorts out those meaning "the store is down or busy".
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A unique constraint refused the write; names what exists (`"slug"`, `"release version"`).
     #[error("{0} already exists")]
     Conflict(&'static str),
+    /// The store cannot be reached or cannot take the request right now (down, restarting, no server selectable
+    /// within the timeout, busy past its timeout): the same request may succeed later.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
     #[error(transparent)]
-    Sqlite(#[from] sqlx::Error),
+    Sqlite(sqlx::Error),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error(transparent)]
-    Mongo(#[from] mongodb::error::Error),
+    Mongo(mongodb::error::Error),
     /// A stored value that no longer parses.
     #[error("corrupt record: {0}")]
     Corrupt(String),

@@ -23,7 +23,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use mongodb::bson::{Bson, Document, doc};
 use mongodb::error::{Error as MongoError, ErrorKind, WriteFailure};
-use mongodb::options::IndexOptions;
+use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, Collection, Database, IndexModel};
 use uuid::Uuid;
 
@@ -36,6 +36,11 @@ use crate::domain::{
 use fields::{corrupt, date, time};
 
 const DEFAULT_DATABASE: &str = "projects";
+/// How long an operation waits for a usable server, and a new connection for its handshake, unless the URL says
+/// otherwise (`serverSelectionTimeoutMS`, `connectTimeoutMS`). The driver's defaults (30 s, 10 s) would hold a call
+/// longer than its caller's deadline while MongoDB is down; past these the call answers UNAVAILABLE.
+const SERVER_SELECTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 /// MongoDB's `DuplicateKey` error code.
 const DUPLICATE_KEY: i32 = 11000;
 
@@ -53,7 +58,10 @@ impl MongoStore {
     /// Connects to `url` (`mongodb://host:port/dbname?…`; database `projects` when the path is empty), pings it and
     /// creates the indexes (a no-op when they exist).
     pub async fn connect(url: &str) -> StoreResult<Self> {
-        let client = Client::with_uri_str(url).await?;
+        let mut options = ClientOptions::parse(url).await?;
+        options.server_selection_timeout.get_or_insert(SERVER_SELECTION_TIMEOUT);
+        options.connect_timeout.get_or_insert(CONNECT_TIMEOUT);
+        let client = Client::with_options(options)?;
         let db = client
             .default_database()
             .unwrap_or_else(|| client.database(DEFAULT_DATABASE));
@@ -272,7 +280,7 @@ fn conflict_on_duplicate(what: &'static str) -> impl FnOnce(MongoError) -> Store
         if is_duplicate_key(&err) {
             StoreError::Conflict(what)
         } else {
-            StoreError::Mongo(err)
+            StoreError::from(err)
         }
     }
 }

@@ -36,9 +36,10 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if missing) the database at `url` (`sqlite://path/projects.db`) and migrates it.
     ///
-    /// The pool settings (and `sqlite::memory:` support) are the platform's: [`devopstrack_platform::sqlite`].
+    /// The pool settings (and `sqlite::memory:` support) are the platform's: [`devopstrack_platform::sqlite`], with
+    /// `synchronous=FULL`: an acknowledged write of the catalogue (projects, releases, deployments, webhook secrets) survives a power loss too, not only a crash of the process.
     pub async fn connect(url: &str) -> StoreResult<Self> {
-        let pool = devopstrack_platform::sqlite::open_pool(url).await?;
+        let pool = devopstrack_platform::sqlite::open_pool_with(url, devopstrack_platform::sqlite::full_sync).await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         Ok(Self { pool })
     }
@@ -181,15 +182,31 @@ impl ProjectStore for SqliteStore {
 fn conflict_on_unique(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
     move |err| match &err {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what),
-        _ => StoreError::Sqlite(err),
+        _ => StoreError::from(err),
     }
 }
 
 impl From<ColumnError> for StoreError {
     fn from(e: ColumnError) -> Self {
         match e {
-            ColumnError::Sqlx(e) => StoreError::Sqlite(e),
+            ColumnError::Sqlx(e) => StoreError::from(e),
             ColumnError::Corrupt(message) => StoreError::Corrupt(message),
         }
+    }
+}
+
+#[cfg(test)]
+mod durability_tests {
+    #[tokio::test]
+    async fn every_commit_is_synced_to_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = super::SqliteStore::connect(&format!("sqlite://{}/projects.db", dir.path().display()))
+            .await
+            .unwrap();
+        let (level,): (i64,) = sqlx::query_as("PRAGMA synchronous")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(level, 2, "PRAGMA synchronous: 2 = FULL");
     }
 }

@@ -19,7 +19,7 @@ use devopstrack_proto::projects::v1 as pb;
 use devopstrack_proto::projects::v1::project_service_client::ProjectServiceClient;
 
 const PASSWORD: &str = "correct horse battery staple";
-const SERVICE_SECRET: &str = "test-service-secret";
+const SERVICE_SECRET: &str = "test-service-secret-0123456789abcdef";
 /// The webhook secrets' key of [`spawn_app`]'s projects service (base64 of 32 bytes).
 pub const SECRETS_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
@@ -60,7 +60,10 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut devopstrack_projects::co
         grpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         admin_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         database_url: format!("sqlite://{}/auth.db", dir.path().display()),
-        service_client_secret: Some(SecretString::from(SERVICE_SECRET)),
+        service_clients: ["gateway", "tasks"]
+            .map(|id| (id.to_owned(), SecretString::from(SERVICE_SECRET)))
+            .into(),
+        signing_key_kek: Some(devopstrack_auth::kek::Kek::generate_base64()),
         // The smallest Argon2 cost auth accepts: these tests are about projects, not the hash's cost.
         argon2_memory_kib: 8 * 1024,
         argon2_iterations: 1,
@@ -111,6 +114,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut devopstrack_projects::co
         let login = auth_pb::LoginRequest {
             email: email.into(),
             password: PASSWORD.into(),
+            client_address: String::new(),
         };
         let token = auth_client
             .login(login)
@@ -121,7 +125,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut devopstrack_projects::co
         tokens.push((user.id.to_string(), token));
     }
     let issue = auth_pb::IssueServiceTokenRequest {
-        client_id: "tasks".into(),
+        // The gateway: the one client that may call both RecordDeployment and the webhook RPCs.
+        client_id: "gateway".into(),
         client_secret: SERVICE_SECRET.into(),
     };
     let service = auth_client

@@ -9,5 +9,6 @@ mod grpc_rbac;
 mod grpc_reflection;
 mod grpc_validation;
 mod helpers;
+mod outage;
 mod read_cache;
 mod store;

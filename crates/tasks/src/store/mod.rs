@@ -21,6 +21,7 @@
 mod codec;
 mod redis;
 mod sqlite;
+mod unavailable;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,6 +33,7 @@ use crate::domain::{JobId, Pipeline, PipelineId, PipelineStatus};
 
 pub use codec::{decode_pipeline, encode_pipeline};
 pub use redis::RedisStore;
+pub use redis::durability::OVERRIDE as ALLOW_VOLATILE_REDIS_VAR;
 pub use sqlite::SqliteStore;
 
 /// Lines kept per job attempt; older lines are trimmed (reads from a trimmed offset start at the oldest kept line).
@@ -39,14 +41,22 @@ pub const MAX_LOG_LINES: u64 = 10_000;
 /// Events kept on the event stream (approximately, on Redis); older ones are trimmed.
 pub const MAX_EVENTS: u64 = 100_000;
 
+/// Driver errors enter through `From` (`unavailable.rs`), which sorts out those meaning "the store is down or busy".
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The store cannot be reached or cannot take the request right now (down, restarting, out of connections or
+    /// memory, busy past its timeout): the same request may succeed later.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
     #[error(transparent)]
-    Sqlite(#[from] sqlx::Error),
+    Sqlite(sqlx::Error),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error(transparent)]
-    Redis(#[from] ::redis::RedisError),
+    Redis(::redis::RedisError),
+    /// The Redis server could lose acknowledged writes (see `redis::durability`); start-up only.
+    #[error("{0}")]
+    Volatile(String),
     /// A stored value that no longer parses.
     #[error("corrupt record: {0}")]
     Corrupt(String),
@@ -215,10 +225,22 @@ pub struct QueueDepth {
 }
 
 /// Connects to the store named by `url` (`redis://…`, `rediss://…` or `sqlite://path`), creating what it needs.
-/// `prefix` namespaces every Redis key (tests give each a fresh one); SQLite ignores it.
+/// `prefix` namespaces every Redis key (tests give each a fresh one); SQLite ignores it. No persistence check: the
+/// service connects with [`connect_checked`].
 pub async fn connect(url: &str, prefix: &str) -> StoreResult<Arc<dyn TaskStore>> {
+    connect_checked(url, prefix, true).await
+}
+
+/// [`connect`], refusing a Redis that could lose acknowledged writes (no append-only file, eviction on) or whose
+/// settings cannot be read (`CONFIG` forbidden), unless `allow_volatile_redis` (`StoreError::Volatile`, one line
+/// naming `DEVOPSTRACK_TASKS__ALLOW_VOLATILE_REDIS`). See `redis/durability.rs`.
+pub async fn connect_checked(url: &str, prefix: &str, allow_volatile_redis: bool) -> StoreResult<Arc<dyn TaskStore>> {
     if url.starts_with("redis://") || url.starts_with("rediss://") {
-        Ok(Arc::new(RedisStore::connect(url, prefix).await?))
+        let store = RedisStore::connect(url, prefix).await?;
+        if !allow_volatile_redis {
+            store.require_durable().await?;
+        }
+        Ok(Arc::new(store))
     } else if url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::connect(url).await?))
     } else {

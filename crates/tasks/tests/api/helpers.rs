@@ -21,7 +21,7 @@ use devopstrack_proto::tasks::v1 as pb;
 use devopstrack_proto::tasks::v1::task_service_client::TaskServiceClient;
 
 const PASSWORD: &str = "correct horse battery staple";
-pub const SERVICE_SECRET: &str = "test-service-secret";
+pub const SERVICE_SECRET: &str = "test-service-secret-0123456789abcdef";
 pub const PROJECT: &str = "api";
 
 /// Which store the tasks service runs on.
@@ -100,7 +100,10 @@ pub async fn spawn_app_with(
         grpc_addr: any,
         admin_addr: any,
         database_url: format!("sqlite://{}/auth.db", dir.path().display()),
-        service_client_secret: Some(SecretString::from(SERVICE_SECRET)),
+        service_clients: ["gateway", "tasks"]
+            .map(|id| (id.to_owned(), SecretString::from(SERVICE_SECRET)))
+            .into(),
+        signing_key_kek: Some(devopstrack_auth::kek::Kek::generate_base64()),
         argon2_memory_kib: 8 * 1024,
         argon2_iterations: 1,
         ..devopstrack_auth::config::Settings::default()
@@ -161,6 +164,7 @@ pub async fn spawn_app_with(
         let login = auth_pb::LoginRequest {
             email: email.into(),
             password: PASSWORD.into(),
+            client_address: String::new(),
         };
         tokens.push(
             auth_client

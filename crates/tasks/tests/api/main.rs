@@ -2,12 +2,14 @@
 
 mod business_metrics;
 mod commits;
+mod crash;
 mod executors;
 mod external_runs;
 mod grpc_pipelines;
 mod helpers;
 mod metrics_delivery;
 mod outbox_recovery;
+mod redis_outage;
 mod store;
 mod worker_kill;
 mod worker_lease;

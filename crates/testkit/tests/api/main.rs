@@ -3,4 +3,5 @@
 //! `DEVOPSTRACK_REQUIRE_BACKENDS=1`, fails) exactly as it would for any other crate's tests.
 
 mod postgres;
+mod private;
 mod redis;

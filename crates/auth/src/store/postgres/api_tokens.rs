@@ -12,7 +12,7 @@ use crate::store::StoreResult;
 
 macro_rules! api_token_columns {
     () => {
-        "id, user_id, name, prefix, token_hash, role, created_at, expires_at, last_used_at, revoked_at"
+        "id, user_id, name, prefix, token_hash, role, created_at, expires_at, last_used_at, revoked_at, parent_id"
     };
 }
 
@@ -20,7 +20,7 @@ pub(super) async fn insert(pool: &PgPool, token: &ApiTokenRecord) -> StoreResult
     sqlx::query(concat!(
         "INSERT INTO api_tokens (",
         api_token_columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
     ))
     .bind(token.id)
     .bind(token.user_id)
@@ -32,6 +32,7 @@ pub(super) async fn insert(pool: &PgPool, token: &ApiTokenRecord) -> StoreResult
     .bind(token.expires_at)
     .bind(token.last_used_at)
     .bind(token.revoked_at)
+    .bind(token.parent_id)
     .execute(pool)
     .await
     .map_err(conflict_on_unique("api token"))?;
@@ -106,12 +107,16 @@ pub(super) async fn list(
 }
 
 pub(super) async fn revoke(pool: &PgPool, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
-    let done = sqlx::query("UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1")
-        .bind(id)
-        .bind(now)
-        .execute(pool)
-        .await?;
-    Ok(done.rows_affected() == 1)
+    let done = sqlx::query(
+        "WITH RECURSIVE family (id) AS (SELECT id FROM api_tokens WHERE id = $1 \
+         UNION SELECT t.id FROM api_tokens t JOIN family f ON t.parent_id = f.id) \
+         UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE id IN (SELECT id FROM family)",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() >= 1)
 }
 
 pub(super) async fn touch(pool: &PgPool, id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
@@ -135,5 +140,6 @@ fn api_token_from_row(row: &PgRow) -> StoreResult<ApiTokenRecord> {
         expires_at: row.try_get("expires_at")?,
         last_used_at: row.try_get("last_used_at")?,
         revoked_at: row.try_get("revoked_at")?,
+        parent_id: row.try_get("parent_id")?,
     })
 }

@@ -12,7 +12,7 @@ use crate::store::{StoreError, StoreResult};
 
 macro_rules! user_columns {
     () => {
-        "id, email, name, role, password_hash, disabled, locked_until, created_at, updated_at, last_login_at"
+        "id, email, name, role, password_hash, disabled, created_at, updated_at, last_login_at"
     };
 }
 
@@ -20,7 +20,7 @@ pub(super) async fn insert(pool: &PgPool, user: &UserRecord) -> StoreResult<()> 
     sqlx::query(concat!(
         "INSERT INTO users (",
         user_columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
     ))
     .bind(user.id)
     .bind(user.email.as_str())
@@ -28,7 +28,6 @@ pub(super) async fn insert(pool: &PgPool, user: &UserRecord) -> StoreResult<()> 
     .bind(user.role.as_str())
     .bind(&user.password_hash)
     .bind(user.disabled)
-    .bind(user.locked_until)
     .bind(user.created_at)
     .bind(user.updated_at)
     .bind(user.last_login_at)
@@ -126,48 +125,12 @@ pub(super) async fn set_password_hash(pool: &PgPool, id: Uuid, hash: &str, now: 
     Ok(done.rows_affected() == 1)
 }
 
-pub(super) async fn add_login_failure(
-    pool: &PgPool,
-    user_id: Uuid,
-    at: DateTime<Utc>,
-    since: DateTime<Utc>,
-) -> StoreResult<u32> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("INSERT INTO login_failures (user_id, at) VALUES ($1, $2)")
+pub(super) async fn record_login_success(pool: &PgPool, user_id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
+    sqlx::query("UPDATE users SET last_login_at = $2 WHERE id = $1")
         .bind(user_id)
         .bind(at)
-        .execute(&mut *tx)
-        .await?;
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE user_id = $1 AND at >= $2")
-        .bind(user_id)
-        .bind(since)
-        .fetch_one(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(u32::try_from(count).unwrap_or(u32::MAX))
-}
-
-pub(super) async fn set_locked_until(pool: &PgPool, user_id: Uuid, until: Option<DateTime<Utc>>) -> StoreResult<()> {
-    sqlx::query("UPDATE users SET locked_until = $2 WHERE id = $1")
-        .bind(user_id)
-        .bind(until)
         .execute(pool)
         .await?;
-    Ok(())
-}
-
-pub(super) async fn record_login_success(pool: &PgPool, user_id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("UPDATE users SET last_login_at = $2, locked_until = NULL WHERE id = $1")
-        .bind(user_id)
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("DELETE FROM login_failures WHERE user_id = $1")
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
     Ok(())
 }
 
@@ -180,7 +143,6 @@ fn user_from_row(row: &PgRow) -> StoreResult<UserRecord> {
         role: role_col(row, "role")?,
         password_hash: row.try_get("password_hash")?,
         disabled: row.try_get("disabled")?,
-        locked_until: row.try_get("locked_until")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
         last_login_at: row.try_get("last_login_at")?,

@@ -14,7 +14,7 @@ use crate::store::StoreResult;
 
 macro_rules! api_token_columns {
     () => {
-        "id, user_id, name, prefix, token_hash, role, created_at, expires_at, last_used_at, revoked_at"
+        "id, user_id, name, prefix, token_hash, role, created_at, expires_at, last_used_at, revoked_at, parent_id"
     };
 }
 
@@ -22,7 +22,7 @@ pub(super) async fn insert(pool: &SqlitePool, token: &ApiTokenRecord) -> StoreRe
     sqlx::query(concat!(
         "INSERT INTO api_tokens (",
         api_token_columns!(),
-        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
     ))
     .bind(token.id.to_string())
     .bind(token.user_id.to_string())
@@ -34,6 +34,7 @@ pub(super) async fn insert(pool: &SqlitePool, token: &ApiTokenRecord) -> StoreRe
     .bind(token.expires_at.map(micros))
     .bind(token.last_used_at.map(micros))
     .bind(token.revoked_at.map(micros))
+    .bind(token.parent_id.map(|id| id.to_string()))
     .execute(pool)
     .await
     .map_err(conflict_on_unique("api token"))?;
@@ -108,12 +109,16 @@ pub(super) async fn list(
 }
 
 pub(super) async fn revoke(pool: &SqlitePool, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
-    let done = sqlx::query("UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1")
-        .bind(id.to_string())
-        .bind(micros(now))
-        .execute(pool)
-        .await?;
-    Ok(done.rows_affected() == 1)
+    let done = sqlx::query(
+        "WITH RECURSIVE family (id) AS (SELECT id FROM api_tokens WHERE id = ?1 \
+         UNION SELECT t.id FROM api_tokens t JOIN family f ON t.parent_id = f.id) \
+         UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?2) WHERE id IN (SELECT id FROM family)",
+    )
+    .bind(id.to_string())
+    .bind(micros(now))
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() >= 1)
 }
 
 pub(super) async fn touch(pool: &SqlitePool, id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
@@ -137,5 +142,9 @@ fn api_token_from_row(row: &SqliteRow) -> StoreResult<ApiTokenRecord> {
         expires_at: opt_time_col(row, "expires_at")?,
         last_used_at: opt_time_col(row, "last_used_at")?,
         revoked_at: opt_time_col(row, "revoked_at")?,
+        parent_id: row
+            .try_get::<Option<String>, _>("parent_id")?
+            .map(|_| uuid_col(row, "parent_id"))
+            .transpose()?,
     })
 }

@@ -8,13 +8,13 @@ use uuid::Uuid;
 
 use devopstrack_platform::sqlite::{micros, opt_time_col, time_col, uuid_col};
 
-use super::{BEGIN_WRITE, conflict_on_unique, role_col};
+use super::{conflict_on_unique, role_col};
 use crate::domain::{Cursor, Email, Role, UserName, UserPatch, UserRecord};
 use crate::store::{StoreError, StoreResult};
 
 macro_rules! user_columns {
     () => {
-        "id, email, name, role, password_hash, disabled, locked_until, created_at, updated_at, last_login_at"
+        "id, email, name, role, password_hash, disabled, created_at, updated_at, last_login_at"
     };
 }
 
@@ -22,7 +22,7 @@ pub(super) async fn insert(pool: &SqlitePool, user: &UserRecord) -> StoreResult<
     sqlx::query(concat!(
         "INSERT INTO users (",
         user_columns!(),
-        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
     ))
     .bind(user.id.to_string())
     .bind(user.email.as_str())
@@ -30,7 +30,6 @@ pub(super) async fn insert(pool: &SqlitePool, user: &UserRecord) -> StoreResult<
     .bind(user.role.as_str())
     .bind(&user.password_hash)
     .bind(user.disabled)
-    .bind(user.locked_until.map(micros))
     .bind(micros(user.created_at))
     .bind(micros(user.updated_at))
     .bind(user.last_login_at.map(micros))
@@ -140,52 +139,12 @@ pub(super) async fn set_password_hash(
     Ok(done.rows_affected() == 1)
 }
 
-pub(super) async fn add_login_failure(
-    pool: &SqlitePool,
-    user_id: Uuid,
-    at: DateTime<Utc>,
-    since: DateTime<Utc>,
-) -> StoreResult<u32> {
-    let mut tx = pool.begin_with(BEGIN_WRITE).await?;
-    sqlx::query("INSERT INTO login_failures (user_id, at) VALUES (?1, ?2)")
+pub(super) async fn record_login_success(pool: &SqlitePool, user_id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
+    sqlx::query("UPDATE users SET last_login_at = ?2 WHERE id = ?1")
         .bind(user_id.to_string())
         .bind(micros(at))
-        .execute(&mut *tx)
-        .await?;
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE user_id = ?1 AND at >= ?2")
-        .bind(user_id.to_string())
-        .bind(micros(since))
-        .fetch_one(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(u32::try_from(count).unwrap_or(u32::MAX))
-}
-
-pub(super) async fn set_locked_until(
-    pool: &SqlitePool,
-    user_id: Uuid,
-    until: Option<DateTime<Utc>>,
-) -> StoreResult<()> {
-    sqlx::query("UPDATE users SET locked_until = ?2 WHERE id = ?1")
-        .bind(user_id.to_string())
-        .bind(until.map(micros))
         .execute(pool)
         .await?;
-    Ok(())
-}
-
-pub(super) async fn record_login_success(pool: &SqlitePool, user_id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
-    let mut tx = pool.begin_with(BEGIN_WRITE).await?;
-    sqlx::query("UPDATE users SET last_login_at = ?2, locked_until = NULL WHERE id = ?1")
-        .bind(user_id.to_string())
-        .bind(micros(at))
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("DELETE FROM login_failures WHERE user_id = ?1")
-        .bind(user_id.to_string())
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
     Ok(())
 }
 
@@ -198,7 +157,6 @@ fn user_from_row(row: &SqliteRow) -> StoreResult<UserRecord> {
         role: role_col(row, "role")?,
         password_hash: row.try_get("password_hash")?,
         disabled: row.try_get("disabled")?,
-        locked_until: opt_time_col(row, "locked_until")?,
         created_at: time_col(row, "created_at")?,
         updated_at: time_col(row, "updated_at")?,
         last_login_at: opt_time_col(row, "last_login_at")?,

@@ -8,7 +8,11 @@ use devopstrack_auth::store::{AuthStore, StoreError};
 
 use super::{api_token, seconds_from_now, seeded_user};
 
-conformance!(store: api_tokens_roundtrip_list_revoke_touch, api_tokens_paginate_per_user_without_gaps_or_duplicates);
+conformance!(store:
+    api_tokens_roundtrip_list_revoke_touch,
+    api_tokens_paginate_per_user_without_gaps_or_duplicates,
+    revoking_a_token_revokes_the_tokens_made_with_it,
+);
 
 async fn api_tokens_roundtrip_list_revoke_touch(store: Arc<dyn AuthStore>) {
     // Arrange
@@ -91,4 +95,47 @@ async fn walk(store: &dyn AuthStore, user_id: Option<uuid::Uuid>) -> Vec<ApiToke
         out.extend(page);
     }
     panic!("pagination did not end after 20 pages: {} tokens so far", out.len());
+}
+
+async fn revoking_a_token_revokes_the_tokens_made_with_it(store: Arc<dyn AuthStore>) {
+    // Arrange: parent → child → grandchild, and an unrelated token
+    let user = seeded_user(store.as_ref()).await;
+    let parent = api_token(user.id, "hash-parent", seconds_from_now(-30));
+    let child = ApiTokenRecord {
+        parent_id: Some(parent.id),
+        ..api_token(user.id, "hash-child", seconds_from_now(-20))
+    };
+    let grandchild = ApiTokenRecord {
+        parent_id: Some(child.id),
+        ..api_token(user.id, "hash-grandchild", seconds_from_now(-10))
+    };
+    let unrelated = api_token(user.id, "hash-unrelated", seconds_from_now(-5));
+    for token in [&parent, &child, &grandchild, &unrelated] {
+        store.insert_api_token(token).await.expect("insert");
+    }
+    let now = now_micros();
+
+    // Act
+    let revoked = store.revoke_api_token(parent.id, now).await.expect("revoke");
+    let missing = store
+        .revoke_api_token(uuid::Uuid::new_v4(), now)
+        .await
+        .expect("revoke nothing");
+
+    // Assert
+    assert!(revoked && !missing);
+    for (token, want) in [
+        (&parent, Some(now)),
+        (&child, Some(now)),
+        (&grandchild, Some(now)),
+        (&unrelated, None),
+    ] {
+        let stored = store
+            .api_token_by_id(token.id)
+            .await
+            .expect("by id")
+            .expect("the token");
+        assert_eq!(stored.revoked_at, want, "{}", token.name);
+        assert_eq!(stored.parent_id, token.parent_id);
+    }
 }

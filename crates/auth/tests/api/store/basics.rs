@@ -38,10 +38,6 @@ async fn unknown_ids_answer_none_or_false(store: Arc<dyn AuthStore>) {
             .expect("set_password_hash")
     );
     store
-        .set_locked_until(id, Some(now))
-        .await
-        .expect("set_locked_until on nobody is a no-op");
-    store
         .record_login_success(id, now)
         .await
         .expect("record_login_success on nobody is a no-op");

@@ -85,7 +85,6 @@ pub fn user(raw_email: &str, created_at: DateTime<Utc>) -> UserRecord {
         role: Role::Viewer,
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".to_owned(),
         disabled: false,
-        locked_until: None,
         created_at,
         updated_at: created_at,
         last_login_at: None,
@@ -138,5 +137,6 @@ pub fn api_token(user_id: Uuid, hash: &str, created_at: DateTime<Utc>) -> ApiTok
         expires_at: Some(created_at + TimeDelta::days(90)),
         last_used_at: None,
         revoked_at: None,
+        parent_id: None,
     }
 }

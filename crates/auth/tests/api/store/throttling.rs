@@ -1,105 +1,112 @@
-//! Login throttling: the store counts failures in a window and forgets them on success.
+//! Password-guess throttling: the store applies the policy to each key's record atomically, forgets a key on
+//! request, and prunes old records.
 
 use std::sync::Arc;
 
-use chrono::TimeDelta;
-use devopstrack_auth::domain::now_micros;
+use chrono::{DateTime, TimeDelta, Utc};
+use devopstrack_auth::domain::{Admission, AttemptRecord, ThrottlePolicy, now_micros};
 use devopstrack_auth::store::AuthStore;
 
-use super::seeded_user;
-
 conformance!(store:
-    login_failures_count_within_the_window,
-    success_clears_failures_and_lock,
-    a_lock_can_be_set_and_cleared,
+    attempts_are_counted_per_key_and_delayed_after_the_free_ones,
+    concurrent_attempts_on_one_key_are_each_counted,
+    a_cleared_key_starts_afresh_and_old_records_are_pruned,
 );
 
-async fn login_failures_count_within_the_window(store: Arc<dyn AuthStore>) {
-    // Arrange
-    let user = seeded_user(store.as_ref()).await;
-    let other = seeded_user(store.as_ref()).await;
-    let t0 = now_micros();
-    let secs = |s: i64| t0 + TimeDelta::seconds(s);
+fn policy() -> ThrottlePolicy {
+    ThrottlePolicy {
+        free_failures: 2,
+        window: TimeDelta::minutes(15),
+        max_delay: TimeDelta::minutes(15),
+    }
+}
 
-    // Act: three failures inside a 60 s window, then one whose window starts exactly at the second failure.
-    let mut counts = Vec::new();
-    for at in [secs(0), secs(10), secs(20)] {
-        counts.push(
+fn at(t0: DateTime<Utc>, seconds: i64) -> DateTime<Utc> {
+    t0 + TimeDelta::seconds(seconds)
+}
+
+async fn attempts_are_counted_per_key_and_delayed_after_the_free_ones(store: Arc<dyn AuthStore>) {
+    // Arrange
+    let t0 = now_micros();
+    let admit = |key: &'static str, seconds: i64| {
+        let store = store.clone();
+        async move {
             store
-                .add_login_failure(user.id, at, at - TimeDelta::seconds(60))
+                .admit_attempt(key, at(t0, seconds), &policy())
                 .await
-                .expect("add"),
-        );
-    }
-    let from_boundary = store.add_login_failure(user.id, secs(30), secs(10)).await.expect("add");
-    let after_everything = store.add_login_failure(user.id, secs(40), secs(35)).await.expect("add");
-    let someone_else = store
-        .add_login_failure(other.id, secs(40), secs(-60))
-        .await
-        .expect("add");
+                .expect("admit")
+        }
+    };
+
+    // Act: three quick attempts on one key, one on another, then the first key after its delay
+    let first = admit("a", 0).await;
+    let second = admit("a", 0).await;
+    let third = admit("a", 0).await;
+    let other = admit("b", 0).await;
+    let after_the_delay = admit("a", 1).await;
+    let record = store.attempts("a").await.expect("attempts");
 
     // Assert
+    assert_eq!(first, Admission::Admitted { failures: 1 });
+    assert_eq!(second, Admission::Admitted { failures: 2 });
+    assert_eq!(third, Admission::Wait { until: at(t0, 1) }, "a wait counts nothing");
+    assert_eq!(other, Admission::Admitted { failures: 1 }, "keys are separate");
+    assert_eq!(after_the_delay, Admission::Admitted { failures: 3 });
     assert_eq!(
-        counts,
-        [1, 2, 3],
-        "each failure counts the earlier ones in its window and itself"
+        record,
+        Some(AttemptRecord {
+            failures: 3,
+            last_at: at(t0, 1)
+        })
     );
-    assert_eq!(
-        from_boundary, 3,
-        "failures at or after `since` count (10 s, 20 s, 30 s); the one at 0 s does not"
-    );
-    assert_eq!(after_everything, 1, "only the failure itself is at or after 35 s");
-    assert_eq!(someone_else, 1, "failures are counted per user");
 }
 
-async fn success_clears_failures_and_lock(store: Arc<dyn AuthStore>) {
-    // Arrange: a user locked out after three failures.
-    let user = seeded_user(store.as_ref()).await;
-    let t0 = now_micros();
-    let window_start = t0 - TimeDelta::minutes(15);
-    for s in 0..3 {
-        store
-            .add_login_failure(user.id, t0 + TimeDelta::seconds(s), window_start)
-            .await
-            .expect("add");
+async fn concurrent_attempts_on_one_key_are_each_counted(store: Arc<dyn AuthStore>) {
+    // Arrange: a policy with room for every attempt
+    let now = now_micros();
+    let roomy = ThrottlePolicy {
+        free_failures: 100,
+        ..policy()
+    };
+
+    // Act: twenty attempts at once
+    let attempts = (0..20).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move { store.admit_attempt("burst", now, &roomy).await.expect("admit") })
+    });
+    let mut counts = Vec::new();
+    for attempt in attempts {
+        match attempt.await.expect("join") {
+            Admission::Admitted { failures } => counts.push(failures),
+            wait => panic!("{wait:?}"),
+        }
     }
-    let locked_until = t0 + TimeDelta::minutes(15);
-    store.set_locked_until(user.id, Some(locked_until)).await.expect("lock");
-    let locked = store.user_by_id(user.id).await.expect("lookup").expect("the user");
-    let login_at = t0 + TimeDelta::seconds(5);
 
-    // Act
-    store
-        .record_login_success(user.id, login_at)
-        .await
-        .expect("record success");
-
-    // Assert
-    assert_eq!(locked.locked_until, Some(locked_until));
-    let after = store.user_by_id(user.id).await.expect("lookup").expect("the user");
-    assert_eq!(after.locked_until, None);
-    assert_eq!(after.last_login_at, Some(login_at));
-    assert_eq!(after.updated_at, user.updated_at, "a login is not a profile change");
-    let next = store
-        .add_login_failure(user.id, t0 + TimeDelta::seconds(6), window_start)
-        .await
-        .expect("add");
-    assert_eq!(next, 1, "the earlier failures were forgotten");
+    // Assert: each saw the count the one before left
+    counts.sort_unstable();
+    assert_eq!(counts, (1..=20).collect::<Vec<u32>>());
 }
 
-async fn a_lock_can_be_set_and_cleared(store: Arc<dyn AuthStore>) {
+async fn a_cleared_key_starts_afresh_and_old_records_are_pruned(store: Arc<dyn AuthStore>) {
     // Arrange
-    let user = seeded_user(store.as_ref()).await;
-    let until = now_micros() + TimeDelta::minutes(15);
+    let t0 = now_micros();
+    for _ in 0..2 {
+        store.admit_attempt("cleared", t0, &policy()).await.expect("admit");
+    }
+    store
+        .admit_attempt("old", at(t0, -3600), &policy())
+        .await
+        .expect("admit");
+    store.admit_attempt("recent", t0, &policy()).await.expect("admit");
 
     // Act
-    store.set_locked_until(user.id, Some(until)).await.expect("lock");
-    let locked = store.user_by_id(user.id).await.expect("lookup").expect("the user");
-    store.set_locked_until(user.id, None).await.expect("unlock");
-    let unlocked = store.user_by_id(user.id).await.expect("lookup").expect("the user");
+    store.clear_attempts("cleared").await.expect("clear");
+    let afresh = store.admit_attempt("cleared", t0, &policy()).await.expect("admit");
+    let pruned = store.prune_attempts(at(t0, -60)).await.expect("prune");
 
     // Assert
-    assert_eq!(locked.locked_until, Some(until));
-    assert_eq!(unlocked.locked_until, None);
-    assert_eq!(unlocked.last_login_at, None, "unlocking is not a login");
+    assert_eq!(afresh, Admission::Admitted { failures: 1 });
+    assert_eq!(pruned, 1);
+    assert_eq!(store.attempts("old").await.expect("attempts"), None);
+    assert!(store.attempts("recent").await.expect("attempts").is_some());
 }

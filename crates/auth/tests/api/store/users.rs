@@ -147,7 +147,6 @@ async fn timestamps_round_trip_exactly(store: Arc<dyn AuthStore>) {
     let at = |micros: i64| DateTime::<Utc>::from_timestamp_micros(micros).expect("a representable instant");
     let mut original = user("kate@example.com", at(1_700_000_000_123_457));
     original.updated_at = at(1_700_000_000_123_458);
-    original.locked_until = Some(at(-1));
     original.last_login_at = Some(at(253_402_300_799_999_999)); // 9999-12-31T23:59:59.999999Z
     let mut token = super::api_token(original.id, "hash-kate", at(1));
     token.expires_at = Some(at(4_102_444_800_000_001));

@@ -17,8 +17,10 @@ use crate::routes::dto::timestamp;
 #[into_params(parameter_in = Query)]
 pub struct DoraQuery {
     /// Only this project (its slug); omitted: every project.
+    #[param(value_type = Option<crate::openapi::contract::ProjectFilter>)]
     pub project: Option<String>,
     /// Only this environment; omitted: every environment.
+    #[param(value_type = Option<crate::openapi::contract::EnvFilter>)]
     pub environment: Option<String>,
     /// RFC 3339; default: 30 days before `to`.
     pub from: Option<DateTime<Utc>>,
@@ -32,7 +34,11 @@ pub struct DoraQuery {
 #[into_params(parameter_in = Query)]
 pub struct SeriesQuery {
     pub measure: Measure,
+    /// Only this project (its slug); omitted: every project.
+    #[param(value_type = Option<crate::openapi::contract::ProjectFilter>)]
     pub project: Option<String>,
+    /// Only this environment; omitted: every environment.
+    #[param(value_type = Option<crate::openapi::contract::EnvFilter>)]
     pub environment: Option<String>,
     /// RFC 3339; default: 24 hours before `to`.
     pub from: Option<DateTime<Utc>>,
@@ -40,7 +46,7 @@ pub struct SeriesQuery {
     pub to: Option<DateTime<Utc>>,
     /// Bucket width: seconds (`3600`) or a duration (`15m`, `1h`, `1d`), 1 minute to 30 days; omitted: about 48
     /// buckets over the window.
-    #[param(value_type = Option<String>, example = "1h")]
+    #[param(value_type = Option<crate::openapi::contract::SeriesStep>, example = "1h")]
     pub step: Option<String>,
 }
 
@@ -67,8 +73,10 @@ impl SeriesQuery {
 #[into_params(parameter_in = Query)]
 pub struct OverviewQuery {
     /// Only this project; omitted: every project.
+    #[param(value_type = Option<crate::openapi::contract::ProjectFilter>)]
     pub project: Option<String>,
-    /// Window of the DORA tiles and daily series, 1–90; default 30.
+    /// Window of the DORA tiles and daily series, 1–90; omitted or 0: 30.
+    #[param(maximum = 90)]
     pub days: Option<u32>,
 }
 

@@ -28,16 +28,21 @@ use crate::routes::dto::timestamp;
 }))]
 pub struct CreatePipelineBody {
     /// The project's slug.
+    #[schema(value_type = crate::openapi::contract::ProjectRef)]
     pub project: String,
     /// Both or neither of `environment` and `version`: a deploy of that version there.
+    #[schema(value_type = Option<crate::openapi::contract::EnvFilter>)]
     pub environment: Option<String>,
+    #[schema(value_type = Option<crate::openapi::contract::PipelineVersion>)]
     pub version: Option<String>,
     /// Default `api`.
     pub trigger: Option<Trigger>,
     /// 1–20 stages, at most 50 jobs per stage and 200 in all.
+    #[schema(min_items = 1, max_items = 20)]
     pub stages: Vec<StageInput>,
     /// 1–64 characters of `[A-Za-z0-9._:-]`: the same key for the same project answers the pipeline created first
     /// (200 instead of 201) and creates nothing.
+    #[schema(value_type = Option<crate::openapi::contract::IdempotencyKey>)]
     pub idempotency_key: Option<String>,
     /// The commit this run builds or deploys; with its `time`, a deploy's DORA lead time is counted from then.
     pub commit: Option<CommitInput>,
@@ -47,6 +52,7 @@ pub struct CreatePipelineBody {
 #[serde(deny_unknown_fields)]
 pub struct CommitInput {
     /// 7–64 hex digits (stored lowercase).
+    #[schema(value_type = crate::openapi::contract::CommitSha)]
     pub sha: String,
     /// RFC 3339; when the commit was made (authored or pushed). From 2000 on, at most 5 minutes in the future.
     pub time: Option<DateTime<Utc>>,
@@ -69,7 +75,9 @@ impl CommitInput {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StageInput {
     /// `^[a-z0-9][a-z0-9._-]{0,62}$`, unique within the pipeline.
+    #[schema(value_type = crate::openapi::contract::StepName)]
     pub name: String,
+    #[schema(min_items = 1, max_items = 50)]
     pub jobs: Vec<JobInput>,
 }
 
@@ -77,6 +85,7 @@ pub struct StageInput {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct JobInput {
     /// `^[a-z0-9][a-z0-9._-]{0,62}$`, unique within its stage.
+    #[schema(value_type = crate::openapi::contract::StepName)]
     pub name: String,
     /// Default `simulate`.
     pub executor: Option<Executor>,
@@ -85,7 +94,8 @@ pub struct JobInput {
     /// `hmacSecretRef` (the name of a secret configured in the tasks service).
     #[schema(value_type = Option<Object>)]
     pub params: Option<Map<String, Value>>,
-    /// 1–86400; default 3600.
+    /// 1–86400; omitted or 0: 3600.
+    #[schema(maximum = 86400)]
     pub timeout_s: Option<u32>,
     pub retry: Option<RetryPolicyBody>,
     /// A failure of this job does not fail its stage.
@@ -153,6 +163,7 @@ impl JobInput {
 #[schema(as = RejectJobRequest, example = json!({"reason": "not during the freeze"}))]
 pub struct RejectBody {
     /// 1–500 characters; becomes the job's `exitReason`.
+    #[schema(value_type = crate::openapi::contract::RejectReason)]
     pub reason: String,
 }
 
@@ -168,8 +179,9 @@ pub struct ListPipelinesQuery {
     /// Only pipelines in this status.
     pub status: Option<PipelineStatus>,
     /// 1–200 (larger values are clamped); default 50.
-    #[param(minimum = 1)]
+    #[param(minimum = 1, maximum = 4294967295.0, format = Int64)]
     pub page_size: Option<u32>,
+    /// `nextPageToken` of the previous page.
     pub page_token: Option<String>,
 }
 
@@ -183,6 +195,6 @@ pub struct JobLogQuery {
     /// The first line to return (0-based); default 0.
     pub offset: Option<u64>,
     /// 1–1000 lines (larger values are clamped); default 200.
-    #[param(minimum = 1)]
+    #[param(minimum = 1, maximum = 4294967295.0, format = Int64)]
     pub limit: Option<u32>,
 }

@@ -30,9 +30,10 @@ async fn environment_states(
 /// Every environment of a project with its current version and last deployment.
 #[utoipa::path(get, path = "/api/v1/projects/{slug}/environments", tag = "environments",
     operation_id = "listEnvironments",
-    params(("slug" = String, Path, description = "Project slug (or id)")),
+    params(("slug" = crate::openapi::contract::ProjectRef, Path, description = "Project slug (or id)")),
     responses(
         (status = 200, description = "All the environments (one page)", body = Page<EnvironmentBody>),
+        (status = 400, description = "`slug` is not a project slug or id", body = ErrorBody),
         (status = 404, description = "No such project", body = ErrorBody),
     ))]
 pub(super) async fn list_environments(
@@ -51,10 +52,11 @@ pub(super) async fn list_environments(
 /// One environment: tier, URL, protection, current version and last deployment.
 #[utoipa::path(get, path = "/api/v1/projects/{slug}/environments/{env}", tag = "environments",
     operation_id = "getEnvironment",
-    params(("slug" = String, Path, description = "Project slug (or id)"),
-        ("env" = String, Path, description = "Environment name")),
+    params(("slug" = crate::openapi::contract::ProjectRef, Path, description = "Project slug (or id)"),
+        ("env" = crate::openapi::contract::EnvName, Path, description = "Environment name")),
     responses(
         (status = 200, description = "The environment", body = EnvironmentBody),
+        (status = 400, description = "`slug` is not a project slug or id, or `env` not an environment name", body = ErrorBody),
         (status = 404, description = "No such project or environment", body = ErrorBody),
     ))]
 pub(super) async fn get_environment(
@@ -75,8 +77,8 @@ pub(super) async fn get_environment(
 /// Creates or replaces an environment's settings; its deployment history is kept (admin).
 #[utoipa::path(put, path = "/api/v1/projects/{slug}/environments/{env}", tag = "environments",
     operation_id = "putEnvironment", request_body = EnvironmentSettings,
-    params(("slug" = String, Path, description = "Project slug (or id)"),
-        ("env" = String, Path, description = "Environment name")),
+    params(("slug" = crate::openapi::contract::ProjectRef, Path, description = "Project slug (or id)"),
+        ("env" = crate::openapi::contract::EnvName, Path, description = "Environment name")),
     responses(
         (status = 200, description = "The updated project", body = ProjectBody),
         (status = 400, description = "Invalid field or name (the message names it)", body = ErrorBody),
@@ -109,10 +111,11 @@ pub(super) async fn put_environment(
 /// Removes an environment (admin).
 #[utoipa::path(delete, path = "/api/v1/projects/{slug}/environments/{env}", tag = "environments",
     operation_id = "deleteEnvironment",
-    params(("slug" = String, Path, description = "Project slug (or id)"),
-        ("env" = String, Path, description = "Environment name")),
+    params(("slug" = crate::openapi::contract::ProjectRef, Path, description = "Project slug (or id)"),
+        ("env" = crate::openapi::contract::EnvName, Path, description = "Environment name")),
     responses(
         (status = 200, description = "The updated project", body = ProjectBody),
+        (status = 400, description = "`slug` is not a project slug or id, or `env` not an environment name", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such project or environment", body = ErrorBody),
     ))]

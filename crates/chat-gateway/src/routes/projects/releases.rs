@@ -16,7 +16,7 @@ use crate::state::AppState;
 
 /// A project's releases, newest first.
 #[utoipa::path(get, path = "/api/v1/projects/{slug}/releases", tag = "releases", operation_id = "listReleases",
-    params(("slug" = String, Path, description = "Project slug (or id)"), ReleasesQuery),
+    params(("slug" = crate::openapi::contract::ProjectRef, Path, description = "Project slug (or id)"), ReleasesQuery),
     responses(
         (status = 200, description = "One page of releases", body = Page<ReleaseBody>),
         (status = 400, description = "Bad query", body = ErrorBody),
@@ -48,7 +48,7 @@ pub(super) async fn list_releases(
 /// Creates a release (operator).
 #[utoipa::path(post, path = "/api/v1/projects/{slug}/releases", tag = "releases", operation_id = "createRelease",
     request_body = CreateReleaseBody,
-    params(("slug" = String, Path, description = "Project slug (or id)")),
+    params(("slug" = crate::openapi::contract::ProjectRef, Path, description = "Project slug (or id)")),
     responses(
         (status = 201, description = "Created", body = ReleaseBody),
         (status = 400, description = "Invalid field (the message names it)", body = ErrorBody),
@@ -76,7 +76,7 @@ pub(super) async fn create_release(
 /// A project's deployments, newest first (by finished time); one environment or all.
 #[utoipa::path(get, path = "/api/v1/projects/{slug}/deployments", tag = "deployments",
     operation_id = "listDeployments",
-    params(("slug" = String, Path, description = "Project slug (or id)"), DeploymentsQuery),
+    params(("slug" = crate::openapi::contract::ProjectRef, Path, description = "Project slug (or id)"), DeploymentsQuery),
     responses(
         (status = 200, description = "One page of deployments", body = Page<DeploymentBody>),
         (status = 400, description = "Bad query", body = ErrorBody),
@@ -109,7 +109,7 @@ pub(super) async fn list_deployments(
 /// Records a finished deployment, idempotently by `id` (admin or the service role).
 #[utoipa::path(post, path = "/api/v1/projects/{slug}/deployments", tag = "deployments",
     operation_id = "recordDeployment", request_body = RecordDeploymentBody,
-    params(("slug" = String, Path, description = "Project slug (or id)")),
+    params(("slug" = crate::openapi::contract::ProjectRef, Path, description = "Project slug (or id)")),
     responses(
         (status = 201, description = "Recorded now", body = DeploymentBody),
         (status = 200, description = "This id was recorded before: nothing changed; the stored deployment",

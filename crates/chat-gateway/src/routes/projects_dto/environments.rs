@@ -70,8 +70,10 @@ impl From<pb::Environment> for EnvironmentBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EnvironmentInput {
+    #[schema(value_type = crate::openapi::contract::EnvName)]
     pub name: String,
     pub tier: Option<Tier>,
+    #[schema(value_type = Option<crate::openapi::contract::EnvUrl>)]
     pub url: Option<String>,
     #[serde(default)]
     pub protected: bool,
@@ -95,6 +97,7 @@ impl From<EnvironmentInput> for pb::Environment {
 pub struct EnvironmentSettings {
     pub tier: Option<Tier>,
     /// Where the environment is reachable.
+    #[schema(value_type = Option<crate::openapi::contract::EnvUrl>)]
     pub url: Option<String>,
     /// Deploys need approval; default false.
     #[serde(default)]

@@ -110,18 +110,28 @@ impl From<pb::Repository> for RepositoryBody {
 }))]
 pub struct CreateProjectBody {
     /// Lowercase letters, digits and dashes; unique; used in URLs.
+    #[schema(value_type = crate::openapi::contract::Slug)]
     pub slug: String,
+    #[schema(value_type = crate::openapi::contract::DisplayName)]
     pub name: String,
     #[serde(default)]
+    #[schema(value_type = crate::openapi::contract::Description)]
     pub description: String,
+    /// At most 20 (duplicates count once).
     #[serde(default)]
+    #[schema(value_type = Vec<crate::openapi::contract::Tag>, max_items = 20)]
     pub tags: Vec<String>,
     /// Omitted: you.
     #[serde(default)]
+    #[schema(value_type = crate::openapi::contract::ShortText)]
     pub owner: String,
+    /// At most 20, each URL once.
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub repositories: Vec<RepositoryInput>,
+    /// At most 20, each name once.
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub environments: Vec<EnvironmentInput>,
 }
 
@@ -144,9 +154,11 @@ impl From<CreateProjectBody> for pb::CreateProjectRequest {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RepositoryInput {
     /// `https://…` or `git@host:owner/name(.git)`.
+    #[schema(value_type = crate::openapi::contract::RepoUrl)]
     pub url: String,
     pub provider: Option<Provider>,
     /// Omitted: `main`.
+    #[schema(value_type = Option<crate::openapi::contract::Branch>)]
     pub default_branch: Option<String>,
 }
 
@@ -163,21 +175,26 @@ impl From<RepositoryInput> for pb::Repository {
 /// Changes the fields present, and only those (`null` clears one), if `expectedVersion` is still the project's version.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+// At least one field besides `expectedVersion`: `minProperties: 2`, set by `openapi::modifiers::MinProperties`.
 #[schema(as = UpdateProjectRequest, example = json!({"expectedVersion": 3, "description": "The public API"}))]
 pub struct UpdateProjectBody {
     /// The `version` you read; a stale one answers 409.
+    #[schema(minimum = 1)]
     pub expected_version: i64,
+    /// Cannot be cleared.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = crate::openapi::contract::DisplayName, required = false)]
     pub name: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::openapi::contract::Description>)]
     pub description: Option<Option<String>>,
+    /// At most 20 (duplicates count once).
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<Vec<String>>)]
+    #[schema(value_type = Option<Vec<crate::openapi::contract::Tag>>, max_items = 20)]
     pub tags: Option<Option<Vec<String>>>,
+    /// Cannot be cleared.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = crate::openapi::contract::NewOwner, required = false)]
     pub owner: Option<Option<String>>,
 }
 
@@ -224,16 +241,20 @@ impl UpdateProjectBody {
 #[into_params(parameter_in = Query)]
 pub struct ListProjectsQuery {
     /// 1–200 (larger values are clamped); default 50.
-    #[param(minimum = 1)]
+    #[param(minimum = 1, maximum = 4294967295.0, format = Int64)]
     pub page_size: Option<u32>,
+    /// `nextPageToken` of the previous page.
     pub page_token: Option<String>,
     /// Case-insensitive substring of slug, name or description.
+    #[param(value_type = Option<crate::openapi::contract::ShortText>)]
     pub q: Option<String>,
     /// Only projects carrying this tag.
+    #[param(value_type = Option<crate::openapi::contract::TagFilter>)]
     pub tag: Option<String>,
     /// Also archived projects; default false.
     pub include_archived: Option<bool>,
     /// `slug` (default), `name`, `created_at`, `updated_at`; prefix `-` for descending.
+    #[param(value_type = Option<crate::openapi::contract::ProjectOrder>)]
     pub order_by: Option<String>,
 }
 
@@ -243,5 +264,6 @@ pub struct ListProjectsQuery {
 #[into_params(parameter_in = Query)]
 pub struct RepositoryQuery {
     /// The repository's URL, as listed in the project.
+    #[param(value_type = crate::openapi::contract::RepoUrl)]
     pub url: String,
 }

@@ -107,8 +107,11 @@ impl From<pb::Deployment> for DeploymentBody {
 #[schema(as = CreateReleaseRequest, example = json!({"version": "2.5.0", "commitSha": "3f2a9c1"}))]
 pub struct CreateReleaseBody {
     /// Unique per project.
+    #[schema(value_type = crate::openapi::contract::VersionLabel)]
     pub version: String,
+    #[schema(value_type = Option<crate::openapi::contract::OptionalCommitSha>)]
     pub commit_sha: Option<String>,
+    #[schema(value_type = Option<crate::openapi::contract::ReleaseNotes>)]
     pub notes: Option<String>,
 }
 
@@ -132,15 +135,22 @@ impl CreateReleaseBody {
 }))]
 pub struct RecordDeploymentBody {
     /// The idempotency key: 1–64 characters of `[A-Za-z0-9._:-]`.
+    #[schema(value_type = crate::openapi::contract::DeploymentId)]
     pub id: String,
+    #[schema(value_type = crate::openapi::contract::EnvName)]
     pub environment: String,
+    #[schema(value_type = crate::openapi::contract::VersionLabel)]
     pub version: String,
+    #[schema(value_type = Option<crate::openapi::contract::OptionalCommitSha>)]
     pub commit_sha: Option<String>,
     pub status: DeploymentStatus,
     pub started_at: DateTime<Utc>,
+    /// Not before `startedAt`.
     pub finished_at: DateTime<Utc>,
     /// Omitted: you.
+    #[schema(value_type = Option<crate::openapi::contract::ShortText>)]
     pub triggered_by: Option<String>,
+    #[schema(value_type = Option<crate::openapi::contract::PipelineRef>)]
     pub pipeline_id: Option<String>,
 }
 
@@ -171,7 +181,7 @@ impl RecordDeploymentBody {
 #[into_params(parameter_in = Query)]
 pub struct ReleasesQuery {
     /// 1–200 (larger values are clamped); default 50.
-    #[param(minimum = 1)]
+    #[param(minimum = 1, maximum = 4294967295.0, format = Int64)]
     pub page_size: Option<u32>,
     pub page_token: Option<String>,
 }
@@ -182,9 +192,10 @@ pub struct ReleasesQuery {
 #[into_params(parameter_in = Query)]
 pub struct DeploymentsQuery {
     /// Only this environment; omitted: all.
+    #[param(value_type = Option<crate::openapi::contract::EnvFilter>)]
     pub environment: Option<String>,
     /// 1–200 (larger values are clamped); default 50.
-    #[param(minimum = 1)]
+    #[param(minimum = 1, maximum = 4294967295.0, format = Int64)]
     pub page_size: Option<u32>,
     pub page_token: Option<String>,
 }

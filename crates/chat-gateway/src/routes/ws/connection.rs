@@ -13,6 +13,7 @@ use tokio::time::Instant;
 
 use devopstrack_platform::auth::{JwtVerifier, Principal, TokenError};
 
+use super::caps::Cap;
 use super::outbox::{Closer, Outbox, Outgoing};
 use super::protocol::{ClientMessage, ParseError, ServerMessage, close};
 use super::watch::Subscriptions;
@@ -39,6 +40,8 @@ pub struct Context {
     pub tasks: TasksClient,
     pub request_id: Arc<str>,
     pub limits: Limits,
+    /// Sockets per user, taken once the socket has authenticated.
+    pub per_user: Arc<Cap<String>>,
 }
 
 /// Reads the client until the socket ends, then tells `closer` why (the writer sends the close frame).
@@ -47,6 +50,15 @@ where
     S: Stream<Item = Result<AggregatedMessage, ProtocolError>> + Unpin,
 {
     let Some((mut principal, token)) = authenticate(&context, &mut incoming, &outbox, &closer).await else {
+        return;
+    };
+    // Held until this function returns, however the socket ends.
+    let Some(_user_slot) = context.per_user.take(principal.subject.clone()) else {
+        let max = context.per_user.max();
+        closer.close(
+            close::TOO_MANY_SOCKETS,
+            format!("you have {max} WebSockets open already (the most allowed): close one first"),
+        );
         return;
     };
     outbox.send(&ServerMessage::authenticated(&principal));

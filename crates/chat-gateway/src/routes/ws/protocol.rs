@@ -20,6 +20,8 @@ pub mod close {
     pub const UNAUTHENTICATED: u16 = 4401;
     /// The client reads more slowly than its events arrive: its outbound queue overflowed.
     pub const TOO_SLOW: u16 = 4408;
+    /// The user holds the most sockets allowed (`ws_max_per_user`) already.
+    pub const TOO_MANY_SOCKETS: u16 = 4429;
     pub const NORMAL: u16 = 1000;
     pub const GOING_AWAY: u16 = 1001;
     pub const PROTOCOL_ERROR: u16 = 1002;

@@ -61,6 +61,7 @@ fn connect(limits: Limits) -> Client {
         tasks: TaskServiceClient::with_interceptor(channel, TracePropagation),
         request_id: Arc::from("test"),
         limits,
+        per_user: super::caps::Cap::new(20),
     };
     let (frames, incoming) = unbounded();
     let closer = Closer::default();

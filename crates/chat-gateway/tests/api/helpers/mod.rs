@@ -40,6 +40,8 @@ pub const AUDIENCE: &str = "devopstrack";
 pub struct TestApp {
     /// `http://127.0.0.1:P` of the gateway.
     pub base_url: String,
+    /// `http://127.0.0.1:P` of the gateway's admin port (Prometheus `/metrics`).
+    pub admin_url: String,
     /// Keeps cookies, like a browser (the refresh cookie comes back on `/api/v1/auth/*`).
     pub http: reqwest::Client,
     pub admin_email: String,
@@ -58,6 +60,7 @@ pub struct TestApp {
 /// A gateway on its own (for tests where auth is down); stopped when dropped.
 pub struct TestGateway {
     pub base_url: String,
+    pub admin_url: String,
     pub http: reqwest::Client,
     _shutdown: DropGuard,
 }
@@ -79,6 +82,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut AuthSettings, &mut Gatew
         admin_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         database_url: format!("sqlite://{}/auth.db", dir.path().display()),
         signing_key_pem: Some(SecretString::from(pem.to_string())),
+        signing_key_kek: Some(devopstrack_auth::kek::Kek::generate_base64()),
         issuer: ISSUER.into(),
         audience: AUDIENCE.into(),
         // The cheapest Argon2 `validate` accepts: these tests are about the edge, not the hash's cost.
@@ -125,6 +129,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut AuthSettings, &mut Gatew
     );
     TestApp {
         base_url: gateway.base_url.clone(),
+        admin_url: gateway.admin_url.clone(),
         http: gateway.http.clone(),
         admin_email: ADMIN_EMAIL.into(),
         admin_password: PASSWORD.into(),
@@ -137,10 +142,11 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut AuthSettings, &mut Gatew
     }
 }
 
-/// Gateway settings for tests: port 0, one worker, no login throttling unless a test asks for it.
+/// Gateway settings for tests: ports 0, one worker, no login throttling unless a test asks for it.
 pub fn gateway_settings() -> GatewaySettings {
     GatewaySettings {
         http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        admin_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         issuer: ISSUER.into(),
         audience: AUDIENCE.into(),
         login_rate_per_minute: 10_000,
@@ -157,6 +163,7 @@ pub async fn spawn_gateway(settings: GatewaySettings) -> TestGateway {
         .await
         .expect("build the gateway");
     let base_url = format!("http://127.0.0.1:{}", application.port());
+    let admin_url = format!("http://127.0.0.1:{}", application.admin_port());
     let shutdown = CancellationToken::new();
     tokio::spawn(application.run_until_stopped(shutdown.clone()));
     let http = reqwest::Client::builder()
@@ -165,6 +172,7 @@ pub async fn spawn_gateway(settings: GatewaySettings) -> TestGateway {
         .expect("build an HTTP client");
     TestGateway {
         base_url,
+        admin_url,
         http,
         _shutdown: shutdown.drop_guard(),
     }

@@ -24,6 +24,18 @@ impl TestApp {
         self.request(Method::GET, path, token).send().await.expect("send a GET")
     }
 
+    /// The Prometheus text of the gateway's admin port.
+    pub async fn admin_metrics(&self) -> String {
+        let response = self
+            .http
+            .get(format!("{}/metrics", self.admin_url))
+            .send()
+            .await
+            .expect("GET the admin port's /metrics");
+        assert_eq!(response.status().as_u16(), 200, "the admin port serves /metrics");
+        response.text().await.expect("the metrics text")
+    }
+
     pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
         self.send_json(Method::POST, path, token, body).await
     }

@@ -17,7 +17,7 @@ use super::{
 };
 
 /// The client-credentials secret of [`spawn_app_with_tasks`]'s services (the gateway's too).
-pub const SERVICE_SECRET: &str = "test-service-secret";
+pub const SERVICE_SECRET: &str = "test-service-secret-0123456789abcdef";
 /// The projects service's webhook-secrets key in [`spawn_app_with_tasks`] (base64 of 32 bytes).
 pub const SECRETS_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
@@ -61,7 +61,10 @@ pub async fn spawn_stack(options: StackOptions) -> (TestApp, Backends) {
         admin_addr: any,
         database_url: format!("sqlite://{}/auth.db", dir.path().display()),
         signing_key_pem: Some(SecretString::from(pem.to_string())),
-        service_client_secret: Some(SecretString::from(SERVICE_SECRET)),
+        service_clients: ["gateway", "tasks"]
+            .map(|id| (id.to_owned(), SecretString::from(SERVICE_SECRET)))
+            .into(),
+        signing_key_kek: Some(devopstrack_auth::kek::Kek::generate_base64()),
         issuer: ISSUER.into(),
         audience: AUDIENCE.into(),
         argon2_memory_kib: 8 * 1024,
@@ -112,7 +115,6 @@ pub async fn spawn_stack(options: StackOptions) -> (TestApp, Backends) {
         auth_url: auth_url.clone(),
         issuer: ISSUER.into(),
         audience: AUDIENCE.into(),
-        flush_ms: 10,
         ..devopstrack_metrics::config::Settings::default()
     };
     metrics_settings
@@ -175,6 +177,7 @@ pub async fn spawn_stack(options: StackOptions) -> (TestApp, Backends) {
     let jwk = &jwks["keys"][0];
     let app = TestApp {
         base_url: gateway.base_url.clone(),
+        admin_url: gateway.admin_url.clone(),
         http: gateway.http.clone(),
         admin_email: ADMIN_EMAIL.into(),
         admin_password: PASSWORD.into(),

@@ -236,6 +236,20 @@ fn cases() -> Vec<Case> {
         )
         .expect(400, "invalid_argument", "offset"),
         case(
+            "a log offset past the document's int64",
+            Method::GET,
+            format!("/api/v1/jobs/{unknown}/log?offset=9223372036854775808"),
+            None,
+        )
+        .expect(400, "invalid_argument", "offset"),
+        case(
+            "a body that is a JSON array, which serde would read as the struct",
+            Method::POST,
+            format!("/api/v1/jobs/{unknown}/reject"),
+            Some("[\"not during the freeze\"]".to_owned()),
+        )
+        .expect(400, "invalid_argument", "must be a JSON object"),
+        case(
             "a log limit of 0",
             Method::GET,
             format!("/api/v1/jobs/{unknown}/log?limit=0"),

@@ -105,7 +105,7 @@ pub async fn set_secret(app: &TestApp) -> String {
 
 /// The value of the gateway's counter line starting with `prefix` (0 when absent).
 pub async fn counter(app: &TestApp, prefix: &str) -> u64 {
-    let text = app.get("/metrics", None).await.text().await.expect("the metrics");
+    let text = app.admin_metrics().await;
     text.lines()
         .find(|l| l.starts_with(prefix))
         .and_then(|l| l.rsplit(' ').next())

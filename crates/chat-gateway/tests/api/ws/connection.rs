@@ -99,7 +99,7 @@ async fn the_gauge_counts_open_sockets() {
     let app = spawn_app().await;
     let token = app.admin_token().await;
     let gauge = || async {
-        let metrics = app.get("/metrics", None).await.text().await.unwrap();
+        let metrics = app.admin_metrics().await;
         metrics
             .lines()
             .find_map(|l| l.strip_prefix("websocket_connections "))

@@ -1,8 +1,10 @@
 //! The WebSocket `/api/v1/ws` over a real TCP connection: the auth-first rule (4401), limits (1003, 1009), the
 //! connection gauge, and live events of real pipelines run by the real tasks service. The client is a minimal RFC 6455
 //! one written here (masked frames out, ping answered), so the tests see exactly the frames a browser would.
-//! The tests are in `connection` (auth, limits, the gauge) and `events` (live pipelines).
+//! The tests are in `connection` (auth, limits, the gauge), `caps` (sockets per user and per address) and `events`
+//! (live pipelines).
 
+mod caps;
 mod connection;
 mod events;
 
@@ -37,6 +39,14 @@ struct WsClient {
 
 impl WsClient {
     async fn connect(app: &TestApp) -> Self {
+        match Self::try_connect(app).await {
+            Ok(client) => client,
+            Err(refusal) => panic!("expected 101 Switching Protocols, got {refusal}"),
+        }
+    }
+
+    /// The handshake; when it is refused, the answer's head and body.
+    async fn try_connect(app: &TestApp) -> Result<Self, String> {
         let address = app.base_url.trim_start_matches("http://");
         let mut stream = TcpStream::connect(address).await.expect("connect to the gateway");
         let mut key = [0u8; 16];
@@ -54,9 +64,21 @@ impl WsClient {
             head.push(byte);
             assert!(head.len() < 16 * 1024, "an endless handshake answer");
         }
-        let head = String::from_utf8_lossy(&head);
-        assert!(head.starts_with("HTTP/1.1 101"), "{head}");
-        Self { stream }
+        let head = String::from_utf8_lossy(&head).into_owned();
+        if head.starts_with("HTTP/1.1 101") {
+            return Ok(Self { stream });
+        }
+        let length = head
+            .lines()
+            .find_map(|l| {
+                let (name, value) = l.split_once(':')?;
+                name.eq_ignore_ascii_case("content-length")
+                    .then(|| value.trim().parse::<usize>().ok())?
+            })
+            .unwrap_or(0);
+        let mut body = vec![0u8; length];
+        stream.read_exact(&mut body).await.expect("read the refusal's body");
+        Err(format!("{head}{}", String::from_utf8_lossy(&body)))
     }
 
     /// Sends one masked frame, as a client must.

@@ -10,8 +10,10 @@
 //! - [`MetricsStore::read`] runs [`flux::read_query`] (range, measurement, tags, pivot), parses the annotated CSV
 //!   ([`annotated_csv`]), decodes ([`decode`]), keeps the events timed in `[from, to)` (in whole µs) and sorts them
 //!   by time then event id.
-//! - Errors are [`StoreError::Influx`] with the operation, the HTTP status and the server's message; `429`, `503`
-//!   and timeouts say "retryable". The token is never logged nor put in an error; the URL's path is ignored.
+//! - Errors name the operation, the HTTP status and the server's message. A server that cannot be reached, does not
+//!   answer in time, reports itself unhealthy or answers `429`/`502`/`503`/`504` is [`StoreError::Unavailable`] (the
+//!   service answers UNAVAILABLE: retry later); any other refusal or unreadable answer is [`StoreError::Influx`]. The
+//!   token is never logged nor put in an error; the URL's path is ignored.
 //!
 //! Clients: the influxdb2 crate (without TLS features, `default-features = false`: its TLS stacks are old; the
 //! `influxdb-tls` cargo feature turns its rustls on for `https://`) writes line protocol and reads `/health`. Flux
@@ -128,8 +130,8 @@ impl InfluxStore {
 
     async fn timed<T>(&self, op: &str, request: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
         tokio::time::timeout(self.timeout, request).await.unwrap_or_else(|_| {
-            Err(StoreError::Influx(format!(
-                "{op}: no answer within {:?} (retryable)",
+            Err(StoreError::Unavailable(format!(
+                "influxdb: {op}: no answer within {:?}",
                 self.timeout
             )))
         })
@@ -278,8 +280,8 @@ impl MetricsStore for InfluxStore {
             .await?;
         match health.status {
             Status::Pass => Ok(()),
-            Status::Fail => Err(StoreError::Influx(format!(
-                "ping: InfluxDB reports it is not healthy (retryable): {}",
+            Status::Fail => Err(StoreError::Unavailable(format!(
+                "influxdb: ping: InfluxDB reports it is not healthy: {}",
                 health.message.unwrap_or_default()
             ))),
         }
@@ -295,30 +297,25 @@ fn latest_point() -> DateTime<Utc> {
     DateTime::from_timestamp(9_223_372_036, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
-/// `429` and `503` (and `502`/`504` from a proxy) are worth retrying; the others need a fix.
+/// `429` and `503` (and `502`/`504` from a proxy) are worth retrying: [`StoreError::Unavailable`]; the others need a
+/// fix.
 fn http_error(op: &str, status: u16, body: &str) -> StoreError {
-    let retry = if matches!(status, 429 | 502 | 503 | 504) {
-        " (retryable)"
-    } else {
-        ""
-    };
     let message = serde_json::from_str::<serde_json::Value>(body)
         .ok()
         .and_then(|json| json.get("message").and_then(|m| m.as_str()).map(str::to_owned))
         .unwrap_or_else(|| body.trim().chars().take(300).collect());
-    StoreError::Influx(format!("{op}: HTTP {status}{retry}: {message}"))
+    if matches!(status, 429 | 502 | 503 | 504) {
+        StoreError::Unavailable(format!("influxdb: {op}: HTTP {status}: {message}"))
+    } else {
+        StoreError::Influx(format!("{op}: HTTP {status}: {message}"))
+    }
 }
 
-/// Could not reach the server or read its answer: retryable. The whole cause chain ("connection refused").
+/// Could not reach the server or read its answer: [`StoreError::Unavailable`], with the whole cause chain
+/// ("connection refused").
 fn transport_error(op: &str, error: &(dyn std::error::Error + 'static)) -> StoreError {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    StoreError::Influx(format!("{op}: InfluxDB unreachable (retryable): {message}"))
+    let message = devopstrack_platform::store::chain(error);
+    StoreError::Unavailable(format!("influxdb: {op}: InfluxDB unreachable: {message}"))
 }
 
 fn crate_error(op: &str, error: RequestError) -> StoreError {

@@ -14,6 +14,7 @@
 //! Area by area: [`keys`] (key names and scripts), [`pipelines`], [`queue`], [`logs`], [`events`], [`outbox`].
 
 mod backlog;
+pub(super) mod durability;
 mod events;
 mod keys;
 mod logs;
@@ -77,6 +78,11 @@ impl RedisStore {
         };
         store.create_group().await?;
         Ok(store)
+    }
+
+    /// Fails unless the server keeps what it acknowledges (see [`durability`]).
+    pub async fn require_durable(&self) -> StoreResult<()> {
+        durability::require_durable(&mut self.conn()).await
     }
 
     /// A handle on the shared multiplexed connection.

@@ -46,6 +46,7 @@ fn assert_query(request: &Recorded) -> String {
     request.flux()
 }
 
+/// The message of a refusal that retrying will not fix (`StoreError::Influx`).
 fn influx_error(result: Result<impl std::fmt::Debug, StoreError>) -> String {
     match result {
         Err(StoreError::Influx(message)) => {
@@ -53,6 +54,26 @@ fn influx_error(result: Result<impl std::fmt::Debug, StoreError>) -> String {
             message
         }
         other => panic!("expected StoreError::Influx, got {other:?}"),
+    }
+}
+
+/// [`unavailable`] when `retryable`, else [`influx_error`].
+fn error_of(result: Result<impl std::fmt::Debug, StoreError>, retryable: bool) -> String {
+    if retryable {
+        unavailable(result)
+    } else {
+        influx_error(result)
+    }
+}
+
+/// The message of an error worth retrying (`StoreError::Unavailable`: the service answers UNAVAILABLE).
+fn unavailable(result: Result<impl std::fmt::Debug, StoreError>) -> String {
+    match result {
+        Err(StoreError::Unavailable(message)) => {
+            assert!(!message.contains("s3cret"), "the token leaked into {message:?}");
+            message
+        }
+        other => panic!("expected StoreError::Unavailable, got {other:?}"),
     }
 }
 
@@ -199,7 +220,7 @@ async fn an_event_that_cannot_be_stored_fails_the_batch_before_any_request() {
 }
 
 #[tokio::test]
-async fn error_statuses_become_influx_errors_with_status_and_message() {
+async fn error_statuses_become_errors_with_status_and_message_and_429_or_503_are_unavailable() {
     let cases = [
         (
             400,
@@ -220,7 +241,7 @@ async fn error_statuses_become_influx_errors_with_status_and_message() {
         (
             429,
             r#"{"code":"too many requests","message":"org over quota"}"#,
-            "HTTP 429 (retryable): org over",
+            "HTTP 429: org over",
         ),
         (
             500,
@@ -230,38 +251,45 @@ async fn error_statuses_become_influx_errors_with_status_and_message() {
         (
             503,
             r#"{"code":"unavailable","message":"service unavailable"}"#,
-            "HTTP 503 (retryable): service",
+            "HTTP 503: service",
         ),
     ];
     for (status, body, expected) in cases {
+        let retryable = matches!(status, 429 | 503);
         let writes = MockInflux::start(vec![Reply::csv(NO_ROWS), Reply::json(status, body)]).await;
-        let message = influx_error(store_on(&writes.url).await.append(&[change("c1", "api", at(0))]).await);
+        let message = error_of(
+            store_on(&writes.url).await.append(&[change("c1", "api", at(0))]).await,
+            retryable,
+        );
         assert!(
-            message.starts_with("append (write): ") && message.contains(expected),
+            message.contains("append (write): ") && message.contains(expected),
             "{status}: {message}"
         );
 
         let reads = MockInflux::start(vec![Reply::json(status, body)]).await;
-        let message = influx_error(store_on(&reads.url).await.read(&everything(Measurement::Change)).await);
+        let message = error_of(
+            store_on(&reads.url).await.read(&everything(Measurement::Change)).await,
+            retryable,
+        );
         assert!(
-            message.starts_with("read: ") && message.contains(expected),
+            message.contains("read: ") && message.contains(expected),
             "{status}: {message}"
         );
     }
 }
 
 #[tokio::test]
-async fn a_server_that_is_down_is_a_retryable_error_not_a_panic() {
+async fn a_server_that_is_down_is_unavailable_not_a_panic() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("an address"));
     drop(listener);
     let store = store_on(&url).await;
     for message in [
-        influx_error(store.append(&[change("c1", "api", at(0))]).await),
-        influx_error(store.read(&everything(Measurement::Change)).await),
-        influx_error(store.ping().await),
+        unavailable(store.append(&[change("c1", "api", at(0))]).await),
+        unavailable(store.read(&everything(Measurement::Change)).await),
+        unavailable(store.ping().await),
     ] {
-        assert!(message.contains("InfluxDB unreachable (retryable)"), "{message}");
+        assert!(message.contains("InfluxDB unreachable"), "{message}");
     }
 }
 
@@ -271,10 +299,10 @@ async fn a_server_that_never_answers_times_out() {
     let url = format!("http://{}", listener.local_addr().expect("an address"));
     let store = store_on(&url).await.with_request_timeout(Duration::from_millis(300));
     for message in [
-        influx_error(store.read(&everything(Measurement::Change)).await),
-        influx_error(store.ping().await),
+        unavailable(store.read(&everything(Measurement::Change)).await),
+        unavailable(store.ping().await),
     ] {
-        assert!(message.contains("no answer within 300ms (retryable)"), "{message}");
+        assert!(message.contains("no answer within 300ms"), "{message}");
     }
     drop(listener);
 }
@@ -287,11 +315,8 @@ async fn ping_asks_health_and_needs_a_passing_status() {
     let server = MockInflux::start(vec![Reply::json(200, pass), Reply::json(503, fail)]).await;
     let store = store_on(&server.url).await;
     store.ping().await.expect("a passing health check");
-    let message = influx_error(store.ping().await);
-    assert!(
-        message.contains("not healthy (retryable): bolt: database not open"),
-        "{message}"
-    );
+    let message = unavailable(store.ping().await);
+    assert!(message.contains("not healthy: bolt: database not open"), "{message}");
     let requests = server.requests();
     assert_eq!(
         (requests[0].method.as_str(), requests[0].path.as_str()),
