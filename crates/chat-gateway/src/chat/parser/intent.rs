@@ -190,7 +190,7 @@ pub fn read(t: &Tagged) -> Reading {
     if clauses.iter().any(|c| negation::negates(t, c)) {
         return Reading::Negated;
     }
-    if clauses.is_empty() && t.roles.iter().any(|r| *r == Role::Sep('?')) {
+    if clauses.is_empty() && t.roles.contains(&Role::Sep('?')) {
         return Reading::Intent(Intent::Help);
     }
     let found: Vec<ClauseIntent> = clauses.iter().filter_map(|c| clause_intent(t, c)).collect();

@@ -218,11 +218,7 @@ fn names(t: &Tagged, m: &mut Mentions, ctx: &ParseContext) {
                 m.ci_hint = true;
                 keyword_definition(t, i, m, ctx, &heads);
             }
-            Role::Definition(name) => {
-                if !m.definitions.contains(name) {
-                    m.definitions.push(name.clone());
-                }
-            }
+            Role::Definition(name) if !m.definitions.contains(name) => m.definitions.push(name.clone()),
             Role::Word => unknown_word(t, i, m, ctx),
             Role::Kw(_) => keyword_definition(t, i, m, ctx, &heads),
             _ => {}

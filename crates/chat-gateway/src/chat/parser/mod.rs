@@ -1,5 +1,6 @@
-//! Text → a typed intent: the rule parser (English and French, pure and synchronous, no I/O) and the optional LLM
-//! adapter that may propose an intent when the rules understand nothing.
+//! Text → a typed intent: the rule parser (English and French, pure and synchronous, no I/O). The optional LLM
+//! adapter that may propose an intent when the rules understand nothing is a later step of issue 17; what it will
+//! need from the rules is already here ([`RuleOutcome`]).
 //!
 //! How a message is read, in order:
 //! 1. [`MessageText::parse`]: invisible characters removed ([`strip_invisible`]), 1..=2,000 characters.
@@ -10,13 +11,12 @@
 //! 5. [`resolve`] checks every param against the context, lists what is missing, and computes the risk.
 //!
 //! The caller (the chat's use-cases) fetches the [`ParseContext`] for the asker, calls [`parse`] (or
-//! [`llm::understand`] when a model is configured) and counts [`metric_labels`] in `chat_intents_total`.
+//! the LLM adapter when a model is configured) and counts [`metric_labels`] in `chat_intents_total`.
 
 mod context;
 mod distance;
 mod intent;
 mod lexicon;
-// pub mod llm;
 mod mentions;
 mod negation;
 mod quotes;
@@ -101,7 +101,7 @@ pub fn parse_rules(text: &MessageText, ctx: &ParseContext) -> RuleOutcome {
         Reading::SeveralActions => (Resolution::refused(Reason::OneAction, lang), false),
         Reading::Intent(intent) => (resolve::resolve(intent, &mentions, ctx, lang), false),
     };
-    let unknown_words = tagged.roles.iter().any(|r| *r == Role::Word);
+    let unknown_words = tagged.roles.contains(&Role::Word);
     let decided = resolution.intent != Intent::None || negated || !resolution.missing.is_empty() || !unknown_words;
     RuleOutcome {
         parsed: Parsed {

@@ -136,13 +136,12 @@ pub fn tag(tokens: Vec<Token>, ctx: &ParseContext) -> Tagged {
     let is_definition = |w: &str| ctx.projects.iter().any(|p| p.definition(w).is_some());
     let mut tokens = tokens;
     let mut roles = Vec::with_capacity(tokens.len());
-    for i in 0..tokens.len() {
+    for token in &mut tokens {
         let after_project_word = roles
             .iter()
             .rev()
             .find(|r| !matches!(r, Role::Kw(Kw::Filler)))
             .is_some_and(|r| matches!(r, Role::Kw(Kw::ProjPrep | Kw::ProjNoun)));
-        let token = &mut tokens[i];
         let role = match &token.kind {
             TokKind::Sep(c) => Role::Sep(*c),
             TokKind::Number(n) => Role::Number(*n),
