@@ -8,4 +8,4 @@
 
 pub mod domain;
 pub mod parser;
-// pub mod store;
+pub mod store;

@@ -110,7 +110,16 @@ mod tests {
             assert_eq!(ChangeNotice::from_payload(&payload), Some(notice));
         }
         assert_eq!(ChangeNotice::Resync.payload(), None);
-        for junk in ["", "m", "m 1", "m x general", "a 1 general", "z 1 general", "m 1 lobby", "m -1 general"] {
+        for junk in [
+            "",
+            "m",
+            "m 1",
+            "m x general",
+            "a 1 general",
+            "z 1 general",
+            "m 1 lobby",
+            "m -1 general",
+        ] {
             assert_eq!(ChangeNotice::from_payload(junk), None, "{junk:?}");
         }
     }

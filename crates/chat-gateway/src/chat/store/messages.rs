@@ -173,7 +173,10 @@ impl HistoryQuery {
     /// `limit` is 1 to [`MAX_PAGE`].
     pub fn new(before: Option<EventId>, after: Option<EventId>, limit: u32) -> StoreResult<Self> {
         if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(StoreError::invalid("limit", format!("must be between 1 and {MAX_PAGE}")));
+            return Err(StoreError::invalid(
+                "limit",
+                format!("must be between 1 and {MAX_PAGE}"),
+            ));
         }
         Ok(Self { before, after, limit })
     }
@@ -194,7 +197,6 @@ impl HistoryQuery {
     pub fn limit(&self) -> u32 {
         self.limit
     }
-}
 }
 
 /// What a reconnecting client gets.

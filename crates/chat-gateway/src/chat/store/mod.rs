@@ -16,6 +16,14 @@
 //!
 //! Times are kept to the microsecond (both databases' precision): the store truncates what it is given.
 
+/// A query assembled with `format!` from this module's constant column lists, and from nothing else: never from
+/// input (values are always bound). sqlx 0.9 asks dynamic SQL to be vouched for with `AssertSqlSafe`.
+macro_rules! sql {
+    ($($format:tt)*) => {
+        sqlx::AssertSqlSafe(format!($($format)*))
+    };
+}
+
 pub mod actions;
 pub mod audit;
 mod error;

@@ -270,7 +270,10 @@ mod tests {
     fn client_msg_ids_are_short_printable_ascii() {
         assert!(ClientMsgId::parse("0193b7a4-5c1e-7f00-8000-000000000001").is_ok());
         for bad in ["", "a b", "é", &"x".repeat(65), "tab\t"] {
-            assert!(ClientMsgId::parse(bad).unwrap_err().starts_with("clientMsgId:"), "{bad:?}");
+            assert!(
+                ClientMsgId::parse(bad).unwrap_err().starts_with("clientMsgId:"),
+                "{bad:?}"
+            );
         }
     }
 
@@ -298,9 +301,16 @@ mod tests {
     #[test]
     fn people_have_plain_ids_and_one_line_names() {
         let ok = Person::new("service:gateway", "Gateway", Role::Service).unwrap();
-        assert_eq!((ok.id(), ok.name(), ok.role()), ("service:gateway", "Gateway", Role::Service));
+        assert_eq!(
+            (ok.id(), ok.name(), ok.role()),
+            ("service:gateway", "Gateway", Role::Service)
+        );
         assert!(Person::new("a b", "Ann", Role::Viewer).unwrap_err().starts_with("id:"));
         assert!(Person::new("u1", "", Role::Viewer).unwrap_err().starts_with("name:"));
-        assert!(Person::new("u1", "Ann\nEvil", Role::Viewer).unwrap_err().starts_with("name:"));
+        assert!(
+            Person::new("u1", "Ann\nEvil", Role::Viewer)
+                .unwrap_err()
+                .starts_with("name:")
+        );
     }
 }

@@ -66,4 +66,3 @@ pub(crate) fn check_head(head: (i64, &str), last: (i64, &str)) -> Option<ChainBr
         problem: "the chain's head holds another hash (the last record was replaced)".into(),
     })
 }
-

@@ -91,4 +91,3 @@ fn looks_like_a_credential(text: &str) -> bool {
     let jwt = text.starts_with("eyJ") && text.split('.').count() == 3 && text.len() > 40;
     text.get(..7).is_some_and(|p| p.eq_ignore_ascii_case("bearer ")) || text.starts_with("dtk_") || jwt
 }
-

@@ -104,7 +104,10 @@ pub(crate) enum KindFilter {
 impl QueryPlan {
     pub fn new(query: &AuditQuery, key: &PageKey) -> StoreResult<Self> {
         if !(1..=MAX_AUDIT_PAGE).contains(&query.limit) {
-            return Err(StoreError::invalid("limit", format!("must be between 1 and {MAX_AUDIT_PAGE}")));
+            return Err(StoreError::invalid(
+                "limit",
+                format!("must be between 1 and {MAX_AUDIT_PAGE}"),
+            ));
         }
         if let Some(actor) = &query.actor {
             check_line("actor", actor, 128).map_err(StoreError::InvalidInput)?;
@@ -249,7 +252,19 @@ mod tests {
                 String::from_utf8(bytes).unwrap()
             })
             .collect();
-        candidates.extend(["", "=", "%%%", "AAAA", &"A".repeat(34), &"A".repeat(10_000), "é😀", "\0"].map(String::from));
+        candidates.extend(
+            [
+                "",
+                "=",
+                "%%%",
+                "AAAA",
+                &"A".repeat(34),
+                &"A".repeat(10_000),
+                "é😀",
+                "\0",
+            ]
+            .map(String::from),
+        );
         for _ in 0..2_000 {
             let len = rand::random::<usize>() % 48;
             let bytes: Vec<u8> = (0..len).map(|_| rand::random::<u8>()).collect();
@@ -271,11 +286,41 @@ mod tests {
     #[test]
     fn filters_and_limits_are_checked_and_name_their_field() {
         let cases = [
-            (AuditQuery { limit: 0, ..AuditQuery::default() }, "limit:"),
-            (AuditQuery { limit: 101, ..AuditQuery::default() }, "limit:"),
-            (AuditQuery { kind: Some("chat.*.x".into()), ..query("a") }, "kind:"),
-            (AuditQuery { kind: Some("a**".into()), ..query("a") }, "kind:"),
-            (AuditQuery { actor: Some("a\nb".into()), ..query("a") }, "actor:"),
+            (
+                AuditQuery {
+                    limit: 0,
+                    ..AuditQuery::default()
+                },
+                "limit:",
+            ),
+            (
+                AuditQuery {
+                    limit: 101,
+                    ..AuditQuery::default()
+                },
+                "limit:",
+            ),
+            (
+                AuditQuery {
+                    kind: Some("chat.*.x".into()),
+                    ..query("a")
+                },
+                "kind:",
+            ),
+            (
+                AuditQuery {
+                    kind: Some("a**".into()),
+                    ..query("a")
+                },
+                "kind:",
+            ),
+            (
+                AuditQuery {
+                    actor: Some("a\nb".into()),
+                    ..query("a")
+                },
+                "actor:",
+            ),
             (
                 AuditQuery {
                     from: Some(DateTime::from_timestamp(10, 0).unwrap()),
@@ -289,7 +334,10 @@ mod tests {
             let error = QueryPlan::new(&q, &key()).unwrap_err().to_string();
             assert!(error.starts_with(field), "{q:?}: {error}");
         }
-        let prefix = AuditQuery { kind: Some("chat.action.*".into()), ..query("a") };
+        let prefix = AuditQuery {
+            kind: Some("chat.action.*".into()),
+            ..query("a")
+        };
         assert_eq!(
             QueryPlan::new(&prefix, &key()).unwrap().kind,
             Some(KindFilter::Prefix("chat.action.".into()))

@@ -22,8 +22,12 @@ fn record(details: serde_json::Value) -> NewAuditRecord {
 
 #[test]
 fn details_are_stored_as_canonical_json_whatever_the_key_order() {
-    let a = record(json!({"b": 1, "a": {"y": [1, "x"], "x": null}})).into_row(0, GENESIS_HASH).unwrap();
-    let b = record(json!({"a": {"x": null, "y": [1, "x"]}, "b": 1})).into_row(0, GENESIS_HASH).unwrap();
+    let a = record(json!({"b": 1, "a": {"y": [1, "x"], "x": null}}))
+        .into_row(0, GENESIS_HASH)
+        .unwrap();
+    let b = record(json!({"a": {"x": null, "y": [1, "x"]}, "b": 1}))
+        .into_row(0, GENESIS_HASH)
+        .unwrap();
     assert_eq!(a.details, r#"{"a":{"x":null,"y":[1,"x"]},"b":1}"#);
     assert_eq!((a.details, a.hash), (b.details, b.hash));
 }
@@ -33,17 +37,50 @@ fn every_field_and_the_previous_hash_change_the_hash() {
     let base = record(json!({})).into_row(0, GENESIS_HASH).unwrap();
     let variants = [
         RawAuditRow { seq: 2, ..base.clone() },
-        RawAuditRow { at_micros: base.at_micros + 1, ..base.clone() },
-        RawAuditRow { actor_id: "u2".into(), ..base.clone() },
-        RawAuditRow { actor_name: "Anne".into(), ..base.clone() },
-        RawAuditRow { actor_role: None, ..base.clone() },
-        RawAuditRow { kind: "http.PUT".into(), ..base.clone() },
-        RawAuditRow { target: "/x".into(), ..base.clone() },
-        RawAuditRow { result: "500".into(), ..base.clone() },
-        RawAuditRow { source: None, ..base.clone() },
-        RawAuditRow { request_id: Some(String::new()), ..base.clone() },
-        RawAuditRow { details: "{\"a\":1}".into(), ..base.clone() },
-        RawAuditRow { prev_hash: "1".repeat(64), ..base.clone() },
+        RawAuditRow {
+            at_micros: base.at_micros + 1,
+            ..base.clone()
+        },
+        RawAuditRow {
+            actor_id: "u2".into(),
+            ..base.clone()
+        },
+        RawAuditRow {
+            actor_name: "Anne".into(),
+            ..base.clone()
+        },
+        RawAuditRow {
+            actor_role: None,
+            ..base.clone()
+        },
+        RawAuditRow {
+            kind: "http.PUT".into(),
+            ..base.clone()
+        },
+        RawAuditRow {
+            target: "/x".into(),
+            ..base.clone()
+        },
+        RawAuditRow {
+            result: "500".into(),
+            ..base.clone()
+        },
+        RawAuditRow {
+            source: None,
+            ..base.clone()
+        },
+        RawAuditRow {
+            request_id: Some(String::new()),
+            ..base.clone()
+        },
+        RawAuditRow {
+            details: "{\"a\":1}".into(),
+            ..base.clone()
+        },
+        RawAuditRow {
+            prev_hash: "1".repeat(64),
+            ..base.clone()
+        },
     ];
     for variant in variants {
         assert_ne!(variant.computed_hash(), base.hash, "{variant:?}");
@@ -74,20 +111,57 @@ fn secret_looking_fields_and_credentials_are_refused_anywhere_in_details() {
         ),
     ];
     for (details, field) in refused {
-        let error = record(details.clone()).into_row(0, GENESIS_HASH).unwrap_err().to_string();
+        let error = record(details.clone())
+            .into_row(0, GENESIS_HASH)
+            .unwrap_err()
+            .to_string();
         assert!(error.starts_with(&format!("{field}:")), "{details}: {error}");
     }
-    assert!(record(json!({"intent": "deploy", "count": 2})).into_row(0, GENESIS_HASH).is_ok());
+    assert!(
+        record(json!({"intent": "deploy", "count": 2}))
+            .into_row(0, GENESIS_HASH)
+            .is_ok()
+    );
 }
 
 #[test]
 fn bad_fields_are_refused_with_their_name() {
     let cases = [
-        (NewAuditRecord { kind: String::new(), ..record(json!({})) }, "kind:"),
-        (NewAuditRecord { target: "x\ny".into(), ..record(json!({})) }, "target:"),
-        (NewAuditRecord { result: "r".repeat(65), ..record(json!({})) }, "result:"),
-        (NewAuditRecord { source: Some(" ".into()), ..record(json!({})) }, "source:"),
-        (NewAuditRecord { request_id: Some("\u{7}".into()), ..record(json!({})) }, "requestId:"),
+        (
+            NewAuditRecord {
+                kind: String::new(),
+                ..record(json!({}))
+            },
+            "kind:",
+        ),
+        (
+            NewAuditRecord {
+                target: "x\ny".into(),
+                ..record(json!({}))
+            },
+            "target:",
+        ),
+        (
+            NewAuditRecord {
+                result: "r".repeat(65),
+                ..record(json!({}))
+            },
+            "result:",
+        ),
+        (
+            NewAuditRecord {
+                source: Some(" ".into()),
+                ..record(json!({}))
+            },
+            "source:",
+        ),
+        (
+            NewAuditRecord {
+                request_id: Some("\u{7}".into()),
+                ..record(json!({}))
+            },
+            "requestId:",
+        ),
         (record(json!([1])), "details:"),
         (record(json!({"big": "x".repeat(9_000)})), "details:"),
     ];
@@ -103,10 +177,28 @@ fn verification_steps_name_a_gap_a_foreign_link_and_an_altered_record() {
     let second = record(json!({"n": 2})).into_row(1, &first.hash).unwrap();
     assert_eq!(check_link(&first, 1, GENESIS_HASH), None);
     assert_eq!(check_link(&second, 2, &first.hash), None);
-    assert!(check_link(&second, 1, GENESIS_HASH).unwrap().problem.starts_with("missing"));
-    assert!(check_link(&second, 2, GENESIS_HASH).unwrap().problem.contains("previous hash"));
-    let altered = RawAuditRow { result: "200".into(), ..second.clone() };
-    assert!(check_link(&altered, 2, &first.hash).unwrap().problem.contains("altered"));
+    assert!(
+        check_link(&second, 1, GENESIS_HASH)
+            .unwrap()
+            .problem
+            .starts_with("missing")
+    );
+    assert!(
+        check_link(&second, 2, GENESIS_HASH)
+            .unwrap()
+            .problem
+            .contains("previous hash")
+    );
+    let altered = RawAuditRow {
+        result: "200".into(),
+        ..second.clone()
+    };
+    assert!(
+        check_link(&altered, 2, &first.hash)
+            .unwrap()
+            .problem
+            .contains("altered")
+    );
     assert_eq!(check_head((2, &second.hash), (2, &second.hash)), None);
     assert_eq!(check_head((3, "x"), (2, &second.hash)).unwrap().seq, 3);
     assert_eq!(check_head((2, "x"), (2, &second.hash)).unwrap().seq, 2);
@@ -116,7 +208,13 @@ fn verification_steps_name_a_gap_a_foreign_link_and_an_altered_record() {
 fn stored_rows_read_back_as_records() {
     let row = record(json!({"a": 1})).into_row(4, GENESIS_HASH).unwrap();
     let back = row.clone().into_record().unwrap();
-    assert_eq!((back.seq, back.actor.role, back.details), (5, Some(Role::Operator), json!({"a": 1})));
-    let corrupt = RawAuditRow { actor_role: Some("root".into()), ..row };
+    assert_eq!(
+        (back.seq, back.actor.role, back.details),
+        (5, Some(Role::Operator), json!({"a": 1}))
+    );
+    let corrupt = RawAuditRow {
+        actor_role: Some("root".into()),
+        ..row
+    };
     assert!(matches!(corrupt.into_record(), Err(StoreError::Corrupt(_))));
 }

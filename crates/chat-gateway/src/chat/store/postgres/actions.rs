@@ -31,7 +31,7 @@ pub(super) async fn propose(pool: &PgPool, new: &NewAction, codes: &CodeSource) 
             .execute(&mut *tx)
             .await?;
         // A code held by an open action hits the partial unique index: nothing is inserted, draw again.
-        let inserted = sqlx::query(&format!(
+        let inserted = sqlx::query(sql!(
             "INSERT INTO actions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
              NULL, NULL, NULL, NULL, NULL) ON CONFLICT DO NOTHING"
         ))
@@ -56,7 +56,14 @@ pub(super) async fn propose(pool: &PgPool, new: &NewAction, codes: &CodeSource) 
             tx.rollback().await?;
             continue;
         }
-        let record = audit_record(&action, "propose", (&action.asker).into(), None, action.created_at, &new.meta);
+        let record = audit_record(
+            &action,
+            "propose",
+            (&action.asker).into(),
+            None,
+            action.created_at,
+            &new.meta,
+        );
         finish_change(&mut tx, &action, record).await?;
         tx.commit().await?;
         return Ok(action);
@@ -65,7 +72,7 @@ pub(super) async fn propose(pool: &PgPool, new: &NewAction, codes: &CodeSource) 
 }
 
 pub(super) async fn load(conn: &mut PgConnection, id: Uuid) -> StoreResult<Option<Action>> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM actions WHERE id = $1"))
+    let row = sqlx::query(sql!("SELECT {COLUMNS} FROM actions WHERE id = $1"))
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?;
@@ -82,7 +89,7 @@ pub(super) async fn open(pool: &PgPool, code: Option<&ShortCode>, scope: &Action
         ActionScope::Asker(asker) => (None, Some(asker.as_str())),
     };
     let mut conn = pool.acquire().await?;
-    let rows = sqlx::query(&format!(
+    let rows = sqlx::query(sql!(
         "SELECT {COLUMNS} FROM actions WHERE state IN ($1, $2) AND ($3::TEXT IS NULL OR short_code = $3) \
          AND ($4::TEXT IS NULL OR room_id = $4) AND ($5::TEXT IS NULL OR asker_id = $5) ORDER BY created_at, id"
     ))
@@ -107,27 +114,30 @@ pub(super) async fn decide(pool: &PgPool, request: &DecisionRequest) -> StoreRes
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("action {}", request.action_id)))?;
     let change = transition(&action, &DecisionRequest { at, ..request.clone() })?;
-    let updated = sqlx::query("UPDATE actions SET state = $1, approve_by = $2, updated_at = $3 WHERE id = $4 AND state = $5")
-        .bind(change.to.as_str())
-        .bind(change.approve_by)
-        .bind(at)
-        .bind(action.id)
-        .bind(request.expected.as_str())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let updated =
+        sqlx::query("UPDATE actions SET state = $1, approve_by = $2, updated_at = $3 WHERE id = $4 AND state = $5")
+            .bind(change.to.as_str())
+            .bind(change.approve_by)
+            .bind(at)
+            .bind(action.id)
+            .bind(request.expected.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
     if updated == 0 {
         return Err(lost(&mut tx, action.id, request.expected).await);
     }
-    sqlx::query("INSERT INTO decisions (action_id, decision, by_id, by_name, by_role, at) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(action.id)
-        .bind(request.decision.as_str())
-        .bind(request.by.id())
-        .bind(request.by.name())
-        .bind(request.by.role().as_str())
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO decisions (action_id, decision, by_id, by_name, by_role, at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(action.id)
+    .bind(request.decision.as_str())
+    .bind(request.by.id())
+    .bind(request.by.name())
+    .bind(request.by.role().as_str())
+    .bind(at)
+    .execute(&mut *tx)
+    .await?;
     action.state = change.to;
     action.approve_by = change.approve_by;
     action.updated_at = at;
@@ -137,7 +147,14 @@ pub(super) async fn decide(pool: &PgPool, request: &DecisionRequest) -> StoreRes
         at,
     });
     let what = request.decision.as_str();
-    let record = audit_record(&action, what, (&request.by).into(), Some(request.expected), at, &request.meta);
+    let record = audit_record(
+        &action,
+        what,
+        (&request.by).into(),
+        Some(request.expected),
+        at,
+        &request.meta,
+    );
     finish_change(&mut tx, &action, record).await?;
     tx.commit().await?;
     Ok(action)
@@ -152,7 +169,9 @@ pub(super) async fn record_run(
 ) -> StoreResult<Action> {
     let at = micros(at);
     let mut tx = pool.begin().await?;
-    let mut action = load(&mut tx, id).await?.ok_or_else(|| StoreError::NotFound(format!("action {id}")))?;
+    let mut action = load(&mut tx, id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("action {id}")))?;
     let updated = sqlx::query(
         "UPDATE actions SET pipeline_id = $1, run_number = $2, updated_at = $3 \
          WHERE id = $4 AND state = 'executing' AND pipeline_id IS NULL",
@@ -190,7 +209,9 @@ pub(super) async fn finish(
     outcome.validate()?;
     let at = micros(at);
     let mut tx = pool.begin().await?;
-    let mut action = load(&mut tx, id).await?.ok_or_else(|| StoreError::NotFound(format!("action {id}")))?;
+    let mut action = load(&mut tx, id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("action {id}")))?;
     let updated = sqlx::query(
         "UPDATE actions SET state = $1, outcome = $2, finished_at = $3, updated_at = $3 \
          WHERE id = $4 AND state = 'executing'",
@@ -209,7 +230,14 @@ pub(super) async fn finish(
     action.outcome = Some(outcome.summary.clone());
     action.finished_at = Some(at);
     action.updated_at = at;
-    let record = audit_record(&action, "outcome", (&action.asker).into(), Some(ActionState::Executing), at, meta);
+    let record = audit_record(
+        &action,
+        "outcome",
+        (&action.asker).into(),
+        Some(ActionState::Executing),
+        at,
+        meta,
+    );
     finish_change(&mut tx, &action, record).await?;
     tx.commit().await?;
     Ok(action)
@@ -234,9 +262,19 @@ pub(super) async fn expire_overdue(pool: &PgPool, now: DateTime<Utc>) -> StoreRe
     for row in &due {
         let id: Uuid = row.try_get("id")?;
         let previous: String = row.try_get("previous")?;
-        let previous = ActionState::parse(&previous).ok_or_else(|| StoreError::Corrupt(format!("actions.state: {previous}")))?;
-        let action = load(&mut tx, id).await?.ok_or_else(|| StoreError::NotFound(format!("action {id}")))?;
-        let record = audit_record(&action, "expire", AuditActor::system(), Some(previous), now, &RequestMeta::default());
+        let previous =
+            ActionState::parse(&previous).ok_or_else(|| StoreError::Corrupt(format!("actions.state: {previous}")))?;
+        let action = load(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("action {id}")))?;
+        let record = audit_record(
+            &action,
+            "expire",
+            AuditActor::system(),
+            Some(previous),
+            now,
+            &RequestMeta::default(),
+        );
         finish_change(&mut tx, &action, record).await?;
         expired.push(action);
     }
@@ -277,21 +315,23 @@ async fn lost(conn: &mut PgConnection, id: Uuid, expected: ActionState) -> Store
 
 async fn with_decisions(conn: &mut PgConnection, row: &PgRow) -> StoreResult<Action> {
     let id: Uuid = row.try_get("id")?;
-    let decisions = sqlx::query("SELECT decision, by_id, by_name, by_role, at FROM decisions WHERE action_id = $1 ORDER BY at, decision")
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|d| {
-            Ok(DecisionRow {
-                decision: d.try_get("decision")?,
-                by_id: d.try_get("by_id")?,
-                by_name: d.try_get("by_name")?,
-                by_role: d.try_get("by_role")?,
-                at: d.try_get("at")?,
-            })
+    let decisions = sqlx::query(
+        "SELECT decision, by_id, by_name, by_role, at FROM decisions WHERE action_id = $1 ORDER BY at, decision",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|d| {
+        Ok(DecisionRow {
+            decision: d.try_get("decision")?,
+            by_id: d.try_get("by_id")?,
+            by_name: d.try_get("by_name")?,
+            by_role: d.try_get("by_role")?,
+            at: d.try_get("at")?,
         })
-        .collect::<StoreResult<Vec<_>>>()?;
+    })
+    .collect::<StoreResult<Vec<_>>>()?;
     ActionRow {
         id,
         short_code: row.try_get("short_code")?,

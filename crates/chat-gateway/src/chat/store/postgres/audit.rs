@@ -19,7 +19,7 @@ pub(super) async fn append(conn: &mut PgConnection, record: NewAuditRecord) -> S
         .fetch_one(&mut *conn)
         .await?;
     let row = record.into_row(head.try_get("seq")?, &head.try_get::<String, _>("hash")?)?;
-    sqlx::query(&format!(
+    sqlx::query(sql!(
         "INSERT INTO audit_log ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
     ))
     .bind(row.seq)
@@ -75,7 +75,8 @@ pub(super) async fn page(pool: &PgPool, query: &AuditQuery, key: &PageKey) -> St
         sql.push(" AND at < ").push_bind(to);
     }
     // One more than the page: whether older records match decides the next token.
-    sql.push(" ORDER BY seq DESC LIMIT ").push_bind(i64::from(plan.limit) + 1);
+    sql.push(" ORDER BY seq DESC LIMIT ")
+        .push_bind(i64::from(plan.limit) + 1);
     let rows = sql.build().fetch_all(pool).await?;
     let mut records = rows
         .iter()
@@ -102,7 +103,7 @@ pub(super) async fn verify(pool: &PgPool) -> StoreResult<ChainReport> {
     let mut last = (0_i64, crate::chat::store::audit::GENESIS_HASH.to_owned());
     let mut walked = 0_u64;
     loop {
-        let rows = sqlx::query(&format!(
+        let rows = sqlx::query(sql!(
             "SELECT {COLUMNS} FROM audit_log WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3"
         ))
         .bind(last.0)
@@ -134,7 +135,9 @@ pub(super) async fn verify(pool: &PgPool) -> StoreResult<ChainReport> {
 fn raw_row(row: &PgRow) -> StoreResult<RawAuditRow> {
     Ok(RawAuditRow {
         seq: row.try_get("seq")?,
-        at_micros: row.try_get::<chrono::DateTime<chrono::Utc>, _>("at")?.timestamp_micros(),
+        at_micros: row
+            .try_get::<chrono::DateTime<chrono::Utc>, _>("at")?
+            .timestamp_micros(),
         actor_id: row.try_get("actor_id")?,
         actor_name: row.try_get("actor_name")?,
         actor_role: row.try_get("actor_role")?,

@@ -41,7 +41,10 @@ async fn run(mut listener: PgListener, pool: PgPool, hub: Hub) {
         match listener.try_recv().await {
             Ok(Some(notification)) => match ChangeNotice::from_payload(notification.payload()) {
                 Some(notice) => hub.publish(notice),
-                None => tracing::warn!(payload = notification.payload(), "ignoring a chat notice this version does not know"),
+                None => tracing::warn!(
+                    payload = notification.payload(),
+                    "ignoring a chat notice this version does not know"
+                ),
             },
             Ok(None) | Err(_) => {
                 tracing::warn!("the chat store's change listener lost its connection; reconnecting");

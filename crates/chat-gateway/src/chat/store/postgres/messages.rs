@@ -63,7 +63,7 @@ pub(super) async fn append(pool: &PgPool, message: &NewMessage) -> StoreResult<A
     .try_get("last_event_id")?;
     if let Some(client_msg_id) = &message.client_msg_id {
         // Checked under the room's lock: a concurrent resend waits here and then finds the first one.
-        let existing = sqlx::query(&format!(
+        let existing = sqlx::query(sql!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = $1 AND sender_id = $2 AND client_msg_id = $3"
         ))
         .bind(&room)
@@ -102,7 +102,8 @@ pub(super) async fn append(pool: &PgPool, message: &NewMessage) -> StoreResult<A
     .bind(message.at)
     .execute(&mut *tx)
     .await?;
-    let event_id = EventId::from_sql(event_id, "rooms.last_event_id").map_err(crate::chat::store::StoreError::Corrupt)?;
+    let event_id =
+        EventId::from_sql(event_id, "rooms.last_event_id").map_err(crate::chat::store::StoreError::Corrupt)?;
     let notice = ChangeNotice::Message {
         room: message.room.clone(),
         event_id,
@@ -124,7 +125,7 @@ pub(super) async fn append(pool: &PgPool, message: &NewMessage) -> StoreResult<A
 }
 
 pub(super) async fn one(pool: &PgPool, room: &RoomId, event_id: EventId) -> StoreResult<Option<Message>> {
-    let row = sqlx::query(&format!(
+    let row = sqlx::query(sql!(
         "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = $1 AND event_id = $2"
     ))
     .bind(room.to_string())
@@ -136,7 +137,7 @@ pub(super) async fn one(pool: &PgPool, room: &RoomId, event_id: EventId) -> Stor
 
 pub(super) async fn history(pool: &PgPool, room: &RoomId, query: &HistoryQuery) -> StoreResult<Vec<Message>> {
     let rows = if let Some(after) = query.after() {
-        sqlx::query(&format!(
+        sqlx::query(sql!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = $1 AND event_id > $2 \
              AND ($3::BIGINT IS NULL OR event_id < $3) ORDER BY event_id ASC LIMIT $4"
         ))
@@ -147,7 +148,7 @@ pub(super) async fn history(pool: &PgPool, room: &RoomId, query: &HistoryQuery) 
         .fetch_all(pool)
         .await?
     } else {
-        sqlx::query(&format!(
+        sqlx::query(sql!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = $1 \
              AND ($2::BIGINT IS NULL OR event_id < $2) ORDER BY event_id DESC LIMIT $3"
         ))

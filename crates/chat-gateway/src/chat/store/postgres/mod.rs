@@ -26,8 +26,8 @@ use super::audit::PageKey;
 use super::feed::{CHANNEL, Hub};
 use super::{
     Action, ActionScope, Appended, AuditPage, AuditQuery, AuditRecord, ChainReport, ChangeNotice, ChatStore,
-    DecisionRequest, EventId, HistoryQuery, Message, NewAction, NewAuditRecord, NewMessage, Outcome, RequestMeta,
-    Room, RunRef, ShortCode, StoreOptions, StoreResult,
+    DecisionRequest, EventId, HistoryQuery, Message, NewAction, NewAuditRecord, NewMessage, Outcome, RequestMeta, Room,
+    RunRef, ShortCode, StoreOptions, StoreResult,
 };
 use crate::chat::domain::RoomId;
 

@@ -32,7 +32,7 @@ pub(super) async fn propose(store: &SqliteStore, new: &NewAction, codes: &CodeSo
     for _ in 0..SHORT_CODE_ATTEMPTS {
         let action = proposed(new, Uuid::now_v7(), codes());
         // A code held by an open action hits the partial unique index: nothing is inserted, draw again.
-        let inserted = sqlx::query(&format!(
+        let inserted = sqlx::query(sql!(
             "INSERT INTO actions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, \
              NULL, NULL, NULL, NULL, NULL) ON CONFLICT DO NOTHING"
         ))
@@ -56,7 +56,14 @@ pub(super) async fn propose(store: &SqliteStore, new: &NewAction, codes: &CodeSo
         if inserted == 0 {
             continue;
         }
-        let record = audit_record(&action, "propose", (&action.asker).into(), None, action.created_at, &new.meta);
+        let record = audit_record(
+            &action,
+            "propose",
+            (&action.asker).into(),
+            None,
+            action.created_at,
+            &new.meta,
+        );
         audit::append(&mut tx, record).await?;
         store.commit(tx, vec![notice(&action)]).await?;
         return Ok(action);
@@ -65,7 +72,7 @@ pub(super) async fn propose(store: &SqliteStore, new: &NewAction, codes: &CodeSo
 }
 
 pub(super) async fn load(conn: &mut SqliteConnection, id: Uuid) -> StoreResult<Option<Action>> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM actions WHERE id = ?1"))
+    let row = sqlx::query(sql!("SELECT {COLUMNS} FROM actions WHERE id = ?1"))
         .bind(id.to_string())
         .fetch_optional(&mut *conn)
         .await?;
@@ -75,18 +82,14 @@ pub(super) async fn load(conn: &mut SqliteConnection, id: Uuid) -> StoreResult<O
     }
 }
 
-pub(super) async fn open(
-    pool: &SqlitePool,
-    code: Option<&ShortCode>,
-    scope: &ActionScope,
-) -> StoreResult<Vec<Action>> {
+pub(super) async fn open(pool: &SqlitePool, code: Option<&ShortCode>, scope: &ActionScope) -> StoreResult<Vec<Action>> {
     let (room, asker) = match scope {
         ActionScope::Everywhere => (None, None),
         ActionScope::Room(room) => (Some(room.to_string()), None),
         ActionScope::Asker(asker) => (None, Some(asker.as_str())),
     };
     let mut conn = pool.acquire().await?;
-    let rows = sqlx::query(&format!(
+    let rows = sqlx::query(sql!(
         "SELECT {COLUMNS} FROM actions WHERE state IN (?1, ?2) AND (?3 IS NULL OR short_code = ?3) \
          AND (?4 IS NULL OR room_id = ?4) AND (?5 IS NULL OR asker_id = ?5) ORDER BY created_at, id"
     ))
@@ -111,17 +114,16 @@ pub(super) async fn decide(store: &SqliteStore, request: &DecisionRequest) -> St
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("action {}", request.action_id)))?;
     let change = transition(&action, &DecisionRequest { at, ..request.clone() })?;
-    let updated = sqlx::query(
-        "UPDATE actions SET state = ?1, approve_by = ?2, updated_at = ?3 WHERE id = ?4 AND state = ?5",
-    )
-    .bind(change.to.as_str())
-    .bind(change.approve_by.map(sql_micros))
-    .bind(sql_micros(at))
-    .bind(action.id.to_string())
-    .bind(request.expected.as_str())
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
+    let updated =
+        sqlx::query("UPDATE actions SET state = ?1, approve_by = ?2, updated_at = ?3 WHERE id = ?4 AND state = ?5")
+            .bind(change.to.as_str())
+            .bind(change.approve_by.map(sql_micros))
+            .bind(sql_micros(at))
+            .bind(action.id.to_string())
+            .bind(request.expected.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
     if updated == 0 {
         return Err(lost(&mut tx, action.id, request.expected).await);
     }
@@ -145,7 +147,14 @@ pub(super) async fn decide(store: &SqliteStore, request: &DecisionRequest) -> St
         at,
     });
     let what = request.decision.as_str();
-    let record = audit_record(&action, what, (&request.by).into(), Some(request.expected), at, &request.meta);
+    let record = audit_record(
+        &action,
+        what,
+        (&request.by).into(),
+        Some(request.expected),
+        at,
+        &request.meta,
+    );
     audit::append(&mut tx, record).await?;
     store.commit(tx, vec![notice(&action)]).await?;
     Ok(action)
@@ -160,7 +169,9 @@ pub(super) async fn record_run(
 ) -> StoreResult<Action> {
     let at = micros(at);
     let mut tx = store.begin_write().await?;
-    let mut action = load(&mut tx, id).await?.ok_or_else(|| StoreError::NotFound(format!("action {id}")))?;
+    let mut action = load(&mut tx, id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("action {id}")))?;
     if action.state != ActionState::Executing || action.run.is_some() {
         return Err(Conflict::RunNotRecordable {
             current: action.state,
@@ -193,7 +204,9 @@ pub(super) async fn finish(
     outcome.validate()?;
     let at = micros(at);
     let mut tx = store.begin_write().await?;
-    let mut action = load(&mut tx, id).await?.ok_or_else(|| StoreError::NotFound(format!("action {id}")))?;
+    let mut action = load(&mut tx, id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("action {id}")))?;
     if action.state != ActionState::Executing {
         return Err(Conflict::StateChanged {
             expected: ActionState::Executing,
@@ -212,7 +225,14 @@ pub(super) async fn finish(
     action.outcome = Some(outcome.summary.clone());
     action.finished_at = Some(at);
     action.updated_at = at;
-    let record = audit_record(&action, "outcome", (&action.asker).into(), Some(ActionState::Executing), at, meta);
+    let record = audit_record(
+        &action,
+        "outcome",
+        (&action.asker).into(),
+        Some(ActionState::Executing),
+        at,
+        meta,
+    );
     audit::append(&mut tx, record).await?;
     store.commit(tx, vec![notice(&action)]).await?;
     Ok(action)
@@ -235,16 +255,24 @@ pub(super) async fn expire_overdue(store: &SqliteStore, now: DateTime<Utc>) -> S
     for row in &due {
         let id = uuid_col(row, "id")?;
         let previous: String = row.try_get("state")?;
-        let previous = ActionState::parse(&previous)
-            .ok_or_else(|| StoreError::Corrupt(format!("actions.state: {previous}")))?;
+        let previous =
+            ActionState::parse(&previous).ok_or_else(|| StoreError::Corrupt(format!("actions.state: {previous}")))?;
         sqlx::query("UPDATE actions SET state = 'expired', updated_at = ?1 WHERE id = ?2")
             .bind(sql_micros(now))
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
-        let action = load(&mut tx, id).await?.ok_or_else(|| StoreError::NotFound(format!("action {id}")))?;
-        let record: NewAuditRecord =
-            audit_record(&action, "expire", AuditActor::system(), Some(previous), now, &RequestMeta::default());
+        let action = load(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("action {id}")))?;
+        let record: NewAuditRecord = audit_record(
+            &action,
+            "expire",
+            AuditActor::system(),
+            Some(previous),
+            now,
+            &RequestMeta::default(),
+        );
         audit::append(&mut tx, record).await?;
         notices.push(notice(&action));
         expired.push(action);

@@ -20,7 +20,7 @@ pub(super) async fn append(conn: &mut SqliteConnection, record: NewAuditRecord) 
         .fetch_one(&mut *conn)
         .await?;
     let row = record.into_row(head.try_get("seq")?, &head.try_get::<String, _>("hash")?)?;
-    sqlx::query(&format!(
+    sqlx::query(sql!(
         "INSERT INTO audit_log ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
     ))
     .bind(row.seq)
@@ -74,7 +74,8 @@ pub(super) async fn page(pool: &SqlitePool, query: &AuditQuery, key: &PageKey) -
         sql.push(" AND at < ").push_bind(micros(to));
     }
     // One more than the page: whether older records match decides the next token.
-    sql.push(" ORDER BY seq DESC LIMIT ").push_bind(i64::from(plan.limit) + 1);
+    sql.push(" ORDER BY seq DESC LIMIT ")
+        .push_bind(i64::from(plan.limit) + 1);
     let rows = sql.build().fetch_all(pool).await?;
     let mut records = rows
         .iter()
@@ -101,7 +102,7 @@ pub(super) async fn verify(pool: &SqlitePool) -> StoreResult<ChainReport> {
     let mut last = (0_i64, crate::chat::store::audit::GENESIS_HASH.to_owned());
     let mut walked = 0_u64;
     loop {
-        let rows = sqlx::query(&format!(
+        let rows = sqlx::query(sql!(
             "SELECT {COLUMNS} FROM audit_log WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3"
         ))
         .bind(last.0)

@@ -51,7 +51,7 @@ pub(super) async fn append(store: &SqliteStore, message: &NewMessage) -> StoreRe
     let (kind, sender_id, sender_name) = sender_columns(&message.sender);
     let mut tx = store.begin_write().await?;
     if let Some(client_msg_id) = &message.client_msg_id {
-        let existing = sqlx::query(&format!(
+        let existing = sqlx::query(sql!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = ?1 AND sender_id = ?2 AND client_msg_id = ?3"
         ))
         .bind(&room)
@@ -121,7 +121,7 @@ pub(super) async fn append(store: &SqliteStore, message: &NewMessage) -> StoreRe
 }
 
 pub(super) async fn one(pool: &SqlitePool, room: &RoomId, event_id: EventId) -> StoreResult<Option<Message>> {
-    let row = sqlx::query(&format!(
+    let row = sqlx::query(sql!(
         "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = ?1 AND event_id = ?2"
     ))
     .bind(room.to_string())
@@ -133,7 +133,7 @@ pub(super) async fn one(pool: &SqlitePool, room: &RoomId, event_id: EventId) -> 
 
 pub(super) async fn history(pool: &SqlitePool, room: &RoomId, query: &HistoryQuery) -> StoreResult<Vec<Message>> {
     let rows = if let Some(after) = query.after() {
-        sqlx::query(&format!(
+        sqlx::query(sql!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = ?1 AND event_id > ?2 \
              AND (?3 IS NULL OR event_id < ?3) ORDER BY event_id ASC LIMIT ?4"
         ))
@@ -144,7 +144,7 @@ pub(super) async fn history(pool: &SqlitePool, room: &RoomId, query: &HistoryQue
         .fetch_all(pool)
         .await?
     } else {
-        sqlx::query(&format!(
+        sqlx::query(sql!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = ?1 \
              AND (?2 IS NULL OR event_id < ?2) ORDER BY event_id DESC LIMIT ?3"
         ))

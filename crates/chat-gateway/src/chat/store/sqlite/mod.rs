@@ -4,14 +4,17 @@
 //! TEXT; reads on a pool, every write on a single writer connection in `BEGIN IMMEDIATE` transactions, so writes are
 //! serialised whole (event ids, compare-and-sets and the audit chain need nothing more). The database file is
 //! created private to its owner (0600, its directory 0700 when this creates it): it holds the audit trail. The
-//! change feed is in-process: a notice is published after its transaction commits. (Two processes on one SQLite
-//! file would not hear each other; replicas run on PostgreSQL.)
+//! change feed is in-process: a notice is published after its transaction commits, to the subscribers of every
+//! store this process opened on the same file. (Two processes on one SQLite file would not hear each other;
+//! replicas run on PostgreSQL.)
 
 mod actions;
 mod audit;
 mod messages;
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{LazyLock, Mutex};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -24,8 +27,8 @@ use super::audit::PageKey;
 use super::feed::Hub;
 use super::{
     Action, ActionScope, Appended, AuditPage, AuditQuery, AuditRecord, ChainReport, ChangeNotice, ChatStore,
-    DecisionRequest, EventId, HistoryQuery, Message, NewAction, NewAuditRecord, NewMessage, Outcome, RequestMeta,
-    Room, RunRef, ShortCode, StoreError, StoreOptions, StoreResult,
+    DecisionRequest, EventId, HistoryQuery, Message, NewAction, NewAuditRecord, NewMessage, Outcome, RequestMeta, Room,
+    RunRef, ShortCode, StoreError, StoreOptions, StoreResult,
 };
 use crate::chat::domain::RoomId;
 
@@ -47,7 +50,8 @@ impl SqliteStore {
     /// migrates it.
     pub async fn connect(url: &str, options: StoreOptions) -> StoreResult<Self> {
         if let Some(path) = file_path(url) {
-            create_private(path).map_err(|e| StoreError::InvalidInput(format!("database URL: {}: {e}", path.display())))?;
+            create_private(path)
+                .map_err(|e| StoreError::InvalidInput(format!("database URL: {}: {e}", path.display())))?;
         }
         let readers = devopstrack_platform::sqlite::open_pool(url).await?;
         sqlx::migrate!("./migrations/sqlite").run(&readers).await?;
@@ -56,7 +60,7 @@ impl SqliteStore {
         Ok(Self {
             readers,
             writer,
-            hub: Hub::new(),
+            hub: hub_of(file_path(url)),
             page_key,
             options,
         })
@@ -79,6 +83,16 @@ impl SqliteStore {
         }
         Ok(())
     }
+}
+
+/// The feeds of the database files this process opened, so two stores on one file hear each other's commits as
+/// two PostgreSQL replicas do. An in-memory database gets a feed of its own.
+fn hub_of(path: Option<&Path>) -> Hub {
+    static HUBS: LazyLock<Mutex<HashMap<PathBuf, Hub>>> = LazyLock::new(Default::default);
+    let Some(path) = path else { return Hub::new() };
+    let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    let mut hubs = HUBS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    hubs.entry(key).or_insert_with(Hub::new).clone()
 }
 
 /// The file a `sqlite:` URL names, if it names one.
@@ -160,7 +174,10 @@ impl ChatStore for SqliteStore {
     }
 
     async fn open_action_by_code(&self, code: &ShortCode, scope: &ActionScope) -> StoreResult<Option<Action>> {
-        Ok(actions::open(&self.readers, Some(code), scope).await?.into_iter().next())
+        Ok(actions::open(&self.readers, Some(code), scope)
+            .await?
+            .into_iter()
+            .next())
     }
 
     async fn open_actions(&self, scope: &ActionScope) -> StoreResult<Vec<Action>> {
@@ -215,8 +232,14 @@ mod tests {
 
     #[test]
     fn file_paths_come_from_file_urls_only() {
-        assert_eq!(file_path("sqlite://.devopstrack/chat.db"), Some(Path::new(".devopstrack/chat.db")));
-        assert_eq!(file_path("sqlite:///tmp/x/chat.db?mode=rwc"), Some(Path::new("/tmp/x/chat.db")));
+        assert_eq!(
+            file_path("sqlite://.devopstrack/chat.db"),
+            Some(Path::new(".devopstrack/chat.db"))
+        );
+        assert_eq!(
+            file_path("sqlite:///tmp/x/chat.db?mode=rwc"),
+            Some(Path::new("/tmp/x/chat.db"))
+        );
         assert_eq!(file_path("sqlite::memory:"), None);
         assert_eq!(file_path("sqlite://"), None);
     }
