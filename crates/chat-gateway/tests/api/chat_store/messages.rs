@@ -1,6 +1,6 @@
 //! Messages: an idempotent `clientMsgId`, per-room event ids with no gaps under concurrency, history pages.
 
-use devopstrack_gateway::chat::store::{Conflict, EventId, HistoryQuery, MAX_PAGE, Replay, StoreError};
+use devopstrack_gateway::chat::store::{Conflict, EventId, HistoryQuery, MAX_PAGE, REPLAY_CAP, Replay, StoreError};
 use devopstrack_platform::auth::Role;
 use futures::future::join_all;
 
@@ -10,6 +10,7 @@ conformance!(
     a_resend_answers_the_stored_message_and_the_same_id_with_other_text_conflicts,
     event_ids_are_per_room_and_gapless_when_two_replicas_append_at_once,
     history_pages_before_and_after_a_cursor_with_the_limit_capped,
+    a_client_further_behind_than_the_replay_cap_must_resync,
 );
 
 fn ids(messages: &[devopstrack_gateway::chat::store::Message]) -> Vec<u64> {
@@ -178,4 +179,28 @@ async fn history_pages_before_and_after_a_cursor_with_the_limit_capped(url: &str
     }
     let ahead = store.replay(&general, EventId::new(131).unwrap()).await.unwrap();
     assert_eq!(ahead, Replay::ResyncRequired, "a cursor ahead of the room");
+}
+
+async fn a_client_further_behind_than_the_replay_cap_must_resync(url: &str) {
+    let store = open(url).await;
+    let bob = person("bob", Role::Viewer);
+    let last = REPLAY_CAP + 1;
+    for n in 1..=last {
+        let message = said("general", &bob, &format!("c-{n}"), &format!("line {n}"), n as i64);
+        store.append_message(&message).await.unwrap();
+    }
+    let general = room("general");
+
+    let too_far = store.replay(&general, EventId::ZERO).await.unwrap();
+    let at_the_cap = store.replay(&general, EventId::new(1).unwrap()).await.unwrap();
+
+    assert_eq!(
+        too_far,
+        Replay::ResyncRequired,
+        "{last} missed events: more than the cap"
+    );
+    match at_the_cap {
+        Replay::Events(events) => assert_eq!(ids(&events), (2..=last).collect::<Vec<_>>(), "exactly the cap"),
+        other => panic!("want {REPLAY_CAP} events, got {other:?}"),
+    }
 }

@@ -77,11 +77,15 @@ pub fn said(room_id: &str, who: &Person, client_msg_id: &str, body: &str, second
     )
 }
 
-/// Changes one audit record under the store, as someone with write access to the database would: the append-only
-/// trigger is removed first (it is what stops everyone else).
+/// Changes one audit record under the store, as someone with write access to the database would: a plain UPDATE
+/// or DELETE is refused (the append-only triggers), so the trigger is removed first.
 pub async fn tamper_with_audit_record(url: &str, seq: i64) {
     if url.starts_with("sqlite:") {
         let pool = sqlx::SqlitePool::connect(url).await.expect("open the SQLite file");
+        for refused in ["UPDATE audit_log SET result = 'forged'", "DELETE FROM audit_log"] {
+            let err = sqlx::query(refused).execute(&pool).await.expect_err(refused);
+            assert!(err.to_string().contains("append-only"), "{refused}: {err}");
+        }
         sqlx::query("DROP TRIGGER audit_log_no_update")
             .execute(&pool)
             .await
@@ -94,6 +98,14 @@ pub async fn tamper_with_audit_record(url: &str, seq: i64) {
         assert_eq!(changed.rows_affected(), 1);
     } else {
         let pool = sqlx::PgPool::connect(url).await.expect("connect to PostgreSQL");
+        for refused in [
+            "UPDATE audit_log SET result = 'forged'",
+            "DELETE FROM audit_log",
+            "TRUNCATE audit_log",
+        ] {
+            let err = sqlx::query(refused).execute(&pool).await.expect_err(refused);
+            assert!(err.to_string().contains("append-only"), "{refused}: {err}");
+        }
         sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change")
             .execute(&pool)
             .await
