@@ -67,6 +67,10 @@ const STATUS_PHRASES: [&[&str]; 16] = [
     &["what's", "running"],
 ];
 
+/// A yes/no question opens with one of these ("is the build green?", "did the run pass?"): a `build` or `run`
+/// after it is a noun, not the imperative verb.
+const QUESTION_AUXILIARIES: [&str; 9] = ["is", "are", "was", "were", "did", "does", "do", "has", "have"];
+
 const DEPLOY_NOUNS_PLURAL: [&str; 5] = ["deployments", "deploys", "deploiements", "livraisons", "releases"];
 
 fn names_a_run(t: &Tagged, c: &Range<usize>) -> bool {
@@ -102,9 +106,10 @@ fn command(t: &Tagged, c: &Range<usize>) -> Option<ClauseIntent> {
     if t.phrase(c, &["roll", "out"]) {
         return deploy(Intent::Deploy);
     }
+    let asks = QUESTION_AUXILIARIES.contains(&t.norm(c.start));
     let run_verb = t
         .find(c, &[Kw::RunVerb])
-        .or(head.filter(|&h| matches!(t.kw(h), Some(Kw::Run | Kw::Build))));
+        .or(head.filter(|&h| !asks && matches!(t.kw(h), Some(Kw::Run | Kw::Build))));
     let deploy_word = t.find(c, &[Kw::Deploy, Kw::Mep]);
     match (run_verb, deploy_word) {
         (Some(r), Some(d)) if r < d => return deploy(Intent::RunPipeline),
