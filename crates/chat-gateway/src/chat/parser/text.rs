@@ -28,8 +28,9 @@ pub(super) fn is_invisible(c: char) -> bool {
 }
 
 /// Removes zero-width, BiDi-control, tag and other invisible characters (and control characters but tab and line
-/// feed; U+2028/U+2029 become line feeds). Idempotent. The store and the routes call it on every message before
-/// storing it, so what is stored is what was parsed.
+/// feed; U+2028/U+2029 become line feeds). Idempotent. The chat routes (the next step of issue 17) are to store
+/// [`MessageText::as_str`], so what is stored is what was parsed: the store's own `MessageText` only bounds the
+/// length and refuses NUL, it does not strip.
 pub fn strip_invisible(text: &str) -> String {
     text.chars()
         .filter(|&c| !is_invisible(c))
