@@ -1,9 +1,10 @@
 # The commands people and CI run. Anything longer than a line or two lives in scripts/.
 #   make run  [PROFILE=release] [ARGS="--data-dir DIR"]
 #   make test [ARGS="name_filter"]
+#   make fuzz [FUZZ_SECONDS=60] [ARGS="target ..."]
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint build bench fmt clean test-infra lint-workflows
+.PHONY: help run test lint build bench fmt clean test-infra lint-workflows fuzz
 .PHONY: test-deploy test-cluster k3d-up k3d-down
 
 help: ## List the targets
@@ -22,6 +23,9 @@ bench: ## Load figures on loopback (release build; needs wrk): the edge (req/s),
 	scripts/bench-edge.sh
 	scripts/bench-tasks.sh
 	scripts/bench-metrics.sh
+
+fuzz: ## cargo-fuzz on the untrusted-input parsers: 8 targets x FUZZ_SECONDS (default 60: ~8 min + build); installs cargo-fuzz
+	scripts/fuzz.sh $(ARGS)
 
 build: ## Build every crate (dev profile)
 	cargo build --workspace --locked

@@ -8,6 +8,7 @@
 #   scripts/e2e.sh                     dev build
 #   PROFILE=release scripts/e2e.sh     optimised build (the timings of the note are taken this way)
 #   E2E_SKIP_BUILD=1 scripts/e2e.sh    reuse frontend/dist and target/<profile>/devopstrack as they are
+#   E2E_SKIP_CARGO=1 scripts/e2e.sh    build the dashboard but reuse target/<profile>/devopstrack (make test: the test run built it)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -36,8 +37,10 @@ if [[ "${E2E_SKIP_BUILD:-0}" != 1 ]]; then
   log "npm run build (frontend)"
   npm run --prefix frontend build --silent
   npm run --prefix frontend size --silent # gzip per route; fails over the 250 KB initial-JS budget
-  log "cargo build -p devopstrack --locked ${cargo_profile[*]}"
-  cargo build -p devopstrack --locked "${cargo_profile[@]}"
+  if [[ "${E2E_SKIP_CARGO:-0}" != 1 ]]; then
+    log "cargo build -p devopstrack --locked ${cargo_profile[*]}"
+    cargo build -p devopstrack --locked "${cargo_profile[@]}"
+  fi
 fi
 [[ -f frontend/dist/index.html ]] || die "frontend/dist is not built"
 [[ -x "$bin_dir/devopstrack" ]] || die "$bin_dir/devopstrack is not built"

@@ -4,7 +4,8 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// `Retry-After` of a 503: a store or service that is down is usually back (or failed over) within seconds.
 pub const RETRY_AFTER_SECS: u64 = 5;
@@ -178,6 +179,25 @@ impl From<devopstrack_platform::auth::TokenError> for ApiError {
             | TokenError::Invalid(_) => ApiError::Unauthenticated(e.to_string()),
         }
     }
+}
+
+/// The body of every error answer.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Error, example = json!({"error": {"code": "not_found", "message": "project api does not exist"}}))]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorDetail {
+    /// Machine-readable: `invalid_json`, `invalid_argument`, `unauthenticated`, `forbidden`, `not_found`, `conflict`,
+    /// `payload_too_large`, `unsupported_media_type`, `rate_limited`, `account_locked`, `too_many_sockets`,
+    /// `unavailable`, `internal`.
+    pub code: String,
+    /// For people; names the field at fault for `invalid_argument`.
+    pub message: String,
 }
 
 #[cfg(test)]

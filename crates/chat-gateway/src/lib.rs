@@ -4,6 +4,7 @@
 //! `/api/v1/openapi.json` ([`openapi`]) and interactive docs at `/api/docs` ([`docs`]).
 
 pub mod chat;
+pub mod clients;
 pub mod config;
 pub mod docs;
 pub mod error;
@@ -15,3 +16,11 @@ pub mod routes;
 pub mod startup;
 pub mod state;
 pub mod webhooks;
+
+/// What the cargo-fuzz targets in `fuzz/` call that the crate keeps private: the WebSocket client messages and topics,
+/// and the body that creates a pipeline with its job params. Not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::routes::pipelines_dto::{CreatePipelineBody, json_to_struct};
+    pub use crate::routes::ws::protocol::{ClientMessage, ParseError, Topic};
+}

@@ -13,10 +13,10 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use actix_web::{HttpResponse, web};
-use serde::{Deserialize, Serialize};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::OpenApi;
 
 use self::modifiers::{BearerAuth, CommonResponses, MinProperties};
+use crate::error::ErrorBody;
 use crate::routes::{auth, health, integrations, metrics, pipelines, projects, tokens, users, webhooks, ws};
 
 /// Where the document is served.
@@ -81,25 +81,6 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
     ),
 )]
 pub struct ApiDoc;
-
-/// The body of every error answer.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(as = Error, example = json!({"error": {"code": "not_found", "message": "project api does not exist"}}))]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ErrorDetail {
-    /// Machine-readable: `invalid_json`, `invalid_argument`, `unauthenticated`, `forbidden`, `not_found`, `conflict`,
-    /// `payload_too_large`, `unsupported_media_type`, `rate_limited`, `account_locked`, `too_many_sockets`,
-    /// `unavailable`, `internal`.
-    pub code: String,
-    /// For people; names the field at fault for `invalid_argument`.
-    pub message: String,
-}
 
 static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
     ApiDoc::openapi()

@@ -4,8 +4,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use prometheus_client::metrics::gauge::Gauge;
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
 
 use devopstrack_platform::auth::{Jwk, JwksFetcher, JwtVerifier};
 use devopstrack_platform::grpc::{ClientSettings, TracePropagation, jwks_over_grpc, lazy_channel};
@@ -20,10 +18,7 @@ use crate::config::Settings;
 use crate::extract::forwarded::TrustedProxies;
 use crate::ratelimit::RateLimiter;
 
-pub type AuthClient = AuthServiceClient<InterceptedService<Channel, TracePropagation>>;
-pub type ProjectsClient = ProjectServiceClient<InterceptedService<Channel, TracePropagation>>;
-pub type TasksClient = TaskServiceClient<InterceptedService<Channel, TracePropagation>>;
-pub type MetricsClient = MetricsServiceClient<InterceptedService<Channel, TracePropagation>>;
+pub use crate::clients::{AuthClient, MetricsClient, ProjectsClient, TasksClient};
 
 /// The largest answer the projects client decodes (see `webhooks::recovery`).
 pub const PROJECTS_MAX_ANSWER_BYTES: usize = 8 * 1024 * 1024;
@@ -52,7 +47,7 @@ pub struct AppState {
     /// The GitHub webhook intake (queue, service token, counters).
     pub webhooks: crate::webhooks::Webhooks,
     /// Where the built web dashboard is (served at `/`).
-    pub dashboard: Arc<crate::routes::dashboard::Dashboard>,
+    pub dashboard: Arc<crate::routes::dashboard::dist::Dashboard>,
     /// Health checks of every upstream, for `/readyz`.
     pub upstreams: Arc<crate::routes::health::readiness::Upstreams>,
 }
@@ -122,7 +117,7 @@ impl AppState {
             secure_cookies: settings.secure_cookies(),
             proxies: settings.trusted_proxies(),
             public_https: settings.public_https,
-            dashboard: Arc::new(crate::routes::dashboard::Dashboard::new(
+            dashboard: Arc::new(crate::routes::dashboard::dist::Dashboard::new(
                 settings.dashboard_dir.as_deref(),
             )),
         })

@@ -27,9 +27,9 @@ use tokio_util::sync::CancellationToken;
 
 use devopstrack_platform::metrics::MetricsRegistry;
 
-use crate::app::TasksApp;
 use crate::domain::{Effect, Pipeline, Source, StateChange};
 use crate::events::EventHub;
+use crate::store::TaskStore;
 
 /// How often the gauges are sampled from the store.
 pub const SAMPLE_EVERY: Duration = Duration::from_secs(5);
@@ -125,7 +125,12 @@ fn source_label(source: &Source) -> &'static str {
 }
 
 /// Registers the gauges and keeps them current until `stop` (a failed sample leaves the last values).
-pub async fn report_gauges(app: Arc<TasksApp>, registry: MetricsRegistry, hub: EventHub, stop: CancellationToken) {
+pub async fn report_gauges(
+    store: Arc<dyn TaskStore>,
+    registry: MetricsRegistry,
+    hub: EventHub,
+    stop: CancellationToken,
+) {
     let depth = Family::<QueueLabels, Gauge>::default();
     let oldest = Gauge::<f64, AtomicU64>::default();
     let outbox = Family::<OutboxLabels, Gauge>::default();
@@ -157,7 +162,6 @@ pub async fn report_gauges(app: Arc<TasksApp>, registry: MetricsRegistry, hub: E
             () = stop.cancelled() => return,
             _ = tick.tick() => {}
         }
-        let store = app.store();
         if let Ok(d) = store.queue_depth().await {
             for (state, n) in [("ready", d.ready), ("delayed", d.delayed), ("leased", d.leased)] {
                 depth.get_or_create(&QueueLabels { state }).set(count(n));

@@ -19,9 +19,8 @@ use devopstrack_proto::projects::v1::project_service_client::ProjectServiceClien
 use crate::domain::Tier;
 use crate::error::Error;
 pub use crate::service_tokens::DeliveryError;
-use crate::service_tokens::ServiceTokens;
+use crate::service_tokens::{AuthClient, ServiceTokens};
 
-pub type AuthClient = AuthServiceClient<InterceptedService<Channel, TracePropagation>>;
 type ProjectsClient = ProjectServiceClient<InterceptedService<Channel, TracePropagation>>;
 
 /// What a pipeline needs to know of its project.

@@ -8,10 +8,14 @@ use std::time::{Duration, Instant};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Mutex;
 use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
 
+use devopstrack_platform::grpc::TracePropagation;
 use devopstrack_proto::auth::v1 as auth_pb;
+use devopstrack_proto::auth::v1::auth_service_client::AuthServiceClient;
 
-use crate::projects::AuthClient;
+pub type AuthClient = AuthServiceClient<InterceptedService<Channel, TracePropagation>>;
 
 /// A service token is renewed this long before it expires.
 const TOKEN_MARGIN: Duration = Duration::from_secs(60);

@@ -25,7 +25,8 @@ use crate::events::EventHub;
 use crate::executor::{ExecutorSettings, Executors};
 use crate::grpc::TasksGrpc;
 use crate::metrics_client::MetricsClient;
-use crate::projects::{AuthClient, Projects};
+use crate::projects::Projects;
+use crate::service_tokens::AuthClient;
 use crate::worker::{self, WorkerSettings};
 
 pub struct Application {
@@ -120,7 +121,7 @@ impl Application {
         let background = CancellationToken::new();
         let hub = EventHub::start(self.app.store().clone(), background.clone()).await;
         tokio::spawn(crate::metrics::report_gauges(
-            self.app.clone(),
+            self.app.store().clone(),
             self.metrics.clone(),
             hub.clone(),
             background.clone(),

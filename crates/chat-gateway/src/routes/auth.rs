@@ -12,8 +12,8 @@ use devopstrack_proto::auth::v1 as pb;
 
 use super::dto::{JwkBody, JwksBody, MeBody, TokenBody, UserBody};
 use crate::error::ApiError;
+use crate::error::ErrorBody;
 use crate::extract::{Caller, Json, RequestId, client_ip, parse_body, upstream};
-use crate::openapi::ErrorBody;
 use crate::state::AppState;
 
 pub const REFRESH_COOKIE: &str = "devopstrack_refresh";

@@ -12,6 +12,8 @@
 //! - Without a build, every page is a short built-in page that says how to build the dashboard.
 //! - Responses are compressed (gzip) for clients that accept it.
 
+pub(crate) mod dist;
+
 use std::path::{Path, PathBuf};
 
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
@@ -46,33 +48,6 @@ background:#1E2538}h1{margin-top:0;font-size:1.3rem}code{color:#00D9FF}p{color:#
 <code>DEVOPSTRACK_GATEWAY__DASHBOARD_DIR</code>.</p>
 </main></body></html>
 "#;
-
-/// Where the built dashboard is, if anywhere.
-#[derive(Debug, Clone)]
-pub struct Dashboard {
-    /// Canonical directory holding `index.html`; `None`: not built.
-    root: Option<PathBuf>,
-}
-
-impl Dashboard {
-    /// The configured directory, else `frontend/dist` under the working directory when it holds an `index.html`.
-    pub fn new(configured: Option<&Path>) -> Self {
-        let candidate = configured.map_or_else(|| PathBuf::from("frontend/dist"), Path::to_path_buf);
-        let root = candidate
-            .join("index.html")
-            .is_file()
-            .then(|| candidate.canonicalize().ok())
-            .flatten();
-        match &root {
-            Some(dir) => tracing::info!(dir = %dir.display(), "serving the dashboard"),
-            None => tracing::info!(
-                dir = %candidate.display(),
-                "no dashboard build found; / explains how to build it"
-            ),
-        }
-        Self { root }
-    }
-}
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(

@@ -12,8 +12,8 @@ use devopstrack_proto::projects::v1 as pb;
 
 use super::dto::time;
 use crate::error::ApiError;
+use crate::error::ErrorBody;
 use crate::extract::{Caller, Json, RequestId, upstream};
-use crate::openapi::ErrorBody;
 use crate::state::AppState;
 
 const PATH: &str = "/api/v1/projects/{slug}/integrations/github";

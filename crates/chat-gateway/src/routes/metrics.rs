@@ -8,8 +8,8 @@ use devopstrack_proto::metrics::v1 as pb;
 use super::dto::timestamp;
 use super::metrics_dto::{DoraQuery, DoraReportBody, OverviewBody, OverviewQuery, SeriesBody, SeriesQuery};
 use crate::error::ApiError;
+use crate::error::ErrorBody;
 use crate::extract::{Caller, Query, RequestId, read_upstream};
-use crate::openapi::ErrorBody;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -12,8 +12,8 @@ use super::pipelines_dto::{
     CreatePipelineBody, JobLogBody, JobLogQuery, ListPipelinesQuery, PipelineBody, PipelinesPage, RejectBody,
 };
 use crate::error::ApiError;
+use crate::error::ErrorBody;
 use crate::extract::{Caller, Json, Query, RequestId, read_upstream, upstream};
-use crate::openapi::ErrorBody;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

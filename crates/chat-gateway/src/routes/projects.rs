@@ -16,8 +16,8 @@ use super::projects_dto::{
     CreateProjectBody, ListProjectsQuery, ProjectBody, RepositoryInput, RepositoryQuery, UpdateProjectBody,
 };
 use crate::error::ApiError;
+use crate::error::ErrorBody;
 use crate::extract::{Caller, Json, Query, RequestId, read_upstream, upstream};
-use crate::openapi::ErrorBody;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

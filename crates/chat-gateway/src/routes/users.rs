@@ -11,8 +11,8 @@ use devopstrack_proto::auth::v1 as pb;
 
 use super::dto::{Page, PageQuery, UserBody, next_token, role_to_proto};
 use crate::error::ApiError;
+use crate::error::ErrorBody;
 use crate::extract::{Caller, Json, Query, RequestId, read_upstream, upstream};
-use crate::openapi::ErrorBody;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -20,7 +20,7 @@ use utoipa::ToSchema;
 use devopstrack_proto::projects::v1 as pb;
 
 use crate::error::ApiError;
-use crate::openapi::ErrorBody;
+use crate::error::ErrorBody;
 use crate::state::AppState;
 use crate::webhooks::mapping::{GithubEvent, Mapped, map};
 use crate::webhooks::processor::Delivery;

@@ -23,8 +23,8 @@ use self::connection::{Context, LIMITS};
 use self::outbox::{Closer, QUEUE_CAPACITY};
 use self::protocol::close;
 use crate::error::ApiError;
+use crate::error::ErrorBody;
 use crate::extract::{RequestId, client_ip};
-use crate::openapi::ErrorBody;
 use crate::state::AppState;
 
 /// Where the socket is served.

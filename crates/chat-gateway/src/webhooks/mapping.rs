@@ -26,7 +26,7 @@ use super::status::{job_run_status, job_status, run_status};
 use devopstrack_platform::commit::{CommitSha, CommitTime};
 
 use crate::error::ApiError;
-use crate::extract::parse_json;
+use crate::extract::body::parse_json;
 use crate::routes::dto::timestamp;
 
 /// The label that makes an issue an incident (compared case-insensitively).

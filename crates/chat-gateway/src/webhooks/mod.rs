@@ -28,9 +28,9 @@ use tokio::sync::mpsc::error::TrySendError;
 
 use devopstrack_platform::metrics::MetricsRegistry;
 
+use crate::clients::{AuthClient, MetricsClient, ProjectsClient, TasksClient};
 use crate::config::Settings;
 use crate::error::ApiError;
-use crate::state::{AuthClient, MetricsClient, ProjectsClient, TasksClient};
 use mapping::GithubEvent;
 use processor::{Delivery, Upstreams};
 use token::ServiceToken;

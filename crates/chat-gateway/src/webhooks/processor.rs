@@ -27,7 +27,7 @@ use devopstrack_proto::projects::v1 as projects_pb;
 
 use super::mapping::{Action, GithubEvent};
 use super::token::ServiceToken;
-use crate::state::{MetricsClient, ProjectsClient, TasksClient};
+use crate::clients::{MetricsClient, ProjectsClient, TasksClient};
 
 /// Calls of one action, the first included.
 pub const MAX_ATTEMPTS: u32 = 8;

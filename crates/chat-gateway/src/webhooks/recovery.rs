@@ -21,7 +21,7 @@ use devopstrack_proto::projects::v1 as pb;
 use super::mapping::{GithubEvent, Mapped, map};
 use super::processor::Delivery;
 use super::token::ServiceToken;
-use crate::state::ProjectsClient;
+use crate::clients::ProjectsClient;
 
 /// Deliveries asked for per call (projects also caps an answer at about 4 MiB of payload).
 pub const PAGE: i32 = 20;

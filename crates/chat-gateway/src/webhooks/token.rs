@@ -10,7 +10,7 @@ use tokio::sync::Mutex;
 
 use devopstrack_proto::auth::v1 as auth_pb;
 
-use crate::state::AuthClient;
+use crate::clients::AuthClient;
 
 /// A token is renewed this long before it expires.
 const MARGIN: Duration = Duration::from_secs(60);

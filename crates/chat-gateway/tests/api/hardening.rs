@@ -73,13 +73,14 @@ async fn a_strangers_failed_logins_from_another_address_do_not_lock_the_user_out
 }
 
 /// Auth and the gateway with the gateway's service credentials (so auth believes the client addresses it forwards),
-/// the gateway trusting `X-Forwarded-For`.
+/// the gateway trusting `X-Forwarded-For` from the test client's address (the proxy, on loopback).
 async fn spawn_app_behind_a_proxy() -> crate::helpers::TestApp {
     crate::helpers::spawn_app_with(|auth, gateway| {
         auth.service_clients
             .insert("gateway".into(), SecretString::from(SERVICE_SECRET));
         gateway.client_secret = Some(SecretString::from(SERVICE_SECRET));
         gateway.trust_forwarded_for = true;
+        gateway.trusted_proxies = vec![devopstrack_gateway::extract::forwarded::Cidr::parse("127.0.0.0/8").unwrap()];
     })
     .await
 }

@@ -16,10 +16,12 @@ use prost::Message;
 
 use devopstrack_proto::metrics::v1 as pb;
 
-use super::writes::Running;
 use crate::convert;
-use crate::domain::{CommitRef, JobStatus, Pipeline, PipelineStatus, Source, StateChange};
+use crate::domain::{CommitRef, JobId, JobStatus, Pipeline, PipelineStatus, Source, StateChange};
 use crate::store::{Delivery, MetricsEvent, MetricsKind};
+
+/// A running attempt before a transition: `(job, attempt, started_at)`.
+pub type Running = (JobId, u32, Option<DateTime<Utc>>);
 
 /// The job run a status change ends, if it ends one.
 pub(super) fn job_run(

@@ -16,6 +16,12 @@ mod metrics_events;
 mod pipelines;
 mod writes;
 
+/// The page token codec, for the cargo-fuzz targets in `fuzz/`. Not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use super::pipelines::{decode_token, encode_token};
+}
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};

@@ -289,11 +289,14 @@ fn parse_job_id(raw: &str) -> Result<JobId, Error> {
     JobId::parse(raw).map_err(|e| Error::invalid("jobId", e))
 }
 
-fn encode_token(id: PipelineId) -> String {
+/// The page token after `id`: base64url of its 16 bytes.
+pub fn encode_token(id: PipelineId) -> String {
     URL_SAFE_NO_PAD.encode(id.as_uuid().as_bytes())
 }
 
-fn decode_token(token: &str) -> Result<PipelineId, Error> {
+/// The pipeline a page token points after; INVALID_ARGUMENT naming `pageToken` for anything [`encode_token`] did not
+/// make.
+pub fn decode_token(token: &str) -> Result<PipelineId, Error> {
     let bad = || Error::invalid("pageToken", "is not a token this service issued");
     let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| bad())?;
     let bytes: [u8; 16] = bytes.try_into().map_err(|_| bad())?;

@@ -8,13 +8,10 @@ use prost::Message;
 use devopstrack_proto::projects::v1 as projects_pb;
 use devopstrack_proto::tasks::v1 as pb;
 
-use super::metrics_events;
+use super::metrics_events::{self, Running};
 use crate::convert;
-use crate::domain::{Effect, JobId, JobStatus, Pipeline, PipelineStatus, Source, StateChange};
+use crate::domain::{Effect, JobStatus, Pipeline, PipelineStatus, Source, StateChange};
 use crate::store::{Delivery, NewEvent, OutboxEntry, QueuedJob, Writes};
-
-/// A running attempt before a transition: `(job, attempt, started_at)`.
-pub type Running = (JobId, u32, Option<DateTime<Utc>>);
 
 /// The attempts running in `p` (taken before a transition, since ending an attempt may clear its start time).
 pub fn running_attempts(p: &Pipeline) -> Vec<Running> {

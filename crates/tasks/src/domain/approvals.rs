@@ -20,20 +20,11 @@
 use chrono::{DateTime, Utc};
 use devopstrack_platform::auth::Role;
 
-use super::meta::{Actor, JobId, PipelineMeta, Source, Tier};
+use super::meta::{Actor, JobId, Tier, environment_gates};
 use super::pipeline::{Effect, Pipeline, TransitionError};
 use super::state::JobStatus;
 
 type Fx = Result<Vec<Effect>, TransitionError>;
-
-/// Whether a run with this meta is a deploy whose environment gates its last stage (protected, or production tier).
-pub(super) fn environment_gates(meta: &PipelineMeta) -> bool {
-    meta.source == Source::DevOpsTrack
-        && meta
-            .target
-            .as_ref()
-            .is_some_and(|t| t.protected || t.tier == Tier::Production)
-}
 
 impl Pipeline {
     /// Whether stage `s` is held by the environment's gate (the last stage of a gated deploy).

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use super::external::ExternalJobRef;
-use super::spec::FieldError;
+use super::field::FieldError;
 
 /// Largest accepted `params` object, in bytes of compact JSON.
 pub const MAX_PARAMS_BYTES: usize = 16 * 1024;

@@ -9,7 +9,7 @@ use devopstrack_platform::auth::{Principal, Role};
 use devopstrack_platform::commit::{self, CommitSha, CommitTime};
 use uuid::Uuid;
 
-use super::spec::FieldError;
+use super::field::FieldError;
 
 macro_rules! uuid_id {
     ($name:ident) => {
@@ -199,6 +199,15 @@ impl From<&Principal> for Actor {
             role: p.role,
         }
     }
+}
+
+/// Whether a run with this meta is a deploy whose environment gates its last stage (protected, or production tier).
+pub(super) fn environment_gates(meta: &PipelineMeta) -> bool {
+    meta.source == Source::DevOpsTrack
+        && meta
+            .target
+            .as_ref()
+            .is_some_and(|t| t.protected || t.tier == Tier::Production)
 }
 
 #[cfg(test)]

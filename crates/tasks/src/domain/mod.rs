@@ -7,6 +7,7 @@
 mod approvals;
 mod executor;
 pub mod external;
+mod field;
 mod meta;
 mod pipeline;
 pub mod spec;
@@ -14,8 +15,9 @@ mod state;
 mod transitions;
 
 pub use devopstrack_platform::auth::Role;
+pub use field::FieldError;
 pub use meta::*;
 pub use pipeline::*;
-pub use spec::{FieldError, PipelineInput, PipelineSpec};
+pub use spec::{PipelineInput, PipelineSpec};
 pub use state::*;
 pub use transitions::{MAX_LEASE_LOSSES, Outcome};

@@ -9,8 +9,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::approvals::environment_gates;
-use super::meta::{JobId, PipelineId, PipelineMeta};
+use super::meta::{JobId, PipelineId, PipelineMeta, environment_gates};
 use super::spec::{JobSpec, Name, PipelineSpec};
 use super::state::{JobStatus, PipelineStatus};
 

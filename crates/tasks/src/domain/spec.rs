@@ -17,6 +17,7 @@ pub use super::executor::{
     ExecutorKind, ExecutorSpec, HttpParams, MAX_PARAMS_BYTES, MAX_SIMULATE_DURATION_MS, MAX_SIMULATE_LOG_LINES,
     SimulateParams,
 };
+pub use super::field::FieldError;
 
 pub const MAX_STAGES: usize = 20;
 pub const MAX_JOBS_PER_STAGE: usize = 50;
@@ -30,23 +31,6 @@ pub const MIN_BACKOFF_MS: u64 = 100;
 pub const MAX_INITIAL_BACKOFF_MS: u64 = 600_000;
 pub const DEFAULT_INITIAL_BACKOFF_MS: u64 = 1000;
 pub const DEFAULT_MAX_BACKOFF_MS: u64 = 60_000;
-
-/// A problem with one field of a request. `path` is what the caller sent, e.g. `stages[1].jobs[0].timeout_s`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{path}: {message}")]
-pub struct FieldError {
-    pub path: String,
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            path: path.into(),
-            message: message.into(),
-        }
-    }
-}
 
 /// The request as received. Numbers are wide and signed so that out-of-range values reach [`PipelineSpec::parse`] and
 /// get a field error instead of a decoding error. `None` (proto: 0) means the default.

@@ -7,8 +7,8 @@ use devopstrack_proto::projects::v1 as pb;
 
 use super::project_ok;
 use crate::error::ApiError;
+use crate::error::ErrorBody;
 use crate::extract::{Caller, Json, RequestId, read_upstream, upstream};
-use crate::openapi::ErrorBody;
 use crate::routes::dto::Page;
 use crate::routes::projects_dto::{EnvironmentBody, EnvironmentSettings, ProjectBody};
 use crate::state::AppState;

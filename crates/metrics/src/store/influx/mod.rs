@@ -44,6 +44,15 @@ use annotated_csv::{CsvError, Value};
 
 pub use line_protocol::LINES_PER_REQUEST;
 
+/// What the cargo-fuzz targets in `fuzz/` call: the annotated-CSV parser, the decoding of its rows and the line
+/// protocol encoder. Not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use super::annotated_csv::{CsvError, Record, Value, parse};
+    pub use super::decode::event;
+    pub use super::line_protocol::{EncodeError, encode, point_time_ns};
+}
+
 /// How long one HTTP exchange with InfluxDB may take before the operation fails (retryable).
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::{MAX_EXTERNAL_ID_CHARS, MAX_EXTERNAL_JOBS, MAX_EXTERNAL_NAME_CHARS, MAX_EXTERNAL_URL_CHARS};
+use crate::domain::field::FieldError;
 use crate::domain::meta::CommitRef;
-use crate::domain::spec::FieldError;
 use crate::domain::state::{JobStatus, PipelineStatus};
 
 /// What one job of a tracked run is at its source. Stored as the job's executor (`external`), so the job's API view
