@@ -11,6 +11,7 @@ conformance!(
     event_ids_are_per_room_and_gapless_when_two_replicas_append_at_once,
     history_pages_before_and_after_a_cursor_with_the_limit_capped,
     a_client_further_behind_than_the_replay_cap_must_resync,
+    a_message_resent_to_two_replicas_at_once_is_stored_once,
 );
 
 fn ids(messages: &[devopstrack_gateway::chat::store::Message]) -> Vec<u64> {
@@ -203,4 +204,31 @@ async fn a_client_further_behind_than_the_replay_cap_must_resync(url: &str) {
         Replay::Events(events) => assert_eq!(ids(&events), (2..=last).collect::<Vec<_>>(), "exactly the cap"),
         other => panic!("want {REPLAY_CAP} events, got {other:?}"),
     }
+}
+
+async fn a_message_resent_to_two_replicas_at_once_is_stored_once(url: &str) {
+    let replicas = [open(url).await, open(url).await];
+    let alice = person("alice", Role::Operator);
+    let message = said("project:api", &alice, "c-twice", "retry api#44", 0);
+
+    let sends = (0..6).map(|n| {
+        let (store, message) = (replicas[n % 2].clone(), message.clone());
+        async move { store.append_message(&message).await.unwrap() }
+    });
+    let answers = join_all(sends).await;
+
+    assert_eq!(
+        answers.iter().filter(|a| a.created).count(),
+        1,
+        "one send stores it, the others are resends"
+    );
+    assert!(
+        answers.iter().all(|a| a.message == answers[0].message),
+        "every send answers the same message"
+    );
+    let history = replicas[0]
+        .history(&room("project:api"), &HistoryQuery::latest(10).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(ids(&history), [1], "and the room holds it once, with no event id burnt");
 }
