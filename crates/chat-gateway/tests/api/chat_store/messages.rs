@@ -4,7 +4,7 @@ use devopstrack_gateway::chat::store::{Conflict, EventId, HistoryQuery, MAX_PAGE
 use devopstrack_platform::auth::Role;
 use futures::future::join_all;
 
-use super::{open, person, room, said};
+use super::{at, open, person, room, said};
 
 conformance!(
     a_resend_answers_the_stored_message_and_the_same_id_with_other_text_conflicts,
@@ -12,6 +12,7 @@ conformance!(
     history_pages_before_and_after_a_cursor_with_the_limit_capped,
     a_client_further_behind_than_the_replay_cap_must_resync,
     a_message_resent_to_two_replicas_at_once_is_stored_once,
+    everyone_sees_general_and_the_project_rooms_and_only_their_own_private_room,
 );
 
 fn ids(messages: &[devopstrack_gateway::chat::store::Message]) -> Vec<u64> {
@@ -231,4 +232,26 @@ async fn a_message_resent_to_two_replicas_at_once_is_stored_once(url: &str) {
         .await
         .unwrap();
     assert_eq!(ids(&history), [1], "and the room holds it once, with no event id burnt");
+}
+
+async fn everyone_sees_general_and_the_project_rooms_and_only_their_own_private_room(url: &str) {
+    let store = open(url).await;
+    for room_id in ["dm:bob", "project:web", "dm:alice", "project:api", "project:api"] {
+        store.ensure_room(&room(room_id), at(0)).await.unwrap();
+    }
+
+    let visible = |rooms: Vec<devopstrack_gateway::chat::store::Room>| {
+        rooms.into_iter().map(|r| r.id.to_string()).collect::<Vec<_>>()
+    };
+    let alices = visible(store.rooms_visible_to("alice").await.unwrap());
+    let carols = visible(store.rooms_visible_to("carol").await.unwrap());
+
+    assert_eq!(alices, ["general", "project:api", "project:web", "dm:alice"]);
+    assert_eq!(
+        carols,
+        ["general", "project:api", "project:web"],
+        "a private room exists once it is used"
+    );
+    let api = store.room(&room("project:api")).await.unwrap().expect("created once");
+    assert_eq!(api.last_event_id, EventId::ZERO);
 }
