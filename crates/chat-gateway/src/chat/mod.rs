@@ -7,3 +7,5 @@
 //! every role check stays where it is.
 
 pub mod domain;
+pub mod parser;
+pub mod store;

@@ -3,6 +3,7 @@
 mod admin_port;
 mod auth_flow;
 mod bad_input;
+mod chat_store;
 mod dashboard;
 mod edge;
 mod forged_tokens;

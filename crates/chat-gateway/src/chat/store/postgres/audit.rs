@@ -1,0 +1,153 @@
+//! The audit trail on PostgreSQL. Appends lock the chain's head row (`SELECT … FOR UPDATE`), so concurrent appends
+//! from any replica queue there and the chain never forks; a trigger refuses UPDATE, DELETE and TRUNCATE on the log.
+
+use sqlx::postgres::{PgPool, PgRow};
+use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
+
+use crate::chat::store::audit::{KindFilter, PageKey, QueryPlan, RawAuditRow, check_head, check_link};
+use crate::chat::store::{AuditPage, AuditQuery, ChainReport, NewAuditRecord, StoreResult};
+
+const COLUMNS: &str =
+    "seq, at, actor_id, actor_name, actor_role, kind, target, result, source, request_id, details, prev_hash, hash";
+
+/// Rows read per round trip while verifying.
+const VERIFY_BATCH: i64 = 500;
+
+/// Appends `record` at the end of the chain, in the caller's transaction.
+pub(super) async fn append(conn: &mut PgConnection, record: NewAuditRecord) -> StoreResult<RawAuditRow> {
+    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
+        .fetch_one(&mut *conn)
+        .await?;
+    let row = record.into_row(head.try_get("seq")?, &head.try_get::<String, _>("hash")?)?;
+    sqlx::query(sql!(
+        "INSERT INTO audit_log ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+    ))
+    .bind(row.seq)
+    .bind(at(&row)?)
+    .bind(&row.actor_id)
+    .bind(&row.actor_name)
+    .bind(&row.actor_role)
+    .bind(&row.kind)
+    .bind(&row.target)
+    .bind(&row.result)
+    .bind(&row.source)
+    .bind(&row.request_id)
+    .bind(&row.details)
+    .bind(&row.prev_hash)
+    .bind(&row.hash)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+        .bind(row.seq)
+        .bind(&row.hash)
+        .execute(&mut *conn)
+        .await?;
+    Ok(row)
+}
+
+fn at(row: &RawAuditRow) -> StoreResult<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::from_timestamp_micros(row.at_micros)
+        .ok_or_else(|| crate::chat::store::StoreError::invalid("at", "out of range"))
+}
+
+pub(super) async fn page(pool: &PgPool, query: &AuditQuery, key: &PageKey) -> StoreResult<AuditPage> {
+    let plan = QueryPlan::new(query, key)?;
+    let mut sql = QueryBuilder::<Postgres>::new(format!("SELECT {COLUMNS} FROM audit_log WHERE TRUE"));
+    if let Some(before) = plan.before_seq {
+        sql.push(" AND seq < ").push_bind(before);
+    }
+    if let Some(actor) = &plan.actor {
+        sql.push(" AND actor_id = ").push_bind(actor.clone());
+    }
+    match &plan.kind {
+        Some(KindFilter::Exact(kind)) => {
+            sql.push(" AND kind = ").push_bind(kind.clone());
+        }
+        Some(KindFilter::Prefix(prefix)) => {
+            sql.push(" AND starts_with(kind, ").push_bind(prefix.clone()).push(")");
+        }
+        None => {}
+    }
+    if let Some(from) = plan.from {
+        sql.push(" AND at >= ").push_bind(from);
+    }
+    if let Some(to) = plan.to {
+        sql.push(" AND at < ").push_bind(to);
+    }
+    // One more than the page: whether older records match decides the next token.
+    sql.push(" ORDER BY seq DESC LIMIT ")
+        .push_bind(i64::from(plan.limit) + 1);
+    let rows = sql.build().fetch_all(pool).await?;
+    let mut records = rows
+        .iter()
+        .map(|row| raw_row(row)?.into_record())
+        .collect::<StoreResult<Vec<_>>>()?;
+    let more = records.len() > plan.limit as usize;
+    records.truncate(plan.limit as usize);
+    let next_page_token = match records.last() {
+        Some(last) if more => Some(plan.next_token(key, last.seq)),
+        _ => None,
+    };
+    Ok(AuditPage {
+        records,
+        next_page_token,
+    })
+}
+
+pub(super) async fn verify(pool: &PgPool) -> StoreResult<ChainReport> {
+    // The head first: records appended while the walk runs lie beyond it and are left for the next run.
+    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+        .fetch_one(pool)
+        .await?;
+    let (head_seq, head_hash): (i64, String) = (head.try_get("seq")?, head.try_get("hash")?);
+    let mut last = (0_i64, crate::chat::store::audit::GENESIS_HASH.to_owned());
+    let mut walked = 0_u64;
+    loop {
+        let rows = sqlx::query(sql!(
+            "SELECT {COLUMNS} FROM audit_log WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3"
+        ))
+        .bind(last.0)
+        .bind(head_seq)
+        .bind(VERIFY_BATCH)
+        .fetch_all(pool)
+        .await?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in &rows {
+            let row = raw_row(row)?;
+            if let Some(problem) = check_link(&row, last.0 + 1, &last.1) {
+                return Ok(ChainReport {
+                    records: walked,
+                    first_break: Some(problem),
+                });
+            }
+            walked += 1;
+            last = (row.seq, row.hash);
+        }
+    }
+    Ok(ChainReport {
+        records: walked,
+        first_break: check_head((head_seq, &head_hash), (last.0, &last.1)),
+    })
+}
+
+fn raw_row(row: &PgRow) -> StoreResult<RawAuditRow> {
+    Ok(RawAuditRow {
+        seq: row.try_get("seq")?,
+        at_micros: row
+            .try_get::<chrono::DateTime<chrono::Utc>, _>("at")?
+            .timestamp_micros(),
+        actor_id: row.try_get("actor_id")?,
+        actor_name: row.try_get("actor_name")?,
+        actor_role: row.try_get("actor_role")?,
+        kind: row.try_get("kind")?,
+        target: row.try_get("target")?,
+        result: row.try_get("result")?,
+        source: row.try_get("source")?,
+        request_id: row.try_get("request_id")?,
+        details: row.try_get("details")?,
+        prev_hash: row.try_get("prev_hash")?,
+        hash: row.try_get("hash")?,
+    })
+}

@@ -1,0 +1,191 @@
+//! The production chat store on PostgreSQL (`migrations/postgres/`): TIMESTAMPTZ, UUID, TEXT enums guarded by
+//! CHECKs, JSON kept as the exact text the store wrote.
+//!
+//! Transactions run at READ COMMITTED. Serialisation points are rows: a room's row (its event counter) for
+//! messages, an action's row for its compare-and-set (PostgreSQL re-checks the `WHERE state = …` after waiting on a
+//! concurrent writer), and the audit head row (`SELECT … FOR UPDATE`) for the chain. Locks are always taken in the
+//! order action → audit head, so they cannot deadlock. Each write NOTIFYs inside its transaction, so the notice is
+//! delivered on commit and never for a rollback; every replica's listener (`listener.rs`) hears it.
+
+mod actions;
+mod audit;
+mod listener;
+mod messages;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use futures::stream::BoxStream;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::{PgConnection, Row};
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use super::audit::PageKey;
+use super::feed::{CHANNEL, Hub};
+use super::{
+    Action, ActionScope, Appended, AuditPage, AuditQuery, AuditRecord, ChainReport, ChangeNotice, ChatStore,
+    DecisionRequest, EventId, HistoryQuery, Message, NewAction, NewAuditRecord, NewMessage, Outcome, RequestMeta, Room,
+    RunRef, ShortCode, StoreOptions, StoreResult,
+};
+use crate::chat::domain::RoomId;
+
+const MAX_CONNECTIONS: u32 = 16;
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub struct PostgresStore {
+    pool: PgPool,
+    hub: Hub,
+    page_key: PageKey,
+    options: StoreOptions,
+    listener: JoinHandle<()>,
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user:password@host/chat`), migrates the database and starts listening for
+    /// changes: a store that is returned already hears every later commit.
+    pub async fn connect(url: &str, options: StoreOptions) -> StoreResult<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect(url)
+            .await?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        let page_key = page_key(&pool).await?;
+        let hub = Hub::new();
+        let listener = listener::start(&pool, hub.clone()).await?;
+        Ok(Self {
+            pool,
+            hub,
+            page_key,
+            options,
+            listener,
+        })
+    }
+
+    /// The pool, for tests that reach under the store (tampering with the audit trail).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        self.listener.abort();
+    }
+}
+
+/// The page-token key of this database, made by the first replica that connects.
+async fn page_key(pool: &PgPool) -> StoreResult<PageKey> {
+    sqlx::query("INSERT INTO store_keys (name, key) VALUES ('audit_page_token', $1) ON CONFLICT (name) DO NOTHING")
+        .bind(PageKey::generate().to_vec())
+        .execute(pool)
+        .await?;
+    let row = sqlx::query("SELECT key FROM store_keys WHERE name = 'audit_page_token'")
+        .fetch_one(pool)
+        .await?;
+    PageKey::from_stored(&row.try_get::<Vec<u8>, _>("key")?)
+}
+
+/// Queues `notice` for delivery when the transaction on `conn` commits.
+async fn notify(conn: &mut PgConnection, notice: &ChangeNotice) -> StoreResult<()> {
+    if let Some(payload) = notice.payload() {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANNEL)
+            .bind(payload)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl ChatStore for PostgresStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn ensure_room(&self, room: &RoomId, now: DateTime<Utc>) -> StoreResult<Room> {
+        messages::ensure_room(&self.pool, room, now).await
+    }
+
+    async fn room(&self, room: &RoomId) -> StoreResult<Option<Room>> {
+        messages::room(&self.pool, room).await
+    }
+
+    async fn rooms_visible_to(&self, user_id: &str) -> StoreResult<Vec<Room>> {
+        messages::rooms_visible_to(&self.pool, user_id).await
+    }
+
+    async fn append_message(&self, message: &NewMessage) -> StoreResult<Appended> {
+        messages::append(&self.pool, message).await
+    }
+
+    async fn message(&self, room: &RoomId, event_id: EventId) -> StoreResult<Option<Message>> {
+        messages::one(&self.pool, room, event_id).await
+    }
+
+    async fn history(&self, room: &RoomId, query: &HistoryQuery) -> StoreResult<Vec<Message>> {
+        messages::history(&self.pool, room, query).await
+    }
+
+    async fn propose_action(&self, action: &NewAction) -> StoreResult<Action> {
+        actions::propose(&self.pool, action, &self.options.short_codes).await
+    }
+
+    async fn action(&self, id: Uuid) -> StoreResult<Option<Action>> {
+        let mut conn = self.pool.acquire().await?;
+        actions::load(&mut conn, id).await
+    }
+
+    async fn open_action_by_code(&self, code: &ShortCode, scope: &ActionScope) -> StoreResult<Option<Action>> {
+        Ok(actions::open(&self.pool, Some(code), scope).await?.into_iter().next())
+    }
+
+    async fn open_actions(&self, scope: &ActionScope) -> StoreResult<Vec<Action>> {
+        actions::open(&self.pool, None, scope).await
+    }
+
+    async fn decide(&self, request: &DecisionRequest) -> StoreResult<Action> {
+        actions::decide(&self.pool, request).await
+    }
+
+    async fn record_run(&self, id: Uuid, run: &RunRef, at: DateTime<Utc>, meta: &RequestMeta) -> StoreResult<Action> {
+        actions::record_run(&self.pool, id, run, at, meta).await
+    }
+
+    async fn finish_action(
+        &self,
+        id: Uuid,
+        outcome: &Outcome,
+        at: DateTime<Utc>,
+        meta: &RequestMeta,
+    ) -> StoreResult<Action> {
+        actions::finish(&self.pool, id, outcome, at, meta).await
+    }
+
+    async fn expire_overdue(&self, now: DateTime<Utc>) -> StoreResult<Vec<Action>> {
+        actions::expire_overdue(&self.pool, now).await
+    }
+
+    async fn append_audit(&self, record: &NewAuditRecord) -> StoreResult<AuditRecord> {
+        let mut tx = self.pool.begin().await?;
+        let row = audit::append(&mut tx, record.clone()).await?;
+        tx.commit().await?;
+        row.into_record()
+    }
+
+    async fn audit_page(&self, query: &AuditQuery) -> StoreResult<AuditPage> {
+        audit::page(&self.pool, query, &self.page_key).await
+    }
+
+    async fn verify_audit_chain(&self) -> StoreResult<ChainReport> {
+        audit::verify(&self.pool).await
+    }
+
+    fn subscribe(&self) -> BoxStream<'static, ChangeNotice> {
+        self.hub.subscribe()
+    }
+}
