@@ -77,7 +77,10 @@ async fn a_waiting_lease_wakes_on_an_enqueue_not_at_its_deadline() {
     };
     tokio::time::sleep(Duration::from_millis(200)).await;
 
-    assert_eq!(store.create_pipeline(&p, &w).await.unwrap(), Created::Created);
+    assert_eq!(
+        store.create_pipeline(&p, &w).await.unwrap(),
+        Created::Created { number: 1 }
+    );
 
     let (got, took) = waiting.await.unwrap();
     let got = got.unwrap();
@@ -324,11 +327,11 @@ async fn a_write_larger_than_one_statement_keeps_every_row_in_order() {
     store.create_pipeline(&p, &writes).await.expect("create");
 
     let events = store.read_events(None, 10_000, Duration::ZERO).await.expect("read");
-    let payloads: Vec<String> = events
-        .iter()
-        .map(|e| String::from_utf8(e.payload.clone()).expect("utf-8"))
+    let payloads: Vec<Vec<u8>> = events.iter().map(|e| e.payload.clone()).collect();
+    // Each event of a create ends with the run number's stamp.
+    let expected: Vec<Vec<u8>> = (0..6_000)
+        .map(|i: i32| [i.to_string().into_bytes(), crate::store::number_stamp(1)].concat())
         .collect();
-    let expected: Vec<String> = (0..6_000).map(|i: i32| i.to_string()).collect();
     assert_eq!(payloads, expected);
     let leased = store.lease("w", 1_000, LEASE, Duration::ZERO).await.expect("lease");
     let attempts: Vec<u32> = leased.iter().map(|d| d.attempt).collect();
