@@ -276,6 +276,7 @@ fn answers_are_camel_case_with_lowercase_enums_and_nulls_for_empty_strings() {
     let pipeline = pb::Pipeline {
         id: "p-1".into(),
         project: "api".into(),
+        number: 42,
         trigger: pb::Trigger::Webhook as i32,
         status: pb::PipelineStatus::WaitingApproval as i32,
         source: pb::Source::Github as i32,
@@ -308,6 +309,7 @@ fn answers_are_camel_case_with_lowercase_enums_and_nulls_for_empty_strings() {
         (&json!("waiting_approval"), &json!("webhook"), &json!("github"))
     );
     assert_eq!(json["createdAt"], "2025-06-01T10:00:00Z");
+    assert_eq!((&json["project"], &json["number"]), (&json!("api"), &json!(42)));
     assert!(json["environment"].is_null() && json["finishedAt"].is_null() && json["cancelledBy"].is_null());
     assert!(json["commit"].is_null(), "no commit_sha: a null commit");
     let job = &json["stages"][0]["jobs"][0];
