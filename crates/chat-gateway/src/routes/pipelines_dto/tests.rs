@@ -325,6 +325,34 @@ fn answers_are_camel_case_with_lowercase_enums_and_nulls_for_empty_strings() {
 }
 
 #[test]
+fn the_document_requires_a_run_number_from_1_and_documents_the_run_route() {
+    let doc = serde_json::to_value(<crate::openapi::ApiDoc as utoipa::OpenApi>::openapi()).unwrap();
+    let pipeline = &doc["components"]["schemas"]["Pipeline"];
+    let number = &pipeline["properties"]["number"];
+    let run = &doc["paths"]["/api/v1/projects/{slug}/runs/{number}"]["get"];
+    let param = run["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "number")
+        .expect("a number parameter");
+
+    assert_eq!(
+        (&number["type"], &number["minimum"]),
+        (&json!("integer"), &json!(1)),
+        "{number}"
+    );
+    assert!(
+        pipeline["required"].as_array().unwrap().contains(&json!("number")),
+        "{pipeline}"
+    );
+    assert_eq!(param["schema"]["minimum"], json!(1), "{param}");
+    for status in ["200", "400", "404"] {
+        assert!(run["responses"].get(status).is_some(), "{status} documented: {run}");
+    }
+}
+
+#[test]
 fn a_pipelines_commit_is_answered_with_its_time_or_a_null_time() {
     let with = |commit_time| pb::Pipeline {
         id: "p-1".into(),
