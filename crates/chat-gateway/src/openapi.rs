@@ -43,7 +43,7 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
         projects::environments::put_environment, projects::environments::delete_environment,
         projects::releases::list_releases, projects::releases::create_release,
         projects::releases::list_deployments, projects::releases::record_deployment,
-        pipelines::list, pipelines::create, pipelines::get, pipelines::cancel,
+        pipelines::list, pipelines::create, pipelines::get, pipelines::get_by_number, pipelines::cancel,
         pipelines::retry, pipelines::approve, pipelines::reject, pipelines::log,
         metrics::dora, metrics::series, metrics::overview,
         ws::upgrade,

@@ -85,6 +85,7 @@ pub fn pipeline_header(p: &Pipeline) -> pb::Pipeline {
     pb::Pipeline {
         id: p.id.to_string(),
         project: p.meta.project.clone(),
+        number: p.number,
         environment: p
             .meta
             .target

@@ -117,6 +117,16 @@ impl TaskService for TasksGrpc {
         Ok(Response::new(convert::pipeline(&pipeline)))
     }
 
+    async fn get_pipeline_by_number(&self, request: Request<pb::GetPipelineByNumberRequest>) -> Answer<pb::Pipeline> {
+        let principal = self.principal(&request).await?;
+        let r = request.into_inner();
+        let pipeline = self
+            .app
+            .get_pipeline_by_number(&principal, &r.project, r.number)
+            .await?;
+        Ok(Response::new(convert::pipeline(&pipeline)))
+    }
+
     async fn list_pipelines(&self, request: Request<pb::ListPipelinesRequest>) -> Answer<pb::ListPipelinesResponse> {
         let principal = self.principal(&request).await?;
         let r = request.into_inner();

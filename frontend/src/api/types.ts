@@ -174,6 +174,8 @@ export interface Stage {
 export interface Pipeline {
   id: string;
   project: string;
+  /** The project's run number (1, 2, 3…), shown as `api#42`. */
+  number: number;
   environment: string | null;
   version: string | null;
   trigger: 'manual' | 'chat' | 'webhook' | 'api' | null;

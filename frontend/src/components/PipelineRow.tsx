@@ -5,7 +5,7 @@ import { Link } from 'react-router-dom';
 
 import type { Pipeline } from '../api/types';
 import { useAuth } from '../auth/AuthContext';
-import { elapsed, relativeTime, shortId } from '../lib/format';
+import { elapsed, relativeTime, runLabel } from '../lib/format';
 import { ACTIVE_PIPELINE, progress } from '../lib/pipelines';
 import { useNow } from '../lib/useNow';
 import { personLabel, useUserNames } from '../lib/userNames';
@@ -31,9 +31,9 @@ export function PipelineRow({ pipeline, showProject = true }: { pipeline: Pipeli
         <div className="min-w-0 flex-1">
           <p className="flex items-center gap-2 truncate text-sm font-medium text-white">
             {deploy ? <Rocket aria-hidden className="h-3.5 w-3.5 text-cyan" /> : <GitBranch aria-hidden className="h-3.5 w-3.5 text-muted" />}
-            {showProject && <span>{pipeline.project}</span>}
+            <span data-testid="run-label">{showProject ? runLabel(pipeline) : `#${pipeline.number}`}</span>
             <span className="truncate text-muted">
-              {deploy ? `deploy ${pipeline.version} → ${pipeline.environment}` : `pipeline ${shortId(pipeline.id)}`}
+              {deploy ? `deploy ${pipeline.version} → ${pipeline.environment}` : 'pipeline'}
             </span>
           </p>
           <p className="mt-0.5 flex min-w-0 items-center gap-1.5 text-xs text-muted">

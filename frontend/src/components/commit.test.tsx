@@ -18,6 +18,7 @@ function pipeline(commit: Pipeline['commit']): Pipeline {
   return {
     id: '01a200eb-373c-74ac-9c2e-04eeb14ed45c',
     project: 'api',
+    number: 42,
     environment: 'staging',
     version: '1.4.0',
     trigger: 'api',
@@ -71,6 +72,11 @@ describe('a pipeline row', () => {
     await row(pipeline({ sha: 'abcdef1234', time: null }));
     expect(screen.getByTestId('commit')).toHaveTextContent(/^abcdef1$/);
     expect(screen.getByTestId('commit')).toHaveAttribute('title', 'Commit abcdef1234, commit time unknown');
+  });
+
+  it('names the run by its project and run number', async () => {
+    await row(pipeline(null));
+    expect(screen.getByTestId('run-label')).toHaveTextContent(/^api#42$/);
   });
 
   it('shows no commit when the pipeline names none', async () => {

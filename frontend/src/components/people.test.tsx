@@ -14,6 +14,7 @@ function pipeline(id: string, triggeredBy: string): Pipeline {
   return {
     id,
     project: 'api',
+    number: 42,
     environment: null,
     version: null,
     trigger: 'manual',

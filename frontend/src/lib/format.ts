@@ -63,6 +63,11 @@ export function dateTime(value: string | null | undefined): string {
 }
 
 /** The last 8 hex digits of an id: ids are UUIDv7, whose first digits are a timestamp shared by neighbours. */
+/** A run as people name it: `api#42` (the project and its run number). */
+export function runLabel(p: { project: string; number: number }): string {
+  return `${p.project}#${p.number}`;
+}
+
 export function shortId(id: string): string {
   const hex = id.replace(/-/g, '');
   return hex.length > 8 ? hex.slice(-8) : id;

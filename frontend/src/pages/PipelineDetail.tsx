@@ -14,7 +14,7 @@ import { CommitRef } from '../components/CommitRef';
 import { LogViewer } from '../components/LogViewer';
 import { Field, FormError, Modal } from '../components/Modal';
 import { ErrorState, LoadingState, PageHeader } from '../components/states';
-import { dateTime, elapsed, relativeTime, shortId } from '../lib/format';
+import { dateTime, elapsed, relativeTime, runLabel } from '../lib/format';
 import { ACTIVE_PIPELINE, allJobs, mergeJob, mergePipeline } from '../lib/pipelines';
 import { canApprove, canOperate } from '../lib/roles';
 import { useNow } from '../lib/useNow';
@@ -80,7 +80,8 @@ export default function PipelineDetail() {
       <PageHeader
         title={
           <span className="flex flex-wrap items-center gap-3">
-            <span>{p.environment ? `Deploy ${p.version} → ${p.environment}` : `Pipeline ${shortId(p.id)}`}</span>
+            <span data-testid="run-label">{runLabel(p)}</span>
+            <span>{p.environment ? `Deploy ${p.version} → ${p.environment}` : 'Pipeline'}</span>
             <span data-testid="pipeline-status">
               <StatusBadge status={p.status} />
             </span>

@@ -46,6 +46,7 @@ const ROUTES: &[&str] = &[
     "GET /api/v1/pipelines",
     "POST /api/v1/pipelines",
     "GET /api/v1/pipelines/{id}",
+    "GET /api/v1/projects/{slug}/runs/{number}",
     "POST /api/v1/pipelines/{id}/cancel",
     "POST /api/v1/jobs/{id}/retry",
     "POST /api/v1/jobs/{id}/approve",

@@ -20,6 +20,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/pipelines", web::get().to(list))
         .route("/api/v1/pipelines", web::post().to(create))
         .route("/api/v1/pipelines/{id}", web::get().to(get))
+        .route("/api/v1/projects/{slug}/runs/{number}", web::get().to(get_by_number))
         .route("/api/v1/pipelines/{id}/cancel", web::post().to(cancel))
         .route("/api/v1/jobs/{id}/retry", web::post().to(retry))
         .route("/api/v1/jobs/{id}/approve", web::post().to(approve))
@@ -123,6 +124,42 @@ async fn get(
     })
     .await?;
     Ok(pipeline_ok(pipeline))
+}
+
+/// A pipeline by its project's run number (`api#42` is `/api/v1/projects/api/runs/42`), with its stages and jobs.
+#[utoipa::path(get, path = "/api/v1/projects/{slug}/runs/{number}", tag = "pipelines",
+    operation_id = "getPipelineByNumber",
+    params(("slug" = crate::openapi::contract::Slug, Path, description = "Project slug"),
+        ("number" = u64, Path, minimum = 1, description = "Run number within the project, from 1")),
+    responses(
+        (status = 200, description = "The pipeline", body = PipelineBody),
+        (status = 400, description = "`number` is not a whole number from 1", body = ErrorBody),
+        (status = 404, description = "The project has no run with this number", body = ErrorBody),
+    ))]
+async fn get_by_number(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: RequestId,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (project, number) = path.into_inner();
+    let number = run_number(&number)?;
+    let message = pb::GetPipelineByNumberRequest { project, number };
+    let pipeline = read_upstream(&state.tasks, &caller, &id, message, |mut c, r| async move {
+        c.get_pipeline_by_number(r).await
+    })
+    .await?;
+    Ok(pipeline_ok(pipeline))
+}
+
+/// A run number from the path: digits only, from 1.
+fn run_number(raw: &str) -> Result<u64, ApiError> {
+    match raw.parse::<u64>() {
+        Ok(n) if n >= 1 && raw.bytes().all(|b| b.is_ascii_digit()) => Ok(n),
+        _ => Err(ApiError::invalid(format!(
+            "number: {raw:?} is not a run number (a whole number from 1)"
+        ))),
+    }
 }
 
 /// Cancels a pipeline: queued and waiting jobs end `cancelled` now, running ones are told to stop (operator).

@@ -105,10 +105,11 @@ impl TasksApp {
             commit: run.commit.clone(),
         };
         let now = self.now();
-        let (pipeline, effects) = Pipeline::track(&run, meta, now)?;
+        let (mut pipeline, effects) = Pipeline::track(&run, meta, now)?;
         let writes = writes::for_effects(&pipeline, &effects, now);
         let existing = match self.store.create_pipeline(&pipeline, &writes).await? {
-            Created::Created => {
+            Created::Created { number } => {
+                pipeline.number = number;
                 self.counters.observe(&pipeline, &effects);
                 tracing::info!(pipeline_id = %pipeline.id, "tracked run created");
                 return Ok(pipeline);

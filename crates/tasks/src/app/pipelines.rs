@@ -136,12 +136,13 @@ impl TasksApp {
             commit,
         };
         let now = self.now();
-        let (pipeline, effects) = Pipeline::new(spec, meta, now);
+        let (mut pipeline, effects) = Pipeline::new(spec, meta, now);
         let writes = writes::for_effects(&pipeline, &effects, now);
         match self.store.create_pipeline(&pipeline, &writes).await? {
-            Created::Created => {
+            Created::Created { number } => {
+                pipeline.number = number;
                 self.created(&pipeline);
-                tracing::info!(pipeline_id = %pipeline.id, "pipeline created");
+                tracing::info!(pipeline_id = %pipeline.id, number, "pipeline created");
                 Ok((pipeline, true))
             }
             Created::Existing(stored) => Ok((stored.pipeline, false)),
@@ -156,6 +157,28 @@ impl TasksApp {
             .pipeline(id)
             .await?
             .ok_or_else(|| Error::NotFound(format!("pipeline {id} not found")))?
+            .pipeline)
+    }
+
+    /// Run `number` of `project` (viewer, like [`Self::get_pipeline`]).
+    pub async fn get_pipeline_by_number(
+        &self,
+        principal: &Principal,
+        project: &str,
+        number: u64,
+    ) -> Result<Pipeline, Error> {
+        require(principal, Role::Viewer, "reading pipelines")?;
+        if project.is_empty() {
+            return Err(Error::invalid("project", "is required (a project slug)"));
+        }
+        if number == 0 {
+            return Err(Error::invalid("number", "run numbers start at 1"));
+        }
+        Ok(self
+            .store
+            .pipeline_by_number(project, number)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("run {project}#{number} not found")))?
             .pipeline)
     }
 

@@ -150,6 +150,7 @@ impl Pipeline {
     ) -> Result<(Self, Vec<Effect>), TransitionError> {
         let mut p = Self {
             id: PipelineId::new(),
+            number: 0,
             meta,
             stages: vec![Stage {
                 name: slug_name(&run.name, "workflow"),

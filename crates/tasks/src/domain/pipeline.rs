@@ -136,6 +136,8 @@ pub enum TransitionError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pipeline {
     pub id: PipelineId,
+    /// The project's run number (1, 2, 3…), assigned by the store in the create itself; 0 until then.
+    pub number: u64,
     pub meta: PipelineMeta,
     pub stages: Vec<Stage>,
     pub status: PipelineStatus,
@@ -186,6 +188,7 @@ impl Pipeline {
             .collect();
         let mut p = Self {
             id: PipelineId::new(),
+            number: 0,
             meta,
             stages,
             status: PipelineStatus::Queued,

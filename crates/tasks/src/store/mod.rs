@@ -15,6 +15,13 @@
 //!   (and so does a pipeline write naming it in [`Writes::ack`], atomically with the write); [`TaskStore::release`]
 //!   hands it back for immediate redelivery (graceful shutdown).
 //!
+//! Run numbers: [`TaskStore::create_pipeline`] gives each new pipeline its project's next number (1, 2, 3…) in the
+//! same atomic step that stores it (the create script on Redis, the create transaction on SQLite), so numbers are
+//! never reused and have no gaps under concurrency; a create answered by its idempotency key consumes none. The number
+//! is kept beside the pipeline document, not in it (a document never needs rewriting to carry it), and stamped into
+//! the events the create writes (see [`number_stamp`]). Pipelines stored before numbering are numbered at upgrade, in
+//! creation (id) order: a migration on SQLite, a one-time backfill at connect on Redis (`redis/numbers.rs`).
+//!
 //! The metrics outbox ([`Writes::metrics`], [`TaskStore::pending_metrics`]) is an append-only log of job runs and
 //! deployments for the metrics service, kept until delivered: nothing trims it but [`TaskStore::metrics_delivered`].
 
@@ -184,7 +191,8 @@ pub struct Writes {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Created {
-    Created,
+    /// Stored, as run `number` of its project.
+    Created { number: u64 },
     /// The `(project, idempotency key)` was used before: nothing was written, this is the first pipeline.
     Existing(StoredPipeline),
 }
@@ -254,9 +262,13 @@ pub trait TaskStore: Send + Sync + 'static {
 
     // ---- pipelines
     /// Stores a new pipeline at version 1 with its writes, unless its `(project, idempotency key)` was used before
-    /// (then nothing is written). Also indexes every job id to the pipeline.
+    /// (then nothing is written). Also indexes every job id to the pipeline, and numbers it: the project's next run
+    /// number, stored with it and appended to the payload of each of `writes.events` about it ([`number_stamp`]).
+    /// `pipeline.number` is ignored.
     async fn create_pipeline(&self, pipeline: &Pipeline, writes: &Writes) -> StoreResult<Created>;
     async fn pipeline(&self, id: PipelineId) -> StoreResult<Option<StoredPipeline>>;
+    /// The pipeline numbered `number` in `project` (exact slug).
+    async fn pipeline_by_number(&self, project: &str, number: u64) -> StoreResult<Option<StoredPipeline>>;
     async fn pipeline_of_job(&self, job: JobId) -> StoreResult<Option<PipelineId>>;
     /// Newest first (by id: ids are time-ordered UUIDv7), strictly older than `before`, at most `limit`.
     async fn list_pipelines(
@@ -317,6 +329,22 @@ pub trait TaskStore: Send + Sync + 'static {
     // ---- gauges
     /// A cheap sample for the backlog gauges (every few seconds, not per job).
     async fn backlog(&self) -> StoreResult<Backlog>;
+}
+
+/// What a create appends to the payload of each of its events (an encoded `devopstrack.tasks.v1.Event`): an `Event`
+/// holding only `pipeline.number`. Protobuf merges a repeated embedded message field into the first, so the event
+/// decodes with its pipeline numbered. The Redis create script builds the same bytes itself (`create.lua`).
+pub fn number_stamp(number: u64) -> Vec<u8> {
+    use devopstrack_proto::tasks::v1 as pb;
+    use prost::Message;
+    pb::Event {
+        pipeline: Some(pb::Pipeline {
+            number,
+            ..pb::Pipeline::default()
+        }),
+        ..pb::Event::default()
+    }
+    .encode_to_vec()
 }
 
 /// The order of an event id of either store: Redis stream ids `ms-seq`, SQLite row ids `n` (as `(n, 0)`). `None`

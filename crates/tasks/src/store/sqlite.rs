@@ -193,6 +193,10 @@ impl TaskStore for SqliteStore {
         pipelines::get(&self.pool, id).await
     }
 
+    async fn pipeline_by_number(&self, project: &str, number: u64) -> StoreResult<Option<StoredPipeline>> {
+        pipelines::by_number(&self.pool, project, number).await
+    }
+
     async fn pipeline_of_job(&self, job: JobId) -> StoreResult<Option<PipelineId>> {
         pipelines::of_job(&self.pool, job).await
     }

@@ -24,6 +24,7 @@ function pipeline(status: Pipeline['status'], jobs: Job[], environment: string |
   return {
     id: 'p1',
     project: 'api',
+    number: 42,
     environment,
     version: environment ? '1.0.0' : null,
     trigger: 'manual',
@@ -96,6 +97,11 @@ describe('PipelineDetail actions by role', () => {
     expect(commit).toHaveTextContent(/^3484a3f$/);
     expect(commit).toHaveClass('font-mono');
     expect(commit).toHaveAttribute('title', `Commit ${sha}, committed ${dateTime(time)}`);
+  });
+
+  it('titles the run with its project and run number', async () => {
+    await show('viewer', pipeline('succeeded', [job('rollout', 'succeeded')]));
+    expect(screen.getByTestId('run-label')).toHaveTextContent(/^api#42$/);
   });
 
   it('shows no commit for a pipeline that names none', async () => {

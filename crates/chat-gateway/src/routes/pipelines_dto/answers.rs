@@ -23,6 +23,10 @@ pub struct PipelineBody {
     pub id: String,
     /// The project's slug.
     pub project: String,
+    /// The project's run number: 1, 2, 3… in creation order (runs tracked from GitHub included), never reused. Shown
+    /// as `<project>#<number>`, e.g. `api#42`; `GET /api/v1/projects/{slug}/runs/{number}` finds the run.
+    #[schema(minimum = 1)]
+    pub number: u64,
     /// Set for a deploy, with `version`.
     pub environment: Option<String>,
     pub version: Option<String>,
@@ -59,6 +63,7 @@ impl From<pb::Pipeline> for PipelineBody {
         Self {
             id: p.id,
             project: p.project,
+            number: p.number,
             environment: non_empty(p.environment),
             version: non_empty(p.version),
             trigger: Trigger::from_proto(p.trigger),

@@ -276,6 +276,7 @@ fn answers_are_camel_case_with_lowercase_enums_and_nulls_for_empty_strings() {
     let pipeline = pb::Pipeline {
         id: "p-1".into(),
         project: "api".into(),
+        number: 42,
         trigger: pb::Trigger::Webhook as i32,
         status: pb::PipelineStatus::WaitingApproval as i32,
         source: pb::Source::Github as i32,
@@ -308,6 +309,7 @@ fn answers_are_camel_case_with_lowercase_enums_and_nulls_for_empty_strings() {
         (&json!("waiting_approval"), &json!("webhook"), &json!("github"))
     );
     assert_eq!(json["createdAt"], "2025-06-01T10:00:00Z");
+    assert_eq!((&json["project"], &json["number"]), (&json!("api"), &json!(42)));
     assert!(json["environment"].is_null() && json["finishedAt"].is_null() && json["cancelledBy"].is_null());
     assert!(json["commit"].is_null(), "no commit_sha: a null commit");
     let job = &json["stages"][0]["jobs"][0];
@@ -320,6 +322,34 @@ fn answers_are_camel_case_with_lowercase_enums_and_nulls_for_empty_strings() {
         json!({"maxAttempts": 2, "initialBackoffMs": 0, "maxBackoffMs": 0})
     );
     assert_eq!((job["attempt"].as_u64(), job["worker"].is_null()), (Some(2), true));
+}
+
+#[test]
+fn the_document_requires_a_run_number_from_1_and_documents_the_run_route() {
+    let doc = serde_json::to_value(<crate::openapi::ApiDoc as utoipa::OpenApi>::openapi()).unwrap();
+    let pipeline = &doc["components"]["schemas"]["Pipeline"];
+    let number = &pipeline["properties"]["number"];
+    let run = &doc["paths"]["/api/v1/projects/{slug}/runs/{number}"]["get"];
+    let param = run["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "number")
+        .expect("a number parameter");
+
+    assert_eq!(
+        (&number["type"], &number["minimum"]),
+        (&json!("integer"), &json!(1)),
+        "{number}"
+    );
+    assert!(
+        pipeline["required"].as_array().unwrap().contains(&json!("number")),
+        "{pipeline}"
+    );
+    assert_eq!(param["schema"]["minimum"], json!(1), "{param}");
+    for status in ["200", "400", "404"] {
+        assert!(run["responses"].get(status).is_some(), "{status} documented: {run}");
+    }
 }
 
 #[test]

@@ -7,6 +7,7 @@ mod actions;
 mod hostile_input;
 mod lifecycle;
 mod permissions;
+mod run_numbers;
 
 use std::time::Duration;
 

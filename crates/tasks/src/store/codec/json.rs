@@ -197,6 +197,8 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Pipeline, StoreError> {
     }
     Ok(Pipeline {
         id,
+        // Not part of the document: the store keeps it beside (see `store::codec`).
+        number: 0,
         meta: PipelineMeta {
             project: doc.project,
             target,

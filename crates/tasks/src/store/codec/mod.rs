@@ -3,6 +3,9 @@
 //! pipelines stored earlier as JSON (`{"format":1,…}`, [`json`]) or in binary formats 2 (without the commit) and 3
 //! (without the approval time) are still read. Every write stores the current binary form.
 //!
+//! The run number is not in the document: the stores keep it beside it (a hash field, a column) and set
+//! `Pipeline::number` when they read one, so decoding answers 0.
+//!
 //! Decoding re-validates every value through the domain's parsers (names, retry policies, executor parameters), so a
 //! document edited by hand is reported as corrupt instead of running with impossible values. Status and enum codes
 //! are this file's own table, not enum positions, so reordering a domain enum cannot change what stored bytes mean.

@@ -15,9 +15,41 @@ impl Keys {
         }
     }
 
-    /// Hash: `doc` (the codec's document), `version`, `status`.
+    /// Hash: `doc` (the codec's document), `version`, `status`, `number` (the run number).
     pub(super) fn pipeline(&self, id: &str) -> String {
-        format!("{}pipeline:{id}", self.prefix)
+        format!("{}{}", self.pipeline_prefix(), id)
+    }
+    /// What every pipeline hash's key starts with.
+    pub(super) fn pipeline_prefix(&self) -> String {
+        format!("{}pipeline:", self.prefix)
+    }
+    /// Hash: project → the last run number it handed out.
+    pub(super) fn run_counters(&self) -> String {
+        format!("{}runs:last", self.prefix)
+    }
+    /// Hash: run number → pipeline id, for one project.
+    pub(super) fn by_number(&self, project: &str) -> String {
+        format!("{}pipelines:by-number:{project}", self.prefix)
+    }
+    /// String, set once every pipeline stored before run numbers existed has its number (see `numbers.rs`).
+    pub(super) fn numbers_backfilled(&self) -> String {
+        format!("{}runs:backfilled", self.prefix)
+    }
+    /// A `SCAN MATCH` pattern for every project's list index (the prefix's glob characters escaped).
+    pub(super) fn project_indexes_pattern(&self) -> String {
+        let mut pattern = String::new();
+        for c in self.project_index_prefix().chars() {
+            if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+                pattern.push('\\');
+            }
+            pattern.push(c);
+        }
+        pattern.push('*');
+        pattern
+    }
+    /// What `index(Some(project), None)` starts with, before the project.
+    pub(super) fn project_index_prefix(&self) -> String {
+        format!("{}pipelines:by-project:", self.prefix)
     }
     /// Hash: job id → pipeline id.
     pub(super) fn job_pipelines(&self) -> String {
@@ -32,7 +64,7 @@ impl Keys {
     pub(super) fn index(&self, project: Option<&str>, status: Option<PipelineStatus>) -> String {
         match (status, project) {
             (None, None) => format!("{}pipelines:by:all", self.prefix),
-            (None, Some(p)) => format!("{}pipelines:by-project:{p}", self.prefix),
+            (None, Some(p)) => format!("{}{p}", self.project_index_prefix()),
             (Some(s), None) => format!("{}pipelines:by-status:{s}", self.prefix),
             (Some(s), Some(p)) => format!("{}pipelines:by-status-project:{s}:{p}", self.prefix),
         }
@@ -79,6 +111,7 @@ pub(super) struct Scripts {
     pub(super) append_log: Script,
     pub(super) outbox_due: Script,
     pub(super) outbox_retry: Script,
+    pub(super) backfill_numbers: Script,
 }
 
 impl Scripts {
@@ -100,6 +133,7 @@ impl Scripts {
             append_log: Script::new(include_str!("append_log.lua")),
             outbox_due: Script::new(include_str!("outbox_due.lua")),
             outbox_retry: Script::new(include_str!("outbox_retry.lua")),
+            backfill_numbers: Script::new(include_str!("backfill_numbers.lua")),
         }
     }
 }

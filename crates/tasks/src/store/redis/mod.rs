@@ -11,13 +11,14 @@
 //! would stall every other command behind them: each takes a dedicated connection from a small idle pool and blocks
 //! for at most a slice of its wait.
 //!
-//! Area by area: [`keys`] (key names and scripts), [`pipelines`], [`queue`], [`logs`], [`events`], [`outbox`].
+//! Area by area: [`keys`] (key names and scripts), [`pipelines`] (and [`numbers`]), [`queue`], [`logs`], [`events`], [`outbox`].
 
 mod backlog;
 pub(super) mod durability;
 mod events;
 mod keys;
 mod logs;
+mod numbers;
 mod outbox;
 mod pipelines;
 mod queue;
@@ -61,8 +62,8 @@ pub struct RedisStore {
 }
 
 impl RedisStore {
-    /// Connects to `url` and creates the queue's consumer group (and stream) unless they exist. Every key starts with
-    /// `prefix`.
+    /// Connects to `url`, creates the queue's consumer group (and stream) unless they exist and numbers pipelines
+    /// stored before run numbers (once, see [`numbers`]). Every key starts with `prefix`.
     pub async fn connect(url: &str, prefix: &str) -> StoreResult<Self> {
         let client = ::redis::Client::open(url)?;
         let config = ConnectionManagerConfig::new()
@@ -77,6 +78,7 @@ impl RedisStore {
             scripts: Scripts::new(),
         };
         store.create_group().await?;
+        store.backfill_numbers().await?;
         Ok(store)
     }
 
@@ -143,6 +145,10 @@ impl TaskStore for RedisStore {
 
     async fn pipeline(&self, id: PipelineId) -> StoreResult<Option<StoredPipeline>> {
         self.get(id).await
+    }
+
+    async fn pipeline_by_number(&self, project: &str, number: u64) -> StoreResult<Option<StoredPipeline>> {
+        self.by_number(project, number).await
     }
 
     async fn pipeline_of_job(&self, job: JobId) -> StoreResult<Option<PipelineId>> {

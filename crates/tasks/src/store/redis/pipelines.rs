@@ -1,7 +1,7 @@
 //! Pipelines: one hash each (the codec's document, its version and status) with sorted-set indexes per list filter.
 //! Creates and updates are the `create` / `update` scripts, carrying the write's [`Writes`].
 
-use ::redis::{Script, ScriptInvocation};
+use ::redis::{FromRedisValue, Script, ScriptInvocation};
 use chrono::Utc;
 
 use super::{GROUP, RedisStore, corrupt, millis};
@@ -49,7 +49,9 @@ impl RedisStore {
             .key(k.outbox_payloads())
             .key(k.outbox_attempts())
             .key(k.outbox_due())
-            .key(k.metrics());
+            .key(k.metrics())
+            .key(k.run_counters())
+            .key(k.by_number(project));
         // An update moves the pipeline out of its stored status's indexes (the script knows which that is).
         let others: Vec<PipelineStatus> = match kind {
             Kind::Update => PipelineStatus::ALL.into_iter().filter(|s| *s != p.status).collect(),
@@ -67,6 +69,7 @@ impl RedisStore {
             .arg(check)
             .arg(next_version)
             .arg(p.status.as_str())
+            .arg(project)
             .arg(Utc::now().timestamp_millis())
             .arg(MAX_EVENTS)
             .arg(millis(STOP_TTL))
@@ -132,12 +135,16 @@ impl RedisStore {
             Some(key) => idempotency_field(&pipeline.meta.project, key),
             None => String::new(),
         };
-        let existing: Option<String> = self
+        let answer: ::redis::Value = self
             .pipeline_write(&self.scripts.create, pipeline, &check, 1, writes, Kind::Create)
             .invoke_async(&mut self.conn())
             .await?;
-        let Some(existing) = existing else {
-            return Ok(Created::Created);
+        let existing = match answer {
+            ::redis::Value::Int(number) => {
+                let number = u64::try_from(number).map_err(|_| corrupt(format!("run number {number}")))?;
+                return Ok(Created::Created { number });
+            }
+            other => String::from_redis_value(other).map_err(|e| corrupt(format!("the create script answered {e}")))?,
         };
         let id = PipelineId::parse(&existing).map_err(|e| corrupt(format!("idempotency index: {e}")))?;
         match self.get(id).await? {
@@ -147,10 +154,11 @@ impl RedisStore {
     }
 
     pub(super) async fn get(&self, id: PipelineId) -> StoreResult<Option<StoredPipeline>> {
-        let (doc, version): (Option<Vec<u8>>, Option<String>) = ::redis::cmd("HMGET")
+        let (doc, version, number): (Option<Vec<u8>>, Option<String>, Option<String>) = ::redis::cmd("HMGET")
             .arg(self.keys.pipeline(&id.to_string()))
             .arg("doc")
             .arg("version")
+            .arg("number")
             .query_async(&mut self.conn())
             .await?;
         let (Some(doc), Some(version)) = (doc, version) else {
@@ -160,9 +168,22 @@ impl RedisStore {
             .parse()
             .map_err(|_| corrupt(format!("pipeline {id}: version {version:?}")))?;
         Ok(Some(StoredPipeline {
-            pipeline: decode_pipeline(&doc)?,
+            pipeline: numbered(&doc, number)?,
             version,
         }))
+    }
+
+    pub(super) async fn by_number(&self, project: &str, number: u64) -> StoreResult<Option<StoredPipeline>> {
+        let id: Option<String> = ::redis::cmd("HGET")
+            .arg(self.keys.by_number(project))
+            .arg(number)
+            .query_async(&mut self.conn())
+            .await?;
+        let Some(id) = id else {
+            return Ok(None);
+        };
+        let id = PipelineId::parse(&id).map_err(|e| corrupt(format!("run {project}#{number}: {e}")))?;
+        self.get(id).await
     }
 
     pub(super) async fn of_job(&self, job: JobId) -> StoreResult<Option<PipelineId>> {
@@ -198,11 +219,14 @@ impl RedisStore {
         }
         let mut pipe = ::redis::pipe();
         for id in &ids {
-            pipe.cmd("HGET").arg(self.keys.pipeline(id)).arg("doc");
+            pipe.cmd("HMGET").arg(self.keys.pipeline(id)).arg("doc").arg("number");
         }
-        let docs: Vec<Option<Vec<u8>>> = pipe.query_async(&mut self.conn()).await?;
+        let docs: Vec<(Option<Vec<u8>>, Option<String>)> = pipe.query_async(&mut self.conn()).await?;
         // Pipelines are never deleted, so a listed id always has its document.
-        docs.into_iter().flatten().map(|doc| decode_pipeline(&doc)).collect()
+        docs.into_iter()
+            .filter_map(|(doc, number)| Some((doc?, number)))
+            .map(|(doc, number)| numbered(&doc, number))
+            .collect()
     }
 
     /// The project and idempotency key are fixed at creation: the indexes use the pipeline's project as given.
@@ -228,6 +252,18 @@ impl RedisStore {
             .await?;
         Ok(applied == 1)
     }
+}
+
+/// The pipeline in `doc` with its run number (the hash's `number` field; 0 only for a pipeline stored before run
+/// numbers that the backfill at connect has not reached, i.e. written by an older version since).
+fn numbered(doc: &[u8], number: Option<String>) -> StoreResult<Pipeline> {
+    let mut pipeline = decode_pipeline(doc)?;
+    if let Some(number) = number {
+        pipeline.number = number
+            .parse()
+            .map_err(|_| corrupt(format!("pipeline {}: run number {number:?}", pipeline.id)))?;
+    }
+    Ok(pipeline)
 }
 
 /// Length-prefixed, so no `(project, key)` pair can collide with another.

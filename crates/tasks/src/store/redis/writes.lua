@@ -4,14 +4,15 @@
 --
 -- KEYS  1 pipeline hash, 2 job -> pipeline hash, 3 idempotency hash, 4..7 the pipeline's list indexes (all, project,
 --       status, status+project), 8 queue stream, 9 delayed zset, 10 events stream, 11 outbox payloads,
---       12 outbox attempts, 13 outbox due zset, 14 metrics stream; then two indexes (status, status+project) per
---       other status; then one key per stop flag.
--- ARGV  id, doc, check (create: idempotency field or ""; update: expected version), next version, status, now ms,
+--       12 outbox attempts, 13 outbox due zset, 14 metrics stream, 15 run counters hash, 16 the project's run number
+--       -> pipeline hash; then two indexes (status, status+project) per other status; then one key per stop flag.
+-- ARGV  id, doc, check (create: idempotency field or ""; update: expected version), next version, status, project,
+--       now ms,
 --       events maxlen, stop ttl ms, consumer group, #jobs, job ids..., #other statuses, their names...,
 --       #enqueue, (pipeline, job, attempt, not before ms or "")..., #stop, #events, (project, pipeline, payload)...,
 --       outbox ("0" | "1", id, payload, attempts, due ms), #metrics, (kind, payload)..., #ack, queue entry ids...
 
-local argi, keyi = 0, 14
+local argi, keyi = 0, 16
 local function arg()
   argi = argi + 1
   return ARGV[argi]
@@ -21,7 +22,7 @@ local function key()
   return KEYS[keyi]
 end
 
-local id, doc, check, next_version, status = arg(), arg(), arg(), arg(), arg()
+local id, doc, check, next_version, status, project = arg(), arg(), arg(), arg(), arg(), arg()
 local now, events_maxlen, stop_ttl, group = tonumber(arg()), arg(), arg(), arg()
 local jobs = {}
 for i = 1, tonumber(arg()) do
@@ -32,6 +33,10 @@ for i = 1, tonumber(arg()) do
   other_statuses[i] = arg()
   other_indexes[i] = { key(), key() }
 end
+
+-- Appended to the payload of each event about this pipeline (an encoded Event): set by the create to the bytes of
+-- `Event { pipeline { number } }`, which protobuf merges into the event's pipeline (`store::number_stamp`).
+local event_stamp = ''
 
 local function index_jobs()
   for _, job in ipairs(jobs) do
@@ -52,9 +57,12 @@ local function apply_writes()
     redis.call('SET', key(), '1', 'PX', stop_ttl)
   end
   for _ = 1, tonumber(arg()) do
-    local project, pipeline, payload = arg(), arg(), arg()
+    local event_project, pipeline, payload = arg(), arg(), arg()
+    if pipeline == id then
+      payload = payload .. event_stamp
+    end
     redis.call('XADD', KEYS[10], 'MAXLEN', '~', events_maxlen, '*',
-      'project', project, 'pipeline', pipeline, 'payload', payload)
+      'project', event_project, 'pipeline', pipeline, 'payload', payload)
   end
   if arg() == '1' then
     local outbox_id, payload, attempts, due = arg(), arg(), arg(), arg()

@@ -1,5 +1,6 @@
 //! Pipelines: stored whole as the codec's document, with copies of the filter keys (project, status, idempotency key)
-//! in columns. Every write is one transaction carrying its [`Writes`].
+//! in columns, and the run number in its own column (taken from `run_counters` in the create transaction). Every write
+//! is one transaction carrying its [`Writes`].
 
 use chrono::Utc;
 use sqlx::sqlite::{Sqlite, SqlitePool, SqliteRow};
@@ -8,13 +9,15 @@ use sqlx::{QueryBuilder, Row};
 use super::rows::Statements;
 use super::{SqliteStore, Tx, corrupt, events, outbox, pipeline_id_col, queue, u64_col};
 use crate::domain::{JobId, Pipeline, PipelineId};
-use crate::store::{Created, PipelineFilter, StoreResult, StoredPipeline, Writes, decode_pipeline, encode_pipeline};
+use crate::store::{
+    Created, PipelineFilter, StoreResult, StoredPipeline, Writes, decode_pipeline, encode_pipeline, number_stamp,
+};
 
 pub(super) async fn create(store: &SqliteStore, pipeline: &Pipeline, writes: &Writes) -> StoreResult<Created> {
     let mut tx = store.begin_write().await?;
     if let Some(key) = &pipeline.meta.idempotency_key {
         let existing =
-            sqlx::query("SELECT id, version, doc FROM pipelines WHERE project = ?1 AND idempotency_key = ?2")
+            sqlx::query("SELECT id, version, doc, number FROM pipelines WHERE project = ?1 AND idempotency_key = ?2")
                 .bind(&pipeline.meta.project)
                 .bind(key)
                 .fetch_optional(&mut *tx)
@@ -23,11 +26,20 @@ pub(super) async fn create(store: &SqliteStore, pipeline: &Pipeline, writes: &Wr
             return Ok(Created::Existing(stored_from_row(&row)?));
         }
     }
+    // Under the writer lock of this transaction: numbers follow each other with no gap, and a rollback returns its own.
+    let stored_number: i64 = sqlx::query_scalar(
+        "INSERT INTO run_counters (project, last) VALUES (?1, 1) \
+         ON CONFLICT (project) DO UPDATE SET last = last + 1 RETURNING last",
+    )
+    .bind(&pipeline.meta.project)
+    .fetch_one(&mut *tx)
+    .await?;
+    let number = u64::try_from(stored_number).map_err(|_| corrupt(format!("run number {stored_number}")))?;
     let mut statements = Statements::new();
     statements
-        .one(&mut tx, 6, |query| {
+        .one(&mut tx, 7, |query| {
             query
-                .push("INSERT INTO pipelines (id, project, status, idempotency_key, version, doc, created_at) VALUES (")
+                .push("INSERT INTO pipelines (id, project, status, idempotency_key, version, doc, created_at, number) VALUES (")
                 .push_bind(pipeline.id.to_string())
                 .push(", ")
                 .push_bind(pipeline.meta.project.clone())
@@ -39,6 +51,8 @@ pub(super) async fn create(store: &SqliteStore, pipeline: &Pipeline, writes: &Wr
                 .push_bind(encode_pipeline(pipeline))
                 .push(", ")
                 .push_bind(devopstrack_platform::sqlite::micros(pipeline.created_at))
+                .push(", ")
+                .push_bind(stored_number)
                 .push(")");
         })
         .await?;
@@ -49,16 +63,40 @@ pub(super) async fn create(store: &SqliteStore, pipeline: &Pipeline, writes: &Wr
         "INSERT INTO pipeline_jobs (job, pipeline)",
     )
     .await?;
-    apply_writes(&mut statements, &mut tx, writes).await?;
+    let stamped = stamp_events(pipeline, writes, number);
+    apply_writes(&mut statements, &mut tx, &stamped).await?;
     statements.send(&mut tx).await?;
     tx.commit().await?;
     store.committed(!writes.enqueue.is_empty(), writes.events.len()).await;
-    Ok(Created::Created)
+    Ok(Created::Created { number })
+}
+
+/// `writes` with [`number_stamp`] appended to the events about `pipeline`.
+fn stamp_events(pipeline: &Pipeline, writes: &Writes, number: u64) -> Writes {
+    let stamp = number_stamp(number);
+    let mut stamped = writes.clone();
+    for event in stamped.events.iter_mut().filter(|e| e.pipeline == pipeline.id) {
+        event.payload.extend_from_slice(&stamp);
+    }
+    stamped
 }
 
 pub(super) async fn get(pool: &SqlitePool, id: PipelineId) -> StoreResult<Option<StoredPipeline>> {
-    let row = sqlx::query("SELECT id, version, doc FROM pipelines WHERE id = ?1")
+    let row = sqlx::query("SELECT id, version, doc, number FROM pipelines WHERE id = ?1")
         .bind(id.to_string())
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(stored_from_row).transpose()
+}
+
+pub(super) async fn by_number(pool: &SqlitePool, project: &str, number: u64) -> StoreResult<Option<StoredPipeline>> {
+    // No stored number is that large.
+    let Ok(number) = i64::try_from(number) else {
+        return Ok(None);
+    };
+    let row = sqlx::query("SELECT id, version, doc, number FROM pipelines WHERE project = ?1 AND number = ?2")
+        .bind(project)
+        .bind(number)
         .fetch_optional(pool)
         .await?;
     row.as_ref().map(stored_from_row).transpose()
@@ -82,7 +120,7 @@ pub(super) async fn list(
     if limit == 0 {
         return Ok(Vec::new());
     }
-    let mut query = QueryBuilder::<Sqlite>::new("SELECT id, doc FROM pipelines WHERE 1 = 1");
+    let mut query = QueryBuilder::<Sqlite>::new("SELECT id, doc, number FROM pipelines WHERE 1 = 1");
     if let Some(project) = &filter.project {
         query.push(" AND project = ").push_bind(project.clone());
     }
@@ -165,7 +203,8 @@ async fn apply_writes(statements: &mut Statements, tx: &mut Tx, writes: &Writes)
 fn pipeline_from_row(row: &SqliteRow) -> StoreResult<Pipeline> {
     let id = pipeline_id_col(row, "id")?;
     let doc: Vec<u8> = row.try_get("doc")?;
-    let pipeline = decode_pipeline(&doc)?;
+    let mut pipeline = decode_pipeline(&doc)?;
+    pipeline.number = u64_col(row, "number")?;
     if pipeline.id != id {
         return Err(corrupt(format!(
             "pipeline {id}: the document is pipeline {}",

@@ -77,7 +77,10 @@ async fn a_waiting_lease_wakes_on_an_enqueue_not_at_its_deadline() {
     };
     tokio::time::sleep(Duration::from_millis(200)).await;
 
-    assert_eq!(store.create_pipeline(&p, &w).await.unwrap(), Created::Created);
+    assert_eq!(
+        store.create_pipeline(&p, &w).await.unwrap(),
+        Created::Created { number: 1 }
+    );
 
     let (got, took) = waiting.await.unwrap();
     let got = got.unwrap();
@@ -324,13 +327,80 @@ async fn a_write_larger_than_one_statement_keeps_every_row_in_order() {
     store.create_pipeline(&p, &writes).await.expect("create");
 
     let events = store.read_events(None, 10_000, Duration::ZERO).await.expect("read");
-    let payloads: Vec<String> = events
-        .iter()
-        .map(|e| String::from_utf8(e.payload.clone()).expect("utf-8"))
+    let payloads: Vec<Vec<u8>> = events.iter().map(|e| e.payload.clone()).collect();
+    // Each event of a create ends with the run number's stamp.
+    let expected: Vec<Vec<u8>> = (0..6_000)
+        .map(|i: i32| [i.to_string().into_bytes(), crate::store::number_stamp(1)].concat())
         .collect();
-    let expected: Vec<String> = (0..6_000).map(|i: i32| i.to_string()).collect();
     assert_eq!(payloads, expected);
     let leased = store.lease("w", 1_000, LEASE, Duration::ZERO).await.expect("lease");
     let attempts: Vec<u32> = leased.iter().map(|d| d.attempt).collect();
     assert_eq!(attempts, (1..=300).collect::<Vec<_>>(), "every entry, in enqueue order");
+}
+
+#[tokio::test]
+async fn pipelines_stored_before_run_numbers_are_numbered_by_the_migration_in_creation_order() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}/tasks.db", dir.path().display());
+    // A database as the version before run numbers left it: migrated up to 0002, with pipelines in it.
+    let pool = devopstrack_platform::sqlite::open_pool(&url).await.expect("open");
+    let mut before = sqlx::migrate!("./migrations/sqlite");
+    before.migrations = before
+        .migrations
+        .iter()
+        .filter(|m| m.version < 3)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    before.run(&pool).await.expect("migrate to 0002");
+    let mut created = Vec::new();
+    for project in ["api", "web", "api", "api", "web"] {
+        let (p, _) = pipeline(project);
+        sqlx::query(
+            "INSERT INTO pipelines (id, project, status, idempotency_key, version, doc, created_at) \
+             VALUES (?1, ?2, 'queued', NULL, 1, ?3, 0)",
+        )
+        .bind(p.id.to_string())
+        .bind(project)
+        .bind(crate::store::encode_pipeline(&p))
+        .execute(&pool)
+        .await
+        .expect("insert an old pipeline");
+        created.push(p);
+    }
+    pool.close().await;
+
+    let store = SqliteStore::connect(&url).await.expect("open and migrate");
+
+    let mut by_id = created.clone();
+    by_id.sort_by_key(|p| p.id);
+    for project in ["api", "web"] {
+        let ids: Vec<PipelineId> = by_id
+            .iter()
+            .filter(|p| p.meta.project == project)
+            .map(|p| p.id)
+            .collect();
+        for (i, id) in ids.iter().enumerate() {
+            let number = u64::try_from(i + 1).expect("a small count");
+            let stored = store.pipeline(*id).await.unwrap().expect("stored");
+            assert_eq!(stored.pipeline.number, number, "{project} pipeline {id}");
+            let found = store
+                .pipeline_by_number(project, number)
+                .await
+                .unwrap()
+                .expect("by number");
+            assert_eq!(found.pipeline.id, *id);
+        }
+    }
+    let (next, w) = pipeline("api");
+    assert_eq!(
+        store.create_pipeline(&next, &w).await.unwrap(),
+        Created::Created { number: 4 },
+        "the counter continues after them"
+    );
+    let (first_web_run, w) = pipeline("new-project");
+    assert_eq!(
+        store.create_pipeline(&first_web_run, &w).await.unwrap(),
+        Created::Created { number: 1 }
+    );
 }

@@ -162,3 +162,59 @@ async fn bad_requests_are_refused_with_the_right_code_and_field() {
         assert_eq!(status.code(), Code::InvalidArgument);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_is_found_by_its_number_and_a_zero_or_unused_number_is_refused() {
+    let app = spawn_app(Options::default()).await.expect("sqlite needs no server");
+    let mut client = app.client.clone();
+    let request = || pb::CreatePipelineRequest {
+        project: PROJECT.into(),
+        stages: vec![stage("build", vec![job("compile", 10, 0.0)])],
+        ..Default::default()
+    };
+    let mut created = Vec::new();
+    for _ in 0..2 {
+        let answer = client
+            .create_pipeline(with_token(request(), &app.operator))
+            .await
+            .expect("create")
+            .into_inner();
+        created.push(answer.pipeline.expect("a pipeline"));
+    }
+    let by_number = |number| pb::GetPipelineByNumberRequest {
+        project: PROJECT.into(),
+        number,
+    };
+
+    let found = client
+        .get_pipeline_by_number(with_token(by_number(2), &app.viewer))
+        .await
+        .expect("a viewer reads run 2")
+        .into_inner();
+    let zero = client
+        .get_pipeline_by_number(with_token(by_number(0), &app.viewer))
+        .await
+        .expect_err("run numbers start at 1");
+    let unused = client
+        .get_pipeline_by_number(with_token(by_number(3), &app.viewer))
+        .await
+        .expect_err("no run 3 yet");
+
+    assert_eq!((created[0].number, created[1].number), (1, 2));
+    assert_eq!((found.id.as_str(), found.number), (created[1].id.as_str(), 2));
+    assert!(!found.stages.is_empty(), "with its stages");
+    assert_eq!(zero.code(), Code::InvalidArgument);
+    assert!(zero.message().starts_with("number"), "{}", zero.message());
+    assert_eq!(unused.code(), Code::NotFound);
+    let read = client
+        .get_pipeline(with_token(
+            pb::GetPipelineRequest {
+                id: created[0].id.clone(),
+            },
+            &app.viewer,
+        ))
+        .await
+        .expect("read")
+        .into_inner();
+    assert_eq!(read.number, 1, "GetPipeline answers the number too");
+}

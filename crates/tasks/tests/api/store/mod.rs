@@ -37,6 +37,7 @@ mod metrics_outbox;
 mod outbox;
 mod pipelines;
 mod queue;
+mod run_numbers;
 mod tracked;
 
 /// A store on a new SQLite database in a temp dir that lives as long as the returned guard.

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use devopstrack_tasks::domain::{JobId, Pipeline, PipelineId};
-use devopstrack_tasks::store::{Created, NewEvent, OutboxEntry, PipelineFilter, StoredPipeline, TaskStore, Writes};
+use devopstrack_tasks::store::{
+    Created, NewEvent, OutboxEntry, PipelineFilter, StoredPipeline, TaskStore, Writes, number_stamp,
+};
 
 use super::{now, pipeline, pipeline_with_key};
 
@@ -43,9 +45,12 @@ fn outbox_entry(id: PipelineId, payload: &str) -> OutboxEntry {
     }
 }
 
-async fn create(store: &Arc<dyn TaskStore>, p: &Pipeline, w: &Writes) {
-    let created = store.create_pipeline(p, w).await.expect("create the pipeline");
-    assert_eq!(created, Created::Created);
+/// Creates `p` (which must be new) and sets the number the store gave it.
+async fn create(store: &Arc<dyn TaskStore>, p: &mut Pipeline, w: &Writes) {
+    match store.create_pipeline(p, w).await.expect("create the pipeline") {
+        Created::Created { number } => p.number = number,
+        Created::Existing(stored) => panic!("pipeline {} already held the key", stored.pipeline.id),
+    }
 }
 
 /// Every queue entry leaseable now, as `(job, attempt)`.
@@ -59,9 +64,9 @@ fn enqueued(w: &Writes) -> HashSet<(JobId, u32)> {
 }
 
 async fn a_created_pipeline_reads_back_equal_at_version_1(store: Arc<dyn TaskStore>) {
-    let (p, w) = pipeline("proj-a", 3, 2, now());
+    let (mut p, w) = pipeline("proj-a", 3, 2, now());
 
-    create(&store, &p, &w).await;
+    create(&store, &mut p, &w).await;
 
     let stored = store.pipeline(p.id).await.unwrap().expect("the pipeline is stored");
     assert_eq!(
@@ -75,11 +80,11 @@ async fn a_created_pipeline_reads_back_equal_at_version_1(store: Arc<dyn TaskSto
 }
 
 async fn every_job_is_indexed_to_its_pipeline(store: Arc<dyn TaskStore>) {
-    let (p, w) = pipeline("proj-a", 3, 3, now());
-    let (other, other_w) = pipeline("proj-a", 1, 1, now());
+    let (mut p, w) = pipeline("proj-a", 3, 3, now());
+    let (mut other, other_w) = pipeline("proj-a", 1, 1, now());
 
-    create(&store, &p, &w).await;
-    create(&store, &other, &other_w).await;
+    create(&store, &mut p, &w).await;
+    create(&store, &mut other, &other_w).await;
 
     for job in p.jobs() {
         assert_eq!(
@@ -96,9 +101,9 @@ async fn every_job_is_indexed_to_its_pipeline(store: Arc<dyn TaskStore>) {
 }
 
 async fn an_idempotent_create_returns_the_first_pipeline_and_writes_nothing(store: Arc<dyn TaskStore>) {
-    let (first, mut first_w) = pipeline_with_key("proj-a", 1, 2, Some("deploy-42"), now());
+    let (mut first, mut first_w) = pipeline_with_key("proj-a", 1, 2, Some("deploy-42"), now());
     first_w.events.push(event(&first, "first"));
-    create(&store, &first, &first_w).await;
+    create(&store, &mut first, &first_w).await;
     let (again, mut again_w) = pipeline_with_key("proj-a", 1, 2, Some("deploy-42"), now());
     again_w.events.push(event(&again, "again"));
     again_w.outbox = Some(outbox_entry(again.id, "again"));
@@ -120,12 +125,13 @@ async fn an_idempotent_create_returns_the_first_pipeline_and_writes_nothing(stor
     assert_eq!(leased, enqueued(&first_w), "only the first pipeline's jobs are queued");
     let events = store.read_events(None, 100, NO_WAIT).await.unwrap();
     let payloads: Vec<&[u8]> = events.iter().map(|e| e.payload.as_slice()).collect();
-    assert_eq!(payloads, [b"first".as_slice()]);
+    let first_event = [b"first".as_slice(), &number_stamp(1)].concat();
+    assert_eq!(payloads, [first_event.as_slice()], "with the first run's number");
     assert!(store.due_outbox(now(), 10).await.unwrap().is_empty());
 
     // The key is per project.
-    let (elsewhere, elsewhere_w) = pipeline_with_key("proj-b", 1, 1, Some("deploy-42"), now());
-    create(&store, &elsewhere, &elsewhere_w).await;
+    let (mut elsewhere, elsewhere_w) = pipeline_with_key("proj-b", 1, 1, Some("deploy-42"), now());
+    create(&store, &mut elsewhere, &elsewhere_w).await;
     assert_eq!(
         store.pipeline(elsewhere.id).await.unwrap().map(|s| s.pipeline),
         Some(elsewhere)
@@ -144,7 +150,7 @@ async fn concurrent_creates_with_one_key_store_one_pipeline(store: Arc<dyn TaskS
     let mut existing = Vec::new();
     for task in tasks {
         match task.await.unwrap() {
-            (id, Created::Created) => winners.push(id),
+            (id, Created::Created { .. }) => winners.push(id),
             (_, Created::Existing(stored)) => existing.push(stored.pipeline.id),
         }
     }

@@ -73,6 +73,10 @@ impl TaskStore for FlakyStore {
         self.inner.pipeline(id).await
     }
 
+    async fn pipeline_by_number(&self, project: &str, number: u64) -> StoreResult<Option<StoredPipeline>> {
+        self.inner.pipeline_by_number(project, number).await
+    }
+
     async fn pipeline_of_job(&self, job: JobId) -> StoreResult<Option<PipelineId>> {
         self.inner.pipeline_of_job(job).await
     }

@@ -34,7 +34,7 @@ async fn listing_pages_newest_first_without_gaps_or_duplicates_for_every_filter(
     for i in 0..14 {
         let project = if i % 3 == 0 { "proj-b" } else { "proj-a" };
         let (mut p, w) = pipeline(project, 1, 1, now());
-        create(&store, &p, &w).await;
+        create(&store, &mut p, &w).await;
         let fx = match i % 4 {
             0 => p.cancel("user-1", now()).expect("cancel"),
             1 => {

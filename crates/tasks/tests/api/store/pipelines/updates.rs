@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use devopstrack_tasks::domain::{PipelineId, PipelineStatus};
-use devopstrack_tasks::store::{PipelineFilter, QueuedJob, StoredPipeline, TaskStore};
+use devopstrack_tasks::store::{PipelineFilter, QueuedJob, StoredPipeline, TaskStore, number_stamp};
 
 use super::{NO_WAIT, create, event, lease_all, outbox_entry};
 use crate::store::{now, pipeline, writes_for};
@@ -19,7 +19,7 @@ conformance!(
 
 async fn an_update_on_the_stored_version_bumps_it_and_applies_its_writes(store: Arc<dyn TaskStore>) {
     let (mut p, w) = pipeline("proj-a", 2, 1, now());
-    create(&store, &p, &w).await;
+    create(&store, &mut p, &w).await;
     let job = p.stages[0].jobs[0].id;
     let retry = QueuedJob {
         pipeline: p.id,
@@ -67,7 +67,7 @@ async fn an_update_on_the_stored_version_bumps_it_and_applies_its_writes(store: 
 
 async fn a_stale_update_writes_nothing(store: Arc<dyn TaskStore>) {
     let (mut p, w) = pipeline("proj-a", 1, 2, now());
-    create(&store, &p, &w).await;
+    create(&store, &mut p, &w).await;
     let job = p.stages[0].jobs[0].id;
     let fx = p.start_job(job, 1, "worker-1", now()).expect("start");
     assert!(store.update_pipeline(&p, 1, &writes_for(&p, &fx, now())).await.unwrap());
@@ -124,8 +124,8 @@ async fn a_stale_update_writes_nothing(store: Arc<dyn TaskStore>) {
 }
 
 async fn of_concurrent_updates_on_one_version_exactly_one_wins(store: Arc<dyn TaskStore>) {
-    let (p, w) = pipeline("proj-a", 1, 1, now());
-    create(&store, &p, &w).await;
+    let (mut p, w) = pipeline("proj-a", 1, 1, now());
+    create(&store, &mut p, &w).await;
 
     let tasks: Vec<_> = (0..8)
         .map(|i| {
@@ -161,7 +161,7 @@ async fn of_concurrent_updates_on_one_version_exactly_one_wins(store: Arc<dyn Ta
 async fn events_of_pipeline_writes_are_read_in_write_order(store: Arc<dyn TaskStore>) {
     let (mut p, mut w) = pipeline("proj-a", 1, 1, now());
     w.events = vec![event(&p, "one"), event(&p, "two")];
-    create(&store, &p, &w).await;
+    create(&store, &mut p, &w).await;
     let fx = p.cancel("user-1", now()).expect("cancel");
     let mut cancelled = writes_for(&p, &fx, now());
     cancelled.events = vec![event(&p, "three")];
@@ -174,9 +174,12 @@ async fn events_of_pipeline_writes_are_read_in_write_order(store: Arc<dyn TaskSt
         .iter()
         .map(|e| (e.project.as_str(), e.pipeline, e.payload.as_slice()))
         .collect();
-    let want: Vec<(&str, PipelineId, &[u8])> = ["one", "two", "three", "four"]
+    // The create's events carry its run number (`number_stamp`); later writes' events already have it.
+    let created = |payload: &str| [payload.as_bytes(), &number_stamp(1)].concat();
+    let payloads = [created("one"), created("two"), b"three".to_vec(), b"four".to_vec()];
+    let want: Vec<(&str, PipelineId, &[u8])> = payloads
         .iter()
-        .map(|payload| ("proj-a", p.id, payload.as_bytes()))
+        .map(|payload| ("proj-a", p.id, payload.as_slice()))
         .collect();
     assert_eq!(got, want);
     assert_eq!(
