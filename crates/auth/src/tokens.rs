@@ -4,7 +4,6 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use rand::RngCore;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::domain::Cursor;
@@ -16,11 +15,7 @@ pub fn random_secret(prefix: &str) -> String {
     format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
 }
 
-/// Hex SHA-256: what the store keeps instead of a secret. The secrets carry 256 random bits, so a fast hash is
-/// enough (unlike passwords).
-pub fn sha256_hex(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
-}
+pub use crate::domain::sha256_hex;
 
 /// An opaque page token for a `(created_at, id)` keyset cursor.
 pub fn encode_page_token(cursor: &Cursor) -> String {

@@ -11,6 +11,13 @@ pub use password::{NewPassword, PASSWORD_MAX_LEN, PASSWORD_MIN_LEN};
 pub use records::*;
 pub use throttle::{Admission, AttemptRecord, ThrottlePolicy, throttle_key};
 
+/// Hex SHA-256: what the store keeps instead of a secret (and of a throttle key). The secrets carry 256 random bits,
+/// so a fast hash is enough (unlike passwords).
+pub fn sha256_hex(secret: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
 /// Parses a user display name: trimmed, 1..=100 characters, no control characters.
 pub fn parse_name(raw: &str) -> Result<String, String> {
     let name = raw.trim();

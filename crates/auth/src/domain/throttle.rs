@@ -84,7 +84,7 @@ pub fn throttle_key(scope: &str, subject: &str, source: Option<IpAddr>) -> Strin
         }
         None => "unknown".to_owned(),
     };
-    crate::tokens::sha256_hex(&format!("{scope}\n{subject}\n{source}"))
+    super::sha256_hex(&format!("{scope}\n{subject}\n{source}"))
 }
 
 fn canonical(ip: IpAddr) -> IpAddr {
