@@ -6,13 +6,12 @@
 //! length), so the first delivery is an idempotent create and the others a compare-and-set merge with retries, which
 //! emits the same events as any transition: the dashboards show GitHub runs live.
 
-use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use devopstrack_platform::auth::{Principal, Role};
 
 use super::{TasksApp, writes};
-use crate::domain::external::{ExternalRun, ExternalRunInput};
+use crate::domain::external::{ExternalRun, TrackExternalRun};
 use crate::domain::{CommitRef, DeployTarget, Pipeline, PipelineMeta, Source, Trigger};
 use crate::error::Error;
 use crate::store::Created;
@@ -20,22 +19,6 @@ use crate::store::Created;
 /// Idempotency keys of tracked runs start with this; CreatePipeline refuses it.
 pub const TRACKED_KEY_PREFIX: &str = "gh:";
 const MAX_TRIGGERED_BY_CHARS: usize = 100;
-
-/// TrackExternalRun as received (the run's own fields already in the domain's raw shape).
-#[derive(Debug, Clone, Default)]
-pub struct TrackExternalRun {
-    pub project: String,
-    /// Both or neither: the run deployed `version` to `environment` (informative: GitHub records the deployment).
-    pub environment: String,
-    pub version: String,
-    /// Who triggered it at the source (a GitHub login); stored as `github:<login>`.
-    pub triggered_by: String,
-    /// Optional: the commit the run is for (see [`CommitRef::parse`]); `commit_time` needs `commit_sha`. A later
-    /// delivery may add them to a run that has none; one without them erases nothing.
-    pub commit_sha: String,
-    pub commit_time: Option<DateTime<Utc>>,
-    pub run: ExternalRunInput,
-}
 
 /// The `service` role (the webhook intake) or an admin; checked before anything is decoded.
 pub fn require_tracker(principal: &Principal) -> Result<(), Error> {

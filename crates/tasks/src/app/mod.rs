@@ -37,7 +37,8 @@ use crate::store::{Delivery, StoredPipeline, TaskStore};
 
 pub use jobs::Batch;
 
-pub use external::{TrackExternalRun, require_tracker};
+pub use crate::domain::external::TrackExternalRun;
+pub use external::require_tracker;
 pub use pipelines::{CreatePipeline, JobLog, PipelinePage, PipelineQuery};
 
 /// Where "now" comes from: the system clock, or a test's.

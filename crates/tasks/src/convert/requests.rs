@@ -8,8 +8,7 @@ use serde_json::Value;
 use devopstrack_proto::tasks::v1 as pb;
 
 use super::struct_to_value;
-use crate::app::TrackExternalRun;
-use crate::domain::external::{ExternalJobInput, ExternalRunInput, MAX_EXTERNAL_JOBS};
+use crate::domain::external::{ExternalJobInput, ExternalRunInput, MAX_EXTERNAL_JOBS, TrackExternalRun};
 use crate::domain::spec::{JobInput, RetryInput, StageInput};
 use crate::domain::{JobStatus, PipelineInput, PipelineStatus};
 use crate::error::Error;

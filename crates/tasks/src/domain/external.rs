@@ -30,6 +30,22 @@ mod input;
 
 pub use input::{ExternalJob, ExternalJobInput, ExternalJobRef, ExternalRun, ExternalRunInput};
 
+/// TrackExternalRun as received, the app's input (the run's own fields already in the domain's raw shape).
+#[derive(Debug, Clone, Default)]
+pub struct TrackExternalRun {
+    pub project: String,
+    /// Both or neither: the run deployed `version` to `environment` (informative: GitHub records the deployment).
+    pub environment: String,
+    pub version: String,
+    /// Who triggered it at the source (a GitHub login); stored as `github:<login>`.
+    pub triggered_by: String,
+    /// Optional: the commit the run is for (see [`crate::domain::CommitRef::parse`]); `commit_time` needs
+    /// `commit_sha`. A later delivery may add them to a run that has none; one without them erases nothing.
+    pub commit_sha: String,
+    pub commit_time: Option<DateTime<Utc>>,
+    pub run: ExternalRunInput,
+}
+
 /// Jobs in one tracked run, in all deliveries together.
 pub const MAX_EXTERNAL_JOBS: usize = 200;
 /// A workflow's or job's name at the source, in characters.
