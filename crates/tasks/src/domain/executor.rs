@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::external::ExternalJobRef;
+use super::external_ref::ExternalJobRef;
 use super::field::FieldError;
 
 /// Largest accepted `params` object, in bytes of compact JSON.

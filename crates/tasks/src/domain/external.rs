@@ -28,7 +28,8 @@ use super::state::{JobStatus, PipelineStatus};
 
 mod input;
 
-pub use input::{ExternalJob, ExternalJobInput, ExternalJobRef, ExternalRun, ExternalRunInput};
+pub use super::external_ref::{ExternalJobRef, MAX_EXTERNAL_ID_CHARS, MAX_EXTERNAL_NAME_CHARS, MAX_EXTERNAL_URL_CHARS};
+pub use input::{ExternalJob, ExternalJobInput, ExternalRun, ExternalRunInput};
 
 /// TrackExternalRun as received, the app's input (the run's own fields already in the domain's raw shape).
 #[derive(Debug, Clone, Default)]
@@ -48,12 +49,6 @@ pub struct TrackExternalRun {
 
 /// Jobs in one tracked run, in all deliveries together.
 pub const MAX_EXTERNAL_JOBS: usize = 200;
-/// A workflow's or job's name at the source, in characters.
-pub const MAX_EXTERNAL_NAME_CHARS: usize = 200;
-/// A run's or job's id at the source, in characters.
-pub const MAX_EXTERNAL_ID_CHARS: usize = 128;
-/// A run's or job's page at the source, in characters.
-pub const MAX_EXTERNAL_URL_CHARS: usize = 2048;
 /// Longest slug before a `-N` suffix, so that a numbered name still fits [`Name`]'s 63 characters.
 const MAX_SLUG_CHARS: usize = 58;
 

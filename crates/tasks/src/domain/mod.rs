@@ -7,6 +7,7 @@
 mod approvals;
 mod executor;
 pub mod external;
+mod external_ref;
 mod field;
 mod meta;
 mod pipeline;
