@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::RawAuditRow;
+use super::{GENESIS_HASH, RawAuditRow};
 
 /// What verification found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -65,4 +65,45 @@ pub(crate) fn check_head(head: (i64, &str), last: (i64, &str)) -> Option<ChainBr
         seq: u64::try_from(head.0).unwrap_or(0),
         problem: "the chain's head holds another hash (the last record was replaced)".into(),
     })
+}
+
+/// The walk both stores' `verify` run: rows fed in sequence order, batch by batch, then the head check.
+pub(crate) struct ChainWalk {
+    last: (i64, String),
+    walked: u64,
+}
+
+impl ChainWalk {
+    pub(crate) fn new() -> Self {
+        Self {
+            last: (0, GENESIS_HASH.to_owned()),
+            walked: 0,
+        }
+    }
+
+    /// The sequence number the next batch starts after.
+    pub(crate) fn after(&self) -> i64 {
+        self.last.0
+    }
+
+    /// Takes the next stored row; a break ends the walk with its report.
+    pub(crate) fn step(&mut self, row: RawAuditRow) -> Result<(), ChainReport> {
+        if let Some(problem) = check_link(&row, self.last.0 + 1, &self.last.1) {
+            return Err(ChainReport {
+                records: self.walked,
+                first_break: Some(problem),
+            });
+        }
+        self.walked += 1;
+        self.last = (row.seq, row.hash);
+        Ok(())
+    }
+
+    /// The report once every row up to the head was walked.
+    pub(crate) fn finish(self, head: (i64, &str)) -> ChainReport {
+        ChainReport {
+            records: self.walked,
+            first_break: check_head(head, (self.last.0, &self.last.1)),
+        }
+    }
 }

@@ -18,7 +18,9 @@ mod query;
 use super::types::check_line;
 use super::{StoreError, StoreResult};
 
+pub(crate) use chain::ChainWalk;
 pub use chain::{ChainBreak, ChainReport};
+#[cfg(test)]
 pub(crate) use chain::{check_head, check_link};
 pub(crate) use details::canonical_json;
 use details::refuse_secrets;

@@ -158,6 +158,21 @@ impl QueryPlan {
         bytes.extend_from_slice(&tag[..TAG_LEN]);
         URL_SAFE_NO_PAD.encode(bytes)
     }
+
+    /// The page from the rows a store fetched for this plan, newest first: `limit + 1` of them at most, the extra one
+    /// only saying that older records match (then the page carries the token for them).
+    pub(crate) fn page(&self, key: &PageKey, mut records: Vec<AuditRecord>) -> AuditPage {
+        let more = records.len() > self.limit as usize;
+        records.truncate(self.limit as usize);
+        let next_page_token = match records.last() {
+            Some(last) if more => Some(self.next_token(key, last.seq)),
+            _ => None,
+        };
+        AuditPage {
+            records,
+            next_page_token,
+        }
+    }
 }
 
 /// The filters of a query, hashed: what binds a token to its query.

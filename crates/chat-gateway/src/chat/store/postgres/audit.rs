@@ -4,7 +4,7 @@
 use sqlx::postgres::{PgPool, PgRow};
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 
-use crate::chat::store::audit::{KindFilter, PageKey, QueryPlan, RawAuditRow, check_head, check_link};
+use crate::chat::store::audit::{ChainWalk, KindFilter, PageKey, QueryPlan, RawAuditRow};
 use crate::chat::store::{AuditPage, AuditQuery, ChainReport, NewAuditRecord, StoreResult};
 
 const COLUMNS: &str =
@@ -78,20 +78,11 @@ pub(super) async fn page(pool: &PgPool, query: &AuditQuery, key: &PageKey) -> St
     sql.push(" ORDER BY seq DESC LIMIT ")
         .push_bind(i64::from(plan.limit) + 1);
     let rows = sql.build().fetch_all(pool).await?;
-    let mut records = rows
+    let records = rows
         .iter()
         .map(|row| raw_row(row)?.into_record())
         .collect::<StoreResult<Vec<_>>>()?;
-    let more = records.len() > plan.limit as usize;
-    records.truncate(plan.limit as usize);
-    let next_page_token = match records.last() {
-        Some(last) if more => Some(plan.next_token(key, last.seq)),
-        _ => None,
-    };
-    Ok(AuditPage {
-        records,
-        next_page_token,
-    })
+    Ok(plan.page(key, records))
 }
 
 pub(super) async fn verify(pool: &PgPool) -> StoreResult<ChainReport> {
@@ -100,13 +91,12 @@ pub(super) async fn verify(pool: &PgPool) -> StoreResult<ChainReport> {
         .fetch_one(pool)
         .await?;
     let (head_seq, head_hash): (i64, String) = (head.try_get("seq")?, head.try_get("hash")?);
-    let mut last = (0_i64, crate::chat::store::audit::GENESIS_HASH.to_owned());
-    let mut walked = 0_u64;
+    let mut walk = ChainWalk::new();
     loop {
         let rows = sqlx::query(sql!(
             "SELECT {COLUMNS} FROM audit_log WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3"
         ))
-        .bind(last.0)
+        .bind(walk.after())
         .bind(head_seq)
         .bind(VERIFY_BATCH)
         .fetch_all(pool)
@@ -115,21 +105,12 @@ pub(super) async fn verify(pool: &PgPool) -> StoreResult<ChainReport> {
             break;
         }
         for row in &rows {
-            let row = raw_row(row)?;
-            if let Some(problem) = check_link(&row, last.0 + 1, &last.1) {
-                return Ok(ChainReport {
-                    records: walked,
-                    first_break: Some(problem),
-                });
+            if let Err(report) = walk.step(raw_row(row)?) {
+                return Ok(report);
             }
-            walked += 1;
-            last = (row.seq, row.hash);
         }
     }
-    Ok(ChainReport {
-        records: walked,
-        first_break: check_head((head_seq, &head_hash), (last.0, &last.1)),
-    })
+    Ok(walk.finish((head_seq, &head_hash)))
 }
 
 fn raw_row(row: &PgRow) -> StoreResult<RawAuditRow> {
