@@ -48,50 +48,10 @@ fi
 out=target/schemathesis
 rm -rf "$out"
 mkdir -p "$out"
-data_dir="$(mktemp -d)"
-up_log="$out/devopstrack-up.log"
-up_pid=""
-cleanup() {
-  if [[ -n "$up_pid" ]] && kill -0 "$up_pid" 2>/dev/null; then
-    kill -TERM "$up_pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$up_pid" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$up_pid" 2>/dev/null || true
-  fi
-  rm -rf "$data_dir"
-}
-trap cleanup EXIT INT TERM
-
 # Every port free (:0), loopback only; the login limit raised so generated logins are not all 429 (the limit itself is
 # tested in tests/api/edge.rs).
-log "starting devopstrack up (data in $data_dir)"
-: >"$up_log"
-env -u DEVOPSTRACK_ADMIN_EMAIL -u DEVOPSTRACK_ADMIN_PASSWORD -u DEVOPSTRACK_CONFIG \
-  DEVOPSTRACK_AUTH__GRPC_ADDR=127.0.0.1:0 DEVOPSTRACK_AUTH__ADMIN_ADDR=127.0.0.1:0 \
-  DEVOPSTRACK_PROJECTS__GRPC_ADDR=127.0.0.1:0 DEVOPSTRACK_PROJECTS__ADMIN_ADDR=127.0.0.1:0 \
-  DEVOPSTRACK_TASKS__GRPC_ADDR=127.0.0.1:0 DEVOPSTRACK_TASKS__ADMIN_ADDR=127.0.0.1:0 \
-  DEVOPSTRACK_METRICS__GRPC_ADDR=127.0.0.1:0 DEVOPSTRACK_METRICS__ADMIN_ADDR=127.0.0.1:0 \
-  DEVOPSTRACK_GATEWAY__HTTP_ADDR=127.0.0.1:0 DEVOPSTRACK_GATEWAY__ADMIN_ADDR=127.0.0.1:0 \
-  DEVOPSTRACK_GATEWAY__LOGIN_RATE_PER_MINUTE=100000 \
-  DEVOPSTRACK_LOG="${DEVOPSTRACK_LOG:-warn}" \
-  "$bin_dir/devopstrack" up --data-dir "$data_dir" >"$up_log" 2>&1 &
-up_pid=$!
-
-port="" password=""
-for _ in $(seq 1 300); do
-  kill -0 "$up_pid" 2>/dev/null || { cat "$up_log" >&2; die "devopstrack up exited during start-up"; }
-  port="$(sed -n 's#.*dashboard and API *http://localhost:\([0-9]*\).*#\1#p' "$up_log" | head -n1)"
-  password="$(sed -n 's#^ *password  *\([^ ]*\)$#\1#p' "$up_log" | head -n1)"
-  [[ -n "$port" && -n "$password" ]] && break
-  sleep 0.2
-done
-[[ -n "$port" ]] || { cat "$up_log" >&2; die "no gateway port in the banner within 60 s"; }
-[[ -n "$password" ]] || die "no generated admin password in the banner"
-base="http://127.0.0.1:$port"
-for _ in $(seq 1 100); do
-  curl -fsS -o /dev/null "$base/readyz" 2>/dev/null && break
-  sleep 0.2
-done
-curl -fsS -o /dev/null "$base/readyz" || die "$base/readyz never answered 200"
+source scripts/lib/up.sh
+up_start "$bin_dir/devopstrack" "$out/devopstrack-up.log" DEVOPSTRACK_GATEWAY__LOGIN_RATE_PER_MINUTE=100000
 
 # An access token lives 15 minutes: longer than the run.
 token="$(curl -fsS "$base/api/v1/auth/login" -H 'content-type: application/json' \
