@@ -1,7 +1,11 @@
-//! DevOpsTrack's public edge: REST (and, as later issues land, WebSocket and the dashboard) over the internal gRPC
-//! services. It verifies every access token locally against auth's JWKS, forwards it to the services (which verify it
-//! again), and answers errors as JSON `{"error":{"code","message"}}`. The API describes itself: OpenAPI 3.1 at
-//! `/api/v1/openapi.json` ([`openapi`]) and interactive docs at `/api/docs` ([`docs`]).
+//! DevOpsTrack's public edge: REST, the WebSocket and the dashboard over the internal gRPC services. It verifies every
+//! access token locally against auth's JWKS, forwards it to the services (which verify it again), and answers errors
+//! as JSON `{"error":{"code","message"}}`. The API describes itself: OpenAPI 3.1 at `/api/v1/openapi.json`
+//! ([`openapi`]) and interactive docs at `/api/docs` ([`docs`]).
+//!
+//! The gateway has no database of its own yet. [`chat`] holds the chat's domain, parser and store (PostgreSQL or
+//! SQLite, with its conformance suite), but the running gateway does not open that store, nor take a URL for it:
+//! the chat wires it in when it lands.
 
 pub mod chat;
 pub mod clients;
