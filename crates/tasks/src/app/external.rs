@@ -12,12 +12,10 @@ use devopstrack_platform::auth::{Principal, Role};
 
 use super::{TasksApp, writes};
 use crate::domain::external::{ExternalRun, TrackExternalRun};
-use crate::domain::{CommitRef, DeployTarget, Pipeline, PipelineMeta, Source, Trigger};
+use crate::domain::{CommitRef, DeployTarget, Pipeline, PipelineMeta, Source, TRACKED_KEY_PREFIX, Trigger};
 use crate::error::Error;
 use crate::store::Created;
 
-/// Idempotency keys of tracked runs start with this; CreatePipeline refuses it.
-pub const TRACKED_KEY_PREFIX: &str = "gh:";
 const MAX_TRIGGERED_BY_CHARS: usize = 100;
 
 /// The `service` role (the webhook intake) or an admin; checked before anything is decoded.

@@ -8,8 +8,8 @@ use devopstrack_platform::auth::{Principal, Role};
 
 use super::{TasksApp, require, writes};
 use crate::domain::{
-    Actor, CommitRef, DeployTarget, JobId, JobStatus, Pipeline, PipelineId, PipelineInput, PipelineMeta, PipelineSpec,
-    PipelineStatus, Source, Trigger,
+    Actor, CommitRef, DeployRequest, DeployTarget, IdempotencyKey, JobId, JobStatus, Pipeline, PipelineId,
+    PipelineInput, PipelineMeta, PipelineSpec, PipelineStatus, ProjectRef, Source, Trigger,
 };
 use crate::error::Error;
 use crate::store::{Created, PipelineFilter};
@@ -68,59 +68,24 @@ impl TasksApp {
         new: CreatePipeline,
     ) -> Result<(Pipeline, bool), Error> {
         require(principal, Role::Operator, "creating a pipeline")?;
-        if new.project.is_empty() {
-            return Err(Error::invalid("project", "is required (a project slug)"));
-        }
-        if new.project.len() > 100 {
-            return Err(Error::invalid("project", "at most 100 characters"));
-        }
-        let key = match new.idempotency_key.as_str() {
-            "" => None,
-            k if k.starts_with(super::external::TRACKED_KEY_PREFIX) => {
-                return Err(Error::invalid(
-                    "idempotencyKey",
-                    "the gh: prefix is reserved for runs tracked from GitHub",
-                ));
-            }
-            k if (1..=64).contains(&k.len())
-                && k.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-')) =>
-            {
-                Some(k.to_owned())
-            }
-            _ => {
-                return Err(Error::invalid(
-                    "idempotencyKey",
-                    "must be 1 to 64 characters of [A-Za-z0-9._:-]",
-                ));
-            }
-        };
-        let deploy = match (new.environment.is_empty(), new.version.is_empty()) {
-            (true, true) => None,
-            (false, false) => {
-                if new.version.chars().count() > 64 || new.version.chars().any(|c| c.is_whitespace() || c.is_control())
-                {
-                    return Err(Error::invalid(
-                        "version",
-                        "at most 64 characters, no spaces or control characters",
-                    ));
-                }
-                Some((new.environment.clone(), new.version.clone()))
-            }
-            (true, false) => return Err(Error::invalid("environment", "is required with version (a deploy)")),
-            (false, true) => return Err(Error::invalid("version", "is required with environment (a deploy)")),
-        };
+        // Parse the whole request (the spec last) before asking anyone anything.
+        let project = ProjectRef::parse(&new.project)?;
+        let key = IdempotencyKey::parse_optional(&new.idempotency_key)?;
+        let deploy = DeployRequest::parse(&new.environment, &new.version)?;
         let commit = CommitRef::parse(&new.commit_sha, new.commit_time, self.now())?;
-        // Validate the whole spec before asking anyone anything.
         let spec = PipelineSpec::parse(&new.input)?;
         let info = self
             .projects
-            .lookup(bearer, &new.project, deploy.as_ref().map(|(env, _)| env.as_str()))
+            .lookup(
+                bearer,
+                project.as_str(),
+                deploy.as_ref().map(|d| d.environment.as_str()),
+            )
             .await?;
         let target = match (deploy, info.environment) {
-            (Some((environment, version)), Some((tier, protected))) => Some(DeployTarget {
-                environment,
-                version,
+            (Some(deploy), Some((tier, protected))) => Some(DeployTarget {
+                environment: deploy.environment.into_string(),
+                version: deploy.version.into_string(),
                 tier,
                 protected,
             }),
@@ -131,7 +96,7 @@ impl TasksApp {
             target,
             trigger: new.trigger.unwrap_or(Trigger::Api),
             triggered_by: principal.subject.clone(),
-            idempotency_key: key,
+            idempotency_key: key.map(IdempotencyKey::into_string),
             source: Source::DevOpsTrack,
             commit,
         };
