@@ -11,7 +11,8 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use crate::store::{StoredEvent, TaskStore, event_order};
+use crate::app::TasksApp;
+use crate::store::{StoredEvent, event_order};
 
 pub const BROADCAST_CAPACITY: usize = 4096;
 /// Events read from the store per round trip.
@@ -25,18 +26,18 @@ pub struct EventHub {
 }
 
 impl EventHub {
-    /// Starts tailing `store` from its newest event until `shutdown`.
-    pub async fn start(store: Arc<dyn TaskStore>, shutdown: CancellationToken) -> Self {
+    /// Starts tailing the event stream from its newest event until `shutdown`.
+    pub async fn start(app: Arc<TasksApp>, shutdown: CancellationToken) -> Self {
         let (sender, _) = broadcast::channel(BROADCAST_CAPACITY);
         let hub = Self { sender };
-        let start = match store.last_event_id().await {
+        let start = match app.newest_event_id().await {
             Ok(id) => id,
             Err(e) => {
                 tracing::warn!(error = %e, "event stream: reading the newest event id failed; starting from the oldest");
                 None
             }
         };
-        tokio::spawn(tail(store, hub.sender.clone(), start, shutdown));
+        tokio::spawn(tail(app, hub.sender.clone(), start, shutdown));
         hub
     }
 
@@ -51,7 +52,7 @@ impl EventHub {
 }
 
 async fn tail(
-    store: Arc<dyn TaskStore>,
+    app: Arc<TasksApp>,
     sender: broadcast::Sender<Arc<StoredEvent>>,
     mut after: Option<String>,
     shutdown: CancellationToken,
@@ -60,7 +61,7 @@ async fn tail(
     loop {
         let read = tokio::select! {
             () = shutdown.cancelled() => return,
-            read = store.read_events(after.as_deref(), BATCH, TAIL_WAIT) => read,
+            read = app.events_after(after.as_deref(), BATCH, TAIL_WAIT) => read,
         };
         match read {
             Ok(events) => {

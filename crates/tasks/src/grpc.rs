@@ -259,14 +259,10 @@ async fn watch(
     if let Some(mut cursor) = after {
         last = event_order(&cursor);
         loop {
-            let events = match app
-                .store()
-                .read_events(Some(&cursor), HISTORY_BATCH, Duration::ZERO)
-                .await
-            {
+            let events = match app.events_after(Some(&cursor), HISTORY_BATCH, Duration::ZERO).await {
                 Ok(events) => events,
                 Err(e) => {
-                    let _ = tx.send(Err(Error::from(e).into())).await;
+                    let _ = tx.send(Err(e.into())).await;
                     return;
                 }
             };

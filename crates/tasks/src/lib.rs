@@ -4,6 +4,10 @@
 //! [`domain`] is the pure state machine; [`store`] persists it (Redis or SQLite) with the queue; [`app`] holds the
 //! use-cases; [`worker`] runs jobs with the [`executor`]s; [`events`] fans the event stream out to watchers;
 //! [`outbox`] reports finished deploys to the projects service and job runs and deployments to the metrics service.
+//!
+//! "Metrics" means three things here, each with its own name: [`prometheus`] is this service's own Prometheus
+//! instruments (admin `/metrics`); [`metrics_service`] is the gRPC client of the metrics service; and the metric
+//! events are the outbox of job runs and deployments for it (`store::MetricEvent`, [`outbox`]`::metric_events`).
 
 pub mod app;
 pub mod config;
@@ -13,10 +17,10 @@ pub mod error;
 pub mod events;
 pub mod executor;
 pub mod grpc;
-pub mod metrics;
-pub mod metrics_client;
+pub mod metrics_service;
 pub mod outbox;
 pub mod projects;
+pub mod prometheus;
 pub mod service_tokens;
 pub mod startup;
 pub mod store;

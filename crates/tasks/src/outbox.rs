@@ -1,10 +1,10 @@
-//! Delivers finished deploys to the projects service, and (in [`metrics`]) job runs and deployments to the metrics
+//! Delivers finished deploys to the projects service, and (in [`metric_events`]) job runs and deployments to the metrics
 //! service. A deploy pipeline's end and its outbox entry are stored in one write, so nothing is lost if projects (or
 //! auth) is down: the entry is retried with exponential backoff (capped at [`MAX_BACKOFF`]) until it lands. Delivery
 //! is idempotent on projects' side (by deployment id), so two API replicas delivering the same entry, or a crash
 //! between delivering and marking delivered, record it once.
 
-mod metrics;
+mod metric_events;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,7 +23,7 @@ const MAX_BACKOFF: TimeDelta = TimeDelta::seconds(60);
 
 /// Both delivery loops, until `shutdown`.
 pub async fn run(app: Arc<TasksApp>, shutdown: CancellationToken) {
-    let metrics = tokio::spawn(metrics::run(app.clone(), shutdown.clone()));
+    let metrics = tokio::spawn(metric_events::run(app.clone(), shutdown.clone()));
     deployments(app, shutdown).await;
     let _ = metrics.await;
 }
@@ -43,8 +43,7 @@ async fn deployments(app: Arc<TasksApp>, shutdown: CancellationToken) {
 
 /// One pass over the due entries; returns how many were handled.
 pub async fn deliver_due(app: &TasksApp) -> usize {
-    let store = app.store();
-    let due = match store.due_outbox(app.now(), BATCH).await {
+    let due = match app.due_deployments(BATCH).await {
         Ok(due) => due,
         Err(e) => {
             tracing::warn!(error = %e, "outbox: reading due entries failed");
@@ -59,15 +58,14 @@ pub async fn deliver_due(app: &TasksApp) -> usize {
 }
 
 async fn deliver(app: &TasksApp, entry: OutboxEntry) {
-    let store = app.store();
     let result = match app.projects().record_deployment(&entry.payload).await {
         Ok(()) => {
             tracing::info!(pipeline_id = %entry.id, "deployment recorded in projects");
-            store.outbox_delivered(entry.id).await
+            app.deployment_delivered(entry.id).await
         }
         Err(DeliveryError::Rejected(reason)) => {
             tracing::error!(pipeline_id = %entry.id, %reason, "projects refused the deployment; dropping it");
-            store.outbox_delivered(entry.id).await
+            app.deployment_delivered(entry.id).await
         }
         Err(DeliveryError::Retry(reason)) => {
             let backoff = backoff(entry.attempts);
@@ -75,7 +73,7 @@ async fn deliver(app: &TasksApp, entry: OutboxEntry) {
                 tracing::warn!(pipeline_id = %entry.id, attempts = entry.attempts + 1, %reason,
                     "recording the deployment failed; retrying in {}ms", backoff.num_milliseconds());
             }
-            store.outbox_retry(entry.id, app.now() + backoff).await
+            app.deployment_retry(entry.id, app.now() + backoff).await
         }
     };
     if let Err(e) = result {

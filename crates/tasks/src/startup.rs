@@ -24,8 +24,9 @@ use crate::config::{ProcessRole, Settings};
 use crate::events::EventHub;
 use crate::executor::{ExecutorSettings, Executors};
 use crate::grpc::TasksGrpc;
-use crate::metrics_client::MetricsClient;
+use crate::metrics_service::MetricsService;
 use crate::projects::Projects;
+use crate::prometheus::GaugeSample;
 use crate::service_tokens::AuthClient;
 use crate::worker::{self, WorkerSettings};
 
@@ -34,7 +35,8 @@ pub struct Application {
     admin_listener: TcpListener,
     app: Arc<TasksApp>,
     verifier: Arc<JwtVerifier>,
-    metrics: MetricsRegistry,
+    /// The Prometheus registry served on the admin port's `/metrics`.
+    registry: MetricsRegistry,
     settings: Settings,
 }
 
@@ -59,12 +61,13 @@ impl Application {
             &settings.audience,
             jwks_fetcher(projects.auth()),
         ));
-        let metrics = MetricsClient::new(
+        let metrics_service = MetricsService::new(
             &settings.metrics_url,
             Duration::from_millis(settings.upstream_timeout_ms),
             projects.service_tokens(),
         )?;
-        let app = Arc::new(TasksApp::new(store, projects, TasksApp::system_clock()).with_metrics(metrics));
+        let app =
+            Arc::new(TasksApp::new(store, projects, TasksApp::system_clock()).with_metrics_service(metrics_service));
         let grpc_listener = match settings.role {
             ProcessRole::Worker => None,
             ProcessRole::All | ProcessRole::Api => {
@@ -72,14 +75,14 @@ impl Application {
             }
         };
         let admin_listener = bind(settings.admin_addr, &env_var("tasks", "admin_addr")).await?;
-        let metrics = MetricsRegistry::new();
-        app.counters().register(&metrics);
+        let registry = MetricsRegistry::new();
+        app.counters().register(&registry);
         Ok(Self {
             grpc_listener,
             admin_listener,
             app,
             verifier,
-            metrics,
+            registry,
             settings: settings.clone(),
         })
     }
@@ -105,7 +108,7 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let ready_app = self.app.clone();
         let admin_state = AdminState {
-            metrics: self.metrics.clone(),
+            metrics: self.registry.clone(),
             readiness: Arc::new(move || {
                 let app = ready_app.clone();
                 Box::pin(async move { app.ready().await })
@@ -119,11 +122,21 @@ impl Application {
             .collect();
         let admin = tokio::spawn(admin::serve(self.admin_listener, admin_state));
         let background = CancellationToken::new();
-        let hub = EventHub::start(self.app.store().clone(), background.clone()).await;
-        tokio::spawn(crate::metrics::report_gauges(
-            self.app.store().clone(),
-            self.metrics.clone(),
-            hub.clone(),
+        let hub = EventHub::start(self.app.clone(), background.clone()).await;
+        let (sampled_app, sampled_hub) = (self.app.clone(), hub.clone());
+        let sampler: crate::prometheus::Sampler = Box::new(move || {
+            let (app, hub) = (sampled_app.clone(), sampled_hub.clone());
+            Box::pin(async move {
+                let sample = app.backlog_sample().await;
+                GaugeSample {
+                    watchers: hub.watchers(),
+                    ..sample
+                }
+            })
+        });
+        tokio::spawn(crate::prometheus::report_gauges(
+            sampler,
+            self.registry.clone(),
             background.clone(),
         ));
 
@@ -158,7 +171,7 @@ impl Application {
             Some(listener) => {
                 tokio::spawn(crate::outbox::run(self.app.clone(), background.clone()));
                 tracing::info!(grpc = %listener.local_addr()?, workers = self.settings.workers, "tasks service listening");
-                GrpcServer::new(&self.metrics)
+                GrpcServer::new(&self.registry)
                     .add_service(TasksGrpc::new(self.app.clone(), self.verifier, hub).into_server())
                     .descriptor_set(devopstrack_proto::FILE_DESCRIPTOR_SET)
                     .serve(listener, shutdown.clone())

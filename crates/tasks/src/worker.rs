@@ -94,7 +94,7 @@ async fn lease_loop(worker: Arc<group::Worker>, slots: Arc<Semaphore>, shutdown:
         let asked = tokio::time::Instant::now();
         let leased = tokio::select! {
             () = shutdown.cancelled() => break,
-            leased = worker.app.store().lease(&worker.name, permits.len(), worker.lease, LEASE_WAIT) => leased,
+            leased = worker.app.lease_deliveries(&worker.name, permits.len(), worker.lease, LEASE_WAIT) => leased,
         };
         let deliveries = match leased {
             Ok(deliveries) => {

@@ -1,5 +1,6 @@
-//! Use-cases of the tasks service: the only code the transports and the workers call. Each checks the caller's role,
-//! validates its input, and drives the domain through [`TasksApp::transition`]: load the pipeline, apply one
+//! Use-cases of the tasks service: the only code the transports, the workers, the outbox loops and the event fan-out
+//! call; only this module holds the store (`scripts/check-store-door.py` keeps it so). Each use-case for callers checks
+//! the caller's role, validates its input, and drives the domain through [`TasksApp::transition`]: load the pipeline, apply one
 //! transition, store it compare-and-set together with its queue writes, events and outbox entry, retry on a lost race.
 //!
 //! Permissions: viewer reads and watches; operator also creates and cancels pipelines, retries jobs and approves
@@ -12,8 +13,11 @@
 mod external;
 mod handoff;
 mod jobs;
-mod metrics_events;
+mod metric_events;
+mod outboxes;
 mod pipelines;
+mod queue;
+mod stream;
 mod writes;
 
 /// The page token codec, for the cargo-fuzz targets in `fuzz/`. Not an API.
@@ -30,12 +34,13 @@ use devopstrack_platform::auth::{Principal, Role};
 
 use crate::domain::{Effect, Pipeline, PipelineId, TransitionError};
 use crate::error::Error;
-use crate::metrics::TaskMetrics;
-use crate::metrics_client::MetricsClient;
+use crate::metrics_service::MetricsService;
 use crate::projects::Projects;
+use crate::prometheus::TaskCounters;
 use crate::store::{Delivery, StoredPipeline, TaskStore};
 
 pub use jobs::Batch;
+pub use queue::Redelivered;
 
 pub use crate::domain::external::TrackExternalRun;
 pub use external::require_tracker;
@@ -50,9 +55,9 @@ const CAS_ATTEMPTS: usize = 16;
 pub struct TasksApp {
     store: Arc<dyn TaskStore>,
     projects: Projects,
-    metrics: Option<MetricsClient>,
-    /// Business counters fed by every stored write (see [`crate::metrics`]).
-    counters: TaskMetrics,
+    metrics_service: Option<MetricsService>,
+    /// Business counters fed by every stored write (see [`crate::prometheus`]).
+    counters: TaskCounters,
     clock: Clock,
     handoff: handoff::Handoff,
 }
@@ -62,34 +67,30 @@ impl TasksApp {
         Self {
             store,
             projects,
-            metrics: None,
-            counters: TaskMetrics::default(),
+            metrics_service: None,
+            counters: TaskCounters::default(),
             clock,
             handoff: handoff::Handoff::default(),
         }
     }
 
     /// Where job runs and deployments are delivered (`None`: delivery is off; the events stay in the outbox).
-    pub fn with_metrics(mut self, metrics: Option<MetricsClient>) -> Self {
-        self.metrics = metrics;
+    pub fn with_metrics_service(mut self, metrics_service: Option<MetricsService>) -> Self {
+        self.metrics_service = metrics_service;
         self
     }
 
-    pub fn metrics(&self) -> Option<&MetricsClient> {
-        self.metrics.as_ref()
+    pub fn metrics_service(&self) -> Option<&MetricsService> {
+        self.metrics_service.as_ref()
     }
 
     /// The business counters, to register on the admin registry.
-    pub fn counters(&self) -> &TaskMetrics {
+    pub fn counters(&self) -> &TaskCounters {
         &self.counters
     }
 
     pub fn system_clock() -> Clock {
         Arc::new(Utc::now)
-    }
-
-    pub fn store(&self) -> &Arc<dyn TaskStore> {
-        &self.store
     }
 
     pub fn projects(&self) -> &Projects {
@@ -155,9 +156,9 @@ impl TasksApp {
             };
             let mut writes = writes::for_effects_with(&pipeline, &effects, now, &running, ack);
             writes.ack = ack.to_vec();
-            if self.metrics.is_none() {
+            if self.metrics_service.is_none() {
                 // Delivery is off: keep nothing for it (see `config::Settings::metrics_url`).
-                writes.metrics.clear();
+                writes.metric_events.clear();
             }
             if self.store.update_pipeline(&pipeline, version, &writes).await? {
                 self.counters.observe(&pipeline, &effects);

@@ -1,6 +1,6 @@
 //! What a transition's effects become in the store: queue entries, stop flags, events (a proto `Event` per status
 //! change, with the pipeline after the change), when a deploy ends the deployment for the projects service, and for
-//! the metrics service a job run per attempt that ended plus the deployment (see [`super::metrics_events`]).
+//! the metrics service a job run per attempt that ended plus the deployment (see [`super::metric_events`]).
 
 use chrono::{DateTime, Utc};
 use prost::Message;
@@ -8,7 +8,7 @@ use prost::Message;
 use devopstrack_proto::projects::v1 as projects_pb;
 use devopstrack_proto::tasks::v1 as pb;
 
-use super::metrics_events::{self, Running};
+use super::metric_events::{self, Running};
 use crate::convert;
 use crate::domain::{Effect, JobStatus, Pipeline, PipelineStatus, Source, StateChange};
 use crate::store::{Delivery, NewEvent, OutboxEntry, QueuedJob, Writes};
@@ -59,15 +59,15 @@ pub fn for_effects_with(
                     ended |= matches!(to, PipelineStatus::Succeeded | PipelineStatus::Failed);
                 }
                 writes.events.push(event(p, change, now));
-                if let Some(run) = metrics_events::job_run(p, change, now, running, deliveries) {
-                    writes.metrics.push(run);
+                if let Some(run) = metric_events::job_run(p, change, now, running, deliveries) {
+                    writes.metric_events.push(run);
                 }
             }
         }
     }
     if ended {
         writes.outbox = deployment(p, now);
-        writes.metrics.extend(metrics_events::deployment(p, now));
+        writes.metric_events.extend(metric_events::deployment(p, now));
     }
     writes
 }

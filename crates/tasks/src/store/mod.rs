@@ -1,37 +1,43 @@
-//! The tasks store: pipelines (stored whole, compare-and-set on a version), the job queue with leases, job logs, the
-//! event stream and the deployment outbox. One trait, two implementations chosen by URL (`redis://…` or
-//! `sqlite://path`), one conformance suite (`tests/api/store/`) that both pass.
+//! The tasks store, in focused traits: [`PipelineStore`] (pipelines stored whole, compare-and-set on a version),
+//! [`JobQueue`] (the job queue with leases), [`EventLog`] (job logs and the event stream), [`DeploymentOutbox`] and
+//! [`MetricEventOutbox`]. [`TaskStore`] is all of them at once (plus health and the backlog sample): two
+//! implementations chosen by URL (`redis://…` or `sqlite://path`), each implementing every trait, and one conformance
+//! suite (`tests/api/store/`, a file per trait) that both pass.
 //!
-//! Atomicity is the point of this trait: [`TaskStore::update_pipeline`] stores the new pipeline *and* its queue
+//! Atomicity is why the traits share one implementation: [`PipelineStore::update_pipeline`] stores the new pipeline *and* its queue
 //! operations, events and outbox entry in one step (a Lua script on Redis, a transaction on SQLite), or nothing when
 //! the version moved. A crash between "state changed" and "job enqueued" therefore cannot happen, and a duplicate
 //! delivery loses its compare-and-set and changes nothing.
 //!
 //! Queue semantics (both stores):
-//! - [`TaskStore::lease`] hands out ready entries in enqueue order (FIFO among entries that became ready at the same
+//! - [`JobQueue::lease`] hands out ready entries in enqueue order (FIFO among entries that became ready at the same
 //!   time), each to one worker for `lease`. Entries whose lease lapsed (worker killed) are handed out again with
 //!   `deliveries` incremented; delayed entries (retries) become ready at their time.
-//! - [`TaskStore::renew`] extends a lease only while the caller still holds it; [`TaskStore::ack`] removes the entry
-//!   (and so does a pipeline write naming it in [`Writes::ack`], atomically with the write); [`TaskStore::release`]
+//! - [`JobQueue::renew`] extends a lease only while the caller still holds it; [`JobQueue::ack`] removes the entry
+//!   (and so does a pipeline write naming it in [`Writes::ack`], atomically with the write); [`JobQueue::release`]
 //!   hands it back for immediate redelivery (graceful shutdown).
 //!
-//! Run numbers: [`TaskStore::create_pipeline`] gives each new pipeline its project's next number (1, 2, 3…) in the
+//! Run numbers: [`PipelineStore::create_pipeline`] gives each new pipeline its project's next number (1, 2, 3…) in the
 //! same atomic step that stores it (the create script on Redis, the create transaction on SQLite), so numbers are
 //! never reused and have no gaps under concurrency; a create answered by its idempotency key consumes none. The number
 //! is kept beside the pipeline document, not in it (a document never needs rewriting to carry it), and stamped into
 //! the events the create writes (see [`number_stamp`]). Pipelines stored before numbering are numbered at upgrade, in
 //! creation (id) order: a migration on SQLite, a one-time backfill at connect on Redis (`redis/numbers.rs`).
 //!
-//! The metrics outbox ([`Writes::metrics`], [`TaskStore::pending_metrics`]) is an append-only log of job runs and
-//! deployments for the metrics service, kept until delivered: nothing trims it but [`TaskStore::metrics_delivered`].
+//! The metric events outbox ([`Writes::metric_events`], [`MetricEventOutbox::pending_metric_events`]) is an
+//! append-only log of job runs and deployments for the metrics service, kept until delivered: nothing trims it but
+//! [`MetricEventOutbox::metric_events_delivered`].
 
 mod codec;
+mod event_log;
+mod outboxes;
+mod pipelines;
+mod queue;
 mod redis;
 mod sqlite;
 mod unavailable;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -39,6 +45,10 @@ use chrono::{DateTime, Utc};
 use crate::domain::{JobId, Pipeline, PipelineId, PipelineStatus};
 
 pub use codec::{decode_pipeline, encode_pipeline};
+pub use event_log::EventLog;
+pub use outboxes::{DeploymentOutbox, MetricEventOutbox};
+pub use pipelines::PipelineStore;
+pub use queue::JobQueue;
 pub use redis::RedisStore;
 pub use redis::durability::OVERRIDE as ALLOW_VOLATILE_REDIS_VAR;
 pub use sqlite::SqliteStore;
@@ -138,23 +148,23 @@ pub struct OutboxEntry {
 
 /// What the metrics service is told about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MetricsKind {
+pub enum MetricEventKind {
     /// An encoded `devopstrack.metrics.v1.JobRun`.
     JobRun,
     /// An encoded `devopstrack.metrics.v1.Deployment`.
     Deployment,
 }
 
-impl MetricsKind {
+impl MetricEventKind {
     pub fn as_str(self) -> &'static str {
         match self {
-            MetricsKind::JobRun => "job_run",
-            MetricsKind::Deployment => "deployment",
+            MetricEventKind::JobRun => "job_run",
+            MetricEventKind::Deployment => "deployment",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [MetricsKind::JobRun, MetricsKind::Deployment]
+        [MetricEventKind::JobRun, MetricEventKind::Deployment]
             .into_iter()
             .find(|k| k.as_str() == s)
     }
@@ -162,30 +172,30 @@ impl MetricsKind {
 
 /// One event for the metrics service. The payload carries its own idempotency key (`event_id`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MetricsEvent {
-    pub kind: MetricsKind,
+pub struct MetricEvent {
+    pub kind: MetricEventKind,
     pub payload: Vec<u8>,
 }
 
 /// A metrics event waiting for delivery, with its position in the outbox (opaque, increasing).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingMetric {
+pub struct PendingMetricEvent {
     pub id: String,
-    pub event: MetricsEvent,
+    pub event: MetricEvent,
 }
 
 /// What a pipeline write carries besides the pipeline, stored atomically with it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Writes {
     pub enqueue: Vec<QueuedJob>,
-    /// Running attempts whose worker must stop (see [`TaskStore::stop_requested`]).
+    /// Running attempts whose worker must stop (see [`JobQueue::stop_requested`]).
     pub stop: Vec<(JobId, u32)>,
     pub events: Vec<NewEvent>,
     /// Replaces any pending entry with the same id.
     pub outbox: Option<OutboxEntry>,
-    /// Appended to the metrics outbox, in order.
-    pub metrics: Vec<MetricsEvent>,
-    /// Queue entries to remove, as [`TaskStore::ack`] does (deliveries the write is the outcome of).
+    /// Appended to the metric events outbox, in order.
+    pub metric_events: Vec<MetricEvent>,
+    /// Queue entries to remove, as [`JobQueue::ack`] does (deliveries the write is the outcome of).
     pub ack: Vec<Delivery>,
 }
 
@@ -256,78 +266,16 @@ pub async fn connect_checked(url: &str, prefix: &str, allow_volatile_redis: bool
     }
 }
 
+/// The whole store a tasks process runs on: every focused trait, implemented by the same two stores ([`RedisStore`],
+/// [`SqliteStore`]) so that one pipeline write can touch all of them atomically. Use-cases (`crate::app`) hold it;
+/// nothing else does. A new area of the store is a new focused trait in its own file, added to this list (the GitHub
+/// inbox, `inbox.rs`, joins here).
 #[async_trait]
-pub trait TaskStore: Send + Sync + 'static {
+pub trait TaskStore:
+    PipelineStore + JobQueue + EventLog + DeploymentOutbox + MetricEventOutbox + Send + Sync + 'static
+{
     async fn ping(&self) -> StoreResult<()>;
-
-    // ---- pipelines
-    /// Stores a new pipeline at version 1 with its writes, unless its `(project, idempotency key)` was used before
-    /// (then nothing is written). Also indexes every job id to the pipeline, and numbers it: the project's next run
-    /// number, stored with it and appended to the payload of each of `writes.events` about it ([`number_stamp`]).
-    /// `pipeline.number` is ignored.
-    async fn create_pipeline(&self, pipeline: &Pipeline, writes: &Writes) -> StoreResult<Created>;
-    async fn pipeline(&self, id: PipelineId) -> StoreResult<Option<StoredPipeline>>;
-    /// The pipeline numbered `number` in `project` (exact slug).
-    async fn pipeline_by_number(&self, project: &str, number: u64) -> StoreResult<Option<StoredPipeline>>;
-    async fn pipeline_of_job(&self, job: JobId) -> StoreResult<Option<PipelineId>>;
-    /// Newest first (by id: ids are time-ordered UUIDv7), strictly older than `before`, at most `limit`.
-    async fn list_pipelines(
-        &self,
-        filter: &PipelineFilter,
-        before: Option<PipelineId>,
-        limit: u32,
-    ) -> StoreResult<Vec<Pipeline>>;
-    /// Replaces the pipeline if its stored version is `expected_version` (the new version is `expected_version + 1`)
-    /// and applies `writes`, all or nothing. `false` when the version moved or the pipeline is gone.
-    async fn update_pipeline(&self, pipeline: &Pipeline, expected_version: u64, writes: &Writes) -> StoreResult<bool>;
-
-    // ---- queue
-    /// Up to `max` deliveries for `worker`, each leased until now + `lease`: first lapsed leases (older than `lease`),
-    /// then ready entries. Waits up to `wait` for one when there is none.
-    async fn lease(&self, worker: &str, max: usize, lease: Duration, wait: Duration) -> StoreResult<Vec<Delivery>>;
-    /// Extends the lease to now + `lease` if `worker` still holds the delivery; `false` when it lapsed and was taken.
-    async fn renew(&self, worker: &str, delivery: &Delivery, lease: Duration) -> StoreResult<bool>;
-    /// Removes the entry (done with it, whatever the outcome). Acking an entry that is gone is not an error.
-    async fn ack(&self, delivery: &Delivery) -> StoreResult<()>;
-    /// Hands the entry back: it is delivered again at once (to any worker), with `deliveries` incremented.
-    async fn release(&self, worker: &str, delivery: &Delivery) -> StoreResult<()>;
-    /// Whether a pipeline write asked the worker running this attempt to stop.
-    async fn stop_requested(&self, job: JobId, attempt: u32) -> StoreResult<bool>;
-    async fn queue_depth(&self) -> StoreResult<QueueDepth>;
-
-    // ---- logs
-    /// Appends lines numbered from `offset` (the attempt's line count so far; the single writer is the worker running
-    /// the attempt). Lines already stored at those offsets are left as they are. Keeps the last [`MAX_LOG_LINES`].
-    async fn append_log(&self, job: JobId, attempt: u32, offset: u64, lines: &[String]) -> StoreResult<()>;
-    /// Up to `limit` lines from `offset`.
-    async fn read_log(&self, job: JobId, attempt: u32, offset: u64, limit: u32) -> StoreResult<LogPage>;
-
-    // ---- events
-    /// Appends events outside a pipeline write (log batches).
-    async fn append_events(&self, events: &[NewEvent]) -> StoreResult<()>;
-    /// Events after `after` (`None`: from the oldest kept one), oldest first, at most `limit`; waits up to `wait` for
-    /// one when there is none.
-    async fn read_events(&self, after: Option<&str>, limit: usize, wait: Duration) -> StoreResult<Vec<StoredEvent>>;
-    /// The newest event's id (`None` when there is none): where a live-only reader starts.
-    async fn last_event_id(&self) -> StoreResult<Option<String>>;
-
-    // ---- outbox
-    /// Entries due at `now`, oldest due first, at most `limit`.
-    async fn due_outbox(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<OutboxEntry>>;
-    async fn outbox_delivered(&self, id: PipelineId) -> StoreResult<()>;
-    /// Counts a failed delivery and makes the entry due again at `at`.
-    async fn outbox_retry(&self, id: PipelineId, at: DateTime<Utc>) -> StoreResult<()>;
-
-    // ---- metrics outbox
-    /// The oldest undelivered metrics events, oldest first, at most `limit`.
-    async fn pending_metrics(&self, limit: usize) -> StoreResult<Vec<PendingMetric>>;
-    /// Removes delivered events (ids from [`TaskStore::pending_metrics`]); unknown or already removed ids are ignored.
-    async fn metrics_delivered(&self, ids: &[String]) -> StoreResult<()>;
-    /// Events waiting for delivery.
-    async fn metrics_backlog(&self) -> StoreResult<u64>;
-
-    // ---- gauges
-    /// A cheap sample for the backlog gauges (every few seconds, not per job).
+    /// A cheap sample for the backlog gauges (every few seconds, not per job): spans the queue and the outbox.
     async fn backlog(&self) -> StoreResult<Backlog>;
 }
 

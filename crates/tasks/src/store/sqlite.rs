@@ -34,8 +34,9 @@ use tokio::time::Instant;
 use devopstrack_platform::sqlite::{ColumnError, micros};
 
 use super::{
-    Created, Delivery, LogPage, NewEvent, OutboxEntry, PendingMetric, PipelineFilter, QueueDepth, StoreError,
-    StoreResult, StoredEvent, StoredPipeline, TaskStore, Writes,
+    Created, Delivery, DeploymentOutbox, EventLog, JobQueue, LogPage, MetricEventOutbox, NewEvent, OutboxEntry,
+    PendingMetricEvent, PipelineFilter, PipelineStore, QueueDepth, StoreError, StoreResult, StoredEvent,
+    StoredPipeline, TaskStore, Writes,
 };
 use crate::domain::{JobId, Pipeline, PipelineId};
 
@@ -179,12 +180,7 @@ fn u64_col(row: &SqliteRow, column: &str) -> StoreResult<u64> {
 }
 
 #[async_trait]
-impl TaskStore for SqliteStore {
-    async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
+impl PipelineStore for SqliteStore {
     async fn create_pipeline(&self, pipeline: &Pipeline, writes: &Writes) -> StoreResult<Created> {
         pipelines::create(self, pipeline, writes).await
     }
@@ -213,7 +209,10 @@ impl TaskStore for SqliteStore {
     async fn update_pipeline(&self, pipeline: &Pipeline, expected_version: u64, writes: &Writes) -> StoreResult<bool> {
         pipelines::update(self, pipeline, expected_version, writes).await
     }
+}
 
+#[async_trait]
+impl JobQueue for SqliteStore {
     async fn lease(&self, worker: &str, max: usize, lease: Duration, wait: Duration) -> StoreResult<Vec<Delivery>> {
         queue::lease(self, worker, max, lease, wait).await
     }
@@ -240,7 +239,10 @@ impl TaskStore for SqliteStore {
     async fn queue_depth(&self) -> StoreResult<QueueDepth> {
         queue::depth(&self.pool).await
     }
+}
 
+#[async_trait]
+impl EventLog for SqliteStore {
     async fn append_log(&self, job: JobId, attempt: u32, offset: u64, lines: &[String]) -> StoreResult<()> {
         logs::append(self, job, attempt, offset, lines).await
     }
@@ -260,7 +262,10 @@ impl TaskStore for SqliteStore {
     async fn last_event_id(&self) -> StoreResult<Option<String>> {
         events::last_id(&self.pool).await
     }
+}
 
+#[async_trait]
+impl DeploymentOutbox for SqliteStore {
     async fn due_outbox(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
         outbox::due(&self.pool, now, limit).await
     }
@@ -272,17 +277,28 @@ impl TaskStore for SqliteStore {
     async fn outbox_retry(&self, id: PipelineId, at: DateTime<Utc>) -> StoreResult<()> {
         outbox::retry(&self.writer, id, at).await
     }
+}
 
-    async fn pending_metrics(&self, limit: usize) -> StoreResult<Vec<PendingMetric>> {
-        outbox::pending_metrics(&self.pool, limit).await
+#[async_trait]
+impl MetricEventOutbox for SqliteStore {
+    async fn pending_metric_events(&self, limit: usize) -> StoreResult<Vec<PendingMetricEvent>> {
+        outbox::pending_metric_events(&self.pool, limit).await
     }
 
-    async fn metrics_delivered(&self, ids: &[String]) -> StoreResult<()> {
-        outbox::metrics_delivered(&self.writer, ids).await
+    async fn metric_events_delivered(&self, ids: &[String]) -> StoreResult<()> {
+        outbox::metric_events_delivered(&self.writer, ids).await
     }
 
-    async fn metrics_backlog(&self) -> StoreResult<u64> {
-        outbox::metrics_backlog(&self.pool).await
+    async fn metric_events_backlog(&self) -> StoreResult<u64> {
+        outbox::metric_events_backlog(&self.pool).await
+    }
+}
+
+#[async_trait]
+impl TaskStore for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
     }
 
     async fn backlog(&self) -> StoreResult<super::Backlog> {

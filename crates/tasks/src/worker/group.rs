@@ -11,8 +11,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::lease::Hold;
 use super::logs::pump_logs;
-use crate::app::TasksApp;
-use crate::domain::{JobStatus, Outcome, Pipeline, PipelineId};
+use crate::app::{Redelivered, TasksApp};
+use crate::domain::{Outcome, Pipeline, PipelineId};
 use crate::error::Error;
 use crate::executor::{Executors, LogSink, RunContext};
 use crate::store::{Delivery, StoredPipeline};
@@ -68,7 +68,7 @@ impl Worker {
                     if not_found {
                         self.ack(delivery).await;
                     } else {
-                        let _ = self.app.store().release(&self.name, delivery).await;
+                        self.release(delivery).await;
                     }
                 }
                 return;
@@ -108,9 +108,7 @@ impl Worker {
                     }
                     Ended::HandBack => {
                         tracing::info!(job_id = %delivery.job, "shutting down: handing the job back to the queue");
-                        if let Err(e) = self.app.store().release(&self.name, &delivery).await {
-                            tracing::warn!(error = %e, "handing a job back failed; its lease will lapse instead");
-                        }
+                        self.release(&delivery).await;
                     }
                 }
             }
@@ -126,12 +124,12 @@ impl Worker {
             Error::NotYet(_) => {
                 // Delivered before its backoff elapsed (clock skew between processes): try again shortly.
                 tokio::time::sleep(Duration::from_millis(200)).await;
-                let _ = self.app.store().release(&self.name, delivery).await;
+                self.release(delivery).await;
             }
             Error::Aborted(_) | Error::FailedPrecondition(_) | Error::NotFound(_) => self.ack(delivery).await,
             e => {
                 tracing::warn!(error = %e, "starting a job failed; handing it back");
-                let _ = self.app.store().release(&self.name, delivery).await;
+                self.release(delivery).await;
             }
         }
     }
@@ -140,9 +138,10 @@ impl Worker {
     /// cut off). Records the lost attempt (a new one is queued) and acks. Returns whether to go on and start it
     /// (it was queued and never started: its first holder died before starting it).
     async fn reclaim(&self, delivery: &Delivery) -> bool {
-        let stored = match self.app.store().pipeline(delivery.pipeline).await {
-            Ok(Some(stored)) => stored.pipeline,
-            Ok(None) => {
+        match self.app.redelivered(delivery).await {
+            Ok(Redelivered::NotRunning) => return true,
+            Ok(Redelivered::StillRunning) => {}
+            Ok(Redelivered::Gone) => {
                 self.ack(delivery).await;
                 return false;
             }
@@ -150,12 +149,6 @@ impl Worker {
                 tracing::warn!(error = %e, "reading a delivered pipeline failed; the delivery will come back");
                 return false;
             }
-        };
-        let running = stored
-            .jobs()
-            .any(|j| j.id == delivery.job && j.status == JobStatus::Running && j.attempt == delivery.attempt);
-        if !running {
-            return true;
         }
         tracing::warn!(job_id = %delivery.job, attempt = delivery.attempt, "lease lapsed; running the job again");
         match self
@@ -181,7 +174,6 @@ impl Worker {
         leased_at: Instant,
         shutdown: &CancellationToken,
     ) -> (Delivery, Ended) {
-        let store = self.app.store().clone();
         let Some((stage, job)) = pipeline.stages.iter().find_map(|s| {
             s.jobs
                 .iter()
@@ -210,7 +202,7 @@ impl Worker {
         let timeout = Duration::from_secs(job.spec.timeout_s.into());
         let spec = job.spec.executor.clone();
         let logs = tokio::spawn(pump_logs(
-            store.clone(),
+            self.app.clone(),
             pipeline.clone(),
             stage.to_owned(),
             delivery.job,
@@ -246,7 +238,7 @@ impl Worker {
                         let asked = Instant::now();
                         let renewed = tokio::time::timeout(
                             hold.patience(asked),
-                            store.renew(&self.name, &delivery, self.lease),
+                            self.app.renew_lease(&self.name, &delivery, self.lease),
                         );
                         match renewed.await {
                             Ok(Ok(true)) => hold.renewed(asked),
@@ -261,7 +253,7 @@ impl Worker {
                         if !stopping {
                             let asked = tokio::time::timeout(
                                 hold.patience(Instant::now()),
-                                store.stop_requested(delivery.job, delivery.attempt),
+                                self.app.stop_requested(delivery.job, delivery.attempt),
                             );
                             if matches!(asked.await, Ok(Ok(true))) {
                                 stopping = true;
@@ -328,8 +320,15 @@ impl Worker {
     }
 
     async fn ack(&self, delivery: &Delivery) {
-        if let Err(e) = self.app.store().ack(delivery).await {
+        if let Err(e) = self.app.ack_delivery(delivery).await {
             tracing::warn!(error = %e, "acking a delivery failed; it may come back (and be dropped then)");
+        }
+    }
+
+    /// Hands the delivery back to the queue; on failure its lease lapses instead (and it comes back then).
+    async fn release(&self, delivery: &Delivery) {
+        if let Err(e) = self.app.release_delivery(&self.name, delivery).await {
+            tracing::warn!(error = %e, "handing a job back failed; its lease will lapse instead");
         }
     }
 }

@@ -8,9 +8,10 @@ use tokio::sync::mpsc;
 
 use devopstrack_proto::tasks::v1 as pb;
 
+use crate::app::TasksApp;
 use crate::convert;
 use crate::domain::{JobId, Pipeline};
-use crate::store::{NewEvent, TaskStore};
+use crate::store::NewEvent;
 
 /// Log lines are written in batches of at most this many, or every [`LOG_FLUSH`].
 const LOG_BATCH: usize = 200;
@@ -19,7 +20,7 @@ const LOG_FLUSH: std::time::Duration = std::time::Duration::from_millis(50);
 /// Writes the executor's lines to the job log and the event stream in batches, until the executor drops its sink.
 /// The proto snapshots the log events carry are built on the first line, so a job that logs nothing costs nothing.
 pub(super) async fn pump_logs(
-    store: Arc<dyn TaskStore>,
+    app: Arc<TasksApp>,
     pipeline: Arc<Pipeline>,
     stage: String,
     job_id: JobId,
@@ -43,7 +44,7 @@ pub(super) async fn pump_logs(
             }
         }
         let lines = std::mem::take(&mut batch);
-        if let Err(e) = store.append_log(job_id, attempt, offset, &lines).await {
+        if let Err(e) = app.append_log_lines(job_id, attempt, offset, &lines).await {
             tracing::warn!(error = %e, "writing job log lines failed; they are lost");
         }
         let event = pb::Event {
@@ -61,7 +62,7 @@ pub(super) async fn pump_logs(
             pipeline: pipeline.id,
             payload: event.encode_to_vec(),
         };
-        if let Err(e) = store.append_events(&[event]).await {
+        if let Err(e) = app.publish_events(&[event]).await {
             tracing::warn!(error = %e, "publishing job log lines failed");
         }
         match rx.recv().await {

@@ -236,7 +236,7 @@ async fn delivered_once_metrics_is_back(backend: Backend) {
         .await
         .expect("open the tasks store");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while store.metrics_backlog().await.expect("backlog") > 0 || fake.run_batches().is_empty() {
+    while store.metric_events_backlog().await.expect("backlog") > 0 || fake.run_batches().is_empty() {
         assert!(tokio::time::Instant::now() < deadline, "the outbox never drained");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

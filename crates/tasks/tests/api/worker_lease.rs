@@ -21,7 +21,7 @@ use devopstrack_tasks::domain::{JobStatus, Pipeline, PipelineInput, PipelineMeta
 use devopstrack_tasks::executor::outbound::OutboundPolicy;
 use devopstrack_tasks::executor::{ExecutorSettings, Executors};
 use devopstrack_tasks::projects::Projects;
-use devopstrack_tasks::store::{QueuedJob, TaskStore, Writes};
+use devopstrack_tasks::store::{PipelineStore, QueuedJob, TaskStore, Writes};
 use devopstrack_tasks::worker::{self, WorkerSettings};
 
 use crate::helpers::Backend;

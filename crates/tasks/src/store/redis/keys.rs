@@ -97,7 +97,7 @@ impl Keys {
         format!("{}outbox:due", self.prefix)
     }
     /// Stream of metrics events (fields `kind`, `payload`), entries deleted once delivered.
-    pub(super) fn metrics(&self) -> String {
+    pub(super) fn metric_events(&self) -> String {
         format!("{}metrics:outbox", self.prefix)
     }
 }

@@ -34,8 +34,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{
-    Created, Delivery, LogPage, NewEvent, OutboxEntry, PendingMetric, PipelineFilter, QueueDepth, StoreError,
-    StoreResult, StoredEvent, StoredPipeline, TaskStore, Writes,
+    Created, Delivery, DeploymentOutbox, EventLog, JobQueue, LogPage, MetricEventOutbox, NewEvent, OutboxEntry,
+    PendingMetricEvent, PipelineFilter, PipelineStore, QueueDepth, StoreError, StoreResult, StoredEvent,
+    StoredPipeline, TaskStore, Writes,
 };
 use crate::domain::{JobId, Pipeline, PipelineId};
 use keys::{Keys, Scripts};
@@ -133,12 +134,7 @@ impl RedisStore {
 }
 
 #[async_trait]
-impl TaskStore for RedisStore {
-    async fn ping(&self) -> StoreResult<()> {
-        ::redis::cmd("PING").query_async::<()>(&mut self.conn()).await?;
-        Ok(())
-    }
-
+impl PipelineStore for RedisStore {
     async fn create_pipeline(&self, pipeline: &Pipeline, writes: &Writes) -> StoreResult<Created> {
         self.create(pipeline, writes).await
     }
@@ -167,7 +163,10 @@ impl TaskStore for RedisStore {
     async fn update_pipeline(&self, pipeline: &Pipeline, expected_version: u64, writes: &Writes) -> StoreResult<bool> {
         self.update(pipeline, expected_version, writes).await
     }
+}
 
+#[async_trait]
+impl JobQueue for RedisStore {
     async fn lease(&self, worker: &str, max: usize, lease: Duration, wait: Duration) -> StoreResult<Vec<Delivery>> {
         self.lease_entries(worker, max, lease, wait).await
     }
@@ -191,7 +190,10 @@ impl TaskStore for RedisStore {
     async fn queue_depth(&self) -> StoreResult<QueueDepth> {
         self.depth().await
     }
+}
 
+#[async_trait]
+impl EventLog for RedisStore {
     async fn append_log(&self, job: JobId, attempt: u32, offset: u64, lines: &[String]) -> StoreResult<()> {
         self.append_lines(job, attempt, offset, lines).await
     }
@@ -211,7 +213,10 @@ impl TaskStore for RedisStore {
     async fn last_event_id(&self) -> StoreResult<Option<String>> {
         self.newest_event_id().await
     }
+}
 
+#[async_trait]
+impl DeploymentOutbox for RedisStore {
     async fn due_outbox(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
         self.outbox_due(now, limit).await
     }
@@ -223,17 +228,28 @@ impl TaskStore for RedisStore {
     async fn outbox_retry(&self, id: PipelineId, at: DateTime<Utc>) -> StoreResult<()> {
         self.outbox_later(id, at).await
     }
+}
 
-    async fn pending_metrics(&self, limit: usize) -> StoreResult<Vec<PendingMetric>> {
+#[async_trait]
+impl MetricEventOutbox for RedisStore {
+    async fn pending_metric_events(&self, limit: usize) -> StoreResult<Vec<PendingMetricEvent>> {
         self.metrics_pending(limit).await
     }
 
-    async fn metrics_delivered(&self, ids: &[String]) -> StoreResult<()> {
+    async fn metric_events_delivered(&self, ids: &[String]) -> StoreResult<()> {
         self.metrics_done(ids).await
     }
 
-    async fn metrics_backlog(&self) -> StoreResult<u64> {
+    async fn metric_events_backlog(&self) -> StoreResult<u64> {
         self.metrics_len().await
+    }
+}
+
+#[async_trait]
+impl TaskStore for RedisStore {
+    async fn ping(&self) -> StoreResult<()> {
+        ::redis::cmd("PING").query_async::<()>(&mut self.conn()).await?;
+        Ok(())
     }
 
     async fn backlog(&self) -> StoreResult<super::Backlog> {

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::{EntryId, RedisStore, corrupt};
 use crate::domain::PipelineId;
-use crate::store::{MetricsEvent, MetricsKind, OutboxEntry, PendingMetric, StoreResult};
+use crate::store::{MetricEvent, MetricEventKind, OutboxEntry, PendingMetricEvent, StoreResult};
 
 impl RedisStore {
     pub(super) async fn outbox_due(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
@@ -62,12 +62,12 @@ impl RedisStore {
         Ok(())
     }
 
-    pub(super) async fn metrics_pending(&self, limit: usize) -> StoreResult<Vec<PendingMetric>> {
+    pub(super) async fn metrics_pending(&self, limit: usize) -> StoreResult<Vec<PendingMetricEvent>> {
         if limit == 0 {
             return Ok(Vec::new());
         }
         let range: StreamRangeReply = ::redis::cmd("XRANGE")
-            .arg(self.keys.metrics())
+            .arg(self.keys.metric_events())
             .arg("-")
             .arg("+")
             .arg("COUNT")
@@ -80,11 +80,11 @@ impl RedisStore {
             .map(|e| {
                 let bad = |what: &str| corrupt(format!("metrics outbox entry {}: {what}", e.id));
                 let kind: String = e.get("kind").ok_or_else(|| bad("no kind"))?;
-                let kind = MetricsKind::parse(&kind).ok_or_else(|| bad(&format!("kind {kind:?}")))?;
+                let kind = MetricEventKind::parse(&kind).ok_or_else(|| bad(&format!("kind {kind:?}")))?;
                 let payload: Vec<u8> = e.get("payload").ok_or_else(|| bad("no payload"))?;
-                Ok(PendingMetric {
+                Ok(PendingMetricEvent {
                     id: e.id,
-                    event: MetricsEvent { kind, payload },
+                    event: MetricEvent { kind, payload },
                 })
             })
             .collect()
@@ -100,7 +100,7 @@ impl RedisStore {
             return Ok(());
         }
         ::redis::cmd("XDEL")
-            .arg(self.keys.metrics())
+            .arg(self.keys.metric_events())
             .arg(&ids)
             .query_async::<()>(&mut self.conn())
             .await?;
@@ -109,7 +109,7 @@ impl RedisStore {
 
     pub(super) async fn metrics_len(&self) -> StoreResult<u64> {
         Ok(::redis::cmd("XLEN")
-            .arg(self.keys.metrics())
+            .arg(self.keys.metric_events())
             .query_async(&mut self.conn())
             .await?)
     }

@@ -49,7 +49,7 @@ impl RedisStore {
             .key(k.outbox_payloads())
             .key(k.outbox_attempts())
             .key(k.outbox_due())
-            .key(k.metrics())
+            .key(k.metric_events())
             .key(k.run_counters())
             .key(k.by_number(project));
         // An update moves the pipeline out of its stored status's indexes (the script knows which that is).
@@ -111,8 +111,8 @@ impl RedisStore {
                 .arg(o.attempts)
                 .arg(o.due_at.timestamp_millis()),
         };
-        inv.arg(writes.metrics.len());
-        for m in &writes.metrics {
+        inv.arg(writes.metric_events.len());
+        for m in &writes.metric_events {
             inv.arg(m.kind.as_str()).arg(&m.payload[..]);
         }
         // Entry ids this store never issued are entries that are gone: nothing to remove.

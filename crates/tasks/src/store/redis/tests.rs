@@ -5,7 +5,7 @@ use std::time::Duration;
 use super::pipelines::idempotency_field;
 use super::queue::RawDelivery;
 use super::*;
-use crate::store::{NewEvent, StoreError, TaskStore};
+use crate::store::{NewEvent, StoreError};
 
 #[test]
 fn stream_ids_parse_only_in_their_one_form() {

@@ -10,7 +10,7 @@ use devopstrack_platform::sqlite::{micros, time_col};
 use super::rows::Statements;
 use super::{Tx, pipeline_id_col, u32_col};
 use crate::domain::PipelineId;
-use crate::store::{MetricsEvent, MetricsKind, OutboxEntry, PendingMetric, StoreError, StoreResult};
+use crate::store::{MetricEvent, MetricEventKind, OutboxEntry, PendingMetricEvent, StoreError, StoreResult};
 
 /// Stores `entry`, replacing a pending one with the same id (its attempts and due time included).
 pub(super) async fn put(statements: &mut Statements, tx: &mut Tx, entry: &OutboxEntry) -> StoreResult<()> {
@@ -71,7 +71,7 @@ fn entry_from_row(row: &SqliteRow) -> StoreResult<OutboxEntry> {
 }
 
 /// Appends `events` to the metrics outbox in order inside `tx`.
-pub(super) async fn put_metrics(statements: &mut Statements, tx: &mut Tx, events: &[MetricsEvent]) -> StoreResult<()> {
+pub(super) async fn put_metrics(statements: &mut Statements, tx: &mut Tx, events: &[MetricEvent]) -> StoreResult<()> {
     statements
         .insert(
             tx,
@@ -85,7 +85,7 @@ pub(super) async fn put_metrics(statements: &mut Statements, tx: &mut Tx, events
         .await
 }
 
-pub(super) async fn pending_metrics(pool: &SqlitePool, limit: usize) -> StoreResult<Vec<PendingMetric>> {
+pub(super) async fn pending_metric_events(pool: &SqlitePool, limit: usize) -> StoreResult<Vec<PendingMetricEvent>> {
     let rows = sqlx::query("SELECT id, kind, payload FROM metrics_outbox ORDER BY id LIMIT ?1")
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(pool)
@@ -94,11 +94,11 @@ pub(super) async fn pending_metrics(pool: &SqlitePool, limit: usize) -> StoreRes
         .map(|row| {
             let id: i64 = row.try_get("id")?;
             let kind: String = row.try_get("kind")?;
-            let kind = MetricsKind::parse(&kind)
+            let kind = MetricEventKind::parse(&kind)
                 .ok_or_else(|| StoreError::Corrupt(format!("metrics outbox {id}: kind {kind:?}")))?;
-            Ok(PendingMetric {
+            Ok(PendingMetricEvent {
                 id: id.to_string(),
-                event: MetricsEvent {
+                event: MetricEvent {
                     kind,
                     payload: row.try_get("payload")?,
                 },
@@ -108,7 +108,7 @@ pub(super) async fn pending_metrics(pool: &SqlitePool, limit: usize) -> StoreRes
 }
 
 /// Ids that do not parse were never issued here: there is nothing to delete for them.
-pub(super) async fn metrics_delivered(pool: &SqlitePool, ids: &[String]) -> StoreResult<()> {
+pub(super) async fn metric_events_delivered(pool: &SqlitePool, ids: &[String]) -> StoreResult<()> {
     let ids: Vec<i64> = ids.iter().filter_map(|id| id.parse().ok()).collect();
     if ids.is_empty() {
         return Ok(());
@@ -122,7 +122,7 @@ pub(super) async fn metrics_delivered(pool: &SqlitePool, ids: &[String]) -> Stor
     Ok(())
 }
 
-pub(super) async fn metrics_backlog(pool: &SqlitePool) -> StoreResult<u64> {
+pub(super) async fn metric_events_backlog(pool: &SqlitePool) -> StoreResult<u64> {
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM metrics_outbox")
         .fetch_one(pool)
         .await?;

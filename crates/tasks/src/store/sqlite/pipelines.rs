@@ -195,7 +195,7 @@ async fn apply_writes(statements: &mut Statements, tx: &mut Tx, writes: &Writes)
     if let Some(entry) = &writes.outbox {
         outbox::put(statements, tx, entry).await?;
     }
-    outbox::put_metrics(statements, tx, &writes.metrics).await?;
+    outbox::put_metrics(statements, tx, &writes.metric_events).await?;
     queue::ack_in(statements, tx, &writes.ack).await
 }
 

@@ -3,7 +3,14 @@
 //! (the server from `DEVOPSTRACK_TEST_REDIS_URL`, or a throwaway one the testkit starts; with
 //! `DEVOPSTRACK_REQUIRE_BACKENDS=1` a missing Redis fails the test instead of skipping it).
 //!
-//! Helpers for building pipelines and writes live here; the cases live in the submodules by area.
+//! Helpers for building pipelines and writes live here; the cases live in the submodules, one area per focused trait
+//! of the store (each store implements every one of them; `TaskStore` is their sum):
+//! - `PipelineStore`: `pipelines` (create, read, compare-and-set updates, listing), `run_numbers`, `tracked` (which
+//!   also samples `TaskStore::backlog`);
+//! - `JobQueue`: `queue`;
+//! - `EventLog`: `logs_events`;
+//! - `DeploymentOutbox`: `outbox`;
+//! - `MetricEventOutbox`: `metric_events_outbox`.
 
 use std::sync::Arc;
 
@@ -33,7 +40,7 @@ macro_rules! conformance {
 }
 
 mod logs_events;
-mod metrics_outbox;
+mod metric_events_outbox;
 mod outbox;
 mod pipelines;
 mod queue;

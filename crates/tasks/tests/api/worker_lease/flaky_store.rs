@@ -10,8 +10,9 @@ use chrono::{DateTime, Utc};
 
 use devopstrack_tasks::domain::{JobId, Pipeline, PipelineId};
 use devopstrack_tasks::store::{
-    Backlog, Created, Delivery, LogPage, NewEvent, OutboxEntry, PendingMetric, PipelineFilter, QueueDepth, StoreError,
-    StoreResult, StoredEvent, StoredPipeline, TaskStore, Writes,
+    Backlog, Created, Delivery, DeploymentOutbox, EventLog, JobQueue, LogPage, MetricEventOutbox, NewEvent,
+    OutboxEntry, PendingMetricEvent, PipelineFilter, PipelineStore, QueueDepth, StoreError, StoreResult, StoredEvent,
+    StoredPipeline, TaskStore, Writes,
 };
 
 /// What `renew` does.
@@ -60,11 +61,7 @@ impl FlakyStore {
 }
 
 #[async_trait]
-impl TaskStore for FlakyStore {
-    async fn ping(&self) -> StoreResult<()> {
-        self.inner.ping().await
-    }
-
+impl PipelineStore for FlakyStore {
     async fn create_pipeline(&self, pipeline: &Pipeline, writes: &Writes) -> StoreResult<Created> {
         self.inner.create_pipeline(pipeline, writes).await
     }
@@ -93,7 +90,10 @@ impl TaskStore for FlakyStore {
     async fn update_pipeline(&self, pipeline: &Pipeline, expected_version: u64, writes: &Writes) -> StoreResult<bool> {
         self.inner.update_pipeline(pipeline, expected_version, writes).await
     }
+}
 
+#[async_trait]
+impl JobQueue for FlakyStore {
     async fn lease(&self, worker: &str, max: usize, lease: Duration, wait: Duration) -> StoreResult<Vec<Delivery>> {
         if !self.leasing.load(Ordering::SeqCst) {
             tokio::time::sleep(wait).await;
@@ -128,7 +128,10 @@ impl TaskStore for FlakyStore {
     async fn queue_depth(&self) -> StoreResult<QueueDepth> {
         self.inner.queue_depth().await
     }
+}
 
+#[async_trait]
+impl EventLog for FlakyStore {
     async fn append_log(&self, job: JobId, attempt: u32, offset: u64, lines: &[String]) -> StoreResult<()> {
         self.inner.append_log(job, attempt, offset, lines).await
     }
@@ -148,7 +151,10 @@ impl TaskStore for FlakyStore {
     async fn last_event_id(&self) -> StoreResult<Option<String>> {
         self.inner.last_event_id().await
     }
+}
 
+#[async_trait]
+impl DeploymentOutbox for FlakyStore {
     async fn due_outbox(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
         self.inner.due_outbox(now, limit).await
     }
@@ -160,17 +166,27 @@ impl TaskStore for FlakyStore {
     async fn outbox_retry(&self, id: PipelineId, at: DateTime<Utc>) -> StoreResult<()> {
         self.inner.outbox_retry(id, at).await
     }
+}
 
-    async fn pending_metrics(&self, limit: usize) -> StoreResult<Vec<PendingMetric>> {
-        self.inner.pending_metrics(limit).await
+#[async_trait]
+impl MetricEventOutbox for FlakyStore {
+    async fn pending_metric_events(&self, limit: usize) -> StoreResult<Vec<PendingMetricEvent>> {
+        self.inner.pending_metric_events(limit).await
     }
 
-    async fn metrics_delivered(&self, ids: &[String]) -> StoreResult<()> {
-        self.inner.metrics_delivered(ids).await
+    async fn metric_events_delivered(&self, ids: &[String]) -> StoreResult<()> {
+        self.inner.metric_events_delivered(ids).await
     }
 
-    async fn metrics_backlog(&self) -> StoreResult<u64> {
-        self.inner.metrics_backlog().await
+    async fn metric_events_backlog(&self) -> StoreResult<u64> {
+        self.inner.metric_events_backlog().await
+    }
+}
+
+#[async_trait]
+impl TaskStore for FlakyStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.inner.ping().await
     }
 
     async fn backlog(&self) -> StoreResult<Backlog> {

@@ -1,4 +1,6 @@
-//! The tasks service's business metrics, on its admin `/metrics` (Prometheus names, OpenTelemetry units):
+//! The tasks service's own Prometheus instruments, on its admin `/metrics` (Prometheus names, OpenTelemetry units).
+//! Not to be confused with the metrics *service* ([`crate::metrics_service`]) or the metric events delivered to it
+//! (`outbox::metric_events`):
 //!
 //! - `devopstrack_jobs_finished_total{status, source}`: jobs that reached a final status (`succeeded`, `failed`,
 //!   `cancelled`, `timed_out`), by where they ran (`devopstrack`, `github`). Counted by the process whose write made
@@ -10,10 +12,10 @@
 //!   service), `metrics` (job runs and deployments for the metrics service).
 //! - `devopstrack_event_watchers`: live `WatchEvents` streams in this process.
 //!
-//! Counters and the histogram are fed from the effects of each stored transition ([`TaskMetrics::observe`]: no store
+//! Counters and the histogram are fed from the effects of each stored transition ([`TaskCounters::observe`]: no store
 //! round trip); gauges are sampled from the store every [`SAMPLE_EVERY`] ([`report_gauges`]).
 
-use std::sync::Arc;
+use std::pin::Pin;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
@@ -28,11 +30,24 @@ use tokio_util::sync::CancellationToken;
 use devopstrack_platform::metrics::MetricsRegistry;
 
 use crate::domain::{Effect, Pipeline, Source, StateChange};
-use crate::events::EventHub;
-use crate::store::TaskStore;
+use crate::store::{Backlog, QueueDepth};
 
 /// How often the gauges are sampled from the store.
 pub const SAMPLE_EVERY: Duration = Duration::from_secs(5);
+
+/// One sample of what the gauges show. A part that could not be read is `None`: its gauge keeps its last value.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GaugeSample {
+    pub queue: Option<QueueDepth>,
+    pub backlog: Option<Backlog>,
+    /// Metric events waiting for the metrics service.
+    pub metric_events: Option<u64>,
+    /// Live `WatchEvents` streams in this process.
+    pub watchers: usize,
+}
+
+/// Where [`report_gauges`] takes its samples from (the use-cases and the event hub, wired by `startup`).
+pub type Sampler = Box<dyn Fn() -> Pin<Box<dyn Future<Output = GaugeSample> + Send>> + Send + Sync>;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
@@ -59,12 +74,12 @@ fn duration_histogram() -> Histogram {
 
 /// The counters and histogram fed by transitions. Cheap to clone (shared cells); usable before it is registered.
 #[derive(Clone)]
-pub struct TaskMetrics {
+pub struct TaskCounters {
     jobs_finished: Family<OutcomeLabels, Counter>,
     pipeline_duration: HistogramFamily,
 }
 
-impl Default for TaskMetrics {
+impl Default for TaskCounters {
     fn default() -> Self {
         Self {
             jobs_finished: Family::default(),
@@ -73,7 +88,7 @@ impl Default for TaskMetrics {
     }
 }
 
-impl TaskMetrics {
+impl TaskCounters {
     pub fn register(&self, registry: &MetricsRegistry) {
         registry.register(
             "devopstrack_jobs_finished",
@@ -124,13 +139,8 @@ fn source_label(source: &Source) -> &'static str {
     }
 }
 
-/// Registers the gauges and keeps them current until `stop` (a failed sample leaves the last values).
-pub async fn report_gauges(
-    store: Arc<dyn TaskStore>,
-    registry: MetricsRegistry,
-    hub: EventHub,
-    stop: CancellationToken,
-) {
+/// Registers the gauges and keeps them current from `sample` until `stop` (a failed sample leaves the last values).
+pub async fn report_gauges(sample: Sampler, registry: MetricsRegistry, stop: CancellationToken) {
     let depth = Family::<QueueLabels, Gauge>::default();
     let oldest = Gauge::<f64, AtomicU64>::default();
     let outbox = Family::<OutboxLabels, Gauge>::default();
@@ -162,12 +172,13 @@ pub async fn report_gauges(
             () = stop.cancelled() => return,
             _ = tick.tick() => {}
         }
-        if let Ok(d) = store.queue_depth().await {
+        let sample = sample().await;
+        if let Some(d) = sample.queue {
             for (state, n) in [("ready", d.ready), ("delayed", d.delayed), ("leased", d.leased)] {
                 depth.get_or_create(&QueueLabels { state }).set(count(n));
             }
         }
-        if let Ok(b) = store.backlog().await {
+        if let Some(b) = sample.backlog {
             let age = b
                 .oldest_ready_at
                 .map_or(0.0, |at| (Utc::now() - at).num_milliseconds().max(0) as f64 / 1000.0);
@@ -176,10 +187,10 @@ pub async fn report_gauges(
                 .get_or_create(&OutboxLabels { outbox: "deployments" })
                 .set(count(b.outbox));
         }
-        if let Ok(n) = store.metrics_backlog().await {
+        if let Some(n) = sample.metric_events {
             outbox.get_or_create(&OutboxLabels { outbox: "metrics" }).set(count(n));
         }
-        watchers.set(i64::try_from(hub.watchers()).unwrap_or(i64::MAX));
+        watchers.set(i64::try_from(sample.watchers).unwrap_or(i64::MAX));
     }
 }
 
@@ -188,7 +199,7 @@ mod tests {
     use super::*;
     use crate::domain::{JobId, JobStatus, PipelineStatus};
 
-    fn exposition(metrics: &TaskMetrics) -> String {
+    fn exposition(metrics: &TaskCounters) -> String {
         let registry = MetricsRegistry::new();
         metrics.register(&registry);
         registry.encode()
@@ -213,7 +224,7 @@ mod tests {
             },
             Utc::now(),
         );
-        let metrics = TaskMetrics::default();
+        let metrics = TaskCounters::default();
         let job = |from, to| {
             Effect::Event(StateChange::Job {
                 job: JobId::new(),

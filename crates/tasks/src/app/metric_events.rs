@@ -18,7 +18,7 @@ use devopstrack_proto::metrics::v1 as pb;
 
 use crate::convert;
 use crate::domain::{CommitRef, JobId, JobStatus, Pipeline, PipelineStatus, Source, StateChange};
-use crate::store::{Delivery, MetricsEvent, MetricsKind};
+use crate::store::{Delivery, MetricEvent, MetricEventKind};
 
 /// A running attempt before a transition: `(job, attempt, started_at)`.
 pub type Running = (JobId, u32, Option<DateTime<Utc>>);
@@ -30,7 +30,7 @@ pub(super) fn job_run(
     now: DateTime<Utc>,
     running: &[Running],
     deliveries: &[Delivery],
-) -> Option<MetricsEvent> {
+) -> Option<MetricEvent> {
     let StateChange::Job {
         job: id,
         attempt,
@@ -90,14 +90,14 @@ pub(super) fn job_run(
         started_at: started_at.map(convert::timestamp),
         finished_at: Some(convert::timestamp(finished_at)),
     };
-    Some(MetricsEvent {
-        kind: MetricsKind::JobRun,
+    Some(MetricEvent {
+        kind: MetricEventKind::JobRun,
         payload: run.encode_to_vec(),
     })
 }
 
 /// The deployment an ended deploy pipeline reports (as for projects: not for runs GitHub reports itself).
-pub(super) fn deployment(p: &Pipeline, now: DateTime<Utc>) -> Option<MetricsEvent> {
+pub(super) fn deployment(p: &Pipeline, now: DateTime<Utc>) -> Option<MetricEvent> {
     let target = p.meta.target.as_ref()?;
     if p.meta.source != Source::DevOpsTrack {
         return None;
@@ -122,8 +122,8 @@ pub(super) fn deployment(p: &Pipeline, now: DateTime<Utc>) -> Option<MetricsEven
         pipeline_id: p.id.to_string(),
         source: source(&p.meta.source).into(),
     };
-    Some(MetricsEvent {
-        kind: MetricsKind::Deployment,
+    Some(MetricEvent {
+        kind: MetricEventKind::Deployment,
         payload: deployment.encode_to_vec(),
     })
 }
@@ -199,7 +199,7 @@ mod tests {
                 _ => None,
             })
             .map(|m| {
-                assert_eq!(m.kind, MetricsKind::JobRun);
+                assert_eq!(m.kind, MetricEventKind::JobRun);
                 pb::JobRun::decode(m.payload.as_slice()).expect("a JobRun")
             })
             .collect()
@@ -282,7 +282,7 @@ mod tests {
         let event = deployment(&deploy, now).expect("a deployment");
         let d = pb::Deployment::decode(event.payload.as_slice()).expect("a Deployment");
 
-        assert_eq!(event.kind, MetricsKind::Deployment);
+        assert_eq!(event.kind, MetricEventKind::Deployment);
         assert_eq!((d.environment.as_str(), d.version.as_str()), ("staging", "1.2.3"));
         assert_eq!(d.status, i32::from(pb::DeploymentStatus::Succeeded));
         let finished = deploy.finished_at.expect("ended");

@@ -19,12 +19,12 @@ type Client = MetricsServiceClient<InterceptedService<Channel, TracePropagation>
 /// Events per `Record*` call at most (the metrics API's limit).
 pub const MAX_BATCH: usize = 1_000;
 
-pub struct MetricsClient {
+pub struct MetricsService {
     client: Client,
     tokens: Arc<ServiceTokens>,
 }
 
-impl MetricsClient {
+impl MetricsService {
     /// A client of the metrics service at `url`, or `None` when `url` is empty (delivery off; said once in the log).
     pub fn new(url: &str, timeout: Duration, tokens: Arc<ServiceTokens>) -> anyhow::Result<Option<Self>> {
         if url.is_empty() {

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use devopstrack_tasks::store::{MetricsEvent, MetricsKind, TaskStore, Writes};
+use devopstrack_tasks::store::{MetricEvent, MetricEventKind, TaskStore, Writes};
 
 use super::{now, pipeline};
 
@@ -16,14 +16,14 @@ conformance!(
     a_write_acks_the_deliveries_it_names,
 );
 
-fn event(kind: MetricsKind, payload: &str) -> MetricsEvent {
-    MetricsEvent {
+fn event(kind: MetricEventKind, payload: &str) -> MetricEvent {
+    MetricEvent {
         kind,
         payload: payload.as_bytes().to_vec(),
     }
 }
 
-fn payloads(store_events: &[devopstrack_tasks::store::PendingMetric]) -> Vec<&str> {
+fn payloads(store_events: &[devopstrack_tasks::store::PendingMetricEvent]) -> Vec<&str> {
     store_events
         .iter()
         .map(|p| std::str::from_utf8(&p.event.payload).expect("test payloads are text"))
@@ -32,60 +32,64 @@ fn payloads(store_events: &[devopstrack_tasks::store::PendingMetric]) -> Vec<&st
 
 async fn metrics_events_come_out_oldest_first_until_delivered(store: Arc<dyn TaskStore>) {
     let (p, mut w) = pipeline("proj-a", 1, 1, now());
-    w.metrics = vec![
-        event(MetricsKind::JobRun, "run-1"),
-        event(MetricsKind::Deployment, "deploy-1"),
+    w.metric_events = vec![
+        event(MetricEventKind::JobRun, "run-1"),
+        event(MetricEventKind::Deployment, "deploy-1"),
     ];
     store.create_pipeline(&p, &w).await.unwrap();
     let update = Writes {
-        metrics: vec![event(MetricsKind::JobRun, "run-2")],
+        metric_events: vec![event(MetricEventKind::JobRun, "run-2")],
         ..Writes::default()
     };
     assert!(store.update_pipeline(&p, 1, &update).await.unwrap());
 
-    let all = store.pending_metrics(10).await.unwrap();
-    let first_two = store.pending_metrics(2).await.unwrap();
+    let all = store.pending_metric_events(10).await.unwrap();
+    let first_two = store.pending_metric_events(2).await.unwrap();
 
     assert_eq!(payloads(&all), ["run-1", "deploy-1", "run-2"]);
     assert_eq!(
         all.iter().map(|p| p.event.kind).collect::<Vec<_>>(),
-        [MetricsKind::JobRun, MetricsKind::Deployment, MetricsKind::JobRun]
+        [
+            MetricEventKind::JobRun,
+            MetricEventKind::Deployment,
+            MetricEventKind::JobRun
+        ]
     );
     assert_eq!(first_two, all[..2]);
-    assert_eq!(store.metrics_backlog().await.unwrap(), 3);
+    assert_eq!(store.metric_events_backlog().await.unwrap(), 3);
 
     store
-        .metrics_delivered(&[all[0].id.clone(), all[1].id.clone()])
+        .metric_events_delivered(&[all[0].id.clone(), all[1].id.clone()])
         .await
         .unwrap();
 
-    assert_eq!(payloads(&store.pending_metrics(10).await.unwrap()), ["run-2"]);
-    assert_eq!(store.metrics_backlog().await.unwrap(), 1);
-    assert!(store.pending_metrics(0).await.unwrap().is_empty());
+    assert_eq!(payloads(&store.pending_metric_events(10).await.unwrap()), ["run-2"]);
+    assert_eq!(store.metric_events_backlog().await.unwrap(), 1);
+    assert!(store.pending_metric_events(0).await.unwrap().is_empty());
 }
 
 async fn a_lost_compare_and_set_writes_no_metrics_event(store: Arc<dyn TaskStore>) {
     let (p, w) = pipeline("proj-a", 1, 1, now());
     store.create_pipeline(&p, &w).await.unwrap();
     let stale = Writes {
-        metrics: vec![event(MetricsKind::JobRun, "lost")],
+        metric_events: vec![event(MetricEventKind::JobRun, "lost")],
         ..Writes::default()
     };
 
     assert!(!store.update_pipeline(&p, 7, &stale).await.unwrap());
 
-    assert!(store.pending_metrics(10).await.unwrap().is_empty());
+    assert!(store.pending_metric_events(10).await.unwrap().is_empty());
 }
 
 async fn delivering_unknown_or_delivered_ids_is_harmless(store: Arc<dyn TaskStore>) {
     let (p, mut w) = pipeline("proj-a", 1, 1, now());
-    w.metrics = vec![event(MetricsKind::JobRun, "a"), event(MetricsKind::JobRun, "b")];
+    w.metric_events = vec![event(MetricEventKind::JobRun, "a"), event(MetricEventKind::JobRun, "b")];
     store.create_pipeline(&p, &w).await.unwrap();
-    let pending = store.pending_metrics(10).await.unwrap();
+    let pending = store.pending_metric_events(10).await.unwrap();
 
-    store.metrics_delivered(&[pending[0].id.clone()]).await.unwrap();
+    store.metric_events_delivered(&[pending[0].id.clone()]).await.unwrap();
     store
-        .metrics_delivered(&[
+        .metric_events_delivered(&[
             pending[0].id.clone(),
             "not-an-id".into(),
             "999999999-0".into(),
@@ -93,9 +97,9 @@ async fn delivering_unknown_or_delivered_ids_is_harmless(store: Arc<dyn TaskStor
         ])
         .await
         .unwrap();
-    store.metrics_delivered(&[]).await.unwrap();
+    store.metric_events_delivered(&[]).await.unwrap();
 
-    assert_eq!(payloads(&store.pending_metrics(10).await.unwrap()), ["b"]);
+    assert_eq!(payloads(&store.pending_metric_events(10).await.unwrap()), ["b"]);
 }
 
 async fn a_write_acks_the_deliveries_it_names(store: Arc<dyn TaskStore>) {

@@ -1,4 +1,4 @@
-//! Delivers the metrics outbox (job runs and deployments, written with the pipeline writes they describe) to the
+//! Delivers the metric events outbox (job runs and deployments, written with the pipeline writes they describe) to the
 //! metrics service, oldest first, in batches of up to [`MAX_BATCH`] per `Record*` call, and removes what landed.
 //!
 //! Nothing is lost while metrics (or auth) is down: the outbox is trimmed only by delivery, and a failed batch is
@@ -16,15 +16,15 @@ use tokio_util::sync::CancellationToken;
 use devopstrack_proto::metrics::v1 as pb;
 
 use crate::app::TasksApp;
-use crate::metrics_client::{MAX_BATCH, MetricsClient};
+use crate::metrics_service::{MAX_BATCH, MetricsService};
 use crate::service_tokens::DeliveryError;
-use crate::store::{MetricsKind, PendingMetric};
+use crate::store::{MetricEventKind, PendingMetricEvent};
 
 /// How often an empty outbox is looked at again.
 const POLL: Duration = Duration::from_millis(200);
 
 pub(super) async fn run(app: Arc<TasksApp>, shutdown: CancellationToken) {
-    let Some(client) = app.metrics() else { return };
+    let Some(client) = app.metrics_service() else { return };
     let mut failures = 0u32;
     loop {
         let pause = match deliver_batch(&app, client).await {
@@ -50,9 +50,8 @@ pub(super) async fn run(app: Arc<TasksApp>, shutdown: CancellationToken) {
 }
 
 /// Delivers (and removes) the oldest batch; returns how many events it held.
-async fn deliver_batch(app: &TasksApp, client: &MetricsClient) -> Result<usize, String> {
-    let store = app.store();
-    let pending = store.pending_metrics(MAX_BATCH).await.map_err(|e| e.to_string())?;
+async fn deliver_batch(app: &TasksApp, client: &MetricsService) -> Result<usize, String> {
+    let pending = app.pending_metric_events(MAX_BATCH).await.map_err(|e| e.to_string())?;
     if pending.is_empty() {
         return Ok(0);
     }
@@ -68,18 +67,18 @@ async fn deliver_batch(app: &TasksApp, client: &MetricsClient) -> Result<usize, 
     };
     sent.await?;
     let ids: Vec<String> = pending.iter().map(|p| p.id.clone()).collect();
-    store.metrics_delivered(&ids).await.map_err(|e| e.to_string())?;
+    app.metric_events_delivered(&ids).await.map_err(|e| e.to_string())?;
     Ok(pending.len())
 }
 
 /// The batch's job runs and deployments, decoded; an undecodable payload (only a hand edit makes one) is dropped.
-fn split(pending: &[PendingMetric]) -> (Vec<pb::JobRun>, Vec<pb::Deployment>) {
+fn split(pending: &[PendingMetricEvent]) -> (Vec<pb::JobRun>, Vec<pb::Deployment>) {
     let (mut runs, mut deployments) = (Vec::new(), Vec::new());
     for p in pending {
         let payload = p.event.payload.as_slice();
         let decoded = match p.event.kind {
-            MetricsKind::JobRun => pb::JobRun::decode(payload).map(|r| runs.push(r)),
-            MetricsKind::Deployment => pb::Deployment::decode(payload).map(|d| deployments.push(d)),
+            MetricEventKind::JobRun => pb::JobRun::decode(payload).map(|r| runs.push(r)),
+            MetricEventKind::Deployment => pb::Deployment::decode(payload).map(|d| deployments.push(d)),
         };
         if let Err(e) = decoded {
             tracing::error!(id = %p.id, error = %e, "metrics outbox: dropping an undecodable event");
@@ -89,11 +88,11 @@ fn split(pending: &[PendingMetric]) -> (Vec<pb::JobRun>, Vec<pb::Deployment>) {
 }
 
 type Call<'c, T> =
-    fn(&'c MetricsClient, Vec<T>) -> std::pin::Pin<Box<dyn Future<Output = Result<(), DeliveryError>> + Send + 'c>>;
+    fn(&'c MetricsService, Vec<T>) -> std::pin::Pin<Box<dyn Future<Output = Result<(), DeliveryError>> + Send + 'c>>;
 
 /// Sends `items` in one call; when metrics refuses the batch as invalid, one call per item, dropping the refused.
 async fn send<'c, T: Clone + std::fmt::Debug>(
-    client: &'c MetricsClient,
+    client: &'c MetricsService,
     items: Vec<T>,
     call: Call<'c, T>,
 ) -> Result<(), String> {
