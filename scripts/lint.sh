@@ -8,6 +8,7 @@
 #   5. scripts/check-workflows.py: the zizmor-style rules actionlint lacks (SHA pins, untrusted input in `run:`,
 #      pull_request_target, permissions, concurrency, persisted checkout credentials)
 #   6. scripts/check-module-cycles.py: no module circles in the service crates (STYLE.md 5.9; pure Python, fast)
+#   7. scripts/check-store-door.py: in tasks, only the use-cases (app/) hold the store (issue 13 item 4; fast)
 # A missing optional tool prints a WARNING line and is skipped (with DEVOPSTRACK_REQUIRE_BACKENDS=1, as in CI, it
 # fails instead); any finding fails the script. .ci/run installs them (pinned).
 set -euo pipefail
@@ -18,9 +19,11 @@ warn() { printf 'WARNING: %s\n' "$*" >&2; }
 
 # First: it takes a second, and a circle is cheaper to hear about before clippy's minutes.
 log "scripts/check-module-cycles.py"
-python3 -m unittest discover -s scripts -p 'test_check_module_cycles.py'
+python3 -m unittest discover -s scripts -p 'test_check_*.py'
 python3 scripts/check-module-cycles.py \
   crates/chat-gateway crates/tasks crates/projects crates/metrics crates/platform crates/devopstrack crates/auth
+log "scripts/check-store-door.py"
+python3 scripts/check-store-door.py crates/tasks
 
 log "cargo fmt --all -- --check"
 cargo fmt --all -- --check
