@@ -262,7 +262,7 @@ async fn watch(
             let events = match app.events_after(Some(&cursor), HISTORY_BATCH, Duration::ZERO).await {
                 Ok(events) => events,
                 Err(e) => {
-                    let _ = tx.send(Err(e.into())).await;
+                    let _ = tx.send(Err(Error::from(e).into())).await;
                     return;
                 }
             };
