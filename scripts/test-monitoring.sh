@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # deploy/monitoring checked with the real tools, part of `make test` (scripts/test.sh calls it); about 20 s after the
 # build. Needs Debian's `prometheus` package (promtool and the prometheus binary): `--install-tools` installs it.
-#   1. promtool check config on both scrape configurations (the Kubernetes one with its pod discovery swapped for a
+#   1. the checks' own parsers (scripts/monitoring/test_*.py), promtool check config on both scrape configurations (the Kubernetes one with its pod discovery swapped for a
 #      static target: Debian's build leaves Kubernetes discovery out, so only the relabelling is checked here),
 #      promtool check rules, and promtool test rules (every alert fires and stays quiet: scripts/monitoring/promtool_test.py)
 #   2. a throwaway `devopstrack up` (scripts/lib/up.sh): every service's admin /metrics scraped and linted with
@@ -59,6 +59,10 @@ stop_prometheus() {
 }
 
 # --- 1. configuration, rules and their unit tests --------------------------------------------------------------------
+log "unit tests of the checks' parsers (scripts/monitoring/test_*.py)"
+if ! unit="$("$python" -m unittest discover -s scripts/monitoring -p 'test_*.py' 2>&1)"; then
+  die "scripts/monitoring unit tests:"$'\n'"$unit"
+fi
 log "promtool check config: compose and Kubernetes scrape configurations"
 promtool check config "$prom/prometheus.yml" >/dev/null
 "$python" scripts/monitoring/k8s_config.py "$prom/prometheus-k8s.yml" "$prom/alerts.yml" "$work/k8s"
