@@ -57,6 +57,7 @@ stop_prometheus() {
     wait "$prometheus_pid" 2>/dev/null || true
   fi
 }
+trap 'rm -rf "$work"' EXIT
 
 # --- 1. configuration, rules and their unit tests --------------------------------------------------------------------
 log "unit tests of the checks' parsers (scripts/monitoring/test_*.py)"
