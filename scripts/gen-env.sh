@@ -20,6 +20,8 @@
 #                                               base64 of 32 random bytes each
 #   DEVOPSTRACK_AUTH__SERVICE_CLIENTS__GATEWAY, DEVOPSTRACK_AUTH__SERVICE_CLIENTS__TASKS
 #                                               one client-credentials secret per calling service (48 characters)
+#   GRAFANA_ADMIN_PASSWORD                      Grafana's `admin` password (compose profile `monitoring`, the Kubernetes
+#                                               monitoring component)
 set -euo pipefail
 
 file=${1:?usage: scripts/gen-env.sh FILE}
@@ -67,6 +69,7 @@ pick DEVOPSTRACK_PROJECTS__SECRETS_KEY "$(random_key)"
 pick DEVOPSTRACK_AUTH__SIGNING_KEY_KEK "$(random_key)"
 pick DEVOPSTRACK_AUTH__SERVICE_CLIENTS__GATEWAY "$(random_word 48)"
 pick DEVOPSTRACK_AUTH__SERVICE_CLIENTS__TASKS "$(random_word 48)"
+pick GRAFANA_ADMIN_PASSWORD "$(random_word 24)"
 pick DEVOPSTRACK_AUTH__DATABASE_URL "postgres://devopstrack:${value[POSTGRES_PASSWORD]}@postgres:5432/auth"
 pick DEVOPSTRACK_PROJECTS__DATABASE_URL \
   "mongodb://devopstrack:${value[MONGO_PASSWORD]}@mongodb:27017/projects?authSource=admin"

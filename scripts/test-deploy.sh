@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Offline checks of deploy/ (images, compose, Kubernetes), part of `make test` (scripts/test.sh calls it):
-#   1. kubectl kustomize of both overlays; the committed deploy/k8s/all-in-one.yaml must equal the eks render
-#   2. kubernetes-validate --strict against the oldest and newest Kubernetes supported (1.30, 1.33): both renders
+#   1. kubectl kustomize of the overlays (k3d, eks, and k3d-monitoring: k3d with the optional monitoring component of
+#      deploy/monitoring); the committed deploy/k8s/all-in-one.yaml must equal the eks render
+#   2. kubernetes-validate --strict against the oldest and newest Kubernetes supported (1.30, 1.33): the renders
 #   3. check-jsonschema --builtin-schema vendor.compose-spec deploy/compose.yml
 #   4. hadolint on deploy/docker/Dockerfile; shellcheck on the deploy scripts
 #   5. deploy/tests (Python unittest): the policy rules on the parsed objects, compose and the Dockerfile, and the
@@ -25,7 +26,8 @@ PYYAML_VERSION=6.0.3
 # The Kubernetes versions the manifests must validate against: the oldest and the newest supported.
 K8S_VERSIONS=(1.30.0 1.33.0)
 BINARIES=(devopstrack-auth devopstrack-projects devopstrack-tasks devopstrack-metrics devopstrack-gateway)
-SCRIPTS=(scripts/test-deploy.sh scripts/cluster.sh scripts/k3d.sh scripts/k8s-secrets.sh scripts/gen-env.sh)
+SCRIPTS=(scripts/test-deploy.sh scripts/cluster.sh scripts/k3d.sh scripts/k8s-secrets.sh scripts/gen-env.sh
+  scripts/test-monitoring.sh)
 venv=.venv/bin
 
 log() { printf '==> deploy: %s\n' "$*"; }
@@ -88,6 +90,7 @@ if command -v kubectl >/dev/null 2>&1 && kubectl kustomize --help >/dev/null 2>&
   log "kubectl kustomize: overlays k3d and eks ($(kubectl version --client 2>/dev/null | grep -i kustomize || true))"
   kubectl kustomize deploy/k8s/overlays/k3d >"$work/k3d.yaml"
   kubectl kustomize deploy/k8s/overlays/eks >"$work/eks.yaml"
+  kubectl kustomize deploy/k8s/overlays/k3d-monitoring >"$work/k3d-monitoring.yaml"
   if ((have_python)); then
     log "deploy/k8s/all-in-one.yaml is the eks render"
     render_all_in_one >"$work/all-in-one.yaml"
@@ -102,8 +105,9 @@ fi
 
 if ((have_kubectl)) && [[ -x "$venv/kubernetes-validate" ]]; then
   for version in "${K8S_VERSIONS[@]}"; do
-    log "kubernetes-validate --strict -k $version: all-in-one and the k3d render"
-    "$venv/kubernetes-validate" --quiet --strict -k "$version" deploy/k8s/all-in-one.yaml "$work/k3d.yaml"
+    log "kubernetes-validate --strict -k $version: all-in-one, the k3d and k3d-monitoring renders"
+    "$venv/kubernetes-validate" --quiet --strict -k "$version" deploy/k8s/all-in-one.yaml "$work/k3d.yaml" \
+      "$work/k3d-monitoring.yaml"
   done
 elif ((have_kubectl)); then
   missing kubernetes-validate "schema validation of the manifests (scripts/test-deploy.sh --install-tools)"

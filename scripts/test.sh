@@ -4,7 +4,8 @@
 #
 #   scripts/test.sh [ARGS...]   extra arguments go to the test runner (e.g. a test-name filter); doctests are then skipped
 #
-# After the Rust suites: the REST API against its OpenAPI document (scripts/schemathesis.sh: schemathesis from .venv,
+# After the Rust suites: deploy/monitoring with promtool and a real Prometheus (scripts/test-monitoring.sh), the REST API
+# against its OpenAPI document (scripts/schemathesis.sh: schemathesis from .venv,
 # against a real `devopstrack up`), the dashboard's unit tests (scripts/frontend-test.sh: npm ci, tsc, vitest) and the
 # browser end-to-end run against a real `devopstrack up` in Chromium (scripts/e2e.sh). The last two need node/npm; the e2e run needs
 # /usr/bin/chromium (or the browser named by DEVOPSTRACK_CHROMIUM). Without them they are skipped with a WARNING, unless DEVOPSTRACK_REQUIRE_BACKENDS=1 (CI), where a
@@ -57,8 +58,13 @@ missing() {
 # resolves features for that package alone and would recompile ~3 minutes of crates for the same code, so the two
 # runs below use that binary (unless PROFILE names another profile, whose binary they build).
 if [[ "${PROFILE:-dev}" == dev ]]; then
-  export ST_SKIP_BUILD=1 E2E_SKIP_CARGO=1
+  export ST_SKIP_BUILD=1 E2E_SKIP_CARGO=1 MON_SKIP_BUILD=1
 fi
+
+# promtool and a real Prometheus against a real `devopstrack up` (~20 s); skips itself with a WARNING without the
+# `prometheus` package (a failure under DEVOPSTRACK_REQUIRE_BACKENDS=1).
+log "metrics, alert rules, dashboards and a real Prometheus: scripts/test-monitoring.sh"
+bash scripts/test-monitoring.sh
 
 # Skips itself with a WARNING without .venv/bin/schemathesis (a failure under DEVOPSTRACK_REQUIRE_BACKENDS=1).
 log "the API against its OpenAPI document: scripts/schemathesis.sh"

@@ -57,7 +57,15 @@ pub async fn observe(
     let _in_flight = state.as_ref().map(|s| s.http_metrics.start());
     let https = state.as_ref().is_some_and(|s| served_over_https(&req, s));
 
-    let span = tracing::info_span!("http.request", http.method = %method, http.route = %route, request_id = %id);
+    let span = tracing::info_span!(
+        "http.request",
+        otel.kind = "server",
+        http.method = %method,
+        http.route = %route,
+        request_id = %id,
+        trace_id = tracing::field::Empty
+    );
+    devopstrack_platform::telemetry::record_trace_id(&span);
     let result = next.call(req).instrument(span.clone()).await;
     let mut response = result?;
 

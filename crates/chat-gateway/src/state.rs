@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 
 use devopstrack_platform::auth::{Jwk, JwksFetcher, JwtVerifier};
@@ -37,6 +38,8 @@ pub struct AppState {
     pub http_metrics: HttpMetrics,
     /// Open WebSocket connections.
     pub websocket_connections: Gauge,
+    /// WebSockets closed because their send queue overflowed (the client read too slowly: close code 4408).
+    pub websocket_overflows: Counter,
     /// Caps on open WebSockets per user and per client address.
     pub socket_caps: crate::routes::ws::caps::SocketCaps,
     pub secure_cookies: bool,
@@ -84,9 +87,15 @@ impl AppState {
         let http_metrics = HttpMetrics::register(&metrics);
         let websocket_connections = Gauge::default();
         metrics.register(
-            "websocket_connections",
+            "devopstrack_websocket_connections",
             "WebSocket connections open on /api/v1/ws",
             websocket_connections.clone(),
+        );
+        let websocket_overflows = Counter::default();
+        metrics.register(
+            "devopstrack_websocket_send_queue_overflows",
+            "WebSockets closed because the client read too slowly and its send queue overflowed (close code 4408)",
+            websocket_overflows.clone(),
         );
         let webhooks = crate::webhooks::Webhooks::start(
             settings,
@@ -110,6 +119,7 @@ impl AppState {
             metrics,
             http_metrics,
             websocket_connections,
+            websocket_overflows,
             socket_caps: crate::routes::ws::caps::SocketCaps::new(
                 settings.ws_max_per_user,
                 settings.ws_max_per_address,

@@ -22,10 +22,14 @@ pub struct UpArgs {
     /// own ports stay refused.
     #[arg(long)]
     allow_loopback_hooks: bool,
+    /// Export every service's spans over OTLP/gRPC to this URL (a collector, Jaeger: `http://127.0.0.1:4317`).
+    /// Default: `OTEL_EXPORTER_OTLP_ENDPOINT` when set, else no export (spans still carry W3C trace context).
+    #[arg(long, value_name = "URL")]
+    otlp: Option<String>,
 }
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
-    let _telemetry = devopstrack_platform::telemetry::init("devopstrack")?;
+    let _telemetry = devopstrack_platform::telemetry::init_with_otlp("devopstrack", args.otlp.as_deref())?;
     let data_dir = secrets::data_dir(&args.data_dir)?;
     let shutdown = devopstrack_platform::shutdown::on_signals();
 

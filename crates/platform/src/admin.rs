@@ -13,6 +13,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::exposition;
 use crate::metrics::MetricsRegistry;
 
 /// How long `/readyz` waits for the readiness check: a store that hangs (a dropped connection, a server selection
@@ -62,13 +63,7 @@ async fn handle(req: Request<Incoming>, state: AdminState) -> Result<Response<Fu
         ));
     }
     Ok(match req.uri().path() {
-        "/metrics" => Response::builder()
-            .header(
-                header::CONTENT_TYPE,
-                "application/openmetrics-text; version=1.0.0; charset=utf-8",
-            )
-            .body(Full::new(Bytes::from(state.metrics.encode())))
-            .unwrap_or_default(),
+        "/metrics" => metrics(&req, &state),
         "/healthz" => json(StatusCode::OK, r#"{"status":"ok"}"#),
         "/readyz" => readiness(&state).await,
         _ => json(
@@ -76,6 +71,24 @@ async fn handle(req: Request<Incoming>, state: AdminState) -> Result<Response<Fu
             r#"{"error":{"code":"not_found","message":"try /metrics, /healthz or /readyz"}}"#,
         ),
     })
+}
+
+/// OpenMetrics when the scraper asks for it (Prometheus does), else the Prometheus text format 0.0.4.
+fn metrics(req: &Request<Incoming>, state: &AdminState) -> Response<Full<Bytes>> {
+    let openmetrics = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(exposition::accepts_openmetrics);
+    let (content_type, body) = if openmetrics {
+        (exposition::OPENMETRICS, state.metrics.encode())
+    } else {
+        (exposition::TEXT_004, state.metrics.encode_prometheus_text())
+    };
+    Response::builder()
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Full::new(Bytes::from(body)))
+        .unwrap_or_default()
 }
 
 async fn readiness(state: &AdminState) -> Response<Full<Bytes>> {
@@ -149,7 +162,9 @@ mod tests {
         assert!(get(addr, "/readyz").await.starts_with("HTTP/1.1 200"));
         let metrics = get(addr, "/metrics").await;
         assert!(
-            metrics.contains(r#"http_server_requests_total{method="GET",route="/x",status="200"} 1"#),
+            metrics.contains(r#"http_server_request_duration_seconds_count{http_request_method="GET",http_route="/x",http_response_status_code="200"} 1"#)
+                && metrics.contains("text/plain; version=0.0.4")
+                && !metrics.contains("# EOF"),
             "{metrics}"
         );
         assert!(get(addr, "/nope").await.starts_with("HTTP/1.1 404"));

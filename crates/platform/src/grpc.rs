@@ -127,7 +127,7 @@ fn incoming_nodelay(
     })
 }
 
-/// Records `grpc_server_*` metrics and runs each call in a span whose parent is the caller's `traceparent`.
+/// Records `rpc_server_call_duration_seconds` and runs each call in a span whose parent is the caller's `traceparent`.
 #[derive(Clone)]
 struct ObservedService<S> {
     inner: S,
@@ -150,10 +150,16 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let (service, method) = split_path(req.uri().path());
-        let span =
-            tracing::info_span!("grpc.request", otel.kind = "server", rpc.service = %service, rpc.method = %method);
+        let span = tracing::info_span!(
+            "grpc.request",
+            otel.kind = "server",
+            rpc.service = %service,
+            rpc.method = %method,
+            trace_id = tracing::field::Empty
+        );
         let parent = opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(req.headers())));
         let _ = span.set_parent(parent);
+        crate::telemetry::record_trace_id(&span);
         // Take the service that was driven to readiness; leave a fresh clone in its place (tower's documented pattern).
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);

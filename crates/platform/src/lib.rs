@@ -10,6 +10,7 @@ pub mod auth;
 pub mod commit;
 pub mod config;
 pub mod container;
+pub mod exposition;
 pub mod grpc;
 pub mod metrics;
 pub mod net;

@@ -2,12 +2,16 @@
 //!
 //! - `DEVOPSTRACK_LOG`: an `EnvFilter` directive (default `info`), e.g. `info,devopstrack_auth=debug`.
 //! - `DEVOPSTRACK_LOG_FORMAT`: `pretty` (default on a terminal) or `json` (default otherwise).
-//! - `OTEL_EXPORTER_OTLP_ENDPOINT`: when set, spans are exported over OTLP/gRPC; without it spans still carry W3C trace
-//!   context, so `traceparent` crosses service calls and log lines of one request share a trace id.
+//! - `OTEL_EXPORTER_OTLP_ENDPOINT`: when set (or given to [`init_with_otlp`], as `devopstrack up --otlp URL` does),
+//!   spans are exported over OTLP/gRPC; the exporter's other `OTEL_EXPORTER_OTLP_*` and `OTEL_BSP_*` variables apply.
+//!   Without it spans still carry W3C trace context, so `traceparent` crosses service calls.
+//! - Every request's root span (the gateway's `http.request`, each service's `grpc.request`) records its `trace_id`
+//!   ([`record_trace_id`]), so in JSON each log line of a request names its trace in its `spans` list.
 
 use std::io::IsTerminal;
 
 use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
@@ -52,6 +56,11 @@ impl Drop for TelemetryGuard {
 
 /// Installs the global subscriber and the W3C trace-context propagator. Call once, from `main`.
 pub fn init(service_name: &str) -> anyhow::Result<TelemetryGuard> {
+    init_with_otlp(service_name, None)
+}
+
+/// [`init`], exporting spans to `otlp` (an OTLP/gRPC URL) when given, else to `OTEL_EXPORTER_OTLP_ENDPOINT` if set.
+pub fn init_with_otlp(service_name: &str, otlp: Option<&str>) -> anyhow::Result<TelemetryGuard> {
     let filter_spec = std::env::var("DEVOPSTRACK_LOG").unwrap_or_else(|_| "info".to_owned());
     let filter = EnvFilter::try_new(&filter_spec)
         .map_err(|e| anyhow::anyhow!("DEVOPSTRACK_LOG={filter_spec:?} is not a valid filter: {e}"))?;
@@ -59,14 +68,17 @@ pub fn init(service_name: &str) -> anyhow::Result<TelemetryGuard> {
 
     let mut provider = SdkTracerProvider::builder()
         .with_resource(Resource::builder().with_service_name(service_name.to_owned()).build());
-    let endpoint = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .ok()
-        .filter(|e| !e.is_empty());
-    if endpoint.is_some() {
+    let endpoint = match otlp {
+        Some(url) => Some(url.to_owned()),
+        None => std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok(),
+    }
+    .filter(|e| !e.is_empty());
+    if let Some(url) = &endpoint {
         let exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_tonic()
+            .with_endpoint(url)
             .build()
-            .map_err(|e| anyhow::anyhow!("OTEL_EXPORTER_OTLP_ENDPOINT: cannot build the OTLP exporter: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("OTLP endpoint {url:?}: cannot build the exporter: {e}"))?;
         provider = provider.with_batch_exporter(exporter);
     }
     let provider = provider.build();
@@ -90,4 +102,15 @@ pub fn init(service_name: &str) -> anyhow::Result<TelemetryGuard> {
         tracing::info!(%endpoint, "exporting traces over OTLP");
     }
     Ok(TelemetryGuard { provider })
+}
+
+/// Records the span's OpenTelemetry trace id (32 hex digits) in its `trace_id` field, which the span must declare
+/// (`trace_id = tracing::field::Empty`). Call after the span's parent is set.
+pub fn record_trace_id(span: &tracing::Span) {
+    use opentelemetry::trace::TraceContextExt as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let trace_id = span.context().span().span_context().trace_id();
+    if trace_id != opentelemetry::trace::TraceId::INVALID {
+        span.record("trace_id", tracing::field::display(trace_id));
+    }
 }

@@ -119,7 +119,7 @@ async fn upgrade(
         .aggregate_continuations()
         .max_continuation_size(MAX_MESSAGE_BYTES);
     let closer = Closer::default();
-    let (outbox, inbox) = outbox::outbox(QUEUE_CAPACITY, closer.clone());
+    let (outbox, inbox) = outbox::outbox(QUEUE_CAPACITY, closer.clone(), state.websocket_overflows.clone());
     let context = Context {
         verifier: state.verifier.clone(),
         tasks: state.tasks.clone(),

@@ -22,7 +22,7 @@ async fn the_public_port_answers_metrics_with_the_json_404_and_leaks_nothing() {
             let text = response.text().await.unwrap();
             assert!(text.contains(r#""code":"not_found""#), "{method}: {text}");
             assert!(
-                !text.contains("http_server_requests"),
+                !text.contains("http_server_request_duration_seconds"),
                 "{method}: metrics leaked: {text}"
             );
         }
@@ -45,8 +45,9 @@ async fn the_admin_port_serves_metrics_liveness_and_readiness() {
     let ready = app.http.get(format!("{}/readyz", app.admin_url)).send().await.unwrap();
 
     for series in [
-        r#"http_server_requests_total{method="GET",route="/api/v1/auth/me",status="401"}"#,
-        "websocket_connections ",
+        r#"http_server_request_duration_seconds_count{http_request_method="GET",http_route="/api/v1/auth/me",http_response_status_code="401"}"#,
+        "devopstrack_websocket_connections ",
+        "devopstrack_websocket_send_queue_overflows_total ",
     ] {
         assert!(metrics.contains(series), "missing {series} in\n{metrics}");
     }

@@ -128,8 +128,8 @@ async fn metrics_count_requests_by_route_template_not_raw_path() {
     let text = app.admin_metrics().await;
 
     for series in [
-        r#"http_server_requests_total{method="GET",route="/api/v1/auth/me",status="200"}"#,
-        r#"http_server_requests_total{method="PATCH",route="/api/v1/users/{id}",status="200"}"#,
+        r#"http_server_request_duration_seconds_count{http_request_method="GET",http_route="/api/v1/auth/me",http_response_status_code="200"}"#,
+        r#"http_server_request_duration_seconds_count{http_request_method="PATCH",http_route="/api/v1/users/{id}",http_response_status_code="200"}"#,
     ] {
         assert!(text.contains(series), "missing {series} in\n{text}");
     }

@@ -2,12 +2,13 @@
 //! The harness ([`Up`]) is here; the tests in `up` (first start, restart, Ctrl-C), `user` (`user create`),
 //! `deployments` (gRPC and REST over one process), `dora` (a deploy pipeline moving the DORA numbers), `hooks` (a
 //! deploy hook aimed at the platform's own ports) and `security` (private data, per-client secrets, client checks, key
-//! rotation).
+//! rotation), `traces` (one REST request, one trace across the services, exported to an in-test OTLP receiver).
 
 mod deployments;
 mod dora;
 mod hooks;
 mod security;
+mod traces;
 mod up;
 mod user;
 
@@ -104,6 +105,14 @@ impl Up {
     fn base_url(&mut self) -> String {
         let line = self.wait_for("dashboard and API");
         line.split_whitespace().last().expect("url").to_owned()
+    }
+
+    /// Every line printed so far, and the rest until standard output closes (call once the process stopped).
+    fn drain(&mut self) -> Vec<String> {
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            self.seen.push(line);
+        }
+        self.seen.clone()
     }
 
     /// SIGINT, then the exit status within 15 s.

@@ -82,7 +82,7 @@ async fn up_prints_the_gateways_admin_port_which_alone_serves_its_metrics() {
     assert_eq!(private.status(), 200, "{admin_metrics}");
     let text = private.text().await.unwrap();
     assert!(
-        text.contains(r#"http_server_requests_total{method="GET",route="/metrics",status="404"} 1"#),
+        text.contains(r#"http_server_request_duration_seconds_count{http_request_method="GET",http_route="/metrics",http_response_status_code="404"} 1"#),
         "the admin port counts the public port's requests:\n{text}"
     );
 }

@@ -133,10 +133,12 @@ impl ProjectStore for MongoStore {
         self.insert_project_doc(project).await
     }
 
+    #[tracing::instrument(name = "store.project_by_id", skip_all, fields(db.system = "mongodb"))]
     async fn project_by_id(&self, id: Uuid) -> StoreResult<Option<ProjectRecord>> {
         self.find_project_by_id(id).await
     }
 
+    #[tracing::instrument(name = "store.project_by_slug", skip_all, fields(db.system = "mongodb"))]
     async fn project_by_slug(&self, slug: &Slug) -> StoreResult<Option<ProjectRecord>> {
         self.find_project_by_slug(slug).await
     }
@@ -190,6 +192,7 @@ impl ProjectStore for MongoStore {
         self.query_deployments(project_id, environment, after, limit).await
     }
 
+    #[tracing::instrument(name = "store.environment_states", skip_all, fields(db.system = "mongodb"))]
     async fn environment_states(
         &self,
         project_id: Uuid,

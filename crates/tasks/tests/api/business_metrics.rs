@@ -36,7 +36,8 @@ async fn finished_jobs_pipeline_durations_and_backlogs_are_scraped_from_the_admi
         "devopstrack_queue_oldest_ready_age_seconds ",
         r#"devopstrack_outbox_backlog{outbox="deployments"} 0"#,
         "devopstrack_event_watchers ",
-        "# TYPE devopstrack_jobs_finished counter",
+        // Text format 0.0.4 (no OpenMetrics in Accept): the counter family is named with its `_total`.
+        "# TYPE devopstrack_jobs_finished_total counter",
         "# TYPE devopstrack_pipeline_duration_seconds histogram",
     ];
 

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use actix_ws::{CloseCode, CloseReason, Session};
 use parking_lot::Mutex;
+use prometheus_client::metrics::counter::Counter;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -33,13 +34,15 @@ pub struct Closer {
 }
 
 impl Closer {
-    /// Ends the socket with this code and reason, unless a reason was given already.
-    pub fn close(&self, code: u16, reason: impl Into<String>) {
+    /// Ends the socket with this code and reason, unless a reason was given already; true when this call did.
+    pub fn close(&self, code: u16, reason: impl Into<String>) -> bool {
         let mut current = self.reason.lock();
-        if current.is_none() {
-            *current = Some((code, reason.into()));
-            self.token.cancel();
+        if current.is_some() {
+            return false;
         }
+        *current = Some((code, reason.into()));
+        self.token.cancel();
+        true
     }
 
     pub fn reason(&self) -> Option<(u16, String)> {
@@ -81,6 +84,8 @@ pub struct Outbox {
     tx: mpsc::Sender<Outgoing>,
     queued_bytes: Arc<AtomicUsize>,
     closer: Closer,
+    /// `devopstrack_websocket_send_queue_overflows_total`: counts this socket once if it closes as too slow.
+    overflows: Counter,
 }
 
 /// The receiving side, for [`write`].
@@ -98,7 +103,7 @@ impl Inbox {
     }
 }
 
-pub fn outbox(capacity: usize, closer: Closer) -> (Outbox, Inbox) {
+pub fn outbox(capacity: usize, closer: Closer, overflows: Counter) -> (Outbox, Inbox) {
     let (tx, rx) = mpsc::channel(capacity);
     let queued_bytes = Arc::new(AtomicUsize::new(0));
     (
@@ -106,6 +111,7 @@ pub fn outbox(capacity: usize, closer: Closer) -> (Outbox, Inbox) {
             tx,
             queued_bytes: queued_bytes.clone(),
             closer,
+            overflows,
         },
         Inbox { rx, queued_bytes },
     )
@@ -149,8 +155,12 @@ impl Outbox {
 
     fn too_slow(&self) {
         tracing::info!("closing a WebSocket whose client reads too slowly");
-        self.closer
-            .close(close::TOO_SLOW, "too slow: the client did not keep up with its events");
+        if self
+            .closer
+            .close(close::TOO_SLOW, "too slow: the client did not keep up with its events")
+        {
+            self.overflows.inc();
+        }
     }
 }
 
@@ -208,7 +218,8 @@ mod tests {
     #[tokio::test]
     async fn a_full_queue_closes_the_socket_as_too_slow_without_waiting() {
         let closer = Closer::default();
-        let (outbox, mut inbox) = outbox(2, closer.clone());
+        let overflows = Counter::default();
+        let (outbox, mut inbox) = outbox(2, closer.clone(), overflows.clone());
 
         assert!(outbox.send(&ServerMessage::Pong));
         assert!(outbox.push(Outgoing::Ping));
@@ -217,6 +228,7 @@ mod tests {
         assert!(!overflowed);
         assert_eq!(closer.reason().map(|r| r.0), Some(close::TOO_SLOW));
         assert!(!outbox.push(Outgoing::Ping), "nothing is queued once closing");
+        assert_eq!(overflows.get(), 1, "the overflow is counted once");
         assert_eq!(inbox.recv().await, Some(Outgoing::Text(r#"{"type":"pong"}"#.into())));
         assert_eq!(inbox.recv().await, Some(Outgoing::Ping));
     }
@@ -224,7 +236,8 @@ mod tests {
     #[tokio::test]
     async fn the_byte_budget_bounds_what_a_slow_client_holds() {
         let closer = Closer::default();
-        let (outbox, mut inbox) = outbox(QUEUE_CAPACITY, closer.clone());
+        let overflows = Counter::default();
+        let (outbox, mut inbox) = outbox(QUEUE_CAPACITY, closer.clone(), overflows.clone());
         let big = "x".repeat(MAX_QUEUED_BYTES / 2 + 1);
 
         assert!(
@@ -237,15 +250,18 @@ mod tests {
         assert!(!outbox.push(Outgoing::Text(big)), "two halves are over the budget");
 
         assert_eq!(closer.reason().map(|r| r.0), Some(close::TOO_SLOW));
+        assert_eq!(overflows.get(), 1);
     }
 
     #[tokio::test]
     async fn a_dropped_writer_is_not_reported_as_slowness() {
         let closer = Closer::default();
-        let (outbox, inbox) = outbox(1, closer.clone());
+        let overflows = Counter::default();
+        let (outbox, inbox) = outbox(1, closer.clone(), overflows.clone());
         drop(inbox);
 
         assert!(!outbox.push(Outgoing::Ping));
         assert!(!closer.is_closed());
+        assert_eq!(overflows.get(), 0);
     }
 }

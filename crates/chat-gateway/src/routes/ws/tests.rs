@@ -11,6 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use futures::channel::mpsc::{UnboundedSender, unbounded};
+use prometheus_client::metrics::counter::Counter;
 use serde_json::{Value, json};
 
 use devopstrack_platform::auth::{Jwk, JwtVerifier};
@@ -65,7 +66,7 @@ fn connect(limits: Limits) -> Client {
     };
     let (frames, incoming) = unbounded();
     let closer = Closer::default();
-    let (outbox, inbox) = outbox(64, closer.clone());
+    let (outbox, inbox) = outbox(64, closer.clone(), Counter::default());
     actix_web::rt::spawn(connection::run(context, incoming, outbox, closer.clone()));
     Client {
         frames,

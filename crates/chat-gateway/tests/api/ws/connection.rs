@@ -102,9 +102,9 @@ async fn the_gauge_counts_open_sockets() {
         let metrics = app.admin_metrics().await;
         metrics
             .lines()
-            .find_map(|l| l.strip_prefix("websocket_connections "))
+            .find_map(|l| l.strip_prefix("devopstrack_websocket_connections "))
             .map(|v| v.trim().to_owned())
-            .unwrap_or_else(|| panic!("no websocket_connections in\n{metrics}"))
+            .unwrap_or_else(|| panic!("no devopstrack_websocket_connections in\n{metrics}"))
     };
     let mut first = WsClient::connect(&app).await;
     let mut second = WsClient::connect(&app).await;

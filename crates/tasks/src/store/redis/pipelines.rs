@@ -130,6 +130,7 @@ impl RedisStore {
     }
 
     /// Also answers [`Created::Existing`] when a pipeline with this id is already stored (a retried create).
+    #[tracing::instrument(name = "store.create_pipeline", skip_all, fields(db.system = "redis"))]
     pub(super) async fn create(&self, pipeline: &Pipeline, writes: &Writes) -> StoreResult<Created> {
         let check = match &pipeline.meta.idempotency_key {
             Some(key) => idempotency_field(&pipeline.meta.project, key),

@@ -13,6 +13,7 @@ use crate::store::{
     Created, PipelineFilter, StoreResult, StoredPipeline, Writes, decode_pipeline, encode_pipeline, number_stamp,
 };
 
+#[tracing::instrument(name = "store.create_pipeline", skip_all, fields(db.system = "sqlite"))]
 pub(super) async fn create(store: &SqliteStore, pipeline: &Pipeline, writes: &Writes) -> StoreResult<Created> {
     let mut tx = store.begin_write().await?;
     if let Some(key) = &pipeline.meta.idempotency_key {
