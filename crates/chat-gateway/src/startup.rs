@@ -93,11 +93,11 @@ impl Application {
         };
         let admin = tokio::spawn(admin::serve(self.admin_listener, admin_state));
         // The sweeper expires undecided actions; it stops with the server and is awaited before returning.
-        let sweeper = self
-            .state
-            .chat
-            .clone()
-            .map(|chat| tokio::spawn(run_sweeper(chat, SWEEP_EVERY, admin_shutdown.clone())));
+        let sweeper = self.state.chat.clone().map(|chat| {
+            let live = tokio::spawn(chat.live().clone().run(admin_shutdown.clone()));
+            let sweeper = tokio::spawn(run_sweeper(chat, SWEEP_EVERY, admin_shutdown.clone()));
+            (live, sweeper)
+        });
         let state = web::Data::new(self.state);
         let addr = self.listener.local_addr()?;
         let server = HttpServer::new(move || {
@@ -120,7 +120,8 @@ impl Application {
         tracing::info!(%addr, "gateway listening");
         let served = server.await;
         admin_shutdown.cancel();
-        if let Some(sweeper) = sweeper {
+        if let Some((live, sweeper)) = sweeper {
+            live.await?;
             sweeper.await?;
         }
         admin.await??;

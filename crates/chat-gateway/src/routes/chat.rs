@@ -143,10 +143,10 @@ struct RoomBody {
     created_at: DateTime<Utc>,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(as = ChatMessage)]
-struct MessageBody {
+pub(crate) struct MessageBody {
     room: String,
     /// Per-room, 1, 2, 3… in commit order: the resume cursor.
     event_id: u64,
@@ -164,10 +164,10 @@ struct MessageBody {
     created_at: DateTime<Utc>,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(as = ChatAction)]
-struct ActionBody {
+pub(crate) struct ActionBody {
     #[schema(value_type = crate::openapi::contract::Uuid)]
     id: Uuid,
     /// Type `confirm <code>` in the room to confirm.
@@ -200,10 +200,10 @@ struct ActionBody {
     decisions: serde_json::Value,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(as = ChatPostMessageResponse)]
-struct PostedBody {
+pub(crate) struct PostedBody {
     message: MessageBody,
     /// `false` when this was a resend of a stored message (nothing was done again).
     created: bool,

@@ -9,6 +9,7 @@ mod commands;
 mod errors;
 mod execute;
 mod limiter;
+pub mod live;
 pub mod permissions;
 mod platform;
 pub mod redact;
@@ -85,15 +86,33 @@ pub struct ChatApp {
     store: Arc<dyn ChatStore>,
     platform: Platform,
     limiter: CommandLimiter,
+    live: live::LiveRooms,
 }
 
 impl ChatApp {
     pub fn new(store: Arc<dyn ChatStore>, platform: Platform) -> Self {
         Self {
+            live: live::LiveRooms::new(store.clone()),
             store,
             platform,
             limiter: CommandLimiter::default(),
         }
+    }
+
+    /// The fan-out of this replica (run it once: [`live::LiveRooms::run`]).
+    pub fn live(&self) -> &live::LiveRooms {
+        &self.live
+    }
+
+    /// Follows a room the asker may see, from `after` (`None`: from now on), for a socket.
+    pub async fn follow(
+        &self,
+        asker: &Asker,
+        room: &RoomId,
+        after: Option<crate::chat::store::EventId>,
+    ) -> Result<(live::RoomFollower, live::Opening), ChatError> {
+        self.check_room(asker, room).await?;
+        self.live.follow(room, after).await
     }
 
     pub fn store(&self) -> &Arc<dyn ChatStore> {
