@@ -56,6 +56,9 @@ pub struct Settings {
     /// The built dashboard (holding `index.html`), served at `/`; unset: `frontend/dist` under the working directory
     /// when it is built, else a page saying how to build it.
     pub dashboard_dir: Option<PathBuf>,
+    /// The chat's database: `postgres://…/chat` in production, `sqlite://path` embedded (`devopstrack up` sets
+    /// one in its data directory); unset: the chat and audit routes answer 503 naming this variable.
+    pub chat_database_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -82,6 +85,7 @@ impl Default for Settings {
             client_secret: None,
             webhook_recovery_interval_ms: 60_000,
             dashboard_dir: None,
+            chat_database_url: None,
         }
     }
 }
@@ -144,6 +148,13 @@ impl Settings {
         }
         if self.webhook_recovery_interval_ms < 100 {
             return bad("webhook_recovery_interval_ms", "must be at least 100");
+        }
+        if let Some(url) = &self.chat_database_url
+            && !["postgres://", "postgresql://", "sqlite:"]
+                .iter()
+                .any(|scheme| url.starts_with(scheme))
+        {
+            return bad("chat_database_url", "must be a postgres:// or sqlite:// URL");
         }
         if let Some(dir) = &self.dashboard_dir
             && !dir.join("index.html").is_file()

@@ -17,7 +17,7 @@ use utoipa::OpenApi;
 
 use self::modifiers::{BearerAuth, CommonResponses, MinProperties};
 use crate::error::ErrorBody;
-use crate::routes::{auth, health, integrations, metrics, pipelines, projects, tokens, users, webhooks, ws};
+use crate::routes::{auth, chat, health, integrations, metrics, pipelines, projects, tokens, users, webhooks, ws};
 
 /// Where the document is served.
 pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
@@ -47,6 +47,8 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
         pipelines::retry, pipelines::approve, pipelines::reject, pipelines::log,
         metrics::dora, metrics::series, metrics::overview,
         ws::upgrade,
+        chat::parse, chat::rooms, chat::history, chat::post_message, chat::action, chat::decide, chat::audit,
+        chat::verify_audit,
         webhooks::github, integrations::put, integrations::get,
         health::healthz, health::readyz, openapi_json,
     ),
@@ -76,6 +78,8 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
         (name = "metrics", description = "DORA metrics, series and the dashboard overview (viewer)"),
         (name = "webhooks", description = "GitHub webhooks (signed with the project's secret) and that secret's \
             configuration (set: admin)"),
+        (name = "chat", description = "ChatOps: rooms, messages, the bot's answers, actions to confirm and approve"),
+        (name = "audit", description = "The hash-chained audit trail of chat actions and mutating requests (admin)"),
         (name = "live", description = "The WebSocket of live pipeline and job events"),
         (name = "meta", description = "Health and this document (Prometheus metrics are on the private admin port)"),
     ),

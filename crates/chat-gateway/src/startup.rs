@@ -16,6 +16,7 @@ use devopstrack_platform::config::env_var;
 use devopstrack_platform::net::bind;
 use devopstrack_proto::auth::v1 as auth_pb;
 
+use crate::chat::app::{ChatApp, Platform, SWEEP_EVERY, run_sweeper};
 use crate::config::Settings;
 use crate::state::AppState;
 
@@ -24,6 +25,26 @@ pub struct Application {
     admin_listener: tokio::net::TcpListener,
     state: AppState,
     workers: usize,
+}
+
+/// Connects the chat's store when one is configured and builds the chat on the state's clients.
+async fn connect_chat(settings: &Settings, state: &AppState) -> anyhow::Result<Option<Arc<ChatApp>>> {
+    let Some(url) = &settings.chat_database_url else {
+        return Ok(None);
+    };
+    let store = crate::chat::store::connect(url).await.map_err(|e| {
+        anyhow::anyhow!(
+            "chat database {}: {e}; check {}",
+            crate::chat::store::redact(url),
+            env_var("gateway", "chat_database_url")
+        )
+    })?;
+    let platform = Platform {
+        projects: state.projects.clone(),
+        tasks: state.tasks.clone(),
+        metrics: state.metrics_service.clone(),
+    };
+    Ok(Some(Arc::new(ChatApp::new(store, platform))))
 }
 
 impl Application {
@@ -36,7 +57,8 @@ impl Application {
             )
         })?;
         let admin_listener = bind(settings.admin_addr, &env_var("gateway", "admin_addr")).await?;
-        let state = AppState::new(settings)?;
+        let mut state = AppState::new(settings)?;
+        state.chat = connect_chat(settings, &state).await?;
         // Fetch the keys now when auth is already up; otherwise the first request will (start-up order is free).
         if let Err(error) = state.verifier.refresh(true).await {
             tracing::warn!(%error, "auth not reachable yet; keys will be fetched on first use");
@@ -70,6 +92,12 @@ impl Application {
             shutdown: admin_shutdown.clone(),
         };
         let admin = tokio::spawn(admin::serve(self.admin_listener, admin_state));
+        // The sweeper expires undecided actions; it stops with the server and is awaited before returning.
+        let sweeper = self.state.chat.clone().map(|chat| {
+            let live = tokio::spawn(chat.live().clone().run(admin_shutdown.clone()));
+            let sweeper = tokio::spawn(run_sweeper(chat, SWEEP_EVERY, admin_shutdown.clone()));
+            (live, sweeper)
+        });
         let state = web::Data::new(self.state);
         let addr = self.listener.local_addr()?;
         let server = HttpServer::new(move || {
@@ -92,6 +120,10 @@ impl Application {
         tracing::info!(%addr, "gateway listening");
         let served = server.await;
         admin_shutdown.cancel();
+        if let Some((live, sweeper)) = sweeper {
+            live.await?;
+            sweeper.await?;
+        }
         admin.await??;
         Ok(served?)
     }

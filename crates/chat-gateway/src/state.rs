@@ -51,6 +51,8 @@ pub struct AppState {
     pub webhooks: crate::webhooks::Webhooks,
     /// Where the built web dashboard is (served at `/`).
     pub dashboard: Arc<crate::routes::dashboard::dist::Dashboard>,
+    /// The chat (rooms, messages, actions, audit trail); `None` when no chat database is configured.
+    pub chat: Option<Arc<crate::chat::app::ChatApp>>,
     /// Health checks of every upstream, for `/readyz`.
     pub upstreams: Arc<crate::routes::health::readiness::Upstreams>,
 }
@@ -110,6 +112,7 @@ impl AppState {
         Ok(Self {
             upstreams: Arc::new(crate::routes::health::readiness::Upstreams::new(settings)?),
             webhooks,
+            chat: None,
             auth,
             projects,
             tasks,

@@ -49,6 +49,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         tasks_settings.client_secret.take(),
         "DEVOPSTRACK_TASKS__CLIENT_SECRET",
     )?);
+    if gateway_settings.chat_database_url.is_none() {
+        gateway_settings.chat_database_url = Some(format!("sqlite://{}", data_dir.join("chat.db").display()));
+    }
     gateway_settings.client_secret = Some(service_client(
         &data_dir,
         &mut auth_settings,

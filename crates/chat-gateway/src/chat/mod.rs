@@ -6,6 +6,7 @@
 //! The chat calls the other services through the same typed clients as the routes, with the caller's own token, so
 //! every role check stays where it is.
 
+pub mod app;
 pub mod domain;
 pub mod parser;
 pub mod store;

@@ -1,6 +1,7 @@
 //! The REST routes of the edge. Handlers are thin: extract, call one upstream RPC, map the answer.
 
 pub(crate) mod auth;
+pub(crate) mod chat;
 pub(crate) mod dashboard;
 pub(crate) mod dto;
 pub(crate) mod health;
@@ -36,6 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(pipelines::configure)
         .configure(metrics::configure)
         .configure(ws::configure)
+        .configure(chat::configure)
         .configure(webhooks::configure)
         .configure(integrations::configure)
         .configure(crate::openapi::configure)

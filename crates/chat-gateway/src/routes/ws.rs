@@ -9,6 +9,7 @@ pub(crate) mod caps;
 pub(crate) mod connection;
 pub(crate) mod outbox;
 pub(crate) mod protocol;
+pub(crate) mod rooms;
 pub(crate) mod watch;
 
 #[cfg(test)]
@@ -70,7 +71,15 @@ impl Drop for OpenSocket {
 ///    pipeline without its `stages`: the job is beside it),
 ///    `{"type":"job.log","pipelineId","jobId","attempt","offset","lines":[…]}`; `Pipeline` and `Job` are the REST
 ///    shapes.
-/// 4. **Heartbeats**: the server pings every 15 s and closes a socket silent for 45 s (**1001**); `{"type":"ping"}` is
+/// 4. **Chat**: the topic `room:<id>` (`room:general`, `room:project:<slug>`, `room:dm:<your id>`) follows a room:
+///    `{"type":"chat.message","topic","message":ChatMessage}` for each message (a person's or the bot's), once and in
+///    event-id order, and `{"type":"chat.action","topic","action":ChatAction}` when an action changes. To resume, send
+///    `"after":{"room:<id>":<last event id>}` with `subscribe`: what was missed comes first, then `subscribed`; beyond
+///    the replay cap (500) the answer is `{"type":"resync_required","topic"}` (refetch over REST). `{"type":
+///    "chat.send","room","clientMsgId","text"}` posts like `POST /api/v1/chat/rooms/{room}/messages` and is answered
+///    `{"type":"chat.sent","clientMsgId",…}` with the same fields; `{"type":"chat.decide","actionId","decision"}` is
+///    answered `{"type":"chat.decided","action"}`; a refusal is an `error` message.
+/// 5. **Heartbeats**: the server pings every 15 s and closes a socket silent for 45 s (**1001**); `{"type":"ping"}` is
 ///    answered `{"type":"pong"}`.
 ///
 /// **Caps**: at most `ws_max_per_user` sockets per user (default 20; one more is closed with **4429** right after its
@@ -126,6 +135,7 @@ async fn upgrade(
         request_id: id.0.clone(),
         limits: LIMITS,
         per_user: state.socket_caps.per_user.clone(),
+        chat: state.chat.clone(),
     };
     let open = OpenSocket::new(state.websocket_connections.clone());
     let span = tracing::info_span!("ws.connection", request_id = %id.0);

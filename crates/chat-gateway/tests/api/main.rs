@@ -3,6 +3,7 @@
 mod admin_port;
 mod auth_flow;
 mod bad_input;
+mod chat;
 mod chat_store;
 mod dashboard;
 mod edge;

@@ -16,6 +16,7 @@ use devopstrack_platform::auth::{JwtVerifier, Principal, TokenError};
 use super::caps::Cap;
 use super::outbox::{Closer, Outbox, Outgoing};
 use super::protocol::{ClientMessage, ParseError, ServerMessage, close};
+use super::rooms::{ROOM_PREFIX, RoomFeeds};
 use super::watch::Subscriptions;
 use crate::state::TasksClient;
 
@@ -42,6 +43,8 @@ pub struct Context {
     pub limits: Limits,
     /// Sockets per user, taken once the socket has authenticated.
     pub per_user: Arc<Cap<String>>,
+    /// The chat, for `room:<id>` topics and `chat.*` messages; `None` when not configured.
+    pub chat: Option<Arc<crate::chat::app::ChatApp>>,
 }
 
 /// Reads the client until the socket ends, then tells `closer` why (the writer sends the close frame).
@@ -63,6 +66,13 @@ where
     };
     outbox.send(&ServerMessage::authenticated(&principal));
     let (token_tx, token_rx) = watch::channel(token);
+    let mut rooms = RoomFeeds::new(
+        context.chat.clone(),
+        outbox.clone(),
+        principal.clone(),
+        token_rx.clone(),
+        context.request_id.clone(),
+    );
     let mut subscriptions = Subscriptions::new(
         context.tasks.clone(),
         outbox.clone(),
@@ -101,6 +111,7 @@ where
                 Ok(fresh) => {
                     outbox.send(&ServerMessage::authenticated(&fresh));
                     expires = expiry(&fresh);
+                    rooms.set_principal(fresh.clone());
                     principal = fresh;
                     token_tx.send_replace(Arc::from(token));
                 }
@@ -109,8 +120,28 @@ where
                     return;
                 }
             },
-            Ok(ClientMessage::Subscribe { topics }) => subscriptions.subscribe(topics),
-            Ok(ClientMessage::Unsubscribe { topics }) => subscriptions.unsubscribe(topics),
+            Ok(ClientMessage::Subscribe { topics, after }) => {
+                let (room_topics, pipeline_topics): (Vec<String>, Vec<String>) =
+                    topics.into_iter().partition(|t| t.starts_with(ROOM_PREFIX));
+                if !room_topics.is_empty() {
+                    rooms.subscribe(room_topics, &after);
+                }
+                if !pipeline_topics.is_empty() {
+                    subscriptions.subscribe(pipeline_topics);
+                }
+            }
+            Ok(ClientMessage::Unsubscribe { topics }) => {
+                let (room_topics, pipeline_topics): (Vec<String>, Vec<String>) =
+                    topics.into_iter().partition(|t| t.starts_with(ROOM_PREFIX));
+                let removed = rooms.unsubscribe(&room_topics);
+                subscriptions.unsubscribe(pipeline_topics, removed);
+            }
+            Ok(ClientMessage::ChatSend {
+                room,
+                client_msg_id,
+                text,
+            }) => rooms.send(room, client_msg_id, text),
+            Ok(ClientMessage::ChatDecide { action_id, decision }) => rooms.decide(action_id, decision),
             Ok(ClientMessage::Ping) => {
                 outbox.send(&ServerMessage::Pong);
             }

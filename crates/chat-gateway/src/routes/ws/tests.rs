@@ -63,6 +63,7 @@ fn connect(limits: Limits) -> Client {
         request_id: Arc::from("test"),
         limits,
         per_user: super::caps::Cap::new(20),
+        chat: None,
     };
     let (frames, incoming) = unbounded();
     let closer = Closer::default();
@@ -215,7 +216,7 @@ async fn ping_is_answered_and_bad_messages_get_an_error_without_closing() {
 
     client.send(json!({"type": "ping"}));
     assert_eq!(client.message().await, json!({"type": "pong"}));
-    client.send(json!({"type": "chat.send", "text": "deploy"}));
+    client.send(json!({"type": "chat.typing", "text": "deploy"}));
     let unknown = client.message().await;
     client.send(json!({"type": "subscribe", "topics": "project:api"}));
     let wrong_type = client.message().await;
@@ -227,7 +228,7 @@ async fn ping_is_answered_and_bad_messages_get_an_error_without_closing() {
         unknown["message"]
             .as_str()
             .unwrap()
-            .contains(r#"unknown type "chat.send""#),
+            .contains(r#"unknown type "chat.typing""#),
         "{unknown}"
     );
     assert!(

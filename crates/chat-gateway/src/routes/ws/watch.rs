@@ -110,9 +110,9 @@ impl Subscriptions {
         }
     }
 
-    /// Stops the streams of these topics (unknown ones are ignored) and answers `unsubscribed`.
-    pub fn unsubscribe(&mut self, topics: Vec<String>) {
-        let mut removed = Vec::new();
+    /// Stops the streams of these topics (unknown ones are ignored) and answers `unsubscribed` with them and with
+    /// `removed` (the room topics the chat's feeds stopped).
+    pub fn unsubscribe(&mut self, topics: Vec<String>, mut removed: Vec<String>) {
         for raw in topics {
             if let Ok(topic) = Topic::parse(&raw)
                 && let Some(subscription) = self.active.remove(&topic)

@@ -159,6 +159,7 @@ pub async fn spawn_stack(options: StackOptions) -> (TestApp, Backends) {
         tasks_url,
         metrics_url,
         client_secret: Some(SecretString::from(SERVICE_SECRET)),
+        chat_database_url: Some(format!("sqlite://{}/chat.db", dir.path().display())),
         webhook_recovery_interval_ms: options
             .recovery_interval_ms
             .unwrap_or(defaults.webhook_recovery_interval_ms),

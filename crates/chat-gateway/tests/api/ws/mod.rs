@@ -5,6 +5,7 @@
 //! (live pipelines).
 
 mod caps;
+mod chat;
 mod connection;
 mod events;
 

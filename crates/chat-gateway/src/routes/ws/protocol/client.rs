@@ -14,12 +14,25 @@ pub enum ClientMessage {
     },
     Subscribe {
         topics: Vec<String>,
+        /// Per `room:<id>` topic, the last event id the client has: it gets what it missed first.
+        after: std::collections::BTreeMap<String, u64>,
     },
     Unsubscribe {
         topics: Vec<String>,
     },
     /// An application-level ping (browsers cannot send WebSocket ping frames): answered with `pong`.
     Ping,
+    /// A chat message, as `POST /api/v1/chat/rooms/{room}/messages`: answered `chat.sent`.
+    ChatSend {
+        room: String,
+        client_msg_id: String,
+        text: String,
+    },
+    /// A decision, as `POST /api/v1/chat/actions/{id}/decisions`: answered `chat.decided`.
+    ChatDecide {
+        action_id: String,
+        decision: String,
+    },
 }
 
 /// Why a text frame is not a [`ClientMessage`].
@@ -45,6 +58,29 @@ struct TopicsFields {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct SubscribeFields {
+    topics: Vec<String>,
+    #[serde(default)]
+    after: std::collections::BTreeMap<String, u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ChatSendFields {
+    room: String,
+    client_msg_id: String,
+    text: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ChatDecideFields {
+    action_id: String,
+    decision: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct NoFields {}
 
 impl ClientMessage {
@@ -62,11 +98,23 @@ impl ClientMessage {
         };
         match kind.as_str() {
             "auth" => fields_of::<AuthFields>(fields).map(|f| ClientMessage::Auth { token: f.token }),
-            "subscribe" => fields_of::<TopicsFields>(fields).map(|f| ClientMessage::Subscribe { topics: f.topics }),
+            "subscribe" => fields_of::<SubscribeFields>(fields).map(|f| ClientMessage::Subscribe {
+                topics: f.topics,
+                after: f.after,
+            }),
             "unsubscribe" => fields_of::<TopicsFields>(fields).map(|f| ClientMessage::Unsubscribe { topics: f.topics }),
             "ping" => fields_of::<NoFields>(fields).map(|_| ClientMessage::Ping),
+            "chat.send" => fields_of::<ChatSendFields>(fields).map(|f| ClientMessage::ChatSend {
+                room: f.room,
+                client_msg_id: f.client_msg_id,
+                text: f.text,
+            }),
+            "chat.decide" => fields_of::<ChatDecideFields>(fields).map(|f| ClientMessage::ChatDecide {
+                action_id: f.action_id,
+                decision: f.decision,
+            }),
             other => Err(ParseError::Invalid(format!(
-                "unknown type {other:?}: expected auth, subscribe, unsubscribe or ping"
+                "unknown type {other:?}: expected auth, subscribe, unsubscribe, ping, chat.send or chat.decide"
             ))),
         }
     }

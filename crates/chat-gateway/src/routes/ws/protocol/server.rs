@@ -58,6 +58,31 @@ pub enum ServerMessage {
         pipeline: PipelineBody,
         job: JobBody,
     },
+    /// A chat message in a followed room (`topic` is `room:<id>`), in event-id order, once.
+    #[serde(rename = "chat.message")]
+    ChatMessage {
+        topic: String,
+        message: crate::routes::chat::MessageBody,
+    },
+    /// An action of a followed room changed.
+    #[serde(rename = "chat.action")]
+    ChatAction {
+        topic: String,
+        action: crate::routes::chat::ActionBody,
+    },
+    /// More happened in the room than the socket can replay: refetch its history over REST, then carry on here.
+    #[serde(rename = "resync_required")]
+    ResyncRequired { topic: String },
+    /// The answer to `chat.send`: as `POST …/messages` answers.
+    #[serde(rename = "chat.sent")]
+    ChatSent {
+        client_msg_id: String,
+        #[serde(flatten)]
+        posted: crate::routes::chat::PostedBody,
+    },
+    /// The answer to `chat.decide`.
+    #[serde(rename = "chat.decided")]
+    ChatDecided { action: crate::routes::chat::ActionBody },
     #[serde(rename = "job.log")]
     JobLog {
         event_id: String,

@@ -17,6 +17,29 @@ fn client_messages_parse_by_type() {
             r#"{"type":"subscribe","topics":["project:api"]}"#,
             ClientMessage::Subscribe {
                 topics: vec!["project:api".into()],
+                after: Default::default(),
+            },
+        ),
+        (
+            r#"{"type":"subscribe","topics":["room:general"],"after":{"room:general":12}}"#,
+            ClientMessage::Subscribe {
+                topics: vec!["room:general".into()],
+                after: [("room:general".to_owned(), 12)].into(),
+            },
+        ),
+        (
+            r#"{"type":"chat.send","room":"general","clientMsgId":"c1","text":"help"}"#,
+            ClientMessage::ChatSend {
+                room: "general".into(),
+                client_msg_id: "c1".into(),
+                text: "help".into(),
+            },
+        ),
+        (
+            r#"{"type":"chat.decide","actionId":"a","decision":"confirm"}"#,
+            ClientMessage::ChatDecide {
+                action_id: "a".into(),
+                decision: "confirm".into(),
             },
         ),
         (
@@ -33,7 +56,8 @@ fn client_messages_parse_by_type() {
 #[test]
 fn bad_messages_are_told_apart_from_non_json() {
     let invalid = [
-        (r#"{"type":"chat.send","text":"hi"}"#, r#"unknown type "chat.send""#),
+        (r#"{"type":"chat.typing","text":"hi"}"#, r#"unknown type "chat.typing""#),
+        (r#"{"type":"chat.send","text":"hi"}"#, "missing field `room`"),
         (r#"{"type":7}"#, "type: expected a string"),
         (r#"{"type":"ping","extra":true}"#, "unknown field `extra`"),
         (r#"{"type":"subscribe","topics":"project:api"}"#, "topics: invalid type"),

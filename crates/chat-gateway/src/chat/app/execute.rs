@@ -1,0 +1,134 @@
+//! What an action does once released: one call to tasks as the person whose decision released it. tasks checks
+//! that person's role again (and its own approval rules), so the chat never widens anyone's rights.
+
+use devopstrack_proto::tasks::v1 as tasks_pb;
+
+use crate::chat::domain::{Intent, Parsed};
+use crate::chat::store::{Action, Outcome, RunRef};
+
+use super::ChatError;
+use super::platform::{CallAs, Platform};
+
+/// What an executed action produced.
+pub struct Done {
+    pub run: Option<RunRef>,
+    pub outcome: Outcome,
+}
+
+/// How an action reads on its card and in the audit trail: `deploy api 2.5.0 to production`.
+pub fn target(parsed: &Parsed) -> String {
+    let p = &parsed.params;
+    let project = p.project.as_deref().unwrap_or("?");
+    let run = || p.run.map_or_else(|| project.to_owned(), |n| format!("{project}#{n}"));
+    match parsed.intent {
+        Intent::Deploy => format!(
+            "deploy {project} {} to {}",
+            p.version.as_deref().unwrap_or("?"),
+            p.environment.as_deref().unwrap_or("?")
+        ),
+        Intent::Rollback => match &p.version {
+            Some(version) => format!(
+                "rollback {project} {} to {version}",
+                p.environment.as_deref().unwrap_or("?")
+            ),
+            None => format!("rollback {project} {}", p.environment.as_deref().unwrap_or("?")),
+        },
+        Intent::RunPipeline => format!("run {project} {}", p.definition.as_deref().unwrap_or("ci")),
+        Intent::Retry => format!("retry {}", run()),
+        Intent::Cancel => format!("cancel {}", run()),
+        Intent::Approve => format!("approve {}", run()),
+        other => format!("{} {project}", other.as_str()),
+    }
+}
+
+fn run_ref(pipeline: &tasks_pb::Pipeline) -> Result<RunRef, ChatError> {
+    RunRef::new(&pipeline.id, pipeline.number).map_err(ChatError::internal)
+}
+
+fn done(pipeline: &tasks_pb::Pipeline, summary: String) -> Result<Done, ChatError> {
+    Ok(Done {
+        run: Some(run_ref(pipeline)?),
+        outcome: Outcome {
+            succeeded: true,
+            summary,
+        },
+    })
+}
+
+/// Runs `action` as `who`.
+pub async fn run(platform: &Platform, who: &CallAs, action: &Action) -> Result<Done, ChatError> {
+    let p = &action.params;
+    let project = p
+        .project
+        .as_deref()
+        .ok_or_else(|| ChatError::InvalidInput("project: the action names no project".into()))?;
+    let number = || {
+        p.run
+            .ok_or_else(|| ChatError::InvalidInput("run: the action names no run".into()))
+    };
+    match action.intent {
+        Intent::Retry => {
+            let run = platform.run(who, project, number()?).await?;
+            let failed: Vec<&tasks_pb::Job> = run
+                .stages
+                .iter()
+                .flat_map(|s| s.jobs.iter())
+                .filter(|j| {
+                    matches!(
+                        tasks_pb::JobStatus::try_from(j.status),
+                        Ok(tasks_pb::JobStatus::Failed
+                            | tasks_pb::JobStatus::TimedOut
+                            | tasks_pb::JobStatus::Cancelled)
+                    )
+                })
+                .collect();
+            if failed.is_empty() {
+                return Err(ChatError::Conflict(format!(
+                    "{project}#{} has no failed job to retry",
+                    run.number
+                )));
+            }
+            let mut latest = run.clone();
+            for job in &failed {
+                latest = platform.retry_job(who, &job.id).await?;
+            }
+            done(
+                &latest,
+                format!("retried {} job(s) of {project}#{}", failed.len(), run.number),
+            )
+        }
+        Intent::Cancel => {
+            let run = platform.run(who, project, number()?).await?;
+            let cancelled = platform.cancel(who, &run.id).await?;
+            done(&cancelled, format!("cancelled {project}#{}", run.number))
+        }
+        Intent::Approve => {
+            let run = platform.run(who, project, number()?).await?;
+            let waiting: Vec<&tasks_pb::Job> = run
+                .stages
+                .iter()
+                .flat_map(|s| s.jobs.iter())
+                .filter(|j| j.status == tasks_pb::JobStatus::WaitingApproval as i32)
+                .collect();
+            if waiting.is_empty() {
+                return Err(ChatError::Conflict(format!(
+                    "{project}#{} has no job waiting for approval",
+                    run.number
+                )));
+            }
+            let mut latest = run.clone();
+            for job in &waiting {
+                latest = platform.approve_job(who, &job.id).await?;
+            }
+            done(&latest, format!("approved {project}#{}", run.number))
+        }
+        Intent::RunPipeline | Intent::Deploy | Intent::Rollback => Err(ChatError::Unavailable(format!(
+            "{} needs runs from pipeline definitions, which this server does not offer yet",
+            action.intent.as_str()
+        ))),
+        other => Err(ChatError::InvalidInput(format!(
+            "intent: {} is not a command",
+            other.as_str()
+        ))),
+    }
+}

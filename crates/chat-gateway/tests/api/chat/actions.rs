@@ -1,0 +1,167 @@
+//! Actions: proposed with a risk computed on the server, confirmed only by the asker with the action's code (a "yes"
+//! confirms nothing), approved by a different admin when critical, run as the person who released it, refused with a
+//! reason for those whose role does not allow them, and every step in the hash-chained audit trail.
+
+use serde_json::{Value, json};
+
+use super::reply;
+use crate::helpers::{PROJECT, spawn_app_with_tasks};
+
+const WITHIN: std::time::Duration = std::time::Duration::from_secs(20);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_retries_a_failed_run_by_confirming_its_code() {
+    let app = spawn_app_with_tasks().await;
+    let admin = app.admin_token().await;
+    let (_, operator) = app.user_with_token(&admin, "op@example.com", "operator").await;
+    let (_, viewer) = app.user_with_token(&admin, "viewer@example.com", "viewer").await;
+    let failing = json!({"project": PROJECT, "stages": [{"name": "build", "jobs": [
+        {"name": "flaky", "params": {"durationMs": 20, "failRate": 1}}]}]});
+    let (_, created) = app.create_pipeline(&admin, &failing).await;
+    let id = created["id"].as_str().unwrap();
+    let number = created["number"].as_u64().unwrap();
+    app.wait_for_pipeline(&admin, id, WITHIN, |p| p["status"] == "failed")
+        .await;
+    let room = format!("project:{PROJECT}");
+
+    // A viewer is told why not, and nothing is proposed.
+    let (_, refused) = app.say(&viewer, &room, &format!("retry api#{number}")).await;
+    assert!(refused.get("action").is_none(), "{refused}");
+    assert!(reply(&refused).contains("viewer"), "{refused}");
+
+    let (status, proposed) = app.say(&operator, &room, &format!("retry #{number}")).await;
+    assert_eq!(status, 201, "{proposed}");
+    let action = &proposed["action"];
+    assert_eq!(action["state"], "awaiting_confirmation", "{proposed}");
+    assert_eq!(action["risk"], "medium");
+    assert_eq!(action["intent"], "retry");
+    let code = action["code"].as_str().unwrap().to_owned();
+    let action_id = action["id"].as_str().unwrap().to_owned();
+
+    // "yes" confirms nothing; someone else cannot confirm; the asker confirms with the code.
+    let (_, yes) = app.say(&operator, &room, "yes").await;
+    assert!(yes.get("action").is_none(), "{yes}");
+    let (forbidden, _) = app.decide(&admin, &action_id, "confirm").await;
+    assert_eq!(forbidden, 403);
+    let (_, confirmed) = app.say(&operator, &room, &format!("confirm {code}")).await;
+    let done = &confirmed["action"];
+    assert_eq!(done["state"], "succeeded", "{confirmed}");
+    assert_eq!(done["run"]["runNumber"], number);
+    assert_eq!(done["decisions"][0]["decision"], "confirm");
+    let retried = app
+        .get(&format!("/api/v1/pipelines/{id}"), Some(&admin))
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(
+        retried["stages"][0]["jobs"][0]["attempt"], 2,
+        "the job was retried: {retried}"
+    );
+
+    // The confirmation is spent: the same code decides nothing any more.
+    let (again, _) = app.decide(&operator, &action_id, "confirm").await;
+    assert_eq!(again, 409);
+
+    // The audit trail (admins only) has each step, and its chain is intact.
+    let denied = app.get("/api/v1/audit", Some(&operator)).await;
+    assert_eq!(denied.status().as_u16(), 403);
+    let audit: Value = app
+        .get("/api/v1/audit?kind=chat.action.*", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    for kind in [
+        "chat.action.propose",
+        "chat.action.confirm",
+        "chat.action.run_started",
+        "chat.action.outcome",
+    ] {
+        assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
+    }
+    let chain: Value = app
+        .get("/api/v1/audit/verify", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(chain["intact"], true, "{chain}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_production_approval_needs_a_second_admin() {
+    let app = spawn_app_with_tasks().await;
+    let admin = app.admin_token().await;
+    let (_, second) = app.user_with_token(&admin, "second@example.com", "admin").await;
+    let (_, operator) = app.user_with_token(&admin, "op@example.com", "operator").await;
+    let gated = json!({"project": PROJECT, "environment": "production", "version": "2.0.0", "stages": [
+        {"name": "deploy", "jobs": [{"name": "rollout", "requiresApproval": true, "params": {"durationMs": 20}}]}]});
+    let (status, created) = app.create_pipeline(&admin, &gated).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap();
+    let number = created["number"].as_u64().unwrap();
+    app.wait_for_pipeline(&admin, id, WITHIN, |p| p["status"] == "waiting_approval")
+        .await;
+    let room = format!("project:{PROJECT}");
+
+    // An operator may not even propose a production approval.
+    let (_, refused) = app.say(&operator, &room, &format!("approve api#{number}")).await;
+    assert!(
+        refused.get("action").is_none() && reply(&refused).contains("admin"),
+        "{refused}"
+    );
+
+    let (_, proposed) = app.say(&second, &room, &format!("approve api#{number}")).await;
+    let action = &proposed["action"];
+    assert_eq!(action["risk"], "critical", "{proposed}");
+    let action_id = action["id"].as_str().unwrap().to_owned();
+    let (_, confirmed) = app.decide(&second, &action_id, "confirm").await;
+    assert_eq!(confirmed["state"], "awaiting_approval", "{confirmed}");
+    // The asker cannot approve their own action, and an operator cannot approve at all.
+    let (own, _) = app.decide(&second, &action_id, "approve").await;
+    assert_eq!(own, 403);
+    let (op, _) = app.decide(&operator, &action_id, "approve").await;
+    assert_eq!(op, 403);
+    // The first admin (who triggered the run) approves: tasks' own four-eyes rule then refuses, and the action fails
+    // with its reason, because the approval runs with the approver's token.
+    let (_, approved) = app.decide(&admin, &action_id, "approve").await;
+    assert_eq!(approved["state"], "failed", "{approved}");
+    assert!(
+        approved["outcome"].as_str().unwrap().contains("four eyes"),
+        "{approved}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_critical_action_approved_by_a_second_admin_runs_as_the_approver() {
+    let app = spawn_app_with_tasks().await;
+    let admin = app.admin_token().await;
+    let (_, asker) = app.user_with_token(&admin, "asker@example.com", "admin").await;
+    let (_, approver) = app.user_with_token(&admin, "approver@example.com", "admin").await;
+    let gated = json!({"project": PROJECT, "environment": "production", "version": "2.0.0", "stages": [
+        {"name": "deploy", "jobs": [{"name": "rollout", "requiresApproval": true, "params": {"durationMs": 20}}]}]});
+    let (_, created) = app.create_pipeline(&admin, &gated).await;
+    let id = created["id"].as_str().unwrap();
+    let number = created["number"].as_u64().unwrap();
+    app.wait_for_pipeline(&admin, id, WITHIN, |p| p["status"] == "waiting_approval")
+        .await;
+    let room = format!("project:{PROJECT}");
+    let (_, proposed) = app.say(&asker, &room, &format!("approve api#{number}")).await;
+    let code = proposed["action"]["code"].as_str().unwrap().to_owned();
+    let (_, confirmed) = app.say(&asker, &room, &format!("confirm {code}")).await;
+    assert_eq!(confirmed["action"]["state"], "awaiting_approval", "{confirmed}");
+    let (_, approved) = app.say(&approver, &room, &format!("approve {code}")).await;
+    assert_eq!(approved["action"]["state"], "succeeded", "{approved}");
+    let decisions = approved["action"]["decisions"].as_array().unwrap();
+    assert_eq!(decisions.len(), 2);
+    assert_ne!(decisions[0]["by"]["id"], decisions[1]["by"]["id"]);
+    app.wait_for_pipeline(&admin, id, WITHIN, |p| p["status"] == "succeeded")
+        .await;
+}
