@@ -3,9 +3,8 @@
 //! as JSON `{"error":{"code","message"}}`. The API describes itself: OpenAPI 3.1 at `/api/v1/openapi.json`
 //! ([`openapi`]) and interactive docs at `/api/docs` ([`docs`]).
 //!
-//! The gateway has no database of its own yet. [`chat`] holds the chat's domain, parser and store (PostgreSQL or
-//! SQLite, with its conformance suite), but the running gateway does not open that store, nor take a URL for it:
-//! the chat wires it in when it lands.
+//! Its one database is the chat's ([`chat`]: rooms, messages, actions, the audit trail; PostgreSQL or SQLite, set by
+//! `chat_database_url`); the edge's routes keep no state of their own.
 
 pub mod chat;
 pub mod clients;
