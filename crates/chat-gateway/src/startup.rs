@@ -44,7 +44,8 @@ async fn connect_chat(settings: &Settings, state: &AppState) -> anyhow::Result<O
         tasks: state.tasks.clone(),
         metrics: state.metrics_service.clone(),
     };
-    Ok(Some(Arc::new(ChatApp::new(store, platform))))
+    let metrics = crate::chat::app::metrics::ChatMetrics::register(&state.metrics);
+    Ok(Some(Arc::new(ChatApp::new(store, platform, metrics))))
 }
 
 impl Application {

@@ -9,6 +9,7 @@ mod commands;
 mod errors;
 mod execute;
 mod limiter;
+pub mod metrics;
 pub mod live;
 pub mod permissions;
 mod platform;
@@ -87,15 +88,17 @@ pub struct ChatApp {
     platform: Platform,
     limiter: CommandLimiter,
     live: live::LiveRooms,
+    metrics: metrics::ChatMetrics,
 }
 
 impl ChatApp {
-    pub fn new(store: Arc<dyn ChatStore>, platform: Platform) -> Self {
+    pub fn new(store: Arc<dyn ChatStore>, platform: Platform, metrics: metrics::ChatMetrics) -> Self {
         Self {
             live: live::LiveRooms::new(store.clone()),
             store,
             platform,
             limiter: CommandLimiter::default(),
+            metrics,
         }
     }
 
@@ -183,6 +186,9 @@ impl ChatApp {
                 Utc::now(),
             ))
             .await?;
+        if appended.created {
+            self.metrics.message("user");
+        }
         if !appended.created {
             return Ok(Posted {
                 message: appended.message,
@@ -226,6 +232,7 @@ impl ChatApp {
             };
         }
         let parsed = parser::parse(text, context);
+        self.metrics.intent(&parsed);
         let lang = parsed.language;
         let payload_parse = json!({ "parsed": parsed });
         if parsed.intent == Intent::None || !parsed.missing.is_empty() {
@@ -263,6 +270,7 @@ impl ChatApp {
                 meta: asker.meta.clone(),
             })
             .await?;
+        self.metrics.action(&action, "proposed");
         let text = proposal_text(&action, lang);
         let reply = self
             .bot_say(room, &text, json!({"kind": "action", "actionId": action.id}))
@@ -318,6 +326,9 @@ impl ChatApp {
                 meta: asker.meta.clone(),
             })
             .await?;
+        if decided.state == ActionState::Rejected {
+            self.metrics.action(&decided, "rejected");
+        }
         let note = decision_text(&decided, asker);
         self.bot_say(&decided.room, &note, json!({"kind": "action", "actionId": decided.id}))
             .await?;
@@ -358,6 +369,8 @@ impl ChatApp {
                 self.store.finish_action(action.id, &summary, now, &asker.meta).await?
             }
         };
+        let outcome = if finished.state == ActionState::Succeeded { "succeeded" } else { "failed" };
+        self.metrics.action(&finished, outcome);
         let text = outcome_text(&finished);
         self.bot_say(
             &finished.room,
@@ -372,6 +385,7 @@ impl ChatApp {
     pub async fn sweep(&self, now: DateTime<Utc>) -> Result<usize, ChatError> {
         let expired = self.store.expire_overdue(now).await?;
         for action in &expired {
+            self.metrics.action(action, "expired");
             let text = format!("{} expired: nobody decided in time ({}).", action.code, action.target);
             self.bot_say(&action.room, &text, json!({"kind": "action", "actionId": action.id}))
                 .await?;
@@ -396,7 +410,9 @@ impl ChatApp {
     async fn bot_say(&self, room: &RoomId, text: &str, payload: serde_json::Value) -> Result<Message, ChatError> {
         let text = MessageText::parse(&clip(text, MessageText::MAX_CHARS)).map_err(ChatError::InvalidInput)?;
         let message = NewMessage::from_bot(room.clone(), false, text, Utc::now()).with_payload(&payload)?;
-        Ok(self.store.append_message(&message).await?.message)
+        let stored = self.store.append_message(&message).await?.message;
+        self.metrics.message("bot");
+        Ok(stored)
     }
 }
 
