@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -84,6 +85,27 @@ impl ServiceSettings {
 /// Whether `url` can name a peer: `http://…` or `https://…`.
 pub fn is_grpc_url(url: &str) -> bool {
     url.starts_with("http://") || url.starts_with("https://")
+}
+
+/// Client credentials of a service that calls its peers as itself (`DEVOPSTRACK_<SERVICE>__CLIENT_ID` /
+/// `__CLIENT_SECRET`, see [`crate::ServiceTokens`]): an id, and a secret that is either unset (calls made as the
+/// service fail until one is set) or at least 32 bytes.
+pub fn validate_client(
+    service: &str,
+    client_id: &str,
+    client_secret: Option<&SecretString>,
+) -> Result<(), ConfigError> {
+    let bad = |key: &str, why: &str| Err(ConfigError(format!("{}: {why}", env_var(service, key))));
+    if client_id.trim().is_empty() {
+        return bad("client_id", "must not be empty");
+    }
+    if client_secret.is_some_and(|secret| secret.expose_secret().len() < 32) {
+        return bad(
+            "client_secret",
+            "must be at least 32 bytes (e.g. `openssl rand -base64 32`)",
+        );
+    }
+    Ok(())
 }
 
 /// [`devopstrack_platform::config::load`] for settings that flatten a [`ServiceSettings`]. serde's `flatten` hides

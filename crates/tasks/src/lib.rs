@@ -17,7 +17,6 @@ pub mod metrics;
 pub mod metrics_client;
 pub mod outbox;
 pub mod projects;
-pub mod service_tokens;
 pub mod startup;
 pub mod store;
 pub mod worker;

@@ -122,6 +122,36 @@ fn a_bad_value_of_the_block_still_names_its_variable_and_unknown_keys_are_refuse
 }
 
 #[test]
+fn client_credentials_need_an_id_and_a_secret_of_32_bytes_or_none() {
+    let long = SecretString::from("x".repeat(32));
+    validate_client("gateway", "gateway", None).unwrap();
+    validate_client("gateway", "gateway", Some(&long)).unwrap();
+
+    let cases = [
+        ("", None, "DEVOPSTRACK_GATEWAY__CLIENT_ID: must not be empty"),
+        (" ", None, "DEVOPSTRACK_GATEWAY__CLIENT_ID: must not be empty"),
+        (
+            "gateway",
+            Some(""),
+            "DEVOPSTRACK_GATEWAY__CLIENT_SECRET: must be at least 32 bytes",
+        ),
+        (
+            "gateway",
+            Some("31 bytes is one byte too short!"),
+            "DEVOPSTRACK_GATEWAY__CLIENT_SECRET: must be at least 32",
+        ),
+    ];
+    for (id, secret, expected) in cases {
+        let secret = secret.map(SecretString::from);
+
+        let error = validate_client("gateway", id, secret.as_ref()).unwrap_err().to_string();
+
+        assert!(error.contains(expected) && !error.contains('\n'), "{error}");
+        assert!(!error.contains("too short!"), "the secret is never echoed: {error}");
+    }
+}
+
+#[test]
 fn peer_urls_are_http_or_https() {
     assert!(is_grpc_url("http://tasks:50053") && is_grpc_url("https://tasks.example"));
     assert!(!is_grpc_url("tasks:50053") && !is_grpc_url("grpc://tasks") && !is_grpc_url(""));

@@ -13,11 +13,11 @@ use std::time::Duration;
 use prost::Message;
 use tokio_util::sync::CancellationToken;
 
+use devopstrack_peers::DeliveryError;
 use devopstrack_proto::metrics::v1 as pb;
 
 use crate::app::TasksApp;
 use crate::metrics_client::{MAX_BATCH, MetricsClient};
-use crate::service_tokens::DeliveryError;
 use crate::store::{MetricsKind, PendingMetric};
 
 /// How often an empty outbox is looked at again.
