@@ -14,31 +14,30 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 
 use super::*;
 
-struct Key {
-    kid: String,
-    signing: SigningKey,
-}
+/// A signing key of auth's, named `kid`.
+struct Key(&'static str, SigningKey);
 
 impl Key {
-    fn generate(kid: &str) -> Self {
-        Self {
-            kid: kid.into(),
-            signing: SigningKey::generate(&mut rand::rngs::OsRng),
-        }
+    fn generate(kid: &'static str) -> Self {
+        Key(kid, SigningKey::generate(&mut rand::rngs::OsRng))
     }
 
+    /// The key as auth's `GetJwks` publishes it.
     fn published(&self) -> auth_pb::Jwk {
+        let Key(kid, signing) = self;
         auth_pb::Jwk {
             kty: "OKP".into(),
             crv: "Ed25519".into(),
-            x: URL_SAFE_NO_PAD.encode(self.signing.verifying_key().to_bytes()),
-            kid: self.kid.clone(),
+            x: URL_SAFE_NO_PAD.encode(signing.verifying_key().to_bytes()),
+            kid: (*kid).into(),
             alg: "EdDSA".into(),
             r#use: "sig".into(),
         }
     }
 
+    /// A service token of `tasks`, valid for 15 minutes, signed with this key.
     fn token(&self) -> String {
+        let Key(kid, signing) = self;
         let now = jsonwebtoken::get_current_timestamp() as i64;
         let claims = Claims {
             sub: "service:tasks".into(),
@@ -48,12 +47,12 @@ impl Key {
             aud: "devopstrack".into(),
             iat: now,
             exp: now + 900,
-            jti: format!("jti-{}", self.kid),
+            jti: format!("jti-{kid}"),
             api_token_id: None,
         };
-        let pem = self.signing.to_pkcs8_pem(Default::default()).unwrap();
         let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(self.kid.clone());
+        header.kid = Some((*kid).into());
+        let pem = signing.to_pkcs8_pem(Default::default()).unwrap();
         jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ed_pem(pem.as_bytes()).unwrap()).unwrap()
     }
 }

@@ -222,7 +222,7 @@ impl Relay {
     ) -> Result<tonic::Streaming<devopstrack_proto::tasks::v1::Event>, tonic::Status> {
         let mut request = tonic::Request::new(self.topic.watch_request(after_event_id));
         let token = self.token.borrow().clone();
-        if let Ok(value) = format!("Bearer {token}").parse() {
+        if let Ok(value) = devopstrack_peers::clients::bearer(&token) {
             request.metadata_mut().insert("authorization", value);
         }
         if let Ok(value) = self.request_id.parse() {
