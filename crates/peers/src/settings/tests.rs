@@ -116,7 +116,7 @@ fn a_bad_value_of_the_block_still_names_its_variable_and_unknown_keys_are_refuse
         jail.clear_env();
         jail.set_env("DEVOPSTRACK_DEMO__AUTH_ULR", "http://auth:50051");
         let error = load::<Demo>("demo").unwrap_err().to_string();
-        assert!(error.contains("auth_ulr"), "{error}");
+        assert!(error.contains("DEVOPSTRACK_DEMO__AUTH_ULR: unknown key"), "{error}");
         Ok(())
     });
 }
