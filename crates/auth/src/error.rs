@@ -1,7 +1,5 @@
 //! The auth service's errors, and their one mapping to gRPC status codes (every variant, no `_` arm).
 
-use devopstrack_platform::auth::TokenError;
-
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A field failed validation; the message names the field.
@@ -30,19 +28,6 @@ pub enum Error {
 impl Error {
     pub fn invalid(field: &str, problem: impl std::fmt::Display) -> Self {
         Self::InvalidInput(format!("{field}: {problem}"))
-    }
-}
-
-impl From<TokenError> for Error {
-    fn from(e: TokenError) -> Self {
-        match e {
-            TokenError::KeysUnavailable(reason) => Self::Unavailable(reason),
-            TokenError::Missing
-            | TokenError::Malformed
-            | TokenError::UnknownKey
-            | TokenError::Expired
-            | TokenError::Invalid(_) => Self::Unauthenticated(e.to_string()),
-        }
     }
 }
 

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use tonic::{Request, Response, Status};
 
+use devopstrack_peers::TokenRefusal;
 use devopstrack_platform::auth::{Principal, Role};
 use devopstrack_proto::auth::v1 as pb;
 use devopstrack_proto::auth::v1::auth_service_server::AuthService;
@@ -32,11 +33,7 @@ impl AuthGrpc {
     }
 
     async fn principal<T>(&self, request: &Request<T>) -> Result<Principal, Status> {
-        self.app
-            .verifier()
-            .verify_metadata(request.metadata())
-            .await
-            .map_err(|e| Error::from(e).into())
+        devopstrack_peers::authenticate(self.app.verifier(), request.metadata()).await
     }
 
     /// The principal and the credential it came from (an API token or not).
@@ -46,7 +43,7 @@ impl AuthGrpc {
             .verifier()
             .verify_metadata_claims(request.metadata())
             .await
-            .map_err(Error::from)?;
+            .map_err(|e| Status::from(TokenRefusal::from(e)))?;
         Ok(Caller::try_from(claims)?)
     }
 }

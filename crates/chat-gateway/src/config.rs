@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use devopstrack_peers::ServiceSettings;
+use devopstrack_peers::settings::{is_grpc_url, validate_client};
 use devopstrack_platform::config::{ConfigError, env_var};
 
 use crate::extract::forwarded::{Cidr, TrustedProxies};
@@ -16,18 +18,15 @@ pub struct Settings {
     pub http_addr: SocketAddr,
     /// The private admin port: Prometheus `/metrics`, `/healthz`, `/readyz` (never expose it publicly).
     pub admin_addr: SocketAddr,
-    /// gRPC URL of the auth service.
-    pub auth_url: String,
     /// gRPC URL of the projects service.
     pub projects_url: String,
     /// gRPC URL of the tasks service (pipelines, jobs, live events).
     pub tasks_url: String,
     /// gRPC URL of the metrics service (DORA, series, the overview).
     pub metrics_url: String,
-    /// Deadline of each call to an internal service.
-    pub upstream_timeout_ms: u64,
-    pub issuer: String,
-    pub audience: String,
+    /// Auth, the tokens' issuer and audience, and the deadline of each call to an internal service.
+    #[serde(flatten)]
+    pub peers: ServiceSettings,
     /// Login attempts allowed per client IP per minute (burst: a sixth of it, at least 5).
     pub login_rate_per_minute: u32,
     /// The switch: read `X-Forwarded-For` / `X-Forwarded-Proto`, from the peers in `trusted_proxies` only. On, the
@@ -66,13 +65,10 @@ impl Default for Settings {
         Self {
             http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             admin_addr: SocketAddr::from(([127, 0, 0, 1], 9100)),
-            auth_url: "http://127.0.0.1:50051".into(),
             projects_url: "http://127.0.0.1:50052".into(),
             tasks_url: "http://127.0.0.1:50053".into(),
             metrics_url: "http://127.0.0.1:50054".into(),
-            upstream_timeout_ms: 5_000,
-            issuer: "devopstrack".into(),
-            audience: "devopstrack".into(),
+            peers: ServiceSettings::default(),
             login_rate_per_minute: 60,
             trust_forwarded_for: false,
             trusted_proxies: Vec::new(),
@@ -92,25 +88,22 @@ impl Default for Settings {
 
 impl Settings {
     pub fn load() -> Result<Self, ConfigError> {
-        let settings: Self = devopstrack_platform::config::load("gateway")?;
+        let settings: Self = devopstrack_peers::settings::load("gateway")?;
         settings.validate()?;
         Ok(settings)
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |key: &str, why: &str| Err(ConfigError(format!("{}: {why}", env_var("gateway", key))));
+        self.peers.validate("gateway")?;
         for (key, url) in [
-            ("auth_url", &self.auth_url),
             ("projects_url", &self.projects_url),
             ("tasks_url", &self.tasks_url),
             ("metrics_url", &self.metrics_url),
         ] {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
+            if !is_grpc_url(url) {
                 return bad(key, "must be an http:// or https:// URL");
             }
-        }
-        if !(100..=60_000).contains(&self.upstream_timeout_ms) {
-            return bad("upstream_timeout_ms", "must be between 100 and 60000");
         }
         if self.login_rate_per_minute == 0 {
             return bad("login_rate_per_minute", "must be at least 1");
@@ -133,19 +126,7 @@ impl Settings {
         if self.workers == Some(0) {
             return bad("workers", "must be at least 1");
         }
-        if self.client_id.trim().is_empty() {
-            return bad("client_id", "must not be empty");
-        }
-        if self
-            .client_secret
-            .as_ref()
-            .is_some_and(|s| secrecy::ExposeSecret::expose_secret(s).len() < 32)
-        {
-            return bad(
-                "client_secret",
-                "must be at least 32 bytes (e.g. `openssl rand -base64 32`)",
-            );
-        }
+        validate_client("gateway", &self.client_id, self.client_secret.as_ref())?;
         if self.webhook_recovery_interval_ms < 100 {
             return bad("webhook_recovery_interval_ms", "must be at least 100");
         }
@@ -199,7 +180,10 @@ mod tests {
         let error = bad.validate().unwrap_err().to_string();
         assert!(error.contains("DEVOPSTRACK_GATEWAY__PROJECTS_URL"), "{error}");
         let bad = Settings {
-            auth_url: "grpc://auth".into(),
+            peers: ServiceSettings {
+                auth_url: "grpc://auth".into(),
+                ..ServiceSettings::default()
+            },
             ..Settings::default()
         };
         assert!(

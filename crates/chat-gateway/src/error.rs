@@ -166,17 +166,13 @@ impl From<tonic::Status> for ApiError {
 
 impl From<devopstrack_platform::auth::TokenError> for ApiError {
     fn from(e: devopstrack_platform::auth::TokenError) -> Self {
-        use devopstrack_platform::auth::TokenError;
-        match e {
-            TokenError::KeysUnavailable(reason) => {
+        use devopstrack_peers::refusal::{KEYS_UNAVAILABLE_MESSAGE, TokenRefusal};
+        match TokenRefusal::from(e) {
+            TokenRefusal::KeysUnavailable(reason) => {
                 tracing::warn!(%reason, "cannot fetch the JWKS");
-                ApiError::Unavailable("cannot verify tokens right now; try again shortly".into())
+                ApiError::Unavailable(KEYS_UNAVAILABLE_MESSAGE.into())
             }
-            TokenError::Missing
-            | TokenError::Malformed
-            | TokenError::UnknownKey
-            | TokenError::Expired
-            | TokenError::Invalid(_) => ApiError::Unauthenticated(e.to_string()),
+            TokenRefusal::Unauthenticated(message) => ApiError::Unauthenticated(message),
         }
     }
 }

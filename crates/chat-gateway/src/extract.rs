@@ -84,7 +84,7 @@ pub fn upstream<T>(message: T, caller: Option<&Caller>, request_id: &RequestId) 
     let mut request = tonic::Request::new(message);
     let metadata = request.metadata_mut();
     if let Some(caller) = caller
-        && let Ok(value) = format!("Bearer {}", caller.token).parse()
+        && let Ok(value) = devopstrack_peers::clients::bearer(&caller.token)
     {
         metadata.insert("authorization", value);
     }

@@ -1,19 +1,13 @@
 //! What every handler shares: clients of the internal services, the token verifier, limits, metrics.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 
-use devopstrack_platform::auth::{Jwk, JwksFetcher, JwtVerifier};
-use devopstrack_platform::grpc::{ClientSettings, TracePropagation, jwks_over_grpc, lazy_channel};
+use devopstrack_peers::{ServiceTokens, clients, jwks};
+use devopstrack_platform::auth::JwtVerifier;
 use devopstrack_platform::metrics::{HttpMetrics, MetricsRegistry};
-use devopstrack_proto::auth::v1 as pb;
-use devopstrack_proto::auth::v1::auth_service_client::AuthServiceClient;
-use devopstrack_proto::metrics::v1::metrics_service_client::MetricsServiceClient;
-use devopstrack_proto::projects::v1::project_service_client::ProjectServiceClient;
-use devopstrack_proto::tasks::v1::task_service_client::TaskServiceClient;
 
 use crate::config::Settings;
 use crate::extract::forwarded::TrustedProxies;
@@ -33,6 +27,9 @@ pub struct AppState {
     pub tasks: TasksClient,
     pub metrics_service: MetricsClient,
     pub verifier: Arc<JwtVerifier>,
+    /// The gateway's own `service` token (`DEVOPSTRACK_GATEWAY__CLIENT_ID` / `__CLIENT_SECRET`): sent with logins, so
+    /// auth believes the client address the gateway forwards.
+    pub service_tokens: Arc<ServiceTokens>,
     pub login_limiter: Arc<RateLimiter>,
     pub metrics: MetricsRegistry,
     pub http_metrics: HttpMetrics,
@@ -59,29 +56,20 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(settings: &Settings) -> anyhow::Result<Self> {
-        let client_settings = |url: &str| ClientSettings {
-            timeout: Duration::from_millis(settings.upstream_timeout_ms),
-            ..ClientSettings::new(url)
-        };
-        let auth =
-            AuthServiceClient::with_interceptor(lazy_channel(&client_settings(&settings.auth_url))?, TracePropagation);
+        let peers = &settings.peers;
+        let auth = peers.auth_client()?;
         // ClaimStaleGithubDeliveries answers up to about 4 MiB of payload, and at least one delivery however large
         // (up to the 6 MiB VerifyGithubWebhook takes): over tonic's default limit of 4 MiB.
-        let projects = ProjectServiceClient::with_interceptor(
-            lazy_channel(&client_settings(&settings.projects_url))?,
-            TracePropagation,
-        )
-        .max_decoding_message_size(PROJECTS_MAX_ANSWER_BYTES);
-        let tasks =
-            TaskServiceClient::with_interceptor(lazy_channel(&client_settings(&settings.tasks_url))?, TracePropagation);
-        let metrics_service = MetricsServiceClient::with_interceptor(
-            lazy_channel(&client_settings(&settings.metrics_url))?,
-            TracePropagation,
-        );
-        let verifier = Arc::new(JwtVerifier::new(
-            &settings.issuer,
-            &settings.audience,
-            jwks_fetcher(auth.clone()),
+        let projects = clients::projects(&peers.client(&settings.projects_url))?
+            .max_decoding_message_size(PROJECTS_MAX_ANSWER_BYTES);
+        let tasks = clients::tasks(&peers.client(&settings.tasks_url))?;
+        let metrics_service = clients::metrics(&peers.client(&settings.metrics_url))?;
+        let verifier = Arc::new(jwks::verifier(peers, auth.clone()));
+        let service_tokens = Arc::new(ServiceTokens::new(
+            auth.clone(),
+            "gateway",
+            &settings.client_id,
+            settings.client_secret.clone(),
         ));
         let per_minute = settings.login_rate_per_minute;
         let login_limiter = Arc::new(RateLimiter::per_minute(per_minute, (per_minute / 6).max(5)));
@@ -118,6 +106,7 @@ impl AppState {
             tasks,
             metrics_service,
             verifier,
+            service_tokens,
             login_limiter,
             metrics,
             http_metrics,
@@ -135,25 +124,4 @@ impl AppState {
             )),
         })
     }
-}
-
-/// Fetches the JWKS from auth over gRPC (an idempotent read: retried when auth blinks).
-fn jwks_fetcher(auth: AuthClient) -> JwksFetcher {
-    jwks_over_grpc(move || {
-        let mut auth = auth.clone();
-        async move {
-            let keys = auth.get_jwks(pb::GetJwksRequest {}).await?.into_inner().keys;
-            Ok(keys
-                .into_iter()
-                .map(|k| Jwk {
-                    kty: k.kty,
-                    crv: k.crv,
-                    x: k.x,
-                    kid: k.kid,
-                    alg: k.alg,
-                    use_: k.r#use,
-                })
-                .collect())
-        }
-    })
 }

@@ -73,7 +73,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         projects_settings.database_url = format!("sqlite://{}", data_dir.join("projects.db").display());
     }
     if std::env::var_os("DEVOPSTRACK_PROJECTS__AUTH_URL").is_none() {
-        projects_settings.auth_url = format!("http://127.0.0.1:{auth_port}");
+        projects_settings.peers.auth_url = format!("http://127.0.0.1:{auth_port}");
     }
     if projects_settings.secrets_key.is_none() {
         projects_settings.secrets_key = Some(secrets::projects_secrets_key(&data_dir)?);
@@ -87,7 +87,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         metrics_settings.database_url = format!("sqlite://{}", data_dir.join("metrics.db").display());
     }
     if std::env::var_os("DEVOPSTRACK_METRICS__AUTH_URL").is_none() {
-        metrics_settings.auth_url = format!("http://127.0.0.1:{auth_port}");
+        metrics_settings.peers.auth_url = format!("http://127.0.0.1:{auth_port}");
     }
     let metrics = devopstrack_metrics::startup::Application::build(&metrics_settings).await?;
     let metrics_port = metrics.grpc_port();
@@ -97,7 +97,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         tasks_settings.database_url = format!("sqlite://{}", data_dir.join("tasks.db").display());
     }
     if std::env::var_os("DEVOPSTRACK_TASKS__AUTH_URL").is_none() {
-        tasks_settings.auth_url = format!("http://127.0.0.1:{auth_port}");
+        tasks_settings.peers.auth_url = format!("http://127.0.0.1:{auth_port}");
     }
     if std::env::var_os("DEVOPSTRACK_TASKS__PROJECTS_URL").is_none() {
         tasks_settings.projects_url = format!("http://127.0.0.1:{projects_port}");
@@ -129,7 +129,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let tasks_admin_port = tasks.admin_port();
 
     if std::env::var_os("DEVOPSTRACK_GATEWAY__AUTH_URL").is_none() {
-        gateway_settings.auth_url = format!("http://127.0.0.1:{auth_port}");
+        gateway_settings.peers.auth_url = format!("http://127.0.0.1:{auth_port}");
     }
     if std::env::var_os("DEVOPSTRACK_GATEWAY__PROJECTS_URL").is_none() {
         gateway_settings.projects_url = format!("http://127.0.0.1:{projects_port}");

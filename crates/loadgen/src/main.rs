@@ -154,7 +154,10 @@ async fn start(args: Args, peers: Handle, tasks_rt: Handle) -> anyhow::Result<()
         grpc_addr: any,
         admin_addr: any,
         database_url: format!("sqlite://{}/projects.db", dir.path().display()),
-        auth_url: auth_url.clone(),
+        peers: devopstrack_peers::ServiceSettings {
+            auth_url: auth_url.clone(),
+            ..Default::default()
+        },
         ..devopstrack_projects::config::Settings::default()
     };
     let projects = peers
@@ -192,7 +195,10 @@ async fn start(args: Args, peers: Handle, tasks_rt: Handle) -> anyhow::Result<()
         key_prefix,
         workers: args.workers,
         lease_loops: args.lease_loops,
-        auth_url: auth_url.clone(),
+        peers: devopstrack_peers::ServiceSettings {
+            auth_url: auth_url.clone(),
+            ..Default::default()
+        },
         projects_url: projects_url.clone(),
         metrics_url,
         client_secret: Some(SecretString::from(SERVICE_SECRET)),

@@ -4,6 +4,8 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use std::net::SocketAddr;
 
+use devopstrack_peers::ServiceSettings;
+use devopstrack_peers::settings::is_grpc_url;
 use devopstrack_platform::config::{ConfigError, env_var};
 
 use crate::store::StoreSettings;
@@ -20,12 +22,9 @@ pub struct Settings {
     pub influx_bucket: String,
     /// InfluxDB API token (ignored by SQLite).
     pub influx_token: Option<SecretString>,
-    /// gRPC URL of the auth service, whose JWKS verifies every caller's token.
-    pub auth_url: String,
-    pub issuer: String,
-    pub audience: String,
-    /// Deadline of each call to auth.
-    pub upstream_timeout_ms: u64,
+    /// Auth (whose JWKS verifies every caller's token), the tokens' issuer and audience, the deadline of calls to auth.
+    #[serde(flatten)]
+    pub peers: ServiceSettings,
     /// Events of Record* calls that may wait for their store write at once; a call that does not fit is refused
     /// UNAVAILABLE (the sender retries).
     pub buffer_capacity: usize,
@@ -45,10 +44,7 @@ impl Default for Settings {
             influx_org: "devopstrack".into(),
             influx_bucket: "devopstrack".into(),
             influx_token: None,
-            auth_url: "http://127.0.0.1:50051".into(),
-            issuer: "devopstrack".into(),
-            audience: "devopstrack".into(),
-            upstream_timeout_ms: 5_000,
+            peers: ServiceSettings::default(),
             buffer_capacity: 100_000,
             flush_batch: 5_000,
             rework_window_hours: 24,
@@ -58,32 +54,21 @@ impl Default for Settings {
 
 impl Settings {
     pub fn load() -> Result<Self, ConfigError> {
-        let settings: Self = devopstrack_platform::config::load("metrics")?;
+        let settings: Self = devopstrack_peers::settings::load("metrics")?;
         settings.validate()?;
         Ok(settings)
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |key: &str, why: &str| Err(ConfigError(format!("{}: {why}", env_var("metrics", key))));
-        let http = |u: &str| u.starts_with("http://") || u.starts_with("https://");
+        let http = is_grpc_url;
         if !(self.database_url.starts_with("sqlite:") || http(&self.database_url)) {
             return bad("database_url", "must start with sqlite://, http:// or https://");
         }
         if http(&self.database_url) && (self.influx_org.is_empty() || self.influx_bucket.is_empty()) {
             return bad("influx_bucket", "InfluxDB needs influx_org and influx_bucket");
         }
-        if !http(&self.auth_url) {
-            return bad("auth_url", "must be an http:// or https:// URL");
-        }
-        if self.issuer.is_empty() {
-            return bad("issuer", "must not be empty");
-        }
-        if self.audience.is_empty() {
-            return bad("audience", "must not be empty");
-        }
-        if !(100..=60_000).contains(&self.upstream_timeout_ms) {
-            return bad("upstream_timeout_ms", "must be between 100 and 60000");
-        }
+        self.peers.validate("metrics")?;
         if !(1_000..=10_000_000).contains(&self.buffer_capacity) {
             return bad("buffer_capacity", "must be between 1000 and 10000000");
         }
@@ -132,10 +117,10 @@ mod tests {
                 "DEVOPSTRACK_METRICS__INFLUX_BUCKET",
             ),
             (
-                |s| s.auth_url = "127.0.0.1:50051".into(),
+                |s| s.peers.auth_url = "127.0.0.1:50051".into(),
                 "DEVOPSTRACK_METRICS__AUTH_URL",
             ),
-            (|s| s.issuer.clear(), "DEVOPSTRACK_METRICS__ISSUER"),
+            (|s| s.peers.issuer.clear(), "DEVOPSTRACK_METRICS__ISSUER"),
             (|s| s.buffer_capacity = 10, "DEVOPSTRACK_METRICS__BUFFER_CAPACITY"),
             (|s| s.flush_batch = 0, "DEVOPSTRACK_METRICS__FLUSH_BATCH"),
             (

@@ -39,10 +39,7 @@ impl MetricsGrpc {
     }
 
     async fn principal<T>(&self, request: &Request<T>) -> Result<Principal, Status> {
-        self.verifier
-            .verify_metadata(request.metadata())
-            .await
-            .map_err(|e| Error::from(e).into())
+        devopstrack_peers::authenticate(&self.verifier, request.metadata()).await
     }
 
     /// Authenticates, checks the role before looking at the payload, converts it and stores the events (answering

@@ -5,20 +5,18 @@
 //! the store writer.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::TimeDelta;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use devopstrack_peers::jwks;
 use devopstrack_platform::admin::{self, AdminState};
-use devopstrack_platform::auth::{Jwk, JwksFetcher, JwtVerifier};
+use devopstrack_platform::auth::JwtVerifier;
 use devopstrack_platform::config::env_var;
-use devopstrack_platform::grpc::{ClientSettings, GrpcServer, TracePropagation, jwks_over_grpc, lazy_channel};
+use devopstrack_platform::grpc::GrpcServer;
 use devopstrack_platform::metrics::MetricsRegistry;
 use devopstrack_platform::net::bind;
-use devopstrack_proto::auth::v1 as auth_pb;
-use devopstrack_proto::auth::v1::auth_service_client::AuthServiceClient;
 
 use crate::app::{AppSettings, MetricsApp};
 use crate::config::Settings;
@@ -49,11 +47,7 @@ impl Application {
             MetricsApp::system_clock(),
             &metrics,
         ));
-        let verifier = Arc::new(JwtVerifier::new(
-            &settings.issuer,
-            &settings.audience,
-            jwks_fetcher(settings)?,
-        ));
+        let verifier = Arc::new(jwks::verifier(&settings.peers, settings.peers.auth_client()?));
         let grpc_listener = bind(settings.grpc_addr, &env_var("metrics", "grpc_addr")).await?;
         let admin_listener = bind(settings.admin_addr, &env_var("metrics", "admin_addr")).await?;
         Ok(Self {
@@ -109,30 +103,4 @@ impl Application {
         admin.await??;
         served
     }
-}
-
-/// Fetches the JWKS from auth over gRPC (an idempotent read: retried when auth blinks).
-fn jwks_fetcher(settings: &Settings) -> anyhow::Result<JwksFetcher> {
-    let client_settings = ClientSettings {
-        timeout: Duration::from_millis(settings.upstream_timeout_ms),
-        ..ClientSettings::new(settings.auth_url.clone())
-    };
-    let auth = AuthServiceClient::with_interceptor(lazy_channel(&client_settings)?, TracePropagation);
-    Ok(jwks_over_grpc(move || {
-        let mut auth = auth.clone();
-        async move {
-            let keys = auth.get_jwks(auth_pb::GetJwksRequest {}).await?.into_inner().keys;
-            Ok(keys
-                .into_iter()
-                .map(|k| Jwk {
-                    kty: k.kty,
-                    crv: k.crv,
-                    x: k.x,
-                    kid: k.kid,
-                    alg: k.alg,
-                    use_: k.r#use,
-                })
-                .collect())
-        }
-    }))
 }

@@ -64,10 +64,25 @@ fn one_line(service: &str, error: &figment::Error) -> String {
             error.path.join("__").to_uppercase(),
             error.kind
         )
+    } else if let Some(key) = unknown_flattened_key(error) {
+        format!(
+            "{}: unknown key (`{key}` in the [{service}] table of DEVOPSTRACK_CONFIG, or that environment variable)",
+            env_var(service, key)
+        )
     } else {
         error.to_string()
     };
     message.replace('\n', " ")
+}
+
+/// The key of an ``unknown field `key` `` error that serde reports without figment's path: settings that flatten a
+/// block (`#[serde(flatten)]`) check unknown keys after figment has handed the values over.
+fn unknown_flattened_key(error: &figment::Error) -> Option<&str> {
+    let figment::error::Kind::Message(message) = &error.kind else {
+        return None;
+    };
+    let key = message.strip_prefix("unknown field `")?.strip_suffix('`')?;
+    (error.path.is_empty() && !key.is_empty()).then_some(key)
 }
 
 #[cfg(test)]
@@ -154,6 +169,40 @@ mod tests {
             jail.set_env("DEVOPSTRACK_DEMO__PROT", "3");
             let err = load_from::<Demo>("demo", None).unwrap_err().to_string();
             assert!(err.contains("prot"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(default, deny_unknown_fields)]
+    struct Flattening {
+        port: u16,
+        #[serde(flatten)]
+        nested: Nested,
+    }
+
+    impl Default for Flattening {
+        fn default() -> Self {
+            Self {
+                port: 1,
+                nested: Nested::default(),
+            }
+        }
+    }
+
+    #[test]
+    fn an_unknown_key_beside_a_flattened_block_names_its_variable() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("DEVOPSTRACK_DEMO__DEPHT", "3");
+
+            let err = load_from::<Flattening>("demo", None).unwrap_err().to_string();
+
+            assert!(err.contains("DEVOPSTRACK_DEMO__DEPHT: unknown key"), "{err}");
+            assert!(!err.contains('\n'), "{err}");
+            jail.clear_env();
+            jail.set_env("DEVOPSTRACK_DEMO__DEPTH", "3");
+            let flattened = load_from::<Flattening>("demo", None).unwrap();
+            assert_eq!((flattened.port, flattened.nested.depth), (1, 3));
             Ok(())
         });
     }

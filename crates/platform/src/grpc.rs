@@ -297,24 +297,6 @@ pub fn lazy_channel(settings: &ClientSettings) -> anyhow::Result<Channel> {
     Ok(endpoint.connect_lazy())
 }
 
-/// A [`JwksFetcher`](crate::auth::JwksFetcher) over auth's `GetJwks`: `fetch` makes one call; it is an idempotent
-/// read, so it is retried when auth blinks (see [`retry_idempotent`]).
-pub fn jwks_over_grpc<F, Fut>(fetch: F) -> crate::auth::JwksFetcher
-where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<Vec<crate::auth::Jwk>, tonic::Status>> + Send + 'static,
-{
-    let fetch = std::sync::Arc::new(fetch);
-    std::sync::Arc::new(move || {
-        let fetch = fetch.clone();
-        Box::pin(async move {
-            retry_idempotent(|| fetch())
-                .await
-                .map_err(|s| format!("auth GetJwks: {:?} {}", s.code(), s.message()))
-        })
-    })
-}
-
 /// Retries an idempotent read up to twice on UNAVAILABLE, with a short pause. Never use it for writes.
 pub async fn retry_idempotent<T, F, Fut>(mut call: F) -> Result<T, tonic::Status>
 where

@@ -6,6 +6,7 @@ use chrono::TimeDelta;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use devopstrack_peers::ServiceSettings;
 use devopstrack_platform::config::{ConfigError, env_var};
 
 use crate::domain::DELIVERY_CLAIM_TTL;
@@ -21,12 +22,9 @@ pub struct Settings {
     pub admin_addr: SocketAddr,
     /// `mongodb://…` or `sqlite://path`.
     pub database_url: String,
-    /// gRPC URL of the auth service, whose JWKS verifies every caller's token.
-    pub auth_url: String,
-    pub issuer: String,
-    pub audience: String,
-    /// Deadline of each call to auth.
-    pub upstream_timeout_ms: u64,
+    /// Auth (whose JWKS verifies every caller's token), the tokens' issuer and audience, the deadline of calls to auth.
+    #[serde(flatten)]
+    pub peers: ServiceSettings,
     /// How long a cached read (a project, a ListProjects page) may be served: the bound on how late another
     /// replica's writes show. This process's own writes invalidate the cache at once. 0 turns it off.
     pub read_cache_ms: u64,
@@ -45,10 +43,7 @@ impl Default for Settings {
             grpc_addr: SocketAddr::from(([127, 0, 0, 1], 50052)),
             admin_addr: SocketAddr::from(([127, 0, 0, 1], 9102)),
             database_url: "sqlite://.devopstrack/projects.db".into(),
-            auth_url: "http://127.0.0.1:50051".into(),
-            issuer: "devopstrack".into(),
-            audience: "devopstrack".into(),
-            upstream_timeout_ms: 5_000,
+            peers: ServiceSettings::default(),
             read_cache_ms: 1_000,
             secrets_key: None,
             webhook_claim_ttl_seconds: DELIVERY_CLAIM_TTL.num_seconds().unsigned_abs(),
@@ -58,7 +53,7 @@ impl Default for Settings {
 
 impl Settings {
     pub fn load() -> Result<Self, ConfigError> {
-        let settings: Self = devopstrack_platform::config::load("projects")?;
+        let settings: Self = devopstrack_peers::settings::load("projects")?;
         settings.validate()?;
         Ok(settings)
     }
@@ -71,18 +66,7 @@ impl Settings {
         {
             return bad("database_url", "must start with mongodb:// or sqlite://");
         }
-        if !(self.auth_url.starts_with("http://") || self.auth_url.starts_with("https://")) {
-            return bad("auth_url", "must be an http:// or https:// URL");
-        }
-        if self.issuer.is_empty() {
-            return bad("issuer", "must not be empty");
-        }
-        if self.audience.is_empty() {
-            return bad("audience", "must not be empty");
-        }
-        if !(100..=60_000).contains(&self.upstream_timeout_ms) {
-            return bad("upstream_timeout_ms", "must be between 100 and 60000");
-        }
+        self.peers.validate("projects")?;
         if self.read_cache_ms > 60_000 {
             return bad("read_cache_ms", "must be between 0 (off) and 60000");
         }
@@ -134,13 +118,13 @@ mod tests {
                 "DEVOPSTRACK_PROJECTS__DATABASE_URL",
             ),
             (
-                |s| s.auth_url = "127.0.0.1:50051".into(),
+                |s| s.peers.auth_url = "127.0.0.1:50051".into(),
                 "DEVOPSTRACK_PROJECTS__AUTH_URL",
             ),
-            (|s| s.issuer.clear(), "DEVOPSTRACK_PROJECTS__ISSUER"),
-            (|s| s.audience.clear(), "DEVOPSTRACK_PROJECTS__AUDIENCE"),
+            (|s| s.peers.issuer.clear(), "DEVOPSTRACK_PROJECTS__ISSUER"),
+            (|s| s.peers.audience.clear(), "DEVOPSTRACK_PROJECTS__AUDIENCE"),
             (
-                |s| s.upstream_timeout_ms = 5,
+                |s| s.peers.upstream_timeout_ms = 5,
                 "DEVOPSTRACK_PROJECTS__UPSTREAM_TIMEOUT_MS",
             ),
             (|s| s.read_cache_ms = 3_600_000, "DEVOPSTRACK_PROJECTS__READ_CACHE_MS"),

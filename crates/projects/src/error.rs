@@ -1,7 +1,5 @@
 //! The projects service's errors, and their one mapping to gRPC status codes (every variant, no `_` arm).
 
-use devopstrack_platform::auth::TokenError;
-
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A field failed validation; the message names the field (camelCase, as in the JSON mapping of the proto).
@@ -34,19 +32,6 @@ impl Error {
     /// `field: problem`, the shape of every validation message.
     pub fn invalid(field: &str, problem: impl std::fmt::Display) -> Self {
         Self::InvalidInput(format!("{field}: {problem}"))
-    }
-}
-
-impl From<TokenError> for Error {
-    fn from(e: TokenError) -> Self {
-        match e {
-            TokenError::KeysUnavailable(reason) => Self::Unavailable(reason),
-            TokenError::Missing
-            | TokenError::Malformed
-            | TokenError::UnknownKey
-            | TokenError::Expired
-            | TokenError::Invalid(_) => Self::Unauthenticated(e.to_string()),
-        }
     }
 }
 
@@ -93,10 +78,5 @@ mod tests {
             (internal.code(), internal.message()),
             (tonic::Code::Internal, "internal error")
         );
-        assert_eq!(Error::from(TokenError::Expired).to_string(), "token expired");
-        assert!(matches!(
-            Error::from(TokenError::KeysUnavailable("down".into())),
-            Error::Unavailable(_)
-        ));
     }
 }

@@ -42,10 +42,7 @@ impl ProjectsGrpc {
     }
 
     async fn principal<T>(&self, request: &Request<T>) -> Result<Principal, Status> {
-        self.verifier
-            .verify_metadata(request.metadata())
-            .await
-            .map_err(|e| Error::from(e).into())
+        devopstrack_peers::authenticate(&self.verifier, request.metadata()).await
     }
 }
 

@@ -7,6 +7,8 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use devopstrack_peers::ServiceSettings;
+use devopstrack_peers::settings::{is_grpc_url, validate_client};
 use devopstrack_platform::config::{ConfigError, env_var};
 
 use crate::executor::outbound::OutboundPolicy;
@@ -44,20 +46,18 @@ pub struct Settings {
     pub lease_loops: u32,
     /// On SIGTERM a worker lets its running jobs finish for this long, then hands them back to the queue.
     pub shutdown_grace_ms: u64,
-    /// gRPC URL of the auth service (JWKS and service tokens).
-    pub auth_url: String,
     /// gRPC URL of the projects service (environment tiers, and where finished deploys are recorded).
     pub projects_url: String,
     /// gRPC URL of the metrics service, where job runs and deployments are delivered. Empty: delivery is off (and no
     /// metrics events are written).
     pub metrics_url: String,
-    pub issuer: String,
-    pub audience: String,
+    /// Auth (JWKS and service tokens), the tokens' issuer and audience, the deadline of calls to auth, projects and
+    /// metrics.
+    #[serde(flatten)]
+    pub peers: ServiceSettings,
     /// Client credentials for service tokens (to call projects). Unset: deploys are not recorded (logged once).
     pub client_id: String,
     pub client_secret: Option<SecretString>,
-    /// Deadline of each call to auth and projects.
-    pub upstream_timeout_ms: u64,
     /// Secrets the `http` executor may sign with, by name (`hmacSecretRef`); only names appear in pipelines.
     pub hook_secrets: BTreeMap<String, SecretString>,
     /// How often the `http` executor polls a status URL.
@@ -86,14 +86,11 @@ impl Default for Settings {
             lease_ms: 15_000,
             lease_loops: 1,
             shutdown_grace_ms: 20_000,
-            auth_url: "http://127.0.0.1:50051".into(),
             projects_url: "http://127.0.0.1:50052".into(),
             metrics_url: "http://127.0.0.1:50054".into(),
-            issuer: "devopstrack".into(),
-            audience: "devopstrack".into(),
+            peers: ServiceSettings::default(),
             client_id: "tasks".into(),
             client_secret: None,
-            upstream_timeout_ms: 5_000,
             hook_secrets: BTreeMap::new(),
             hook_poll_ms: 1_000,
             outbound_allow: Vec::new(),
@@ -105,7 +102,7 @@ impl Default for Settings {
 
 impl Settings {
     pub fn load() -> Result<Self, ConfigError> {
-        let settings: Self = devopstrack_platform::config::load("tasks")?;
+        let settings: Self = devopstrack_peers::settings::load("tasks")?;
         settings.validate()?;
         Ok(settings)
     }
@@ -120,7 +117,7 @@ impl Settings {
         let policy = OutboundPolicy::parse(&self.outbound_allow, &self.outbound_deny)?
             .deny_listener(self.grpc_addr)
             .deny_listener(self.admin_addr)
-            .deny_peer(&self.auth_url)
+            .deny_peer(&self.peers.auth_url)
             .deny_peer(&self.projects_url);
         Ok(match self.metrics_url.as_str() {
             "" => policy,
@@ -130,7 +127,7 @@ impl Settings {
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |key: &str, why: &str| Err(ConfigError(format!("{}: {why}", env_var("tasks", key))));
-        let url = |u: &str| u.starts_with("http://") || u.starts_with("https://");
+        let url = is_grpc_url;
         if !(self.database_url.starts_with("redis://")
             || self.database_url.starts_with("rediss://")
             || self.database_url.starts_with("sqlite:"))
@@ -152,9 +149,7 @@ impl Settings {
         if self.shutdown_grace_ms > 3_600_000 {
             return bad("shutdown_grace_ms", "must be at most 3600000");
         }
-        if !url(&self.auth_url) {
-            return bad("auth_url", "must be an http:// or https:// URL");
-        }
+        self.peers.validate("tasks")?;
         if !url(&self.projects_url) {
             return bad("projects_url", "must be an http:// or https:// URL");
         }
@@ -164,28 +159,7 @@ impl Settings {
                 "must be an http:// or https:// URL, or empty (delivery off)",
             );
         }
-        if self.issuer.is_empty() {
-            return bad("issuer", "must not be empty");
-        }
-        if self.audience.is_empty() {
-            return bad("audience", "must not be empty");
-        }
-        if self.client_id.is_empty() {
-            return bad("client_id", "must not be empty");
-        }
-        if self
-            .client_secret
-            .as_ref()
-            .is_some_and(|s| secrecy::ExposeSecret::expose_secret(s).len() < 32)
-        {
-            return bad(
-                "client_secret",
-                "must be at least 32 bytes (e.g. `openssl rand -base64 32`)",
-            );
-        }
-        if !(100..=60_000).contains(&self.upstream_timeout_ms) {
-            return bad("upstream_timeout_ms", "must be between 100 and 60000");
-        }
+        validate_client("tasks", &self.client_id, self.client_secret.as_ref())?;
         if !(50..=60_000).contains(&self.hook_poll_ms) {
             return bad("hook_poll_ms", "must be between 50 and 60000");
         }

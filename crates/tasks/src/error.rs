@@ -1,7 +1,5 @@
 //! The tasks service's errors, and their one mapping to gRPC status codes (every variant, no `_` arm).
 
-use devopstrack_platform::auth::TokenError;
-
 use crate::domain::{FieldError, TransitionError};
 use crate::store::StoreError;
 
@@ -77,19 +75,6 @@ impl From<StoreError> for Error {
             | StoreError::Corrupt(_)
             | StoreError::Volatile(_)
             | StoreError::Url(_) => Self::Internal(anyhow::Error::new(e)),
-        }
-    }
-}
-
-impl From<TokenError> for Error {
-    fn from(e: TokenError) -> Self {
-        match e {
-            TokenError::KeysUnavailable(reason) => Self::Unavailable(reason),
-            TokenError::Missing
-            | TokenError::Malformed
-            | TokenError::UnknownKey
-            | TokenError::Expired
-            | TokenError::Invalid(_) => Self::Unauthenticated(e.to_string()),
         }
     }
 }

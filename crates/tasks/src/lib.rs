@@ -21,7 +21,6 @@ pub mod metrics_service;
 pub mod outbox;
 pub mod projects;
 pub mod prometheus;
-pub mod service_tokens;
 pub mod startup;
 pub mod store;
 pub mod worker;

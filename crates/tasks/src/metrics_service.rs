@@ -5,16 +5,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
-
-use devopstrack_platform::grpc::{ClientSettings, TracePropagation, lazy_channel};
+use devopstrack_peers::clients::{self, MetricsClient as Client};
+use devopstrack_peers::{DeliveryError, ServiceTokens};
+use devopstrack_platform::grpc::ClientSettings;
 use devopstrack_proto::metrics::v1 as pb;
-use devopstrack_proto::metrics::v1::metrics_service_client::MetricsServiceClient;
-
-use crate::service_tokens::{DeliveryError, ServiceTokens};
-
-type Client = MetricsServiceClient<InterceptedService<Channel, TracePropagation>>;
 
 /// Events per `Record*` call at most (the metrics API's limit).
 pub const MAX_BATCH: usize = 1_000;
@@ -39,7 +33,7 @@ impl MetricsService {
             ..ClientSettings::new(url)
         };
         Ok(Some(Self {
-            client: MetricsServiceClient::with_interceptor(lazy_channel(&settings)?, TracePropagation),
+            client: clients::metrics(&settings)?,
             tokens,
         }))
     }
@@ -57,23 +51,12 @@ impl MetricsService {
     }
 
     async fn request<T>(&self, message: T) -> Result<tonic::Request<T>, DeliveryError> {
-        let authorization = self.tokens.authorization().await?;
-        let mut request = tonic::Request::new(message);
-        request.metadata_mut().insert("authorization", authorization);
-        Ok(request)
+        Ok(self.tokens.request(message).await?)
     }
 
     /// INVALID_ARGUMENT is final (the batch holds an event metrics refuses); anything else is worth retrying.
     async fn outcome(&self, answer: Result<(), tonic::Status>) -> Result<(), DeliveryError> {
         let Err(s) = answer else { return Ok(()) };
-        let reason = format!("metrics: {:?} {}", s.code(), s.message());
-        match s.code() {
-            tonic::Code::InvalidArgument => Err(DeliveryError::Rejected(reason)),
-            tonic::Code::Unauthenticated => {
-                self.tokens.forget().await;
-                Err(DeliveryError::Retry(reason))
-            }
-            _ => Err(DeliveryError::Retry(reason)),
-        }
+        Err(DeliveryError::from_status("metrics", &s, &[tonic::Code::InvalidArgument], &self.tokens).await)
     }
 }

@@ -12,13 +12,15 @@ use std::time::Duration;
 use chrono::TimeDelta;
 use tokio_util::sync::CancellationToken;
 
+use devopstrack_peers::{Backoff, DeliveryError};
+
 use crate::app::TasksApp;
-use crate::projects::DeliveryError;
 use crate::store::OutboxEntry;
 
 const POLL: Duration = Duration::from_millis(500);
 const BATCH: u32 = 50;
-const FIRST_BACKOFF_MS: i64 = 500;
+/// The wait before an entry's next delivery: doubling from 500 ms up to [`MAX_BACKOFF`].
+const BACKOFF: Backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(60));
 const MAX_BACKOFF: TimeDelta = TimeDelta::seconds(60);
 
 /// Both delivery loops, until `shutdown`.
@@ -83,8 +85,7 @@ async fn deliver(app: &TasksApp, entry: OutboxEntry) {
 
 /// `min(500 ms · 2^attempts, 60 s)`.
 pub(crate) fn backoff(attempts: u32) -> TimeDelta {
-    let factor = 1i64.checked_shl(attempts.min(20)).unwrap_or(i64::MAX);
-    TimeDelta::milliseconds(FIRST_BACKOFF_MS.saturating_mul(factor)).min(MAX_BACKOFF)
+    TimeDelta::from_std(BACKOFF.delay(attempts)).unwrap_or(MAX_BACKOFF)
 }
 
 #[cfg(test)]

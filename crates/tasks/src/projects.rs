@@ -7,21 +7,14 @@ use std::time::Duration;
 
 use prost::Message;
 use secrecy::SecretString;
-use tonic::metadata::MetadataValue;
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
 
-use devopstrack_platform::grpc::{ClientSettings, TracePropagation, lazy_channel, retry_idempotent};
-use devopstrack_proto::auth::v1::auth_service_client::AuthServiceClient;
+use devopstrack_peers::clients::{self, AuthClient, ProjectsClient, bearer};
+use devopstrack_peers::{DeliveryError, ServiceTokens};
+use devopstrack_platform::grpc::{ClientSettings, retry_idempotent};
 use devopstrack_proto::projects::v1 as pb;
-use devopstrack_proto::projects::v1::project_service_client::ProjectServiceClient;
 
 use crate::domain::Tier;
 use crate::error::Error;
-pub use crate::service_tokens::DeliveryError;
-use crate::service_tokens::{AuthClient, ServiceTokens};
-
-type ProjectsClient = ProjectServiceClient<InterceptedService<Channel, TracePropagation>>;
 
 /// What a pipeline needs to know of its project.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +23,13 @@ pub struct ProjectInfo {
     /// The environment's tier and `protected` flag, when one was asked for.
     pub environment: Option<(Tier, bool)>,
 }
+
+/// The answers of `RecordDeployment` that no retry can change (the entry is dropped, logged).
+const RECORD_DEPLOYMENT_FINAL: &[tonic::Code] = &[
+    tonic::Code::InvalidArgument,
+    tonic::Code::NotFound,
+    tonic::Code::FailedPrecondition,
+];
 
 pub struct Projects {
     projects: ProjectsClient,
@@ -49,10 +49,10 @@ impl Projects {
             timeout,
             ..ClientSettings::new(url)
         };
-        let auth = AuthServiceClient::with_interceptor(lazy_channel(&settings(auth_url))?, TracePropagation);
+        let auth = clients::auth(&settings(auth_url))?;
         Ok(Self {
-            projects: ProjectServiceClient::with_interceptor(lazy_channel(&settings(projects_url))?, TracePropagation),
-            tokens: Arc::new(ServiceTokens::new(auth.clone(), client_id, client_secret)),
+            projects: clients::projects(&settings(projects_url))?,
+            tokens: Arc::new(ServiceTokens::new(auth.clone(), "tasks", client_id, client_secret)),
             auth,
         })
     }
@@ -67,8 +67,13 @@ impl Projects {
     }
 
     /// The project (by slug or id) and, if named, its environment, asked as the caller (`bearer` is their token).
-    pub async fn lookup(&self, bearer: &str, project: &str, environment: Option<&str>) -> Result<ProjectInfo, Error> {
-        let authorization = MetadataValue::try_from(format!("Bearer {bearer}"))
+    pub async fn lookup(
+        &self,
+        bearer_token: &str,
+        project: &str,
+        environment: Option<&str>,
+    ) -> Result<ProjectInfo, Error> {
+        let authorization = bearer(bearer_token)
             .map_err(|_| Error::Unauthenticated("the access token is not valid metadata".into()))?;
         let found = retry_idempotent(|| {
             let mut client = self.projects.clone();
@@ -125,20 +130,7 @@ impl Projects {
         call.metadata_mut().insert("authorization", authorization);
         match self.projects.clone().record_deployment(call).await {
             Ok(_) => Ok(()),
-            Err(s) => match s.code() {
-                tonic::Code::Unauthenticated => {
-                    self.tokens.forget().await;
-                    Err(DeliveryError::Retry(format!("projects: {}", s.message())))
-                }
-                tonic::Code::InvalidArgument | tonic::Code::NotFound | tonic::Code::FailedPrecondition => Err(
-                    DeliveryError::Rejected(format!("projects: {:?} {}", s.code(), s.message())),
-                ),
-                _ => Err(DeliveryError::Retry(format!(
-                    "projects: {:?} {}",
-                    s.code(),
-                    s.message()
-                ))),
-            },
+            Err(s) => Err(DeliveryError::from_status("projects", &s, RECORD_DEPLOYMENT_FINAL, &self.tokens).await),
         }
     }
 }

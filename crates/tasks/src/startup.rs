@@ -11,13 +11,13 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use devopstrack_peers::jwks;
 use devopstrack_platform::admin::{self, AdminState};
-use devopstrack_platform::auth::{Jwk, JwksFetcher, JwtVerifier};
+use devopstrack_platform::auth::JwtVerifier;
 use devopstrack_platform::config::env_var;
-use devopstrack_platform::grpc::{GrpcServer, jwks_over_grpc};
+use devopstrack_platform::grpc::GrpcServer;
 use devopstrack_platform::metrics::MetricsRegistry;
 use devopstrack_platform::net::bind;
-use devopstrack_proto::auth::v1 as auth_pb;
 
 use crate::app::TasksApp;
 use crate::config::{ProcessRole, Settings};
@@ -27,7 +27,6 @@ use crate::grpc::TasksGrpc;
 use crate::metrics_service::MetricsService;
 use crate::projects::Projects;
 use crate::prometheus::GaugeSample;
-use crate::service_tokens::AuthClient;
 use crate::worker::{self, WorkerSettings};
 
 pub struct Application {
@@ -51,19 +50,15 @@ impl Application {
         .map_err(|e| anyhow::anyhow!("tasks store ({}): {e}", env_var("tasks", "database_url")))?;
         let projects = Projects::new(
             &settings.projects_url,
-            &settings.auth_url,
-            Duration::from_millis(settings.upstream_timeout_ms),
+            &settings.peers.auth_url,
+            settings.peers.upstream_timeout(),
             &settings.client_id,
             settings.client_secret.clone(),
         )?;
-        let verifier = Arc::new(JwtVerifier::new(
-            &settings.issuer,
-            &settings.audience,
-            jwks_fetcher(projects.auth()),
-        ));
+        let verifier = Arc::new(jwks::verifier(&settings.peers, projects.auth()));
         let metrics_service = MetricsService::new(
             &settings.metrics_url,
-            Duration::from_millis(settings.upstream_timeout_ms),
+            settings.peers.upstream_timeout(),
             projects.service_tokens(),
         )?;
         let app =
@@ -191,25 +186,4 @@ impl Application {
         admin.await??;
         served
     }
-}
-
-/// Fetches the JWKS from auth over gRPC (an idempotent read: retried when auth blinks).
-fn jwks_fetcher(auth: AuthClient) -> JwksFetcher {
-    jwks_over_grpc(move || {
-        let mut auth = auth.clone();
-        async move {
-            let keys = auth.get_jwks(auth_pb::GetJwksRequest {}).await?.into_inner().keys;
-            Ok(keys
-                .into_iter()
-                .map(|k| Jwk {
-                    kty: k.kty,
-                    crv: k.crv,
-                    x: k.x,
-                    kid: k.kid,
-                    alg: k.alg,
-                    use_: k.r#use,
-                })
-                .collect())
-        }
-    })
 }

@@ -80,9 +80,7 @@ async fn login(
     let mut request = upstream(message, None, &id);
     // Auth throttles failed logins per (account, client address) and believes the address only from the gateway's
     // service token; without one (no client secret configured) it counts by this connection instead.
-    if let Ok(token) = state.webhooks.token().get().await
-        && let Ok(value) = format!("Bearer {token}").parse()
-    {
+    if let Ok(value) = state.service_tokens.authorization().await {
         request.metadata_mut().insert("authorization", value);
     }
     let grant = state.auth.clone().login(request).await?.into_inner();

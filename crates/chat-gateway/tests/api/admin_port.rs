@@ -3,7 +3,7 @@
 
 use reqwest::Method;
 
-use crate::helpers::{GatewaySettings, assert_error, gateway_settings, spawn_app, spawn_gateway};
+use crate::helpers::{GatewaySettings, assert_error, gateway_settings, peers_at, spawn_app, spawn_gateway};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_public_port_answers_metrics_with_the_json_404_and_leaks_nothing() {
@@ -63,8 +63,10 @@ async fn the_admin_port_is_not_ready_while_auth_is_down() {
         listener.local_addr().unwrap().port()
     };
     let gateway = spawn_gateway(GatewaySettings {
-        auth_url: format!("http://127.0.0.1:{closed_port}"),
-        upstream_timeout_ms: 1000,
+        peers: devopstrack_peers::ServiceSettings {
+            upstream_timeout_ms: 1000,
+            ..peers_at(&format!("http://127.0.0.1:{closed_port}"))
+        },
         ..gateway_settings()
     })
     .await;

@@ -7,7 +7,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    GatewaySettings, assert_error, gateway_settings, sign_eddsa, spawn_app, spawn_app_with, spawn_gateway, valid_claims,
+    GatewaySettings, assert_error, gateway_settings, peers_at, sign_eddsa, spawn_app, spawn_app_with, spawn_gateway,
+    valid_claims,
 };
 
 fn header(response: &reqwest::Response, name: &str) -> String {
@@ -177,8 +178,10 @@ async fn a_dead_auth_service_yields_quick_503s_never_a_hang() {
         listener.local_addr().unwrap().port()
     };
     let settings = GatewaySettings {
-        auth_url: format!("http://127.0.0.1:{closed_port}"),
-        upstream_timeout_ms: 1000,
+        peers: devopstrack_peers::ServiceSettings {
+            upstream_timeout_ms: 1000,
+            ..peers_at(&format!("http://127.0.0.1:{closed_port}"))
+        },
         ..gateway_settings()
     };
     let gateway = spawn_gateway(settings).await;

@@ -13,7 +13,7 @@ use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
-use crate::helpers::{GatewaySettings, gateway_settings, spawn_app_with_tasks, spawn_gateway};
+use crate::helpers::{GatewaySettings, gateway_settings, peers_at, spawn_app_with_tasks, spawn_gateway};
 
 /// A gRPC server with only the health service, counting the checks it answers.
 struct HealthOnly {
@@ -74,7 +74,7 @@ async fn readiness_is_200_with_every_upstream_ok_while_the_whole_stack_serves() 
 async fn readiness_is_503_with_retry_after_naming_the_upstream_that_is_down_or_not_serving() {
     let serving = health_only().await;
     let settings = GatewaySettings {
-        auth_url: serving.url.clone(),
+        peers: peers_at(&serving.url),
         projects_url: serving.url.clone(),
         metrics_url: serving.url.clone(),
         tasks_url: closed_port_url(),
@@ -124,7 +124,7 @@ async fn readiness_is_503_with_retry_after_naming_the_upstream_that_is_down_or_n
 async fn a_flood_of_probes_costs_each_upstream_one_check_per_cache_period() {
     let upstream = health_only().await;
     let settings = GatewaySettings {
-        auth_url: upstream.url.clone(),
+        peers: peers_at(&upstream.url),
         projects_url: upstream.url.clone(),
         metrics_url: upstream.url.clone(),
         tasks_url: upstream.url.clone(),

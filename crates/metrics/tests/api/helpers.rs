@@ -42,7 +42,10 @@ pub fn settings(dir: &TempDir, auth_url: &str) -> devopstrack_metrics::config::S
         grpc_addr: any,
         admin_addr: any,
         database_url: format!("sqlite://{}/metrics.db", dir.path().display()),
-        auth_url: auth_url.to_owned(),
+        peers: devopstrack_peers::ServiceSettings {
+            auth_url: auth_url.to_owned(),
+            ..Default::default()
+        },
         ..devopstrack_metrics::config::Settings::default()
     }
 }

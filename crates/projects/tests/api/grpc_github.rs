@@ -301,7 +301,10 @@ async fn projects_with_key(app: &TestApp, key: Option<&str>) -> (ProjectServiceC
         grpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         admin_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         database_url: app.database_url.clone(),
-        auth_url: app.auth_url.clone(),
+        peers: devopstrack_peers::ServiceSettings {
+            auth_url: app.auth_url.clone(),
+            ..Default::default()
+        },
         secrets_key: key.map(|k| SecretString::from(k.to_owned())),
         ..devopstrack_projects::config::Settings::default()
     };

@@ -81,7 +81,10 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut devopstrack_projects::co
         grpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         admin_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         database_url: format!("sqlite://{}/projects.db", dir.path().display()),
-        auth_url: auth_url.clone(),
+        peers: devopstrack_peers::ServiceSettings {
+            auth_url: auth_url.clone(),
+            ..Default::default()
+        },
         secrets_key: Some(SecretString::from(SECRETS_KEY)),
         ..devopstrack_projects::config::Settings::default()
     };

@@ -13,11 +13,11 @@ use std::time::Duration;
 use prost::Message;
 use tokio_util::sync::CancellationToken;
 
+use devopstrack_peers::DeliveryError;
 use devopstrack_proto::metrics::v1 as pb;
 
 use crate::app::TasksApp;
 use crate::metrics_service::{MAX_BATCH, MetricsService};
-use crate::service_tokens::DeliveryError;
 use crate::store::{MetricEventKind, PendingMetricEvent};
 
 /// How often an empty outbox is looked at again.

@@ -9,6 +9,8 @@ use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use devopstrack_peers::Backoff;
+
 use super::lease::Hold;
 use super::logs::pump_logs;
 use crate::app::{Redelivered, TasksApp};
@@ -19,6 +21,8 @@ use crate::store::{Delivery, StoredPipeline};
 
 /// How many times a finish that lost its compare-and-set (`CAS_ATTEMPTS` each) is tried again.
 const FINISH_ATTEMPTS: usize = 20;
+/// The pause after a write lost to concurrent changes of the same pipeline.
+const CONTENTION_BACKOFF: Backoff = Backoff::new(Duration::from_millis(5), Duration::from_millis(200));
 /// How long a worker that gives a job up (lost lease, shutdown) waits for its cancelled executor to return.
 const LAST_WORDS: Duration = Duration::from_millis(250);
 
@@ -287,7 +291,7 @@ impl Worker {
         finished: &[(Delivery, Outcome)],
         mut known: Option<StoredPipeline>,
     ) -> Option<StoredPipeline> {
-        let mut pause = Duration::from_millis(5);
+        let mut pauses = CONTENTION_BACKOFF.delays();
         for _ in 0..FINISH_ATTEMPTS {
             match self.app.finish_jobs(pipeline, finished, known.take()).await {
                 Ok(batch) => {
@@ -305,10 +309,7 @@ impl Worker {
                     }
                     return None;
                 }
-                Err(Error::Contention(_)) => {
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_millis(200));
-                }
+                Err(Error::Contention(_)) => tokio::time::sleep(pauses.next_delay()).await,
                 Err(e) => {
                     tracing::error!(error = %e, pipeline_id = %pipeline, "recording job outcomes failed");
                     return None;

@@ -127,7 +127,10 @@ pub async fn spawn_app_with(
         workers: options.workers,
         lease_ms: options.lease_ms,
         shutdown_grace_ms: 1_000,
-        auth_url: auth_url.clone(),
+        peers: devopstrack_peers::ServiceSettings {
+            auth_url: auth_url.clone(),
+            ..Default::default()
+        },
         projects_url: projects_url.clone(),
         client_secret: Some(SecretString::from(SERVICE_SECRET)),
         hook_poll_ms: 50,
@@ -232,7 +235,10 @@ pub async fn start_projects(dir: &std::path::Path, auth_url: &str, port: u16, st
         grpc_addr: SocketAddr::from(([127, 0, 0, 1], port)),
         admin_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         database_url: format!("sqlite://{}/projects.db", dir.display()),
-        auth_url: auth_url.to_owned(),
+        peers: devopstrack_peers::ServiceSettings {
+            auth_url: auth_url.to_owned(),
+            ..Default::default()
+        },
         ..devopstrack_projects::config::Settings::default()
     };
     let projects = devopstrack_projects::startup::Application::build(&settings)

@@ -41,7 +41,7 @@ impl Upstreams {
     /// Health clients of the upstreams `settings` names (channels of their own, connecting on first use).
     pub fn new(settings: &Settings) -> anyhow::Result<Self> {
         let upstreams = [
-            ("auth", &settings.auth_url),
+            ("auth", &settings.peers.auth_url),
             ("projects", &settings.projects_url),
             ("tasks", &settings.tasks_url),
             ("metrics", &settings.metrics_url),

@@ -11,7 +11,8 @@ use futures::{Stream, StreamExt};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use devopstrack_platform::auth::{JwtVerifier, Principal, TokenError};
+use devopstrack_peers::refusal::{KEYS_UNAVAILABLE_MESSAGE, TokenRefusal};
+use devopstrack_platform::auth::{JwtVerifier, Principal};
 
 use super::caps::Cap;
 use super::outbox::{Closer, Outbox, Outgoing};
@@ -226,20 +227,17 @@ async fn reauthenticate(context: &Context, current: &Principal, token: &str) -> 
 }
 
 async fn verify(context: &Context, token: &str) -> Result<Principal, (u16, String)> {
-    context.verifier.verify(token).await.map_err(|error| match error {
-        TokenError::KeysUnavailable(reason) => {
-            tracing::warn!(%reason, "cannot fetch the JWKS for a WebSocket");
-            (
-                close::TRY_AGAIN_LATER,
-                "cannot verify tokens right now; try again shortly".to_owned(),
-            )
-        }
-        TokenError::Missing
-        | TokenError::Malformed
-        | TokenError::UnknownKey
-        | TokenError::Expired
-        | TokenError::Invalid(_) => (close::UNAUTHENTICATED, error.to_string()),
-    })
+    context
+        .verifier
+        .verify(token)
+        .await
+        .map_err(|error| match TokenRefusal::from(error) {
+            TokenRefusal::KeysUnavailable(reason) => {
+                tracing::warn!(%reason, "cannot fetch the JWKS for a WebSocket");
+                (close::TRY_AGAIN_LATER, KEYS_UNAVAILABLE_MESSAGE.to_owned())
+            }
+            TokenRefusal::Unauthenticated(message) => (close::UNAUTHENTICATED, message),
+        })
 }
 
 /// The text of a data frame. Control frames are handled here (a ping is answered) and give `None`; so do frames

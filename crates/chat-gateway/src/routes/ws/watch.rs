@@ -12,14 +12,16 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use devopstrack_peers::Backoff;
+
 use super::outbox::Outbox;
 use super::protocol::{ServerMessage, Topic};
 use crate::state::TasksClient;
 
 /// Topics one socket may follow at once.
 pub const MAX_TOPICS: usize = 20;
-const FIRST_BACKOFF: Duration = Duration::from_millis(250);
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// The wait before reopening a dropped stream (reset once one opens).
+const REOPEN_BACKOFF: Backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(5));
 
 struct Subscription {
     stop: CancellationToken,
@@ -170,12 +172,12 @@ impl Relay {
 
     async fn relay(&self) {
         let mut after_event_id = String::new();
-        let mut backoff = FIRST_BACKOFF;
+        let mut backoff = REOPEN_BACKOFF.delays();
         let mut announced = false;
         loop {
             match self.open(after_event_id.clone()).await {
                 Ok(mut stream) => {
-                    backoff = FIRST_BACKOFF;
+                    backoff.reset();
                     if !announced {
                         announced = true;
                         self.open.store(true, Ordering::Release);
@@ -210,8 +212,7 @@ impl Relay {
                 }
                 Err(status) => return self.refused(&status),
             }
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(MAX_BACKOFF);
+            tokio::time::sleep(backoff.next_delay()).await;
         }
     }
 
@@ -221,7 +222,7 @@ impl Relay {
     ) -> Result<tonic::Streaming<devopstrack_proto::tasks::v1::Event>, tonic::Status> {
         let mut request = tonic::Request::new(self.topic.watch_request(after_event_id));
         let token = self.token.borrow().clone();
-        if let Ok(value) = format!("Bearer {token}").parse() {
+        if let Ok(value) = devopstrack_peers::clients::bearer(&token) {
             request.metadata_mut().insert("authorization", value);
         }
         if let Ok(value) = self.request_id.parse() {

@@ -25,6 +25,7 @@ use tempfile::TempDir;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 use devopstrack_auth::app::NewUser;
+use devopstrack_peers::ServiceSettings;
 use devopstrack_platform::auth::Role;
 
 pub type AuthSettings = devopstrack_auth::config::Settings;
@@ -35,6 +36,16 @@ pub const ADMIN_EMAIL: &str = "admin@example.com";
 pub const PASSWORD: &str = "correct horse battery staple";
 pub const ISSUER: &str = "devopstrack";
 pub const AUDIENCE: &str = "devopstrack";
+
+/// The peer settings of a service under test whose auth is at `auth_url`.
+pub fn peers_at(auth_url: &str) -> ServiceSettings {
+    ServiceSettings {
+        auth_url: auth_url.to_owned(),
+        issuer: ISSUER.into(),
+        audience: AUDIENCE.into(),
+        ..ServiceSettings::default()
+    }
+}
 
 /// Auth and the gateway, running; both stop when this is dropped.
 pub struct TestApp {
@@ -109,7 +120,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut AuthSettings, &mut Gatew
     };
     app.bootstrap_user(new_admin).await.expect("bootstrap the admin");
 
-    gateway_settings.auth_url = format!("http://127.0.0.1:{auth_port}");
+    gateway_settings.peers.auth_url = format!("http://127.0.0.1:{auth_port}");
     let gateway = spawn_gateway(gateway_settings).await;
     let jwks: Value = gateway
         .http
@@ -147,8 +158,7 @@ pub fn gateway_settings() -> GatewaySettings {
     GatewaySettings {
         http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         admin_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        issuer: ISSUER.into(),
-        audience: AUDIENCE.into(),
+        peers: peers_at(&ServiceSettings::default().auth_url),
         login_rate_per_minute: 10_000,
         workers: Some(1),
         ..GatewaySettings::default()

@@ -13,7 +13,8 @@ use devopstrack_auth::app::NewUser;
 use devopstrack_platform::auth::Role;
 
 use super::{
-    ADMIN_EMAIL, AUDIENCE, AuthSettings, GatewaySettings, ISSUER, PASSWORD, TestApp, gateway_settings, spawn_gateway,
+    ADMIN_EMAIL, AUDIENCE, AuthSettings, GatewaySettings, ISSUER, PASSWORD, TestApp, gateway_settings, peers_at,
+    spawn_gateway,
 };
 
 /// The client-credentials secret of [`spawn_app_with_tasks`]'s services (the gateway's too).
@@ -90,9 +91,7 @@ pub async fn spawn_stack(options: StackOptions) -> (TestApp, Backends) {
         grpc_addr: any,
         admin_addr: any,
         database_url: format!("sqlite://{}/projects.db", dir.path().display()),
-        auth_url: auth_url.clone(),
-        issuer: ISSUER.into(),
-        audience: AUDIENCE.into(),
+        peers: peers_at(&auth_url),
         secrets_key: Some(SecretString::from(SECRETS_KEY)),
         ..devopstrack_projects::config::Settings::default()
     };
@@ -112,9 +111,7 @@ pub async fn spawn_stack(options: StackOptions) -> (TestApp, Backends) {
         grpc_addr: any,
         admin_addr: any,
         database_url: format!("sqlite://{}/metrics.db", dir.path().display()),
-        auth_url: auth_url.clone(),
-        issuer: ISSUER.into(),
-        audience: AUDIENCE.into(),
+        peers: peers_at(&auth_url),
         ..devopstrack_metrics::config::Settings::default()
     };
     metrics_settings
@@ -133,11 +130,9 @@ pub async fn spawn_stack(options: StackOptions) -> (TestApp, Backends) {
         workers: 4,
         lease_ms: 2_000,
         shutdown_grace_ms: 1_000,
-        auth_url: auth_url.clone(),
+        peers: peers_at(&auth_url),
         projects_url: projects_url.clone(),
         metrics_url: metrics_url.clone(),
-        issuer: ISSUER.into(),
-        audience: AUDIENCE.into(),
         client_secret: Some(SecretString::from(SERVICE_SECRET)),
         ..devopstrack_tasks::config::Settings::default()
     };
@@ -154,7 +149,7 @@ pub async fn spawn_stack(options: StackOptions) -> (TestApp, Backends) {
     };
     let defaults = gateway_settings();
     let gateway = spawn_gateway(GatewaySettings {
-        auth_url,
+        peers: peers_at(&auth_url),
         projects_url,
         tasks_url,
         metrics_url,

@@ -17,8 +17,8 @@ use devopstrack_proto::projects::v1::project_service_client::ProjectServiceClien
 
 use super::{Delivery, SECRET, counter, eventually, fixture, github_pipeline, set_secret, sign, status_and_body};
 use crate::helpers::{
-    Backends, GatewaySettings, PROJECT, SERVICE_SECRET, StackOptions, TestApp, gateway_settings, spawn_gateway,
-    spawn_stack,
+    Backends, GatewaySettings, PROJECT, SERVICE_SECRET, StackOptions, TestApp, gateway_settings, peers_at,
+    spawn_gateway, spawn_stack,
 };
 
 const RECOVERED: &str = "devopstrack_webhook_recovered_total ";
@@ -155,7 +155,7 @@ async fn a_delivery_stuck_in_another_gateway_is_taken_over_with_the_event_its_ro
     let (app, backends, admin) = recovering_app().await;
     let unreachable = "http://127.0.0.1:1".to_owned();
     let stuck = spawn_gateway(GatewaySettings {
-        auth_url: backends.auth_url.clone(),
+        peers: peers_at(&backends.auth_url),
         projects_url: backends.projects_url.clone(),
         tasks_url: unreachable.clone(),
         metrics_url: unreachable,

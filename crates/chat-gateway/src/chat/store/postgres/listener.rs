@@ -7,11 +7,14 @@ use std::time::Duration;
 use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
 use tokio::task::JoinHandle;
 
+use devopstrack_peers::Backoff;
+
 use crate::chat::store::StoreResult;
 use crate::chat::store::feed::{CHANNEL, ChangeNotice, Hub};
 
-const FIRST_RETRY: Duration = Duration::from_millis(100);
 const MAX_RETRY: Duration = Duration::from_secs(5);
+/// The wait before listening again after the connection was lost.
+const RETRY: Backoff = Backoff::new(Duration::from_millis(100), MAX_RETRY);
 
 /// Listens on a connection of its own (not one of `pool`'s: a held LISTEN connection must not starve queries) and
 /// returns once LISTEN is in place, so no commit after this call is missed.
@@ -58,14 +61,14 @@ async fn run(mut listener: PgListener, pool: PgPool, hub: Hub) {
 }
 
 async fn reconnect(pool: &PgPool) -> PgListener {
-    let mut delay = FIRST_RETRY;
+    let mut delays = RETRY.delays();
     loop {
         match listen(pool).await {
             Ok(listener) => return listener,
             Err(error) => {
+                let delay = delays.next_delay();
                 tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "cannot listen for chat changes yet");
                 tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(MAX_RETRY);
             }
         }
     }
