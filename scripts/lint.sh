@@ -20,7 +20,7 @@ warn() { printf 'WARNING: %s\n' "$*" >&2; }
 log "scripts/check-module-cycles.py"
 python3 -m unittest discover -s scripts -p 'test_check_module_cycles.py'
 python3 scripts/check-module-cycles.py \
-  crates/chat-gateway crates/tasks crates/projects crates/metrics crates/platform crates/devopstrack crates/auth
+  crates/chat-gateway crates/tasks crates/projects crates/metrics crates/platform crates/devopstrack crates/auth crates/pipeline-spec
 
 log "cargo fmt --all -- --check"
 cargo fmt --all -- --check
