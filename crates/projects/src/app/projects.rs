@@ -8,7 +8,7 @@ use super::read_cache::PageKey;
 use super::settings::{EnvironmentInput, RepositoryInput, parse_environments, parse_repositories};
 use super::{ProjectView, ProjectsApp, require, short_text, store_err};
 use crate::domain::{
-    ProjectCursor, ProjectFilter, ProjectName, ProjectOrder, ProjectRecord, ProjectSortField, Slug, SortKey, Tag,
+    ProjectCursor, default_definitions, ProjectFilter, ProjectName, ProjectOrder, ProjectRecord, ProjectSortField, Slug, SortKey, Tag,
     parse_description,
 };
 use crate::error::Error;
@@ -111,7 +111,12 @@ impl ProjectsApp {
             updated_at: now,
             archived_at: None,
         };
-        self.store.insert_project(&project).await.map_err(|e| match e {
+        // With the default `ci` and `deploy` definitions, in one write: a new project can run and deploy at once.
+        let definitions = default_definitions(project.id, now);
+        self.store
+            .insert_project_with_definitions(&project, &definitions)
+            .await
+            .map_err(|e| match e {
             StoreError::Conflict(_) => Error::Conflict(format!("slug: a project {} already exists", project.slug)),
             other => store_err("creating a project")(other),
         })?;

@@ -1,10 +1,12 @@
 //! The catalog's domain: validated values and the records the store keeps. No I/O here.
 
+mod definitions;
 mod github;
 mod records;
 mod values;
 
 pub use devopstrack_platform::auth::Role;
+pub use definitions::*;
 pub use github::*;
 pub use records::*;
 pub use values::*;

@@ -9,11 +9,13 @@
 //! last, or the one this process just created, see [`handoff`]); a stale copy only costs a lost compare-and-set, after
 //! which the loop reads the stored pipeline as usual.
 
+mod definitions;
 mod external;
 mod handoff;
 mod jobs;
 mod metrics_events;
 mod pipelines;
+mod rollback;
 mod writes;
 
 /// The page token codec, for the cargo-fuzz targets in `fuzz/`. Not an API.
@@ -39,7 +41,9 @@ pub use jobs::Batch;
 
 pub use crate::domain::external::TrackExternalRun;
 pub use external::require_tracker;
+pub use definitions::CreateRun;
 pub use pipelines::{CreatePipeline, JobLog, PipelinePage, PipelineQuery};
+pub use rollback::{RollbackRun, RolledBack};
 
 /// Where "now" comes from: the system clock, or a test's.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;

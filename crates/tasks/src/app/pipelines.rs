@@ -8,7 +8,7 @@ use devopstrack_platform::auth::{Principal, Role};
 
 use super::{TasksApp, require, writes};
 use crate::domain::{
-    Actor, CommitRef, DeployTarget, JobId, JobStatus, Pipeline, PipelineId, PipelineInput, PipelineMeta, PipelineSpec,
+    Actor, CommitRef, DefinitionRef, DeployTarget, JobId, JobStatus, Pipeline, PipelineId, PipelineInput, PipelineMeta, PipelineSpec,
     PipelineStatus, Source, Trigger,
 };
 use crate::error::Error;
@@ -32,6 +32,8 @@ pub struct CreatePipeline {
     /// Optional: the commit the run builds or deploys (see [`CommitRef::parse`]); `commit_time` needs `commit_sha`.
     pub commit_sha: String,
     pub commit_time: Option<DateTime<Utc>>,
+    /// The definition the stages come from (runs from definitions, `app/definitions.rs`); `None` for a free-form spec.
+    pub definition: Option<DefinitionRef>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -137,6 +139,7 @@ impl TasksApp {
         };
         let now = self.now();
         let (mut pipeline, effects) = Pipeline::new(spec, meta, now);
+        pipeline.definition = new.definition.clone();
         let writes = writes::for_effects(&pipeline, &effects, now);
         match self.store.create_pipeline(&pipeline, &writes).await? {
             Created::Created { number } => {
