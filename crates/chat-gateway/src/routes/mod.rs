@@ -2,6 +2,8 @@
 
 pub(crate) mod auth;
 pub(crate) mod dashboard;
+pub(crate) mod definitions;
+mod definitions_dto;
 pub(crate) mod dto;
 pub(crate) mod health;
 pub(crate) mod integrations;
@@ -11,6 +13,7 @@ pub(crate) mod pipelines;
 pub(crate) mod pipelines_dto;
 pub(crate) mod projects;
 mod projects_dto;
+pub(crate) mod runs;
 pub(crate) mod tokens;
 pub(crate) mod users;
 pub(crate) mod webhooks;
@@ -34,6 +37,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(tokens::configure)
         .configure(projects::configure)
         .configure(pipelines::configure)
+        .configure(definitions::configure)
+        .configure(runs::configure)
         .configure(metrics::configure)
         .configure(ws::configure)
         .configure(webhooks::configure)
