@@ -132,7 +132,10 @@ mod tests {
         let cases = [
             ("v=${version}", "v=2.5.0"),
             ("${environment}/${version}@${commit}", "production/2.5.0@abc1234"),
-            ("${unknown} ${ version} $version ${", "${unknown} ${ version} $version ${"),
+            (
+                "${unknown} ${ version} $version ${",
+                "${unknown} ${ version} $version ${",
+            ),
             ("${${version}}", "${2.5.0}"),
             ("", ""),
         ];

@@ -356,7 +356,9 @@ impl ProjectService for ProjectsGrpc {
 
     async fn get_definition(&self, request: Request<pb::GetDefinitionRequest>) -> Answer<pb::Definition> {
         let principal = self.principal(&request).await?;
-        Ok(Response::new(definitions::get(&self.app, &principal, request.into_inner()).await?))
+        Ok(Response::new(
+            definitions::get(&self.app, &principal, request.into_inner()).await?,
+        ))
     }
 
     async fn list_definitions(
@@ -364,7 +366,9 @@ impl ProjectService for ProjectsGrpc {
         request: Request<pb::ListDefinitionsRequest>,
     ) -> Answer<pb::ListDefinitionsResponse> {
         let principal = self.principal(&request).await?;
-        Ok(Response::new(definitions::list(&self.app, &principal, request.into_inner()).await?))
+        Ok(Response::new(
+            definitions::list(&self.app, &principal, request.into_inner()).await?,
+        ))
     }
 
     async fn update_definition(&self, request: Request<pb::UpdateDefinitionRequest>) -> Answer<pb::Definition> {

@@ -22,8 +22,8 @@ use crate::error::Error;
 mod catalog;
 
 pub use crate::service_tokens::DeliveryError;
-pub use catalog::{PastDeployment, RunDefinition, RunKind};
 use crate::service_tokens::{AuthClient, ServiceTokens};
+pub use catalog::{PastDeployment, RunDefinition, RunKind};
 
 type ProjectsClient = ProjectServiceClient<InterceptedService<Channel, TracePropagation>>;
 

@@ -224,7 +224,11 @@ fn stages_json(spec_json: &str) -> Vec<Value> {
                 .map(|job| {
                     let mut out = Map::new();
                     out.insert("name".into(), job.name.into());
-                    let executor = if job.executor.is_empty() { "simulate".to_owned() } else { job.executor };
+                    let executor = if job.executor.is_empty() {
+                        "simulate".to_owned()
+                    } else {
+                        job.executor
+                    };
                     out.insert("executor".into(), executor.into());
                     if !job.params.is_null() {
                         out.insert("params".into(), job.params);

@@ -15,11 +15,10 @@ use crate::extract::{Caller, Json, RequestId, upstream};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/v1/projects/{slug}/runs", web::post().to(create))
-        .route(
-            "/api/v1/projects/{slug}/environments/{env}/rollback",
-            web::post().to(rollback),
-        );
+    cfg.route("/api/v1/projects/{slug}/runs", web::post().to(create)).route(
+        "/api/v1/projects/{slug}/environments/{env}/rollback",
+        web::post().to(rollback),
+    );
 }
 
 /// Runs one of the project's pipeline definitions (operator). A deploy definition takes `environment` and `version`

@@ -287,7 +287,8 @@ fn scope_facts(
     let (mut last_change, mut failed_since, mut index) = (None, false, 0);
     for d in deps {
         if d.status == DeploymentStatus::Succeeded {
-            if d.rollback && !failed_since
+            if d.rollback
+                && !failed_since
                 && let Some(undone) = last_change
             {
                 followed_by_incident[undone] = true;

@@ -109,16 +109,13 @@ impl ProjectsApp {
             created_at: now,
             updated_at: now,
         };
-        self.store
-            .insert_definition(&definition)
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict(_) => Error::Conflict(format!(
-                    "name: project {} already has a definition {}",
-                    project.slug, definition.name
-                )),
-                other => store_err("creating a pipeline definition")(other),
-            })?;
+        self.store.insert_definition(&definition).await.map_err(|e| match e {
+            StoreError::Conflict(_) => Error::Conflict(format!(
+                "name: project {} already has a definition {}",
+                project.slug, definition.name
+            )),
+            other => store_err("creating a pipeline definition")(other),
+        })?;
         tracing::info!(kind = definition.kind.as_str(), "pipeline definition created");
         Ok(view(definition, &project))
     }
@@ -257,7 +254,13 @@ mod tests {
     fn content_errors_name_the_field() {
         let ok = r#"{"stages":[{"name":"build","jobs":[{"name":"compile"}]}]}"#;
         let cases = [
-            (DefinitionInput { kind: None, ..input(ok) }, "kind: "),
+            (
+                DefinitionInput {
+                    kind: None,
+                    ..input(ok)
+                },
+                "kind: ",
+            ),
             (input("[1]"), "stages: not a pipeline spec"),
             (input(r#"{"stages":[]}"#), "stages: at least one stage is required"),
             (

@@ -8,8 +8,8 @@ use super::read_cache::PageKey;
 use super::settings::{EnvironmentInput, RepositoryInput, parse_environments, parse_repositories};
 use super::{ProjectView, ProjectsApp, require, short_text, store_err};
 use crate::domain::{
-    ProjectCursor, default_definitions, ProjectFilter, ProjectName, ProjectOrder, ProjectRecord, ProjectSortField, Slug, SortKey, Tag,
-    parse_description,
+    ProjectCursor, ProjectFilter, ProjectName, ProjectOrder, ProjectRecord, ProjectSortField, Slug, SortKey, Tag,
+    default_definitions, parse_description,
 };
 use crate::error::Error;
 use crate::pagination::{decode_project_token, encode_project_token, page_size, parse_order_by};
@@ -117,9 +117,9 @@ impl ProjectsApp {
             .insert_project_with_definitions(&project, &definitions)
             .await
             .map_err(|e| match e {
-            StoreError::Conflict(_) => Error::Conflict(format!("slug: a project {} already exists", project.slug)),
-            other => store_err("creating a project")(other),
-        })?;
+                StoreError::Conflict(_) => Error::Conflict(format!("slug: a project {} already exists", project.slug)),
+                other => store_err("creating a project")(other),
+            })?;
         tracing::info!(project_id = %project.id, "project created");
         self.view(project).await
     }

@@ -92,7 +92,12 @@ impl ProjectsApp {
     }
 
     /// The release `version` of the project (viewer): NOT_FOUND naming `version` when there is none.
-    pub async fn get_release(&self, principal: &Principal, project: &str, version: &str) -> Result<ReleaseRecord, Error> {
+    pub async fn get_release(
+        &self,
+        principal: &Principal,
+        project: &str,
+        version: &str,
+    ) -> Result<ReleaseRecord, Error> {
         require(principal, Role::Viewer)?;
         let label = VersionLabel::parse(version).map_err(|e| Error::invalid("version", e))?;
         let project = self.project("project", project).await?;

@@ -20,7 +20,9 @@ impl DefinitionName {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let ok = (1..=32).contains(&raw.len())
             && raw.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-            && raw.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            && raw
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         if ok {
             Ok(Self(raw.to_owned()))
         } else {
@@ -90,13 +92,13 @@ pub struct DefinitionRecord {
 /// (`stages[0].jobs[1].name: …`), and that a `ci` definition uses no deploy placeholder.
 pub fn validate_spec(kind: DefinitionKind, spec: &PipelineInput) -> Result<(), FieldError> {
     PipelineSpec::parse(spec)?;
-    if kind == DefinitionKind::Ci {
-        if let Some(name) = ["environment", "version"].into_iter().find(|n| template::uses(spec, n)) {
-            return Err(FieldError::new(
-                "stages",
-                format!("${{{name}}} is for deploy definitions: a ci run has no environment or version"),
-            ));
-        }
+    if kind == DefinitionKind::Ci
+        && let Some(name) = ["environment", "version"].into_iter().find(|n| template::uses(spec, n))
+    {
+        return Err(FieldError::new(
+            "stages",
+            format!("${{{name}}} is for deploy definitions: a ci run has no environment or version"),
+        ));
     }
     Ok(())
 }

@@ -5,8 +5,8 @@ mod github;
 mod records;
 mod values;
 
-pub use devopstrack_platform::auth::Role;
 pub use definitions::*;
+pub use devopstrack_platform::auth::Role;
 pub use github::*;
 pub use records::*;
 pub use values::*;

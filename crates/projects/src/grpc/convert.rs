@@ -9,8 +9,8 @@ use crate::app::{
     StaleGithubDelivery, WebhookVerification,
 };
 use crate::domain::{
-    DefinitionKind, DeliveryOutcome, DeploymentRecord, DeploymentStatus, EnvironmentConfig, EnvironmentState, Provider, ReleaseRecord,
-    Repository, Tier, WebhookVerdict,
+    DefinitionKind, DeliveryOutcome, DeploymentRecord, DeploymentStatus, EnvironmentConfig, EnvironmentState, Provider,
+    ReleaseRecord, Repository, Tier, WebhookVerdict,
 };
 use crate::error::Error;
 

@@ -30,7 +30,11 @@ pub fn definition(view: DefinitionView) -> Result<pb::Definition, Error> {
     })
 }
 
-pub async fn create(app: &ProjectsApp, principal: &Principal, r: pb::CreateDefinitionRequest) -> Result<pb::Definition, Error> {
+pub async fn create(
+    app: &ProjectsApp,
+    principal: &Principal,
+    r: pb::CreateDefinitionRequest,
+) -> Result<pb::Definition, Error> {
     let input = DefinitionInput {
         kind: from_definition_kind(r.kind)?,
         description: r.description,
@@ -40,7 +44,11 @@ pub async fn create(app: &ProjectsApp, principal: &Principal, r: pb::CreateDefin
     definition(app.create_definition(principal, &r.project, &r.name, input).await?)
 }
 
-pub async fn get(app: &ProjectsApp, principal: &Principal, r: pb::GetDefinitionRequest) -> Result<pb::Definition, Error> {
+pub async fn get(
+    app: &ProjectsApp,
+    principal: &Principal,
+    r: pb::GetDefinitionRequest,
+) -> Result<pb::Definition, Error> {
     definition(app.get_definition(principal, &r.project, &r.name).await?)
 }
 
@@ -58,7 +66,11 @@ pub async fn list(
     Ok(pb::ListDefinitionsResponse { definitions })
 }
 
-pub async fn update(app: &ProjectsApp, principal: &Principal, r: pb::UpdateDefinitionRequest) -> Result<pb::Definition, Error> {
+pub async fn update(
+    app: &ProjectsApp,
+    principal: &Principal,
+    r: pb::UpdateDefinitionRequest,
+) -> Result<pb::Definition, Error> {
     let input = DefinitionInput {
         kind: from_definition_kind(r.kind)?,
         description: r.description,
@@ -81,6 +93,10 @@ pub async fn delete(
     Ok(pb::DeleteDefinitionResponse {})
 }
 
-pub async fn get_release(app: &ProjectsApp, principal: &Principal, r: pb::GetReleaseRequest) -> Result<pb::Release, Error> {
+pub async fn get_release(
+    app: &ProjectsApp,
+    principal: &Principal,
+    r: pb::GetReleaseRequest,
+) -> Result<pb::Release, Error> {
     Ok(release(app.get_release(principal, &r.project, &r.version).await?))
 }

@@ -30,8 +30,9 @@ use uuid::Uuid;
 
 use super::{ProjectStore, Replace, StoreError, StoreResult};
 use crate::domain::{
-    DefinitionName, DefinitionRecord, DeliveryOutcome, DeploymentRecord, EnvName, EnvironmentState, GithubIntegrationRecord, KeptDelivery, ProjectCursor,
-    ProjectFilter, ProjectOrder, ProjectRecord, ReleaseRecord, Slug, StaleDelivery, TimeCursor,
+    DefinitionName, DefinitionRecord, DeliveryOutcome, DeploymentRecord, EnvName, EnvironmentState,
+    GithubIntegrationRecord, KeptDelivery, ProjectCursor, ProjectFilter, ProjectOrder, ProjectRecord, ReleaseRecord,
+    Slug, StaleDelivery, TimeCursor,
 };
 // `github.rs` takes these through `super`.
 use fields::{corrupt, date, time};
@@ -193,7 +194,8 @@ impl ProjectStore for MongoStore {
         name: &DefinitionName,
         expected_version: Option<i64>,
     ) -> StoreResult<Replace> {
-        self.compare_and_delete_definition(project_id, name, expected_version).await
+        self.compare_and_delete_definition(project_id, name, expected_version)
+            .await
     }
 
     async fn insert_release(&self, release: &ReleaseRecord) -> StoreResult<()> {

@@ -23,8 +23,9 @@ use devopstrack_platform::sqlite::ColumnError;
 
 use super::{ProjectStore, Replace, StoreError, StoreResult};
 use crate::domain::{
-    DefinitionName, DefinitionRecord, DeliveryOutcome, DeploymentRecord, EnvName, EnvironmentState, GithubIntegrationRecord, KeptDelivery, ProjectCursor,
-    ProjectFilter, ProjectOrder, ProjectRecord, ReleaseRecord, Slug, StaleDelivery, TimeCursor,
+    DefinitionName, DefinitionRecord, DeliveryOutcome, DeploymentRecord, EnvName, EnvironmentState,
+    GithubIntegrationRecord, KeptDelivery, ProjectCursor, ProjectFilter, ProjectOrder, ProjectRecord, ReleaseRecord,
+    Slug, StaleDelivery, TimeCursor,
 };
 
 const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
@@ -113,7 +114,8 @@ impl ProjectStore for SqliteStore {
         name: &DefinitionName,
         expected_version: Option<i64>,
     ) -> StoreResult<Replace> {
-        self.compare_and_delete_definition(project_id, name, expected_version).await
+        self.compare_and_delete_definition(project_id, name, expected_version)
+            .await
     }
 
     async fn insert_release(&self, release: &ReleaseRecord) -> StoreResult<()> {

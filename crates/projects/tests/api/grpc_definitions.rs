@@ -106,8 +106,13 @@ async fn definitions_are_created_read_updated_with_compare_and_set_and_deleted()
     app.create_sample("api").await;
 
     // Act: create, read back, update from version 1, update from the stale version 1, delete.
-    let created = app.create_definition(&app.admin, deploy_request("api", "deploy-eu")).await.unwrap();
-    let again = app.create_definition(&app.admin, deploy_request("api", "deploy-eu")).await;
+    let created = app
+        .create_definition(&app.admin, deploy_request("api", "deploy-eu"))
+        .await
+        .unwrap();
+    let again = app
+        .create_definition(&app.admin, deploy_request("api", "deploy-eu"))
+        .await;
     let read = app.get_definition(&app.viewer, "api", "deploy-eu").await.unwrap();
     let update = |expected_version| pb::UpdateDefinitionRequest {
         project: "api".into(),
@@ -156,7 +161,11 @@ async fn definitions_are_created_read_updated_with_compare_and_set_and_deleted()
     assert_eq!(updated.version, 2);
     assert_eq!(updated.kind, pb::DefinitionKind::Ci as i32);
     assert_eq!(updated.created_at, created.created_at);
-    assert_status(stale, Code::Aborted, "expectedVersion: the definition's version is 2, expected 1");
+    assert_status(
+        stale,
+        Code::Aborted,
+        "expectedVersion: the definition's version is 2, expected 1",
+    );
     assert_status(stale_delete, Code::Aborted, "expectedVersion");
     assert_status(gone, Code::NotFound, "deploy-eu");
 }
@@ -200,12 +209,22 @@ async fn bad_definitions_are_refused_with_create_pipelines_messages() {
         spec_json,
         ..Default::default()
     };
-    let job = |params: serde_json::Value| spec(json!({"stages": [{"name": "s", "jobs": [{"name": "j", "params": params}]}]}));
+    let job =
+        |params: serde_json::Value| spec(json!({"stages": [{"name": "s", "jobs": [{"name": "j", "params": params}]}]}));
     let cases = [
-        (with("Bad_Name", pb::DefinitionKind::Ci, job(json!({}))), "name: must match ^[a-z0-9][a-z0-9-]{0,31}$"),
+        (
+            with("Bad_Name", pb::DefinitionKind::Ci, job(json!({}))),
+            "name: must match ^[a-z0-9][a-z0-9-]{0,31}$",
+        ),
         (with(&"x".repeat(33), pb::DefinitionKind::Ci, job(json!({}))), "name: "),
-        (with("ok", pb::DefinitionKind::Unspecified, job(json!({}))), "kind: is required"),
-        (with("ok", pb::DefinitionKind::Ci, spec(json!({"stages": []}))), "stages: at least one stage is required"),
+        (
+            with("ok", pb::DefinitionKind::Unspecified, job(json!({}))),
+            "kind: is required",
+        ),
+        (
+            with("ok", pb::DefinitionKind::Ci, spec(json!({"stages": []}))),
+            "stages: at least one stage is required",
+        ),
         (
             with("ok", pb::DefinitionKind::Ci, job(json!({"durationMs": 3_600_001}))),
             "stages[0].jobs[0].params.durationMs: must be an integer from 0 to 3600000",
@@ -214,13 +233,18 @@ async fn bad_definitions_are_refused_with_create_pipelines_messages() {
             with("ok", pb::DefinitionKind::Ci, job(json!({"duration": 5}))),
             "stages[0].jobs[0].params.duration: unknown parameter",
         ),
-        (with("ok", pb::DefinitionKind::Ci, "{not json".into()), "stages: not a pipeline spec"),
+        (
+            with("ok", pb::DefinitionKind::Ci, "{not json".into()),
+            "stages: not a pipeline spec",
+        ),
         (
             with(
                 "ok",
                 pb::DefinitionKind::Ci,
-                spec(json!({"stages": [{"name": "s", "jobs": [{"name": "j", "executor": "http",
-                    "params": {"url": "https://h.example/${version}"}}]}]})),
+                spec(
+                    json!({"stages": [{"name": "s", "jobs": [{"name": "j", "executor": "http",
+                    "params": {"url": "https://h.example/${version}"}}]}]}),
+                ),
             ),
             "stages: ${version} is for deploy definitions",
         ),
@@ -230,9 +254,17 @@ async fn bad_definitions_are_refused_with_create_pipelines_messages() {
     for (request, message) in cases {
         let refused = app.create_definition(&app.admin, request).await;
         let status = assert_status(refused, Code::InvalidArgument, message);
-        assert!(status.message().starts_with(message.split(':').next().unwrap()), "{}", status.message());
+        assert!(
+            status.message().starts_with(message.split(':').next().unwrap()),
+            "{}",
+            status.message()
+        );
     }
-    assert_eq!(app.list_definitions(&app.viewer, "api").await.unwrap().len(), 2, "nothing was stored");
+    assert_eq!(
+        app.list_definitions(&app.viewer, "api").await.unwrap().len(),
+        2,
+        "nothing was stored"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -43,7 +43,10 @@ impl TasksApp {
             return Err(Error::invalid("project", "is required (a project slug)"));
         }
         if new.definition.is_empty() {
-            return Err(Error::invalid("definition", "is required (a definition name, e.g. ci or deploy)"));
+            return Err(Error::invalid(
+                "definition",
+                "is required (a definition name, e.g. ci or deploy)",
+            ));
         }
         let definition = self.projects.definition(bearer, &new.project, &new.definition).await?;
         self.run_definition(principal, bearer, new, definition).await

@@ -40,8 +40,8 @@ use crate::store::{Delivery, StoredPipeline, TaskStore};
 pub use jobs::Batch;
 
 pub use crate::domain::external::TrackExternalRun;
-pub use external::require_tracker;
 pub use definitions::CreateRun;
+pub use external::require_tracker;
 pub use pipelines::{CreatePipeline, JobLog, PipelinePage, PipelineQuery};
 pub use rollback::{RollbackRun, RolledBack};
 

@@ -8,8 +8,8 @@ use devopstrack_platform::auth::{Principal, Role};
 
 use super::{TasksApp, require, writes};
 use crate::domain::{
-    Actor, CommitRef, DefinitionRef, DeployTarget, JobId, JobStatus, Pipeline, PipelineId, PipelineInput, PipelineMeta, PipelineSpec,
-    PipelineStatus, Source, Trigger,
+    Actor, CommitRef, DefinitionRef, DeployTarget, JobId, JobStatus, Pipeline, PipelineId, PipelineInput, PipelineMeta,
+    PipelineSpec, PipelineStatus, Source, Trigger,
 };
 use crate::error::Error;
 use crate::store::{Created, PipelineFilter};

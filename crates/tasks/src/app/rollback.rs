@@ -46,13 +46,20 @@ pub struct RolledBack {
 /// From which version to which, or why not.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Plan {
-    Go { from: String, to: String },
+    Go {
+        from: String,
+        to: String,
+    },
     /// The environment never had a successful deployment.
     NothingDeployed,
     /// No earlier good version is left.
-    NothingToRollBackTo { current: String },
+    NothingToRollBackTo {
+        current: String,
+    },
     /// `to` is not a version one may go back to.
-    NotAGoodVersion { current: String },
+    NotAGoodVersion {
+        current: String,
+    },
 }
 
 /// Picks the rollback target from `history` (newest first). See the module docs for the rules.
@@ -103,7 +110,11 @@ impl TasksApp {
         if let Some((tier, protected)) = info.environment
             && (tier == Tier::Production || protected)
         {
-            require(principal, Role::Admin, "rolling back a production or protected environment")?;
+            require(
+                principal,
+                Role::Admin,
+                "rolling back a production or protected environment",
+            )?;
         }
         let history = self
             .projects
@@ -230,10 +241,7 @@ mod tests {
         assert_eq!(plan(&[], None), Plan::NothingDeployed);
         assert_eq!(plan(&history(&["1.0:fail"]), None), Plan::NothingDeployed);
         let only = history(&["1.0:ok", "1.0:ok", "0.9:fail"]);
-        assert_eq!(
-            plan(&only, None),
-            Plan::NothingToRollBackTo { current: "1.0".into() }
-        );
+        assert_eq!(plan(&only, None), Plan::NothingToRollBackTo { current: "1.0".into() });
         let all_rolled_back = history(&["1.0:ok,rollback", "2.0:ok", "1.0:ok"]);
         assert_eq!(
             plan(&all_rolled_back, None),

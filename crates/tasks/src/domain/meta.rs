@@ -72,9 +72,15 @@ impl Trigger {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Trigger::Manual, Trigger::Chat, Trigger::Webhook, Trigger::Api, Trigger::Rollback]
-            .into_iter()
-            .find(|t| t.as_str() == s)
+        [
+            Trigger::Manual,
+            Trigger::Chat,
+            Trigger::Webhook,
+            Trigger::Api,
+            Trigger::Rollback,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == s)
     }
 }
 

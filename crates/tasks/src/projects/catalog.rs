@@ -78,11 +78,7 @@ impl Projects {
             }
         })
         .await
-        .map_err(|s| {
-            refused(&s, || {
-                Error::NotFound(format!("definition: {}", s.message()))
-            })
-        })?
+        .map_err(|s| refused(&s, || Error::NotFound(format!("definition: {}", s.message()))))?
         .into_inner();
         let kind = match pb::DefinitionKind::try_from(found.kind) {
             Ok(pb::DefinitionKind::Deploy) => RunKind::Deploy,
@@ -95,7 +91,9 @@ impl Projects {
             }
         };
         let spec = serde_json::from_str(&found.spec_json).map_err(|e| {
-            Error::Unavailable(format!("projects service: definition {name} has an unreadable spec: {e}"))
+            Error::Unavailable(format!(
+                "projects service: definition {name} has an unreadable spec: {e}"
+            ))
         })?;
         Ok(RunDefinition {
             name: found.name,
@@ -126,9 +124,7 @@ impl Projects {
         match answer {
             Ok(_) => Ok(true),
             Err(s) if s.code() == tonic::Code::NotFound && s.message().starts_with("version:") => Ok(false),
-            Err(s) => Err(refused(&s, || {
-                Error::NotFound(format!("project: {}", s.message()))
-            })),
+            Err(s) => Err(refused(&s, || Error::NotFound(format!("project: {}", s.message())))),
         }
     }
 
@@ -156,11 +152,7 @@ impl Projects {
             }
         })
         .await
-        .map_err(|s| {
-            refused(&s, || {
-                Error::NotFound(format!("project: {}", s.message()))
-            })
-        })?
+        .map_err(|s| refused(&s, || Error::NotFound(format!("project: {}", s.message()))))?
         .into_inner();
         Ok(page
             .deployments

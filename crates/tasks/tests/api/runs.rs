@@ -11,7 +11,7 @@ use tonic::{Code, Status};
 use devopstrack_proto::projects::v1 as projects_pb;
 use devopstrack_proto::tasks::v1 as pb;
 
-use crate::helpers::{Backend, Options, PROJECT, TestApp, job_named, spawn_app, stage, job, with_token};
+use crate::helpers::{Backend, Options, PROJECT, TestApp, job, job_named, spawn_app, stage, with_token};
 
 const LONG: Duration = Duration::from_secs(30);
 
@@ -43,7 +43,11 @@ fn assert_refused<T: std::fmt::Debug>(result: Result<T, Status>, code: Code, sta
 }
 
 impl TestApp {
-    async fn create_run(&self, token: &str, request: pb::CreateRunRequest) -> Result<pb::CreatePipelineResponse, Status> {
+    async fn create_run(
+        &self,
+        token: &str,
+        request: pb::CreateRunRequest,
+    ) -> Result<pb::CreatePipelineResponse, Status> {
         self.client
             .clone()
             .create_run(with_token(request, token))
@@ -192,7 +196,10 @@ async fn a_run_of_the_ci_definition_records_its_definition_and_number(backend: B
         let stages: Vec<_> = p.stages.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(stages, ["build", "test", "package"]);
     }
-    assert!(listed.iter().all(|p| p.definition == "ci" && p.number >= 1), "{listed:?}");
+    assert!(
+        listed.iter().all(|p| p.definition == "ci" && p.number >= 1),
+        "{listed:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -224,7 +231,10 @@ async fn a_deploy_run_needs_a_released_version_unless_the_definition_allows_unre
 
     // Act
     let unreleased = app.create_run(&app.operator, deploy_run("staging", "9.9.9")).await;
-    let released = app.create_run(&app.operator, deploy_run("staging", "2.5.0")).await.unwrap();
+    let released = app
+        .create_run(&app.operator, deploy_run("staging", "2.5.0"))
+        .await
+        .unwrap();
     let preview = app
         .create_run(
             &app.operator,
@@ -237,12 +247,22 @@ async fn a_deploy_run_needs_a_released_version_unless_the_definition_allows_unre
         .unwrap();
 
     // Assert
-    assert_refused(unreleased, Code::InvalidArgument, "version: project api has no release \"9.9.9\"");
+    assert_refused(
+        unreleased,
+        Code::InvalidArgument,
+        "version: project api has no release \"9.9.9\"",
+    );
     let released = released.pipeline.unwrap();
-    assert_eq!((released.environment.as_str(), released.version.as_str()), ("staging", "2.5.0"));
+    assert_eq!(
+        (released.environment.as_str(), released.version.as_str()),
+        ("staging", "2.5.0")
+    );
     assert_eq!(released.definition, "deploy");
     let preview = preview.pipeline.unwrap();
-    assert_eq!((preview.definition.as_str(), preview.version.as_str()), ("preview", "9.9.9"));
+    assert_eq!(
+        (preview.definition.as_str(), preview.version.as_str()),
+        ("preview", "9.9.9")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -318,7 +338,11 @@ async fn missing_or_unexpected_parameters_are_refused_naming_the_field() {
         (run("Not_A_Name"), "name: "),
     ];
     for (request, message) in cases {
-        assert_refused(app.create_run(&app.operator, request).await, Code::InvalidArgument, message);
+        assert_refused(
+            app.create_run(&app.operator, request).await,
+            Code::InvalidArgument,
+            message,
+        );
     }
     assert_refused(
         app.create_run(&app.operator, run("missing")).await,
@@ -443,8 +467,16 @@ async fn a_rollback_with_nothing_to_go_back_to_is_a_failed_precondition() {
     let only_one_good = app.rollback(&app.operator, "staging", "").await;
 
     // Assert
-    assert_refused(never_deployed, Code::FailedPrecondition, "nothing to roll back: staging of api");
-    assert_refused(only_one_good, Code::FailedPrecondition, "nothing to roll back to: staging of api runs 1.0");
+    assert_refused(
+        never_deployed,
+        Code::FailedPrecondition,
+        "nothing to roll back: staging of api",
+    );
+    assert_refused(
+        only_one_good,
+        Code::FailedPrecondition,
+        "nothing to roll back to: staging of api runs 1.0",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -469,7 +501,11 @@ async fn rolling_back_production_needs_an_admin() {
 
     // Assert
     assert_refused(viewer, Code::PermissionDenied, "rolling back needs the operator role");
-    assert_refused(operator, Code::PermissionDenied, "rolling back a production or protected environment needs the admin role");
+    assert_refused(
+        operator,
+        Code::PermissionDenied,
+        "rolling back a production or protected environment needs the admin role",
+    );
     assert_eq!(admin.to_version, "1.0");
     let p = admin.pipeline.unwrap();
     assert_eq!(p.trigger, pb::Trigger::Rollback as i32);

@@ -43,7 +43,10 @@ async fn definitions_are_read_by_viewers_and_changed_by_admins_with_compare_and_
         format!("/api/v1/projects/{PROJECT}/definitions/deploy-eu").as_str()
     );
     let created = json_of(created, 201).await;
-    assert_eq!((&created["version"], &created["allowUnreleased"]), (&json!(1), &json!(true)));
+    assert_eq!(
+        (&created["version"], &created["allowUnreleased"]),
+        (&json!(1), &json!(true))
+    );
     assert_eq!(created["stages"][0]["jobs"][0]["timeoutS"], 60);
     assert_eq!(created["stages"][0]["jobs"][0]["retry"]["maxAttempts"], 2);
     let again = app.post_json(&definitions_path(), Some(&admin), &deploy_eu).await;
@@ -55,7 +58,10 @@ async fn definitions_are_read_by_viewers_and_changed_by_admins_with_compare_and_
     replacement["expectedVersion"] = json!(1);
     replacement["description"] = json!("EU only");
     let updated = json_of(app.send_json(Method::PUT, &one, Some(&admin), &replacement).await, 200).await;
-    assert_eq!((&updated["version"], &updated["description"]), (&json!(2), &json!("EU only")));
+    assert_eq!(
+        (&updated["version"], &updated["description"]),
+        (&json!(2), &json!("EU only"))
+    );
     let stale = app.send_json(Method::PUT, &one, Some(&admin), &replacement).await;
     let message = assert_error(stale, 409, "conflict").await;
     assert!(message.contains("expectedVersion"), "{message}");
@@ -87,8 +93,14 @@ async fn a_bad_definition_is_a_400_with_create_pipelines_message() {
             json!({"name": "x", "kind": "ci", "stages": stages(json!({"durationMs": 3_600_001}))}),
             "stages[0].jobs[0].params.durationMs: must be an integer from 0 to 3600000",
         ),
-        (json!({"name": "x", "kind": "ci", "stages": []}), "stages: at least one stage is required"),
-        (json!({"name": "Bad Name", "kind": "ci", "stages": stages(json!({}))}), "name: "),
+        (
+            json!({"name": "x", "kind": "ci", "stages": []}),
+            "stages: at least one stage is required",
+        ),
+        (
+            json!({"name": "Bad Name", "kind": "ci", "stages": stages(json!({}))}),
+            "name: ",
+        ),
     ];
     for (body, message) in cases {
         let pipeline_message = if message.starts_with("stages") {
@@ -138,7 +150,12 @@ async fn operators_run_definitions_and_a_deploy_needs_a_released_version() {
 
     let refused = app.post_json(&runs, Some(&viewer), &json!({"definition": "ci"})).await;
     assert_error(refused, 403, "forbidden").await;
-    let ci = json_of(app.post_json(&runs, Some(&operator), &json!({"definition": "ci"})).await, 201).await;
+    let ci = json_of(
+        app.post_json(&runs, Some(&operator), &json!({"definition": "ci"}))
+            .await,
+        201,
+    )
+    .await;
     assert_eq!(ci["definition"], json!({"name": "ci", "version": 1}));
     assert_eq!(ci["number"], 1);
     let unreleased = app
@@ -151,7 +168,11 @@ async fn operators_run_definitions_and_a_deploy_needs_a_released_version() {
     let message = assert_error(unreleased, 400, "invalid_argument").await;
     assert!(message.starts_with("version: "), "{message}");
     let missing = app
-        .post_json(&runs, Some(&operator), &json!({"definition": "deploy", "environment": "staging"}))
+        .post_json(
+            &runs,
+            Some(&operator),
+            &json!({"definition": "deploy", "environment": "staging"}),
+        )
         .await;
     let message = assert_error(missing, 400, "invalid_argument").await;
     assert!(message.starts_with("version: is required"), "{message}");
@@ -159,8 +180,14 @@ async fn operators_run_definitions_and_a_deploy_needs_a_released_version() {
     let deploy = app.post_json(&runs, Some(&operator), &body).await;
     let location = deploy.headers()["location"].to_str().unwrap().to_owned();
     let deploy = json_of(deploy, 201).await;
-    assert_eq!(location, format!("/api/v1/pipelines/{}", deploy["id"].as_str().unwrap()));
-    assert_eq!((&deploy["environment"], &deploy["version"]), (&json!("staging"), &json!("2.5.0")));
+    assert_eq!(
+        location,
+        format!("/api/v1/pipelines/{}", deploy["id"].as_str().unwrap())
+    );
+    assert_eq!(
+        (&deploy["environment"], &deploy["version"]),
+        (&json!("staging"), &json!("2.5.0"))
+    );
     let replay = json_of(app.post_json(&runs, Some(&operator), &body).await, 200).await;
     assert_eq!(replay["id"], deploy["id"]);
     let read = json_of(app.get(&location, Some(&viewer)).await, 200).await;
@@ -188,13 +215,24 @@ async fn rollbacks_go_to_the_previous_good_version_with_the_deploy_roles() {
 
     let refused = app.post_json(&rollback("staging"), Some(&viewer), &json!({})).await;
     assert_error(refused, 403, "forbidden").await;
-    let refused = app.post_json(&rollback("production"), Some(&operator), &json!({})).await;
+    let refused = app
+        .post_json(&rollback("production"), Some(&operator), &json!({}))
+        .await;
     assert_error(refused, 403, "forbidden").await;
-    let bad_to = app.post_json(&rollback("staging"), Some(&operator), &json!({"to": "2.0.0"})).await;
+    let bad_to = app
+        .post_json(&rollback("staging"), Some(&operator), &json!({"to": "2.0.0"}))
+        .await;
     let message = assert_error(bad_to, 400, "invalid_argument").await;
     assert!(message.starts_with("to: "), "{message}");
-    let staging = json_of(app.post_json(&rollback("staging"), Some(&operator), &json!({})).await, 201).await;
-    assert_eq!((&staging["fromVersion"], &staging["toVersion"]), (&json!("2.0.0"), &json!("1.0.0")));
+    let staging = json_of(
+        app.post_json(&rollback("staging"), Some(&operator), &json!({})).await,
+        201,
+    )
+    .await;
+    assert_eq!(
+        (&staging["fromVersion"], &staging["toVersion"]),
+        (&json!("2.0.0"), &json!("1.0.0"))
+    );
     assert_eq!(staging["pipeline"]["trigger"], "rollback");
     assert_eq!(staging["pipeline"]["version"], "1.0.0");
     let production = app

@@ -110,7 +110,10 @@ mod tests {
         let Event::Deployment(d) = &got[0] else {
             panic!("{got:?}")
         };
-        assert_eq!((d.status, d.commit_time, d.rollback), (DeploymentStatus::RolledBack, None, true));
+        assert_eq!(
+            (d.status, d.commit_time, d.rollback),
+            (DeploymentStatus::RolledBack, None, true)
+        );
         assert_eq!(d.finished_at.timestamp_micros(), 1_700_000_000_000_001);
         let bad = r#"[["d1",1,"shop","dev","exploded","abc",null,0]]"#;
         assert!(matches!(

@@ -35,7 +35,10 @@ impl MongoStore {
         definitions: &[DefinitionRecord],
     ) -> StoreResult<()> {
         if !definitions.is_empty() {
-            let docs = definitions.iter().map(definition_to_doc).collect::<StoreResult<Vec<_>>>()?;
+            let docs = definitions
+                .iter()
+                .map(definition_to_doc)
+                .collect::<StoreResult<Vec<_>>>()?;
             self.definitions
                 .insert_many(docs)
                 .await
@@ -157,7 +160,9 @@ fn definition_from_doc(d: &Document) -> StoreResult<DefinitionRecord> {
             .ok_or_else(|| StoreError::Corrupt(format!("kind: {kind:?} is not a definition kind")))?,
         description: string(d, "description")?,
         spec: serde_json::from_str(&spec).map_err(|e| corrupt("spec_json", e))?,
-        allow_unreleased: d.get_bool("allow_unreleased").map_err(|e| corrupt("allow_unreleased", e))?,
+        allow_unreleased: d
+            .get_bool("allow_unreleased")
+            .map_err(|e| corrupt("allow_unreleased", e))?,
         version: int(d, "version")?,
         created_at: time(d, "created_at_us")?,
         updated_at: time(d, "updated_at_us")?,

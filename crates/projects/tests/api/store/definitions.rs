@@ -76,7 +76,10 @@ async fn definitions_round_trip_every_field(store: Arc<dyn ProjectStore>) {
     );
     assert_eq!(store.definition(p.id, &name("other")).await.expect("unknown"), None);
     assert_eq!(
-        store.definition(Uuid::new_v4(), &stored.name).await.expect("other project"),
+        store
+            .definition(Uuid::new_v4(), &stored.name)
+            .await
+            .expect("other project"),
         None
     );
 }
@@ -106,7 +109,10 @@ async fn definitions_list_by_name_per_project(store: Arc<dyn ProjectStore>) {
     for n in ["zeta", "alpha", "m-1"] {
         store.insert_definition(&definition(a.id, n)).await.expect("insert");
     }
-    store.insert_definition(&definition(b.id, "beta")).await.expect("insert");
+    store
+        .insert_definition(&definition(b.id, "beta"))
+        .await
+        .expect("insert");
 
     // Act
     let listed = store.list_definitions(a.id).await.expect("list");
@@ -158,11 +164,17 @@ async fn definition_delete_is_compare_and_set(store: Arc<dyn ProjectStore>) {
         Replace::VersionMismatch { current: 1 }
     );
     assert_eq!(
-        store.delete_definition(p.id, &name("a"), Some(1)).await.expect("delete"),
+        store
+            .delete_definition(p.id, &name("a"), Some(1))
+            .await
+            .expect("delete"),
         Replace::Done
     );
     assert_eq!(
-        store.delete_definition(p.id, &name("b"), None).await.expect("any version"),
+        store
+            .delete_definition(p.id, &name("b"), None)
+            .await
+            .expect("any version"),
         Replace::Done
     );
     assert_eq!(
@@ -203,8 +215,14 @@ async fn deleting_a_project_deletes_its_definitions(store: Arc<dyn ProjectStore>
     // Arrange
     let p = seeded_project(store.as_ref(), "defs-cascade").await;
     let other = seeded_project(store.as_ref(), "defs-cascade-other").await;
-    store.insert_definition(&definition(p.id, "deploy")).await.expect("insert");
-    store.insert_definition(&definition(other.id, "deploy")).await.expect("insert");
+    store
+        .insert_definition(&definition(p.id, "deploy"))
+        .await
+        .expect("insert");
+    store
+        .insert_definition(&definition(other.id, "deploy"))
+        .await
+        .expect("insert");
 
     // Act
     assert!(store.delete_project(p.id).await.expect("delete"));
@@ -228,9 +246,6 @@ async fn rollback_deployments_keep_their_flag(store: Arc<dyn ProjectStore>) {
     // Assert
     assert!(created);
     assert!(answered.rollback);
-    let listed = store
-        .list_deployments(p.id, None, None, 10)
-        .await
-        .expect("list");
+    let listed = store.list_deployments(p.id, None, None, 10).await.expect("list");
     assert_eq!(listed, vec![rollback, plain]);
 }

@@ -22,8 +22,8 @@ use crate::domain::spec::{
     RetryPolicy, SimulateParams,
 };
 use crate::domain::{
-    CommitRef, DefinitionRef, DeployTarget, Job, JobId, JobStatus, Pipeline, PipelineId, PipelineMeta, PipelineStatus, Source, Stage,
-    Tier, Trigger,
+    CommitRef, DefinitionRef, DeployTarget, Job, JobId, JobStatus, Pipeline, PipelineId, PipelineMeta, PipelineStatus,
+    Source, Stage, Tier, Trigger,
 };
 use crate::store::StoreError;
 

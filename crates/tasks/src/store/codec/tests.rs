@@ -4,8 +4,8 @@ use serde_json::json;
 use super::*;
 use crate::domain::spec::{JobInput, RetryInput, StageInput};
 use crate::domain::{
-    CommitRef, DefinitionRef, DeployTarget, JobId, JobStatus, PipelineId, PipelineInput, PipelineMeta, PipelineSpec, PipelineStatus,
-    Source, Tier, Trigger,
+    CommitRef, DefinitionRef, DeployTarget, JobId, JobStatus, PipelineId, PipelineInput, PipelineMeta, PipelineSpec,
+    PipelineStatus, Source, Tier, Trigger,
 };
 
 /// A pipeline with every optional field set somewhere: a deploy target, a GitHub source, a commit with its time, both
@@ -143,7 +143,10 @@ fn documents_stored_in_format_4_are_still_read_without_a_definition() {
     assert_eq!(read, p);
     let mut with_leftover = old.clone();
     with_leftover.push(0);
-    assert!(decode_pipeline(&with_leftover).is_err(), "format 4 has nothing after the stages");
+    assert!(
+        decode_pipeline(&with_leftover).is_err(),
+        "format 4 has nothing after the stages"
+    );
 }
 
 /// [`fixed`] as the format-2 encoder (before commits) stored it, captured from that encoder.
