@@ -21,7 +21,8 @@ warn() { printf 'WARNING: %s\n' "$*" >&2; }
 log "scripts/check-module-cycles.py"
 python3 -m unittest discover -s scripts -p 'test_check_*.py'
 python3 scripts/check-module-cycles.py \
-  crates/chat-gateway crates/tasks crates/projects crates/metrics crates/platform crates/peers crates/devopstrack crates/auth
+  crates/chat-gateway crates/tasks crates/projects crates/metrics crates/platform crates/peers crates/devopstrack crates/auth \
+  crates/pipeline-spec
 log "scripts/check-store-door.py"
 python3 scripts/check-store-door.py crates/tasks
 

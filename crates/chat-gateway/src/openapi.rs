@@ -17,7 +17,9 @@ use utoipa::OpenApi;
 
 use self::modifiers::{BearerAuth, CommonResponses, MinProperties};
 use crate::error::ErrorBody;
-use crate::routes::{auth, chat, health, integrations, metrics, pipelines, projects, tokens, users, webhooks, ws};
+use crate::routes::{
+    auth, chat, definitions, health, integrations, metrics, pipelines, projects, runs, tokens, users, webhooks, ws,
+};
 
 /// Where the document is served.
 pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
@@ -45,6 +47,8 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
         projects::releases::list_deployments, projects::releases::record_deployment,
         pipelines::list, pipelines::create, pipelines::get, pipelines::get_by_number, pipelines::cancel,
         pipelines::retry, pipelines::approve, pipelines::reject, pipelines::log,
+        definitions::list, definitions::create, definitions::get, definitions::update, definitions::delete,
+        runs::create, runs::rollback,
         metrics::dora, metrics::series, metrics::overview,
         ws::upgrade,
         chat::parse, chat::rooms, chat::history, chat::post_message, chat::action, chat::decide, chat::audit,
@@ -74,6 +78,8 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
         (name = "releases", description = "Versions of a project (create: operator)"),
         (name = "deployments", description = "Deployment history (record: admin or the service role)"),
         (name = "pipelines", description = "Pipeline runs: stages of jobs (reads: viewer; create and cancel: operator)"),
+        (name = "definitions", description = "A project's pipeline definitions, `ci` or `deploy`, that runs are \
+            created from (reads: viewer; changes: admin)"),
         (name = "jobs", description = "A job's retry, approval and log (approve a production deploy: admin)"),
         (name = "metrics", description = "DORA metrics, series and the dashboard overview (viewer)"),
         (name = "webhooks", description = "GitHub webhooks (signed with the project's secret) and that secret's \

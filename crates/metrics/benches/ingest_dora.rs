@@ -105,6 +105,7 @@ fn dataset(end: DateTime<Utc>) -> Vec<Event> {
                         finished_at: finished,
                         pipeline_id: format!("pl-{d}-{k}"),
                         source: Source::DevOpsTrack,
+                        rollback: false,
                     }));
                 }
             }

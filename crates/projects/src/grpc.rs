@@ -2,6 +2,7 @@
 //! Generated types stop here; the translations live in [`convert`].
 
 mod convert;
+mod definitions;
 
 use std::sync::Arc;
 
@@ -341,5 +342,53 @@ impl ProjectService for ProjectsGrpc {
         Ok(Response::new(pb::ClaimStaleGithubDeliveriesResponse {
             deliveries: taken.into_iter().map(stale_delivery).collect(),
         }))
+    }
+
+    async fn create_definition(&self, request: Request<pb::CreateDefinitionRequest>) -> Answer<pb::Definition> {
+        let principal = self.principal(&request).await?;
+        Ok(Response::new(
+            definitions::create(&self.app, &principal, request.into_inner()).await?,
+        ))
+    }
+
+    async fn get_definition(&self, request: Request<pb::GetDefinitionRequest>) -> Answer<pb::Definition> {
+        let principal = self.principal(&request).await?;
+        Ok(Response::new(
+            definitions::get(&self.app, &principal, request.into_inner()).await?,
+        ))
+    }
+
+    async fn list_definitions(
+        &self,
+        request: Request<pb::ListDefinitionsRequest>,
+    ) -> Answer<pb::ListDefinitionsResponse> {
+        let principal = self.principal(&request).await?;
+        Ok(Response::new(
+            definitions::list(&self.app, &principal, request.into_inner()).await?,
+        ))
+    }
+
+    async fn update_definition(&self, request: Request<pb::UpdateDefinitionRequest>) -> Answer<pb::Definition> {
+        let principal = self.principal(&request).await?;
+        Ok(Response::new(
+            definitions::update(&self.app, &principal, request.into_inner()).await?,
+        ))
+    }
+
+    async fn delete_definition(
+        &self,
+        request: Request<pb::DeleteDefinitionRequest>,
+    ) -> Answer<pb::DeleteDefinitionResponse> {
+        let principal = self.principal(&request).await?;
+        Ok(Response::new(
+            definitions::delete(&self.app, &principal, request.into_inner()).await?,
+        ))
+    }
+
+    async fn get_release(&self, request: Request<pb::GetReleaseRequest>) -> Answer<pb::Release> {
+        let principal = self.principal(&request).await?;
+        Ok(Response::new(
+            definitions::get_release(&self.app, &principal, request.into_inner()).await?,
+        ))
     }
 }

@@ -56,6 +56,7 @@ pub fn trigger(t: Trigger) -> pb::Trigger {
         Trigger::Chat => pb::Trigger::Chat,
         Trigger::Webhook => pb::Trigger::Webhook,
         Trigger::Api => pb::Trigger::Api,
+        Trigger::Rollback => pb::Trigger::Rollback,
     }
 }
 
@@ -107,6 +108,8 @@ pub fn pipeline_header(p: &Pipeline) -> pb::Pipeline {
         cancelled_by: p.cancelled_by.clone().unwrap_or_default(),
         commit_sha: p.meta.commit.as_ref().map(|c| c.sha().to_owned()).unwrap_or_default(),
         commit_time: opt_ts(p.meta.commit.as_ref().and_then(CommitRef::time)),
+        definition: p.definition.as_ref().map(|d| d.name.clone()).unwrap_or_default(),
+        definition_version: p.definition.as_ref().map_or(0, |d| d.version),
     }
 }
 

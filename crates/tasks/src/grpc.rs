@@ -14,7 +14,7 @@ use devopstrack_platform::auth::{JwtVerifier, Principal, Role, bearer};
 use devopstrack_proto::tasks::v1 as pb;
 use devopstrack_proto::tasks::v1::task_service_server::TaskService;
 
-use crate::app::{CreatePipeline, PipelineQuery, TasksApp, require_tracker};
+use crate::app::{CreatePipeline, CreateRun, PipelineQuery, RollbackRun, TasksApp, require_tracker};
 use crate::convert;
 use crate::domain::{PipelineId, PipelineStatus, Trigger};
 use crate::error::Error;
@@ -81,6 +81,9 @@ fn trigger(raw: i32) -> Result<Option<Trigger>, Error> {
         Ok(pb::Trigger::Chat) => Some(Trigger::Chat),
         Ok(pb::Trigger::Webhook) => Some(Trigger::Webhook),
         Ok(pb::Trigger::Api) => Some(Trigger::Api),
+        Ok(pb::Trigger::Rollback) => {
+            return Err(Error::invalid("trigger", "rollback runs are created only by Rollback"));
+        }
         Err(_) => return Err(Error::invalid("trigger", format!("unknown trigger {raw}"))),
     })
 }
@@ -100,6 +103,7 @@ impl TaskService for TasksGrpc {
             idempotency_key: r.idempotency_key,
             commit_sha: r.commit_sha,
             commit_time: convert::time_from("commitTime", r.commit_time)?,
+            definition: None,
         };
         let (pipeline, created) = self.app.create_pipeline(&principal, &token, new).await?;
         Ok(Response::new(pb::CreatePipelineResponse {
@@ -187,6 +191,45 @@ impl TaskService for TasksGrpc {
         let track = convert::track_external_run(request.into_inner())?;
         let pipeline = self.app.track_external_run(&principal, &token, track).await?;
         Ok(Response::new(convert::pipeline(&pipeline)))
+    }
+
+    async fn create_run(&self, request: Request<pb::CreateRunRequest>) -> Answer<pb::CreatePipelineResponse> {
+        let principal = self.principal(&request).await?;
+        let token = token_of(&request);
+        let r = request.into_inner();
+        let new = CreateRun {
+            project: r.project,
+            definition: r.definition,
+            environment: r.environment,
+            version: r.version,
+            commit_sha: r.commit_sha,
+            idempotency_key: r.idempotency_key,
+            trigger: trigger(r.trigger)?,
+        };
+        let (pipeline, created) = self.app.create_run(&principal, &token, new).await?;
+        Ok(Response::new(pb::CreatePipelineResponse {
+            pipeline: Some(convert::pipeline(&pipeline)),
+            created,
+        }))
+    }
+
+    async fn rollback(&self, request: Request<pb::RollbackRequest>) -> Answer<pb::RollbackResponse> {
+        let principal = self.principal(&request).await?;
+        let token = token_of(&request);
+        let r = request.into_inner();
+        let new = RollbackRun {
+            project: r.project,
+            environment: r.environment,
+            to: r.to,
+            idempotency_key: r.idempotency_key,
+        };
+        let done = self.app.rollback(&principal, &token, new).await?;
+        Ok(Response::new(pb::RollbackResponse {
+            pipeline: Some(convert::pipeline(&done.pipeline)),
+            created: done.created,
+            from_version: done.from_version,
+            to_version: done.to_version,
+        }))
     }
 
     type WatchEventsStream = Pin<Box<dyn Stream<Item = Result<pb::Event, Status>> + Send>>;

@@ -1,6 +1,7 @@
 //! The tasks service's view of the projects and auth services: which project and environment a pipeline is for
 //! (asked with the caller's own token, so a caller sees only what projects lets them see), and recording finished
-//! deploys (as the service, with a token from [`ServiceTokens`]).
+//! deploys (as the service, with a token from [`ServiceTokens`]). Pipeline definitions, releases and the deployment
+//! history, read as the caller for runs from definitions and rollbacks, are in `projects/catalog.rs`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +16,10 @@ use devopstrack_proto::projects::v1 as pb;
 
 use crate::domain::Tier;
 use crate::error::Error;
+
+mod catalog;
+
+pub use catalog::{PastDeployment, RunDefinition, RunKind};
 
 /// What a pipeline needs to know of its project.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,6 +3,8 @@
 pub(crate) mod auth;
 pub(crate) mod chat;
 pub(crate) mod dashboard;
+pub(crate) mod definitions;
+mod definitions_dto;
 pub(crate) mod dto;
 pub(crate) mod health;
 pub(crate) mod integrations;
@@ -12,6 +14,7 @@ pub(crate) mod pipelines;
 pub(crate) mod pipelines_dto;
 pub(crate) mod projects;
 mod projects_dto;
+pub(crate) mod runs;
 pub(crate) mod tokens;
 pub(crate) mod users;
 pub(crate) mod webhooks;
@@ -35,6 +38,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(tokens::configure)
         .configure(projects::configure)
         .configure(pipelines::configure)
+        .configure(definitions::configure)
+        .configure(runs::configure)
         .configure(metrics::configure)
         .configure(ws::configure)
         .configure(chat::configure)

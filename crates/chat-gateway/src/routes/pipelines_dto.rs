@@ -20,7 +20,7 @@ use utoipa::ToSchema;
 use devopstrack_proto::tasks::v1 as pb;
 
 pub use self::answers::{JobBody, JobLogBody, PipelineBody, PipelinesPage};
-pub use self::inputs::{CreatePipelineBody, JobLogQuery, ListPipelinesQuery, RejectBody};
+pub use self::inputs::{CreatePipelineBody, JobLogQuery, ListPipelinesQuery, RejectBody, StageInput};
 pub use self::params::{json_to_struct, struct_to_json};
 
 /// Lowercase string enums with their proto counterparts; `Unspecified` (or an unknown number) reads as `null`.
@@ -62,7 +62,7 @@ proto_enum!(
     JobStatus, JobStatus, "snake_case", {
     Pending, Queued, WaitingApproval, Running, Succeeded, Failed, Cancelled, TimedOut,
 });
-proto_enum!(Trigger, Trigger, "lowercase", { Manual, Chat, Webhook, Api });
+proto_enum!(Trigger, Trigger, "lowercase", { Manual, Chat, Webhook, Api, Rollback });
 proto_enum!(
     /// `devopstrack`: run by DevOpsTrack's workers; `github`: tracked from GitHub Actions webhooks.
     Source, Source, "lowercase", { Devopstrack, Github });

@@ -262,6 +262,7 @@ fn deployment_status(project: &str, event: DeploymentStatusEvent) -> Mapped {
             finished_at: Some(timestamp(status.created_at)),
             pipeline_id: String::new(),
             source: metrics_pb::Source::Github as i32,
+            rollback: false,
         }),
         Action::ProjectDeployment(projects_pb::Deployment {
             id,
@@ -278,6 +279,7 @@ fn deployment_status(project: &str, event: DeploymentStatusEvent) -> Mapped {
                 event.sender.as_ref(),
             ]),
             pipeline_id: String::new(),
+            rollback: false,
         }),
     ])
 }

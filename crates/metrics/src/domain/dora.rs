@@ -274,12 +274,32 @@ fn scope_facts(
         .collect();
 
     // Change failures through incidents: each incident opened in the window marks the latest successful deployment
-    // that finished before it opened.
+    // that finished before it opened. Through rollbacks: a successful rollback marks the successful deployment it
+    // undid, which needed remediation.
     let mut followed_by_incident: Vec<bool> = vec![false; successes.len()];
     for incident in incidents.iter().filter(|i| window.contains(i.opened_at)) {
         let before = successes.partition_point(|d| d.finished_at < incident.opened_at);
         if before > 0 {
             followed_by_incident[before - 1] = true;
+        }
+    }
+    // A rollback right after a success (no failed deployment between) undid that success.
+    let (mut last_change, mut failed_since, mut index) = (None, false, 0);
+    for d in deps {
+        if d.status == DeploymentStatus::Succeeded {
+            if d.rollback
+                && !failed_since
+                && let Some(undone) = last_change
+            {
+                followed_by_incident[undone] = true;
+            }
+            if !d.rollback {
+                last_change = Some(index);
+            }
+            index += 1;
+            failed_since = false;
+        } else if is_failure(d) {
+            failed_since = true;
         }
     }
 
@@ -288,13 +308,30 @@ fn scope_facts(
     let mut success_index = 0;
     let mut failure_times: Vec<DateTime<Utc>> = deps
         .iter()
-        .filter(|d| is_failure(d))
+        // A rollback says the deployment before it failed: what follows it soon is rework too.
+        .filter(|d| is_failure(d) || d.rollback)
         .map(|d| d.finished_at)
         .chain(incidents.iter().map(|i| i.opened_at))
         .collect();
     failure_times.sort_unstable();
     for d in deps {
         let in_window = window.contains(d.finished_at);
+        if d.rollback {
+            // A remediation, not a change: no frequency, failure-rate or lead-time sample. A successful one ends the
+            // failure streak, or, when none is open, recovers from the deployment it undid (from that one's finish).
+            if d.status == DeploymentStatus::Succeeded {
+                let start = streak_start.take().or(previous_success.map(|p| p.finished_at));
+                if let Some(start) = start
+                    && in_window
+                {
+                    facts.deploy_recoveries.push(seconds(d.finished_at - start));
+                }
+                success_index += 1;
+            } else {
+                streak_start.get_or_insert(d.finished_at);
+            }
+            continue;
+        }
         if in_window {
             facts.deployments += 1;
             let since = d.finished_at - window.rework_window;

@@ -108,6 +108,9 @@ pub struct Deployment {
     pub finished_at: DateTime<Utc>,
     pub pipeline_id: String,
     pub source: Source,
+    /// A rollback (the deploy definition run back to an earlier good version): a remediation, not a change (see
+    /// `dora.rs`).
+    pub rollback: bool,
 }
 
 /// A commit that reached the default branch. Filed under `commit_time`.

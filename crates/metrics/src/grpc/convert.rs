@@ -173,6 +173,7 @@ pub fn deployments(deployments: Vec<pb::Deployment>, now: DateTime<Utc>) -> Resu
                 finished_at,
                 pipeline_id: d.pipeline_id,
                 source: source(&path, d.source)?,
+                rollback: d.rollback,
             }))
         })
         .collect()

@@ -60,6 +60,7 @@ async fn record(app: &TestApp, events: &[Event]) {
                 started_at: d.started_at.map(ts),
                 finished_at: Some(ts(d.finished_at)),
                 pipeline_id: d.pipeline_id,
+                rollback: d.rollback,
                 source: source(d.source),
             }),
             Event::Change(c) => changes.push(pb::Change {

@@ -24,6 +24,8 @@ pub struct NewDeployment {
     pub finished_at: Option<DateTime<Utc>>,
     pub triggered_by: String,
     pub pipeline_id: String,
+    /// The deployment was a rollback.
+    pub rollback: bool,
 }
 
 #[derive(Debug)]
@@ -90,6 +92,7 @@ impl ProjectsApp {
             finished_at,
             triggered_by,
             pipeline_id,
+            rollback: new.rollback,
         };
         let (stored, created) = self
             .store

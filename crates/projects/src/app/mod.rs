@@ -2,7 +2,8 @@
 //! [`Principal`], enforces its own permissions, validates its input with the domain newtypes (messages name the field
 //! in camelCase, as the proto's JSON mapping does) and talks to the store.
 //!
-//! Permissions: viewer reads; operator also creates releases; admin manages projects, repositories and environments;
+//! Permissions: viewer reads; operator also creates releases; admin manages projects, repositories, environments and
+//! pipeline definitions (`definitions.rs`);
 //! RecordDeployment needs the `service` role (the tasks service) or admin. `Service` is not on the rank ladder, so it
 //! is compared explicitly and reads nothing but GetProject (tasks looks projects up as its caller).
 //!
@@ -12,6 +13,7 @@
 //! GetProject, GetEnvironmentStates and ListProjects answer from a read cache after the permission check; every
 //! store write invalidates it (`read_cache.rs`).
 
+mod definitions;
 mod deployments;
 mod github;
 mod projects;
@@ -33,6 +35,7 @@ use crate::secrets::SecretsKey;
 use crate::store::{ProjectStore, Replace, StoreError};
 use read_cache::ReadCache;
 
+pub use definitions::{DefinitionInput, DefinitionView};
 pub use deployments::{DeploymentPage, NewDeployment};
 pub use github::{GithubIntegrationView, StaleGithubDelivery, WebhookDelivery, WebhookVerification};
 pub use projects::{NewProject, ProjectPage, ProjectPatch, ProjectQuery, UpdateField};

@@ -9,7 +9,7 @@ use super::settings::{EnvironmentInput, RepositoryInput, parse_environments, par
 use super::{ProjectView, ProjectsApp, require, short_text, store_err};
 use crate::domain::{
     ProjectCursor, ProjectFilter, ProjectName, ProjectOrder, ProjectRecord, ProjectSortField, Slug, SortKey, Tag,
-    parse_description,
+    default_definitions, parse_description,
 };
 use crate::error::Error;
 use crate::pagination::{decode_project_token, encode_project_token, page_size, parse_order_by};
@@ -111,10 +111,15 @@ impl ProjectsApp {
             updated_at: now,
             archived_at: None,
         };
-        self.store.insert_project(&project).await.map_err(|e| match e {
-            StoreError::Conflict(_) => Error::Conflict(format!("slug: a project {} already exists", project.slug)),
-            other => store_err("creating a project")(other),
-        })?;
+        // With the default `ci` and `deploy` definitions, in one write: a new project can run and deploy at once.
+        let definitions = default_definitions(project.id, now);
+        self.store
+            .insert_project_with_definitions(&project, &definitions)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => Error::Conflict(format!("slug: a project {} already exists", project.slug)),
+                other => store_err("creating a project")(other),
+            })?;
         tracing::info!(project_id = %project.id, "project created");
         self.view(project).await
     }

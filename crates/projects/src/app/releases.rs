@@ -91,6 +91,23 @@ impl ProjectsApp {
         Ok(release)
     }
 
+    /// The release `version` of the project (viewer): NOT_FOUND naming `version` when there is none.
+    pub async fn get_release(
+        &self,
+        principal: &Principal,
+        project: &str,
+        version: &str,
+    ) -> Result<ReleaseRecord, Error> {
+        require(principal, Role::Viewer)?;
+        let label = VersionLabel::parse(version).map_err(|e| Error::invalid("version", e))?;
+        let project = self.project("project", project).await?;
+        self.store
+            .release_by_version(project.id, label.as_str())
+            .await
+            .map_err(store_err("loading a release"))?
+            .ok_or_else(|| Error::NotFound(format!("version: project {} has no release {label}", project.slug)))
+    }
+
     /// Newest first.
     pub async fn list_releases(
         &self,

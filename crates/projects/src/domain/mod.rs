@@ -1,9 +1,11 @@
 //! The catalog's domain: validated values and the records the store keeps. No I/O here.
 
+mod definitions;
 mod github;
 mod records;
 mod values;
 
+pub use definitions::*;
 pub use devopstrack_platform::auth::Role;
 pub use github::*;
 pub use records::*;

@@ -164,6 +164,9 @@ pub struct DeploymentRecord {
     pub finished_at: DateTime<Utc>,
     pub triggered_by: String,
     pub pipeline_id: String,
+    /// The deployment was a rollback (a run of the deploy definition back to an earlier good version): the version
+    /// deployed before it is the one rolled back.
+    pub rollback: bool,
 }
 
 /// What an environment runs, derived from the history.

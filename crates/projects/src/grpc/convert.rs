@@ -9,8 +9,8 @@ use crate::app::{
     StaleGithubDelivery, WebhookVerification,
 };
 use crate::domain::{
-    DeliveryOutcome, DeploymentRecord, DeploymentStatus, EnvironmentConfig, EnvironmentState, Provider, ReleaseRecord,
-    Repository, Tier, WebhookVerdict,
+    DefinitionKind, DeliveryOutcome, DeploymentRecord, DeploymentStatus, EnvironmentConfig, EnvironmentState, Provider,
+    ReleaseRecord, Repository, Tier, WebhookVerdict,
 };
 use crate::error::Error;
 
@@ -117,6 +117,7 @@ pub fn new_deployment(d: pb::Deployment) -> Result<NewDeployment, Error> {
             .transpose()?,
         triggered_by: d.triggered_by,
         pipeline_id: d.pipeline_id,
+        rollback: d.rollback,
     })
 }
 
@@ -127,7 +128,7 @@ fn from_timestamp(field: &str, t: prost_types::Timestamp) -> Result<DateTime<Utc
         .ok_or_else(|| Error::invalid(field, "is not a valid timestamp"))
 }
 
-fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
+pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp {
         seconds: at.timestamp(),
         nanos: at.timestamp_subsec_nanos() as i32,
@@ -225,6 +226,7 @@ pub fn deployment(d: DeploymentRecord) -> pb::Deployment {
         finished_at: Some(timestamp(d.finished_at)),
         triggered_by: d.triggered_by,
         pipeline_id: d.pipeline_id,
+        rollback: d.rollback,
     }
 }
 
@@ -272,5 +274,15 @@ pub fn stale_delivery(delivery: StaleGithubDelivery) -> pb::StaleGithubDelivery 
         delivery_id: delivery.delivery_id,
         event: delivery.event.as_str().to_owned(),
         payload: delivery.payload,
+    }
+}
+
+/// A definition kind; unspecified is `None` (the use-case names the missing field).
+pub fn from_definition_kind(raw: i32) -> Result<Option<DefinitionKind>, Error> {
+    match pb::DefinitionKind::try_from(raw) {
+        Ok(pb::DefinitionKind::Unspecified) => Ok(None),
+        Ok(pb::DefinitionKind::Ci) => Ok(Some(DefinitionKind::Ci)),
+        Ok(pb::DefinitionKind::Deploy) => Ok(Some(DefinitionKind::Deploy)),
+        Err(_) => Err(Error::invalid("kind", format!("unknown definition kind {raw}"))),
     }
 }

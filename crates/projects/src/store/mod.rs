@@ -12,8 +12,9 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::domain::{
-    DeliveryOutcome, DeploymentRecord, EnvName, EnvironmentState, GithubIntegrationRecord, KeptDelivery, ProjectCursor,
-    ProjectFilter, ProjectOrder, ProjectRecord, ReleaseRecord, Slug, StaleDelivery, TimeCursor,
+    DefinitionName, DefinitionRecord, DeliveryOutcome, DeploymentRecord, EnvName, EnvironmentState,
+    GithubIntegrationRecord, KeptDelivery, ProjectCursor, ProjectFilter, ProjectOrder, ProjectRecord, ReleaseRecord,
+    Slug, StaleDelivery, TimeCursor,
 };
 
 pub use mongo::MongoStore;
@@ -86,9 +87,34 @@ pub trait ProjectStore: Send + Sync + 'static {
     /// Replaces the whole project if its stored `version` equals `expected_version` (`project.version` must be
     /// `expected_version + 1`). The slug never changes.
     async fn replace_project(&self, project: &ProjectRecord, expected_version: i64) -> StoreResult<Replace>;
-    /// Deletes the project with its releases, deployments, GitHub integration and webhook delivery ids; `false` when
-    /// it did not exist.
+    /// Deletes the project with its releases, deployments, pipeline definitions, GitHub integration and webhook
+    /// delivery ids; `false` when it did not exist.
     async fn delete_project(&self, id: Uuid) -> StoreResult<bool>;
+
+    // ---- pipeline definitions
+    /// Inserts a new project with its first definitions: when it answers `Ok`, the project and every definition are
+    /// stored; when it fails (`Conflict("slug")`), the project is not there. Used to create projects with their
+    /// default definitions.
+    async fn insert_project_with_definitions(
+        &self,
+        project: &ProjectRecord,
+        definitions: &[DefinitionRecord],
+    ) -> StoreResult<()>;
+    /// `Conflict("definition name")` when the project already has a definition of that name.
+    async fn insert_definition(&self, definition: &DefinitionRecord) -> StoreResult<()>;
+    async fn definition(&self, project_id: Uuid, name: &DefinitionName) -> StoreResult<Option<DefinitionRecord>>;
+    /// Every definition of the project, by name.
+    async fn list_definitions(&self, project_id: Uuid) -> StoreResult<Vec<DefinitionRecord>>;
+    /// Replaces the definition if its stored `version` equals `expected_version` (`definition.version` must be
+    /// `expected_version + 1`). Name and project never change.
+    async fn replace_definition(&self, definition: &DefinitionRecord, expected_version: i64) -> StoreResult<Replace>;
+    /// Deletes the definition if its stored version equals `expected_version` (any version when `None`).
+    async fn delete_definition(
+        &self,
+        project_id: Uuid,
+        name: &DefinitionName,
+        expected_version: Option<i64>,
+    ) -> StoreResult<Replace>;
 
     // ---- releases
     /// `Conflict("release version")` when the project already has this version.

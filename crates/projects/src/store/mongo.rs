@@ -7,12 +7,13 @@
 //! are exact.
 //!
 //! No multi-document transactions: they need a replica set and were not checked on the wire-compatible servers used in
-//! tests. So `delete_project` removes releases, then deployments, then the GitHub integration and delivery ids, then
+//! tests. So `delete_project` removes releases, then deployments, then pipeline definitions, then the GitHub integration and delivery ids, then
 //! the project, in that order: if it stops half way, the project is still there and deleting it again finishes the job.
 //!
-//! One submodule per aggregate (`projects`, `releases`, `deployments`, `github`) holds its queries and document
+//! One submodule per aggregate (`projects`, `definitions`, `releases`, `deployments`, `github`) holds its queries and document
 //! mapping as inherent methods, `fields` reads typed fields out of documents; the trait impl here delegates.
 
+mod definitions;
 mod deployments;
 mod fields;
 mod github;
@@ -29,8 +30,9 @@ use uuid::Uuid;
 
 use super::{ProjectStore, Replace, StoreError, StoreResult};
 use crate::domain::{
-    DeliveryOutcome, DeploymentRecord, EnvName, EnvironmentState, GithubIntegrationRecord, KeptDelivery, ProjectCursor,
-    ProjectFilter, ProjectOrder, ProjectRecord, ReleaseRecord, Slug, StaleDelivery, TimeCursor,
+    DefinitionName, DefinitionRecord, DeliveryOutcome, DeploymentRecord, EnvName, EnvironmentState,
+    GithubIntegrationRecord, KeptDelivery, ProjectCursor, ProjectFilter, ProjectOrder, ProjectRecord, ReleaseRecord,
+    Slug, StaleDelivery, TimeCursor,
 };
 // `github.rs` takes these through `super`.
 use fields::{corrupt, date, time};
@@ -50,6 +52,7 @@ pub struct MongoStore {
     projects: Collection<Document>,
     releases: Collection<Document>,
     deployments: Collection<Document>,
+    definitions: Collection<Document>,
     github_integrations: Collection<Document>,
     webhook_deliveries: Collection<Document>,
 }
@@ -69,6 +72,7 @@ impl MongoStore {
             projects: db.collection("projects"),
             releases: db.collection("releases"),
             deployments: db.collection("deployments"),
+            definitions: db.collection("pipeline_definitions"),
             github_integrations: db.collection("github_integrations"),
             webhook_deliveries: db.collection("webhook_deliveries"),
             db,
@@ -117,6 +121,7 @@ impl MongoStore {
                     .build(),
             )
             .await?;
+        self.create_definition_indexes().await?;
         self.create_github_indexes().await?;
         Ok(())
     }
@@ -159,6 +164,40 @@ impl ProjectStore for MongoStore {
 
     async fn delete_project(&self, id: Uuid) -> StoreResult<bool> {
         self.delete_project_and_history(id).await
+    }
+
+    async fn insert_project_with_definitions(
+        &self,
+        project: &ProjectRecord,
+        definitions: &[DefinitionRecord],
+    ) -> StoreResult<()> {
+        self.insert_project_and_definitions(project, definitions).await
+    }
+
+    async fn insert_definition(&self, definition: &DefinitionRecord) -> StoreResult<()> {
+        self.insert_definition_row(definition).await
+    }
+
+    async fn definition(&self, project_id: Uuid, name: &DefinitionName) -> StoreResult<Option<DefinitionRecord>> {
+        self.find_definition(project_id, name).await
+    }
+
+    async fn list_definitions(&self, project_id: Uuid) -> StoreResult<Vec<DefinitionRecord>> {
+        self.query_definitions(project_id).await
+    }
+
+    async fn replace_definition(&self, definition: &DefinitionRecord, expected_version: i64) -> StoreResult<Replace> {
+        self.compare_and_replace_definition(definition, expected_version).await
+    }
+
+    async fn delete_definition(
+        &self,
+        project_id: Uuid,
+        name: &DefinitionName,
+        expected_version: Option<i64>,
+    ) -> StoreResult<Replace> {
+        self.compare_and_delete_definition(project_id, name, expected_version)
+            .await
     }
 
     async fn insert_release(&self, release: &ReleaseRecord) -> StoreResult<()> {

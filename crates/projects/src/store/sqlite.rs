@@ -5,9 +5,10 @@
 //! see `migrations/sqlite/0001_init.sql`. Write transactions start with `BEGIN IMMEDIATE` so two writers queue on the
 //! busy timeout instead of deadlocking on a read-to-write upgrade.
 //!
-//! One submodule per aggregate (`projects`, `releases`, `deployments`, `github`) holds its queries and row mapping as
+//! One submodule per aggregate (`projects`, `definitions`, `releases`, `deployments`, `github`) holds its queries and row mapping as
 //! inherent methods; the trait impl here delegates to them.
 
+mod definitions;
 mod deployments;
 mod github;
 mod projects;
@@ -22,8 +23,9 @@ use devopstrack_platform::sqlite::ColumnError;
 
 use super::{ProjectStore, Replace, StoreError, StoreResult};
 use crate::domain::{
-    DeliveryOutcome, DeploymentRecord, EnvName, EnvironmentState, GithubIntegrationRecord, KeptDelivery, ProjectCursor,
-    ProjectFilter, ProjectOrder, ProjectRecord, ReleaseRecord, Slug, StaleDelivery, TimeCursor,
+    DefinitionName, DefinitionRecord, DeliveryOutcome, DeploymentRecord, EnvName, EnvironmentState,
+    GithubIntegrationRecord, KeptDelivery, ProjectCursor, ProjectFilter, ProjectOrder, ProjectRecord, ReleaseRecord,
+    Slug, StaleDelivery, TimeCursor,
 };
 
 const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
@@ -82,6 +84,40 @@ impl ProjectStore for SqliteStore {
 
     async fn delete_project(&self, id: Uuid) -> StoreResult<bool> {
         self.delete_project_and_history(id).await
+    }
+
+    async fn insert_project_with_definitions(
+        &self,
+        project: &ProjectRecord,
+        definitions: &[DefinitionRecord],
+    ) -> StoreResult<()> {
+        self.insert_project_and_definitions(project, definitions).await
+    }
+
+    async fn insert_definition(&self, definition: &DefinitionRecord) -> StoreResult<()> {
+        self.insert_definition_row(definition).await
+    }
+
+    async fn definition(&self, project_id: Uuid, name: &DefinitionName) -> StoreResult<Option<DefinitionRecord>> {
+        self.find_definition(project_id, name).await
+    }
+
+    async fn list_definitions(&self, project_id: Uuid) -> StoreResult<Vec<DefinitionRecord>> {
+        self.query_definitions(project_id).await
+    }
+
+    async fn replace_definition(&self, definition: &DefinitionRecord, expected_version: i64) -> StoreResult<Replace> {
+        self.compare_and_replace_definition(definition, expected_version).await
+    }
+
+    async fn delete_definition(
+        &self,
+        project_id: Uuid,
+        name: &DefinitionName,
+        expected_version: Option<i64>,
+    ) -> StoreResult<Replace> {
+        self.compare_and_delete_definition(project_id, name, expected_version)
+            .await
     }
 
     async fn insert_release(&self, release: &ReleaseRecord) -> StoreResult<()> {

@@ -315,6 +315,7 @@ pub fn deployment(
         }),
         triggered_by: String::new(),
         pipeline_id: String::new(),
+        rollback: false,
     }
 }
 

@@ -1,5 +1,6 @@
 //! The projects crate's single integration-test binary.
 
+mod grpc_definitions;
 mod grpc_deployments;
 mod grpc_github;
 mod grpc_github_deliveries;

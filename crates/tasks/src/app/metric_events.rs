@@ -17,7 +17,7 @@ use prost::Message;
 use devopstrack_proto::metrics::v1 as pb;
 
 use crate::convert;
-use crate::domain::{CommitRef, JobId, JobStatus, Pipeline, PipelineStatus, Source, StateChange};
+use crate::domain::{CommitRef, JobId, JobStatus, Pipeline, PipelineStatus, Source, StateChange, Trigger};
 use crate::store::{Delivery, MetricEvent, MetricEventKind};
 
 /// A running attempt before a transition: `(job, attempt, started_at)`.
@@ -121,6 +121,8 @@ pub(super) fn deployment(p: &Pipeline, now: DateTime<Utc>) -> Option<MetricEvent
         finished_at: Some(convert::timestamp(finished)),
         pipeline_id: p.id.to_string(),
         source: source(&p.meta.source).into(),
+        // DORA counts a rollback as remediation (see crates/metrics/README.md).
+        rollback: p.meta.trigger == Trigger::Rollback,
     };
     Some(MetricEvent {
         kind: MetricEventKind::Deployment,

@@ -10,6 +10,7 @@
 //! last, or the one this process just created, see [`handoff`]); a stale copy only costs a lost compare-and-set, after
 //! which the loop reads the stored pipeline as usual.
 
+mod definitions;
 mod external;
 mod handoff;
 mod jobs;
@@ -17,6 +18,7 @@ mod metric_events;
 mod outboxes;
 mod pipelines;
 mod queue;
+mod rollback;
 mod stream;
 mod writes;
 
@@ -43,8 +45,10 @@ pub use jobs::Batch;
 pub use queue::Redelivered;
 
 pub use crate::domain::external::TrackExternalRun;
+pub use definitions::CreateRun;
 pub use external::require_tracker;
 pub use pipelines::{CreatePipeline, JobLog, PipelinePage, PipelineQuery};
+pub use rollback::{RollbackRun, RolledBack};
 
 /// Where "now" comes from: the system clock, or a test's.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;

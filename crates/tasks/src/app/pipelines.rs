@@ -8,8 +8,8 @@ use devopstrack_platform::auth::{Principal, Role};
 
 use super::{TasksApp, require, writes};
 use crate::domain::{
-    Actor, CommitRef, DeployRequest, DeployTarget, IdempotencyKey, JobId, JobStatus, Pipeline, PipelineId,
-    PipelineInput, PipelineMeta, PipelineSpec, PipelineStatus, ProjectRef, Source, Trigger,
+    Actor, CommitRef, DefinitionRef, DeployRequest, DeployTarget, IdempotencyKey, JobId, JobStatus, Pipeline,
+    PipelineId, PipelineInput, PipelineMeta, PipelineSpec, PipelineStatus, ProjectRef, Source, Trigger,
 };
 use crate::error::Error;
 use crate::store::{Created, PipelineFilter};
@@ -32,6 +32,8 @@ pub struct CreatePipeline {
     /// Optional: the commit the run builds or deploys (see [`CommitRef::parse`]); `commit_time` needs `commit_sha`.
     pub commit_sha: String,
     pub commit_time: Option<DateTime<Utc>>,
+    /// The definition the stages come from (runs from definitions, `app/definitions.rs`); `None` for a free-form spec.
+    pub definition: Option<DefinitionRef>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -102,6 +104,7 @@ impl TasksApp {
         };
         let now = self.now();
         let (mut pipeline, effects) = Pipeline::new(spec, meta, now);
+        pipeline.definition = new.definition.clone();
         let writes = writes::for_effects(&pipeline, &effects, now);
         match self.store.create_pipeline(&pipeline, &writes).await? {
             Created::Created { number } => {

@@ -10,7 +10,7 @@ use devopstrack_proto::tasks::v1 as pb;
 
 use super::metric_events::{self, Running};
 use crate::convert;
-use crate::domain::{Effect, JobStatus, Pipeline, PipelineStatus, Source, StateChange};
+use crate::domain::{Effect, JobStatus, Pipeline, PipelineStatus, Source, StateChange, Trigger};
 use crate::store::{Delivery, NewEvent, OutboxEntry, QueuedJob, Writes};
 
 /// The attempts running in `p` (taken before a transition, since ending an attempt may clear its start time).
@@ -130,6 +130,7 @@ fn deployment(p: &Pipeline, now: DateTime<Utc>) -> Option<OutboxEntry> {
             finished_at: Some(convert::timestamp(finished)),
             triggered_by: p.meta.triggered_by.clone(),
             pipeline_id: p.id.to_string(),
+            rollback: p.meta.trigger == Trigger::Rollback,
         }),
     };
     Some(OutboxEntry {

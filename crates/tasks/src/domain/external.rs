@@ -162,6 +162,7 @@ impl Pipeline {
         let mut p = Self {
             id: PipelineId::new(),
             number: 0,
+            definition: None,
             meta,
             stages: vec![Stage {
                 name: slug_name(&run.name, "workflow"),

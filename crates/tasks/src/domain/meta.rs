@@ -56,6 +56,8 @@ pub enum Trigger {
     Chat,
     Webhook,
     Api,
+    /// A run of the deploy definition back to an environment's previous good version (`app/rollback.rs`).
+    Rollback,
 }
 
 impl Trigger {
@@ -65,14 +67,29 @@ impl Trigger {
             Trigger::Chat => "chat",
             Trigger::Webhook => "webhook",
             Trigger::Api => "api",
+            Trigger::Rollback => "rollback",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Trigger::Manual, Trigger::Chat, Trigger::Webhook, Trigger::Api]
-            .into_iter()
-            .find(|t| t.as_str() == s)
+        [
+            Trigger::Manual,
+            Trigger::Chat,
+            Trigger::Webhook,
+            Trigger::Api,
+            Trigger::Rollback,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == s)
     }
+}
+
+/// The pipeline definition a run was created from (projects' definitions): its name and the definition's version at
+/// the time, so a later edit of the definition does not hide what this run ran.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefinitionRef {
+    pub name: String,
+    pub version: i64,
 }
 
 /// Where the run executes: on DevOpsTrack's workers, or on GitHub Actions and only tracked here.

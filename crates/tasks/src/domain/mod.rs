@@ -1,20 +1,23 @@
 //! The tasks domain: the validated pipeline spec and the pure state machine of a pipeline run. No I/O, no tonic.
 //!
-//! [`spec`] parses what a caller asks to run; [`Pipeline`] is one run, driven only by its transitions
+//! [`spec`] (the shared `devopstrack-pipeline-spec` crate) parses what a caller asks to run; [`Pipeline`] is one run, driven only by its transitions
 //! (`start_job`, `finish_job`, `cancel`, `approve`, `reject`, `retry_job`), each returning the [`Effect`]s to carry out.
 //! [`external`] merges deliveries about runs tracked from GitHub Actions, which those transitions refuse.
 
 mod approvals;
-mod executor;
 pub mod external;
-mod external_ref;
-mod field;
 mod meta;
 mod pipeline;
 mod run_request;
-pub mod spec;
 mod state;
 mod transitions;
+
+// The spec a run is asked to execute is validated in the shared crate (projects validates definitions with it too).
+pub use devopstrack_pipeline_spec::spec;
+use devopstrack_pipeline_spec::{executor, external_ref};
+mod field {
+    pub use devopstrack_pipeline_spec::FieldError;
+}
 
 pub use devopstrack_platform::auth::Role;
 pub use field::FieldError;

@@ -9,7 +9,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::meta::{JobId, PipelineId, PipelineMeta, environment_gates};
+use super::meta::{DefinitionRef, JobId, PipelineId, PipelineMeta, environment_gates};
 use super::spec::{JobSpec, Name, PipelineSpec};
 use super::state::{JobStatus, PipelineStatus};
 
@@ -138,6 +138,9 @@ pub struct Pipeline {
     pub id: PipelineId,
     /// The project's run number (1, 2, 3…), assigned by the store in the create itself; 0 until then.
     pub number: u64,
+    /// The definition the run was created from; `None` for a free-form spec (and tracked runs). Set by the app after
+    /// [`Pipeline::new`].
+    pub definition: Option<DefinitionRef>,
     pub meta: PipelineMeta,
     pub stages: Vec<Stage>,
     pub status: PipelineStatus,
@@ -189,6 +192,7 @@ impl Pipeline {
         let mut p = Self {
             id: PipelineId::new(),
             number: 0,
+            definition: None,
             meta,
             stages,
             status: PipelineStatus::Queued,

@@ -10,6 +10,7 @@ mod helpers;
 mod metrics_delivery;
 mod outbox_recovery;
 mod redis_outage;
+mod runs;
 mod store;
 mod worker_kill;
 mod worker_lease;

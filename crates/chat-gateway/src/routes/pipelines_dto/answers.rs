@@ -46,6 +46,20 @@ pub struct PipelineBody {
     pub cancelled_by: Option<String>,
     /// The commit it builds or deploys, when one was named (a deploy's DORA lead time counts from its `time`).
     pub commit: Option<CommitBody>,
+    /// The project's pipeline definition the run was created from (`POST /api/v1/projects/{slug}/runs`, or a
+    /// rollback), with that definition's version at the time; absent for a free-form pipeline.
+    pub definition: Option<DefinitionRefBody>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = DefinitionRef)]
+pub struct DefinitionRefBody {
+    /// The definition's name.
+    pub name: String,
+    /// The definition's version when the run was created.
+    #[schema(minimum = 1)]
+    pub version: i64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -64,6 +78,10 @@ impl From<pb::Pipeline> for PipelineBody {
             id: p.id,
             project: p.project,
             number: p.number,
+            definition: (!p.definition.is_empty()).then(|| DefinitionRefBody {
+                name: p.definition.clone(),
+                version: p.definition_version,
+            }),
             environment: non_empty(p.environment),
             version: non_empty(p.version),
             trigger: Trigger::from_proto(p.trigger),

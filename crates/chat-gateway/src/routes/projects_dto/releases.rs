@@ -81,6 +81,9 @@ pub struct DeploymentBody {
     pub finished_at: Option<DateTime<Utc>>,
     pub triggered_by: String,
     pub pipeline_id: Option<String>,
+    /// This deployment was a rollback (`POST …/environments/{env}/rollback`): the version deployed before it is the
+    /// one rolled back. DORA counts it as remediation.
+    pub rollback: bool,
 }
 
 impl From<pb::Deployment> for DeploymentBody {
@@ -96,6 +99,7 @@ impl From<pb::Deployment> for DeploymentBody {
             finished_at: time(d.finished_at),
             triggered_by: d.triggered_by,
             pipeline_id: non_empty(d.pipeline_id),
+            rollback: d.rollback,
         }
     }
 }
@@ -168,6 +172,8 @@ impl RecordDeploymentBody {
                 finished_at: Some(timestamp(self.finished_at)),
                 triggered_by: self.triggered_by.unwrap_or_default(),
                 pipeline_id: self.pipeline_id.unwrap_or_default(),
+                // Rollbacks are recorded by tasks, which knows a run was one.
+                rollback: false,
             }),
         }
     }

@@ -4,6 +4,7 @@
 //! `hostile_input`.
 
 mod actions;
+mod definitions;
 mod hostile_input;
 mod lifecycle;
 mod permissions;

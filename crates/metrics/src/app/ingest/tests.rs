@@ -79,6 +79,7 @@ fn deployments(from: usize, n: usize) -> Vec<Event> {
                 finished_at: DateTime::<Utc>::UNIX_EPOCH,
                 pipeline_id: String::new(),
                 source: Source::DevOpsTrack,
+                rollback: false,
             })
         })
         .collect()

@@ -32,6 +32,7 @@ fn dep(id: &str, env: &str, status: DeploymentStatus, at: f64, commit: Option<(&
         finished_at: t(at),
         pipeline_id: String::new(),
         source: Source::DevOpsTrack,
+        rollback: false,
     }
 }
 
@@ -172,6 +173,44 @@ fn failures_recoveries_and_rework() {
     assert_eq!(m.recovery_time.level, Some(Level::High));
     assert_eq!(m.rework_rate.rework_deployments, 2);
     assert_eq!(m.rework_rate.rate, Some(0.4));
+}
+
+fn rollback(id: &str, at: f64) -> Deployment {
+    Deployment {
+        rollback: true,
+        ..ok(id, at)
+    }
+}
+
+#[test]
+fn a_rollback_is_a_remediation_not_a_change() {
+    // d1 at 10h, d2 at 20h, then a rollback r3 at 22h undoes d2: d2 is a change failure and recovers 2 h after it
+    // finished (high). r3 is no deployment of a change (frequency 2, CFR 1 of 2); d4 at 30h, within 24 h after the
+    // rollback, is rework (1 of 2).
+    let deps = [ok("d1", 10.0), ok("d2", 20.0), rollback("r3", 22.0), ok("d4", 30.0)];
+    let m = report(&deps, &[], &[]).overall;
+    assert_eq!(m.deployment_frequency.deployments, 3, "d1, d2 and d4, not the rollback");
+    assert_eq!(
+        (m.change_failure_rate.deployments, m.change_failure_rate.failures),
+        (3, 1)
+    );
+    assert_eq!(m.recovery_time.recoveries, 1);
+    assert_eq!(m.recovery_time.median_seconds, Some(2.0 * 3600.0));
+    assert_eq!(m.rework_rate.rework_deployments, 1);
+}
+
+#[test]
+fn a_rollback_after_a_failed_deployment_ends_its_streak() {
+    // d1 ok, f2 fails at 20h, rollback r3 at 21h: recovery 1 h from f2. f2 is the only change failure: d1 was not
+    // undone (the rollback followed a failure).
+    let deps = [ok("d1", 10.0), failed("f2", 20.0), rollback("r3", 21.0)];
+    let m = report(&deps, &[], &[]).overall;
+    assert_eq!(m.recovery_time.recoveries, 1);
+    assert_eq!(m.recovery_time.median_seconds, Some(3600.0));
+    assert_eq!(
+        (m.change_failure_rate.deployments, m.change_failure_rate.failures),
+        (2, 1)
+    );
 }
 
 #[test]

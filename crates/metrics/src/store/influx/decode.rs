@@ -44,6 +44,8 @@ pub fn event(measurement: Measurement, record: &Record) -> Result<Event, StoreEr
             finished_at: row.required_time("finished_at_us")?,
             pipeline_id: row.required_string("pipeline_id")?,
             source: row.parsed("source", Source::parse)?,
+            // Absent in points written before rollbacks existed: they were not.
+            rollback: row.integer("rollback")?.is_some_and(|n| n != 0),
         }),
         Measurement::Change => Event::Change(Change {
             event_id,

@@ -72,6 +72,7 @@ pub fn encode(event: &Event) -> Result<String, EncodeError> {
             fields.time("finished_at_us", Some(e.finished_at));
             fields.string("pipeline_id", &e.pipeline_id);
             fields.string("source", e.source.as_str());
+            fields.integer("rollback", i64::from(e.rollback));
         }
         Event::Change(e) => {
             fields.string("commit_sha", &e.commit_sha);

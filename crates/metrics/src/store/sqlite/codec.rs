@@ -72,6 +72,7 @@ const DEPLOYMENTS: Table = Table {
         "started_at",
         "pipeline_id",
         "source",
+        "rollback",
     ],
     dora_columns: &[
         "event_id",
@@ -81,6 +82,7 @@ const DEPLOYMENTS: Table = Table {
         "status",
         "commit_sha",
         "commit_time",
+        "rollback",
     ],
 };
 
@@ -161,7 +163,8 @@ pub fn bind<'q>(query: Q<'q>, event: &Event) -> Q<'q> {
             .bind(opt_micros(e.commit_time))
             .bind(opt_micros(e.started_at))
             .bind(e.pipeline_id.clone())
-            .bind(e.source.as_str()),
+            .bind(e.source.as_str())
+            .bind(e.rollback),
         Event::Change(e) => query
             .bind(e.commit_sha.clone())
             .bind(e.repository.clone())
@@ -231,6 +234,7 @@ pub fn decode(measurement: Measurement, row: &SqliteRow) -> Result<Event, Column
             finished_at: time,
             pipeline_id: text(row, 9)?,
             source: parsed(row, 10, "source", Source::parse)?,
+            rollback: row.try_get::<bool, _>(11)?,
         }),
         Measurement::Change => Event::Change(Change {
             event_id,

@@ -36,7 +36,7 @@ fn rows<T: DeserializeOwned>(json: &str) -> Result<Vec<T>, ColumnError> {
     serde_json::from_str(json).map_err(|e| ColumnError::Corrupt(format!("packed rows: {e}")))
 }
 
-type DeploymentRow = (String, i64, String, String, String, String, Option<i64>);
+type DeploymentRow = (String, i64, String, String, String, String, Option<i64>, i64);
 type ChangeRow = (String, i64, String, String);
 type IncidentRow = (String, i64, String, String, String, i64, Option<i64>);
 
@@ -46,7 +46,7 @@ pub fn decode(measurement: Measurement, json: &str) -> Result<Vec<Event>, Column
         Measurement::Deployment => rows::<DeploymentRow>(json)?
             .into_iter()
             .map(
-                |(event_id, at, project, environment, status, commit_sha, commit_time)| {
+                |(event_id, at, project, environment, status, commit_sha, commit_time, rollback)| {
                     Ok(Event::Deployment(Deployment {
                         event_id,
                         project,
@@ -60,6 +60,7 @@ pub fn decode(measurement: Measurement, json: &str) -> Result<Vec<Event>, Column
                         finished_at: time(at)?,
                         pipeline_id: String::new(),
                         source: Source::DevOpsTrack,
+                        rollback: rollback != 0,
                     }))
                 },
             )
@@ -104,14 +105,17 @@ mod tests {
 
     #[test]
     fn packed_rows_decode_and_bad_values_are_corrupt() {
-        let json = r#"[["d1",1700000000000001,"shop","dev","rolled_back","abc",null]]"#;
+        let json = r#"[["d1",1700000000000001,"shop","dev","rolled_back","abc",null,1]]"#;
         let got = decode(Measurement::Deployment, json).unwrap();
         let Event::Deployment(d) = &got[0] else {
             panic!("{got:?}")
         };
-        assert_eq!((d.status, d.commit_time), (DeploymentStatus::RolledBack, None));
+        assert_eq!(
+            (d.status, d.commit_time, d.rollback),
+            (DeploymentStatus::RolledBack, None, true)
+        );
         assert_eq!(d.finished_at.timestamp_micros(), 1_700_000_000_000_001);
-        let bad = r#"[["d1",1,"shop","dev","exploded","abc",null]]"#;
+        let bad = r#"[["d1",1,"shop","dev","exploded","abc",null,0]]"#;
         assert!(matches!(
             decode(Measurement::Deployment, bad),
             Err(ColumnError::Corrupt(_))

@@ -169,6 +169,7 @@ fn every_kind() -> Vec<Event> {
             finished_at: t,
             pipeline_id: "pl-42".into(),
             source: Source::Github,
+            rollback: true,
         }),
         Event::Change(Change {
             event_id: "chg-full".into(),

@@ -215,6 +215,7 @@ pub fn deployment(event_id: &str, project: &str, environment: &str, finished_at:
         finished_at,
         pipeline_id: "pipe-9".to_owned(),
         source: Source::Github,
+        rollback: false,
     })
 }
 

@@ -69,6 +69,7 @@ pub fn deployment(id: &str, project: &str, env: &str, status: DeploymentStatus, 
         finished_at: finished,
         pipeline_id: String::new(),
         source: Source::DevOpsTrack,
+        rollback: false,
     }
 }
 

@@ -9,8 +9,9 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::domain::{
-    DeliveryOutcome, DeploymentRecord, EnvName, EnvironmentState, GithubIntegrationRecord, KeptDelivery, ProjectCursor,
-    ProjectFilter, ProjectOrder, ProjectRecord, ReleaseRecord, Slug, StaleDelivery, TimeCursor,
+    DefinitionName, DefinitionRecord, DeliveryOutcome, DeploymentRecord, EnvName, EnvironmentState,
+    GithubIntegrationRecord, KeptDelivery, ProjectCursor, ProjectFilter, ProjectOrder, ProjectRecord, ReleaseRecord,
+    Slug, StaleDelivery, TimeCursor,
 };
 use crate::store::{ProjectStore, Replace, StoreResult};
 
@@ -74,6 +75,41 @@ impl ProjectStore for InvalidatingStore {
     async fn delete_project(&self, id: Uuid) -> StoreResult<bool> {
         let _bump = self.bump();
         self.inner.delete_project(id).await
+    }
+
+    async fn insert_project_with_definitions(
+        &self,
+        project: &ProjectRecord,
+        definitions: &[DefinitionRecord],
+    ) -> StoreResult<()> {
+        let _bump = self.bump();
+        self.inner.insert_project_with_definitions(project, definitions).await
+    }
+
+    // Definitions are not in any cached answer: no bump.
+    async fn insert_definition(&self, definition: &DefinitionRecord) -> StoreResult<()> {
+        self.inner.insert_definition(definition).await
+    }
+
+    async fn definition(&self, project_id: Uuid, name: &DefinitionName) -> StoreResult<Option<DefinitionRecord>> {
+        self.inner.definition(project_id, name).await
+    }
+
+    async fn list_definitions(&self, project_id: Uuid) -> StoreResult<Vec<DefinitionRecord>> {
+        self.inner.list_definitions(project_id).await
+    }
+
+    async fn replace_definition(&self, definition: &DefinitionRecord, expected_version: i64) -> StoreResult<Replace> {
+        self.inner.replace_definition(definition, expected_version).await
+    }
+
+    async fn delete_definition(
+        &self,
+        project_id: Uuid,
+        name: &DefinitionName,
+        expected_version: Option<i64>,
+    ) -> StoreResult<Replace> {
+        self.inner.delete_definition(project_id, name, expected_version).await
     }
 
     async fn insert_release(&self, release: &ReleaseRecord) -> StoreResult<()> {

@@ -49,6 +49,7 @@ impl MongoStore {
             "finished_at_us": deployment.finished_at.timestamp_micros(),
             "triggered_by": &deployment.triggered_by,
             "pipeline_id": &deployment.pipeline_id,
+            "rollback": deployment.rollback,
         };
         match self.deployments.insert_one(document).await {
             Ok(_) => Ok((deployment.clone(), true)),
@@ -130,5 +131,7 @@ fn deployment_from_doc(d: &Document) -> StoreResult<DeploymentRecord> {
         finished_at: time(d, "finished_at_us")?,
         triggered_by: string(d, "triggered_by")?,
         pipeline_id: string(d, "pipeline_id")?,
+        // Absent in deployments recorded before rollbacks existed: they were not.
+        rollback: d.get_bool("rollback").unwrap_or(false),
     })
 }

@@ -122,6 +122,7 @@ impl MongoStore {
         let id = id.to_string();
         self.releases.delete_many(doc! { "project_id": &id }).await?;
         self.deployments.delete_many(doc! { "project_id": &id }).await?;
+        self.definitions.delete_many(doc! { "project_id": &id }).await?;
         self.delete_github_data(&id).await?;
         let deleted = self.projects.delete_one(doc! { "_id": &id }).await?;
         Ok(deleted.deleted_count > 0)

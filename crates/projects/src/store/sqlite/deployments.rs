@@ -17,7 +17,8 @@ use crate::store::{StoreError, StoreResult};
 
 macro_rules! deployment_columns {
     () => {
-        "id, project_id, environment, version, commit_sha, status, started_at, finished_at, triggered_by, pipeline_id"
+        "id, project_id, environment, version, commit_sha, status, started_at, finished_at, triggered_by, pipeline_id, \
+         rollback"
     };
 }
 
@@ -58,7 +59,7 @@ impl SqliteStore {
         let inserted = sqlx::query(concat!(
             "INSERT INTO deployments (",
             deployment_columns!(),
-            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (id) DO NOTHING"
+            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (id) DO NOTHING"
         ))
         .bind(&deployment.id)
         .bind(deployment.project_id.to_string())
@@ -70,6 +71,7 @@ impl SqliteStore {
         .bind(micros(deployment.finished_at))
         .bind(&deployment.triggered_by)
         .bind(&deployment.pipeline_id)
+        .bind(deployment.rollback)
         .execute(&self.pool)
         .await?;
         if inserted.rows_affected() > 0 {
@@ -206,5 +208,6 @@ fn deployment_from_row(row: &SqliteRow) -> StoreResult<DeploymentRecord> {
         finished_at: time_col(row, "finished_at")?,
         triggered_by: row.try_get("triggered_by")?,
         pipeline_id: row.try_get("pipeline_id")?,
+        rollback: row.try_get("rollback")?,
     })
 }

@@ -24,27 +24,7 @@ macro_rules! project_columns {
 
 impl SqliteStore {
     pub(super) async fn insert_project_row(&self, project: &ProjectRecord) -> StoreResult<()> {
-        sqlx::query(concat!(
-            "INSERT INTO projects (",
-            project_columns!(),
-            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
-        ))
-        .bind(project.id.to_string())
-        .bind(project.slug.as_str())
-        .bind(project.name.as_str())
-        .bind(&project.description)
-        .bind(tags_json(&project.tags)?)
-        .bind(&project.owner)
-        .bind(repositories_json(&project.repositories)?)
-        .bind(environments_json(&project.environments)?)
-        .bind(project.version)
-        .bind(micros(project.created_at))
-        .bind(micros(project.updated_at))
-        .bind(project.archived_at.map(micros))
-        .execute(&self.pool)
-        .await
-        .map_err(conflict_on_unique("slug"))?;
-        Ok(())
+        insert_project_with(&self.pool, project).await
     }
 
     pub(super) async fn find_project_by_id(&self, id: Uuid) -> StoreResult<Option<ProjectRecord>> {
@@ -179,6 +159,10 @@ impl SqliteStore {
             .bind(&id)
             .execute(&mut *tx)
             .await?;
+        sqlx::query("DELETE FROM pipeline_definitions WHERE project_id = ?1")
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM github_integrations WHERE project_id = ?1")
             .bind(&id)
             .execute(&mut *tx)
@@ -194,6 +178,34 @@ impl SqliteStore {
         tx.commit().await?;
         Ok(deleted.rows_affected() > 0)
     }
+}
+
+/// Inserts the project row with `executor` (the pool, or a transaction that inserts more with it).
+pub(super) async fn insert_project_with<'e, E>(executor: E, project: &ProjectRecord) -> StoreResult<()>
+where
+    E: sqlx::Executor<'e, Database = Sqlite>,
+{
+    sqlx::query(concat!(
+        "INSERT INTO projects (",
+        project_columns!(),
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+    ))
+    .bind(project.id.to_string())
+    .bind(project.slug.as_str())
+    .bind(project.name.as_str())
+    .bind(&project.description)
+    .bind(tags_json(&project.tags)?)
+    .bind(&project.owner)
+    .bind(repositories_json(&project.repositories)?)
+    .bind(environments_json(&project.environments)?)
+    .bind(project.version)
+    .bind(micros(project.created_at))
+    .bind(micros(project.updated_at))
+    .bind(project.archived_at.map(micros))
+    .execute(executor)
+    .await
+    .map_err(conflict_on_unique("slug"))?;
+    Ok(())
 }
 
 // ---- JSON columns

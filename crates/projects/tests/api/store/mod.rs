@@ -35,6 +35,7 @@ macro_rules! conformance {
     )+};
 }
 
+mod definitions;
 mod github;
 mod github_recovery;
 mod history;
@@ -196,6 +197,7 @@ pub fn deployment(
         finished_at,
         triggered_by: "tasks".to_owned(),
         pipeline_id: format!("pipeline-{id}"),
+        rollback: false,
     }
 }
 

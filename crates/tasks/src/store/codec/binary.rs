@@ -1,10 +1,10 @@
-//! The binary pipeline document (format 4). Layout, in order (`str` = varint length + UTF-8, `opt` = 0 | 1 + value,
+//! The binary pipeline document (format 5). Layout, in order (`str` = varint length + UTF-8, `opt` = 0 | 1 + value,
 //! `time` = zigzag varint seconds + varint nanoseconds, `id` = 16 raw UUID bytes):
 //!
 //! pipeline: id, project str, target opt(environment str, version str, tier u8, protected u8), trigger u8,
 //! triggered_by str, idempotency_key opt str, github opt(url str, id str), status u8, active_stage varint,
 //! created_at time, started_at opt time, finished_at opt time, cancelled_by opt str, commit opt(sha str, time opt
-//! time), stage count varint, stages.
+//! time), stage count varint, stages, definition opt(name str, version varint).
 //! stage: name str, job count varint, jobs. job: id, name str, executor (0 simulate: duration_ms varint, fail_rate
 //! f64 LE, log_lines varint | 1 any other kind: kind str, params as compact JSON str), timeout_s varint,
 //! retry (max_attempts, initial_backoff_ms, max_backoff_ms varints), flags u8 (allow_failure 1, requires_approval 2,
@@ -12,8 +12,8 @@
 //! finished_at opt time, exit_reason opt str, approved_by opt str, approved_at opt time, rejected_by opt str,
 //! lease_losses varint.
 //!
-//! Format 3 is the same without `approved_at` (decoded as unknown), format 2 also without `commit` (decoded as no
-//! commit); both are still read, never written.
+//! Format 4 is the same without the trailing `definition` (decoded as none), format 3 also without `approved_at`
+//! (decoded as unknown), format 2 also without `commit` (decoded as no commit); all are still read, never written.
 
 use super::corrupt;
 use super::wire::{Reader, Writer};
@@ -22,13 +22,19 @@ use crate::domain::spec::{
     RetryPolicy, SimulateParams,
 };
 use crate::domain::{
-    CommitRef, DeployTarget, Job, JobId, JobStatus, Pipeline, PipelineId, PipelineMeta, PipelineStatus, Source, Stage,
-    Tier, Trigger,
+    CommitRef, DefinitionRef, DeployTarget, Job, JobId, JobStatus, Pipeline, PipelineId, PipelineMeta, PipelineStatus,
+    Source, Stage, Tier, Trigger,
 };
 use crate::store::StoreError;
 
 const TIERS: [Tier; 3] = [Tier::Development, Tier::Staging, Tier::Production];
-const TRIGGERS: [Trigger; 4] = [Trigger::Manual, Trigger::Chat, Trigger::Webhook, Trigger::Api];
+const TRIGGERS: [Trigger; 5] = [
+    Trigger::Manual,
+    Trigger::Chat,
+    Trigger::Webhook,
+    Trigger::Api,
+    Trigger::Rollback,
+];
 const PIPELINE_STATUSES: [PipelineStatus; 6] = [
     PipelineStatus::Queued,
     PipelineStatus::Running,
@@ -103,6 +109,14 @@ pub(super) fn encode(p: &Pipeline, out: &mut Vec<u8>) {
             job(&mut w, j);
         }
     }
+    match &p.definition {
+        None => w.u8(0),
+        Some(d) => {
+            w.u8(1);
+            w.str(&d.name);
+            w.varint(d.version.max(0) as u64);
+        }
+    }
 }
 
 fn job(w: &mut Writer<'_>, j: &Job) {
@@ -145,7 +159,7 @@ fn job(w: &mut Writer<'_>, j: &Job) {
     w.varint(j.lease_losses.into());
 }
 
-/// Decodes the document after its prefix, laid out as `format` (2 to 4: see the module docs).
+/// Decodes the document after its prefix, laid out as `format` (2 to 5: see the module docs).
 pub(super) fn decode(bytes: &[u8], format: u8) -> Result<Pipeline, StoreError> {
     let mut r = Reader { bytes, at: 0 };
     let id = PipelineId::parse(&r.id()?.to_string()).map_err(|e| corrupt(format!("pipeline id: {e}")))?;
@@ -196,6 +210,16 @@ pub(super) fn decode(bytes: &[u8], format: u8) -> Result<Pipeline, StoreError> {
         }
         stages.push(Stage { name, jobs });
     }
+    let definition = match format {
+        2..=4 => None,
+        _ => match r.u8()? {
+            0 => None,
+            _ => Some(DefinitionRef {
+                name: r.str()?,
+                version: i64::try_from(r.varint()?).map_err(|_| corrupt("definition version"))?,
+            }),
+        },
+    };
     if r.at != bytes.len() {
         return Err(corrupt("pipeline document: trailing bytes"));
     }
@@ -206,6 +230,7 @@ pub(super) fn decode(bytes: &[u8], format: u8) -> Result<Pipeline, StoreError> {
         id,
         // Not part of the document: the store keeps it beside (see `store::codec`).
         number: 0,
+        definition,
         meta: PipelineMeta {
             project,
             target,

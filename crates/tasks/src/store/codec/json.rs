@@ -199,6 +199,8 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Pipeline, StoreError> {
         id,
         // Not part of the document: the store keeps it beside (see `store::codec`).
         number: 0,
+        // The JSON form predates definitions.
+        definition: None,
         meta: PipelineMeta {
             project: doc.project,
             target,

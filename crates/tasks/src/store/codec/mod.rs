@@ -1,7 +1,7 @@
 //! How a [`Pipeline`] is stored: the same bytes in every store. The current form is a compact binary document (a
 //! magic prefix and format byte, then every field in a fixed order: varints, length-prefixed strings, raw UUIDs);
-//! pipelines stored earlier as JSON (`{"format":1,…}`, [`json`]) or in binary formats 2 (without the commit) and 3
-//! (without the approval time) are still read. Every write stores the current binary form.
+//! pipelines stored earlier as JSON (`{"format":1,…}`, [`json`]) or in binary formats 2 (without the commit), 3
+//! (without the approval time) and 4 (without the definition) are still read. Every write stores the current binary form.
 //!
 //! The run number is not in the document: the stores keep it beside it (a hash field, a column) and set
 //! `Pipeline::number` when they read one, so decoding answers 0.
@@ -21,8 +21,8 @@ use super::StoreError;
 /// The first bytes of a binary document: never `{`, so it cannot be mistaken for the JSON form.
 const MAGIC: [u8; 2] = [0xD7, 0x7A];
 /// Bumped when the binary layout changes; decoding refuses layouts it does not know.
-const BINARY_FORMAT: u8 = 4;
-/// The oldest binary layout still read (format 2 has no commit, 3 no approval time; see [`binary`]).
+const BINARY_FORMAT: u8 = 5;
+/// The oldest binary layout still read (format 2 has no commit, 3 no approval time, 4 no definition; see [`binary`]).
 const OLDEST_BINARY_FORMAT: u8 = 2;
 
 pub fn encode_pipeline(p: &Pipeline) -> Vec<u8> {

@@ -4,8 +4,8 @@ use serde_json::json;
 use super::*;
 use crate::domain::spec::{JobInput, RetryInput, StageInput};
 use crate::domain::{
-    CommitRef, DeployTarget, JobId, JobStatus, PipelineId, PipelineInput, PipelineMeta, PipelineSpec, PipelineStatus,
-    Source, Tier, Trigger,
+    CommitRef, DefinitionRef, DeployTarget, JobId, JobStatus, PipelineId, PipelineInput, PipelineMeta, PipelineSpec,
+    PipelineStatus, Source, Tier, Trigger,
 };
 
 /// A pipeline with every optional field set somewhere: a deploy target, a GitHub source, a commit with its time, both
@@ -89,6 +89,10 @@ fn rich() -> Pipeline {
     j.approved_at = Some(created + TimeDelta::milliseconds(1_500));
     j.rejected_by = Some("admin-2".into());
     j.finished_at = Some(Utc.timestamp_opt(-5, 7).single().expect("before 1970"));
+    p.definition = Some(DefinitionRef {
+        name: "deploy-eu".into(),
+        version: 12,
+    });
     p
 }
 
@@ -100,7 +104,7 @@ fn a_pipeline_round_trips_through_the_binary_form() {
     let bytes = encode_pipeline(&p);
 
     assert_eq!(&bytes[..3], &[MAGIC[0], MAGIC[1], BINARY_FORMAT]);
-    assert_eq!(BINARY_FORMAT, 4);
+    assert_eq!(BINARY_FORMAT, 5);
     assert_eq!(decode_pipeline(&bytes).expect("decodes"), p);
 }
 
@@ -114,6 +118,35 @@ fn a_pipeline_round_trips_with_a_bare_commit_and_with_none() {
     for p in [bare, none] {
         assert_eq!(decode_pipeline(&encode_pipeline(&p)).expect("decodes"), p);
     }
+}
+
+#[test]
+fn a_rollback_run_without_a_definition_round_trips() {
+    let mut p = rich();
+    p.definition = None;
+    p.meta.trigger = Trigger::Rollback;
+    assert_eq!(decode_pipeline(&encode_pipeline(&p)).expect("decodes"), p);
+}
+
+#[test]
+fn documents_stored_in_format_4_are_still_read_without_a_definition() {
+    // Format 4 is format 5 without the trailing definition: the current bytes of a run without one, minus its
+    // final "none" byte.
+    let mut p = rich();
+    p.definition = None;
+    let mut old = encode_pipeline(&p);
+    assert_eq!(old.pop(), Some(0), "the absent definition is the last byte");
+    old[2] = 4;
+
+    let read = decode_pipeline(&old).expect("a format-4 document decodes");
+
+    assert_eq!(read, p);
+    let mut with_leftover = old.clone();
+    with_leftover.push(0);
+    assert!(
+        decode_pipeline(&with_leftover).is_err(),
+        "format 4 has nothing after the stages"
+    );
 }
 
 /// [`fixed`] as the format-2 encoder (before commits) stored it, captured from that encoder.
@@ -173,9 +206,10 @@ fn a_stored_commit_that_is_not_hex_is_corrupt() {
 
 #[test]
 fn pipelines_stored_as_json_are_still_read() {
-    // The JSON form predates commits.
+    // The JSON form predates commits and definitions.
     let mut p = rich();
     p.meta.commit = None;
+    p.definition = None;
     let json = json::encode(&p);
     assert_eq!(json.first(), Some(&b'{'));
 

@@ -130,7 +130,7 @@ async fn append_writes_escaped_line_protocol_per_kind_with_nanosecond_keys() {
         format!(
             "deployment,project=api,environment=production event_id=\"d1\",status=\"rolled_back\",\
              version=\"2.5.0\",commit_sha=\"0123456789abcdef0123456789abcdef01234567\",commit_time_us={}i,\
-             started_at_us={}i,finished_at_us={t1}i,pipeline_id=\"pipe-9\",source=\"github\" {}",
+             started_at_us={}i,finished_at_us={t1}i,pipeline_id=\"pipe-9\",source=\"github\",rollback=0i {}",
             t1 - 3 * 3_600_000_000,
             t1 - 240_000_000,
             point_time_ns("d1", at(1))

@@ -1,10 +1,10 @@
 //! A job of a tracked run as its source names it ([`ExternalJobRef`], stored as the job's `external` executor), and the
-//! checks of the source's ids, names and URLs that it shares with the deliveries ([`super::external`]). A leaf: the
+//! checks of the source's ids, names and URLs that it shares with the deliveries (tasks' `domain::external`). A leaf: the
 //! executor specs and the tracked-run domain both build on it.
 
 use serde_json::{Map, Value, json};
 
-use super::field::FieldError;
+use crate::field::FieldError;
 
 /// A workflow's or job's name at the source, in characters.
 pub const MAX_EXTERNAL_NAME_CHARS: usize = 200;
@@ -55,7 +55,7 @@ impl ExternalJobRef {
     }
 }
 
-pub(crate) fn external_id(path: &str, raw: &str) -> Result<String, FieldError> {
+pub fn external_id(path: &str, raw: &str) -> Result<String, FieldError> {
     let n = raw.chars().count();
     if n == 0 || n > MAX_EXTERNAL_ID_CHARS || raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(FieldError::new(
@@ -66,7 +66,7 @@ pub(crate) fn external_id(path: &str, raw: &str) -> Result<String, FieldError> {
     Ok(raw.to_owned())
 }
 
-pub(crate) fn name(path: &str, raw: &str) -> Result<String, FieldError> {
+pub fn name(path: &str, raw: &str) -> Result<String, FieldError> {
     let trimmed = raw.trim();
     let n = trimmed.chars().count();
     if n == 0 || n > MAX_EXTERNAL_NAME_CHARS || trimmed.chars().any(char::is_control) {
@@ -78,7 +78,7 @@ pub(crate) fn name(path: &str, raw: &str) -> Result<String, FieldError> {
     Ok(trimmed.to_owned())
 }
 
-pub(crate) fn url(path: &str, raw: &str) -> Result<String, FieldError> {
+pub fn url(path: &str, raw: &str) -> Result<String, FieldError> {
     if raw.is_empty() {
         return Ok(String::new());
     }

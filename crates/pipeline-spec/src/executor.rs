@@ -3,8 +3,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::external_ref::ExternalJobRef;
-use super::field::FieldError;
+use crate::external_ref::ExternalJobRef;
+use crate::field::FieldError;
 
 /// Largest accepted `params` object, in bytes of compact JSON.
 pub const MAX_PARAMS_BYTES: usize = 16 * 1024;

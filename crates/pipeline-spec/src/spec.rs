@@ -13,11 +13,11 @@ use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use super::executor::{
+pub use crate::executor::{
     ExecutorKind, ExecutorSpec, HttpParams, MAX_PARAMS_BYTES, MAX_SIMULATE_DURATION_MS, MAX_SIMULATE_LOG_LINES,
     SimulateParams,
 };
-pub use super::field::FieldError;
+pub use crate::field::FieldError;
 
 pub const MAX_STAGES: usize = 20;
 pub const MAX_JOBS_PER_STAGE: usize = 50;
