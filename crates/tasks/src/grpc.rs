@@ -14,6 +14,7 @@ use devopstrack_platform::auth::{JwtVerifier, Principal, Role, bearer};
 use devopstrack_proto::tasks::v1 as pb;
 use devopstrack_proto::tasks::v1::task_service_server::TaskService;
 
+use crate::app::intake::Intake;
 use crate::app::{CreatePipeline, PipelineQuery, TasksApp, require_tracker};
 use crate::convert;
 use crate::domain::{PipelineId, PipelineStatus, Trigger};
@@ -22,6 +23,8 @@ use crate::events::{EventHub, is_after};
 use crate::store::{StoredEvent, event_order};
 
 pub use devopstrack_proto::tasks::v1::task_service_server::TaskServiceServer;
+
+mod intake;
 
 /// Events buffered per watcher before it counts as slow (then the broadcast's own capacity applies).
 const WATCH_BUFFER: usize = 256;
@@ -32,11 +35,29 @@ pub struct TasksGrpc {
     app: Arc<TasksApp>,
     verifier: Arc<JwtVerifier>,
     hub: EventHub,
+    intake: Option<Arc<Intake>>,
 }
 
 impl TasksGrpc {
     pub fn new(app: Arc<TasksApp>, verifier: Arc<JwtVerifier>, hub: EventHub) -> Self {
-        Self { app, verifier, hub }
+        Self {
+            app,
+            verifier,
+            hub,
+            intake: None,
+        }
+    }
+
+    /// Serves the webhook intake's RPCs (without it they answer UNAVAILABLE).
+    pub fn with_intake(mut self, intake: Arc<Intake>) -> Self {
+        self.intake = Some(intake);
+        self
+    }
+
+    fn intake(&self) -> Result<&Intake, Status> {
+        self.intake
+            .as_deref()
+            .ok_or_else(|| Error::Unavailable("the webhook intake does not run in this process".into()).into())
     }
 
     pub fn into_server(self) -> TaskServiceServer<Self> {
@@ -190,6 +211,35 @@ impl TaskService for TasksGrpc {
         let track = convert::track_external_run(request.into_inner())?;
         let pipeline = self.app.track_external_run(&principal, &token, track).await?;
         Ok(Response::new(convert::pipeline(&pipeline)))
+    }
+
+    async fn receive_github_delivery(
+        &self,
+        request: Request<pb::ReceiveGithubDeliveryRequest>,
+    ) -> Answer<pb::ReceiveGithubDeliveryResponse> {
+        Ok(Response::new(
+            intake::receive(self.intake()?, request.into_inner()).await?,
+        ))
+    }
+
+    async fn list_webhook_deliveries(
+        &self,
+        request: Request<pb::ListWebhookDeliveriesRequest>,
+    ) -> Answer<pb::ListWebhookDeliveriesResponse> {
+        let principal = self.principal(&request).await?;
+        Ok(Response::new(
+            intake::list(self.intake()?, &principal, request.into_inner()).await?,
+        ))
+    }
+
+    async fn replay_webhook_delivery(
+        &self,
+        request: Request<pb::ReplayWebhookDeliveryRequest>,
+    ) -> Answer<pb::WebhookDelivery> {
+        let principal = self.principal(&request).await?;
+        Ok(Response::new(
+            intake::replay(self.intake()?, &principal, request.into_inner()).await?,
+        ))
     }
 
     type WatchEventsStream = Pin<Box<dyn Stream<Item = Result<pb::Event, Status>> + Send>>;

@@ -3,7 +3,8 @@
 //!
 //! [`domain`] is the pure state machine; [`store`] persists it (Redis or SQLite) with the queue; [`app`] holds the
 //! use-cases; [`worker`] runs jobs with the [`executor`]s; [`events`] fans the event stream out to watchers;
-//! [`outbox`] reports finished deploys to the projects service and job runs and deployments to the metrics service.
+//! [`outbox`] reports finished deploys to the projects service and job runs and deployments to the metrics service;
+//! [`intake`] processes the GitHub webhook deliveries kept in the inbox (`app::intake`, `store::inbox`).
 
 pub mod app;
 pub mod config;
@@ -13,6 +14,7 @@ pub mod error;
 pub mod events;
 pub mod executor;
 pub mod grpc;
+pub mod intake;
 pub mod metrics;
 pub mod metrics_client;
 pub mod outbox;

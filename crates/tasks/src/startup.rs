@@ -2,8 +2,8 @@
 //! `GetJwks`, fetched on first use, so start-up order does not matter) and binds both ports (reporting the real ones,
 //! so tests can bind port 0); [`Application::run_until_stopped`] serves until the token is cancelled.
 //!
-//! What runs depends on the role: `all` (API, outbox, workers), `api` (API, outbox), `worker` (workers only; the
-//! admin port still serves `/metrics` and health).
+//! What runs depends on the role: `all` (API, outboxes, webhook inbox processor, workers), `api` (API, outboxes,
+//! webhook inbox processor), `worker` (workers only; the admin port still serves `/metrics` and health).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +20,7 @@ use devopstrack_platform::net::bind;
 use devopstrack_proto::auth::v1 as auth_pb;
 
 use crate::app::TasksApp;
+use crate::app::intake::Intake;
 use crate::config::{ProcessRole, Settings};
 use crate::events::EventHub;
 use crate::executor::{ExecutorSettings, Executors};
@@ -33,6 +34,7 @@ pub struct Application {
     grpc_listener: Option<TcpListener>,
     admin_listener: TcpListener,
     app: Arc<TasksApp>,
+    intake: Arc<Intake>,
     verifier: Arc<JwtVerifier>,
     metrics: MetricsRegistry,
     settings: Settings,
@@ -40,13 +42,14 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
-        let store = crate::store::connect_checked(
+        let stores = crate::store::inbox::connect_stores(
             &settings.database_url,
             &settings.key_prefix,
             settings.allow_volatile_redis,
         )
         .await
         .map_err(|e| anyhow::anyhow!("tasks store ({}): {e}", env_var("tasks", "database_url")))?;
+        let store = stores.tasks;
         let projects = Projects::new(
             &settings.projects_url,
             &settings.auth_url,
@@ -65,6 +68,7 @@ impl Application {
             projects.service_tokens(),
         )?;
         let app = Arc::new(TasksApp::new(store, projects, TasksApp::system_clock()).with_metrics(metrics));
+        let intake = Arc::new(Intake::new(app.clone(), stores.inbox, settings.intake()));
         let grpc_listener = match settings.role {
             ProcessRole::Worker => None,
             ProcessRole::All | ProcessRole::Api => {
@@ -78,6 +82,7 @@ impl Application {
             grpc_listener,
             admin_listener,
             app,
+            intake,
             verifier,
             metrics,
             settings: settings.clone(),
@@ -154,12 +159,19 @@ impl Application {
             None
         };
 
+        let mut intake = None;
         let served = match self.grpc_listener {
             Some(listener) => {
                 tokio::spawn(crate::outbox::run(self.app.clone(), background.clone()));
+                // Kept, and awaited below: shutdown waits for the deliveries in flight.
+                intake = Some(tokio::spawn(crate::intake::run(self.intake.clone(), shutdown.clone())));
                 tracing::info!(grpc = %listener.local_addr()?, workers = self.settings.workers, "tasks service listening");
                 GrpcServer::new(&self.metrics)
-                    .add_service(TasksGrpc::new(self.app.clone(), self.verifier, hub).into_server())
+                    .add_service(
+                        TasksGrpc::new(self.app.clone(), self.verifier, hub)
+                            .with_intake(self.intake.clone())
+                            .into_server(),
+                    )
                     .descriptor_set(devopstrack_proto::FILE_DESCRIPTOR_SET)
                     .serve(listener, shutdown.clone())
                     .await
@@ -171,6 +183,9 @@ impl Application {
             }
         };
         shutdown.cancel();
+        if let Some(intake) = intake {
+            intake.await?;
+        }
         if let Some(workers) = workers {
             workers.await?;
         }

@@ -11,6 +11,7 @@
 
 mod external;
 mod handoff;
+pub mod intake;
 mod jobs;
 mod metrics_events;
 mod pipelines;

@@ -26,6 +26,7 @@
 //! deployments for the metrics service, kept until delivered: nothing trims it but [`TaskStore::metrics_delivered`].
 
 mod codec;
+pub mod inbox;
 mod redis;
 mod sqlite;
 mod unavailable;
@@ -143,6 +144,10 @@ pub enum MetricsKind {
     JobRun,
     /// An encoded `devopstrack.metrics.v1.Deployment`.
     Deployment,
+    /// An encoded `devopstrack.metrics.v1.Change` (a GitHub push, from the webhook inbox).
+    Change,
+    /// An encoded `devopstrack.metrics.v1.Incident` (a GitHub issue labelled `incident`, from the webhook inbox).
+    Incident,
 }
 
 impl MetricsKind {
@@ -150,13 +155,20 @@ impl MetricsKind {
         match self {
             MetricsKind::JobRun => "job_run",
             MetricsKind::Deployment => "deployment",
+            MetricsKind::Change => "change",
+            MetricsKind::Incident => "incident",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [MetricsKind::JobRun, MetricsKind::Deployment]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        [
+            MetricsKind::JobRun,
+            MetricsKind::Deployment,
+            MetricsKind::Change,
+            MetricsKind::Incident,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 }
 

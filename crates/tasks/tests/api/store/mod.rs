@@ -32,6 +32,7 @@ macro_rules! conformance {
     )+};
 }
 
+mod inbox;
 mod logs_events;
 mod metrics_outbox;
 mod outbox;
