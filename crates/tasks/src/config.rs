@@ -79,6 +79,9 @@ pub struct Settings {
     /// How long a delivery taken for processing is left to its processor; a killed processor's delivery is processed
     /// again after at most this long.
     pub webhook_lease_ms: u64,
+    /// Run the webhook inbox's processor in this process (roles `all` and `api`). `false`: an API replica that only
+    /// receives deliveries (another process processes them).
+    pub webhook_processor: bool,
 }
 
 impl Default for Settings {
@@ -109,6 +112,7 @@ impl Default for Settings {
             webhook_max_attempts: 8,
             webhook_backoff_ms: 1_000,
             webhook_lease_ms: 120_000,
+            webhook_processor: true,
         }
     }
 }

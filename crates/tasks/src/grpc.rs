@@ -26,6 +26,8 @@ pub use devopstrack_proto::tasks::v1::task_service_server::TaskServiceServer;
 
 mod intake;
 
+/// The largest request decoded: ReceiveGithubDelivery's body (5 MiB at most) with room for its other fields.
+pub const MAX_REQUEST_BYTES: usize = 6 * 1024 * 1024;
 /// Events buffered per watcher before it counts as slow (then the broadcast's own capacity applies).
 const WATCH_BUFFER: usize = 256;
 /// History read per store round trip when a watcher resumes.
@@ -60,8 +62,9 @@ impl TasksGrpc {
             .ok_or_else(|| Error::Unavailable("the webhook intake does not run in this process".into()).into())
     }
 
+    /// Takes requests up to [`MAX_REQUEST_BYTES`] (a webhook body of 5 MiB and its headers; tonic's default is 4 MiB).
     pub fn into_server(self) -> TaskServiceServer<Self> {
-        TaskServiceServer::new(self)
+        TaskServiceServer::new(self).max_decoding_message_size(MAX_REQUEST_BYTES)
     }
 
     async fn principal<T>(&self, request: &Request<T>) -> Result<Principal, Status> {

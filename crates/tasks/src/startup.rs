@@ -164,7 +164,9 @@ impl Application {
             Some(listener) => {
                 tokio::spawn(crate::outbox::run(self.app.clone(), background.clone()));
                 // Kept, and awaited below: shutdown waits for the deliveries in flight.
-                intake = Some(tokio::spawn(crate::intake::run(self.intake.clone(), shutdown.clone())));
+                if self.settings.webhook_processor {
+                    intake = Some(tokio::spawn(crate::intake::run(self.intake.clone(), shutdown.clone())));
+                }
                 tracing::info!(grpc = %listener.local_addr()?, workers = self.settings.workers, "tasks service listening");
                 GrpcServer::new(&self.metrics)
                     .add_service(
