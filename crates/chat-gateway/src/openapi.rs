@@ -17,7 +17,9 @@ use utoipa::OpenApi;
 
 use self::modifiers::{BearerAuth, CommonResponses, MinProperties};
 use crate::error::ErrorBody;
-use crate::routes::{auth, health, integrations, metrics, pipelines, projects, tokens, users, webhooks, ws};
+use crate::routes::{
+    auth, health, integrations, metrics, pipelines, projects, tokens, users, webhook_deliveries, webhooks, ws,
+};
 
 /// Where the document is served.
 pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
@@ -47,7 +49,7 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
         pipelines::retry, pipelines::approve, pipelines::reject, pipelines::log,
         metrics::dora, metrics::series, metrics::overview,
         ws::upgrade,
-        webhooks::github, integrations::put, integrations::get,
+        webhooks::github, integrations::put, integrations::get, webhook_deliveries::list, webhook_deliveries::replay,
         health::healthz, health::readyz, openapi_json,
     ),
     // The contract's schemas: parameters reference them too, which utoipa does not collect by itself.
@@ -74,8 +76,8 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
         (name = "pipelines", description = "Pipeline runs: stages of jobs (reads: viewer; create and cancel: operator)"),
         (name = "jobs", description = "A job's retry, approval and log (approve a production deploy: admin)"),
         (name = "metrics", description = "DORA metrics, series and the dashboard overview (viewer)"),
-        (name = "webhooks", description = "GitHub webhooks (signed with the project's secret) and that secret's \
-            configuration (set: admin)"),
+        (name = "webhooks", description = "GitHub webhooks (signed with the project's secret), that secret's \
+            configuration (set: admin) and the deliveries kept for processing (admin)"),
         (name = "live", description = "The WebSocket of live pipeline and job events"),
         (name = "meta", description = "Health and this document (Prometheus metrics are on the private admin port)"),
     ),

@@ -20,9 +20,6 @@ use crate::ratelimit::RateLimiter;
 
 pub use crate::clients::{AuthClient, MetricsClient, ProjectsClient, TasksClient};
 
-/// The largest answer the projects client decodes (see `webhooks::recovery`).
-pub const PROJECTS_MAX_ANSWER_BYTES: usize = 8 * 1024 * 1024;
-
 #[derive(Clone)]
 pub struct AppState {
     pub auth: AuthClient,
@@ -44,8 +41,10 @@ pub struct AppState {
     pub proxies: TrustedProxies,
     /// Answer `Strict-Transport-Security` on every response (`public_https`).
     pub public_https: bool,
-    /// The GitHub webhook intake (queue, service token, counters).
-    pub webhooks: crate::webhooks::Webhooks,
+    /// The gateway's own `service` token (login passes the client address on with it).
+    pub service_token: Arc<crate::service_token::ServiceToken>,
+    /// The GitHub webhook route's per-source cap and counters.
+    pub webhook_intake: crate::routes::webhooks::WebhookIntake,
     /// Where the built web dashboard is (served at `/`).
     pub dashboard: Arc<crate::routes::dashboard::dist::Dashboard>,
     /// Health checks of every upstream, for `/readyz`.
@@ -60,13 +59,10 @@ impl AppState {
         };
         let auth =
             AuthServiceClient::with_interceptor(lazy_channel(&client_settings(&settings.auth_url))?, TracePropagation);
-        // ClaimStaleGithubDeliveries answers up to about 4 MiB of payload, and at least one delivery however large
-        // (up to the 6 MiB VerifyGithubWebhook takes): over tonic's default limit of 4 MiB.
         let projects = ProjectServiceClient::with_interceptor(
             lazy_channel(&client_settings(&settings.projects_url))?,
             TracePropagation,
-        )
-        .max_decoding_message_size(PROJECTS_MAX_ANSWER_BYTES);
+        );
         let tasks =
             TaskServiceClient::with_interceptor(lazy_channel(&client_settings(&settings.tasks_url))?, TracePropagation);
         let metrics_service = MetricsServiceClient::with_interceptor(
@@ -88,19 +84,16 @@ impl AppState {
             "WebSocket connections open on /api/v1/ws",
             websocket_connections.clone(),
         );
-        let webhooks = crate::webhooks::Webhooks::start(
-            settings,
-            crate::webhooks::Clients {
-                auth: auth.clone(),
-                projects: projects.clone(),
-                tasks: tasks.clone(),
-                metrics: metrics_service.clone(),
-            },
-            &metrics,
-        );
+        let service_token = Arc::new(crate::service_token::ServiceToken::new(
+            auth.clone(),
+            &settings.client_id,
+            settings.client_secret.clone(),
+        ));
+        let webhook_intake = crate::routes::webhooks::WebhookIntake::new(&metrics);
         Ok(Self {
             upstreams: Arc::new(crate::routes::health::readiness::Upstreams::new(settings)?),
-            webhooks,
+            service_token,
+            webhook_intake,
             auth,
             projects,
             tasks,

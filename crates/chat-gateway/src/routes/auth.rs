@@ -80,7 +80,7 @@ async fn login(
     let mut request = upstream(message, None, &id);
     // Auth throttles failed logins per (account, client address) and believes the address only from the gateway's
     // service token; without one (no client secret configured) it counts by this connection instead.
-    if let Ok(token) = state.webhooks.token().get().await
+    if let Ok(token) = state.service_token.get().await
         && let Ok(value) = format!("Bearer {token}").parse()
     {
         request.metadata_mut().insert("authorization", value);

@@ -13,6 +13,7 @@ pub(crate) mod projects;
 mod projects_dto;
 pub(crate) mod tokens;
 pub(crate) mod users;
+pub(crate) mod webhook_deliveries;
 pub(crate) mod webhooks;
 pub(crate) mod ws;
 
@@ -37,6 +38,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(metrics::configure)
         .configure(ws::configure)
         .configure(webhooks::configure)
+        .configure(webhook_deliveries::configure)
         .configure(integrations::configure)
         .configure(crate::openapi::configure)
         .configure(crate::docs::configure)
