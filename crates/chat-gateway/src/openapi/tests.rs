@@ -59,6 +59,8 @@ const ROUTES: &[&str] = &[
     "POST /api/v1/webhooks/github/{project}",
     "PUT /api/v1/projects/{slug}/integrations/github",
     "GET /api/v1/projects/{slug}/integrations/github",
+    "GET /api/v1/admin/webhook-deliveries",
+    "POST /api/v1/admin/webhook-deliveries/{id}/replay",
     "GET /healthz",
     "GET /readyz",
     "GET /api/v1/openapi.json",
