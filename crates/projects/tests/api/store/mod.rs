@@ -36,7 +36,6 @@ macro_rules! conformance {
 }
 
 mod github;
-mod github_recovery;
 mod history;
 mod projects;
 
