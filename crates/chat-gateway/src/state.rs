@@ -44,7 +44,7 @@ pub struct AppState {
     /// The gateway's own `service` token (login passes the client address on with it).
     pub service_token: Arc<crate::service_token::ServiceToken>,
     /// The GitHub webhook route's per-source cap and counters.
-    pub webhook_intake: crate::routes::webhooks::WebhookIntake,
+    pub webhook_intake: crate::routes::webhooks::intake::WebhookIntake,
     /// Where the built web dashboard is (served at `/`).
     pub dashboard: Arc<crate::routes::dashboard::dist::Dashboard>,
     /// Health checks of every upstream, for `/readyz`.
@@ -89,7 +89,7 @@ impl AppState {
             &settings.client_id,
             settings.client_secret.clone(),
         ));
-        let webhook_intake = crate::routes::webhooks::WebhookIntake::new(&metrics);
+        let webhook_intake = crate::routes::webhooks::intake::WebhookIntake::new(&metrics);
         Ok(Self {
             upstreams: Arc::new(crate::routes::health::readiness::Upstreams::new(settings)?),
             service_token,

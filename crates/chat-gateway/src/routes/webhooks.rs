@@ -11,26 +11,22 @@
 //! (no such project, or no secret set for it: the two are not told apart), 413 (body over 5 MiB), 429 (too many
 //! deliveries in flight from one address), 503 (a service is down: GitHub may redeliver).
 
-use std::net::IpAddr;
-use std::sync::Arc;
-
 use actix_web::http::header::HeaderMap;
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures::StreamExt;
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use devopstrack_platform::metrics::MetricsRegistry;
 use devopstrack_proto::tasks::v1 as pb;
 
-use super::ws::caps::{Cap, address_key};
+use super::ws::caps::address_key;
 use crate::error::ApiError;
 use crate::error::ErrorBody;
 use crate::extract::{RequestId, client_ip, upstream};
 use crate::state::AppState;
+pub use intake::{MAX_IN_FLIGHT_PER_SOURCE, WebhookIntake};
+
+pub(crate) mod intake;
 
 /// Largest webhook body accepted (GitHub caps payloads at 25 MB, but the events handled are far smaller).
 pub const MAX_PAYLOAD_BYTES: usize = 5 * 1024 * 1024;
@@ -49,46 +45,6 @@ const EVENTS: [&str; 6] = [
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/webhooks/github/{project}", web::post().to(github));
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct DeliveryLabels {
-    pub event: String,
-    /// `accepted`, `ignored`, `duplicate`, `invalid_signature`, `not_configured`, `malformed`, `too_large`,
-    /// `too_many` or `unavailable`.
-    pub result: String,
-}
-
-/// The route's shared state: the per-source cap and `devopstrack_webhook_deliveries_total{event,result}`.
-#[derive(Clone)]
-pub struct WebhookIntake {
-    per_source: Arc<Cap<IpAddr>>,
-    deliveries: Family<DeliveryLabels, Counter>,
-}
-
-impl WebhookIntake {
-    pub fn new(registry: &MetricsRegistry) -> Self {
-        let deliveries = Family::<DeliveryLabels, Counter>::default();
-        registry.register(
-            "devopstrack_webhook_deliveries",
-            "GitHub webhook deliveries, by event and what the intake answered",
-            deliveries.clone(),
-        );
-        Self {
-            per_source: Cap::new(MAX_IN_FLIGHT_PER_SOURCE),
-            deliveries,
-        }
-    }
-
-    fn count(&self, event: &str, result: &str) {
-        let event = EVENTS.iter().find(|e| **e == event).copied().unwrap_or("other");
-        self.deliveries
-            .get_or_create(&DeliveryLabels {
-                event: event.to_owned(),
-                result: result.to_owned(),
-            })
-            .inc();
-    }
 }
 
 /// What the intake did with a delivery.
@@ -191,7 +147,7 @@ async fn receive(
     // Held while the body is read and tasks answers: one source cannot tie up the edge's connections or tasks.
     let source = client_ip(request, &state.proxies).map(address_key);
     let _slot = match source {
-        Some(source) => Some(state.webhook_intake.per_source.take(source).ok_or_else(|| Refusal {
+        Some(source) => Some(state.webhook_intake.take(source).ok_or_else(|| Refusal {
             result: "too_many",
             error: ApiError::RateLimited {
                 code: "rate_limited",

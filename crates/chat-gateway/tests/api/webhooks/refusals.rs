@@ -5,8 +5,8 @@ use serde_json::{Value, json};
 /// The route's `MAX_IN_FLIGHT_PER_SOURCE`.
 const MAX_IN_FLIGHT_PER_SOURCE: u32 = 8;
 
-use super::{Delivery, configured_app, counter, fixture, sign, status_and_body};
 use super::set_secret;
+use super::{Delivery, configured_app, counter, fixture, sign, status_and_body};
 use crate::helpers::{
     GatewaySettings, assert_error, gateway_settings, spawn_app_with_tasks, spawn_gateway, spawn_stack,
 };
@@ -212,7 +212,9 @@ async fn a_source_with_too_many_deliveries_in_flight_is_told_to_slow_down() {
              x-github-event: ping\r\nx-github-delivery: slow-{n}\r\nx-hub-signature-256: sha256=00\r\n\
              content-length: 1000\r\n\r\n{{"
         );
-        tokio::io::AsyncWriteExt::write_all(&mut stream, head.as_bytes()).await.expect("send the head");
+        tokio::io::AsyncWriteExt::write_all(&mut stream, head.as_bytes())
+            .await
+            .expect("send the head");
         held.push(stream);
     }
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
@@ -221,7 +223,9 @@ async fn a_source_with_too_many_deliveries_in_flight_is_told_to_slow_down() {
     let refused = Delivery::signed("ping", "d-429", fixture("ping.json")).send(&app).await;
     drop(held);
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let later = Delivery::signed("ping", "d-after", fixture("ping.json")).send(&app).await;
+    let later = Delivery::signed("ping", "d-after", fixture("ping.json"))
+        .send(&app)
+        .await;
 
     // Assert
     assert_error(refused, 429, "rate_limited").await;
