@@ -24,24 +24,12 @@ use crate::error::ApiError;
 use crate::error::ErrorBody;
 use crate::extract::{RequestId, client_ip, upstream};
 use crate::state::AppState;
-pub use intake::{MAX_IN_FLIGHT_PER_SOURCE, WebhookIntake};
+use intake::MAX_IN_FLIGHT_PER_SOURCE;
 
 pub(crate) mod intake;
 
 /// Largest webhook body accepted (GitHub caps payloads at 25 MB, but the events handled are far smaller).
 pub const MAX_PAYLOAD_BYTES: usize = 5 * 1024 * 1024;
-/// Deliveries one source address may have in flight at once (reading the body and waiting for tasks); past it: 429.
-pub const MAX_IN_FLIGHT_PER_SOURCE: u32 = 8;
-
-/// The event names counted by name; anything else is `other`, so a caller cannot grow the label set.
-const EVENTS: [&str; 6] = [
-    "workflow_run",
-    "workflow_job",
-    "deployment_status",
-    "push",
-    "issues",
-    "ping",
-];
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/webhooks/github/{project}", web::post().to(github));

@@ -237,8 +237,6 @@ pub fn github_integration(view: GithubIntegrationView) -> pb::GithubIntegration 
     }
 }
 
-/// Unspecified is `None` (the use-case names the missing field); an unknown number is INVALID_ARGUMENT.
-
 pub fn webhook_verification(verification: WebhookVerification) -> pb::VerifyGithubWebhookResponse {
     let result = match verification.verdict {
         WebhookVerdict::Valid => pb::WebhookVerification::Valid,
