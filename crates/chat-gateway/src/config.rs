@@ -44,14 +44,12 @@ pub struct Settings {
     pub cookie_secure: Option<bool>,
     /// HTTP worker threads; unset: one per core.
     pub workers: Option<usize>,
-    /// The gateway's client id for auth's client-credentials grant (its `service` token, for the webhook intake).
+    /// The gateway's client id for auth's client-credentials grant (its `service` token, with which login passes the
+    /// client address on).
     pub client_id: String,
     /// The gateway's own secret of that grant (auth's `DEVOPSTRACK_AUTH__SERVICE_CLIENTS__GATEWAY`, at least 32
-    /// bytes); unset: webhooks answer 503 and auth throttles logins by the gateway's address, not the browser's.
+    /// bytes); unset: auth throttles logins by the gateway's address, not the browser's.
     pub client_secret: Option<SecretString>,
-    /// How often the webhook intake takes over deliveries whose processing died (projects'
-    /// ClaimStaleGithubDeliveries: claims left unfinished past projects' claim TTL, 15 minutes by default).
-    pub webhook_recovery_interval_ms: u64,
     /// The built dashboard (holding `index.html`), served at `/`; unset: `frontend/dist` under the working directory
     /// when it is built, else a page saying how to build it.
     pub dashboard_dir: Option<PathBuf>,
@@ -79,7 +77,6 @@ impl Default for Settings {
             workers: None,
             client_id: "gateway".into(),
             client_secret: None,
-            webhook_recovery_interval_ms: 60_000,
             dashboard_dir: None,
             chat_database_url: None,
         }
@@ -127,9 +124,6 @@ impl Settings {
             return bad("workers", "must be at least 1");
         }
         validate_client("gateway", &self.client_id, self.client_secret.as_ref())?;
-        if self.webhook_recovery_interval_ms < 100 {
-            return bad("webhook_recovery_interval_ms", "must be at least 100");
-        }
         if let Some(url) = &self.chat_database_url
             && !["postgres://", "postgresql://", "sqlite:"]
                 .iter()
@@ -201,25 +195,6 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("DEVOPSTRACK_GATEWAY__TASKS_URL")
-        );
-    }
-
-    #[test]
-    fn the_webhook_recovery_interval_is_a_minute_by_default_and_at_least_100_ms() {
-        assert_eq!(Settings::default().webhook_recovery_interval_ms, 60_000);
-        let fastest = Settings {
-            webhook_recovery_interval_ms: 100,
-            ..Settings::default()
-        };
-        assert!(fastest.validate().is_ok());
-        let bad = Settings {
-            webhook_recovery_interval_ms: 99,
-            ..Settings::default()
-        };
-        let error = bad.validate().unwrap_err().to_string();
-        assert!(
-            error.contains("DEVOPSTRACK_GATEWAY__WEBHOOK_RECOVERY_INTERVAL_MS"),
-            "{error}"
         );
     }
 

@@ -18,7 +18,6 @@ pub mod ratelimit;
 pub mod routes;
 pub mod startup;
 pub mod state;
-pub mod webhooks;
 
 /// What the cargo-fuzz targets in `fuzz/` call that the crate keeps private: the WebSocket client messages and topics,
 /// and the body that creates a pipeline with its job params. Not an API.

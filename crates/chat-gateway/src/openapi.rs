@@ -18,7 +18,8 @@ use utoipa::OpenApi;
 use self::modifiers::{BearerAuth, CommonResponses, MinProperties};
 use crate::error::ErrorBody;
 use crate::routes::{
-    auth, chat, definitions, health, integrations, metrics, pipelines, projects, runs, tokens, users, webhooks, ws,
+    auth, chat, definitions, health, integrations, metrics, pipelines, projects, runs, tokens, users, webhook_deliveries,
+    webhooks, ws,
 };
 
 /// Where the document is served.
@@ -53,7 +54,7 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
         ws::upgrade,
         chat::parse, chat::rooms, chat::history, chat::post_message, chat::action, chat::decide, chat::audit,
         chat::verify_audit,
-        webhooks::github, integrations::put, integrations::get,
+        webhooks::github, integrations::put, integrations::get, webhook_deliveries::list, webhook_deliveries::replay,
         health::healthz, health::readyz, openapi_json,
     ),
     // The contract's schemas: parameters reference them too, which utoipa does not collect by itself.
@@ -82,8 +83,8 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
             created from (reads: viewer; changes: admin)"),
         (name = "jobs", description = "A job's retry, approval and log (approve a production deploy: admin)"),
         (name = "metrics", description = "DORA metrics, series and the dashboard overview (viewer)"),
-        (name = "webhooks", description = "GitHub webhooks (signed with the project's secret) and that secret's \
-            configuration (set: admin)"),
+        (name = "webhooks", description = "GitHub webhooks (signed with the project's secret), that secret's \
+            configuration (set: admin) and the deliveries kept for processing (admin)"),
         (name = "chat", description = "ChatOps: rooms, messages, the bot's answers, actions to confirm and approve"),
         (name = "audit", description = "The hash-chained audit trail of chat actions and mutating requests (admin)"),
         (name = "live", description = "The WebSocket of live pipeline and job events"),

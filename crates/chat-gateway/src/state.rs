@@ -15,9 +15,6 @@ use crate::ratelimit::RateLimiter;
 
 pub use crate::clients::{AuthClient, MetricsClient, ProjectsClient, TasksClient};
 
-/// The largest answer the projects client decodes (see `webhooks::recovery`).
-pub const PROJECTS_MAX_ANSWER_BYTES: usize = 8 * 1024 * 1024;
-
 #[derive(Clone)]
 pub struct AppState {
     pub auth: AuthClient,
@@ -44,8 +41,8 @@ pub struct AppState {
     pub proxies: TrustedProxies,
     /// Answer `Strict-Transport-Security` on every response (`public_https`).
     pub public_https: bool,
-    /// The GitHub webhook intake (queue, service token, counters).
-    pub webhooks: crate::webhooks::Webhooks,
+    /// The GitHub webhook route's per-source cap and counters.
+    pub webhook_intake: crate::routes::webhooks::intake::WebhookIntake,
     /// Where the built web dashboard is (served at `/`).
     pub dashboard: Arc<crate::routes::dashboard::dist::Dashboard>,
     /// The chat (rooms, messages, actions, audit trail); `None` when no chat database is configured.
@@ -58,10 +55,7 @@ impl AppState {
     pub fn new(settings: &Settings) -> anyhow::Result<Self> {
         let peers = &settings.peers;
         let auth = peers.auth_client()?;
-        // ClaimStaleGithubDeliveries answers up to about 4 MiB of payload, and at least one delivery however large
-        // (up to the 6 MiB VerifyGithubWebhook takes): over tonic's default limit of 4 MiB.
-        let projects = clients::projects(&peers.client(&settings.projects_url))?
-            .max_decoding_message_size(PROJECTS_MAX_ANSWER_BYTES);
+        let projects = clients::projects(&peers.client(&settings.projects_url))?;
         let tasks = clients::tasks(&peers.client(&settings.tasks_url))?;
         let metrics_service = clients::metrics(&peers.client(&settings.metrics_url))?;
         let verifier = Arc::new(jwks::verifier(peers, auth.clone()));
@@ -87,19 +81,10 @@ impl AppState {
             "WebSockets closed because the client read too slowly and its send queue overflowed (close code 4408)",
             websocket_overflows.clone(),
         );
-        let webhooks = crate::webhooks::Webhooks::start(
-            settings,
-            crate::webhooks::Clients {
-                auth: auth.clone(),
-                projects: projects.clone(),
-                tasks: tasks.clone(),
-                metrics: metrics_service.clone(),
-            },
-            &metrics,
-        );
+        let webhook_intake = crate::routes::webhooks::intake::WebhookIntake::new(&metrics);
         Ok(Self {
             upstreams: Arc::new(crate::routes::health::readiness::Upstreams::new(settings)?),
-            webhooks,
+            webhook_intake,
             chat: None,
             auth,
             projects,

@@ -17,8 +17,8 @@ use devopstrack_proto::projects::v1::project_service_server::ProjectService;
 use crate::app::{NewRelease, ProjectPatch, ProjectQuery, ProjectsApp, WebhookDelivery};
 use crate::error::Error;
 use convert::{
-    delivery_outcome, deployment, environment_input, github_integration, new_deployment, new_project, project, release,
-    repository_input, stale_delivery, webhook_verification,
+    deployment, environment_input, github_integration, new_deployment, new_project, project, release, repository_input,
+    webhook_verification,
 };
 
 pub use devopstrack_proto::projects::v1::project_service_server::ProjectServiceServer;
@@ -311,37 +311,6 @@ impl ProjectService for ProjectsGrpc {
         };
         let verification = self.app.verify_github_webhook(&principal, delivery).await?;
         Ok(Response::new(webhook_verification(verification)))
-    }
-
-    async fn finish_github_delivery(
-        &self,
-        request: Request<pb::FinishGithubDeliveryRequest>,
-    ) -> Answer<pb::FinishGithubDeliveryResponse> {
-        let principal = self.principal(&request).await?;
-        require_client(&principal, GITHUB_WEBHOOK_CLIENTS, "FinishGithubDelivery")?;
-        let pb::FinishGithubDeliveryRequest {
-            project,
-            delivery_id,
-            outcome,
-        } = request.into_inner();
-        let found = self
-            .app
-            .finish_github_delivery(&principal, &project, &delivery_id, delivery_outcome(outcome)?)
-            .await?;
-        Ok(Response::new(pb::FinishGithubDeliveryResponse { found }))
-    }
-
-    async fn claim_stale_github_deliveries(
-        &self,
-        request: Request<pb::ClaimStaleGithubDeliveriesRequest>,
-    ) -> Answer<pb::ClaimStaleGithubDeliveriesResponse> {
-        let principal = self.principal(&request).await?;
-        require_client(&principal, GITHUB_WEBHOOK_CLIENTS, "ClaimStaleGithubDeliveries")?;
-        let pb::ClaimStaleGithubDeliveriesRequest { limit } = request.into_inner();
-        let taken = self.app.claim_stale_github_deliveries(&principal, limit).await?;
-        Ok(Response::new(pb::ClaimStaleGithubDeliveriesResponse {
-            deliveries: taken.into_iter().map(stale_delivery).collect(),
-        }))
     }
 
     async fn create_definition(&self, request: Request<pb::CreateDefinitionRequest>) -> Answer<pb::Definition> {

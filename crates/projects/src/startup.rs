@@ -48,8 +48,7 @@ impl Application {
                 ProjectsApp::system_clock(),
                 Duration::from_millis(settings.read_cache_ms),
             )
-            .with_secrets_key(secrets_key)
-            .with_webhook_claim_ttl(settings.webhook_claim_ttl()),
+            .with_secrets_key(secrets_key),
         );
         let verifier = Arc::new(jwks::verifier(&settings.peers, settings.peers.auth_client()?));
         let grpc_listener = bind(settings.grpc_addr, &env_var("projects", "grpc_addr")).await?;

@@ -72,6 +72,16 @@ pub struct Settings {
     /// Start on a Redis without the append-only file or with eviction, or one whose settings cannot be checked
     /// (`CONFIG` forbidden): accepted pipelines and jobs may then be lost (see `store/redis/durability.rs`).
     pub allow_volatile_redis: bool,
+    /// The webhook inbox: failed processing attempts after which a delivery is parked (1..=100).
+    pub webhook_max_attempts: u32,
+    /// The wait after a delivery's first failed attempt, doubled after each (up to 5 minutes).
+    pub webhook_backoff_ms: u64,
+    /// How long a delivery taken for processing is left to its processor; a killed processor's delivery is processed
+    /// again after at most this long.
+    pub webhook_lease_ms: u64,
+    /// Run the webhook inbox's processor in this process (roles `all` and `api`). `false`: an API replica that only
+    /// receives deliveries (another process processes them).
+    pub webhook_processor: bool,
 }
 
 impl Default for Settings {
@@ -96,6 +106,10 @@ impl Default for Settings {
             outbound_allow: Vec::new(),
             outbound_deny: Vec::new(),
             allow_volatile_redis: false,
+            webhook_max_attempts: 8,
+            webhook_backoff_ms: 1_000,
+            webhook_lease_ms: 120_000,
+            webhook_processor: true,
         }
     }
 }
@@ -109,6 +123,17 @@ impl Settings {
 
     pub fn lease(&self) -> Duration {
         Duration::from_millis(self.lease_ms)
+    }
+
+    /// How the webhook inbox's processor retries.
+    pub fn intake(&self) -> crate::app::intake::IntakeSettings {
+        let ms = |ms: u64| chrono::TimeDelta::milliseconds(i64::try_from(ms).unwrap_or(i64::MAX));
+        crate::app::intake::IntakeSettings {
+            max_attempts: self.webhook_max_attempts,
+            lease: ms(self.webhook_lease_ms),
+            first_backoff: ms(self.webhook_backoff_ms),
+            max_backoff: chrono::TimeDelta::minutes(5),
+        }
     }
 
     /// The `http` executor's destination policy: the two lists, plus this service's configured listeners and the
@@ -163,6 +188,15 @@ impl Settings {
         if !(50..=60_000).contains(&self.hook_poll_ms) {
             return bad("hook_poll_ms", "must be between 50 and 60000");
         }
+        if !(1..=100).contains(&self.webhook_max_attempts) {
+            return bad("webhook_max_attempts", "must be between 1 and 100");
+        }
+        if !(10..=300_000).contains(&self.webhook_backoff_ms) {
+            return bad("webhook_backoff_ms", "must be between 10 and 300000");
+        }
+        if !(500..=3_600_000).contains(&self.webhook_lease_ms) {
+            return bad("webhook_lease_ms", "must be between 500 and 3600000");
+        }
         if let Err(why) = OutboundPolicy::parse(&self.outbound_allow, &[]) {
             return bad("outbound_allow", &why);
         }
@@ -191,7 +225,13 @@ mod tests {
 
     #[test]
     fn a_bad_value_is_one_line_naming_the_variable() {
-        let cases: [(Breaks, &str); 13] = [
+        let cases: [(Breaks, &str); 16] = [
+            (
+                |s| s.webhook_max_attempts = 0,
+                "DEVOPSTRACK_TASKS__WEBHOOK_MAX_ATTEMPTS",
+            ),
+            (|s| s.webhook_backoff_ms = 1, "DEVOPSTRACK_TASKS__WEBHOOK_BACKOFF_MS"),
+            (|s| s.webhook_lease_ms = 1, "DEVOPSTRACK_TASKS__WEBHOOK_LEASE_MS"),
             (
                 |s| s.database_url = "postgres://x".into(),
                 "DEVOPSTRACK_TASKS__DATABASE_URL",

@@ -14,6 +14,7 @@ use devopstrack_platform::auth::{JwtVerifier, Principal, Role, bearer};
 use devopstrack_proto::tasks::v1 as pb;
 use devopstrack_proto::tasks::v1::task_service_server::TaskService;
 
+use crate::app::intake::Intake;
 use crate::app::{CreatePipeline, CreateRun, PipelineQuery, RollbackRun, TasksApp, require_tracker};
 use crate::convert;
 use crate::domain::{PipelineId, PipelineStatus, Trigger};
@@ -23,6 +24,10 @@ use crate::store::{StoredEvent, event_order};
 
 pub use devopstrack_proto::tasks::v1::task_service_server::TaskServiceServer;
 
+mod intake;
+
+/// The largest request decoded: ReceiveGithubDelivery's body (5 MiB at most) with room for its other fields.
+pub const MAX_REQUEST_BYTES: usize = 6 * 1024 * 1024;
 /// Events buffered per watcher before it counts as slow (then the broadcast's own capacity applies).
 const WATCH_BUFFER: usize = 256;
 /// History read per store round trip when a watcher resumes.
@@ -32,15 +37,34 @@ pub struct TasksGrpc {
     app: Arc<TasksApp>,
     verifier: Arc<JwtVerifier>,
     hub: EventHub,
+    intake: Option<Arc<Intake>>,
 }
 
 impl TasksGrpc {
     pub fn new(app: Arc<TasksApp>, verifier: Arc<JwtVerifier>, hub: EventHub) -> Self {
-        Self { app, verifier, hub }
+        Self {
+            app,
+            verifier,
+            hub,
+            intake: None,
+        }
     }
 
+    /// Serves the webhook intake's RPCs (without it they answer UNAVAILABLE).
+    pub fn with_intake(mut self, intake: Arc<Intake>) -> Self {
+        self.intake = Some(intake);
+        self
+    }
+
+    fn intake(&self) -> Result<&Intake, Status> {
+        self.intake
+            .as_deref()
+            .ok_or_else(|| Error::Unavailable("the webhook intake does not run in this process".into()).into())
+    }
+
+    /// Takes requests up to [`MAX_REQUEST_BYTES`] (a webhook body of 5 MiB and its headers; tonic's default is 4 MiB).
     pub fn into_server(self) -> TaskServiceServer<Self> {
-        TaskServiceServer::new(self)
+        TaskServiceServer::new(self).max_decoding_message_size(MAX_REQUEST_BYTES)
     }
 
     async fn principal<T>(&self, request: &Request<T>) -> Result<Principal, Status> {
@@ -230,6 +254,35 @@ impl TaskService for TasksGrpc {
             from_version: done.from_version,
             to_version: done.to_version,
         }))
+    }
+
+    async fn receive_github_delivery(
+        &self,
+        request: Request<pb::ReceiveGithubDeliveryRequest>,
+    ) -> Answer<pb::ReceiveGithubDeliveryResponse> {
+        Ok(Response::new(
+            intake::receive(self.intake()?, request.into_inner()).await?,
+        ))
+    }
+
+    async fn list_webhook_deliveries(
+        &self,
+        request: Request<pb::ListWebhookDeliveriesRequest>,
+    ) -> Answer<pb::ListWebhookDeliveriesResponse> {
+        let principal = self.principal(&request).await?;
+        Ok(Response::new(
+            intake::list(self.intake()?, &principal, request.into_inner()).await?,
+        ))
+    }
+
+    async fn replay_webhook_delivery(
+        &self,
+        request: Request<pb::ReplayWebhookDeliveryRequest>,
+    ) -> Answer<pb::WebhookDelivery> {
+        let principal = self.principal(&request).await?;
+        Ok(Response::new(
+            intake::replay(self.intake()?, &principal, request.into_inner()).await?,
+        ))
     }
 
     type WatchEventsStream = Pin<Box<dyn Stream<Item = Result<pb::Event, Status>> + Send>>;

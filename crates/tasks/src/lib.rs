@@ -8,6 +8,7 @@
 //! "Metrics" means three things here, each with its own name: [`prometheus`] is this service's own Prometheus
 //! instruments (admin `/metrics`); [`metrics_service`] is the gRPC client of the metrics service; and the metric
 //! events are the outbox of job runs and deployments for it (`store::MetricEvent`, [`outbox`]`::metric_events`).
+//! [`intake`] processes the GitHub webhook deliveries kept in the inbox (`app::intake`, `store::inbox`).
 
 pub mod app;
 pub mod config;
@@ -17,6 +18,7 @@ pub mod error;
 pub mod events;
 pub mod executor;
 pub mod grpc;
+pub mod intake;
 pub mod metrics_service;
 pub mod outbox;
 pub mod projects;

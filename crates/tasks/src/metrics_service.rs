@@ -1,5 +1,5 @@
 //! The tasks service's view of the metrics service (`devopstrack.metrics.v1.MetricsService`): delivering batches of
-//! job runs and deployments, as this service (a token from [`ServiceTokens`]). Every `Record*` call is idempotent by
+//! job runs, deployments, changes and incidents, as this service (a token from [`ServiceTokens`]). Every `Record*` call is idempotent by
 //! the events' `event_id`, so a batch sent twice is stored once.
 
 use std::sync::Arc;
@@ -47,6 +47,18 @@ impl MetricsService {
     pub async fn record_deployments(&self, deployments: Vec<pb::Deployment>) -> Result<(), DeliveryError> {
         let request = self.request(pb::RecordDeploymentRequest { deployments }).await?;
         let answer = self.client.clone().record_deployment(request).await;
+        self.outcome(answer.map(|_| ())).await
+    }
+
+    pub async fn record_changes(&self, changes: Vec<pb::Change>) -> Result<(), DeliveryError> {
+        let request = self.request(pb::RecordChangeRequest { changes }).await?;
+        let answer = self.client.clone().record_change(request).await;
+        self.outcome(answer.map(|_| ())).await
+    }
+
+    pub async fn record_incidents(&self, incidents: Vec<pb::Incident>) -> Result<(), DeliveryError> {
+        let request = self.request(pb::RecordIncidentRequest { incidents }).await?;
+        let answer = self.client.clone().record_incident(request).await;
         self.outcome(answer.map(|_| ())).await
     }
 

@@ -36,6 +36,18 @@ const RECORD_DEPLOYMENT_FINAL: &[tonic::Code] = &[
     tonic::Code::FailedPrecondition,
 ];
 
+/// What projects says of a GitHub delivery's signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verification {
+    Valid {
+        project_id: String,
+        slug: String,
+    },
+    InvalidSignature,
+    /// No such project, or no webhook secret set for it.
+    NotConfigured,
+}
+
 pub struct Projects {
     projects: ProjectsClient,
     auth: AuthClient,
@@ -124,6 +136,69 @@ impl Projects {
             slug: found.slug,
             environment,
         })
+    }
+
+    /// This service's bearer token (its cached service token), for use-cases run as the service.
+    pub async fn service_bearer(&self) -> Result<String, DeliveryError> {
+        let authorization = self.tokens.authorization().await?;
+        let value = authorization.to_str().unwrap_or_default();
+        Ok(value.strip_prefix("Bearer ").unwrap_or(value).to_owned())
+    }
+
+    /// Asks projects whether a GitHub delivery is signed with its project's webhook secret (verification only: the
+    /// secret never leaves projects, and nothing is recorded there). As this service.
+    pub async fn verify_github_webhook(
+        &self,
+        project: &str,
+        delivery_id: &str,
+        signature: &str,
+        body: &[u8],
+    ) -> Result<Verification, Error> {
+        let message = pb::VerifyGithubWebhookRequest {
+            project: project.to_owned(),
+            delivery_id: delivery_id.to_owned(),
+            signature_header: signature.to_owned(),
+            payload: body.to_vec(),
+            event: String::new(),
+        };
+        let unavailable = |why: String| Error::Unavailable(format!("webhook deliveries cannot be verified now: {why}"));
+        for attempt in 0..2 {
+            let authorization = self
+                .tokens
+                .authorization()
+                .await
+                .map_err(|e| unavailable(e.to_string()))?;
+            let mut request = tonic::Request::new(message.clone());
+            request.metadata_mut().insert("authorization", authorization);
+            let answer = match self.projects.clone().verify_github_webhook(request).await {
+                Ok(answer) => answer.into_inner(),
+                Err(s) if s.code() == tonic::Code::Unauthenticated && attempt == 0 => {
+                    self.tokens.forget().await;
+                    continue;
+                }
+                Err(s) if s.code() == tonic::Code::InvalidArgument => {
+                    return Err(Error::InvalidInput(s.message().to_owned()));
+                }
+                Err(s) => {
+                    tracing::warn!(code = ?s.code(), message = s.message(), "VerifyGithubWebhook failed");
+                    return Err(unavailable(format!("projects: {:?} {}", s.code(), s.message())));
+                }
+            };
+            return match pb::WebhookVerification::try_from(answer.result) {
+                // DUPLICATE came from projects releases that also deduplicated; the signature was valid.
+                Ok(pb::WebhookVerification::Valid | pb::WebhookVerification::Duplicate) => Ok(Verification::Valid {
+                    project_id: answer.project_id,
+                    slug: answer.project_slug,
+                }),
+                Ok(pb::WebhookVerification::InvalidSignature) => Ok(Verification::InvalidSignature),
+                Ok(pb::WebhookVerification::NotConfigured) => Ok(Verification::NotConfigured),
+                Ok(pb::WebhookVerification::Unspecified) | Err(_) => Err(Error::Internal(anyhow::anyhow!(
+                    "VerifyGithubWebhook answered result {}",
+                    answer.result
+                ))),
+            };
+        }
+        Err(unavailable("projects refuses this service's token".into()))
     }
 
     /// Delivers one encoded `RecordDeploymentRequest`. Idempotent on projects' side (by deployment id).

@@ -2,8 +2,8 @@
 //! `GetJwks`, fetched on first use, so start-up order does not matter) and binds both ports (reporting the real ones,
 //! so tests can bind port 0); [`Application::run_until_stopped`] serves until the token is cancelled.
 //!
-//! What runs depends on the role: `all` (API, outbox, workers), `api` (API, outbox), `worker` (workers only; the
-//! admin port still serves `/metrics` and health).
+//! What runs depends on the role: `all` (API, outboxes, webhook inbox processor, workers), `api` (API, outboxes,
+//! webhook inbox processor), `worker` (workers only; the admin port still serves `/metrics` and health).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +20,7 @@ use devopstrack_platform::metrics::MetricsRegistry;
 use devopstrack_platform::net::bind;
 
 use crate::app::TasksApp;
+use crate::app::intake::Intake;
 use crate::config::{ProcessRole, Settings};
 use crate::events::EventHub;
 use crate::executor::{ExecutorSettings, Executors};
@@ -33,6 +34,7 @@ pub struct Application {
     grpc_listener: Option<TcpListener>,
     admin_listener: TcpListener,
     app: Arc<TasksApp>,
+    intake: Arc<Intake>,
     verifier: Arc<JwtVerifier>,
     /// The Prometheus registry served on the admin port's `/metrics`.
     registry: MetricsRegistry,
@@ -41,13 +43,14 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
-        let store = crate::store::connect_checked(
+        let stores = crate::store::inbox::connect_stores(
             &settings.database_url,
             &settings.key_prefix,
             settings.allow_volatile_redis,
         )
         .await
         .map_err(|e| anyhow::anyhow!("tasks store ({}): {e}", env_var("tasks", "database_url")))?;
+        let store = stores.tasks;
         let projects = Projects::new(
             &settings.projects_url,
             &settings.peers.auth_url,
@@ -63,6 +66,7 @@ impl Application {
         )?;
         let app =
             Arc::new(TasksApp::new(store, projects, TasksApp::system_clock()).with_metrics_service(metrics_service));
+        let intake = Arc::new(Intake::new(app.clone(), stores.inbox, settings.intake()));
         let grpc_listener = match settings.role {
             ProcessRole::Worker => None,
             ProcessRole::All | ProcessRole::Api => {
@@ -76,6 +80,7 @@ impl Application {
             grpc_listener,
             admin_listener,
             app,
+            intake,
             verifier,
             registry,
             settings: settings.clone(),
@@ -162,12 +167,21 @@ impl Application {
             None
         };
 
+        let mut intake = None;
         let served = match self.grpc_listener {
             Some(listener) => {
                 tokio::spawn(crate::outbox::run(self.app.clone(), background.clone()));
+                // Kept, and awaited below: shutdown waits for the deliveries in flight.
+                if self.settings.webhook_processor {
+                    intake = Some(tokio::spawn(crate::intake::run(self.intake.clone(), shutdown.clone())));
+                }
                 tracing::info!(grpc = %listener.local_addr()?, workers = self.settings.workers, "tasks service listening");
                 GrpcServer::new(&self.registry)
-                    .add_service(TasksGrpc::new(self.app.clone(), self.verifier, hub).into_server())
+                    .add_service(
+                        TasksGrpc::new(self.app.clone(), self.verifier, hub)
+                            .with_intake(self.intake.clone())
+                            .into_server(),
+                    )
                     .descriptor_set(devopstrack_proto::FILE_DESCRIPTOR_SET)
                     .serve(listener, shutdown.clone())
                     .await
@@ -179,6 +193,9 @@ impl Application {
             }
         };
         shutdown.cancel();
+        if let Some(intake) = intake {
+            intake.await?;
+        }
         if let Some(workers) = workers {
             workers.await?;
         }

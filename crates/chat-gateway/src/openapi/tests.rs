@@ -74,6 +74,8 @@ const ROUTES: &[&str] = &[
     "DELETE /api/v1/projects/{slug}/definitions/{name}",
     "POST /api/v1/projects/{slug}/runs",
     "POST /api/v1/projects/{slug}/environments/{env}/rollback",
+    "GET /api/v1/admin/webhook-deliveries",
+    "POST /api/v1/admin/webhook-deliveries/{id}/replay",
     "GET /healthz",
     "GET /readyz",
     "GET /api/v1/openapi.json",

@@ -17,6 +17,7 @@ mod projects_dto;
 pub(crate) mod runs;
 pub(crate) mod tokens;
 pub(crate) mod users;
+pub(crate) mod webhook_deliveries;
 pub(crate) mod webhooks;
 pub(crate) mod ws;
 
@@ -44,6 +45,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(ws::configure)
         .configure(chat::configure)
         .configure(webhooks::configure)
+        .configure(webhook_deliveries::configure)
         .configure(integrations::configure)
         .configure(crate::openapi::configure)
         .configure(crate::docs::configure)

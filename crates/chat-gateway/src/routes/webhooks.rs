@@ -1,15 +1,15 @@
 //! `POST /api/v1/webhooks/github/{project}`: GitHub's deliveries for one project. No bearer token: a delivery is
-//! authenticated by its `X-Hub-Signature-256`, which the projects service checks with the project's secret (set with
-//! `PUT /api/v1/projects/{slug}/integrations/github`). The answer comes at once; the effects follow in the background
-//! (`crate::webhooks`).
+//! authenticated by its `X-Hub-Signature-256`, which the tasks service has the projects service check with the
+//! project's secret (set with `PUT /api/v1/projects/{slug}/integrations/github`). The route requires the headers, reads
+//! the body (at most 5 MiB) and makes one call, tasks' ReceiveGithubDelivery, which records a verified delivery in its
+//! durable inbox before answering; the effects follow in tasks' background processor.
 //!
-//! Answers: 202 `accepted` (verified, queued), 202 `ignored` (verified, nothing to record: `ping`, an event type not
+//! Answers: 202 `accepted` (verified, recorded), 202 `ignored` (verified, nothing to record: `ping`, an event type not
 //! handled, a push to another branch, an issue not labelled `incident`, …), 200 `duplicate` (this delivery id was
-//! processed before, or is being processed: a replay or a redelivery; one whose processing failed is processed
-//! again), 400 (a required header missing, an `X-GitHub-Event` that is no event name, or a handled event whose body
-//! is not the JSON it should be), 401 (signature missing or wrong), 404 (no such project, or no secret set for it:
-//! the two are not told apart), 413 (body over 5 MiB), 503 (the gateway has no service credentials, a service is
-//! down, or the queue is full: GitHub may redeliver).
+//! received in the last 7 days: a replay or a redelivery), 400 (a required header missing, an `X-GitHub-Event` that is
+//! no event name, or a handled event whose body is not the JSON it should be), 401 (signature missing or wrong), 404
+//! (no such project, or no secret set for it: the two are not told apart), 413 (body over 5 MiB), 429 (too many
+//! deliveries in flight from one address), 503 (a service is down: GitHub may redeliver).
 
 use actix_web::http::header::HeaderMap;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -17,15 +17,19 @@ use futures::StreamExt;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use devopstrack_proto::projects::v1 as pb;
+use devopstrack_proto::tasks::v1 as pb;
 
+use super::ws::caps::address_key;
 use crate::error::ApiError;
 use crate::error::ErrorBody;
+use crate::extract::{RequestId, client_ip, upstream};
 use crate::state::AppState;
-use crate::webhooks::mapping::{GithubEvent, Mapped, map};
-use crate::webhooks::processor::Delivery;
-use crate::webhooks::token::TokenError;
-use crate::webhooks::{MAX_PAYLOAD_BYTES, Webhooks};
+use intake::MAX_IN_FLIGHT_PER_SOURCE;
+
+pub(crate) mod intake;
+
+/// Largest webhook body accepted (GitHub caps payloads at 25 MB, but the events handled are far smaller).
+pub const MAX_PAYLOAD_BYTES: usize = 5 * 1024 * 1024;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/webhooks/github/{project}", web::post().to(github));
@@ -39,7 +43,7 @@ pub(crate) struct AnswerBody {
     status: &'static str,
     /// Why an ignored delivery records nothing.
     #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'static str>,
+    reason: Option<String>,
 }
 
 /// Receives a GitHub webhook delivery for a project (configure it in GitHub with content type `application/json`
@@ -56,7 +60,7 @@ pub(crate) struct AnswerBody {
     ),
     request_body(content = Object, content_type = "application/json", description = "GitHub's payload, as sent"),
     responses(
-        (status = 202, description = "Verified: `accepted` (processing in the background) or `ignored`",
+        (status = 202, description = "Verified and recorded: `accepted` (processing in the background) or `ignored`",
             body = AnswerBody),
         (status = 200, description = "`duplicate`: this delivery id was received before; nothing done",
             body = AnswerBody),
@@ -66,23 +70,26 @@ pub(crate) struct AnswerBody {
         (status = 401, description = "The signature is missing or does not match", body = ErrorBody),
         (status = 404, description = "No such project, or no webhook secret set for it", body = ErrorBody),
         (status = 413, description = "The body is over 5 MiB", body = ErrorBody),
-        (status = 503, description = "No service credentials configured, a service is down, or the queue is full",
-            body = ErrorBody),
+        (status = 429, description = "Too many deliveries in flight from this address", body = ErrorBody),
+        (status = 503, description = "A service is down: GitHub may redeliver", body = ErrorBody),
     ))]
 async fn github(
     state: web::Data<AppState>,
     request: HttpRequest,
+    request_id: RequestId,
     project: web::Path<String>,
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let webhooks = &state.webhooks;
-    let event = GithubEvent::parse(header(request.headers(), "x-github-event").unwrap_or_default());
-    let answer = receive(&state, webhooks, &request, &project, event, body).await;
+    let intake = &state.webhook_intake;
+    let event = header(request.headers(), "x-github-event")
+        .unwrap_or_default()
+        .to_owned();
+    let answer = receive(&state, &request, &request_id, &project, body).await;
     let result = match &answer {
         Ok(answer) => answer.status,
         Err(refusal) => refusal.result,
     };
-    webhooks.count(event, result);
+    intake.count(&event, result);
     match answer {
         Ok(answer) if answer.status == "duplicate" => Ok(HttpResponse::Ok().json(answer)),
         Ok(answer) => Ok(HttpResponse::Accepted().json(answer)),
@@ -102,10 +109,9 @@ fn refuse(result: &'static str) -> impl FnOnce(ApiError) -> Refusal {
 
 async fn receive(
     state: &AppState,
-    webhooks: &Webhooks,
     request: &HttpRequest,
+    request_id: &RequestId,
     project: &str,
-    event: GithubEvent,
     body: web::Payload,
 ) -> Result<AnswerBody, Refusal> {
     let headers = request.headers();
@@ -113,12 +119,11 @@ async fn receive(
         .ok_or_else(|| ApiError::invalid("X-GitHub-Delivery: header is required"))
         .map_err(refuse("malformed"))?
         .to_owned();
-    // Kept with the claim (trimmed, as `event` was parsed), so recovery maps the delivery as this route does.
-    let event_name = header(headers, "x-github-event")
+    let event = header(headers, "x-github-event")
         .ok_or_else(|| ApiError::invalid("X-GitHub-Event: header is required"))
         .map_err(refuse("malformed"))?
         .to_owned();
-    if !is_event_name(&event_name) {
+    if !is_event_name(&event) {
         return Err(refuse("malformed")(ApiError::invalid(
             "X-GitHub-Event: must be 1 to 64 characters of [a-z_] (a GitHub event name)",
         )));
@@ -127,11 +132,21 @@ async fn receive(
         .ok_or_else(|| ApiError::Unauthenticated("X-Hub-Signature-256: the delivery is not signed".into()))
         .map_err(refuse("invalid_signature"))?
         .to_owned();
-    if !webhooks.token().configured() {
-        return Err(refuse("unavailable")(ApiError::Unavailable(
-            TokenError::NotConfigured.to_string(),
-        )));
-    }
+    // Held while the body is read and tasks answers: one source cannot tie up the edge's connections or tasks.
+    let source = client_ip(request, &state.proxies).map(address_key);
+    let _slot = match source {
+        Some(source) => Some(state.webhook_intake.take(source).ok_or_else(|| Refusal {
+            result: "too_many",
+            error: ApiError::RateLimited {
+                code: "rate_limited",
+                message: format!(
+                    "more than {MAX_IN_FLIGHT_PER_SOURCE} webhook deliveries in flight from this address; retry later"
+                ),
+                retry_after_secs: 1,
+            },
+        })?),
+        None => None,
+    };
     let payload = read_body(headers, body).await.map_err(|error| Refusal {
         result: match error {
             ApiError::PayloadTooLarge { .. } => "too_large",
@@ -139,104 +154,70 @@ async fn receive(
         },
         error,
     })?;
-    // Before verifying, so a delivery recorded as seen can also be processed.
-    let slot = webhooks.reserve().map_err(refuse("unavailable"))?;
-
-    let message = pb::VerifyGithubWebhookRequest {
+    let message = pb::ReceiveGithubDeliveryRequest {
         project: project.to_owned(),
-        delivery_id: delivery_id.clone(),
-        signature_header: signature,
-        payload: payload.to_vec(),
-        event: event_name,
-    };
-    let verified = verify(state, webhooks, message).await?;
-    let (slug, project_id) = match pb::WebhookVerification::try_from(verified.result) {
-        Ok(pb::WebhookVerification::Valid) => (verified.project_slug, verified.project_id),
-        Ok(pb::WebhookVerification::Duplicate) => {
-            return Ok(AnswerBody {
-                status: "duplicate",
-                reason: None,
-            });
-        }
-        Ok(pb::WebhookVerification::InvalidSignature) => {
-            return Err(refuse("invalid_signature")(ApiError::Unauthenticated(
-                "X-Hub-Signature-256: does not match the payload and the project's webhook secret".into(),
-            )));
-        }
-        Ok(pb::WebhookVerification::NotConfigured) => {
-            return Err(refuse("not_configured")(ApiError::NotFound(format!(
-                "no GitHub webhook is configured for project {project:?}"
-            ))));
-        }
-        Ok(pb::WebhookVerification::Unspecified) | Err(_) => {
-            return Err(refuse("error")(ApiError::Internal(anyhow::anyhow!(
-                "VerifyGithubWebhook answered result {}",
-                verified.result
-            ))));
-        }
-    };
-    // Verified: the delivery is claimed, so it goes to the processor whatever it maps to, which ends the claim.
-    let mut delivery = Delivery {
         event,
         delivery_id,
-        project_id,
-        actions: Vec::new(),
-        unmapped: false,
+        signature,
+        body: payload.to_vec(),
     };
-    let answer = match map(event, &slug, &payload) {
-        Ok(Mapped::Ignored(reason)) => Ok(AnswerBody {
-            status: "ignored",
-            reason: Some(reason),
+    let answer = state
+        .tasks
+        .clone()
+        .receive_github_delivery(upstream(message, None, request_id))
+        .await
+        .map_err(refusal)?
+        .into_inner();
+    let reason = (!answer.reason.is_empty()).then_some(answer.reason);
+    match pb::DeliveryVerdict::try_from(answer.verdict) {
+        Ok(pb::DeliveryVerdict::Accepted) => Ok(AnswerBody {
+            status: "accepted",
+            reason: None,
         }),
-        Ok(Mapped::Actions(actions)) => {
-            tracing::info!(delivery_id = %delivery.delivery_id, event = event.label(), project = %slug,
-                calls = actions.len(), "webhook delivery accepted");
-            delivery.actions = actions;
-            Ok(AnswerBody {
-                status: "accepted",
-                reason: None,
-            })
-        }
-        Err(error) => {
-            delivery.unmapped = true;
-            Err(refuse("malformed")(error))
-        }
-    };
-    slot.send(delivery);
-    answer
+        Ok(pb::DeliveryVerdict::Ignored) => Ok(AnswerBody {
+            status: "ignored",
+            reason,
+        }),
+        Ok(pb::DeliveryVerdict::Duplicate) => Ok(AnswerBody {
+            status: "duplicate",
+            reason: None,
+        }),
+        Ok(pb::DeliveryVerdict::Unspecified) | Err(_) => Err(refuse("unavailable")(ApiError::Internal(
+            anyhow::anyhow!("ReceiveGithubDelivery answered verdict {}", answer.verdict),
+        ))),
+    }
 }
 
-/// Calls VerifyGithubWebhook with the gateway's service token (renewed once if projects refuses it).
-async fn verify(
-    state: &AppState,
-    webhooks: &Webhooks,
-    message: pb::VerifyGithubWebhookRequest,
-) -> Result<pb::VerifyGithubWebhookResponse, Refusal> {
-    let token = webhooks.token();
-    for attempt in 0..2 {
-        let request = token
-            .request(message.clone())
-            .await
-            .map_err(|e| refuse("unavailable")(ApiError::Unavailable(e.to_string())))?;
-        match state.projects.clone().verify_github_webhook(request).await {
-            Ok(answer) => return Ok(answer.into_inner()),
-            Err(status) if status.code() == tonic::Code::Unauthenticated && attempt == 0 => token.invalidate().await,
-            Err(status) => {
-                tracing::warn!(code = ?status.code(), message = status.message(), "VerifyGithubWebhook failed");
-                if status.code() == tonic::Code::InvalidArgument {
-                    return Err(refuse("malformed")(ApiError::from(status)));
-                }
-                // The stored secret cannot be decrypted (projects logs why), projects is down, or it refuses the
-                // gateway's credentials: nothing the sender can fix, and it fails closed.
-                return Err(refuse("unavailable")(ApiError::Unavailable(
-                    "webhook deliveries cannot be verified right now".into(),
-                )));
-            }
+/// Tasks' refusal as the route answers it: the signature and body problems in the headers' and body's words.
+fn refusal(status: tonic::Status) -> Refusal {
+    use tonic::Code;
+    match status.code() {
+        Code::Unauthenticated => refuse("invalid_signature")(ApiError::Unauthenticated(
+            "X-Hub-Signature-256: does not match the payload and the project's webhook secret".into(),
+        )),
+        Code::NotFound => refuse("not_configured")(ApiError::NotFound(
+            status
+                .message()
+                .strip_prefix("project: ")
+                .unwrap_or(status.message())
+                .to_owned(),
+        )),
+        Code::InvalidArgument if status.message().starts_with("body: not JSON: ") => {
+            refuse("malformed")(ApiError::InvalidInput {
+                code: "invalid_json",
+                message: status.message()["body: not JSON: ".len()..].to_owned(),
+            })
         }
+        Code::InvalidArgument => refuse("malformed")(ApiError::InvalidInput {
+            code: "invalid_argument",
+            message: status
+                .message()
+                .strip_prefix("body: ")
+                .unwrap_or(status.message())
+                .to_owned(),
+        }),
+        _ => refuse("unavailable")(ApiError::from(status)),
     }
-    Err(refuse("unavailable")(ApiError::Unavailable(
-        "the projects service refuses the gateway's service token".into(),
-    )))
 }
 
 /// The body, refused with 413 past [`MAX_PAYLOAD_BYTES`] (by `Content-Length` when given, else while reading).
@@ -262,8 +243,8 @@ async fn read_body(headers: &HeaderMap, mut body: web::Payload) -> Result<web::B
     Ok(bytes.freeze())
 }
 
-/// GitHub's event names (`workflow_run`, `check_suite`, …), as projects checks the event it keeps with a claim: here
-/// so that the answer names the header.
+/// GitHub's event names (`workflow_run`, `check_suite`, …), as tasks checks them: here so that the answer names the
+/// header.
 fn is_event_name(name: &str) -> bool {
     (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
 }

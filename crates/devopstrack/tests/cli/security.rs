@@ -125,16 +125,6 @@ async fn internal_rpcs_answer_only_the_clients_that_call_them() {
             client.verify_github_webhook(bearer(request, &token)).await.map(drop)
         }
     };
-    let claim = |token: String| {
-        let mut client = projects_pb::project_service_client::ProjectServiceClient::new(projects.clone());
-        async move {
-            let request = projects_pb::ClaimStaleGithubDeliveriesRequest { limit: 1 };
-            client
-                .claim_stale_github_deliveries(bearer(request, &token))
-                .await
-                .map(drop)
-        }
-    };
     let record_deployment = |token: String| {
         let mut client = projects_pb::project_service_client::ProjectServiceClient::new(projects.clone());
         async move {
@@ -150,28 +140,22 @@ async fn internal_rpcs_answer_only_the_clients_that_call_them() {
         }
     };
     let outcomes = [
-        ("tasks VerifyGithubWebhook", verify(tasks.clone()).await, true),
-        ("tasks ClaimStaleGithubDeliveries", claim(tasks.clone()).await, true),
+        ("gateway VerifyGithubWebhook", verify(gateway.clone()).await, true),
+        (
+            "gateway RecordDeployment",
+            record_deployment(gateway.clone()).await,
+            true,
+        ),
+        ("gateway RecordJobRun", record_runs(gateway).await, true),
         (
             "loadgen RecordDeployment",
             record_deployment(loadgen.clone()).await,
             true,
         ),
         ("loadgen RecordJobRun", record_runs(loadgen.clone()).await, true),
-        ("gateway VerifyGithubWebhook", verify(gateway.clone()).await, false),
-        (
-            "gateway ClaimStaleGithubDeliveries",
-            claim(gateway.clone()).await,
-            false,
-        ),
+        ("tasks VerifyGithubWebhook", verify(tasks.clone()).await, false),
         ("tasks RecordDeployment", record_deployment(tasks.clone()).await, false),
-        (
-            "gateway RecordDeployment",
-            record_deployment(gateway.clone()).await,
-            false,
-        ),
         ("tasks RecordJobRun", record_runs(tasks).await, false),
-        ("gateway RecordJobRun", record_runs(gateway).await, false),
     ];
 
     // Assert

@@ -12,14 +12,13 @@ pub const GATEWAY: &str = "gateway";
 /// The tasks service's client id (`DEVOPSTRACK_TASKS__CLIENT_ID`'s default).
 pub const TASKS: &str = "tasks";
 
-/// projects `RecordDeployment`: tasks (its deployments outbox) and the gateway (GitHub `deployment_status`
-/// webhooks, processed in the gateway's webhook intake).
-pub const RECORD_DEPLOYMENT_CLIENTS: &[&str] = &[TASKS, GATEWAY];
-/// metrics `Record*`: tasks (job runs and deployments) and the gateway (webhook runs, deployments, changes and
-/// incidents).
-pub const RECORD_METRICS_CLIENTS: &[&str] = &[TASKS, GATEWAY];
-/// projects `VerifyGithubWebhook`, `FinishGithubDelivery`, `ClaimStaleGithubDeliveries`: the gateway's intake only.
-pub const GITHUB_WEBHOOK_CLIENTS: &[&str] = &[GATEWAY];
+/// projects `RecordDeployment`: tasks (its deployments outbox, fed by finished deploys and GitHub
+/// `deployment_status` webhooks).
+pub const RECORD_DEPLOYMENT_CLIENTS: &[&str] = &[TASKS];
+/// metrics `Record*`: tasks (job runs and deployments, and the webhook inbox's changes and incidents).
+pub const RECORD_METRICS_CLIENTS: &[&str] = &[TASKS];
+/// projects `VerifyGithubWebhook`: tasks' webhook intake only.
+pub const GITHUB_WEBHOOK_CLIENTS: &[&str] = &[TASKS];
 /// Who auth believes about a login's client address (`LoginRequest.client_address`): the edge that saw it.
 pub const LOGIN_FORWARDERS: &[&str] = &[GATEWAY];
 
@@ -63,10 +62,11 @@ mod tests {
         let nameless = principal("tasks", Role::Service);
         let viewer = principal("0190a6e4-0000-7000-8000-000000000001", Role::Viewer);
 
-        assert!(require_client(&gateway, GITHUB_WEBHOOK_CLIENTS, "VerifyGithubWebhook").is_ok());
-        let denied = require_client(&tasks, GITHUB_WEBHOOK_CLIENTS, "VerifyGithubWebhook").unwrap_err();
+        assert!(require_client(&tasks, GITHUB_WEBHOOK_CLIENTS, "VerifyGithubWebhook").is_ok());
+        let denied = require_client(&gateway, GITHUB_WEBHOOK_CLIENTS, "VerifyGithubWebhook").unwrap_err();
         assert_eq!(denied.code(), tonic::Code::PermissionDenied);
-        assert!(denied.message().contains("\"tasks\""), "{}", denied.message());
+        assert!(denied.message().contains("\"gateway\""), "{}", denied.message());
+        assert!(require_client(&gateway, RECORD_DEPLOYMENT_CLIENTS, "RecordDeployment").is_err());
         assert!(require_client(&tasks, RECORD_DEPLOYMENT_CLIENTS, "RecordDeployment").is_ok());
         assert!(require_client(&stranger, RECORD_METRICS_CLIENTS, "RecordJobRun").is_err());
         assert!(require_client(&nameless, RECORD_METRICS_CLIENTS, "RecordJobRun").is_err());

@@ -8,7 +8,7 @@
 //! is compared explicitly and reads nothing but GetProject (tasks looks projects up as its caller).
 //!
 //! The GitHub integration (`github.rs`): SetGithubIntegration is admin, GetGithubIntegration viewer and up,
-//! VerifyGithubWebhook, FinishGithubDelivery and ClaimStaleGithubDeliveries the `service` role only.
+//! VerifyGithubWebhook the `service` role only.
 //!
 //! GetProject, GetEnvironmentStates and ListProjects answer from a read cache after the permission check; every
 //! store write invalidates it (`read_cache.rs`).
@@ -21,15 +21,15 @@ mod read_cache;
 mod releases;
 mod settings;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use devopstrack_platform::auth::{Principal, Role};
 
-use crate::domain::{DELIVERY_CLAIM_TTL, EnvironmentConfig, EnvironmentState, ProjectRecord, Slug, now_micros};
+use crate::domain::{EnvironmentConfig, EnvironmentState, ProjectRecord, Slug, now_micros};
 use crate::error::Error;
 use crate::secrets::SecretsKey;
 use crate::store::{ProjectStore, Replace, StoreError};
@@ -37,7 +37,7 @@ use read_cache::ReadCache;
 
 pub use definitions::{DefinitionInput, DefinitionView};
 pub use deployments::{DeploymentPage, NewDeployment};
-pub use github::{GithubIntegrationView, StaleGithubDelivery, WebhookDelivery, WebhookVerification};
+pub use github::{GithubIntegrationView, WebhookDelivery, WebhookVerification};
 pub use projects::{NewProject, ProjectPage, ProjectPatch, ProjectQuery, UpdateField};
 pub use releases::{NewRelease, ReleasePage};
 pub use settings::{EnvironmentInput, RepositoryInput};
@@ -72,11 +72,6 @@ pub struct ProjectsApp {
     clock: Clock,
     /// Seals webhook secrets; `None` until `DEVOPSTRACK_PROJECTS__SECRETS_KEY` is set ([`Self::with_secrets_key`]).
     secrets: Option<Arc<SecretsKey>>,
-    /// When delivery ids were last pruned.
-    last_prune: Mutex<Option<DateTime<Utc>>>,
-    /// How long a webhook delivery claim may stay unfinished before it may be taken over
-    /// ([`Self::with_webhook_claim_ttl`]).
-    claim_ttl: TimeDelta,
 }
 
 impl ProjectsApp {
@@ -89,8 +84,6 @@ impl ProjectsApp {
             cache,
             clock,
             secrets: None,
-            last_prune: Mutex::new(None),
-            claim_ttl: DELIVERY_CLAIM_TTL,
         }
     }
 

@@ -1,21 +1,12 @@
-//! The GitHub integration of a project: its webhook secret (sealed, see `crate::secrets`), webhook delivery claims
-//! (with the event and payload kept until the claim ends), and the check of a delivery's `X-Hub-Signature-256`.
+//! The GitHub integration of a project: its webhook secret (sealed, see `crate::secrets`) and the check of a
+//! delivery's `X-Hub-Signature-256`. Deduplicating and keeping deliveries is tasks' webhook inbox's job.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use uuid::Uuid;
 
-/// How long a delivery id is remembered: a replay within this window is answered as a duplicate.
-pub const DELIVERY_DEDUP_WINDOW: TimeDelta = TimeDelta::days(7);
-/// How long a claimed delivery may stay unfinished before a redelivery (or ClaimStaleGithubDeliveries) may claim it
-/// again: longer than the gateway takes to process one (its retries give up within about a minute), short enough that
-/// a delivery whose processor died is processed again the same day. The default of the `webhook_claim_ttl_seconds`
-/// setting.
-pub const DELIVERY_CLAIM_TTL: TimeDelta = TimeDelta::minutes(15);
-
-/// `X-GitHub-Event` (`push`, `workflow_run`, …): 1..=64 characters of `[a-z_]`. Kept with a claim next to its
-/// payload, because the payload alone does not say which event it is.
+/// `X-GitHub-Event` (`push`, `workflow_run`, …): 1..=64 characters of `[a-z_]`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct GithubEvent(String);
 
@@ -40,34 +31,6 @@ impl std::fmt::Display for GithubEvent {
     }
 }
 
-/// What a claim keeps until it ends, so that the delivery can be processed again if its processor dies after the
-/// gateway answered GitHub (see [`StaleDelivery`]).
-#[derive(Debug, Clone, Copy)]
-pub struct KeptDelivery<'a> {
-    pub event: &'a GithubEvent,
-    /// The raw body, byte for byte, as verified.
-    pub payload: &'a [u8],
-}
-
-/// An unfinished claim older than the claim TTL, taken over for the caller to process again: the delivery as it was
-/// verified.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StaleDelivery {
-    pub project_id: Uuid,
-    pub delivery_id: String,
-    pub event: GithubEvent,
-    pub payload: Vec<u8>,
-}
-
-/// How the processing of a claimed delivery ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeliveryOutcome {
-    /// Every effect was applied (or refused for good): the id stays, later copies are duplicates.
-    Processed,
-    /// Some effect could not be applied: the id is forgotten, so a redelivery is processed.
-    Failed,
-}
-
 /// A project's GitHub integration as stored: the webhook secret sealed for this project, never the plaintext.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GithubIntegrationRecord {
@@ -79,12 +42,10 @@ pub struct GithubIntegrationRecord {
 /// The answer to "may this delivery be processed?".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WebhookVerdict {
-    /// Signed with the project's secret and not seen before (now recorded).
+    /// Signed with the project's secret.
     Valid,
-    /// Missing, malformed or wrong signature; nothing recorded.
+    /// Missing, malformed or wrong signature.
     InvalidSignature,
-    /// Signed correctly, but this delivery id was recorded before.
-    Duplicate,
     /// No such project, or no secret set for it.
     NotConfigured,
 }

@@ -6,11 +6,11 @@ use devopstrack_proto::projects::v1 as pb;
 
 use crate::app::{
     EnvironmentInput, GithubIntegrationView, NewDeployment, NewProject, ProjectView, RepositoryInput,
-    StaleGithubDelivery, WebhookVerification,
+    WebhookVerification,
 };
 use crate::domain::{
-    DefinitionKind, DeliveryOutcome, DeploymentRecord, DeploymentStatus, EnvironmentConfig, EnvironmentState, Provider,
-    ReleaseRecord, Repository, Tier, WebhookVerdict,
+    DefinitionKind, DeploymentRecord, DeploymentStatus, EnvironmentConfig, EnvironmentState, Provider, ReleaseRecord,
+    Repository, Tier, WebhookVerdict,
 };
 use crate::error::Error;
 
@@ -239,21 +239,10 @@ pub fn github_integration(view: GithubIntegrationView) -> pb::GithubIntegration 
     }
 }
 
-/// Unspecified is `None` (the use-case names the missing field); an unknown number is INVALID_ARGUMENT.
-pub fn delivery_outcome(raw: i32) -> Result<Option<DeliveryOutcome>, Error> {
-    match pb::DeliveryOutcome::try_from(raw) {
-        Ok(pb::DeliveryOutcome::Unspecified) => Ok(None),
-        Ok(pb::DeliveryOutcome::Processed) => Ok(Some(DeliveryOutcome::Processed)),
-        Ok(pb::DeliveryOutcome::Failed) => Ok(Some(DeliveryOutcome::Failed)),
-        Err(_) => Err(Error::invalid("outcome", format!("{raw} is not a delivery outcome"))),
-    }
-}
-
 pub fn webhook_verification(verification: WebhookVerification) -> pb::VerifyGithubWebhookResponse {
     let result = match verification.verdict {
         WebhookVerdict::Valid => pb::WebhookVerification::Valid,
         WebhookVerdict::InvalidSignature => pb::WebhookVerification::InvalidSignature,
-        WebhookVerdict::Duplicate => pb::WebhookVerification::Duplicate,
         WebhookVerdict::NotConfigured => pb::WebhookVerification::NotConfigured,
     };
     let (project_id, project_slug) = verification
@@ -264,16 +253,6 @@ pub fn webhook_verification(verification: WebhookVerification) -> pb::VerifyGith
         result: result as i32,
         project_id,
         project_slug,
-    }
-}
-
-pub fn stale_delivery(delivery: StaleGithubDelivery) -> pb::StaleGithubDelivery {
-    pb::StaleGithubDelivery {
-        project_id: delivery.project_id.to_string(),
-        project_slug: delivery.project_slug.as_str().to_owned(),
-        delivery_id: delivery.delivery_id,
-        event: delivery.event.as_str().to_owned(),
-        payload: delivery.payload,
     }
 }
 

@@ -8,13 +8,12 @@ mod unavailable;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+
 use uuid::Uuid;
 
 use crate::domain::{
-    DefinitionName, DefinitionRecord, DeliveryOutcome, DeploymentRecord, EnvName, EnvironmentState,
-    GithubIntegrationRecord, KeptDelivery, ProjectCursor, ProjectFilter, ProjectOrder, ProjectRecord, ReleaseRecord,
-    Slug, StaleDelivery, TimeCursor,
+    DefinitionName, DefinitionRecord, DeploymentRecord, EnvName, EnvironmentState, GithubIntegrationRecord,
+    ProjectCursor, ProjectFilter, ProjectOrder, ProjectRecord, ReleaseRecord, Slug, TimeCursor,
 };
 
 pub use mongo::MongoStore;
@@ -87,8 +86,8 @@ pub trait ProjectStore: Send + Sync + 'static {
     /// Replaces the whole project if its stored `version` equals `expected_version` (`project.version` must be
     /// `expected_version + 1`). The slug never changes.
     async fn replace_project(&self, project: &ProjectRecord, expected_version: i64) -> StoreResult<Replace>;
-    /// Deletes the project with its releases, deployments, pipeline definitions, GitHub integration and webhook
-    /// delivery ids; `false` when it did not exist.
+    /// Deletes the project with its releases, deployments, pipeline definitions and GitHub integration; `false`
+    /// when it did not exist.
     async fn delete_project(&self, id: Uuid) -> StoreResult<bool>;
 
     // ---- pipeline definitions
@@ -164,43 +163,4 @@ pub trait ProjectStore: Send + Sync + 'static {
     /// Creates or replaces the project's integration (its sealed webhook secret).
     async fn put_github_integration(&self, integration: &GithubIntegrationRecord) -> StoreResult<()>;
     async fn github_integration(&self, project_id: Uuid) -> StoreResult<Option<GithubIntegrationRecord>>;
-    /// Claims a webhook delivery id of the project for processing: `true` when claimed now — the id is new, or an
-    /// earlier claim was never finished and was taken before `stale_before` (its `received_at` becomes this one) —,
-    /// `false` (nothing changes) when it was processed or is claimed since `stale_before`. Atomic: of concurrent
-    /// calls with the same id, exactly one answers `true`. A claim made keeps `kept` (replacing what a stale claim
-    /// kept; `None` keeps nothing, and such a claim is never answered by
-    /// [`claim_stale_webhook_deliveries`](Self::claim_stale_webhook_deliveries)).
-    async fn record_webhook_delivery(
-        &self,
-        project_id: Uuid,
-        delivery_id: &str,
-        received_at: DateTime<Utc>,
-        stale_before: DateTime<Utc>,
-        kept: Option<KeptDelivery<'_>>,
-    ) -> StoreResult<bool>;
-    /// Takes over unfinished claims that keep a payload and were taken before `stale_before` (of every project),
-    /// oldest first (`received_at`, then project and delivery id): each one's `received_at` becomes `now`, atomically
-    /// per claim, so concurrent callers never get the same one. At most `limit`, and no more payload bytes than
-    /// `max_bytes` in all, except that the first one is answered whatever its size. A claim already taken over
-    /// `max_takeovers` times (since a delivery last claimed it) is left alone: its processing keeps dying.
-    async fn claim_stale_webhook_deliveries(
-        &self,
-        stale_before: DateTime<Utc>,
-        now: DateTime<Utc>,
-        limit: u32,
-        max_bytes: usize,
-        max_takeovers: u32,
-    ) -> StoreResult<Vec<StaleDelivery>>;
-    /// Ends an unfinished claim: [`DeliveryOutcome::Processed`] marks it done at `at` and drops what it kept,
-    /// [`DeliveryOutcome::Failed`] forgets the id. `false` (nothing changes) when there is no unfinished claim of
-    /// that id.
-    async fn finish_webhook_delivery(
-        &self,
-        project_id: Uuid,
-        delivery_id: &str,
-        outcome: DeliveryOutcome,
-        at: DateTime<Utc>,
-    ) -> StoreResult<bool>;
-    /// Forgets the delivery ids (of every project) received before `before`; answers how many.
-    async fn prune_webhook_deliveries(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 }

@@ -21,7 +21,7 @@ mod projects;
 mod releases;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+
 use mongodb::bson::{Bson, Document, doc};
 use mongodb::error::{Error as MongoError, ErrorKind, WriteFailure};
 use mongodb::options::{ClientOptions, IndexOptions};
@@ -30,9 +30,8 @@ use uuid::Uuid;
 
 use super::{ProjectStore, Replace, StoreError, StoreResult};
 use crate::domain::{
-    DefinitionName, DefinitionRecord, DeliveryOutcome, DeploymentRecord, EnvName, EnvironmentState,
-    GithubIntegrationRecord, KeptDelivery, ProjectCursor, ProjectFilter, ProjectOrder, ProjectRecord, ReleaseRecord,
-    Slug, StaleDelivery, TimeCursor,
+    DefinitionName, DefinitionRecord, DeploymentRecord, EnvName, EnvironmentState, GithubIntegrationRecord,
+    ProjectCursor, ProjectFilter, ProjectOrder, ProjectRecord, ReleaseRecord, Slug, TimeCursor,
 };
 // `github.rs` takes these through `super`.
 use fields::{corrupt, date, time};
@@ -122,7 +121,7 @@ impl MongoStore {
             )
             .await?;
         self.create_definition_indexes().await?;
-        self.create_github_indexes().await?;
+        self.drop_webhook_deliveries().await?;
         Ok(())
     }
 }
@@ -246,45 +245,6 @@ impl ProjectStore for MongoStore {
 
     async fn github_integration(&self, project_id: Uuid) -> StoreResult<Option<GithubIntegrationRecord>> {
         self.find_github_integration(project_id).await
-    }
-
-    async fn record_webhook_delivery(
-        &self,
-        project_id: Uuid,
-        delivery_id: &str,
-        received_at: DateTime<Utc>,
-        stale_before: DateTime<Utc>,
-        kept: Option<KeptDelivery<'_>>,
-    ) -> StoreResult<bool> {
-        self.claim_webhook_delivery(project_id, delivery_id, received_at, stale_before, kept)
-            .await
-    }
-
-    async fn claim_stale_webhook_deliveries(
-        &self,
-        stale_before: DateTime<Utc>,
-        now: DateTime<Utc>,
-        limit: u32,
-        max_bytes: usize,
-        max_takeovers: u32,
-    ) -> StoreResult<Vec<StaleDelivery>> {
-        self.take_over_stale_webhook_deliveries(stale_before, now, limit, max_bytes, max_takeovers)
-            .await
-    }
-
-    async fn finish_webhook_delivery(
-        &self,
-        project_id: Uuid,
-        delivery_id: &str,
-        outcome: DeliveryOutcome,
-        at: DateTime<Utc>,
-    ) -> StoreResult<bool> {
-        self.end_webhook_delivery_claim(project_id, delivery_id, outcome, at)
-            .await
-    }
-
-    async fn prune_webhook_deliveries(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        self.delete_webhook_deliveries_before(before).await
     }
 }
 

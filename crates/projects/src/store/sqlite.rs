@@ -15,7 +15,7 @@ mod projects;
 mod releases;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+
 use sqlx::sqlite::SqlitePool;
 use uuid::Uuid;
 
@@ -23,9 +23,8 @@ use devopstrack_platform::sqlite::ColumnError;
 
 use super::{ProjectStore, Replace, StoreError, StoreResult};
 use crate::domain::{
-    DefinitionName, DefinitionRecord, DeliveryOutcome, DeploymentRecord, EnvName, EnvironmentState,
-    GithubIntegrationRecord, KeptDelivery, ProjectCursor, ProjectFilter, ProjectOrder, ProjectRecord, ReleaseRecord,
-    Slug, StaleDelivery, TimeCursor,
+    DefinitionName, DefinitionRecord, DeploymentRecord, EnvName, EnvironmentState, GithubIntegrationRecord,
+    ProjectCursor, ProjectFilter, ProjectOrder, ProjectRecord, ReleaseRecord, Slug, TimeCursor,
 };
 
 const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
@@ -176,45 +175,6 @@ impl ProjectStore for SqliteStore {
 
     async fn github_integration(&self, project_id: Uuid) -> StoreResult<Option<GithubIntegrationRecord>> {
         self.find_github_integration(project_id).await
-    }
-
-    async fn record_webhook_delivery(
-        &self,
-        project_id: Uuid,
-        delivery_id: &str,
-        received_at: DateTime<Utc>,
-        stale_before: DateTime<Utc>,
-        kept: Option<KeptDelivery<'_>>,
-    ) -> StoreResult<bool> {
-        self.claim_webhook_delivery(project_id, delivery_id, received_at, stale_before, kept)
-            .await
-    }
-
-    async fn claim_stale_webhook_deliveries(
-        &self,
-        stale_before: DateTime<Utc>,
-        now: DateTime<Utc>,
-        limit: u32,
-        max_bytes: usize,
-        max_takeovers: u32,
-    ) -> StoreResult<Vec<StaleDelivery>> {
-        self.take_over_stale_webhook_deliveries(stale_before, now, limit, max_bytes, max_takeovers)
-            .await
-    }
-
-    async fn finish_webhook_delivery(
-        &self,
-        project_id: Uuid,
-        delivery_id: &str,
-        outcome: DeliveryOutcome,
-        at: DateTime<Utc>,
-    ) -> StoreResult<bool> {
-        self.end_webhook_delivery_claim(project_id, delivery_id, outcome, at)
-            .await
-    }
-
-    async fn prune_webhook_deliveries(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        self.delete_webhook_deliveries_before(before).await
     }
 }
 

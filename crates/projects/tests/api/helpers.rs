@@ -128,8 +128,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut devopstrack_projects::co
         tokens.push((user.id.to_string(), token));
     }
     let issue = auth_pb::IssueServiceTokenRequest {
-        // The gateway: the one client that may call both RecordDeployment and the webhook RPCs.
-        client_id: "gateway".into(),
+        // Tasks: the one client that may call both RecordDeployment and VerifyGithubWebhook.
+        client_id: "tasks".into(),
         client_secret: SERVICE_SECRET.into(),
     };
     let service = auth_client

@@ -3,8 +3,6 @@
 mod grpc_definitions;
 mod grpc_deployments;
 mod grpc_github;
-mod grpc_github_deliveries;
-mod grpc_github_recovery;
 mod grpc_projects;
 mod grpc_rbac;
 mod grpc_reflection;

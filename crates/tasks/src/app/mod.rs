@@ -13,6 +13,7 @@
 mod definitions;
 mod external;
 mod handoff;
+pub mod intake;
 mod jobs;
 mod metric_events;
 mod outboxes;

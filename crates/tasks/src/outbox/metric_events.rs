@@ -1,5 +1,6 @@
-//! Delivers the metric events outbox (job runs and deployments, written with the pipeline writes they describe) to the
-//! metrics service, oldest first, in batches of up to [`MAX_BATCH`] per `Record*` call, and removes what landed.
+//! Delivers the metric events outbox (job runs and deployments, written with the pipeline writes they describe; changes and
+//! incidents, written by the webhook inbox) to the metrics service, oldest first, in batches of up to [`MAX_BATCH`]
+//! per `Record*` call, and removes what landed.
 //!
 //! Nothing is lost while metrics (or auth) is down: the outbox is trimmed only by delivery, and a failed batch is
 //! sent again after a backoff (doubling from 500 ms up to a minute). A batch may land twice (a crash between delivering
@@ -55,13 +56,19 @@ async fn deliver_batch(app: &TasksApp, client: &MetricsService) -> Result<usize,
     if pending.is_empty() {
         return Ok(0);
     }
-    let (runs, deployments) = split(&pending);
+    let batch = split(&pending);
     let sent = async {
-        if !runs.is_empty() {
-            send(client, runs, |c, runs| Box::pin(c.record_job_runs(runs))).await?;
+        if !batch.runs.is_empty() {
+            send(client, batch.runs, |c, runs| Box::pin(c.record_job_runs(runs))).await?;
         }
-        if !deployments.is_empty() {
-            send(client, deployments, |c, ds| Box::pin(c.record_deployments(ds))).await?;
+        if !batch.deployments.is_empty() {
+            send(client, batch.deployments, |c, ds| Box::pin(c.record_deployments(ds))).await?;
+        }
+        if !batch.changes.is_empty() {
+            send(client, batch.changes, |c, cs| Box::pin(c.record_changes(cs))).await?;
+        }
+        if !batch.incidents.is_empty() {
+            send(client, batch.incidents, |c, is| Box::pin(c.record_incidents(is))).await?;
         }
         Ok::<_, String>(())
     };
@@ -71,20 +78,31 @@ async fn deliver_batch(app: &TasksApp, client: &MetricsService) -> Result<usize,
     Ok(pending.len())
 }
 
-/// The batch's job runs and deployments, decoded; an undecodable payload (only a hand edit makes one) is dropped.
-fn split(pending: &[PendingMetricEvent]) -> (Vec<pb::JobRun>, Vec<pb::Deployment>) {
-    let (mut runs, mut deployments) = (Vec::new(), Vec::new());
+/// One batch, decoded by kind.
+#[derive(Default)]
+struct Batch {
+    runs: Vec<pb::JobRun>,
+    deployments: Vec<pb::Deployment>,
+    changes: Vec<pb::Change>,
+    incidents: Vec<pb::Incident>,
+}
+
+/// The batch's events, decoded; an undecodable payload (only a hand edit makes one) is dropped.
+fn split(pending: &[PendingMetricEvent]) -> Batch {
+    let mut batch = Batch::default();
     for p in pending {
         let payload = p.event.payload.as_slice();
         let decoded = match p.event.kind {
-            MetricEventKind::JobRun => pb::JobRun::decode(payload).map(|r| runs.push(r)),
-            MetricEventKind::Deployment => pb::Deployment::decode(payload).map(|d| deployments.push(d)),
+            MetricEventKind::JobRun => pb::JobRun::decode(payload).map(|r| batch.runs.push(r)),
+            MetricEventKind::Deployment => pb::Deployment::decode(payload).map(|d| batch.deployments.push(d)),
+            MetricEventKind::Change => pb::Change::decode(payload).map(|c| batch.changes.push(c)),
+            MetricEventKind::Incident => pb::Incident::decode(payload).map(|i| batch.incidents.push(i)),
         };
         if let Err(e) = decoded {
             tracing::error!(id = %p.id, error = %e, "metrics outbox: dropping an undecodable event");
         }
     }
-    (runs, deployments)
+    batch
 }
 
 type Call<'c, T> =

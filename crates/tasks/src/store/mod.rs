@@ -33,6 +33,7 @@ mod event_log;
 mod outboxes;
 mod pipelines;
 mod queue;
+pub mod inbox;
 mod redis;
 mod sqlite;
 mod unavailable;
@@ -153,6 +154,10 @@ pub enum MetricEventKind {
     JobRun,
     /// An encoded `devopstrack.metrics.v1.Deployment`.
     Deployment,
+    /// An encoded `devopstrack.metrics.v1.Change` (a GitHub push, from the webhook inbox).
+    Change,
+    /// An encoded `devopstrack.metrics.v1.Incident` (a GitHub issue labelled `incident`, from the webhook inbox).
+    Incident,
 }
 
 impl MetricEventKind {
@@ -160,13 +165,20 @@ impl MetricEventKind {
         match self {
             MetricEventKind::JobRun => "job_run",
             MetricEventKind::Deployment => "deployment",
+            MetricEventKind::Change => "change",
+            MetricEventKind::Incident => "incident",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [MetricEventKind::JobRun, MetricEventKind::Deployment]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        [
+            MetricEventKind::JobRun,
+            MetricEventKind::Deployment,
+            MetricEventKind::Change,
+            MetricEventKind::Incident,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 }
 

@@ -11,6 +11,7 @@
 
 mod backlog;
 mod events;
+mod inbox;
 mod logs;
 mod outbox;
 mod pipelines;

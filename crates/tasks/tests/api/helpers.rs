@@ -23,6 +23,8 @@ use devopstrack_proto::tasks::v1::task_service_client::TaskServiceClient;
 const PASSWORD: &str = "correct horse battery staple";
 pub const SERVICE_SECRET: &str = "test-service-secret-0123456789abcdef";
 pub const PROJECT: &str = "api";
+/// Projects' key for sealing webhook secrets (base64 of 32 bytes; the projects database outlives restarts in a test).
+const PROJECTS_SECRETS_KEY: &str = "ZGV2b3BzdHJhY2stdGVzdC1zZWNyZXRzLWtleS0zMmI=";
 
 /// Which store the tasks service runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -239,6 +241,7 @@ pub async fn start_projects(dir: &std::path::Path, auth_url: &str, port: u16, st
             auth_url: auth_url.to_owned(),
             ..Default::default()
         },
+        secrets_key: Some(SecretString::from(PROJECTS_SECRETS_KEY)),
         ..devopstrack_projects::config::Settings::default()
     };
     let projects = devopstrack_projects::startup::Application::build(&settings)

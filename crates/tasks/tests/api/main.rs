@@ -7,6 +7,7 @@ mod executors;
 mod external_runs;
 mod grpc_pipelines;
 mod helpers;
+mod intake;
 mod metrics_delivery;
 mod outbox_recovery;
 mod redis_outage;

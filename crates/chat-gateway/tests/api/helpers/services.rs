@@ -25,30 +25,22 @@ pub const SECRETS_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 /// The project [`spawn_app_with_tasks`] creates, with environments `staging` and (protected) `production`.
 pub const PROJECT: &str = "api";
 
-/// What [`spawn_stack`] changes from [`spawn_app_with_tasks`]'s settings (`None`: the service's default).
-#[derive(Debug, Default, Clone, Copy)]
-pub struct StackOptions {
-    /// Projects' `webhook_claim_ttl_seconds`: how long a webhook delivery stays claimed unfinished.
-    pub claim_ttl_seconds: Option<u64>,
-    /// The gateway's `webhook_recovery_interval_ms`.
-    pub recovery_interval_ms: Option<u64>,
-}
-
 /// The gRPC URLs of [`spawn_stack`]'s services, for tests that call them as the gateway does.
 #[derive(Debug, Clone)]
 pub struct Backends {
     pub auth_url: String,
     pub projects_url: String,
+    pub tasks_url: String,
 }
 
 /// Like [`spawn_app`], with the real projects and tasks services (SQLite, four in-process workers) behind the gateway
 /// too, all stopped when the [`TestApp`] is dropped, and the admin's project [`PROJECT`].
 pub async fn spawn_app_with_tasks() -> TestApp {
-    spawn_stack(StackOptions::default()).await.0
+    spawn_stack().await.0
 }
 
-/// [`spawn_app_with_tasks`] with `options` applied; the services' addresses.
-pub async fn spawn_stack(options: StackOptions) -> (TestApp, Backends) {
+/// [`spawn_app_with_tasks`], and the services' addresses.
+pub async fn spawn_stack() -> (TestApp, Backends) {
     devopstrack_testkit::init_test_logging();
     let dir = tempfile::tempdir().expect("create a temp dir for the SQLite stores");
     let any = SocketAddr::from(([127, 0, 0, 1], 0));
@@ -87,7 +79,7 @@ pub async fn spawn_stack(options: StackOptions) -> (TestApp, Backends) {
     };
     auth_app.bootstrap_user(new_admin).await.expect("bootstrap the admin");
 
-    let mut projects_settings = devopstrack_projects::config::Settings {
+    let projects_settings = devopstrack_projects::config::Settings {
         grpc_addr: any,
         admin_addr: any,
         database_url: format!("sqlite://{}/projects.db", dir.path().display()),
@@ -95,9 +87,6 @@ pub async fn spawn_stack(options: StackOptions) -> (TestApp, Backends) {
         secrets_key: Some(SecretString::from(SECRETS_KEY)),
         ..devopstrack_projects::config::Settings::default()
     };
-    if let Some(ttl) = options.claim_ttl_seconds {
-        projects_settings.webhook_claim_ttl_seconds = ttl;
-    }
     projects_settings
         .validate()
         .expect("the projects test settings are valid");
@@ -146,6 +135,7 @@ pub async fn spawn_stack(options: StackOptions) -> (TestApp, Backends) {
     let backends = Backends {
         auth_url: auth_url.clone(),
         projects_url: projects_url.clone(),
+        tasks_url: tasks_url.clone(),
     };
     let defaults = gateway_settings();
     let gateway = spawn_gateway(GatewaySettings {
@@ -155,9 +145,6 @@ pub async fn spawn_stack(options: StackOptions) -> (TestApp, Backends) {
         metrics_url,
         client_secret: Some(SecretString::from(SERVICE_SECRET)),
         chat_database_url: Some(format!("sqlite://{}/chat.db", dir.path().display())),
-        webhook_recovery_interval_ms: options
-            .recovery_interval_ms
-            .unwrap_or(defaults.webhook_recovery_interval_ms),
         ..defaults
     })
     .await;

@@ -2,8 +2,14 @@
 
 use serde_json::{Value, json};
 
+/// The route's `MAX_IN_FLIGHT_PER_SOURCE`.
+const MAX_IN_FLIGHT_PER_SOURCE: u32 = 8;
+
+use super::set_secret;
 use super::{Delivery, configured_app, counter, fixture, sign, status_and_body};
-use crate::helpers::{assert_error, spawn_app, spawn_app_with_tasks};
+use crate::helpers::{
+    GatewaySettings, assert_error, gateway_settings, peers_at, spawn_app_with_tasks, spawn_gateway, spawn_stack,
+};
 
 #[tokio::test]
 async fn a_wrong_signature_is_refused_and_records_nothing() {
@@ -171,14 +177,57 @@ async fn a_body_over_five_mebibytes_is_too_large() {
 }
 
 #[tokio::test]
-async fn without_service_credentials_webhooks_are_unavailable() {
-    // Arrange: auth and a gateway with no client secret.
-    let app = spawn_app().await;
+async fn the_gateway_needs_no_service_credentials_for_webhooks() {
+    // Arrange: the stack, and a second gateway in front of it with no client secret.
+    let (app, backends) = spawn_stack().await;
+    set_secret(&app).await;
+    let bare = spawn_gateway(GatewaySettings {
+        peers: peers_at(&backends.auth_url),
+        projects_url: backends.projects_url.clone(),
+        tasks_url: backends.tasks_url.clone(),
+        client_secret: None,
+        ..gateway_settings()
+    })
+    .await;
 
     // Act
-    let response = Delivery::signed("ping", "d-1", fixture("ping.json")).send(&app).await;
+    let response = Delivery::signed("ping", "d-1", fixture("ping.json"))
+        .send_to(&bare.http, &bare.base_url)
+        .await;
 
     // Assert
-    let message = assert_error(response, 503, "unavailable").await;
-    assert!(message.contains("DEVOPSTRACK_GATEWAY__CLIENT_SECRET"), "{message}");
+    assert_eq!(status_and_body(response).await.0, 202);
+}
+
+#[tokio::test]
+async fn a_source_with_too_many_deliveries_in_flight_is_told_to_slow_down() {
+    // Arrange: deliveries whose bodies never finish arriving hold their places.
+    let (app, _admin) = configured_app().await;
+    let address = app.base_url.trim_start_matches("http://").to_owned();
+    let mut held = Vec::new();
+    for n in 0..MAX_IN_FLIGHT_PER_SOURCE {
+        let mut stream = tokio::net::TcpStream::connect(&address).await.expect("connect");
+        let head = format!(
+            "POST /api/v1/webhooks/github/api HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/json\r\n\
+             x-github-event: ping\r\nx-github-delivery: slow-{n}\r\nx-hub-signature-256: sha256=00\r\n\
+             content-length: 1000\r\n\r\n{{"
+        );
+        tokio::io::AsyncWriteExt::write_all(&mut stream, head.as_bytes())
+            .await
+            .expect("send the head");
+        held.push(stream);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    // Act
+    let refused = Delivery::signed("ping", "d-429", fixture("ping.json")).send(&app).await;
+    drop(held);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let later = Delivery::signed("ping", "d-after", fixture("ping.json"))
+        .send(&app)
+        .await;
+
+    // Assert
+    assert_error(refused, 429, "rate_limited").await;
+    assert_eq!(later.status().as_u16(), 202, "the places were freed");
 }

@@ -5,13 +5,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+
 use uuid::Uuid;
 
 use crate::domain::{
-    DefinitionName, DefinitionRecord, DeliveryOutcome, DeploymentRecord, EnvName, EnvironmentState,
-    GithubIntegrationRecord, KeptDelivery, ProjectCursor, ProjectFilter, ProjectOrder, ProjectRecord, ReleaseRecord,
-    Slug, StaleDelivery, TimeCursor,
+    DefinitionName, DefinitionRecord, DeploymentRecord, EnvName, EnvironmentState, GithubIntegrationRecord,
+    ProjectCursor, ProjectFilter, ProjectOrder, ProjectRecord, ReleaseRecord, Slug, TimeCursor,
 };
 use crate::store::{ProjectStore, Replace, StoreResult};
 
@@ -168,47 +167,5 @@ impl ProjectStore for InvalidatingStore {
 
     async fn github_integration(&self, project_id: Uuid) -> StoreResult<Option<GithubIntegrationRecord>> {
         self.inner.github_integration(project_id).await
-    }
-
-    async fn record_webhook_delivery(
-        &self,
-        project_id: Uuid,
-        delivery_id: &str,
-        received_at: DateTime<Utc>,
-        stale_before: DateTime<Utc>,
-        kept: Option<KeptDelivery<'_>>,
-    ) -> StoreResult<bool> {
-        self.inner
-            .record_webhook_delivery(project_id, delivery_id, received_at, stale_before, kept)
-            .await
-    }
-
-    async fn claim_stale_webhook_deliveries(
-        &self,
-        stale_before: DateTime<Utc>,
-        now: DateTime<Utc>,
-        limit: u32,
-        max_bytes: usize,
-        max_takeovers: u32,
-    ) -> StoreResult<Vec<StaleDelivery>> {
-        self.inner
-            .claim_stale_webhook_deliveries(stale_before, now, limit, max_bytes, max_takeovers)
-            .await
-    }
-
-    async fn finish_webhook_delivery(
-        &self,
-        project_id: Uuid,
-        delivery_id: &str,
-        outcome: DeliveryOutcome,
-        at: DateTime<Utc>,
-    ) -> StoreResult<bool> {
-        self.inner
-            .finish_webhook_delivery(project_id, delivery_id, outcome, at)
-            .await
-    }
-
-    async fn prune_webhook_deliveries(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        self.inner.prune_webhook_deliveries(before).await
     }
 }

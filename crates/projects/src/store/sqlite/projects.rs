@@ -167,10 +167,6 @@ impl SqliteStore {
             .bind(&id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM webhook_deliveries WHERE project_id = ?1")
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?;
         let deleted = sqlx::query("DELETE FROM projects WHERE id = ?1")
             .bind(&id)
             .execute(&mut *tx)

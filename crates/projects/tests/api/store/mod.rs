@@ -37,7 +37,6 @@ macro_rules! conformance {
 
 mod definitions;
 mod github;
-mod github_recovery;
 mod history;
 mod projects;
 

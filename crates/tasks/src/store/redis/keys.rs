@@ -100,6 +100,10 @@ impl Keys {
     pub(super) fn metric_events(&self) -> String {
         format!("{}metrics:outbox", self.prefix)
     }
+    /// The webhook inbox's keys (`inbox:…`, see `inbox.rs`).
+    pub(super) fn inbox(&self, rest: &str) -> String {
+        format!("{}inbox:{rest}", self.prefix)
+    }
 }
 
 pub(super) struct Scripts {

@@ -16,6 +16,7 @@
 mod backlog;
 pub(super) mod durability;
 mod events;
+mod inbox;
 mod keys;
 mod logs;
 mod numbers;

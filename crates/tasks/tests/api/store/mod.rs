@@ -39,6 +39,7 @@ macro_rules! conformance {
     )+};
 }
 
+mod inbox;
 mod logs_events;
 mod metric_events_outbox;
 mod outbox;

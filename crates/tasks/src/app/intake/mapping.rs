@@ -1,7 +1,7 @@
-//! GitHub events → what the other services record, decided before the delivery is accepted (so a malformed body is a
-//! 400 and an event that maps to nothing is "ignored"):
+//! GitHub events → what DevOpsTrack records, decided before the delivery is accepted (so a malformed body is refused
+//! as INVALID_ARGUMENT and an event that maps to nothing is "ignored") and again when the inbox processes it:
 //!
-//! - `workflow_run` → tasks `TrackExternalRun` (the run, by its GitHub id, with its commit: `head_sha` and
+//! - `workflow_run` → `TrackExternalRun` (the run, by its GitHub id, with its commit: `head_sha` and
 //!   `head_commit.timestamp`); `workflow_job` → the same call with the job (merged by job id) and, once completed, a
 //!   metrics `JobRun` (source github).
 //! - `deployment_status` success / failure / error → a metrics `Deployment` and a projects `RecordDeployment` (so a
@@ -19,15 +19,13 @@ use devopstrack_proto::metrics::v1 as metrics_pb;
 use devopstrack_proto::projects::v1 as projects_pb;
 use devopstrack_proto::tasks::v1 as tasks_pb;
 
+use devopstrack_platform::commit::{CommitSha, CommitTime};
+
 use super::payload::{
     DeploymentStatusEvent, IssuesEvent, PushEvent, Repository, User, WorkflowJobEvent, WorkflowRunEvent,
 };
 use super::status::{job_run_status, job_status, run_status};
-use devopstrack_platform::commit::{CommitSha, CommitTime};
-
-use crate::error::ApiError;
-use crate::extract::body::parse_json;
-use crate::routes::dto::timestamp;
+use crate::convert::timestamp;
 
 /// The label that makes an issue an incident (compared case-insensitively).
 pub const INCIDENT_LABEL: &str = "incident";
@@ -73,32 +71,26 @@ impl GithubEvent {
     }
 }
 
-/// One call to make on another service.
+/// One effect of a delivery.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
+    /// Applied at once, through the TrackExternalRun use-case.
     TrackRun(tasks_pb::TrackExternalRunRequest),
+    /// The others go to the outboxes, stored with the delivery's completion.
     JobRun(metrics_pb::JobRun),
     MetricsDeployment(metrics_pb::Deployment),
     ProjectDeployment(projects_pb::Deployment),
     Changes(Vec<metrics_pb::Change>),
     Incident(metrics_pb::Incident),
-    /// Never produced by [`map`]: the processor's last call for every verified delivery, ending the claim
-    /// VerifyGithubWebhook took (see `processor.rs`).
-    FinishDelivery(projects_pb::FinishGithubDeliveryRequest),
 }
 
-impl Action {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Action::TrackRun(_) => "tasks.TrackExternalRun",
-            Action::JobRun(_) => "metrics.RecordJobRun",
-            Action::MetricsDeployment(_) => "metrics.RecordDeployment",
-            Action::ProjectDeployment(_) => "projects.RecordDeployment",
-            Action::Changes(_) => "metrics.RecordChange",
-            Action::Incident(_) => "metrics.RecordIncident",
-            Action::FinishDelivery(_) => "projects.FinishGithubDelivery",
-        }
-    }
+/// A body that is not what its event should be: not JSON (`syntax`), or a field missing or of the wrong type (the
+/// message starts with its path, e.g. `workflow_run.id: missing field`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct BadPayload {
+    pub syntax: bool,
+    pub message: String,
 }
 
 /// What a verified delivery becomes.
@@ -110,8 +102,8 @@ pub enum Mapped {
 }
 
 /// Maps a verified delivery of `event` for the project `project` (its slug). A body that is not JSON or lacks a
-/// required field is INVALID_INPUT naming the field.
-pub fn map(event: GithubEvent, project: &str, body: &[u8]) -> Result<Mapped, ApiError> {
+/// required field is a [`BadPayload`] naming the field.
+pub fn map(event: GithubEvent, project: &str, body: &[u8]) -> Result<Mapped, BadPayload> {
     match event {
         GithubEvent::WorkflowRun => Ok(workflow_run(project, parse_json(body)?)),
         GithubEvent::WorkflowJob => Ok(workflow_job(project, parse_json(body)?)),
@@ -346,6 +338,29 @@ fn commit(sha: Option<&str>, at: Option<DateTime<Utc>>) -> (String, Option<prost
     };
     let time = at.and_then(|at| CommitTime::parse(at, Utc::now()).ok());
     (sha.into_inner(), time.map(|t| timestamp(t.at())))
+}
+
+/// `T` from JSON, or what is wrong with it and where.
+fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, BadPayload> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = if path == "." || path.is_empty() {
+            inner.to_string()
+        } else {
+            format!("{path}: {inner}")
+        };
+        BadPayload {
+            syntax: inner.is_syntax() || inner.is_eof(),
+            message,
+        }
+    })?;
+    deserializer.end().map_err(|e| BadPayload {
+        syntax: true,
+        message: e.to_string(),
+    })?;
+    Ok(value)
 }
 
 /// `<kind>:<key>`, or `<kind>:sha256:<hex>` of the key when that would pass 128 characters (long repository names).

@@ -7,7 +7,7 @@ use devopstrack_proto::tasks::v1 as tasks_pb;
 use super::{Action, GithubEvent, Mapped, event_id, map};
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/api/fixtures/github/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/tests/fixtures/github/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("read {path}: {e}"))
 }
 
@@ -237,7 +237,7 @@ fn a_malformed_commit_time_is_a_bad_payload_naming_the_field() {
     let body = serde_json::to_vec(&run).expect("JSON");
 
     match map(GithubEvent::WorkflowRun, "api", &body) {
-        Err(crate::error::ApiError::InvalidInput { message, .. }) => {
+        Err(super::BadPayload { message, .. }) => {
             assert!(message.starts_with("workflow_run.head_commit.timestamp:"), "{message}")
         }
         other => panic!("expected a 400, got {other:?}"),
