@@ -18,8 +18,8 @@ use utoipa::OpenApi;
 use self::modifiers::{BearerAuth, CommonResponses, MinProperties};
 use crate::error::ErrorBody;
 use crate::routes::{
-    auth, chat, definitions, health, integrations, metrics, pipelines, projects, runs, tokens, users, webhook_deliveries,
-    webhooks, ws,
+    auth, chat, definitions, health, integrations, metrics, pipelines, projects, runs, tokens, users,
+    webhook_deliveries, webhooks, ws,
 };
 
 /// Where the document is served.

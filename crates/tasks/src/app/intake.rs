@@ -281,16 +281,20 @@ impl Intake {
             let metric = |kind: MetricEventKind, payload: Vec<u8>| MetricEvent { kind, payload };
             match action {
                 Action::TrackRun(request) => self.track(request).await?,
-                Action::JobRun(run) => effects.metrics.push(metric(MetricEventKind::JobRun, run.encode_to_vec())),
-                Action::MetricsDeployment(d) => {
-                    effects.metrics.push(metric(MetricEventKind::Deployment, d.encode_to_vec()))
-                }
+                Action::JobRun(run) => effects
+                    .metrics
+                    .push(metric(MetricEventKind::JobRun, run.encode_to_vec())),
+                Action::MetricsDeployment(d) => effects
+                    .metrics
+                    .push(metric(MetricEventKind::Deployment, d.encode_to_vec())),
                 Action::Changes(changes) => effects.metrics.extend(
                     changes
                         .into_iter()
                         .map(|c| metric(MetricEventKind::Change, c.encode_to_vec())),
                 ),
-                Action::Incident(i) => effects.metrics.push(metric(MetricEventKind::Incident, i.encode_to_vec())),
+                Action::Incident(i) => effects
+                    .metrics
+                    .push(metric(MetricEventKind::Incident, i.encode_to_vec())),
                 Action::ProjectDeployment(deployment) => effects.outbox.push(OutboxEntry {
                     id: outbox_id(&deployment.id),
                     payload: projects_pb::RecordDeploymentRequest {

@@ -30,10 +30,10 @@
 
 mod codec;
 mod event_log;
+pub mod inbox;
 mod outboxes;
 mod pipelines;
 mod queue;
-pub mod inbox;
 mod redis;
 mod sqlite;
 mod unavailable;

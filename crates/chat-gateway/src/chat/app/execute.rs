@@ -122,10 +122,64 @@ pub async fn run(platform: &Platform, who: &CallAs, action: &Action) -> Result<D
             }
             done(&latest, format!("approved {project}#{}", run.number))
         }
-        Intent::RunPipeline | Intent::Deploy | Intent::Rollback => Err(ChatError::Unavailable(format!(
-            "{} needs runs from pipeline definitions, which this server does not offer yet",
-            action.intent.as_str()
-        ))),
+        Intent::RunPipeline | Intent::Deploy => {
+            let deploy = action.intent == Intent::Deploy;
+            let definition = p
+                .definition
+                .clone()
+                .unwrap_or_else(|| if deploy { "deploy" } else { "ci" }.to_owned());
+            let run = platform
+                .create_run(
+                    who,
+                    tasks_pb::CreateRunRequest {
+                        project: project.to_owned(),
+                        definition: definition.clone(),
+                        environment: if deploy {
+                            p.environment.clone().unwrap_or_default()
+                        } else {
+                            String::new()
+                        },
+                        version: if deploy {
+                            p.version.clone().unwrap_or_default()
+                        } else {
+                            String::new()
+                        },
+                        commit_sha: String::new(),
+                        // Keyed by the action: a retried execution starts the run once.
+                        idempotency_key: format!("chat-{}", action.id),
+                        trigger: tasks_pb::Trigger::Chat as i32,
+                    },
+                )
+                .await?;
+            done(&run, format!("started {project}#{} ({definition})", run.number))
+        }
+        Intent::Rollback => {
+            let environment = p
+                .environment
+                .clone()
+                .ok_or_else(|| ChatError::InvalidInput("environment: the rollback names no environment".into()))?;
+            let rolled = platform
+                .rollback(
+                    who,
+                    tasks_pb::RollbackRequest {
+                        project: project.to_owned(),
+                        environment: environment.clone(),
+                        to: p.version.clone().unwrap_or_default(),
+                        idempotency_key: format!("chat-{}", action.id),
+                    },
+                )
+                .await?;
+            let run = rolled
+                .pipeline
+                .ok_or_else(|| ChatError::internal("tasks answered Rollback without a pipeline".into()))?;
+            done(
+                &run,
+                format!(
+                    "rolling {project} {environment} back from {} to {} ({project}#{})",
+                    rolled.from_version, rolled.to_version, run.number
+                ),
+            )
+        }
         other => Err(ChatError::InvalidInput(format!(
             "intent: {} is not a command",
             other.as_str()

@@ -9,8 +9,8 @@ mod commands;
 mod errors;
 mod execute;
 mod limiter;
-pub mod metrics;
 pub mod live;
+pub mod metrics;
 pub mod permissions;
 mod platform;
 pub mod redact;
@@ -114,7 +114,7 @@ impl ChatApp {
         room: &RoomId,
         after: Option<crate::chat::store::EventId>,
     ) -> Result<(live::RoomFollower, live::Opening), ChatError> {
-        self.check_room(asker, room).await?;
+        self.check_room(asker, room, "").await?;
         self.live.follow(room, after).await
     }
 
@@ -127,7 +127,7 @@ impl ChatApp {
         let now = Utc::now();
         self.store.ensure_room(&RoomId::general(), now).await?;
         self.store.ensure_room(&private_room(asker)?, now).await?;
-        let context = self.platform.context(&asker.call, &RoomId::general()).await?;
+        let context = self.platform.context(&asker.call, &RoomId::general(), "").await?;
         let slugs: Vec<&str> = context.slugs().collect();
         let mut rooms = self.store.rooms_visible_to(asker.person.id()).await?;
         for slug in &slugs {
@@ -144,14 +144,14 @@ impl ChatApp {
 
     /// A page of a room's history, oldest first.
     pub async fn history(&self, asker: &Asker, room: &RoomId, query: &HistoryQuery) -> Result<Vec<Message>, ChatError> {
-        self.check_room(asker, room).await?;
+        self.check_room(asker, room, "").await?;
         Ok(self.store.history(room, query).await?)
     }
 
     /// What the bot would understand, executing nothing (the composer's preview).
     pub async fn preview(&self, asker: &Asker, room: &RoomId, text: &str) -> Result<Parsed, ChatError> {
         let text = message_text(text)?;
-        let context = self.check_room(asker, room).await?;
+        let context = self.check_room(asker, room, text.as_str()).await?;
         Ok(parser::parse(&text, &context))
     }
 
@@ -165,7 +165,7 @@ impl ChatApp {
     ) -> Result<Posted, ChatError> {
         let client_msg_id = ClientMsgId::parse(client_msg_id).map_err(ChatError::InvalidInput)?;
         let parsed_text = message_text(text)?;
-        let context = self.check_room(asker, room).await?;
+        let context = self.check_room(asker, room, parsed_text.as_str()).await?;
         if let Err(wait) = self.limiter.admit(asker.person.id(), Instant::now()) {
             return Err(ChatError::RateLimited {
                 message: format!(
@@ -369,7 +369,11 @@ impl ChatApp {
                 self.store.finish_action(action.id, &summary, now, &asker.meta).await?
             }
         };
-        let outcome = if finished.state == ActionState::Succeeded { "succeeded" } else { "failed" };
+        let outcome = if finished.state == ActionState::Succeeded {
+            "succeeded"
+        } else {
+            "failed"
+        };
         self.metrics.action(&finished, outcome);
         let text = outcome_text(&finished);
         self.bot_say(
@@ -394,11 +398,11 @@ impl ChatApp {
     }
 
     /// Checks the asker may use `room` and answers what the parser resolves against there.
-    async fn check_room(&self, asker: &Asker, room: &RoomId) -> Result<ParseContext, ChatError> {
+    async fn check_room(&self, asker: &Asker, room: &RoomId, text: &str) -> Result<ParseContext, ChatError> {
         if !room_visible_to(room, asker.person.id()) {
             return Err(ChatError::NotFound(format!("room {room}")));
         }
-        let context = self.platform.context(&asker.call, room).await?;
+        let context = self.platform.context(&asker.call, room, text).await?;
         if let Some(slug) = room.project_slug()
             && context.project(slug).is_none()
         {

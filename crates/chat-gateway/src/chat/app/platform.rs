@@ -54,7 +54,7 @@ pub struct Platform {
 impl Platform {
     /// What the parser needs for a message in `room`: every project the asker sees, with its environments, its
     /// definitions and its recent runs.
-    pub async fn context(&self, who: &CallAs, room: &RoomId) -> Result<ParseContext, ChatError> {
+    pub async fn context(&self, who: &CallAs, room: &RoomId, text: &str) -> Result<ParseContext, ChatError> {
         let listed = self
             .projects
             .clone()
@@ -71,20 +71,76 @@ impl Platform {
                 by_project.entry(pipeline.project.clone()).or_default().push(info);
             }
         }
-        let projects = listed
-            .projects
-            .into_iter()
-            .map(|project| ProjectInfo {
+        // Definitions matter only for a project the message can target: the room's, or one it names by its slug
+        // (the parser never guesses a project), so only those are asked for.
+        let words: std::collections::HashSet<&str> = text
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .filter(|w| !w.is_empty())
+            .collect();
+        let mut projects = Vec::with_capacity(listed.projects.len());
+        for project in listed.projects {
+            let targeted = room.project_slug() == Some(project.slug.as_str()) || words.contains(project.slug.as_str());
+            let definitions = if targeted {
+                self.definitions(who, &project.slug).await?
+            } else {
+                Vec::new()
+            };
+            projects.push(ProjectInfo {
                 environments: project.environments.iter().map(environment_info).collect(),
-                definitions: default_definitions(),
+                definitions,
                 recent_runs: by_project.remove(&project.slug).unwrap_or_default(),
                 slug: project.slug,
-            })
-            .collect();
+            });
+        }
         Ok(ParseContext {
             room: room.clone(),
             projects,
         })
+    }
+
+    /// A project's pipeline definitions (name and kind).
+    pub async fn definitions(&self, who: &CallAs, project: &str) -> Result<Vec<DefinitionInfo>, ChatError> {
+        let listed = self
+            .projects
+            .clone()
+            .list_definitions(who.request(projects_pb::ListDefinitionsRequest {
+                project: project.to_owned(),
+            }))
+            .await?
+            .into_inner();
+        Ok(listed
+            .definitions
+            .into_iter()
+            .filter_map(|d| {
+                let kind = match projects_pb::DefinitionKind::try_from(d.kind) {
+                    Ok(projects_pb::DefinitionKind::Ci) => DefinitionKind::Ci,
+                    Ok(projects_pb::DefinitionKind::Deploy) => DefinitionKind::Deploy,
+                    _ => return None,
+                };
+                Some(DefinitionInfo { name: d.name, kind })
+            })
+            .collect())
+    }
+
+    /// Starts a run of a definition (tasks' CreateRun), keyed by the action so a retried call starts it once.
+    pub async fn create_run(
+        &self,
+        who: &CallAs,
+        run: tasks_pb::CreateRunRequest,
+    ) -> Result<tasks_pb::Pipeline, ChatError> {
+        let created = self.tasks.clone().create_run(who.request(run)).await?.into_inner();
+        created
+            .pipeline
+            .ok_or_else(|| ChatError::internal("tasks answered CreateRun without a pipeline".into()))
+    }
+
+    /// Rolls an environment back (tasks' Rollback); the run and the versions it moves between.
+    pub async fn rollback(
+        &self,
+        who: &CallAs,
+        request: tasks_pb::RollbackRequest,
+    ) -> Result<tasks_pb::RollbackResponse, ChatError> {
+        Ok(self.tasks.clone().rollback(who.request(request)).await?.into_inner())
     }
 
     /// The newest runs, of one project or of all.
@@ -253,20 +309,6 @@ impl Platform {
     }
 }
 
-/// The definitions every project has until projects serves its own (issue 16): `ci` and `deploy`.
-fn default_definitions() -> Vec<DefinitionInfo> {
-    vec![
-        DefinitionInfo {
-            name: "ci".into(),
-            kind: DefinitionKind::Ci,
-        },
-        DefinitionInfo {
-            name: "deploy".into(),
-            kind: DefinitionKind::Deploy,
-        },
-    ]
-}
-
 fn environment_info(environment: &projects_pb::Environment) -> EnvironmentInfo {
     EnvironmentInfo {
         name: environment.name.clone(),
@@ -287,7 +329,7 @@ fn run_info(pipeline: &tasks_pb::Pipeline) -> Option<RunInfo> {
     }
     Some(RunInfo {
         number: pipeline.number,
-        definition: None,
+        definition: (!pipeline.definition.is_empty()).then(|| pipeline.definition.clone()),
         state: run_state(pipeline.status),
         environment: (!pipeline.environment.is_empty()).then(|| pipeline.environment.clone()),
     })

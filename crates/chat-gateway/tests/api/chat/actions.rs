@@ -165,3 +165,81 @@ async fn a_critical_action_approved_by_a_second_admin_runs_as_the_approver() {
     app.wait_for_pipeline(&admin, id, WITHIN, |p| p["status"] == "succeeded")
         .await;
 }
+
+async fn release(app: &crate::helpers::TestApp, admin: &str, version: &str) {
+    let path = format!("/api/v1/projects/{PROJECT}/releases");
+    let response = app.post_json(&path, Some(admin), &json!({"version": version})).await;
+    assert_eq!(response.status().as_u16(), 201);
+}
+
+async fn deployed(app: &crate::helpers::TestApp, admin: &str, id: &str, version: &str, minute: u32) {
+    let path = format!("/api/v1/projects/{PROJECT}/deployments");
+    let body = json!({"id": id, "environment": "staging", "version": version, "status": "succeeded",
+        "startedAt": format!("2026-01-01T10:{minute:02}:00Z"), "finishedAt": format!("2026-01-01T10:{minute:02}:30Z")});
+    let response = app.post_json(&path, Some(admin), &body).await;
+    assert!(response.status().is_success(), "{}", response.text().await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploys_runs_and_rollbacks_start_runs_of_the_projects_definitions() {
+    let app = spawn_app_with_tasks().await;
+    let admin = app.admin_token().await;
+    let (_, operator) = app.user_with_token(&admin, "op@example.com", "operator").await;
+    release(&app, &admin, "2.4.0").await;
+    release(&app, &admin, "2.5.0").await;
+    let room = format!("project:{PROJECT}");
+
+    // A deploy outside production: high, confirmed by the asker, run from the `deploy` definition by the asker.
+    let (_, proposed) = app.say(&operator, &room, "deploy api 2.5.0 to staging").await;
+    let action = &proposed["action"];
+    assert_eq!(
+        (action["intent"].as_str(), action["risk"].as_str()),
+        (Some("deploy"), Some("high")),
+        "{proposed}"
+    );
+    let code = action["code"].as_str().unwrap().to_owned();
+    let (_, confirmed) = app.say(&operator, &room, &format!("confirm {code}")).await;
+    let done = &confirmed["action"];
+    assert_eq!(done["state"], "succeeded", "{confirmed}");
+    let number = done["run"]["runNumber"].as_u64().unwrap();
+    let run: Value = app
+        .get(&format!("/api/v1/projects/{PROJECT}/runs/{number}"), Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(run["definition"]["name"], "deploy", "{run}");
+    assert_eq!(
+        (run["environment"].as_str(), run["version"].as_str()),
+        (Some("staging"), Some("2.5.0"))
+    );
+    assert_eq!(run["trigger"], "chat", "{run}");
+
+    // A version with no release is refused by tasks when the action runs: the action fails with the reason.
+    let (_, unreleased) = app.say(&operator, &room, "deploy api 9.9.9 to staging").await;
+    let code = unreleased["action"]["code"].as_str().unwrap().to_owned();
+    let (_, failed) = app.say(&operator, &room, &format!("confirm {code}")).await;
+    assert_eq!(failed["action"]["state"], "failed", "{failed}");
+    assert!(
+        failed["action"]["outcome"].as_str().unwrap().contains("version"),
+        "{failed}"
+    );
+
+    // The CI definition.
+    let (_, ci) = app.say(&operator, &room, "run the ci pipeline of api").await;
+    assert_eq!(ci["action"]["intent"], "run_pipeline", "{ci}");
+    let code = ci["action"]["code"].as_str().unwrap().to_owned();
+    let (_, started) = app.say(&operator, &room, &format!("confirm {code}")).await;
+    assert_eq!(started["action"]["state"], "succeeded", "{started}");
+
+    // A rollback of staging goes back to the previous good version of its history.
+    deployed(&app, &admin, "d-1", "2.4.0", 1).await;
+    deployed(&app, &admin, "d-2", "2.5.0", 2).await;
+    let (_, rollback) = app.say(&operator, &room, "rollback staging").await;
+    assert_eq!(rollback["action"]["intent"], "rollback", "{rollback}");
+    let code = rollback["action"]["code"].as_str().unwrap().to_owned();
+    let (_, rolled) = app.say(&operator, &room, &format!("confirm {code}")).await;
+    let outcome = rolled["action"]["outcome"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(rolled["action"]["state"], "succeeded", "{rolled}");
+    assert!(outcome.contains("from 2.5.0 to 2.4.0"), "{outcome}");
+}
