@@ -58,7 +58,8 @@ impl AppState {
         let projects = clients::projects(&peers.client(&settings.projects_url))?;
         let tasks = clients::tasks(&peers.client(&settings.tasks_url))?;
         let metrics_service = clients::metrics(&peers.client(&settings.metrics_url))?;
-        let verifier = Arc::new(jwks::verifier(peers, auth.clone()));
+        let metrics = MetricsRegistry::new();
+        let verifier = Arc::new(jwks::verifier(peers, auth.clone(), &metrics));
         let service_tokens = Arc::new(ServiceTokens::new(
             auth.clone(),
             "gateway",
@@ -67,7 +68,6 @@ impl AppState {
         ));
         let per_minute = settings.login_rate_per_minute;
         let login_limiter = Arc::new(RateLimiter::per_minute(per_minute, (per_minute / 6).max(5)));
-        let metrics = MetricsRegistry::new();
         let http_metrics = HttpMetrics::register(&metrics);
         let websocket_connections = Gauge::default();
         metrics.register(

@@ -5,8 +5,11 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use prometheus_client::metrics::counter::Counter;
+
 use devopstrack_platform::auth::{Jwk, JwksFetcher, JwtVerifier};
 use devopstrack_platform::grpc::retry_idempotent;
+use devopstrack_platform::metrics::MetricsRegistry;
 use devopstrack_proto::auth::v1 as auth_pb;
 
 use crate::clients::AuthClient;
@@ -20,9 +23,31 @@ pub fn from_auth(auth: AuthClient) -> JwksFetcher {
     })
 }
 
-/// A verifier of the access tokens for `settings`' issuer and audience, with keys from auth.
-pub fn verifier(settings: &ServiceSettings, auth: AuthClient) -> JwtVerifier {
-    JwtVerifier::new(&settings.issuer, &settings.audience, from_auth(auth))
+/// A verifier of the access tokens for `settings`' issuer and audience, with keys from auth. Each failed fetch of
+/// the keys counts in `devopstrack_jwks_refresh_failures_total` of `registry` (the alert on it says a service cannot
+/// verify new tokens).
+pub fn verifier(settings: &ServiceSettings, auth: AuthClient, registry: &MetricsRegistry) -> JwtVerifier {
+    let failures = Counter::default();
+    registry.register(
+        "devopstrack_jwks_refresh_failures",
+        "Fetches of auth's signing keys (JWKS) that failed after their retries",
+        failures.clone(),
+    );
+    JwtVerifier::new(&settings.issuer, &settings.audience, counted(from_auth(auth), failures))
+}
+
+/// `fetcher`, counting its failures in `failures`.
+pub fn counted(fetcher: JwksFetcher, failures: Counter) -> JwksFetcher {
+    Arc::new(move || {
+        let (fetcher, failures) = (fetcher.clone(), failures.clone());
+        Box::pin(async move {
+            let keys = fetcher().await;
+            if keys.is_err() {
+                failures.inc();
+            }
+            keys
+        })
+    })
 }
 
 /// A [`JwksFetcher`] over one `GetJwks` call: retried on UNAVAILABLE, its keys turned into [`Jwk`]s.

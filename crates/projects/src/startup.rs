@@ -50,7 +50,12 @@ impl Application {
             )
             .with_secrets_key(secrets_key),
         );
-        let verifier = Arc::new(jwks::verifier(&settings.peers, settings.peers.auth_client()?));
+        let metrics = MetricsRegistry::new();
+        let verifier = Arc::new(jwks::verifier(
+            &settings.peers,
+            settings.peers.auth_client()?,
+            &metrics,
+        ));
         let grpc_listener = bind(settings.grpc_addr, &env_var("projects", "grpc_addr")).await?;
         let admin_listener = bind(settings.admin_addr, &env_var("projects", "admin_addr")).await?;
         Ok(Self {
@@ -58,7 +63,7 @@ impl Application {
             admin_listener,
             app,
             verifier,
-            metrics: MetricsRegistry::new(),
+            metrics,
         })
     }
 

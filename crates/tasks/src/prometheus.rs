@@ -44,6 +44,8 @@ pub struct GaugeSample {
     pub metric_events: Option<u64>,
     /// Live `WatchEvents` streams in this process.
     pub watchers: usize,
+    /// GitHub webhook deliveries parked after failing every attempt (waiting for an admin's replay).
+    pub parked_webhooks: Option<u64>,
 }
 
 /// Where [`report_gauges`] takes its samples from (the use-cases and the event hub, wired by `startup`).
@@ -145,6 +147,12 @@ pub async fn report_gauges(sample: Sampler, registry: MetricsRegistry, stop: Can
     let oldest = Gauge::<f64, AtomicU64>::default();
     let outbox = Family::<OutboxLabels, Gauge>::default();
     let watchers = Gauge::<i64>::default();
+    let parked = Gauge::<i64>::default();
+    registry.register(
+        "devopstrack_webhook_deliveries_parked",
+        "GitHub webhook deliveries parked after failing every attempt (GET /api/v1/admin/webhook-deliveries?state=parked)",
+        parked.clone(),
+    );
     registry.register(
         "devopstrack_queue_depth",
         "Job attempts on the queue: ready to be leased, delayed until their retry time, leased by workers",
@@ -191,6 +199,9 @@ pub async fn report_gauges(sample: Sampler, registry: MetricsRegistry, stop: Can
             outbox.get_or_create(&OutboxLabels { outbox: "metrics" }).set(count(n));
         }
         watchers.set(i64::try_from(sample.watchers).unwrap_or(i64::MAX));
+        if let Some(n) = sample.parked_webhooks {
+            parked.set(count(n));
+        }
     }
 }
 

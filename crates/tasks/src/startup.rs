@@ -58,7 +58,8 @@ impl Application {
             &settings.client_id,
             settings.client_secret.clone(),
         )?;
-        let verifier = Arc::new(jwks::verifier(&settings.peers, projects.auth()));
+        let registry = MetricsRegistry::new();
+        let verifier = Arc::new(jwks::verifier(&settings.peers, projects.auth(), &registry));
         let metrics_service = MetricsService::new(
             &settings.metrics_url,
             settings.peers.upstream_timeout(),
@@ -74,7 +75,6 @@ impl Application {
             }
         };
         let admin_listener = bind(settings.admin_addr, &env_var("tasks", "admin_addr")).await?;
-        let registry = MetricsRegistry::new();
         app.counters().register(&registry);
         Ok(Self {
             grpc_listener,
@@ -123,13 +123,14 @@ impl Application {
         let admin = tokio::spawn(admin::serve(self.admin_listener, admin_state));
         let background = CancellationToken::new();
         let hub = EventHub::start(self.app.clone(), background.clone()).await;
-        let (sampled_app, sampled_hub) = (self.app.clone(), hub.clone());
+        let (sampled_app, sampled_hub, sampled_intake) = (self.app.clone(), hub.clone(), self.intake.clone());
         let sampler: crate::prometheus::Sampler = Box::new(move || {
-            let (app, hub) = (sampled_app.clone(), sampled_hub.clone());
+            let (app, hub, intake) = (sampled_app.clone(), sampled_hub.clone(), sampled_intake.clone());
             Box::pin(async move {
                 let sample = app.backlog_sample().await;
                 GaugeSample {
                     watchers: hub.watchers(),
+                    parked_webhooks: intake.parked().await.ok(),
                     ..sample
                 }
             })

@@ -168,3 +168,16 @@ async fn auth_blinking_is_retried_and_auth_down_says_keys_unavailable() {
         "{error:?}"
     );
 }
+
+#[tokio::test]
+async fn failed_key_fetches_are_counted() {
+    let failures = prometheus_client::metrics::counter::Counter::<u64>::default();
+    let failing = fetcher(|| async { Err::<Vec<devopstrack_proto::auth::v1::Jwk>, _>(tonic::Status::permission_denied("no")) });
+    let counted = super::counted(failing, failures.clone());
+    assert!(counted().await.is_err());
+    assert!(counted().await.is_err());
+    assert_eq!(failures.get(), 2);
+    let working = super::counted(fetcher(|| async { Ok(Vec::new()) }), failures.clone());
+    assert!(working().await.is_ok());
+    assert_eq!(failures.get(), 2, "a successful fetch is not a failure");
+}

@@ -226,6 +226,11 @@ impl Intake {
     }
 
     /// Takes up to `limit` due deliveries (leased for [`IntakeSettings::lease`]).
+    /// How many deliveries are parked (the gauge behind the parked-deliveries alert).
+    pub async fn parked(&self) -> Result<u64, Error> {
+        Ok(self.inbox.count(InboxState::Parked).await?)
+    }
+
     pub async fn take_due(&self, limit: u32) -> Result<Vec<InboxDelivery>, Error> {
         Ok(self.inbox.take_due(self.app.now(), self.settings.lease, limit).await?)
     }

@@ -35,13 +35,14 @@ impl TasksApp {
         self.store.metric_events_delivered(ids).await
     }
 
-    /// The queue and both outboxes, sampled for the gauges (`watchers` is left to the caller: 0).
+    /// The queue and both outboxes, sampled for the gauges (`watchers` and `parked_webhooks` are left to the caller).
     pub async fn backlog_sample(&self) -> GaugeSample {
         GaugeSample {
             queue: self.store.queue_depth().await.ok(),
             backlog: self.store.backlog().await.ok(),
             metric_events: self.store.metric_events_backlog().await.ok(),
             watchers: 0,
+            parked_webhooks: None,
         }
     }
 }

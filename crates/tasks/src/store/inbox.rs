@@ -123,6 +123,9 @@ pub trait InboxStore: Send + Sync + 'static {
     /// Deliveries in `state` with an id greater than `after`, in id (so arrival) order, at most `limit`.
     async fn list(&self, state: InboxState, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<InboxDelivery>>;
 
+    /// How many deliveries are in `state` (for the parked-deliveries gauge and its alert).
+    async fn count(&self, state: InboxState) -> StoreResult<u64>;
+
     /// Forgets delivery ids recorded before `before` (Redis expires them by itself); answers how many went.
     async fn prune_ids(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 }

@@ -195,6 +195,14 @@ impl InboxStore for RedisStore {
         self.deliveries(&ids).await
     }
 
+    async fn count(&self, state: InboxState) -> StoreResult<u64> {
+        let n: u64 = ::redis::cmd("ZCARD")
+            .arg(self.index_key(state))
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(n)
+    }
+
     /// The ids expire by themselves (`SET … PXAT`).
     async fn prune_ids(&self, _before: DateTime<Utc>) -> StoreResult<u64> {
         Ok(0)

@@ -169,6 +169,14 @@ impl InboxStore for SqliteStore {
         rows.iter().map(delivery_from_row).collect()
     }
 
+    async fn count(&self, state: InboxState) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhook_inbox WHERE state = ?1")
+            .bind(state.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     async fn prune_ids(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         Ok(sqlx::query("DELETE FROM webhook_delivery_ids WHERE received_at < ?1")
             .bind(micros(before))

@@ -252,6 +252,10 @@ async fn failures_are_retried_then_parked_and_a_replay_starts_afresh(stores: Sto
         .await
         .expect("park");
     let after_park = inbox.take_due(t + TimeDelta::days(1), lease, 10).await.expect("take");
+    let counted = (
+        inbox.count(InboxState::Pending).await.expect("count"),
+        inbox.count(InboxState::Parked).await.expect("count"),
+    );
     let listed = inbox.list(InboxState::Parked, None, 10).await.expect("list");
     let replayed = inbox.replay(d.id, t + TimeDelta::seconds(7)).await.expect("replay");
     let replayed_twice = inbox.replay(d.id, t + TimeDelta::seconds(7)).await.expect("replay");
@@ -268,6 +272,7 @@ async fn failures_are_retried_then_parked_and_a_replay_starts_afresh(stores: Sto
         Some((1, Some("metrics down".into())))
     );
     assert!(after_park.is_empty(), "a parked delivery is not processed");
+    assert_eq!(counted, (0, 1), "(pending, parked) once parked");
     assert_eq!(listed.len(), 1);
     assert_eq!(
         (
@@ -287,6 +292,8 @@ async fn failures_are_retried_then_parked_and_a_replay_starts_afresh(stores: Sto
         "an unknown id"
     );
     assert!(inbox.list(InboxState::Parked, None, 10).await.expect("list").is_empty());
+    assert_eq!(inbox.count(InboxState::Parked).await.expect("count"), 0);
+    assert_eq!(inbox.count(InboxState::Pending).await.expect("count"), 1, "replayed: pending again");
 }
 
 async fn deliveries_are_listed_by_state_in_arrival_order_a_page_at_a_time(stores: Stores) {
