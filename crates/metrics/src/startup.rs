@@ -47,11 +47,7 @@ impl Application {
             MetricsApp::system_clock(),
             &metrics,
         ));
-        let verifier = Arc::new(jwks::verifier(
-            &settings.peers,
-            settings.peers.auth_client()?,
-            &metrics,
-        ));
+        let verifier = Arc::new(jwks::verifier(&settings.peers, settings.peers.auth_client()?, &metrics));
         let grpc_listener = bind(settings.grpc_addr, &env_var("metrics", "grpc_addr")).await?;
         let admin_listener = bind(settings.admin_addr, &env_var("metrics", "admin_addr")).await?;
         Ok(Self {

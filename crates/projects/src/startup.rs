@@ -51,11 +51,7 @@ impl Application {
             .with_secrets_key(secrets_key),
         );
         let metrics = MetricsRegistry::new();
-        let verifier = Arc::new(jwks::verifier(
-            &settings.peers,
-            settings.peers.auth_client()?,
-            &metrics,
-        ));
+        let verifier = Arc::new(jwks::verifier(&settings.peers, settings.peers.auth_client()?, &metrics));
         let grpc_listener = bind(settings.grpc_addr, &env_var("projects", "grpc_addr")).await?;
         let admin_listener = bind(settings.admin_addr, &env_var("projects", "admin_addr")).await?;
         Ok(Self {

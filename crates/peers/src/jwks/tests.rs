@@ -172,7 +172,8 @@ async fn auth_blinking_is_retried_and_auth_down_says_keys_unavailable() {
 #[tokio::test]
 async fn failed_key_fetches_are_counted() {
     let failures = prometheus_client::metrics::counter::Counter::<u64>::default();
-    let failing = fetcher(|| async { Err::<Vec<devopstrack_proto::auth::v1::Jwk>, _>(tonic::Status::permission_denied("no")) });
+    let failing =
+        fetcher(|| async { Err::<Vec<devopstrack_proto::auth::v1::Jwk>, _>(tonic::Status::permission_denied("no")) });
     let counted = super::counted(failing, failures.clone());
     assert!(counted().await.is_err());
     assert!(counted().await.is_err());

@@ -293,7 +293,11 @@ async fn failures_are_retried_then_parked_and_a_replay_starts_afresh(stores: Sto
     );
     assert!(inbox.list(InboxState::Parked, None, 10).await.expect("list").is_empty());
     assert_eq!(inbox.count(InboxState::Parked).await.expect("count"), 0);
-    assert_eq!(inbox.count(InboxState::Pending).await.expect("count"), 1, "replayed: pending again");
+    assert_eq!(
+        inbox.count(InboxState::Pending).await.expect("count"),
+        1,
+        "replayed: pending again"
+    );
 }
 
 async fn deliveries_are_listed_by_state_in_arrival_order_a_page_at_a_time(stores: Stores) {
