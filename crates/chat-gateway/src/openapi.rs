@@ -66,7 +66,7 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
         contract::Email, contract::NewPassword, contract::StepName, contract::PipelineVersion,
         contract::IdempotencyKey, contract::DeploymentId, contract::RepoUrl, contract::Branch, contract::EnvUrl,
         contract::RejectReason, contract::WebhookSecret, contract::GithubEventName, contract::GithubDeliveryId,
-        contract::SeriesStep, contract::UserRole,
+        contract::SeriesStep, contract::UserRole, contract::RoomRef,
     )),
     modifiers(&BearerAuth, &CommonResponses, &MinProperties),
     security(("bearer" = [])),

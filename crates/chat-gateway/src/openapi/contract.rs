@@ -102,6 +102,10 @@ string_schema!(
     Slug, concat!("^", slug!(), "$"), example = "api"
 );
 string_schema!(
+    /// A chat room (the chat's `RoomId`): `general`, `project:<slug>` or `dm:<user id>`.
+    RoomRef, concat!("^(?:general|project:", slug!(), "|dm:[A-Za-z0-9_:-]{1,64})$"), example = "general"
+);
+string_schema!(
     /// A project named by its slug or its id (projects' `ProjectRef`: a UUID, else a slug).
     ProjectRef, concat!("^(?:", slug!(), "|", uuid_forms!(), ")$"), example = "api"
 );

@@ -75,6 +75,7 @@ struct ParseBody {
     #[schema(min_length = 1, max_length = 2000)]
     text: String,
     /// `general` (default), `project:<slug>` or `dm:<your user id>`.
+    #[schema(value_type = Option<crate::openapi::contract::RoomRef>)]
     room: Option<String>,
 }
 
@@ -348,7 +349,7 @@ async fn rooms(
 
 /// A page of a room's history, oldest first: the newest `limit` messages, or those `before`/`after` an event id.
 #[utoipa::path(get, path = "/api/v1/chat/rooms/{room}/messages", tag = "chat", operation_id = "listChatMessages",
-    params(("room" = String, Path, description = "`general`, `project:<slug>` or `dm:<user id>`"), HistoryParams),
+    params(("room" = crate::openapi::contract::RoomRef, Path, description = "`general`, `project:<slug>` or `dm:<user id>`"), HistoryParams),
     responses(
         (status = 200, description = "Messages, oldest first", body = MessagesPage),
         (status = 400, description = "Bad query (the message names the parameter)", body = ErrorBody),
@@ -385,7 +386,7 @@ async fn history(
 /// Posts a message: stored, then answered by the bot (a read's answer, a question for what is missing, or an action
 /// to confirm). The same arrives on the WebSocket of everyone in the room.
 #[utoipa::path(post, path = "/api/v1/chat/rooms/{room}/messages", tag = "chat", operation_id = "postChatMessage",
-    params(("room" = String, Path, description = "`general`, `project:<slug>` or `dm:<user id>`")),
+    params(("room" = crate::openapi::contract::RoomRef, Path, description = "`general`, `project:<slug>` or `dm:<user id>`")),
     request_body = PostBody,
     responses(
         (status = 201, description = "Stored, with the bot's replies and the proposed action", body = PostedBody),

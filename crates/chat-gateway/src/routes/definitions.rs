@@ -28,6 +28,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     params(("slug" = crate::openapi::contract::ProjectRef, Path, description = "Project slug (or id)")),
     responses(
         (status = 200, description = "The definitions", body = DefinitionsBody),
+        (status = 400, description = "Not a project slug or id", body = ErrorBody),
         (status = 404, description = "No such project", body = ErrorBody),
     ))]
 pub(crate) async fn list(

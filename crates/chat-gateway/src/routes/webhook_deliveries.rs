@@ -28,8 +28,8 @@ pub(crate) struct ListQuery {
     /// `parked` (failed every attempt) or `pending` (waiting for processing or a retry).
     #[param(value_type = String, pattern = "^(parked|pending)$")]
     state: String,
-    /// 1–100 (larger values are clamped); default 20.
-    #[param(minimum = 1, maximum = 4294967295.0, format = Int64)]
+    /// 1–100; default 20.
+    #[param(minimum = 1, maximum = 100)]
     #[serde(default)]
     page_size: Option<u32>,
     /// `nextPageToken` of the previous page.
