@@ -61,6 +61,10 @@ fn asker(req: &HttpRequest, state: &AppState, caller: &Caller, id: &RequestId) -
     Ok(Asker::new(&caller.principal, &caller.token, &id.0, source)?)
 }
 
+fn action_id(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::invalid("id: not an action id (a UUID)"))
+}
+
 fn room_id(raw: &str) -> Result<RoomId, ApiError> {
     RoomId::parse(raw).map_err(|e| ApiError::invalid(format!("room: {e}")))
 }
@@ -433,7 +437,7 @@ async fn action(
 ) -> Result<HttpResponse, ApiError> {
     let chat = chat(&state)?;
     let asker = asker(&req, &state, &caller, &id)?;
-    let action_id = Uuid::parse_str(&path).map_err(|_| ApiError::invalid("id: not an action id (a UUID)"))?;
+    let action_id = action_id(&path)?;
     let action = chat.action(&asker, action_id).await?;
     Ok(HttpResponse::Ok().json(ActionBody::from(&action)))
 }
@@ -460,7 +464,7 @@ async fn decide(
 ) -> Result<HttpResponse, ApiError> {
     let chat = chat(&state)?;
     let asker = asker(&req, &state, &caller, &id)?;
-    let action_id = Uuid::parse_str(&path).map_err(|_| ApiError::invalid("id: not an action id (a UUID)"))?;
+    let action_id = action_id(&path)?;
     let decision = Decision::parse(&body.decision)
         .ok_or_else(|| ApiError::invalid("decision: one of confirm, approve, reject"))?;
     let action = chat.decide(&asker, action_id, decision).await?;

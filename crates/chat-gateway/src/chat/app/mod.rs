@@ -114,7 +114,7 @@ impl ChatApp {
         room: &RoomId,
         after: Option<crate::chat::store::EventId>,
     ) -> Result<(live::RoomFollower, live::Opening), ChatError> {
-        self.check_room(asker, room, "").await?;
+        self.check_visible(asker, room).await?;
         self.live.follow(room, after).await
     }
 
@@ -127,8 +127,8 @@ impl ChatApp {
         let now = Utc::now();
         self.store.ensure_room(&RoomId::general(), now).await?;
         self.store.ensure_room(&private_room(asker)?, now).await?;
-        let context = self.platform.context(&asker.call, &RoomId::general(), "").await?;
-        let slugs: Vec<&str> = context.slugs().collect();
+        let visible = self.platform.visible_slugs(&asker.call).await?;
+        let slugs: Vec<&str> = visible.iter().map(String::as_str).collect();
         let mut rooms = self.store.rooms_visible_to(asker.person.id()).await?;
         for slug in &slugs {
             let id = RoomId::project(slug).map_err(ChatError::internal)?;
@@ -144,7 +144,7 @@ impl ChatApp {
 
     /// A page of a room's history, oldest first.
     pub async fn history(&self, asker: &Asker, room: &RoomId, query: &HistoryQuery) -> Result<Vec<Message>, ChatError> {
-        self.check_room(asker, room, "").await?;
+        self.check_visible(asker, room).await?;
         Ok(self.store.history(room, query).await?)
     }
 
@@ -352,11 +352,9 @@ impl ChatApp {
         let now = Utc::now();
         let finished = match result {
             Ok(done) => {
-                let mut current = action.clone();
                 if let Some(run) = &done.run {
-                    current = self.store.record_run(action.id, run, now, &asker.meta).await?;
+                    self.store.record_run(action.id, run, now, &asker.meta).await?;
                 }
-                let _ = current;
                 self.store
                     .finish_action(action.id, &done.outcome, now, &asker.meta)
                     .await?
@@ -395,6 +393,23 @@ impl ChatApp {
                 .await?;
         }
         Ok(expired.len())
+    }
+
+    /// Checks the asker may use `room`, with one call at most: their private room or `general` need none, a project
+    /// room needs its project to be one the asker can read (history and the live feed need nothing more).
+    async fn check_visible(&self, asker: &Asker, room: &RoomId) -> Result<(), ChatError> {
+        let hidden = || ChatError::NotFound(format!("room {room}"));
+        if !room_visible_to(room, asker.person.id()) {
+            return Err(hidden());
+        }
+        match room.project_slug() {
+            Some(slug) => match self.platform.project(&asker.call, slug).await {
+                Ok(_) => Ok(()),
+                Err(ChatError::Upstream(status)) if status.code() == tonic::Code::NotFound => Err(hidden()),
+                Err(e) => Err(e),
+            },
+            None => Ok(()),
+        }
     }
 
     /// Checks the asker may use `room` and answers what the parser resolves against there.

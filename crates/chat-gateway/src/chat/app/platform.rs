@@ -98,6 +98,23 @@ impl Platform {
         })
     }
 
+    /// The slugs of the projects the asker can see (for the room list: no runs, no definitions).
+    pub async fn visible_slugs(&self, who: &CallAs) -> Result<Vec<String>, ChatError> {
+        Ok(self
+            .projects
+            .clone()
+            .list_projects(who.request(projects_pb::ListProjectsRequest {
+                page_size: CONTEXT_PROJECTS,
+                ..Default::default()
+            }))
+            .await?
+            .into_inner()
+            .projects
+            .into_iter()
+            .map(|p| p.slug)
+            .collect())
+    }
+
     /// A project's pipeline definitions (name and kind).
     pub async fn definitions(&self, who: &CallAs, project: &str) -> Result<Vec<DefinitionInfo>, ChatError> {
         let listed = self

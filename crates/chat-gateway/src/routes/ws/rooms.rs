@@ -68,6 +68,13 @@ impl RoomFeeds {
             .ok_or_else(|| "the chat is not configured on this server (DEVOPSTRACK_GATEWAY__CHAT_DATABASE_URL)".into())
     }
 
+    /// The chat and the person asking, or why not (for an `error` message).
+    fn chat_and_asker(&self) -> Result<(Arc<ChatApp>, Asker), String> {
+        let chat = self.chat()?;
+        let asker = self.asker().map_err(|e| e.to_string())?;
+        Ok((chat, asker))
+    }
+
     /// Follows each `room:<id>` topic, from `after[topic]` when given.
     pub fn subscribe(&mut self, topics: Vec<String>, after: &BTreeMap<String, u64>) {
         self.active.retain(|_, (_, task)| !task.is_finished());
@@ -99,14 +106,10 @@ impl RoomFeeds {
                     .send(&fail(format!("at most {MAX_ROOMS} rooms per connection")));
                 continue;
             }
-            let (chat, asker) = match (self.chat(), self.asker()) {
-                (Ok(chat), Ok(asker)) => (chat, asker),
-                (Err(message), _) => {
+            let (chat, asker) = match self.chat_and_asker() {
+                Ok(both) => both,
+                Err(message) => {
                     self.outbox.send(&fail(message));
-                    continue;
-                }
-                (_, Err(e)) => {
-                    self.outbox.send(&fail(e.to_string()));
                     continue;
                 }
             };
@@ -139,14 +142,10 @@ impl RoomFeeds {
     /// `chat.send`: posts and answers `chat.sent` (or an `error`), without holding up the socket's reading.
     pub fn send(&self, room: String, client_msg_id: String, text: String) {
         let outbox = self.outbox.clone();
-        let (chat, asker) = match (self.chat(), self.asker()) {
-            (Ok(chat), Ok(asker)) => (chat, asker),
-            (Err(message), _) => {
+        let (chat, asker) = match self.chat_and_asker() {
+            Ok(both) => both,
+            Err(message) => {
                 outbox.send(&ServerMessage::error(message));
-                return;
-            }
-            (_, Err(e)) => {
-                outbox.send(&ServerMessage::error(e.to_string()));
                 return;
             }
         };
@@ -168,14 +167,10 @@ impl RoomFeeds {
     /// `chat.decide`: decides and answers `chat.decided` (or an `error`).
     pub fn decide(&self, action_id: String, decision: String) {
         let outbox = self.outbox.clone();
-        let (chat, asker) = match (self.chat(), self.asker()) {
-            (Ok(chat), Ok(asker)) => (chat, asker),
-            (Err(message), _) => {
+        let (chat, asker) = match self.chat_and_asker() {
+            Ok(both) => both,
+            Err(message) => {
                 outbox.send(&ServerMessage::error(message));
-                return;
-            }
-            (_, Err(e)) => {
-                outbox.send(&ServerMessage::error(e.to_string()));
                 return;
             }
         };
