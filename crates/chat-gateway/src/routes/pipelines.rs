@@ -91,9 +91,14 @@ async fn create(
         .create_pipeline(upstream(message, Some(&caller), &id))
         .await?
         .into_inner();
+    created_answer(created, "CreatePipeline")
+}
+
+/// A create's answer: 201 with `Location` for a new pipeline, 200 for the one an idempotency key already made.
+pub(crate) fn created_answer(created: pb::CreatePipelineResponse, rpc: &str) -> Result<HttpResponse, ApiError> {
     let pipeline = created
         .pipeline
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("CreatePipeline answered no pipeline")))?;
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("{rpc} answered no pipeline")))?;
     let mut response = if created.created {
         HttpResponse::Created()
     } else {

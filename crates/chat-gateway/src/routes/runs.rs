@@ -61,17 +61,7 @@ pub(crate) async fn create(
         .create_run(upstream(message, Some(&caller), &id))
         .await?
         .into_inner();
-    let pipeline = created
-        .pipeline
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("CreateRun answered no pipeline")))?;
-    let mut response = if created.created {
-        HttpResponse::Created()
-    } else {
-        HttpResponse::Ok()
-    };
-    Ok(response
-        .insert_header(("location", format!("/api/v1/pipelines/{}", pipeline.id)))
-        .json(PipelineBody::from(pipeline)))
+    super::pipelines::created_answer(created, "CreateRun")
 }
 
 /// Rolls the environment back (operator for development and staging; admin for production or a protected
