@@ -6,6 +6,9 @@ import type {
   CreatedApiToken,
   CreatePipelineInput,
   CreateProjectInput,
+  CreateRunInput,
+  Definition,
+  DefinitionContent,
   Deployment,
   DoraMetrics,
   Environment,
@@ -19,6 +22,7 @@ import type {
   Project,
   Release,
   Role,
+  RolledBack,
   Series,
   UpdateProjectInput,
   User,
@@ -47,11 +51,30 @@ export const listReleases = (slug: string, pageToken?: string, signal?: AbortSig
   api.get<Page<Release>>(`/api/v1/projects/${enc(slug)}/releases`, { query: { pageSize: 20, pageToken }, signal });
 export const createRelease = (slug: string, input: { version: string; commitSha?: string; notes?: string }) =>
   api.post<Release>(`/api/v1/projects/${enc(slug)}/releases`, input);
-export const listDeployments = (slug: string, pageToken?: string, signal?: AbortSignal) =>
+export const listDeployments = (
+  slug: string,
+  q: { environment?: string; pageSize?: number; pageToken?: string } = {},
+  signal?: AbortSignal,
+) =>
   api.get<Page<Deployment>>(`/api/v1/projects/${enc(slug)}/deployments`, {
-    query: { pageSize: 20, pageToken },
+    query: { pageSize: 20, ...q },
     signal,
   });
+
+// ---- pipeline definitions, runs, rollback ----
+
+export const listDefinitions = (slug: string, signal?: AbortSignal) =>
+  api.get<{ items: Definition[] }>(`/api/v1/projects/${enc(slug)}/definitions`, { signal }).then((d) => d.items);
+export const createDefinition = (slug: string, input: DefinitionContent & { name: string }) =>
+  api.post<Definition>(`/api/v1/projects/${enc(slug)}/definitions`, input);
+export const updateDefinition = (slug: string, name: string, input: DefinitionContent & { expectedVersion: number }) =>
+  api.put<Definition>(`/api/v1/projects/${enc(slug)}/definitions/${enc(name)}`, input);
+export const deleteDefinition = (slug: string, name: string, expectedVersion: number) =>
+  api.delete(`/api/v1/projects/${enc(slug)}/definitions/${enc(name)}`, { query: { expectedVersion } });
+export const createRun = (slug: string, input: CreateRunInput) =>
+  api.post<Pipeline>(`/api/v1/projects/${enc(slug)}/runs`, input);
+export const rollbackEnvironment = (slug: string, environment: string, input: { to?: string; idempotencyKey?: string }) =>
+  api.post<RolledBack>(`/api/v1/projects/${enc(slug)}/environments/${enc(environment)}/rollback`, input);
 
 // ---- pipelines ----
 

@@ -72,6 +72,8 @@ export interface Deployment {
   finishedAt: string | null;
   triggeredBy: string;
   pipelineId: string | null;
+  /** This deployment was a rollback: the version deployed before it is the one rolled back. */
+  rollback: boolean;
 }
 
 export interface Environment {
@@ -178,7 +180,7 @@ export interface Pipeline {
   number: number;
   environment: string | null;
   version: string | null;
-  trigger: 'manual' | 'chat' | 'webhook' | 'api' | null;
+  trigger: Trigger | null;
   triggeredBy: string;
   stages: Stage[];
   status: PipelineStatus | null;
@@ -190,6 +192,15 @@ export interface Pipeline {
   cancelledBy: string | null;
   /** The commit it builds or deploys, when one was named; a deploy's DORA lead time counts from its time. */
   commit: Commit | null;
+  /** The project's definition it was run from, with that definition's version then; absent for a free-form run. */
+  definition?: DefinitionRef | null;
+}
+
+export type Trigger = 'manual' | 'chat' | 'webhook' | 'api' | 'rollback';
+
+export interface DefinitionRef {
+  name: string;
+  version: number;
 }
 
 export interface Commit {
@@ -230,6 +241,67 @@ export interface JobLog {
   lines: string[];
   nextOffset: number;
   eof: boolean;
+}
+
+// ---- pipeline definitions and runs ----
+
+export type DefinitionKind = 'ci' | 'deploy';
+
+/** A job of a definition, as `POST /api/v1/pipelines` takes it (extra fields such as `retry` pass through). */
+export interface DefinitionJob {
+  name: string;
+  executor?: 'simulate' | 'http';
+  params?: Record<string, unknown>;
+  timeoutS?: number;
+  retry?: { maxAttempts?: number; initialBackoffMs?: number; maxBackoffMs?: number };
+  allowFailure?: boolean;
+  requiresApproval?: boolean;
+}
+
+export interface DefinitionStage {
+  name: string;
+  jobs: DefinitionJob[];
+}
+
+export interface Definition {
+  projectId: string;
+  /** The project's slug. */
+  project: string;
+  /** `^[a-z0-9][a-z0-9-]{0,31}$`. */
+  name: string;
+  kind: DefinitionKind | null;
+  description: string;
+  /** A deploy may run a version that has no release. */
+  allowUnreleased: boolean;
+  /** Compare-and-set counter: sent back as `expectedVersion`. */
+  version: number;
+  createdAt: string | null;
+  updatedAt: string | null;
+  /** As stored: `${environment}`, `${version}`, `${commit}` unfilled. */
+  stages: DefinitionStage[];
+}
+
+export interface DefinitionContent {
+  kind: DefinitionKind;
+  description?: string;
+  allowUnreleased?: boolean;
+  stages: DefinitionStage[];
+}
+
+export interface CreateRunInput {
+  definition: string;
+  environment?: string;
+  version?: string;
+  /** 7 to 64 hex digits. */
+  commit?: string;
+  idempotencyKey?: string;
+}
+
+/** A rollback started: its run, and from which version to which. */
+export interface RolledBack {
+  pipeline: Pipeline;
+  fromVersion: string;
+  toVersion: string;
 }
 
 // ---- metrics ----

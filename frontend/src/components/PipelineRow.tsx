@@ -1,12 +1,12 @@
 // A pipeline in a list: status, project, what it does, progress and timing; the whole row links to its page.
 
-import { GitBranch, Rocket } from 'lucide-react';
+import { GitBranch, Rocket, RotateCcw } from 'lucide-react';
 import { Link } from 'react-router-dom';
 
 import type { Pipeline } from '../api/types';
 import { useAuth } from '../auth/AuthContext';
 import { elapsed, relativeTime, runLabel } from '../lib/format';
-import { ACTIVE_PIPELINE, progress } from '../lib/pipelines';
+import { ACTIVE_PIPELINE, pipelineSummary, progress } from '../lib/pipelines';
 import { useNow } from '../lib/useNow';
 import { personLabel, useUserNames } from '../lib/userNames';
 import { StatusBadge } from './badges';
@@ -30,11 +30,17 @@ export function PipelineRow({ pipeline, showProject = true }: { pipeline: Pipeli
         </div>
         <div className="min-w-0 flex-1">
           <p className="flex items-center gap-2 truncate text-sm font-medium text-white">
-            {deploy ? <Rocket aria-hidden className="h-3.5 w-3.5 text-cyan" /> : <GitBranch aria-hidden className="h-3.5 w-3.5 text-muted" />}
-            <span data-testid="run-label">{showProject ? runLabel(pipeline) : `#${pipeline.number}`}</span>
-            <span className="truncate text-muted">
-              {deploy ? `deploy ${pipeline.version} → ${pipeline.environment}` : 'pipeline'}
+            {pipeline.trigger === 'rollback' ? (
+              <RotateCcw aria-hidden className="h-3.5 w-3.5 text-warn" />
+            ) : deploy ? (
+              <Rocket aria-hidden className="h-3.5 w-3.5 text-cyan" />
+            ) : (
+              <GitBranch aria-hidden className="h-3.5 w-3.5 text-muted" />
+            )}
+            <span data-testid="run-label" className="font-mono">
+              {showProject ? runLabel(pipeline) : `#${pipeline.number}`}
             </span>
+            <span className="truncate text-muted">{pipelineSummary(pipeline)}</span>
           </p>
           <p className="mt-0.5 flex min-w-0 items-center gap-1.5 text-xs text-muted">
             <span className="truncate">

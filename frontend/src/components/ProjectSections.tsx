@@ -1,6 +1,6 @@
 // The parts of a project's page: environments with their current versions, releases, deployment history.
 
-import { ExternalLink, Lock, Plus, Rocket, Tag } from 'lucide-react';
+import { ExternalLink, Lock, Plus, Rocket, RotateCcw, Tag } from 'lucide-react';
 import { useState, type FormEvent } from 'react';
 import { Link } from 'react-router-dom';
 
@@ -9,14 +9,17 @@ import { createRelease } from '../api/endpoints';
 import type { Deployment, Environment, Release } from '../api/types';
 import { useSession } from '../auth/AuthContext';
 import { dateTime, elapsed, relativeTime, shortId } from '../lib/format';
-import { canDeploy, canOperate } from '../lib/roles';
+import { canDeploy, canOperate, canRollback } from '../lib/roles';
 import { StatusBadge, TierBadge } from './badges';
 import { Field, FormError, Modal } from './Modal';
 import { EmptyState, Spinner } from './states';
 
-export function EnvironmentCards({ environments, onDeploy }: {
+export function EnvironmentCards({ environments, onDeploy, onRollback, runLabels = {} }: {
   environments: Environment[];
   onDeploy: (environment: string) => void;
+  onRollback?: (environment: Environment) => void;
+  /** `api#42` by pipeline id, for the run of each environment's last deployment. */
+  runLabels?: Record<string, string>;
 }) {
   const session = useSession();
   if (environments.length === 0) return <EmptyState title="No environments">An admin can add them with Edit.</EmptyState>;
@@ -36,9 +39,15 @@ export function EnvironmentCards({ environments, onDeploy }: {
             {env.currentVersion ?? '—'}
           </p>
           {env.lastDeployment ? (
-            <p className="mt-1 flex items-center gap-2 text-xs text-muted">
+            <p className="mt-1 flex flex-wrap items-center gap-2 text-xs text-muted">
               <StatusBadge status={env.lastDeployment.status} size="sm" />
+              {env.lastDeployment.rollback && <RollbackTag />}
               {relativeTime(env.lastDeployment.finishedAt)}
+              {env.lastDeployment.pipelineId && runLabels[env.lastDeployment.pipelineId] && (
+                <Link to={`/pipelines/${env.lastDeployment.pipelineId}`} className="link font-mono">
+                  {runLabels[env.lastDeployment.pipelineId]}
+                </Link>
+              )}
             </p>
           ) : (
             <p className="mt-1 text-xs text-muted">Never deployed</p>
@@ -51,11 +60,24 @@ export function EnvironmentCards({ environments, onDeploy }: {
             ) : (
               <span />
             )}
-            {canDeploy(session.role, env.tier) && (
-              <button type="button" className="btn btn-secondary px-2.5 py-1.5 text-xs" onClick={() => onDeploy(env.name)}>
-                <Rocket aria-hidden className="h-3.5 w-3.5" /> Deploy
-              </button>
-            )}
+            <span className="flex gap-2">
+              {onRollback && canRollback(session.role, env) && (
+                <button
+                  type="button"
+                  className="btn btn-secondary px-2.5 py-1.5 text-xs"
+                  disabled={!env.currentVersion}
+                  title={env.currentVersion ? `Roll ${env.name} back from ${env.currentVersion}` : 'Nothing deployed yet'}
+                  onClick={() => onRollback(env)}
+                >
+                  <RotateCcw aria-hidden className="h-3.5 w-3.5" /> Rollback
+                </button>
+              )}
+              {canDeploy(session.role, env.tier) && (
+                <button type="button" className="btn btn-secondary px-2.5 py-1.5 text-xs" onClick={() => onDeploy(env.name)}>
+                  <Rocket aria-hidden className="h-3.5 w-3.5" /> Deploy
+                </button>
+              )}
+            </span>
           </div>
         </li>
       ))}
@@ -150,7 +172,20 @@ function ReleaseForm({ slug, onCreated }: { slug: string; onCreated: () => void 
   );
 }
 
-export function DeploymentTable({ deployments }: { deployments: Deployment[] }) {
+/** Marks a deployment that was a rollback. */
+export function RollbackTag() {
+  return (
+    <span className="inline-flex items-center gap-1 rounded border border-warn/40 px-1.5 py-px text-[10px] font-semibold tracking-wider text-warn uppercase">
+      <RotateCcw aria-hidden className="h-3 w-3" /> Rollback
+    </span>
+  );
+}
+
+export function DeploymentTable({ deployments, runLabels = {} }: {
+  deployments: Deployment[];
+  /** `api#42` by pipeline id; a pipeline not (yet) known shows its short id. */
+  runLabels?: Record<string, string>;
+}) {
   if (deployments.length === 0) {
     return <EmptyState title="No deployments yet">Finished deploy pipelines are recorded here.</EmptyState>;
   }
@@ -165,22 +200,29 @@ export function DeploymentTable({ deployments }: { deployments: Deployment[] }) 
             <th scope="col" className="px-2 py-2 font-medium">Version</th>
             <th scope="col" className="px-2 py-2 font-medium">Finished</th>
             <th scope="col" className="px-2 py-2 font-medium">Took</th>
-            <th scope="col" className="px-2 py-2 font-medium">Pipeline</th>
+            <th scope="col" className="px-2 py-2 font-medium">Run</th>
           </tr>
         </thead>
         <tbody className="divide-y divide-line/60">
           {deployments.map((d) => (
-            <tr key={d.id}>
+            <tr key={d.id} data-testid="deployment-row" data-rollback={d.rollback ? 'true' : 'false'}>
               <td className="px-4 py-2.5 sm:px-2">
                 <StatusBadge status={d.status} size="sm" />
               </td>
               <td className="px-2 py-2.5 text-white">{d.environment}</td>
-              <td className="px-2 py-2.5 font-mono text-white">{d.version}</td>
+              <td className="px-2 py-2.5 text-white">
+                <span className="flex flex-wrap items-center gap-2">
+                  <span className="font-mono">{d.version}</span>
+                  {d.rollback && <RollbackTag />}
+                </span>
+              </td>
               <td className="px-2 py-2.5 text-muted" title={dateTime(d.finishedAt)}>{relativeTime(d.finishedAt)}</td>
               <td className="px-2 py-2.5 font-mono text-muted">{elapsed(d.startedAt, d.finishedAt)}</td>
               <td className="px-2 py-2.5">
                 {d.pipelineId ? (
-                  <Link to={`/pipelines/${d.pipelineId}`} className="link font-mono">{shortId(d.pipelineId)}</Link>
+                  <Link to={`/pipelines/${d.pipelineId}`} className="link font-mono" title={`Pipeline ${d.pipelineId}`}>
+                    {runLabels[d.pipelineId] ?? shortId(d.pipelineId)}
+                  </Link>
                 ) : (
                   <span className="text-muted">—</span>
                 )}

@@ -69,3 +69,13 @@ export function TierBadge({ tier }: { tier: string | null | undefined }) {
     </span>
   );
 }
+
+/** A pipeline definition's kind: `ci` builds and tests, `deploy` ships a version to an environment. */
+export function KindBadge({ kind }: { kind: string | null | undefined }) {
+  const tone = kind === 'deploy' ? 'text-cyan border-cyan/40' : 'text-muted border-line';
+  return (
+    <span className={`inline-flex items-center rounded border px-1.5 py-px text-[10px] font-semibold tracking-wider uppercase ${tone}`}>
+      {kind ?? 'unknown'}
+    </span>
+  );
+}

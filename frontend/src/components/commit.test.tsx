@@ -2,14 +2,14 @@ import { screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 
-import type { Environment, Pipeline, Release } from '../api/types';
+import type { Definition, Environment, Pipeline, Release } from '../api/types';
 import { commitTitle, dateTime, isCommitSha, shortSha } from '../lib/format';
 import { renderAt, signedIn } from '../test/render';
 import { PipelineRow } from './PipelineRow';
-import { DeployForm } from './TriggerDialogs';
+import { RunForm } from './RunForm';
 
-vi.mock('../api/endpoints', () => ({ createPipeline: vi.fn() }));
-const { createPipeline } = await import('../api/endpoints');
+vi.mock('../api/endpoints', () => ({ createRun: vi.fn() }));
+const { createRun } = await import('../api/endpoints');
 
 const SHA = '3484a3fb816e0859fd6e1cea078d76385ff50625';
 const TIME = '2026-03-01T12:00:00Z';
@@ -89,13 +89,14 @@ describe('a pipeline row', () => {
 describe('the deploy form', () => {
   const environments = [{ name: 'staging', tier: 'staging', protected: false, currentVersion: null }] as unknown as Environment[];
   const release = (version: string, commitSha: string | null) => ({ id: version, version, commitSha }) as Release;
+  const deploy = { name: 'deploy', kind: 'deploy', version: 1, description: '', allowUnreleased: false, stages: [] } as unknown as Definition;
   beforeEach(() => {
-    vi.mocked(createPipeline).mockReset();
-    vi.mocked(createPipeline).mockResolvedValue(pipeline(null));
+    vi.mocked(createRun).mockReset();
+    vi.mocked(createRun).mockResolvedValue(pipeline(null));
   });
 
   async function form(releases: Release[]) {
-    renderAt(<DeployForm project="api" environments={environments} releases={releases} />, {
+    renderAt(<RunForm project="api" definitions={[deploy]} only="deploy" environments={environments} releases={releases} />, {
       path: '/',
       url: '/',
       client: await signedIn('operator'),
@@ -112,11 +113,13 @@ describe('the deploy form', () => {
     await user.type(screen.getByLabelText('Commit (optional)'), 'ABCDEF1');
     await user.click(screen.getByRole('button', { name: /deploy 1.9.0 to staging/i }));
 
-    expect(createPipeline).toHaveBeenCalledTimes(1);
-    expect(vi.mocked(createPipeline).mock.calls[0]?.[0]).toMatchObject({
+    expect(createRun).toHaveBeenCalledTimes(1);
+    expect(vi.mocked(createRun).mock.calls[0]?.[0]).toBe('api');
+    expect(vi.mocked(createRun).mock.calls[0]?.[1]).toMatchObject({
+      definition: 'deploy',
       environment: 'staging',
       version: '1.9.0',
-      commit: { sha: 'ABCDEF1' },
+      commit: 'ABCDEF1',
     });
   });
 
@@ -125,8 +128,8 @@ describe('the deploy form', () => {
     await form([release('2.0.0', null)]);
     await user.click(screen.getByRole('button', { name: /deploy 2.0.0 to staging/i }));
 
-    expect(createPipeline).toHaveBeenCalledTimes(1);
-    expect(vi.mocked(createPipeline).mock.calls[0]?.[0]).not.toHaveProperty('commit');
+    expect(createRun).toHaveBeenCalledTimes(1);
+    expect(vi.mocked(createRun).mock.calls[0]?.[1]).not.toHaveProperty('commit');
   });
 
   it('refuses a commit that is not 7 to 64 hex digits without calling the API', async () => {
@@ -135,7 +138,8 @@ describe('the deploy form', () => {
     await user.type(screen.getByLabelText('Commit (optional)'), 'main');
     await user.click(screen.getByRole('button', { name: /deploy 2.0.0 to staging/i }));
 
-    expect(await screen.findByText(/Commit: 7 to 64 hex digits/)).toBeInTheDocument();
-    expect(createPipeline).not.toHaveBeenCalled();
+    expect(await screen.findByText(/7 to 64 hex digits, or leave it empty/)).toBeInTheDocument();
+    expect(screen.getByLabelText('Commit (optional)')).toHaveAttribute('aria-invalid', 'true');
+    expect(createRun).not.toHaveBeenCalled();
   });
 });

@@ -59,3 +59,17 @@ export function progress(pipeline: Pipeline): { done: number; total: number } {
   const jobs = allJobs(pipeline);
   return { done: jobs.filter((j) => isFinished(j.status)).length, total: jobs.length };
 }
+
+/** What a run does, in a list: "rollback staging to 1.0.0", "deploy 1.4.0 → staging", "ci", or "pipeline". */
+export function pipelineSummary(p: Pick<Pipeline, 'environment' | 'version' | 'trigger' | 'definition'>): string {
+  if (p.environment && p.version) {
+    return p.trigger === 'rollback' ? `rollback ${p.environment} to ${p.version}` : `deploy ${p.version} → ${p.environment}`;
+  }
+  return p.definition?.name ?? 'pipeline';
+}
+
+/** A run's page title: "Rollback staging to 1.0.0", "Deploy 1.4.0 → staging", "ci", "Pipeline". */
+export function pipelineTitle(p: Pick<Pipeline, 'environment' | 'version' | 'trigger' | 'definition'>): string {
+  const summary = pipelineSummary(p);
+  return p.definition && !(p.environment && p.version) ? summary : summary.charAt(0).toUpperCase() + summary.slice(1);
+}

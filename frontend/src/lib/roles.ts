@@ -19,3 +19,7 @@ export function canDeploy(role: Role | null | undefined, tier: Tier | null | und
 }
 /** Approve or reject a gated job: operators for non-production, admins for any. */
 export const canApprove = canDeploy;
+/** Roll an environment back: operators for development and staging, admins for production or a protected one. */
+export function canRollback(role: Role | null | undefined, env: { tier: Tier | null; protected: boolean }): boolean {
+  return env.tier === 'production' || env.protected ? canAdmin(role) : canOperate(role);
+}

@@ -1,7 +1,7 @@
 // A pipeline: its stages and jobs updating live, the selected job's log following as it is written, and the actions
 // the caller's role allows (cancel, retry, approve / reject).
 
-import { ArrowLeft, Ban, Check, RotateCcw, X } from 'lucide-react';
+import { Ban, Check, RotateCcw, X } from 'lucide-react';
 import { useState, type FormEvent } from 'react';
 import { Link, useNavigate, useParams } from 'react-router-dom';
 
@@ -10,13 +10,15 @@ import { approveJob, cancelPipeline, getPipeline, getProject, rejectJob, retryJo
 import type { Job, Pipeline } from '../api/types';
 import { useSession } from '../auth/AuthContext';
 import { StatusBadge } from '../components/badges';
+import { Breadcrumbs } from '../components/Breadcrumbs';
 import { CommitRef } from '../components/CommitRef';
 import { LogViewer } from '../components/LogViewer';
 import { Field, FormError, Modal } from '../components/Modal';
 import { ErrorState, LoadingState, PageHeader } from '../components/states';
-import { dateTime, elapsed, relativeTime, runLabel } from '../lib/format';
-import { ACTIVE_PIPELINE, allJobs, mergeJob, mergePipeline } from '../lib/pipelines';
+import { dateTime, elapsed, relativeTime, runLabel, shortId } from '../lib/format';
+import { ACTIVE_PIPELINE, allJobs, mergeJob, mergePipeline, pipelineTitle } from '../lib/pipelines';
 import { canApprove, canOperate } from '../lib/roles';
+import { useDocumentTitle } from '../lib/useDocumentTitle';
 import { useNow } from '../lib/useNow';
 import { useResource } from '../lib/useResource';
 import { personLabel, useUserNames } from '../lib/userNames';
@@ -39,6 +41,7 @@ export default function PipelineDetail() {
   const [rejecting, setRejecting] = useState<Job | null>(null);
   const now = useNow(ACTIVE_PIPELINE.has(p?.status ?? 'succeeded'));
   const names = useUserNames([p?.triggeredBy]);
+  useDocumentTitle(p ? runLabel(p) : null);
 
   useLive(
     id ? [`pipeline:${id}`] : [],
@@ -52,7 +55,7 @@ export default function PipelineDetail() {
   if (pipeline.error) {
     return (
       <>
-        <BackLink />
+        <Breadcrumbs items={[{ label: 'Pipelines', to: '/pipelines' }, { label: shortId(id), mono: true }]} />
         <ErrorState error={pipeline.error} onRetry={pipeline.reload} />
       </>
     );
@@ -74,14 +77,22 @@ export default function PipelineDetail() {
     }
   };
 
+  const label = runLabel(p);
   return (
     <>
-      <BackLink />
+      <Breadcrumbs
+        items={[
+          { label: 'Projects', to: '/projects' },
+          { label: p.project, to: `/projects/${encodeURIComponent(p.project)}` },
+          { label, to: `/pipelines/${p.id}`, mono: true },
+          ...(selected ? [{ label: selected.name, mono: true }] : []),
+        ]}
+      />
       <PageHeader
         title={
           <span className="flex flex-wrap items-center gap-3">
-            <span data-testid="run-label">{runLabel(p)}</span>
-            <span>{p.environment ? `Deploy ${p.version} → ${p.environment}` : 'Pipeline'}</span>
+            <span data-testid="run-label" className="font-mono">{label}</span>
+            <span>{pipelineTitle(p)}</span>
             <span data-testid="pipeline-status">
               <StatusBadge status={p.status} />
             </span>
@@ -90,6 +101,11 @@ export default function PipelineDetail() {
         subtitle={
           <span className="flex flex-wrap gap-x-3 gap-y-1">
             <Link to={`/projects/${p.project}`} className="link">{p.project}</Link>
+            {p.definition && (
+              <span data-testid="run-definition">
+                definition <span className="font-mono text-white">{p.definition.name}</span> v{p.definition.version}
+              </span>
+            )}
             <span className="font-mono" title="Pipeline id">{p.id}</span>
             <span title={p.triggeredBy ?? undefined}>{p.trigger ?? 'api'} by {personLabel(p.triggeredBy, session.userId, names)}</span>
             {p.commit && <CommitRef commit={p.commit} />}
@@ -242,13 +258,5 @@ function RejectForm({ onSubmit }: { onSubmit: (reason: string) => Promise<void> 
         <button type="submit" className="btn btn-danger" disabled={busy}>Reject</button>
       </div>
     </form>
-  );
-}
-
-function BackLink() {
-  return (
-    <Link to="/pipelines" className="mb-4 inline-flex items-center gap-1.5 text-sm text-muted hover:text-white">
-      <ArrowLeft aria-hidden className="h-4 w-4" /> Pipelines
-    </Link>
   );
 }

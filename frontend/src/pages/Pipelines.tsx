@@ -10,7 +10,7 @@ import { useSession } from '../auth/AuthContext';
 import { Modal } from '../components/Modal';
 import { PipelineRow } from '../components/PipelineRow';
 import { EmptyState, ErrorState, LoadingState, PageHeader } from '../components/states';
-import { SimulateForm } from '../components/TriggerDialogs';
+import { RunAnyProject } from '../components/RunAnyProject';
 import { upsertPipeline } from '../lib/pipelines';
 import { canOperate } from '../lib/roles';
 import { useResource } from '../lib/useResource';
@@ -100,7 +100,7 @@ export default function Pipelines() {
           <LoadingState label="Loading pipelines…" />
         ) : list.length === 0 ? (
           <EmptyState title="No pipelines" icon={<Workflow aria-hidden className="h-8 w-8" />}>
-            {project || status ? 'Nothing matches these filters.' : 'Run a simulated pipeline to see one here.'}
+            {project || status ? 'Nothing matches these filters.' : 'Run one of a project\'s pipeline definitions to see it here.'}
           </EmptyState>
         ) : (
           <ul className="divide-y divide-line/60">
@@ -131,8 +131,8 @@ export default function Pipelines() {
           </button>
         </div>
       )}
-      <Modal title="Run a simulated pipeline" open={starting} onClose={() => setStarting(false)}>
-        <SimulateForm projects={projects.data ?? []} initialProject={project || undefined} />
+      <Modal title="Run pipeline" open={starting} onClose={() => setStarting(false)}>
+        <RunAnyProject projects={projects.data ?? []} initialProject={project || undefined} />
       </Modal>
     </>
   );

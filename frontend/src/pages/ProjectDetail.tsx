@@ -1,21 +1,27 @@
-// A project: repositories, environments with their current versions, releases, deployment history and its recent
-// pipelines, live (a finished deploy refreshes the environments and the history).
+// A project: repositories, environments with their current versions (deploy, roll back), releases, deployment
+// history, its recent pipelines and its pipeline definitions (run them; an admin edits them), live (a finished deploy
+// refreshes the environments and the history).
 
-import { ArrowLeft, GitBranch, Pencil, Play, Rocket } from 'lucide-react';
-import { useState } from 'react';
-import { Link, useParams } from 'react-router-dom';
+import { GitBranch, Pencil, Play, Rocket } from 'lucide-react';
+import { useState, type ReactNode } from 'react';
+import { useParams } from 'react-router-dom';
 
-import { getProject, listDeployments, listPipelines, listReleases } from '../api/endpoints';
-import type { Pipeline } from '../api/types';
+import { getProject, listDefinitions, listDeployments, listPipelines, listReleases } from '../api/endpoints';
+import type { Definition, Environment, Pipeline, Release } from '../api/types';
 import { useSession } from '../auth/AuthContext';
+import { Breadcrumbs } from '../components/Breadcrumbs';
+import { DefinitionsList } from '../components/definitions/DefinitionsCard';
 import { Modal } from '../components/Modal';
 import { PipelineRow } from '../components/PipelineRow';
 import { ProjectForm } from '../components/ProjectForm';
 import { DeploymentTable, EnvironmentCards, ReleaseList } from '../components/ProjectSections';
+import { RollbackForm } from '../components/RollbackForm';
+import { RunForm } from '../components/RunForm';
 import { Card, EmptyState, ErrorState, LoadingState, PageHeader, Skeleton } from '../components/states';
-import { DeployForm, SimulateForm } from '../components/TriggerDialogs';
 import { isFinished, upsertPipeline } from '../lib/pipelines';
 import { canAdmin, canOperate } from '../lib/roles';
+import { useRunLabels } from '../lib/runLabels';
+import { useDocumentTitle } from '../lib/useDocumentTitle';
 import { useResource } from '../lib/useResource';
 import { personLabel, useUserNames } from '../lib/userNames';
 import { useDebounced, useLive } from '../live/live';
@@ -25,12 +31,19 @@ export default function ProjectDetail() {
   const session = useSession();
   const project = useResource((signal) => getProject(slug, signal), [slug]);
   const releases = useResource((signal) => listReleases(slug, undefined, signal), [slug]);
-  const deployments = useResource((signal) => listDeployments(slug, undefined, signal), [slug]);
+  const deployments = useResource((signal) => listDeployments(slug, {}, signal), [slug]);
   const pipelines = useResource((signal) => listPipelines({ project: slug, pageSize: 10 }, signal).then((p) => p.pipelines), [slug]);
+  const definitions = useResource((signal) => listDefinitions(slug, signal), [slug]);
   const [editing, setEditing] = useState(false);
   const [deployTo, setDeployTo] = useState<string | null>(null);
-  const [simulating, setSimulating] = useState(false);
+  const [running, setRunning] = useState(false);
+  const [rollingBack, setRollingBack] = useState<Environment | null>(null);
   const names = useUserNames([project.data?.owner]);
+  const runLabels = useRunLabels(
+    [...(deployments.data?.items ?? []).map((d) => d.pipelineId), ...(project.data?.environments ?? []).map((e) => e.lastDeployment?.pipelineId)],
+    pipelines.data,
+  );
+  useDocumentTitle(project.data?.name);
 
   // A deployment is recorded (and the environment's version moves) once its pipeline has finished: refetch then.
   const refreshDeployState = useDebounced(() => {
@@ -59,7 +72,7 @@ export default function ProjectDetail() {
   if (project.error) {
     return (
       <>
-        <BackLink />
+        <Breadcrumbs items={[{ label: 'Projects', to: '/projects' }, { label: slug, mono: true }]} />
         <ErrorState error={project.error} onRetry={project.reload} />
       </>
     );
@@ -67,9 +80,29 @@ export default function ProjectDetail() {
   const p = project.data;
   if (!p) return <LoadingState label="Loading project…" />;
 
+  // The run and deploy dialogs need the definitions and the releases; while they load (or when they failed) the
+  // dialog says so.
+  const withRunData = (render: (list: Definition[], releaseList: Release[]) => ReactNode) => {
+    const failed = definitions.error ?? releases.error;
+    if (definitions.data && releases.data) return render(definitions.data, releases.data.items);
+    if (failed) {
+      return (
+        <ErrorState
+          error={failed}
+          onRetry={() => {
+            definitions.reload();
+            releases.reload();
+          }}
+          compact
+        />
+      );
+    }
+    return <LoadingState label="Loading definitions and releases…" />;
+  };
+
   return (
     <>
-      <BackLink />
+      <Breadcrumbs items={[{ label: 'Projects', to: '/projects' }, { label: p.name }]} />
       <PageHeader
         title={p.name}
         subtitle={
@@ -84,7 +117,7 @@ export default function ProjectDetail() {
         actions={
           <>
             {canOperate(session.role) && (
-              <button type="button" className="btn btn-secondary" onClick={() => setSimulating(true)}>
+              <button type="button" className="btn btn-secondary" onClick={() => setRunning(true)}>
                 <Play aria-hidden className="h-4 w-4" /> Run pipeline
               </button>
             )}
@@ -105,7 +138,12 @@ export default function ProjectDetail() {
 
       <div className="space-y-6">
         <Card title="Environments" testId="environments">
-          <EnvironmentCards environments={p.environments} onDeploy={(env) => setDeployTo(env)} />
+          <EnvironmentCards
+            environments={p.environments}
+            onDeploy={(env) => setDeployTo(env)}
+            onRollback={(env) => setRollingBack(env)}
+            runLabels={runLabels}
+          />
         </Card>
 
         <div className="grid gap-6 lg:grid-cols-3">
@@ -157,7 +195,7 @@ export default function ProjectDetail() {
           </Card>
           <Card title="Deployment history" className="lg:col-span-2">
             {deployments.data ? (
-              <DeploymentTable deployments={deployments.data.items} />
+              <DeploymentTable deployments={deployments.data.items} runLabels={runLabels} />
             ) : deployments.error ? (
               <ErrorState error={deployments.error} onRetry={deployments.reload} compact />
             ) : (
@@ -165,6 +203,16 @@ export default function ProjectDetail() {
             )}
           </Card>
         </div>
+
+        <Card title="Pipeline definitions" testId="definitions-card">
+          {definitions.data ? (
+            <DefinitionsList project={slug} definitions={definitions.data} onChanged={definitions.reload} />
+          ) : definitions.error ? (
+            <ErrorState error={definitions.error} onRetry={definitions.reload} compact />
+          ) : (
+            <Skeleton />
+          )}
+        </Card>
       </div>
 
       <Modal title={`Edit ${p.name}`} open={editing} onClose={() => setEditing(false)} wide>
@@ -177,24 +225,25 @@ export default function ProjectDetail() {
         />
       </Modal>
       <Modal title="Deploy a release" open={deployTo !== null} onClose={() => setDeployTo(null)}>
-        <DeployForm
-          project={slug}
-          environments={p.environments}
-          releases={releases.data?.items ?? []}
-          initialEnvironment={deployTo ?? undefined}
-        />
+        {withRunData((list, releaseList) => (
+          <RunForm
+            project={slug}
+            definitions={list}
+            environments={p.environments}
+            releases={releaseList}
+            only="deploy"
+            initialEnvironment={deployTo ?? undefined}
+          />
+        ))}
       </Modal>
-      <Modal title="Run a simulated pipeline" open={simulating} onClose={() => setSimulating(false)}>
-        <SimulateForm projects={[slug]} initialProject={slug} />
+      <Modal title="Run pipeline" open={running} onClose={() => setRunning(false)}>
+        {withRunData((list, releaseList) => (
+          <RunForm project={slug} definitions={list} environments={p.environments} releases={releaseList} />
+        ))}
+      </Modal>
+      <Modal title={`Roll back ${rollingBack?.name ?? ''}`} open={rollingBack !== null} onClose={() => setRollingBack(null)}>
+        {rollingBack && <RollbackForm project={slug} environment={rollingBack} onCancel={() => setRollingBack(null)} />}
       </Modal>
     </>
-  );
-}
-
-function BackLink() {
-  return (
-    <Link to="/projects" className="mb-4 inline-flex items-center gap-1.5 text-sm text-muted hover:text-white">
-      <ArrowLeft aria-hidden className="h-4 w-4" /> Projects
-    </Link>
   );
 }

@@ -104,6 +104,23 @@ describe('PipelineDetail actions by role', () => {
     expect(screen.getByTestId('run-label')).toHaveTextContent(/^api#42$/);
   });
 
+  it('puts the run number in the breadcrumb and the tab title, and the job once its log is open', async () => {
+    vi.mocked(endpoints.getPipeline).mockResolvedValue(pipeline('succeeded', [job('rollout', 'succeeded')]));
+    vi.mocked(endpoints.getProject).mockResolvedValue(project('staging'));
+    const view = renderAt(<PipelineDetail />, { path: '/pipelines/:id/jobs/:jobId', url: '/pipelines/p1/jobs/rollout', client: await signedIn('viewer') });
+    const crumbs = await screen.findByTestId('breadcrumbs');
+    expect([...crumbs.querySelectorAll('li')].map((li) => li.textContent)).toEqual(['Projects', 'api', 'api#42', 'rollout']);
+    expect(crumbs.querySelector('[aria-current=page]')).toHaveTextContent('rollout');
+    expect(document.title).toBe('api#42 · DevOpsTrack');
+    view.unmount();
+    expect(document.title).toBe('DevOpsTrack');
+  });
+
+  it('names the definition a run came from', async () => {
+    await show('viewer', { ...pipeline('succeeded', [job('rollout', 'succeeded')]), definition: { name: 'ci', version: 3 } });
+    expect(screen.getByTestId('run-definition')).toHaveTextContent('definition ci v3');
+  });
+
   it('shows no commit for a pipeline that names none', async () => {
     await show('viewer', pipeline('succeeded', [job('rollout', 'succeeded')]));
     expect(screen.queryByTestId('commit')).not.toBeInTheDocument();

@@ -1,0 +1,58 @@
+// Run labels (`api#42`) for pipelines known only by id (a deployment names its pipeline's id). A run's number never
+// changes, so labels are cached for the page's life; ids not among the pipelines a page already holds are fetched
+// once each, a few at a time.
+
+import { useEffect, useState } from 'react';
+
+import { getPipeline } from '../api/endpoints';
+import type { Pipeline } from '../api/types';
+import { runLabel } from './format';
+
+const cache = new Map<string, string>();
+const inFlight = new Map<string, Promise<void>>();
+const PARALLEL = 4;
+
+export function rememberRuns(pipelines: Pipeline[] | undefined) {
+  for (const p of pipelines ?? []) if (p.number) cache.set(p.id, runLabel(p));
+}
+
+function fetchLabel(id: string): Promise<void> {
+  let pending = inFlight.get(id);
+  if (!pending) {
+    pending = getPipeline(id)
+      .then((p) => void cache.set(id, runLabel(p)))
+      .catch(() => undefined) // the caller keeps showing the short id
+      .finally(() => inFlight.delete(id));
+    inFlight.set(id, pending);
+  }
+  return pending;
+}
+
+/** Labels by pipeline id for `ids`; an id whose run cannot be read is left out. */
+export function useRunLabels(ids: (string | null | undefined)[], known?: Pipeline[]): Record<string, string> {
+  rememberRuns(known);
+  const wanted = [...new Set(ids.filter((id): id is string => Boolean(id)))];
+  const key = wanted.join(',');
+  const [, setVersion] = useState(0);
+  useEffect(() => {
+    let live = true;
+    const missing = wanted.filter((id) => !cache.has(id));
+    if (missing.length === 0) return;
+    void (async () => {
+      for (let i = 0; i < missing.length; i += PARALLEL) {
+        await Promise.all(missing.slice(i, i + PARALLEL).map(fetchLabel));
+        if (live) setVersion((v) => v + 1);
+      }
+    })();
+    return () => {
+      live = false;
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [key]);
+  const labels: Record<string, string> = {};
+  for (const id of wanted) {
+    const label = cache.get(id);
+    if (label) labels[id] = label;
+  }
+  return labels;
+}
