@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The dashboard end to end in a real browser: builds the frontend and `devopstrack`, starts `devopstrack up` on free
 # 127.0.0.1 ports with a throwaway data directory, reads the admin password it prints once, and drives Debian's
-# Chromium (/usr/bin/chromium, via npm playwright-core: no browser download) through sign-in, a project, a live
-# pipeline and its log, a deploy to staging, the DORA tiles, admin pages and sign-out. Screenshots and timings land in
-# target/e2e/. The stack is always stopped; the whole run is bounded (E2E_TIMEOUT seconds, default 300 after builds).
+# Chromium (/usr/bin/chromium, via npm playwright-core: no browser download) through sign-in, a project, a pipeline
+# definition (first refused by the server on one field, then saved), a live run of it (api#1) and its log, a deploy to
+# staging, the DORA tiles, a second deploy rolled back from the environment card (staging moves back, live), admin
+# pages and sign-out. Screenshots and timings land in target/e2e/. The stack is always stopped; the whole run is
+# bounded (E2E_TIMEOUT seconds, default 300 after builds).
 #
 #   scripts/e2e.sh                     dev build
 #   PROFILE=release scripts/e2e.sh     optimised build (the timings of the note are taken this way)

@@ -109,7 +109,7 @@ export function RunForm({ project, definitions, environments, releases, only, in
       <FormError error={formError} />
       <fieldset>
         <legend className="label">Definition</legend>
-        <div className="max-h-64 space-y-2 overflow-y-auto" role="radiogroup" aria-label="Definition">
+        <div className="max-h-64 space-y-2 overflow-y-auto">
           {choices.map((d) => (
             <label
               key={d.name}
