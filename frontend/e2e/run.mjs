@@ -64,6 +64,13 @@ async function shot(name) {
   await page.screenshot({ path: join(out, `${name}.png`), fullPage: true });
 }
 
+/** The run label in the pipeline page's title, once that page (a lazily loaded chunk) has replaced the previous one. */
+async function titleRunLabel() {
+  const label = page.locator('h1 [data-testid=run-label]');
+  await label.waitFor();
+  return label.innerText();
+}
+
 function check(condition, message) {
   if (!condition) throw new Error(message);
 }
@@ -207,7 +214,7 @@ try {
     await page.evaluate(() => {
       window.__e2eNoReload = true;
     });
-    const label = await page.getByTestId('run-label').innerText();
+    const label = await titleRunLabel();
     check(label === `${slug}#1`, `the first run of the project should be ${slug}#1, not ${label}`);
     const crumbs = await page.getByTestId('breadcrumbs').innerText();
     check(crumbs.includes(`${slug}#1`), `breadcrumbs: ${crumbs}`);
@@ -276,7 +283,7 @@ try {
     await page.locator('dialog').getByRole('button', { name: /Deploy 1\.0\.0 to staging/ }).click();
     await page.waitForURL(/\/pipelines\/[0-9a-f-]{36}$/);
     await page.getByTestId('commit').filter({ hasText: releaseSha.slice(0, 7) }).first().waitFor();
-    const label = await page.getByTestId('run-label').innerText();
+    const label = await titleRunLabel();
     check(label === `${slug}#2`, `the deploy should be ${slug}#2, not ${label}`);
     await shot('11-deploy-pipeline');
     // Back on the project page while the deploy runs: the version must change there without a reload.
@@ -325,7 +332,7 @@ try {
     await page.locator('dialog[open]').getByLabel('Release', { exact: true }).selectOption('1.1.0');
     await page.locator('dialog[open]').getByRole('button', { name: 'Deploy 1.1.0 to staging' }).click();
     await page.waitForURL(/\/pipelines\/[0-9a-f-]{36}$/);
-    await page.getByTestId('run-label').filter({ hasText: `${slug}#3` }).waitFor();
+    check((await titleRunLabel()) === `${slug}#3`, 'the second deploy should be the third run');
     await page.goBack(); // the project page follows the deploy live
     await page.locator('[data-testid=env-version-staging]', { hasText: '1.1.0' }).waitFor({ timeout: 90_000 });
 
@@ -344,7 +351,7 @@ try {
     await shot('14-rollback-confirm');
     await page.locator('dialog[open]').getByRole('button', { name: 'Roll back to 1.0.0' }).click();
     await page.waitForURL(/\/pipelines\/[0-9a-f-]{36}$/);
-    const label = await page.getByTestId('run-label').innerText();
+    const label = await titleRunLabel();
     check(label === `${slug}#4`, `the rollback should be ${slug}#4, not ${label}`);
     await page.getByRole('heading', { name: /Rollback staging to 1\.0\.0/ }).waitFor();
     await shot('15-rollback-pipeline');
