@@ -1,6 +1,6 @@
-// Run labels (`api#42`) for pipelines known only by id (a deployment names its pipeline's id). A run's number never
-// changes, so labels are cached for the page's life; ids not among the pipelines a page already holds are fetched
-// once each, a few at a time.
+// Run labels (`api#42`, or `#42` inside the project's own page) for pipelines known only by id (a deployment names
+// its pipeline's id). A run's number never changes, so they are cached for the page's life; ids not among the
+// pipelines a page already holds are fetched once each, a few at a time.
 
 import { useEffect, useState } from 'react';
 
@@ -8,19 +8,19 @@ import { getPipeline } from '../api/endpoints';
 import type { Pipeline } from '../api/types';
 import { runLabel } from './format';
 
-const cache = new Map<string, string>();
+const cache = new Map<string, { project: string; number: number }>();
 const inFlight = new Map<string, Promise<void>>();
 const PARALLEL = 4;
 
 export function rememberRuns(pipelines: Pipeline[] | undefined) {
-  for (const p of pipelines ?? []) if (p.number) cache.set(p.id, runLabel(p));
+  for (const p of pipelines ?? []) if (p.number) cache.set(p.id, { project: p.project, number: p.number });
 }
 
 function fetchLabel(id: string): Promise<void> {
   let pending = inFlight.get(id);
   if (!pending) {
     pending = getPipeline(id)
-      .then((p) => void cache.set(id, runLabel(p)))
+      .then((p) => void cache.set(id, { project: p.project, number: p.number }))
       .catch(() => undefined) // the caller keeps showing the short id
       .finally(() => inFlight.delete(id));
     inFlight.set(id, pending);
@@ -28,8 +28,11 @@ function fetchLabel(id: string): Promise<void> {
   return pending;
 }
 
-/** Labels by pipeline id for `ids`; an id whose run cannot be read is left out. */
-export function useRunLabels(ids: (string | null | undefined)[], known?: Pipeline[]): Record<string, string> {
+/**
+ * Labels by pipeline id for `ids`; an id whose run cannot be read is left out. Runs of the project `within` are
+ * labelled `#42`, as the project's own page lists them.
+ */
+export function useRunLabels(ids: (string | null | undefined)[], known?: Pipeline[], within?: string): Record<string, string> {
   rememberRuns(known);
   const wanted = [...new Set(ids.filter((id): id is string => Boolean(id)))];
   const key = wanted.join(',');
@@ -51,8 +54,8 @@ export function useRunLabels(ids: (string | null | undefined)[], known?: Pipelin
   }, [key]);
   const labels: Record<string, string> = {};
   for (const id of wanted) {
-    const label = cache.get(id);
-    if (label) labels[id] = label;
+    const run = cache.get(id);
+    if (run) labels[id] = run.project === within ? `#${run.number}` : runLabel(run);
   }
   return labels;
 }

@@ -42,6 +42,7 @@ export default function ProjectDetail() {
   const runLabels = useRunLabels(
     [...(deployments.data?.items ?? []).map((d) => d.pipelineId), ...(project.data?.environments ?? []).map((e) => e.lastDeployment?.pipelineId)],
     pipelines.data,
+    slug,
   );
   useDocumentTitle(project.data?.name);
 

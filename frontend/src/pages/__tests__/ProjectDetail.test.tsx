@@ -55,18 +55,19 @@ describe('ProjectDetail', () => {
     vi.mocked(endpoints.getPipeline).mockImplementation(async (id: string) => run(id, 1));
   });
 
-  it('names the run of every deployment by its number, marks the rollback, and reads unknown runs once', async () => {
+  it('names the run of every deployment by its number (#4 inside the project), marks the rollback, and reads unknown runs once', async () => {
     await show('viewer');
     const rows = await screen.findAllByTestId('deployment-row');
-    await vi.waitFor(() => expect(rows[2]).toHaveTextContent('api#1'));
-    expect(rows[0]).toHaveTextContent('api#4');
+    await vi.waitFor(() => expect(rows[2]).toHaveTextContent('#1'));
+    expect(within(rows[2] as HTMLElement).getByRole('link')).toHaveTextContent(/^#1$/);
+    expect(rows[0]).toHaveTextContent('#4');
     expect(rows[0]).toHaveAttribute('data-rollback', 'true');
     expect(within(rows[0] as HTMLElement).getByText('Rollback')).toBeInTheDocument();
-    expect(rows[1]).toHaveTextContent('api#3');
+    expect(rows[1]).toHaveTextContent('#3');
     expect(rows[1]).toHaveAttribute('data-rollback', 'false');
     expect(endpoints.getPipeline).toHaveBeenCalledTimes(1);
     expect(endpoints.getPipeline).toHaveBeenCalledWith('old');
-    expect(within(screen.getByTestId('env-staging')).getByRole('link', { name: 'api#4' })).toHaveAttribute('href', '/pipelines/p4');
+    expect(within(screen.getByTestId('env-staging')).getByRole('link', { name: '#4' })).toHaveAttribute('href', '/pipelines/p4');
     expect(screen.getByTestId('breadcrumbs')).toHaveTextContent('ProjectsAPI');
   });
 
