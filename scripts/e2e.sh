@@ -11,6 +11,7 @@
 #   PROFILE=release scripts/e2e.sh     optimised build (the timings of the note are taken this way)
 #   E2E_SKIP_BUILD=1 scripts/e2e.sh    reuse frontend/dist and target/<profile>/devopstrack as they are
 #   E2E_SKIP_CARGO=1 scripts/e2e.sh    build the dashboard but reuse target/<profile>/devopstrack (make test: the test run built it)
+#   E2E_OVERVIEW_BUDGET_MS=3000 …      the overview's render budget (default 1000 ms) on a machine busy with other work
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 

@@ -5,6 +5,7 @@
 //   E2E_ADMIN_PASSWORD  the generated password printed by `up`
 //   E2E_OUT             where screenshots and timings go (target/e2e)
 //   CHROMIUM            the browser (default /usr/bin/chromium)
+//   E2E_OVERVIEW_BUDGET_MS  optional: the overview's render budget (default 1000)
 // Each step is a check; the run ends with "N passed, N failed" and exits non-zero on any failure.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -27,6 +28,9 @@ export const CHROMIUM_FLAGS = [
   '--disable-sync',
 ];
 const STEP_TIMEOUT = 60_000;
+// The overview's render budget (the fastest of three fresh loads). 1 s; E2E_OVERVIEW_BUDGET_MS raises it on a machine
+// whose cores are shared with other builds, where the figure measures the load rather than the dashboard.
+const OVERVIEW_BUDGET_MS = Number(process.env.E2E_OVERVIEW_BUDGET_MS ?? 1000);
 
 function required(name) {
   const value = process.env[name];
@@ -130,7 +134,7 @@ try {
     timings.overviewRenderedMs = samples;
     timings.overviewNavigation = nav;
     console.log(`       overview rendered after ${samples.join(', ')} ms (DOMContentLoaded ${nav.domContentLoaded} ms)`);
-    check(Math.min(...samples) <= 1000, `overview took ${Math.min(...samples)} ms`);
+    check(Math.min(...samples) <= OVERVIEW_BUDGET_MS, `overview took ${Math.min(...samples)} ms (budget ${OVERVIEW_BUDGET_MS} ms)`);
     await shot('03-overview');
   });
 
