@@ -25,11 +25,11 @@ use uuid::Uuid;
 
 use devopstrack_platform::auth::Principal;
 
-use crate::chat::domain::{ActionState, Decision, Intent, Language, Parsed, RoomId};
+use crate::chat::domain::{ActionState, Decision, Intent, Language, MessageText, Parsed, RoomId};
 use crate::chat::parser::{self, ParseContext};
 use crate::chat::store::{
-    Action, ActionScope, ChatStore, ClientMsgId, DecisionRequest, HistoryQuery, Message, MessageText, NewAction,
-    NewMessage, Person, RequestMeta, Room, room_visible_to,
+    Action, ActionScope, ChatStore, ClientMsgId, DecisionRequest, HistoryQuery, Message, NewAction, NewMessage, Person,
+    RequestMeta, Room, room_visible_to,
 };
 
 pub use answers::{Answer, LOG_TAIL_LINES};
@@ -164,8 +164,8 @@ impl ChatApp {
         text: &str,
     ) -> Result<Posted, ChatError> {
         let client_msg_id = ClientMsgId::parse(client_msg_id).map_err(ChatError::InvalidInput)?;
-        let parsed_text = message_text(text)?;
-        let context = self.check_room(asker, room, parsed_text.as_str()).await?;
+        let text = message_text(text)?;
+        let context = self.check_room(asker, room, text.as_str()).await?;
         if let Err(wait) = self.limiter.admit(asker.person.id(), Instant::now()) {
             return Err(ChatError::RateLimited {
                 message: format!(
@@ -175,14 +175,13 @@ impl ChatApp {
                 retry_after_secs: wait.as_secs().max(1),
             });
         }
-        let stored_text = MessageText::parse(parsed_text.as_str()).map_err(ChatError::InvalidInput)?;
         let appended = self
             .store
             .append_message(&NewMessage::from_user(
                 room.clone(),
                 &asker.person,
                 client_msg_id,
-                stored_text,
+                text.clone(),
                 Utc::now(),
             ))
             .await?;
@@ -197,7 +196,7 @@ impl ChatApp {
                 action: None,
             });
         }
-        let (replies, action) = self.respond(asker, room, &parsed_text, &context).await?;
+        let (replies, action) = self.respond(asker, room, &text, &context).await?;
         Ok(Posted {
             message: appended.message,
             created: true,
@@ -211,7 +210,7 @@ impl ChatApp {
         &self,
         asker: &Asker,
         room: &RoomId,
-        text: &parser::MessageText,
+        text: &MessageText,
         context: &ParseContext,
     ) -> Result<(Vec<Message>, Option<Action>), ChatError> {
         if let Some((decision, code)) = commands::decision_command(text.as_str())
@@ -427,7 +426,7 @@ impl ChatApp {
     }
 
     async fn bot_say(&self, room: &RoomId, text: &str, payload: serde_json::Value) -> Result<Message, ChatError> {
-        let text = MessageText::parse(&clip(text, MessageText::MAX_CHARS)).map_err(ChatError::InvalidInput)?;
+        let text = message_text(&clip(text, MessageText::MAX_CHARS))?;
         let message = NewMessage::from_bot(room.clone(), false, text, Utc::now()).with_payload(&payload)?;
         let stored = self.store.append_message(&message).await?.message;
         self.metrics.message("bot");
@@ -435,8 +434,8 @@ impl ChatApp {
     }
 }
 
-fn message_text(text: &str) -> Result<parser::MessageText, ChatError> {
-    parser::MessageText::parse(text).map_err(|e| ChatError::InvalidInput(format!("text: {e}")))
+fn message_text(text: &str) -> Result<MessageText, ChatError> {
+    MessageText::parse(text).map_err(|e| ChatError::InvalidInput(format!("text: {e}")))
 }
 
 fn private_room(asker: &Asker) -> Result<RoomId, ChatError> {

@@ -3,7 +3,8 @@
 //! need from the rules is already here ([`RuleOutcome`]).
 //!
 //! How a message is read, in order:
-//! 1. [`MessageText::parse`]: invisible characters removed ([`strip_invisible`]), 1..=2,000 characters.
+//! 1. [`MessageText::parse`] (in the domain: the same text is stored): invisible characters removed, 1..=2,000
+//!    characters.
 //! 2. Quoted parts and code are blanked out ([`quotes`]): they are data, never a command.
 //! 3. Tokens ([`tokens`]) get their roles against the lexicon and the [`ParseContext`] ([`roles`]): keywords and
 //!    environment names within the typo budget, projects only by their exact slug.
@@ -33,12 +34,12 @@ mod props;
 #[cfg(test)]
 mod table;
 
-use crate::chat::domain::{Intent, Language, Parsed, ParsedBy, Risk};
+use crate::chat::domain::{Intent, Language, MessageText, Parsed, ParsedBy, Risk};
 
 pub use context::{
     DefinitionInfo, DefinitionKind, EnvironmentInfo, ParseContext, ProjectInfo, RunInfo, RunState, Tier,
 };
-pub use text::{MessageText, MessageTextError, fold, strip_invisible};
+pub use text::fold;
 
 use intent::Reading;
 use lexicon::{Kw, L};

@@ -55,7 +55,7 @@ pub use messages::{
 };
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
-pub use types::{ClientMsgId, EventId, MessageText, Person, ShortCode};
+pub use types::{ClientMsgId, EventId, Person, ShortCode};
 
 /// How many short codes the store draws for one proposal before giving up with [`Conflict::NoFreeShortCode`].
 pub const SHORT_CODE_ATTEMPTS: usize = 16;
