@@ -13,6 +13,7 @@ pub mod live;
 pub mod metrics;
 pub mod permissions;
 mod platform;
+mod recovery;
 pub mod redact;
 mod sweeper;
 
@@ -36,6 +37,7 @@ pub use answers::{Answer, LOG_TAIL_LINES};
 pub use errors::ChatError;
 pub use limiter::{COMMANDS_PER_MINUTE, CommandLimiter};
 pub use platform::{CallAs, Platform};
+pub use recovery::STUCK_AFTER;
 pub use sweeper::{SWEEP_EVERY, run_sweeper};
 
 /// Who is asking: the person as recorded, how to call the platform as them, and where the request came from.

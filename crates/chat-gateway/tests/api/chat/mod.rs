@@ -4,6 +4,7 @@
 
 mod actions;
 mod messages;
+mod recovery;
 
 use serde_json::{Value, json};
 
