@@ -27,7 +27,8 @@ use uuid::Uuid;
 use devopstrack_platform::auth::Principal;
 
 use crate::chat::domain::{ActionState, Decision, Intent, Language, MessageText, Parsed, RoomId};
-use crate::chat::parser::{self, ParseContext};
+use crate::chat::llm::{Llm, understand};
+use crate::chat::parser::ParseContext;
 use crate::chat::store::{
     Action, ActionScope, ChatStore, ClientMsgId, DecisionRequest, HistoryQuery, Message, NewAction, NewMessage, Person,
     RequestMeta, Room, room_visible_to,
@@ -91,6 +92,8 @@ pub struct ChatApp {
     limiter: CommandLimiter,
     live: live::LiveRooms,
     metrics: metrics::ChatMetrics,
+    /// The optional model that proposes an intent when the rules decide nothing.
+    llm: Option<Llm>,
 }
 
 impl ChatApp {
@@ -101,7 +104,13 @@ impl ChatApp {
             platform,
             limiter: CommandLimiter::default(),
             metrics,
+            llm: None,
         }
+    }
+
+    /// The chat with a model that may propose what the rules do not understand ([`crate::chat::llm`]).
+    pub fn with_llm(self, llm: Option<Llm>) -> Self {
+        Self { llm, ..self }
     }
 
     /// The fan-out of this replica (run it once: [`live::LiveRooms::run`]).
@@ -154,7 +163,7 @@ impl ChatApp {
     pub async fn preview(&self, asker: &Asker, room: &RoomId, text: &str) -> Result<Parsed, ChatError> {
         let text = message_text(text)?;
         let context = self.check_room(asker, room, text.as_str()).await?;
-        Ok(parser::parse(&text, &context))
+        Ok(understand(self.llm.as_ref(), &text, &context).await)
     }
 
     /// Stores a message and has the bot answer it.
@@ -232,7 +241,7 @@ impl ChatApp {
                 Err(e) => Err(e),
             };
         }
-        let parsed = parser::parse(text, context);
+        let parsed = understand(self.llm.as_ref(), text, context).await;
         self.metrics.intent(&parsed);
         let lang = parsed.language;
         let payload_parse = json!({ "parsed": parsed });

@@ -1,6 +1,6 @@
-//! Text → a typed intent: the rule parser (English and French, pure and synchronous, no I/O). The optional LLM
-//! adapter that may propose an intent when the rules understand nothing is a later step of issue 17; what it will
-//! need from the rules is already here ([`RuleOutcome`]).
+//! Text → a typed intent: the rule parser (English and French, pure and synchronous, no I/O), and the check of what
+//! the optional LLM proposes when the rules decide nothing ([`ground`]: the adapter itself, which does the I/O, is
+//! [`crate::chat::llm`]).
 //!
 //! How a message is read, in order:
 //! 1. [`MessageText::parse`] (in the domain: the same text is stored): invisible characters removed, 1..=2,000
@@ -12,7 +12,8 @@
 //! 5. [`resolve`] checks every param against the context, lists what is missing, and computes the risk.
 //!
 //! The caller (the chat's use-cases) fetches the [`ParseContext`] for the asker, calls [`parse`] (or
-//! the LLM adapter when a model is configured) and counts [`metric_labels`] in `chat_intents_total`.
+//! [`crate::chat::llm::understand`], which asks the model only when [`RuleOutcome::decided`] is false and passes its
+//! proposal through [`ground`]) and counts [`metric_labels`] in `chat_intents_total`.
 
 mod context;
 mod distance;
@@ -20,6 +21,7 @@ mod intent;
 mod lexicon;
 mod mentions;
 mod negation;
+mod proposal;
 mod quotes;
 mod reasons;
 mod resolve;
@@ -39,6 +41,7 @@ use crate::chat::domain::{Intent, Language, MessageText, Parsed, ParsedBy, Risk}
 pub use context::{
     DefinitionInfo, DefinitionKind, EnvironmentInfo, ParseContext, ProjectInfo, RunInfo, RunState, Tier,
 };
+pub use proposal::{Proposal, Refusal, ground};
 pub use text::fold;
 
 use intent::Reading;

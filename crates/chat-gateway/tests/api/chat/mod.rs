@@ -3,6 +3,8 @@
 //! audit trail of every step.
 
 mod actions;
+mod fake_llm;
+mod llm;
 mod messages;
 mod recovery;
 
