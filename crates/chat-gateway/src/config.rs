@@ -3,13 +3,14 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use devopstrack_peers::ServiceSettings;
 use devopstrack_peers::settings::{is_grpc_url, validate_client};
 use devopstrack_platform::config::{ConfigError, env_var};
 
+use crate::chat::llm::{LlmApi, LlmConfig};
 use crate::extract::forwarded::{Cidr, TrustedProxies};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -56,6 +57,18 @@ pub struct Settings {
     /// The chat's database: `postgres://…/chat` in production, `sqlite://path` embedded (`devopstrack up` sets
     /// one in its data directory); unset: the chat and audit routes answer 503 naming this variable.
     pub chat_database_url: Option<String>,
+    /// The chat's optional LLM: the base URL of an OpenAI-compatible API (`http://127.0.0.1:11434/v1`) or, with
+    /// `chat_llm_api = "ollama"`, of Ollama's native one (`http://127.0.0.1:11434`). Unset (the default): the rules
+    /// alone understand messages.
+    pub chat_llm_url: Option<String>,
+    /// The model the LLM endpoint serves (needed with `chat_llm_url`).
+    pub chat_llm_model: Option<String>,
+    /// Sent as `Authorization: Bearer …`; never logged. Unset: no `Authorization` header.
+    pub chat_llm_api_key: Option<SecretString>,
+    /// `openai` (`response_format` with a JSON schema, the default) or `ollama` (`/api/chat` with `format`).
+    pub chat_llm_api: LlmApi,
+    /// How long the bot waits for the model before the rules answer alone, 100 to 60,000 ms.
+    pub chat_llm_timeout_ms: u64,
 }
 
 impl Default for Settings {
@@ -79,6 +92,11 @@ impl Default for Settings {
             client_secret: None,
             dashboard_dir: None,
             chat_database_url: None,
+            chat_llm_url: None,
+            chat_llm_model: None,
+            chat_llm_api_key: None,
+            chat_llm_api: LlmApi::default(),
+            chat_llm_timeout_ms: 5_000,
         }
     }
 }
@@ -139,7 +157,43 @@ impl Settings {
                 "must be a directory holding index.html (cd frontend && npm run build)",
             );
         }
+        self.validate_llm()
+    }
+
+    fn validate_llm(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, why: &str| Err(ConfigError(format!("{}: {why}", env_var("gateway", key))));
+        if !(100..=60_000).contains(&self.chat_llm_timeout_ms) {
+            return bad("chat_llm_timeout_ms", "must be 100 to 60000");
+        }
+        if self.chat_llm_api_key.as_ref().is_some_and(|key| {
+            key.expose_secret().is_empty() || !key.expose_secret().bytes().all(|b| b.is_ascii_graphic())
+        }) {
+            return bad("chat_llm_api_key", "must be printable ASCII without spaces");
+        }
+        let Some(url) = &self.chat_llm_url else {
+            return Ok(());
+        };
+        if !is_grpc_url(url) {
+            return bad("chat_llm_url", "must be an http:// or https:// URL");
+        }
+        if self.chat_llm_model.as_deref().is_none_or(|m| m.trim().is_empty()) {
+            return bad(
+                "chat_llm_model",
+                &format!("must name the model when {} is set", env_var("gateway", "chat_llm_url")),
+            );
+        }
         Ok(())
+    }
+
+    /// The chat's LLM, when one is configured.
+    pub fn chat_llm(&self) -> Option<LlmConfig> {
+        Some(LlmConfig {
+            url: self.chat_llm_url.clone()?,
+            model: self.chat_llm_model.clone()?,
+            api_key: self.chat_llm_api_key.clone(),
+            api: self.chat_llm_api,
+            timeout: std::time::Duration::from_millis(self.chat_llm_timeout_ms),
+        })
     }
 
     /// Whether the refresh cookie carries `Secure`.
@@ -303,6 +357,41 @@ mod tests {
             let error = Settings::load().unwrap_err().to_string();
             assert!(error.contains("DEVOPSTRACK_GATEWAY__TRUSTED_PROXIES"), "{error}");
             assert!(!error.contains('\n'), "one line: {error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    // figment's `Jail` closures return its (large) error type; that is its API, not ours.
+    #[allow(clippy::result_large_err)]
+    fn the_llm_is_off_by_default_needs_a_model_and_its_key_is_never_printed() {
+        let defaults = Settings::default();
+        assert!(defaults.chat_llm().is_none());
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("DEVOPSTRACK_GATEWAY__CHAT_LLM_URL", "http://127.0.0.1:11434");
+            let error = Settings::load().unwrap_err().to_string();
+            assert!(error.contains("DEVOPSTRACK_GATEWAY__CHAT_LLM_MODEL"), "{error}");
+            jail.set_env("DEVOPSTRACK_GATEWAY__CHAT_LLM_MODEL", "smollm2");
+            jail.set_env("DEVOPSTRACK_GATEWAY__CHAT_LLM_API", "ollama");
+            jail.set_env("DEVOPSTRACK_GATEWAY__CHAT_LLM_API_KEY", "sk-test-never-printed");
+            jail.set_env("DEVOPSTRACK_GATEWAY__CHAT_LLM_TIMEOUT_MS", "1500");
+            let settings = Settings::load().expect("valid settings");
+            let llm = settings.chat_llm().expect("configured");
+            assert_eq!(
+                (llm.model.as_str(), llm.api, llm.timeout.as_millis()),
+                ("smollm2", LlmApi::Ollama, 1500)
+            );
+            assert!(
+                !format!("{settings:?}{llm:?}").contains("sk-test"),
+                "the key is redacted"
+            );
+            jail.set_env("DEVOPSTRACK_GATEWAY__CHAT_LLM_TIMEOUT_MS", "0");
+            let error = Settings::load().unwrap_err().to_string();
+            assert!(error.contains("DEVOPSTRACK_GATEWAY__CHAT_LLM_TIMEOUT_MS"), "{error}");
+            jail.set_env("DEVOPSTRACK_GATEWAY__CHAT_LLM_TIMEOUT_MS", "1500");
+            jail.set_env("DEVOPSTRACK_GATEWAY__CHAT_LLM_API", "anthropic");
+            let error = Settings::load().unwrap_err().to_string();
+            assert!(error.contains("DEVOPSTRACK_GATEWAY__CHAT_LLM_API"), "{error}");
             Ok(())
         });
     }

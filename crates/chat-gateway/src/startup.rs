@@ -45,7 +45,11 @@ async fn connect_chat(settings: &Settings, state: &AppState) -> anyhow::Result<O
         metrics: state.metrics_service.clone(),
     };
     let metrics = crate::chat::app::metrics::ChatMetrics::register(&state.metrics);
-    Ok(Some(Arc::new(ChatApp::new(store, platform, metrics))))
+    let llm = settings
+        .chat_llm()
+        .map(|config| crate::chat::llm::Llm::new(config, &state.metrics))
+        .transpose()?;
+    Ok(Some(Arc::new(ChatApp::new(store, platform, metrics).with_llm(llm))))
 }
 
 impl Application {

@@ -13,6 +13,7 @@ pub mod live;
 pub mod metrics;
 pub mod permissions;
 mod platform;
+mod recovery;
 pub mod redact;
 mod sweeper;
 
@@ -25,17 +26,19 @@ use uuid::Uuid;
 
 use devopstrack_platform::auth::Principal;
 
-use crate::chat::domain::{ActionState, Decision, Intent, Language, Parsed, RoomId};
-use crate::chat::parser::{self, ParseContext};
+use crate::chat::domain::{ActionState, Decision, Intent, Language, MessageText, Parsed, RoomId};
+use crate::chat::llm::{Llm, understand};
+use crate::chat::parser::ParseContext;
 use crate::chat::store::{
-    Action, ActionScope, ChatStore, ClientMsgId, DecisionRequest, HistoryQuery, Message, MessageText, NewAction,
-    NewMessage, Person, RequestMeta, Room, room_visible_to,
+    Action, ActionScope, ChatStore, ClientMsgId, DecisionRequest, HistoryQuery, Message, NewAction, NewMessage, Person,
+    RequestMeta, Room, room_visible_to,
 };
 
 pub use answers::{Answer, LOG_TAIL_LINES};
 pub use errors::ChatError;
 pub use limiter::{COMMANDS_PER_MINUTE, CommandLimiter};
 pub use platform::{CallAs, Platform};
+pub use recovery::STUCK_AFTER;
 pub use sweeper::{SWEEP_EVERY, run_sweeper};
 
 /// Who is asking: the person as recorded, how to call the platform as them, and where the request came from.
@@ -89,6 +92,8 @@ pub struct ChatApp {
     limiter: CommandLimiter,
     live: live::LiveRooms,
     metrics: metrics::ChatMetrics,
+    /// The optional model that proposes an intent when the rules decide nothing.
+    llm: Option<Llm>,
 }
 
 impl ChatApp {
@@ -99,7 +104,13 @@ impl ChatApp {
             platform,
             limiter: CommandLimiter::default(),
             metrics,
+            llm: None,
         }
+    }
+
+    /// The chat with a model that may propose what the rules do not understand ([`crate::chat::llm`]).
+    pub fn with_llm(self, llm: Option<Llm>) -> Self {
+        Self { llm, ..self }
     }
 
     /// The fan-out of this replica (run it once: [`live::LiveRooms::run`]).
@@ -152,7 +163,7 @@ impl ChatApp {
     pub async fn preview(&self, asker: &Asker, room: &RoomId, text: &str) -> Result<Parsed, ChatError> {
         let text = message_text(text)?;
         let context = self.check_room(asker, room, text.as_str()).await?;
-        Ok(parser::parse(&text, &context))
+        Ok(understand(self.llm.as_ref(), &text, &context).await)
     }
 
     /// Stores a message and has the bot answer it.
@@ -164,8 +175,8 @@ impl ChatApp {
         text: &str,
     ) -> Result<Posted, ChatError> {
         let client_msg_id = ClientMsgId::parse(client_msg_id).map_err(ChatError::InvalidInput)?;
-        let parsed_text = message_text(text)?;
-        let context = self.check_room(asker, room, parsed_text.as_str()).await?;
+        let text = message_text(text)?;
+        let context = self.check_room(asker, room, text.as_str()).await?;
         if let Err(wait) = self.limiter.admit(asker.person.id(), Instant::now()) {
             return Err(ChatError::RateLimited {
                 message: format!(
@@ -175,14 +186,13 @@ impl ChatApp {
                 retry_after_secs: wait.as_secs().max(1),
             });
         }
-        let stored_text = MessageText::parse(parsed_text.as_str()).map_err(ChatError::InvalidInput)?;
         let appended = self
             .store
             .append_message(&NewMessage::from_user(
                 room.clone(),
                 &asker.person,
                 client_msg_id,
-                stored_text,
+                text.clone(),
                 Utc::now(),
             ))
             .await?;
@@ -197,7 +207,7 @@ impl ChatApp {
                 action: None,
             });
         }
-        let (replies, action) = self.respond(asker, room, &parsed_text, &context).await?;
+        let (replies, action) = self.respond(asker, room, &text, &context).await?;
         Ok(Posted {
             message: appended.message,
             created: true,
@@ -211,7 +221,7 @@ impl ChatApp {
         &self,
         asker: &Asker,
         room: &RoomId,
-        text: &parser::MessageText,
+        text: &MessageText,
         context: &ParseContext,
     ) -> Result<(Vec<Message>, Option<Action>), ChatError> {
         if let Some((decision, code)) = commands::decision_command(text.as_str())
@@ -231,7 +241,7 @@ impl ChatApp {
                 Err(e) => Err(e),
             };
         }
-        let parsed = parser::parse(text, context);
+        let parsed = understand(self.llm.as_ref(), text, context).await;
         self.metrics.intent(&parsed);
         let lang = parsed.language;
         let payload_parse = json!({ "parsed": parsed });
@@ -427,7 +437,7 @@ impl ChatApp {
     }
 
     async fn bot_say(&self, room: &RoomId, text: &str, payload: serde_json::Value) -> Result<Message, ChatError> {
-        let text = MessageText::parse(&clip(text, MessageText::MAX_CHARS)).map_err(ChatError::InvalidInput)?;
+        let text = message_text(&clip(text, MessageText::MAX_CHARS))?;
         let message = NewMessage::from_bot(room.clone(), false, text, Utc::now()).with_payload(&payload)?;
         let stored = self.store.append_message(&message).await?.message;
         self.metrics.message("bot");
@@ -435,8 +445,8 @@ impl ChatApp {
     }
 }
 
-fn message_text(text: &str) -> Result<parser::MessageText, ChatError> {
-    parser::MessageText::parse(text).map_err(|e| ChatError::InvalidInput(format!("text: {e}")))
+fn message_text(text: &str) -> Result<MessageText, ChatError> {
+    MessageText::parse(text).map_err(|e| ChatError::InvalidInput(format!("text: {e}")))
 }
 
 fn private_room(asker: &Asker) -> Result<RoomId, ChatError> {

@@ -36,7 +36,7 @@ static RULES: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
 
 /// One log line fit for a room: secrets masked, control characters dropped, at most [`MAX_LINE_CHARS`].
 pub fn redact_line(line: &str) -> String {
-    let mut text: String = crate::chat::parser::strip_invisible(line)
+    let mut text: String = crate::chat::domain::strip_invisible(line)
         .chars()
         .filter(|c| !c.is_control() || *c == '\t')
         .collect();

@@ -1,5 +1,6 @@
-//! Expires actions nobody decided in time, on every replica (the store expires each action once however many
-//! replicas sweep), and says so in their rooms.
+//! Expires actions nobody decided in time and ends those a stopped gateway left executing ([`super::recovery`]),
+//! on every replica, from its start (the store changes each action once however many replicas sweep), and says so
+//! in their rooms.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +12,7 @@ use super::ChatApp;
 
 pub const SWEEP_EVERY: Duration = Duration::from_secs(5);
 
-/// Sweeps every `every` until `stop` is cancelled.
+/// Sweeps now and then every `every` until `stop` is cancelled.
 pub async fn run_sweeper(chat: Arc<ChatApp>, every: Duration, stop: CancellationToken) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -24,6 +25,14 @@ pub async fn run_sweeper(chat: Arc<ChatApp>, every: Duration, stop: Cancellation
             Ok(0) => {}
             Ok(n) => tracing::info!(expired = n, "chat actions expired"),
             Err(e) => tracing::warn!(error = %e, "chat sweep failed; trying again"),
+        }
+        match chat.recover_stuck(Utc::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                recovered = n,
+                "chat actions left executing by a stopped gateway were ended"
+            ),
+            Err(e) => tracing::warn!(error = %e, "chat recovery failed; trying again"),
         }
     }
 }

@@ -1,13 +1,17 @@
 //! The chat's vocabulary, shared by the parser, the store and the actions: the closed set of intents, their params,
-//! risk levels, action states and decisions, rooms. No I/O here.
+//! risk levels, action states and decisions, rooms, a message's text. No I/O here.
 
 mod risk;
 mod room;
+mod text;
 
 use serde::{Deserialize, Serialize};
 
 pub use risk::{EnvironmentFacts, Risk, RunFacts, risk_of};
 pub use room::{RoomId, RoomKind};
+#[cfg(test)]
+pub(crate) use text::is_invisible;
+pub use text::{MessageText, MessageTextError, strip_invisible};
 
 /// What a message asks for: this closed set, these names. `None` is "not understood" or a negated command ("don't
 /// deploy…"): nothing is ever executed for it.

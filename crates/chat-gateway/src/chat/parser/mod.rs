@@ -1,9 +1,10 @@
-//! Text → a typed intent: the rule parser (English and French, pure and synchronous, no I/O). The optional LLM
-//! adapter that may propose an intent when the rules understand nothing is a later step of issue 17; what it will
-//! need from the rules is already here ([`RuleOutcome`]).
+//! Text → a typed intent: the rule parser (English and French, pure and synchronous, no I/O), and the check of what
+//! the optional LLM proposes when the rules decide nothing ([`ground`]: the adapter itself, which does the I/O, is
+//! [`crate::chat::llm`]).
 //!
 //! How a message is read, in order:
-//! 1. [`MessageText::parse`]: invisible characters removed ([`strip_invisible`]), 1..=2,000 characters.
+//! 1. [`MessageText::parse`] (in the domain: the same text is stored): invisible characters removed, 1..=2,000
+//!    characters.
 //! 2. Quoted parts and code are blanked out ([`quotes`]): they are data, never a command.
 //! 3. Tokens ([`tokens`]) get their roles against the lexicon and the [`ParseContext`] ([`roles`]): keywords and
 //!    environment names within the typo budget, projects only by their exact slug.
@@ -11,7 +12,8 @@
 //! 5. [`resolve`] checks every param against the context, lists what is missing, and computes the risk.
 //!
 //! The caller (the chat's use-cases) fetches the [`ParseContext`] for the asker, calls [`parse`] (or
-//! the LLM adapter when a model is configured) and counts [`metric_labels`] in `chat_intents_total`.
+//! [`crate::chat::llm::understand`], which asks the model only when [`RuleOutcome::decided`] is false and passes its
+//! proposal through [`ground`]) and counts [`metric_labels`] in `chat_intents_total`.
 
 mod context;
 mod distance;
@@ -19,6 +21,7 @@ mod intent;
 mod lexicon;
 mod mentions;
 mod negation;
+mod proposal;
 mod quotes;
 mod reasons;
 mod resolve;
@@ -33,12 +36,13 @@ mod props;
 #[cfg(test)]
 mod table;
 
-use crate::chat::domain::{Intent, Language, Parsed, ParsedBy, Risk};
+use crate::chat::domain::{Intent, Language, MessageText, Parsed, ParsedBy, Risk};
 
 pub use context::{
     DefinitionInfo, DefinitionKind, EnvironmentInfo, ParseContext, ProjectInfo, RunInfo, RunState, Tier,
 };
-pub use text::{MessageText, MessageTextError, fold, strip_invisible};
+pub use proposal::{Proposal, Refusal, ground};
+pub use text::fold;
 
 use intent::Reading;
 use lexicon::{Kw, L};

@@ -5,12 +5,11 @@
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::chat::domain::{Intent, Risk};
+use crate::chat::domain::{Intent, MessageText, Risk, is_invisible, strip_invisible};
 
 use super::fixture::context;
+use super::parse;
 use super::table::rows;
-use super::text::is_invisible;
-use super::{MessageText, parse, strip_invisible};
 
 const INVISIBLE: [char; 14] = [
     '\u{200B}',

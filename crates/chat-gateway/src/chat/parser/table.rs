@@ -10,10 +10,10 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use crate::chat::domain::{Intent, Language, Params, Parsed, Risk, Window};
+use crate::chat::domain::{Intent, Language, MessageText, Params, Parsed, Risk, Window};
 
 use super::fixture::context;
-use super::{MessageText, parse};
+use super::parse;
 
 const TABLE: &str = include_str!("../../../tests/data/chat_phrasings.tsv");
 

@@ -185,6 +185,51 @@ impl Outcome {
     }
 }
 
+impl Action {
+    /// `self` as it ends with `outcome` at `at`.
+    pub(crate) fn finished(&mut self, outcome: &Outcome, at: DateTime<Utc>) {
+        self.state = outcome.state();
+        self.outcome = Some(outcome.summary.clone());
+        self.finished_at = Some(at);
+        self.updated_at = at;
+    }
+}
+
+/// How an action left `executing` by a gateway that stopped mid-execution ends ([`super::ChatStore::recover_stuck`]).
+/// Nothing is run again: the person's token that released it is gone with that gateway (it is never stored), and
+/// the platform takes no other caller's word for it. A recorded run means tasks had answered (the run, retry,
+/// cancel or approval happened): `succeeded`. Otherwise what happened is unknown and the action `failed`, saying
+/// what to check; a run, deploy or rollback started under the key `chat-<action id>` exists at most once.
+pub(crate) fn recovered_outcome(action: &Action) -> Outcome {
+    let project = action.params.project.as_deref().unwrap_or("?");
+    if let Some(run) = &action.run {
+        return Outcome {
+            succeeded: true,
+            summary: format!(
+                "{project}#{} was under way when the gateway stopped, before it reported",
+                run.run_number()
+            ),
+        };
+    }
+    let run = action
+        .params
+        .run
+        .map_or_else(|| project.to_owned(), |n| format!("{project}#{n}"));
+    let check = match action.intent {
+        Intent::Retry => format!("some failed jobs of {run} may have been retried: look at the run before retrying"),
+        Intent::Cancel => format!("look at whether {run} was cancelled"),
+        Intent::Approve => format!("look at whether {run}'s gate was approved"),
+        _ => format!(
+            "a run of {project} may have started (idempotency key chat-{}): look at its runs before asking again",
+            action.id
+        ),
+    };
+    Outcome {
+        succeeded: false,
+        summary: format!("interrupted: the gateway stopped while executing; {check}"),
+    }
+}
+
 /// What `request` does to `action`, or why it may not: the state must be the one the decider saw and one the
 /// decision applies to, the deadline not passed; the asker confirms, a different person approves, anyone the
 /// caller allowed may reject while it waits.

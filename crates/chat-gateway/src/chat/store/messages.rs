@@ -4,9 +4,9 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::chat::domain::{RoomId, RoomKind};
+use crate::chat::domain::{MessageText, RoomId, RoomKind};
 
-use super::types::{ClientMsgId, EventId, MessageText, Person};
+use super::types::{ClientMsgId, EventId, Person};
 use super::{StoreError, StoreResult};
 
 /// At most this many events are replayed to a reconnecting client; beyond it the caller sends `resync_required` and

@@ -55,7 +55,7 @@ pub use messages::{
 };
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
-pub use types::{ClientMsgId, EventId, MessageText, Person, ShortCode};
+pub use types::{ClientMsgId, EventId, Person, ShortCode};
 
 /// How many short codes the store draws for one proposal before giving up with [`Conflict::NoFreeShortCode`].
 pub const SHORT_CODE_ATTEMPTS: usize = 16;
@@ -193,6 +193,11 @@ pub trait ChatStore: Send + Sync + 'static {
     /// Expires, atomically, every open action whose deadline is before `now` (each audited as
     /// `chat.action.expire` by `system`), and answers them. Two replicas sweeping at once expire each action once.
     async fn expire_overdue(&self, now: DateTime<Utc>) -> StoreResult<Vec<Action>>;
+    /// Ends, atomically, every action still `executing` whose last change is before `before` (the gateway running
+    /// it stopped): `succeeded` when its run was recorded, else `failed` with what to check (see
+    /// [`actions::recovered_outcome`]; nothing is run again), each audited as `chat.action.recover` by `system`,
+    /// and answers them. Two replicas recovering at once end each action once.
+    async fn recover_stuck(&self, before: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<Vec<Action>>;
 
     // ---- audit trail
     /// Appends a record at the end of the chain.

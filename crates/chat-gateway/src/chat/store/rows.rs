@@ -5,11 +5,11 @@ use chrono::{DateTime, Utc};
 use devopstrack_platform::auth::Role;
 use uuid::Uuid;
 
-use crate::chat::domain::{ActionState, Decision, Intent, Params, Risk, RoomId, RoomKind};
+use crate::chat::domain::{ActionState, Decision, Intent, MessageText, Params, Risk, RoomId, RoomKind};
 
 use super::actions::{Action, DecisionRecord, NewAction, RunRef};
 use super::messages::{Message, Room, Sender};
-use super::types::{ClientMsgId, EventId, MessageText, Person, ShortCode};
+use super::types::{ClientMsgId, EventId, Person, ShortCode};
 use super::{StoreError, StoreResult};
 
 fn corrupt(column: &str, why: impl std::fmt::Display) -> StoreError {

@@ -84,47 +84,6 @@ impl From<ClientMsgId> for String {
     }
 }
 
-/// A message's text: 1–2,000 characters, not blank. The caller has already normalised it (zero-width and BiDi
-/// controls removed); the store refuses only what no database column can hold faithfully (NUL).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct MessageText(String);
-
-impl MessageText {
-    pub const MAX_CHARS: usize = 2_000;
-
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        if raw.trim().is_empty() {
-            return Err("text: must not be empty".into());
-        }
-        let chars = raw.chars().count();
-        if chars > Self::MAX_CHARS {
-            return Err(format!("text: {chars} characters, at most {} allowed", Self::MAX_CHARS));
-        }
-        if raw.contains('\0') {
-            return Err("text: must not contain NUL characters".into());
-        }
-        Ok(Self(raw.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for MessageText {
-    type Error = String;
-    fn try_from(raw: String) -> Result<Self, String> {
-        Self::parse(&raw)
-    }
-}
-
-impl From<MessageText> for String {
-    fn from(text: MessageText) -> String {
-        text.0
-    }
-}
-
 /// An action's confirmation code, `confirm K7QF`: four characters from an alphabet without look-alikes (no 0/O,
 /// 1/I/L), unique among open actions. Parsing is case-insensitive; the code is kept upper-case.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -274,15 +233,6 @@ mod tests {
                 ClientMsgId::parse(bad).unwrap_err().starts_with("clientMsgId:"),
                 "{bad:?}"
             );
-        }
-    }
-
-    #[test]
-    fn message_texts_are_one_to_two_thousand_characters() {
-        assert!(MessageText::parse(&"é".repeat(2_000)).is_ok());
-        assert!(MessageText::parse("line one\nline two").is_ok());
-        for bad in ["", "  \n ", "nul\0here", &"x".repeat(2_001)] {
-            assert!(MessageText::parse(bad).unwrap_err().starts_with("text:"), "{bad:?}");
         }
     }
 

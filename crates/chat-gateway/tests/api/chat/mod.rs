@@ -3,7 +3,10 @@
 //! audit trail of every step.
 
 mod actions;
+mod fake_llm;
+mod llm;
 mod messages;
+mod recovery;
 
 use serde_json::{Value, json};
 

@@ -19,7 +19,7 @@ conformance!(
     overdue_actions_expire_once_and_late_decisions_lose,
 );
 
-async fn propose(store: &Arc<dyn ChatStore>, asker: &Person, risk: Risk, seconds: i64) -> Action {
+pub(super) async fn propose(store: &Arc<dyn ChatStore>, asker: &Person, risk: Risk, seconds: i64) -> Action {
     let params = Params {
         project: Some("api".into()),
         version: Some("2.5.0".into()),
@@ -42,7 +42,7 @@ async fn propose(store: &Arc<dyn ChatStore>, asker: &Person, risk: Risk, seconds
     store.propose_action(&action).await.expect("propose")
 }
 
-fn decision(
+pub(super) fn decision(
     action: &Action,
     expected: ActionState,
     decision: Decision,

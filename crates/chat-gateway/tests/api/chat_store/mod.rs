@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use devopstrack_gateway::chat::domain::RoomId;
-use devopstrack_gateway::chat::store::{self, ChatStore, ClientMsgId, MessageText, NewMessage, Person};
+use devopstrack_gateway::chat::domain::{MessageText, RoomId};
+use devopstrack_gateway::chat::store::{self, ChatStore, ClientMsgId, NewMessage, Person};
 use devopstrack_platform::auth::Role;
 use tempfile::TempDir;
 
@@ -34,6 +34,7 @@ mod actions;
 mod audit;
 mod feed;
 mod messages;
+mod recovery;
 
 /// A URL for a new SQLite database in a temp dir that lives as long as the returned guard.
 pub fn sqlite_url() -> (String, TempDir) {

@@ -10,7 +10,7 @@ mod tokens;
 
 pub use pipelines::{pipeline_jobs, three_stage_pipeline};
 pub use requests::{assert_error, cookie_value, refresh_set_cookie};
-pub use services::{PROJECT, SERVICE_SECRET, spawn_app_with_tasks, spawn_stack};
+pub use services::{PROJECT, SERVICE_SECRET, spawn_app_with_tasks, spawn_stack, spawn_stack_with};
 pub use tokens::{sign_eddsa, unix_now, valid_claims};
 
 use std::net::SocketAddr;

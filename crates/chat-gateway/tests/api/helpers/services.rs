@@ -41,6 +41,11 @@ pub async fn spawn_app_with_tasks() -> TestApp {
 
 /// [`spawn_app_with_tasks`], and the services' addresses.
 pub async fn spawn_stack() -> (TestApp, Backends) {
+    spawn_stack_with(|_| {}).await
+}
+
+/// [`spawn_stack`] after `configure` adjusted the gateway's settings.
+pub async fn spawn_stack_with(configure: impl FnOnce(&mut GatewaySettings)) -> (TestApp, Backends) {
     devopstrack_testkit::init_test_logging();
     let dir = tempfile::tempdir().expect("create a temp dir for the SQLite stores");
     let any = SocketAddr::from(([127, 0, 0, 1], 0));
@@ -137,17 +142,17 @@ pub async fn spawn_stack() -> (TestApp, Backends) {
         projects_url: projects_url.clone(),
         tasks_url: tasks_url.clone(),
     };
-    let defaults = gateway_settings();
-    let gateway = spawn_gateway(GatewaySettings {
+    let mut settings = GatewaySettings {
         peers: peers_at(&auth_url),
         projects_url,
         tasks_url,
         metrics_url,
         client_secret: Some(SecretString::from(SERVICE_SECRET)),
         chat_database_url: Some(format!("sqlite://{}/chat.db", dir.path().display())),
-        ..defaults
-    })
-    .await;
+        ..gateway_settings()
+    };
+    configure(&mut settings);
+    let gateway = spawn_gateway(settings).await;
     let jwks: Value = gateway
         .http
         .get(gateway.url("/.well-known/jwks.json"))

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{audit, notify};
 use crate::chat::domain::ActionState;
-use crate::chat::store::actions::{OPEN_STATES, audit_record, transition};
+use crate::chat::store::actions::{OPEN_STATES, audit_record, recovered_outcome, transition};
 use crate::chat::store::rows::{ActionRow, DecisionRow, params_json, proposed, room_kind};
 use crate::chat::store::{
     Action, ActionScope, AuditActor, ChangeNotice, CodeSource, Conflict, DecisionRequest, NewAction, Outcome,
@@ -226,10 +226,7 @@ pub(super) async fn finish(
     if updated == 0 {
         return Err(lost(&mut tx, id, ActionState::Executing).await);
     }
-    action.state = outcome.state();
-    action.outcome = Some(outcome.summary.clone());
-    action.finished_at = Some(at);
-    action.updated_at = at;
+    action.finished(outcome, at);
     let record = audit_record(
         &action,
         "outcome",
@@ -281,6 +278,50 @@ pub(super) async fn expire_overdue(pool: &PgPool, now: DateTime<Utc>) -> StoreRe
     tx.commit().await?;
     expired.sort_by_key(|a| (a.created_at, a.id));
     Ok(expired)
+}
+
+pub(super) async fn recover_stuck(
+    pool: &PgPool,
+    before: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<Action>> {
+    let (before, now) = (micros(before), micros(now));
+    let mut tx = pool.begin().await?;
+    // A row another transaction holds (its execution finishing after all) is skipped: that one ends it.
+    let stuck: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM actions WHERE state = 'executing' AND updated_at < $1 \
+         ORDER BY created_at, id FOR UPDATE SKIP LOCKED",
+    )
+    .bind(before)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut recovered = Vec::with_capacity(stuck.len());
+    for id in stuck {
+        let mut action = load(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("action {id}")))?;
+        let outcome = recovered_outcome(&action);
+        sqlx::query("UPDATE actions SET state = $1, outcome = $2, finished_at = $3, updated_at = $3 WHERE id = $4")
+            .bind(outcome.state().as_str())
+            .bind(&outcome.summary)
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        action.finished(&outcome, now);
+        let record = audit_record(
+            &action,
+            "recover",
+            AuditActor::system(),
+            Some(ActionState::Executing),
+            now,
+            &RequestMeta::default(),
+        );
+        finish_change(&mut tx, &action, record).await?;
+        recovered.push(action);
+    }
+    tx.commit().await?;
+    Ok(recovered)
 }
 
 /// Audits a change to `action` and queues its notice, in the caller's transaction.

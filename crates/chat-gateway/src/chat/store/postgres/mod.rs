@@ -170,6 +170,10 @@ impl ChatStore for PostgresStore {
         actions::expire_overdue(&self.pool, now).await
     }
 
+    async fn recover_stuck(&self, before: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<Vec<Action>> {
+        actions::recover_stuck(&self.pool, before, now).await
+    }
+
     async fn append_audit(&self, record: &NewAuditRecord) -> StoreResult<AuditRecord> {
         let mut tx = self.pool.begin().await?;
         let row = audit::append(&mut tx, record.clone()).await?;

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{SqliteStore, audit};
 use crate::chat::domain::ActionState;
-use crate::chat::store::actions::{OPEN_STATES, audit_record, transition};
+use crate::chat::store::actions::{OPEN_STATES, audit_record, recovered_outcome, transition};
 use crate::chat::store::rows::{ActionRow, DecisionRow, params_json, proposed, room_kind};
 use crate::chat::store::{
     Action, ActionScope, AuditActor, ChangeNotice, CodeSource, Conflict, DecisionRecord, DecisionRequest, NewAction,
@@ -221,10 +221,7 @@ pub(super) async fn finish(
         .bind(id.to_string())
         .execute(&mut *tx)
         .await?;
-    action.state = outcome.state();
-    action.outcome = Some(outcome.summary.clone());
-    action.finished_at = Some(at);
-    action.updated_at = at;
+    action.finished(outcome, at);
     let record = audit_record(
         &action,
         "outcome",
@@ -279,6 +276,49 @@ pub(super) async fn expire_overdue(store: &SqliteStore, now: DateTime<Utc>) -> S
     }
     store.commit(tx, notices).await?;
     Ok(expired)
+}
+
+pub(super) async fn recover_stuck(
+    store: &SqliteStore,
+    before: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<Action>> {
+    let (before, now) = (micros(before), micros(now));
+    let mut tx = store.begin_write().await?;
+    let stuck =
+        sqlx::query("SELECT id FROM actions WHERE state = 'executing' AND updated_at < ?1 ORDER BY created_at, id")
+            .bind(sql_micros(before))
+            .fetch_all(&mut *tx)
+            .await?;
+    let mut recovered = Vec::with_capacity(stuck.len());
+    for row in &stuck {
+        let id = uuid_col(row, "id")?;
+        let mut action = load(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("action {id}")))?;
+        let outcome = recovered_outcome(&action);
+        sqlx::query("UPDATE actions SET state = ?1, outcome = ?2, finished_at = ?3, updated_at = ?3 WHERE id = ?4")
+            .bind(outcome.state().as_str())
+            .bind(&outcome.summary)
+            .bind(sql_micros(now))
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        action.finished(&outcome, now);
+        let record = audit_record(
+            &action,
+            "recover",
+            AuditActor::system(),
+            Some(ActionState::Executing),
+            now,
+            &RequestMeta::default(),
+        );
+        audit::append(&mut tx, record).await?;
+        recovered.push(action);
+    }
+    let notices = recovered.iter().map(notice).collect();
+    store.commit(tx, notices).await?;
+    Ok(recovered)
 }
 
 fn notice(action: &Action) -> ChangeNotice {

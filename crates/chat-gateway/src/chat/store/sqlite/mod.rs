@@ -206,6 +206,10 @@ impl ChatStore for SqliteStore {
         actions::expire_overdue(self, now).await
     }
 
+    async fn recover_stuck(&self, before: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<Vec<Action>> {
+        actions::recover_stuck(self, before, now).await
+    }
+
     async fn append_audit(&self, record: &NewAuditRecord) -> StoreResult<AuditRecord> {
         let mut tx = self.begin_write().await?;
         let row = audit::append(&mut tx, record.clone()).await?;
