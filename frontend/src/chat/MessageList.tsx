@@ -72,7 +72,8 @@ export function MessageList({
   const lastId = messages[messages.length - 1]?.eventId ?? 0;
   const seen = useRef({ firstId: 0, lastId: 0, height: 0, atBottom: true });
 
-  // Keep the reader's place: older messages above do not move the view; new ones below follow it only at the bottom.
+  // Keep the reader's place: older messages above do not move the view; new ones below (and action cards arriving)
+  // follow it only at the bottom.
   useLayoutEffect(() => {
     const el = box.current;
     if (!el) return;
@@ -83,7 +84,7 @@ export function MessageList({
       el.scrollTop = el.scrollHeight;
     }
     seen.current = { firstId, lastId, height: el.scrollHeight, atBottom: seen.current.atBottom };
-  }, [firstId, lastId, messages.length]);
+  }, [firstId, lastId, messages.length, actions]);
 
   const onScroll = () => {
     const el = box.current;
