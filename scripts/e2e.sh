@@ -69,4 +69,8 @@ elif ((status != 0)); then
   tail -n 40 "$up_log" >&2
   die "the browser flow failed (screenshots in $out/)"
 fi
+log "running the chat flow: frontend/e2e/chat.mjs (a context per person; set-up over the API)"
+E2E_BASE_URL="$base" E2E_ADMIN_EMAIL="admin@localhost" E2E_ADMIN_PASSWORD="$password" E2E_OUT="$out" CHROMIUM="$chromium" \
+  timeout --kill-after=10 "${E2E_TIMEOUT:-300}" node frontend/e2e/chat.mjs ||
+  { tail -n 40 "$up_log" >&2; die "the chat flow failed or timed out (screenshots in $out/)"; }
 log "passed; screenshots and timings in $out/"

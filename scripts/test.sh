@@ -6,8 +6,9 @@
 #
 # After the Rust suites: deploy/monitoring with promtool and a real Prometheus (scripts/test-monitoring.sh), the REST API
 # against its OpenAPI document (scripts/schemathesis.sh: schemathesis from .venv,
-# against a real `devopstrack up`), the dashboard's unit tests (scripts/frontend-test.sh: npm ci, tsc, vitest) and the
-# browser end-to-end run against a real `devopstrack up` in Chromium (scripts/e2e.sh). The last two need node/npm; the e2e run needs
+# against a real `devopstrack up`), the dashboard's API types against that document (scripts/api-types.sh), the
+# dashboard's unit tests (scripts/frontend-test.sh: npm ci, tsc, vitest) and the
+# browser end-to-end run against a real `devopstrack up` in Chromium (scripts/e2e.sh). The last three need node/npm; the e2e run needs
 # /usr/bin/chromium (or the browser named by DEVOPSTRACK_CHROMIUM). Without them they are skipped with a WARNING, unless DEVOPSTRACK_REQUIRE_BACKENDS=1 (CI), where a
 # missing tool fails. With a test-name filter only the Rust tests run.
 #
@@ -58,7 +59,7 @@ missing() {
 # resolves features for that package alone and would recompile ~3 minutes of crates for the same code, so the two
 # runs below use that binary (unless PROFILE names another profile, whose binary they build).
 if [[ "${PROFILE:-dev}" == dev ]]; then
-  export ST_SKIP_BUILD=1 E2E_SKIP_CARGO=1 MON_SKIP_BUILD=1
+  export ST_SKIP_BUILD=1 E2E_SKIP_CARGO=1 MON_SKIP_BUILD=1 API_TYPES_SKIP_BUILD=1
 fi
 
 # promtool and a real Prometheus against a real `devopstrack up` (~20 s); skips itself with a WARNING without the
@@ -71,6 +72,9 @@ log "the API against its OpenAPI document: scripts/schemathesis.sh"
 bash scripts/schemathesis.sh
 
 if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+  # The committed frontend/src/api/schema.d.ts against the document the gateway's code describes (openapi-typescript).
+  log "dashboard API types against the OpenAPI document: scripts/api-types.sh"
+  bash scripts/api-types.sh
   log "dashboard unit tests: scripts/frontend-test.sh"
   bash scripts/frontend-test.sh
   if [[ -x "${DEVOPSTRACK_CHROMIUM:-/usr/bin/chromium}" ]]; then

@@ -15,6 +15,8 @@ const Pipelines = lazy(() => import('./pages/Pipelines'));
 const PipelineDetail = lazy(() => import('./pages/PipelineDetail'));
 const AdminUsers = lazy(() => import('./pages/AdminUsers'));
 const AdminTokens = lazy(() => import('./pages/AdminTokens'));
+const Chat = lazy(() => import('./pages/Chat'));
+const Audit = lazy(() => import('./pages/Audit'));
 const NotFound = lazy(() => import('./pages/NotFound'));
 
 export function App() {
@@ -37,6 +39,8 @@ export function App() {
           <Route path="pipelines/:id/jobs/:jobId" element={<PipelineDetail />} />
           <Route path="admin/users" element={<AdminUsers />} />
           <Route path="admin/tokens" element={<AdminTokens />} />
+          <Route path="chat" element={<Chat />} />
+          <Route path="admin/audit" element={<Audit />} />
           <Route path="*" element={<NotFound />} />
         </Route>
       </Routes>

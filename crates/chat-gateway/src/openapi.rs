@@ -99,6 +99,11 @@ static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
         .expect("an OpenAPI document always serializes")
 });
 
+/// The document as served (pretty JSON).
+pub fn document() -> &'static str {
+    DOCUMENT.as_str()
+}
+
 /// The methods the document lists for a route template (`/api/v1/projects/{slug}` → `GET, PATCH, DELETE`), for the
 /// `Allow` header of a 405.
 pub fn allowed_methods(template: &str) -> Option<String> {
@@ -141,5 +146,5 @@ async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
         .insert_header(("cache-control", "no-cache"))
-        .body(DOCUMENT.as_str())
+        .body(document())
 }

@@ -1,11 +1,24 @@
 // The shell of every signed-in page: a sidebar on wide screens, a top bar with a menu drawer on narrow ones, the live
-// connection's state, the user and sign-out.
+// connection's state, the user and sign-out, and the chat dock (Ctrl+/ from any page).
 
-import { Activity, FolderKanban, KeyRound, LayoutDashboard, LogOut, Menu, Users, Workflow, X } from 'lucide-react';
+import {
+  Activity,
+  FolderKanban,
+  KeyRound,
+  LayoutDashboard,
+  LogOut,
+  Menu,
+  MessageSquare,
+  ScrollText,
+  Users,
+  Workflow,
+  X,
+} from 'lucide-react';
 import { Suspense, useEffect, useState, type ReactNode } from 'react';
 import { NavLink, Outlet, useLocation, useNavigate } from 'react-router-dom';
 
 import { useAuth, useSession } from '../auth/AuthContext';
+import { ChatDock } from '../chat/ChatDock';
 import { canAdmin } from '../lib/roles';
 import { useLiveStatus } from '../live/live';
 import { LoadingState } from './states';
@@ -22,8 +35,10 @@ const NAV: Item[] = [
   { to: '/', label: 'Overview', icon: LayoutDashboard, end: true },
   { to: '/projects', label: 'Projects', icon: FolderKanban },
   { to: '/pipelines', label: 'Pipelines', icon: Workflow },
+  { to: '/chat', label: 'Chat', icon: MessageSquare },
   { to: '/admin/users', label: 'Users', icon: Users, admin: true },
   { to: '/admin/tokens', label: 'API tokens', icon: KeyRound },
+  { to: '/admin/audit', label: 'Audit', icon: ScrollText, admin: true },
 ];
 
 export function Logo() {
@@ -172,6 +187,7 @@ export function Layout({ children }: { children?: ReactNode }) {
           <Suspense fallback={<LoadingState />}>{children ?? <Outlet />}</Suspense>
         </div>
       </main>
+      <ChatDock />
     </div>
   );
 }

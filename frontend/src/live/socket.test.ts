@@ -165,4 +165,33 @@ describe('LiveSocket', () => {
     expect(FakeSocket.all).toHaveLength(1);
     expect(live.status).toBe('idle');
   });
+
+  it('resumes a room from the lowest event id its subscribers hold, and hands them its chat messages', () => {
+    const live = socket();
+    const onMessage = vi.fn();
+    const onEvent = vi.fn();
+    let held = 41;
+    live.subscribe(['room:general'], { onEvent, onMessage, after: () => held });
+    const other = live.subscribe(['room:general'], { onEvent: vi.fn(), after: () => 40 });
+    live.subscribe(['pipelines'], { onEvent: vi.fn() });
+    latest().open();
+    latest().receive({ type: 'authenticated' });
+    expect(latest().sent[1]).toEqual({ type: 'subscribe', topics: ['room:general', 'pipelines'], after: { 'room:general': 40 } });
+    const message = { type: 'chat.message', topic: 'room:general', message: { eventId: 42 } };
+    latest().receive(message);
+    latest().receive({ type: 'resync_required', topic: 'room:general' });
+    latest().receive({ type: 'chat.message', topic: 'room:other', message: { eventId: 1 } });
+    latest().receive({ type: 'pong' });
+    expect(onMessage.mock.calls.map((c) => c[0].type)).toEqual(['chat.message', 'resync_required']);
+    expect(onMessage).toHaveBeenCalledWith(message);
+    expect(onEvent).not.toHaveBeenCalled();
+    // After a drop, the subscription names where the room was left.
+    other();
+    held = 45;
+    latest().drop(1006);
+    vi.advanceTimersByTime(100);
+    latest().open();
+    latest().receive({ type: 'authenticated' });
+    expect(latest().sent[1]).toEqual({ type: 'subscribe', topics: ['room:general', 'pipelines'], after: { 'room:general': 45 } });
+  });
 });

@@ -1,7 +1,8 @@
 // The live connection to `/api/v1/ws`, open while signed in: authenticates with the in-memory access token (and again on every refresh, so
 // the socket outlives the token), keeps one reference-counted subscription per topic, reconnects with backoff and
-// resubscribes, and tells its listeners to resync after a reconnect (the gateway does not replay missed events, so
-// views refetch their REST snapshot: that is the resume). The server allows 20 topics per socket.
+// resubscribes, and tells its listeners to resync after a reconnect (the gateway does not replay missed pipeline events,
+// so views refetch their REST snapshot: that is the resume). Chat rooms (`room:<id>` topics) do resume: a subscriber
+// names its last event id (`after`) and gets what it missed, or `resync_required`. The server allows 20 topics per socket.
 
 import type { Job, Pipeline } from '../api/types';
 
@@ -19,12 +20,24 @@ export type LiveEvent =
       lines: string[];
     };
 
+/** Any other message of a followed topic: `chat.message`, `chat.action`, `resync_required`, or an `error` refusing the
+ * topic. The chat reads its fields (src/chat/live.ts). */
+export interface TopicMessage {
+  type: string;
+  topic: string;
+  [field: string]: unknown;
+}
+
 export type LiveStatus = 'idle' | 'connecting' | 'live' | 'reconnecting';
 
 export interface Subscriber {
   onEvent: (event: LiveEvent) => void;
   /** After a reconnect: events may have been missed, refetch. */
   onResync?: () => void;
+  /** Messages of the topic that are not pipeline events (the chat's). */
+  onMessage?: (message: TopicMessage) => void;
+  /** The last event id this subscriber holds for `topic` (a room), sent as the subscription's resume cursor. */
+  after?: (topic: string) => number | null;
 }
 
 export interface LiveSocketOptions {
@@ -86,7 +99,7 @@ export class LiveSocket {
       }
       set.add(subscriber);
     }
-    if (added.length > 0) this.send({ type: 'subscribe', topics: added });
+    if (added.length > 0) this.send(this.subscription(added));
     this.ensureOpen();
     return () => {
       const removed: string[] = [];
@@ -161,7 +174,7 @@ export class LiveSocket {
         this.everOpened = true;
         this.attempts = 0;
         this.setStatus('live');
-        if (this.topics.size > 0) this.send({ type: 'subscribe', topics: [...this.topics.keys()] });
+        if (this.topics.size > 0) this.send(this.subscription([...this.topics.keys()]));
         this.startPing();
         if (resumed) for (const subscriber of this.allSubscribers()) subscriber.onResync?.();
         return;
@@ -173,9 +186,27 @@ export class LiveSocket {
         for (const subscriber of this.topics.get(event.topic) ?? []) subscriber.onEvent(event);
         return;
       }
-      default:
-        return; // subscribed, unsubscribed, pong, error: nothing to do
+      default: {
+        // subscribed, unsubscribed, pong and unscoped errors have no topic: nothing to do.
+        if (typeof message.topic !== 'string' || typeof message.type !== 'string') return;
+        const scoped = message as TopicMessage;
+        for (const subscriber of this.topics.get(scoped.topic) ?? []) subscriber.onMessage?.(scoped);
+        return;
+      }
     }
+  }
+
+  /** A `subscribe` message for `topics`, with the lowest resume cursor any subscriber of each holds. */
+  private subscription(topics: string[]): object {
+    const after: Record<string, number> = {};
+    for (const topic of topics) {
+      for (const subscriber of this.topics.get(topic) ?? []) {
+        const cursor = subscriber.after?.(topic);
+        if (cursor == null) continue;
+        after[topic] = Math.min(after[topic] ?? cursor, cursor);
+      }
+    }
+    return Object.keys(after).length > 0 ? { type: 'subscribe', topics, after } : { type: 'subscribe', topics };
   }
 
   private closed(ws: WebSocket, code: number): void {
