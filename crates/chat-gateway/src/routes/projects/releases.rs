@@ -5,13 +5,13 @@ use actix_web::{HttpResponse, web};
 
 use devopstrack_proto::projects::v1 as pb;
 
+use super::dto::{
+    CreateReleaseBody, DeploymentBody, DeploymentsQuery, RecordDeploymentBody, ReleaseBody, ReleasesQuery,
+};
 use crate::error::ApiError;
 use crate::error::ErrorBody;
 use crate::extract::{Caller, Json, Query, RequestId, read_upstream, upstream};
 use crate::routes::dto::{Page, next_token, page_size};
-use crate::routes::projects_dto::{
-    CreateReleaseBody, DeploymentBody, DeploymentsQuery, RecordDeploymentBody, ReleaseBody, ReleasesQuery,
-};
 use crate::state::AppState;
 
 /// A project's releases, newest first.

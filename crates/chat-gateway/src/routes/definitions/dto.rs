@@ -12,9 +12,9 @@ use devopstrack_pipeline_spec::spec::{
 };
 use devopstrack_proto::projects::v1 as pb;
 
-use super::pipelines_dto::{Executor, PipelineBody, RetryPolicyBody, StageInput};
 use crate::error::ApiError;
 use crate::routes::dto::time;
+use crate::routes::pipelines::dto::{Executor, PipelineBody, RetryPolicyBody, StageInput};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]

@@ -9,10 +9,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use devopstrack_proto::tasks::v1 as pb;
 
-use super::dto::{Page, next_token, page_size, time};
 use crate::error::ApiError;
 use crate::error::ErrorBody;
 use crate::extract::{Caller, Query, RequestId, upstream};
+use crate::routes::dto::{Page, next_token, page_size, time};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
