@@ -18,7 +18,7 @@ use self::releases::{create_release, list_deployments, list_releases, record_dep
 use crate::error::ApiError;
 use crate::error::ErrorBody;
 use crate::extract::{Caller, Json, Query, RequestId, read_upstream, upstream};
-use crate::routes::dto::{Page, next_token, page_size};
+use crate::routes::dto::{Page, page_size};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -75,10 +75,7 @@ async fn list(
         c.list_projects(r).await
     })
     .await?;
-    Ok(HttpResponse::Ok().json(Page {
-        items: page.projects.into_iter().map(ProjectBody::from).collect(),
-        next_page_token: next_token(page.next_page_token),
-    }))
+    Ok(HttpResponse::Ok().json(Page::<ProjectBody>::of(page.projects, page.next_page_token)))
 }
 
 /// Creates a project with its repositories and environments (admin).
