@@ -23,6 +23,6 @@ pub mod state;
 /// and the body that creates a pipeline with its job params. Not an API.
 #[doc(hidden)]
 pub mod fuzzing {
-    pub use crate::routes::pipelines_dto::{CreatePipelineBody, json_to_struct};
+    pub use crate::routes::pipelines::dto::{CreatePipelineBody, json_to_struct};
     pub use crate::routes::ws::protocol::{ClientMessage, ParseError, Topic};
 }

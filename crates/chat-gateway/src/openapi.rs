@@ -18,8 +18,7 @@ use utoipa::OpenApi;
 use self::modifiers::{BearerAuth, CommonResponses, MinProperties};
 use crate::error::ErrorBody;
 use crate::routes::{
-    auth, chat, definitions, health, integrations, metrics, pipelines, projects, runs, tokens, users,
-    webhook_deliveries, webhooks, ws,
+    auth, chat, definitions, health, integrations, metrics, pipelines, projects, tokens, users, webhooks, ws,
 };
 
 /// Where the document is served.
@@ -49,12 +48,13 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
         pipelines::list, pipelines::create, pipelines::get, pipelines::get_by_number, pipelines::cancel,
         pipelines::retry, pipelines::approve, pipelines::reject, pipelines::log,
         definitions::list, definitions::create, definitions::get, definitions::update, definitions::delete,
-        runs::create, runs::rollback,
+        definitions::runs::create, definitions::runs::rollback,
         metrics::dora, metrics::series, metrics::overview,
         ws::upgrade,
         chat::parse, chat::rooms, chat::history, chat::post_message, chat::action, chat::decide, chat::audit,
         chat::verify_audit,
-        webhooks::github, integrations::put, integrations::get, webhook_deliveries::list, webhook_deliveries::replay,
+        webhooks::github, integrations::put, integrations::get, webhooks::deliveries::list,
+        webhooks::deliveries::replay,
         health::healthz, health::readyz, openapi_json,
     ),
     // The contract's schemas: parameters reference them too, which utoipa does not collect by itself.

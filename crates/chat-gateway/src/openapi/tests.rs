@@ -265,7 +265,7 @@ fn public_operations_are_the_ones_that_need_no_token() {
 
 #[test]
 fn enums_are_documented_as_the_api_writes_them() {
-    use crate::routes::pipelines_dto::{Executor, JobStatus, PipelineStatus, Source, Trigger};
+    use crate::routes::pipelines::dto::{Executor, JobStatus, PipelineStatus, Source, Trigger};
     fn written<T: serde::Serialize>(values: &[T]) -> Vec<Value> {
         values.iter().map(|v| serde_json::to_value(v).unwrap()).collect()
     }

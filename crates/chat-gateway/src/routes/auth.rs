@@ -246,12 +246,7 @@ async fn change_password(
         current_password: body.current_password,
         new_password: body.new_password,
     };
-    state
-        .auth
-        .clone()
-        .change_password(upstream(message, Some(&caller), &id))
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+    super::users::change_password(&state, &caller, &id, message).await
 }
 
 /// The public keys that verify access tokens (current and previous).

@@ -11,6 +11,39 @@ use devopstrack_proto::auth::v1 as pb;
 
 use crate::error::ApiError;
 
+/// Lowercase string enums with their proto counterparts, `to_proto` and `from_proto` (where `Unspecified`, or an
+/// unknown number, reads as `None`, answered as `null`). `pb` is the calling module's alias of its proto package.
+/// `$case` is a `tt`, not a `literal`: a `literal` fragment reaches the derives wrapped in an invisible group, which
+/// serde reads but utoipa silently skips, so the document listed `Queued` where the API says `queued`.
+macro_rules! proto_enum {
+    ($(#[$meta:meta])* $name:ident, $proto:ident, $case:tt, { $($(#[$vmeta:meta])* $variant:ident),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        #[serde(rename_all = $case)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+
+        impl $name {
+            // Not every enum is sent upstream (statuses and sources only come back).
+            #[allow(dead_code)]
+            pub fn to_proto(self) -> pb::$proto {
+                match self {
+                    $($name::$variant => pb::$proto::$variant),+
+                }
+            }
+
+            pub fn from_proto(value: i32) -> Option<Self> {
+                match pb::$proto::try_from(value).ok()? {
+                    $(pb::$proto::$variant => Some($name::$variant),)+
+                    pb::$proto::Unspecified => None,
+                }
+            }
+        }
+    };
+}
+pub(crate) use proto_enum;
+
 /// A time as the services' messages carry it, to the nanosecond.
 pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp {
@@ -189,6 +222,19 @@ pub struct Page<T> {
 
 pub fn next_token(token: String) -> Option<String> {
     (!token.is_empty()).then_some(token)
+}
+
+impl<T> Page<T> {
+    /// A page of a service's `items`, with its `next_page_token` (empty on the last page).
+    pub fn of<P>(items: Vec<P>, next_page_token: String) -> Self
+    where
+        T: From<P>,
+    {
+        Page {
+            items: items.into_iter().map(T::from).collect(),
+            next_page_token: next_token(next_page_token),
+        }
+    }
 }
 
 /// `GET /api/v1/auth/me`: the caller as their verified token says.

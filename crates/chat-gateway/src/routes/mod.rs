@@ -4,20 +4,14 @@ pub(crate) mod auth;
 pub(crate) mod chat;
 pub(crate) mod dashboard;
 pub(crate) mod definitions;
-mod definitions_dto;
 pub(crate) mod dto;
 pub(crate) mod health;
 pub(crate) mod integrations;
 pub(crate) mod metrics;
-mod metrics_dto;
 pub(crate) mod pipelines;
-pub(crate) mod pipelines_dto;
 pub(crate) mod projects;
-mod projects_dto;
-pub(crate) mod runs;
 pub(crate) mod tokens;
 pub(crate) mod users;
-pub(crate) mod webhook_deliveries;
 pub(crate) mod webhooks;
 pub(crate) mod ws;
 
@@ -40,12 +34,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(projects::configure)
         .configure(pipelines::configure)
         .configure(definitions::configure)
-        .configure(runs::configure)
         .configure(metrics::configure)
         .configure(ws::configure)
         .configure(chat::configure)
         .configure(webhooks::configure)
-        .configure(webhook_deliveries::configure)
         .configure(integrations::configure)
         .configure(crate::openapi::configure)
         .configure(crate::docs::configure)

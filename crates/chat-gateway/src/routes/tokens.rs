@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use devopstrack_platform::auth::Role;
 use devopstrack_proto::auth::v1 as pb;
 
-use super::dto::{ApiTokenBody, CreatedTokenBody, Page, PageQuery, next_token, role_to_proto};
+use super::dto::{ApiTokenBody, CreatedTokenBody, Page, PageQuery, role_to_proto};
 use crate::error::ApiError;
 use crate::error::ErrorBody;
 use crate::extract::{Caller, Json, Query, RequestId, upstream};
@@ -43,10 +43,7 @@ async fn list(
         .list_api_tokens(upstream(message, Some(&caller), &id))
         .await?
         .into_inner();
-    Ok(HttpResponse::Ok().json(Page {
-        items: page.tokens.into_iter().map(ApiTokenBody::from).collect(),
-        next_page_token: next_token(page.next_page_token),
-    }))
+    Ok(HttpResponse::Ok().json(Page::<ApiTokenBody>::of(page.tokens, page.next_page_token)))
 }
 
 #[derive(Deserialize, ToSchema)]

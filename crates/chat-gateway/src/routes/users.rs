@@ -9,7 +9,7 @@ use uuid::Uuid;
 use devopstrack_platform::auth::Role;
 use devopstrack_proto::auth::v1 as pb;
 
-use super::dto::{Page, PageQuery, UserBody, next_token, role_to_proto};
+use super::dto::{Page, PageQuery, UserBody, role_to_proto};
 use crate::error::ApiError;
 use crate::error::ErrorBody;
 use crate::extract::{Caller, Json, Query, RequestId, read_upstream, upstream};
@@ -53,10 +53,7 @@ async fn list(
         .list_users(upstream(message, Some(&caller), &id))
         .await?
         .into_inner();
-    Ok(HttpResponse::Ok().json(Page {
-        items: page.users.into_iter().map(UserBody::from).collect(),
-        next_page_token: next_token(page.next_page_token),
-    }))
+    Ok(HttpResponse::Ok().json(Page::<UserBody>::of(page.users, page.next_page_token)))
 }
 
 /// The most ids one `GET /api/v1/users/names` takes (auth's limit too).
@@ -258,10 +255,21 @@ async fn set_password(
         current_password: String::new(),
         new_password: body.new_password,
     };
+    change_password(&state, &caller, &id, message).await
+}
+
+/// Auth's ChangePassword as the caller, answered with 204: your own password (`user_id` empty, with the current
+/// one), or an admin setting someone else's.
+pub(super) async fn change_password(
+    state: &AppState,
+    caller: &Caller,
+    id: &RequestId,
+    message: pb::ChangePasswordRequest,
+) -> Result<HttpResponse, ApiError> {
     state
         .auth
         .clone()
-        .change_password(upstream(message, Some(&caller), &id))
+        .change_password(upstream(message, Some(caller), id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -122,11 +122,7 @@ async fn refresh_with_the_cookie_rotates_it_and_returns_a_new_access_token() {
     let first_cookie = refresh_set_cookie(&login).expect("a refresh cookie");
     let first: Value = login.json().await.unwrap();
 
-    let response = app
-        .request(Method::POST, "/api/v1/auth/refresh", None)
-        .send()
-        .await
-        .unwrap();
+    let response = app.post("/api/v1/auth/refresh", None).await;
 
     assert_eq!(response.status().as_u16(), 200);
     let second_cookie = refresh_set_cookie(&response).expect("a rotated cookie");
@@ -172,21 +168,13 @@ async fn logout_clears_the_cookie_and_ends_the_session() {
     let login = app.login(&app.admin_email, &app.admin_password).await;
     let refresh_token = cookie_value(&refresh_set_cookie(&login).expect("a refresh cookie")).to_owned();
 
-    let logout = app
-        .request(Method::POST, "/api/v1/auth/logout", None)
-        .send()
-        .await
-        .unwrap();
+    let logout = app.post("/api/v1/auth/logout", None).await;
 
     assert_eq!(logout.status().as_u16(), 204);
     let cleared = refresh_set_cookie(&logout).expect("a removal cookie");
     assert!(cleared.contains("Max-Age=0"), "{cleared}");
     assert_eq!(cookie_value(&cleared), "");
-    let from_jar = app
-        .request(Method::POST, "/api/v1/auth/refresh", None)
-        .send()
-        .await
-        .unwrap();
+    let from_jar = app.post("/api/v1/auth/refresh", None).await;
     assert_error(from_jar, 401, "unauthenticated").await;
     let replayed = refresh_with(&app, &refresh_token).await;
     assert_error(replayed, 401, "unauthenticated").await;
@@ -220,7 +208,7 @@ async fn an_api_token_is_exchanged_listed_without_its_secret_and_revoked() {
     );
     let exchanged: Value = exchanged.json().await.unwrap();
     let access = exchanged["accessToken"].as_str().expect("an access token");
-    let me: Value = app.get("/api/v1/auth/me", Some(access)).await.json().await.unwrap();
+    let me: Value = app.get_json("/api/v1/auth/me", Some(access)).await;
     assert_eq!(me["role"], "operator");
 
     let listed = app.get("/api/v1/tokens", Some(&admin)).await;

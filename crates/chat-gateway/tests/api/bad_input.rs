@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::helpers::{PASSWORD, TestApp, assert_error, spawn_app};
+use crate::helpers::{PASSWORD, TestApp, assert_error, assert_no_failures, error_parts, spawn_app};
 
 /// What the error message must look like.
 #[derive(Debug, Clone, Copy)]
@@ -203,15 +203,7 @@ async fn run(app: &TestApp, case: &Case) -> Result<(), String> {
     if let Some(authorization) = &case.authorization {
         request = request.header("authorization", authorization);
     }
-    let response = request.send().await.map_err(|e| format!("no response: {e}"))?;
-    let status = response.status().as_u16();
-    let text = response
-        .text()
-        .await
-        .map_err(|e| format!("{status} with an unreadable body: {e}"))?;
-    let body: Value = serde_json::from_str(&text).map_err(|_| format!("{status} with a non-JSON body {text:?}"))?;
-    let code = body["error"]["code"].as_str().unwrap_or_default();
-    let message = body["error"]["message"].as_str().unwrap_or_default();
+    let (status, code, message) = error_parts(request.send().await).await?;
     let message_ok = match case.message {
         Message::Any => !message.is_empty(),
         Message::StartsWith(prefix) => message.starts_with(prefix),
@@ -230,7 +222,7 @@ async fn run(app: &TestApp, case: &Case) -> Result<(), String> {
 async fn bad_input_is_a_4xx_with_a_code_and_never_a_500() {
     let app = spawn_app().await;
     let admin = app.admin_token().await;
-    let me: Value = app.get("/api/v1/auth/me", Some(&admin)).await.json().await.unwrap();
+    let me: Value = app.get_json("/api/v1/auth/me", Some(&admin)).await;
     let admin_id = me["id"].as_str().expect("the admin's id").to_owned();
 
     let mut failures = Vec::new();
@@ -239,13 +231,7 @@ async fn bad_input_is_a_4xx_with_a_code_and_never_a_500() {
             failures.push(format!("{}: {why}", case.name));
         }
     }
-
-    assert!(
-        failures.is_empty(),
-        "{} case(s) failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert_no_failures(&failures);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

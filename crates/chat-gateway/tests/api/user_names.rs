@@ -12,12 +12,7 @@ fn names_path(ids: &[&str]) -> String {
 }
 
 async fn my_id(app: &TestApp, token: &str) -> String {
-    let me: Value = app
-        .get("/api/v1/auth/me", Some(token))
-        .await
-        .json()
-        .await
-        .expect("a JSON /me");
+    let me: Value = app.get_json("/api/v1/auth/me", Some(token)).await;
     me["id"].as_str().expect("an id").to_owned()
 }
 
@@ -120,12 +115,7 @@ async fn the_openapi_document_describes_repeated_id_parameters() {
     let app = spawn_app().await;
 
     // Act
-    let doc: Value = app
-        .get("/api/v1/openapi.json", None)
-        .await
-        .json()
-        .await
-        .expect("the OpenAPI document");
+    let doc: Value = app.get_json("/api/v1/openapi.json", None).await;
 
     // Assert
     let operation = &doc["paths"]["/api/v1/users/names"]["get"];

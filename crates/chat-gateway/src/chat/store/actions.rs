@@ -288,8 +288,96 @@ pub(crate) fn transition(action: &Action, request: &DecisionRequest) -> StoreRes
     }
 }
 
+/// The audit record of a new proposal.
+pub(crate) fn proposal_record(action: &Action, meta: &RequestMeta) -> NewAuditRecord {
+    let asker = (&action.asker).into();
+    audit_record(action, "propose", asker, None, action.created_at, meta)
+}
+
+/// Applies a decision whose compare-and-set held to `action`, and answers its audit record.
+pub(crate) fn apply_decision(
+    action: &mut Action,
+    request: &DecisionRequest,
+    change: Transition,
+    at: DateTime<Utc>,
+) -> NewAuditRecord {
+    action.state = change.to;
+    action.approve_by = change.approve_by;
+    action.updated_at = at;
+    action.decisions.push(DecisionRecord {
+        decision: request.decision,
+        by: request.by.clone(),
+        at,
+    });
+    let (what, by) = (request.decision.as_str(), (&request.by).into());
+    audit_record(action, what, by, Some(request.expected), at, &request.meta)
+}
+
+/// Applies the recording of the run an executing action started, and answers its audit record.
+pub(crate) fn apply_run(action: &mut Action, run: &RunRef, at: DateTime<Utc>, meta: &RequestMeta) -> NewAuditRecord {
+    action.run = Some(run.clone());
+    action.updated_at = at;
+    let asker = (&action.asker).into();
+    audit_record(action, "run_started", asker, None, at, meta)
+}
+
+/// Applies the end of an executing action, and answers its audit record.
+pub(crate) fn apply_outcome(
+    action: &mut Action,
+    outcome: &Outcome,
+    at: DateTime<Utc>,
+    meta: &RequestMeta,
+) -> NewAuditRecord {
+    action.finished(outcome, at);
+    let asker = (&action.asker).into();
+    audit_record(action, "outcome", asker, Some(ActionState::Executing), at, meta)
+}
+
+/// Applies the end the sweep gave an action a stopped gateway left executing (by `system`), and answers its audit record.
+pub(crate) fn apply_recovery(action: &mut Action, outcome: &Outcome, now: DateTime<Utc>) -> NewAuditRecord {
+    action.finished(outcome, now);
+    audit_record(
+        action,
+        "recover",
+        AuditActor::system(),
+        Some(ActionState::Executing),
+        now,
+        &RequestMeta::default(),
+    )
+}
+
+/// The audit record of an action the sweep expired (by `system`), from `previous`.
+pub(crate) fn expiry_record(action: &Action, previous: ActionState, now: DateTime<Utc>) -> NewAuditRecord {
+    audit_record(
+        action,
+        "expire",
+        AuditActor::system(),
+        Some(previous),
+        now,
+        &RequestMeta::default(),
+    )
+}
+
+/// `action`, or NotFound naming `id`.
+pub(crate) fn found(id: Uuid, action: Option<Action>) -> StoreResult<Action> {
+    action.ok_or_else(|| StoreError::NotFound(format!("action {id}")))
+}
+
+/// The conflict of a compare-and-set on `id` that matched no row, from what a read finds now.
+pub(crate) fn lost(id: Uuid, expected: ActionState, now: StoreResult<Option<Action>>) -> StoreError {
+    match now {
+        Ok(Some(current)) => Conflict::StateChanged {
+            expected,
+            current: current.state,
+        }
+        .into(),
+        Ok(None) => StoreError::NotFound(format!("action {id}")),
+        Err(e) => e,
+    }
+}
+
 /// The audit record of a change to `action` (already in its new state), made by `actor`.
-pub(crate) fn audit_record(
+fn audit_record(
     action: &Action,
     what: &str,
     actor: AuditActor,

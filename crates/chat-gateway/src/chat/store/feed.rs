@@ -31,6 +31,14 @@ pub enum ChangeNotice {
 }
 
 impl ChangeNotice {
+    /// The notice of a change to `action`.
+    pub(crate) fn of_action(action: &super::Action) -> Self {
+        ChangeNotice::Action {
+            room: action.room.clone(),
+            action_id: action.id,
+        }
+    }
+
     /// The NOTIFY payload: `m <event id> <room>` or `a <action id> <room>` (well under 8,000 bytes: a room id is at
     /// most 72 bytes).
     pub(crate) fn payload(&self) -> Option<String> {

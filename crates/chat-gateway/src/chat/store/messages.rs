@@ -156,6 +156,40 @@ pub struct Appended {
     pub created: bool,
 }
 
+impl Appended {
+    /// `message`, just stored with `event_id`.
+    pub(crate) fn stored(message: &NewMessage, event_id: EventId) -> Self {
+        Appended {
+            message: Message {
+                room: message.room.clone(),
+                event_id,
+                sender: message.sender.clone(),
+                client_msg_id: message.client_msg_id.clone(),
+                text: message.text.clone(),
+                payload: message.payload.clone(),
+                created_at: message.at,
+            },
+            created: true,
+        }
+    }
+
+    /// The answer to `message` when `existing` holds its sender's `clientMsgId` in the room: a resend of the same
+    /// text answers the stored message; other text is [`Conflict::ClientMsgIdReused`](super::Conflict).
+    pub(crate) fn resend(existing: Message, message: &NewMessage) -> StoreResult<Self> {
+        if existing.text == message.text {
+            Ok(Appended {
+                message: existing,
+                created: false,
+            })
+        } else {
+            Err(super::Conflict::ClientMsgIdReused {
+                event_id: existing.event_id,
+            }
+            .into())
+        }
+    }
+}
+
 /// A page of a room's history, always in ascending event id order (oldest first).
 ///
 /// - neither cursor: the newest `limit` messages;
@@ -196,6 +230,15 @@ impl HistoryQuery {
 
     pub fn limit(&self) -> u32 {
         self.limit
+    }
+
+    /// A page as [`statements::history`](super::statements::history) reads it (ascending after `after`, else the
+    /// newest first), oldest first.
+    pub(crate) fn in_order(&self, mut page: Vec<Message>) -> Vec<Message> {
+        if self.after.is_none() {
+            page.reverse();
+        }
+        page
     }
 }
 

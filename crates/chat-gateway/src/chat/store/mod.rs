@@ -32,6 +32,7 @@ pub mod messages;
 mod postgres;
 mod rows;
 mod sqlite;
+mod statements;
 mod types;
 
 use std::sync::Arc;

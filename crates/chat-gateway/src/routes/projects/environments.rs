@@ -5,12 +5,12 @@ use actix_web::{HttpResponse, web};
 
 use devopstrack_proto::projects::v1 as pb;
 
+use super::dto::{EnvironmentBody, EnvironmentSettings, ProjectBody};
 use super::project_ok;
 use crate::error::ApiError;
 use crate::error::ErrorBody;
 use crate::extract::{Caller, Json, RequestId, read_upstream, upstream};
 use crate::routes::dto::Page;
-use crate::routes::projects_dto::{EnvironmentBody, EnvironmentSettings, ProjectBody};
 use crate::state::AppState;
 
 async fn environment_states(

@@ -5,13 +5,13 @@ use actix_web::{HttpResponse, web};
 
 use devopstrack_proto::projects::v1 as pb;
 
+use super::dto::{
+    CreateReleaseBody, DeploymentBody, DeploymentsQuery, RecordDeploymentBody, ReleaseBody, ReleasesQuery,
+};
 use crate::error::ApiError;
 use crate::error::ErrorBody;
 use crate::extract::{Caller, Json, Query, RequestId, read_upstream, upstream};
-use crate::routes::dto::{Page, next_token, page_size};
-use crate::routes::projects_dto::{
-    CreateReleaseBody, DeploymentBody, DeploymentsQuery, RecordDeploymentBody, ReleaseBody, ReleasesQuery,
-};
+use crate::routes::dto::{Page, page_size};
 use crate::state::AppState;
 
 /// A project's releases, newest first.
@@ -39,10 +39,7 @@ pub(super) async fn list_releases(
         c.list_releases(r).await
     })
     .await?;
-    Ok(HttpResponse::Ok().json(Page {
-        items: page.releases.into_iter().map(ReleaseBody::from).collect(),
-        next_page_token: next_token(page.next_page_token),
-    }))
+    Ok(HttpResponse::Ok().json(Page::<ReleaseBody>::of(page.releases, page.next_page_token)))
 }
 
 /// Creates a release (operator).
@@ -100,10 +97,7 @@ pub(super) async fn list_deployments(
         c.list_deployments(r).await
     })
     .await?;
-    Ok(HttpResponse::Ok().json(Page {
-        items: page.deployments.into_iter().map(DeploymentBody::from).collect(),
-        next_page_token: next_token(page.next_page_token),
-    }))
+    Ok(HttpResponse::Ok().json(Page::<DeploymentBody>::of(page.deployments, page.next_page_token)))
 }
 
 /// Records a finished deployment, idempotently by `id` (admin or the service role).

@@ -1,7 +1,7 @@
 //! The messages of `/api/v1/ws`: JSON text frames tagged by `type`. [`ClientMessage`] is what a browser may send,
 //! [`ServerMessage`] what it receives; both are open enums (the chat adds its own types later), and an unknown `type`
 //! is answered with an `error` message, not a close. Live events reuse the REST shapes
-//! ([`PipelineBody`](crate::routes::pipelines_dto::PipelineBody), [`JobBody`](crate::routes::pipelines_dto::JobBody)).
+//! ([`PipelineBody`](crate::routes::pipelines::dto::PipelineBody), [`JobBody`](crate::routes::pipelines::dto::JobBody)).
 
 mod client;
 mod server;

@@ -9,7 +9,7 @@ mod services;
 mod tokens;
 
 pub use pipelines::{pipeline_jobs, three_stage_pipeline};
-pub use requests::{assert_error, cookie_value, refresh_set_cookie};
+pub use requests::{assert_error, assert_no_failures, cookie_value, error_parts, refresh_set_cookie};
 pub use services::{PROJECT, SERVICE_SECRET, spawn_app_with_tasks, spawn_stack, spawn_stack_with};
 pub use tokens::{sign_eddsa, unix_now, valid_claims};
 
@@ -85,10 +85,57 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut AuthSettings, &mut Gatew
     devopstrack_testkit::init_test_logging();
     let dir = tempfile::tempdir().expect("create a temp dir for the SQLite store");
     let signing_key = SigningKey::generate(&mut rand::rngs::OsRng);
+    let mut auth_settings = auth_settings(&dir, &signing_key);
+    let mut gateway_settings = gateway_settings();
+    configure(&mut auth_settings, &mut gateway_settings);
+    let auth_shutdown = CancellationToken::new();
+    gateway_settings.peers.auth_url = start_auth(&auth_settings, &auth_shutdown).await;
+    let gateway = spawn_gateway(gateway_settings).await;
+    TestApp::new(gateway, signing_key, auth_shutdown, dir).await
+}
+
+impl TestApp {
+    /// The app of a running `gateway` whose auth signs with `signing_key` (checked against the JWKS it publishes)
+    /// and stops on `shutdown`; `dir` holds the stores.
+    async fn new(gateway: TestGateway, signing_key: SigningKey, shutdown: CancellationToken, dir: TempDir) -> Self {
+        let jwks: Value = gateway
+            .http
+            .get(gateway.url("/.well-known/jwks.json"))
+            .send()
+            .await
+            .expect("GET the JWKS")
+            .json()
+            .await
+            .expect("a JSON JWKS");
+        let jwk = &jwks["keys"][0];
+        let jwk_x = jwk["x"].as_str().expect("the JWK has x").to_owned();
+        assert_eq!(
+            jwk_x,
+            URL_SAFE_NO_PAD.encode(signing_key.verifying_key().to_bytes()),
+            "auth publishes the configured key"
+        );
+        TestApp {
+            base_url: gateway.base_url.clone(),
+            admin_url: gateway.admin_url.clone(),
+            http: gateway.http.clone(),
+            admin_email: ADMIN_EMAIL.into(),
+            admin_password: PASSWORD.into(),
+            signing_key,
+            kid: jwk["kid"].as_str().expect("the JWK has a kid").to_owned(),
+            jwk_x,
+            _gateway: gateway,
+            _auth_shutdown: shutdown.drop_guard(),
+            _dir: dir,
+        }
+    }
+}
+
+/// Auth's settings for tests: ports 0, SQLite in `dir`, signing with `signing_key`.
+pub fn auth_settings(dir: &TempDir, signing_key: &SigningKey) -> AuthSettings {
     let pem = signing_key
         .to_pkcs8_pem(Default::default())
         .expect("encode the signing key as PKCS#8 PEM");
-    let mut auth_settings = AuthSettings {
+    AuthSettings {
         grpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         admin_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         database_url: format!("sqlite://{}/auth.db", dir.path().display()),
@@ -100,18 +147,18 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut AuthSettings, &mut Gatew
         argon2_memory_kib: 8 * 1024,
         argon2_iterations: 1,
         ..AuthSettings::default()
-    };
-    let mut gateway_settings = gateway_settings();
-    configure(&mut auth_settings, &mut gateway_settings);
-    auth_settings.validate().expect("the auth test settings are valid");
+    }
+}
 
-    let auth = devopstrack_auth::startup::Application::build(&auth_settings)
+/// Runs auth with `settings` until `shutdown`, with the admin [`ADMIN_EMAIL`] bootstrapped; answers its gRPC URL.
+pub async fn start_auth(settings: &AuthSettings, shutdown: &CancellationToken) -> String {
+    settings.validate().expect("the auth test settings are valid");
+    let auth = devopstrack_auth::startup::Application::build(settings)
         .await
         .expect("build auth");
-    let auth_port = auth.grpc_port();
+    let auth_url = format!("http://127.0.0.1:{}", auth.grpc_port());
     let app = auth.app();
-    let auth_shutdown = CancellationToken::new();
-    tokio::spawn(auth.run_until_stopped(auth_shutdown.clone()));
+    tokio::spawn(auth.run_until_stopped(shutdown.clone()));
     let new_admin = NewUser {
         email: ADMIN_EMAIL.into(),
         name: "Ada Admin".into(),
@@ -119,38 +166,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut AuthSettings, &mut Gatew
         password: SecretString::from(PASSWORD),
     };
     app.bootstrap_user(new_admin).await.expect("bootstrap the admin");
-
-    gateway_settings.peers.auth_url = format!("http://127.0.0.1:{auth_port}");
-    let gateway = spawn_gateway(gateway_settings).await;
-    let jwks: Value = gateway
-        .http
-        .get(format!("{}/.well-known/jwks.json", gateway.base_url))
-        .send()
-        .await
-        .expect("GET the JWKS")
-        .json()
-        .await
-        .expect("a JSON JWKS");
-    let jwk = &jwks["keys"][0];
-    let jwk_x = jwk["x"].as_str().expect("the JWK has x").to_owned();
-    assert_eq!(
-        jwk_x,
-        URL_SAFE_NO_PAD.encode(signing_key.verifying_key().to_bytes()),
-        "auth publishes the configured key"
-    );
-    TestApp {
-        base_url: gateway.base_url.clone(),
-        admin_url: gateway.admin_url.clone(),
-        http: gateway.http.clone(),
-        admin_email: ADMIN_EMAIL.into(),
-        admin_password: PASSWORD.into(),
-        signing_key,
-        kid: jwk["kid"].as_str().expect("the JWK has a kid").to_owned(),
-        jwk_x,
-        _gateway: gateway,
-        _auth_shutdown: auth_shutdown.drop_guard(),
-        _dir: dir,
-    }
+    auth_url
 }
 
 /// Gateway settings for tests: ports 0, one worker, no login throttling unless a test asks for it.

@@ -22,12 +22,7 @@ impl TestApp {
     ) -> Value {
         let deadline = std::time::Instant::now() + within;
         loop {
-            let pipeline: Value = self
-                .get(&format!("/api/v1/pipelines/{id}"), Some(token))
-                .await
-                .json()
-                .await
-                .expect("a JSON pipeline");
+            let pipeline = self.get_json(&format!("/api/v1/pipelines/{id}"), Some(token)).await;
             if done(&pipeline) {
                 return pipeline;
             }

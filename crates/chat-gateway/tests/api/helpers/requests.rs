@@ -24,6 +24,19 @@ impl TestApp {
         self.request(Method::GET, path, token).send().await.expect("send a GET")
     }
 
+    /// POSTs to `path` with no body.
+    pub async fn post(&self, path: &str, token: Option<&str>) -> Response {
+        self.request(Method::POST, path, token)
+            .send()
+            .await
+            .expect("send a POST")
+    }
+
+    /// GETs `path` and reads the answer's JSON body, whatever its status.
+    pub async fn get_json(&self, path: &str, token: Option<&str>) -> Value {
+        self.get(path, token).await.json().await.expect("a JSON answer")
+    }
+
     /// The Prometheus text of the gateway's admin port.
     pub async fn admin_metrics(&self) -> String {
         let response = self
@@ -101,6 +114,30 @@ impl TestGateway {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }
+}
+
+/// The status, `error.code` and `error.message` of what `sent` answered, or why it has none (no answer, a body that
+/// is not JSON): for table-driven tests that report every failing case at the end ([`assert_no_failures`]).
+pub async fn error_parts(sent: reqwest::Result<Response>) -> Result<(u16, String, String), String> {
+    let response = sent.map_err(|e| format!("no response: {e}"))?;
+    let status = response.status().as_u16();
+    let text = response
+        .text()
+        .await
+        .map_err(|e| format!("{status} with an unreadable body: {e}"))?;
+    let body: Value = serde_json::from_str(&text).map_err(|_| format!("{status} with a non-JSON body {text:?}"))?;
+    let field = |name: &str| body["error"][name].as_str().unwrap_or_default().to_owned();
+    Ok((status, field("code"), field("message")))
+}
+
+/// Fails with every failed case of a table, one a line.
+pub fn assert_no_failures(failures: &[String]) {
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// Asserts the status and the JSON error `code`; returns the message.

@@ -4,17 +4,12 @@
 use std::net::SocketAddr;
 
 use ed25519_dalek::SigningKey;
-use ed25519_dalek::pkcs8::EncodePrivateKey;
 use secrecy::SecretString;
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use devopstrack_auth::app::NewUser;
-use devopstrack_platform::auth::Role;
-
 use super::{
-    ADMIN_EMAIL, AUDIENCE, AuthSettings, GatewaySettings, ISSUER, PASSWORD, TestApp, gateway_settings, peers_at,
-    spawn_gateway,
+    AuthSettings, GatewaySettings, TestApp, auth_settings, gateway_settings, peers_at, spawn_gateway, start_auth,
 };
 
 /// The client-credentials secret of [`spawn_app_with_tasks`]'s services (the gateway's too).
@@ -51,38 +46,13 @@ pub async fn spawn_stack_with(configure: impl FnOnce(&mut GatewaySettings)) -> (
     let any = SocketAddr::from(([127, 0, 0, 1], 0));
     let shutdown = CancellationToken::new();
     let signing_key = SigningKey::generate(&mut rand::rngs::OsRng);
-    let pem = signing_key
-        .to_pkcs8_pem(Default::default())
-        .expect("encode the signing key as PKCS#8 PEM");
     let auth_settings = AuthSettings {
-        grpc_addr: any,
-        admin_addr: any,
-        database_url: format!("sqlite://{}/auth.db", dir.path().display()),
-        signing_key_pem: Some(SecretString::from(pem.to_string())),
         service_clients: ["gateway", "tasks"]
             .map(|id| (id.to_owned(), SecretString::from(SERVICE_SECRET)))
             .into(),
-        signing_key_kek: Some(devopstrack_auth::kek::Kek::generate_base64()),
-        issuer: ISSUER.into(),
-        audience: AUDIENCE.into(),
-        argon2_memory_kib: 8 * 1024,
-        argon2_iterations: 1,
-        ..AuthSettings::default()
+        ..auth_settings(&dir, &signing_key)
     };
-    auth_settings.validate().expect("the auth test settings are valid");
-    let auth = devopstrack_auth::startup::Application::build(&auth_settings)
-        .await
-        .expect("build auth");
-    let auth_url = format!("http://127.0.0.1:{}", auth.grpc_port());
-    let auth_app = auth.app();
-    tokio::spawn(auth.run_until_stopped(shutdown.clone()));
-    let new_admin = NewUser {
-        email: ADMIN_EMAIL.into(),
-        name: "Ada Admin".into(),
-        role: Some(Role::Admin),
-        password: SecretString::from(PASSWORD),
-    };
-    auth_app.bootstrap_user(new_admin).await.expect("bootstrap the admin");
+    let auth_url = start_auth(&auth_settings, &shutdown).await;
 
     let projects_settings = devopstrack_projects::config::Settings {
         grpc_addr: any,
@@ -153,29 +123,7 @@ pub async fn spawn_stack_with(configure: impl FnOnce(&mut GatewaySettings)) -> (
     };
     configure(&mut settings);
     let gateway = spawn_gateway(settings).await;
-    let jwks: Value = gateway
-        .http
-        .get(gateway.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .expect("GET the JWKS")
-        .json()
-        .await
-        .expect("a JSON JWKS");
-    let jwk = &jwks["keys"][0];
-    let app = TestApp {
-        base_url: gateway.base_url.clone(),
-        admin_url: gateway.admin_url.clone(),
-        http: gateway.http.clone(),
-        admin_email: ADMIN_EMAIL.into(),
-        admin_password: PASSWORD.into(),
-        signing_key,
-        kid: jwk["kid"].as_str().expect("the JWK has a kid").to_owned(),
-        jwk_x: jwk["x"].as_str().expect("the JWK has x").to_owned(),
-        _gateway: gateway,
-        _auth_shutdown: shutdown.drop_guard(),
-        _dir: dir,
-    };
+    let app = TestApp::new(gateway, signing_key, shutdown, dir).await;
     let admin = app.admin_token().await;
     let project = json!({
         "slug": PROJECT, "name": "API",

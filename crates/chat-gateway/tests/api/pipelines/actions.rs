@@ -1,6 +1,5 @@
 //! The job and pipeline actions: cancel, retry, reject (approve is in `ws`, followed live), and reading a job's log.
 
-use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::{WITHIN, job, status_is};
@@ -20,14 +19,8 @@ async fn pipelines_are_cancelled_and_failed_jobs_retried() {
     let failing_id = failing["id"].as_str().unwrap();
 
     let cancel = app
-        .request(
-            Method::POST,
-            &format!("/api/v1/pipelines/{slow_id}/cancel"),
-            Some(&admin),
-        )
-        .send()
-        .await
-        .unwrap();
+        .post(&format!("/api/v1/pipelines/{slow_id}/cancel"), Some(&admin))
+        .await;
     assert_eq!(cancel.status().as_u16(), 200);
     let cancelled = app
         .wait_for_pipeline(&admin, slow_id, WITHIN, status_is("cancelled"))
@@ -35,14 +28,8 @@ async fn pipelines_are_cancelled_and_failed_jobs_retried() {
     assert_eq!(job(&cancelled, "never")["status"], "cancelled");
     assert!(cancelled["cancelledBy"].is_string(), "{cancelled}");
     let again = app
-        .request(
-            Method::POST,
-            &format!("/api/v1/pipelines/{slow_id}/cancel"),
-            Some(&admin),
-        )
-        .send()
-        .await
-        .unwrap();
+        .post(&format!("/api/v1/pipelines/{slow_id}/cancel"), Some(&admin))
+        .await;
     assert_error(again, 409, "conflict").await;
 
     let failed = app
@@ -51,14 +38,11 @@ async fn pipelines_are_cancelled_and_failed_jobs_retried() {
     let flaky = job(&failed, "flaky");
     assert_eq!(flaky["status"], "failed");
     let retry = app
-        .request(
-            Method::POST,
+        .post(
             &format!("/api/v1/jobs/{}/retry", flaky["id"].as_str().unwrap()),
             Some(&admin),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(retry.status().as_u16(), 200);
     let retried: Value = retry.json().await.unwrap();
     assert_eq!(job(&retried, "flaky")["attempt"], 2, "{retried}");
@@ -123,21 +107,13 @@ async fn a_jobs_log_is_read_from_an_offset() {
     let done = app.wait_for_pipeline(&admin, id, WITHIN, status_is("succeeded")).await;
     let job_id = job(&done, "compile")["id"].as_str().unwrap().to_owned();
 
-    let all: Value = app
-        .get(&format!("/api/v1/jobs/{job_id}/log"), Some(&admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let all: Value = app.get_json(&format!("/api/v1/jobs/{job_id}/log"), Some(&admin)).await;
     let tail: Value = app
-        .get(
+        .get_json(
             &format!("/api/v1/jobs/{job_id}/log?offset=3&limit=10&attempt=1"),
             Some(&admin),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
 
     assert_eq!(all["lines"].as_array().map(Vec::len), Some(5), "{all}");
     assert_eq!(

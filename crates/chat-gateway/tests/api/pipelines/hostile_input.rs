@@ -1,9 +1,8 @@
 //! Hostile pipeline and job requests, table-driven: each is a 4xx whose message names the field, never a 500.
 
 use reqwest::Method;
-use serde_json::Value;
 
-use crate::helpers::{PROJECT, TestApp, spawn_app_with_tasks};
+use crate::helpers::{PROJECT, TestApp, assert_no_failures, error_parts, spawn_app_with_tasks};
 
 /// One hostile request and what it must answer.
 struct Case {
@@ -264,12 +263,7 @@ async fn run(app: &TestApp, token: &str, case: &Case) -> Result<(), String> {
     if let Some(body) = &case.body {
         request = request.header("content-type", "application/json").body(body.clone());
     }
-    let response = request.send().await.map_err(|e| format!("no response: {e}"))?;
-    let status = response.status().as_u16();
-    let text = response.text().await.map_err(|e| format!("{status} unreadable: {e}"))?;
-    let body: Value = serde_json::from_str(&text).map_err(|_| format!("{status} with a non-JSON body {text:?}"))?;
-    let code = body["error"]["code"].as_str().unwrap_or_default();
-    let message = body["error"]["message"].as_str().unwrap_or_default();
+    let (status, code, message) = error_parts(request.send().await).await?;
     if status != case.status || code != case.code || !message.contains(case.contains) || message.is_empty() {
         return Err(format!(
             "got {status} {code} {message:?}; want {} {} containing {:?}",
@@ -290,11 +284,5 @@ async fn bad_pipeline_input_is_a_4xx_naming_the_field_and_never_a_500() {
             failures.push(format!("{}: {why}", case.name));
         }
     }
-
-    assert!(
-        failures.is_empty(),
-        "{} case(s) failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert_no_failures(&failures);
 }

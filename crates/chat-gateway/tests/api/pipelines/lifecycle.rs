@@ -53,14 +53,11 @@ async fn a_pipeline_is_created_then_read_and_listed_until_it_succeeds() {
     assert!(done["finishedAt"].as_str().is_some_and(|t| t.ends_with('Z')), "{done}");
 
     let listed: Value = app
-        .get(
+        .get_json(
             &format!("/api/v1/pipelines?project={PROJECT}&status=succeeded"),
             Some(&operator),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     let ids: Vec<&Value> = listed["pipelines"]
         .as_array()
         .unwrap()
@@ -69,12 +66,7 @@ async fn a_pipeline_is_created_then_read_and_listed_until_it_succeeds() {
         .collect();
     assert_eq!(ids, [&json!(id)], "{listed}");
     assert!(listed.get("nextPageToken").is_none(), "one page: {listed}");
-    let running: Value = app
-        .get("/api/v1/pipelines?status=running", Some(&operator))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let running: Value = app.get_json("/api/v1/pipelines?status=running", Some(&operator)).await;
     assert_eq!(running["pipelines"], json!([]));
 }
 
@@ -128,11 +120,8 @@ async fn a_deploy_created_with_a_commit_answers_keeps_and_lists_it() {
         (&json!(sha), Some(committed.timestamp()))
     );
     let listed: Value = app
-        .get(&format!("/api/v1/pipelines?project={PROJECT}"), Some(&admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/pipelines?project={PROJECT}"), Some(&admin))
+        .await;
     let commits: Vec<&Value> = listed["pipelines"]
         .as_array()
         .unwrap()

@@ -33,11 +33,8 @@ async fn runs_are_numbered_per_project_and_found_by_number() {
         "with its stages: {found}"
     );
     let listed: Value = app
-        .get(&format!("/api/v1/pipelines?project={PROJECT}"), Some(&admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/pipelines?project={PROJECT}"), Some(&admin))
+        .await;
     let numbers: Vec<&Value> = listed["pipelines"]
         .as_array()
         .unwrap()

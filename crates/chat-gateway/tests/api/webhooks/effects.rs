@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::{Delivery, configured_app, counter, eventually, fixture, github_pipeline, status_and_body};
+use super::{Delivery, configured_app, deliveries_counted, eventually, fixture, github_pipeline, status_and_body};
 use crate::helpers::{PROJECT, pipeline_jobs};
 
 #[tokio::test]
@@ -42,14 +42,7 @@ async fn a_signed_workflow_run_is_accepted_within_a_second_and_tracked_as_a_gith
         json!({"sha": "3484a3fb816e0859fd6e1cea078d76385ff50625", "time": "2020-10-05T16:32:07Z"}),
         "head_sha and head_commit.timestamp"
     );
-    assert_eq!(
-        counter(
-            &app,
-            "devopstrack_webhook_deliveries_total{event=\"workflow_run\",result=\"accepted\"}"
-        )
-        .await,
-        1
-    );
+    assert_eq!(deliveries_counted(&app, "workflow_run", "accepted").await, 1);
 }
 
 #[tokio::test]
@@ -153,14 +146,7 @@ async fn a_replayed_delivery_is_a_duplicate_with_no_second_effect() {
     assert_eq!(replay, (200, json!({ "status": "duplicate" })));
     let again = github_pipeline(&app, &admin, "289782451").await.expect("still tracked");
     assert_eq!(again["id"], tracked["id"], "the same run");
-    assert_eq!(
-        counter(
-            &app,
-            "devopstrack_webhook_deliveries_total{event=\"workflow_run\",result=\"duplicate\"}"
-        )
-        .await,
-        1
-    );
+    assert_eq!(deliveries_counted(&app, "workflow_run", "duplicate").await, 1);
 }
 
 #[tokio::test]
@@ -221,10 +207,7 @@ async fn a_successful_github_deployment_moves_the_environments_version() {
     assert_eq!(deployment["status"], "succeeded");
     assert_eq!(deployment["commitSha"], "f95f852bd8fca8fcc58a9a2d6c842781e32a215e");
     let environment: Value = app
-        .get("/api/v1/projects/api/environments/production", Some(&admin))
-        .await
-        .json()
-        .await
-        .expect("a JSON environment");
+        .get_json("/api/v1/projects/api/environments/production", Some(&admin))
+        .await;
     assert_eq!(environment["currentVersion"], "master", "{environment}");
 }

@@ -112,6 +112,12 @@ pub async fn counter(app: &TestApp, prefix: &str) -> u64 {
         .map_or(0, |v| v as u64)
 }
 
+/// `devopstrack_webhook_deliveries_total` of one `event` and `result`, from the admin port.
+pub async fn deliveries_counted(app: &TestApp, event: &str, result: &str) -> u64 {
+    let series = format!("devopstrack_webhook_deliveries_total{{event=\"{event}\",result=\"{result}\"}}");
+    counter(app, &series).await
+}
+
 /// Polls `read` every 50 ms until it answers `Some`, for at most `within`.
 pub async fn eventually<T, F, Fut>(within: Duration, what: &str, mut read: F) -> T
 where
@@ -129,12 +135,7 @@ where
 }
 
 pub async fn github_pipeline(app: &TestApp, token: &str, external_id: &str) -> Option<Value> {
-    let page: Value = app
-        .get("/api/v1/pipelines?project=api", Some(token))
-        .await
-        .json()
-        .await
-        .expect("a JSON page");
+    let page: Value = app.get_json("/api/v1/pipelines?project=api", Some(token)).await;
     page["pipelines"]
         .as_array()?
         .iter()

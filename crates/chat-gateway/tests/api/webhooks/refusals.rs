@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 const MAX_IN_FLIGHT_PER_SOURCE: u32 = 8;
 
 use super::set_secret;
-use super::{Delivery, configured_app, counter, fixture, sign, status_and_body};
+use super::{Delivery, configured_app, deliveries_counted, fixture, sign, status_and_body};
 use crate::helpers::{
     GatewaySettings, assert_error, gateway_settings, peers_at, spawn_app_with_tasks, spawn_gateway, spawn_stack,
 };
@@ -40,14 +40,7 @@ async fn a_wrong_signature_is_refused_and_records_nothing() {
         genuine.0, 202,
         "the refused attempts did not use up the delivery id: {genuine:?}"
     );
-    assert_eq!(
-        counter(
-            &app,
-            "devopstrack_webhook_deliveries_total{event=\"workflow_run\",result=\"invalid_signature\"}"
-        )
-        .await,
-        2
-    );
+    assert_eq!(deliveries_counted(&app, "workflow_run", "invalid_signature").await, 2);
 }
 
 #[tokio::test]
@@ -135,14 +128,7 @@ async fn events_that_map_to_nothing_are_ignored_once_verified() {
     // Assert
     assert_eq!(statuses, vec![(202, json!("ignored")); 4]);
     assert_error(forged_star.send(&app).await, 401, "unauthenticated").await;
-    assert_eq!(
-        counter(
-            &app,
-            "devopstrack_webhook_deliveries_total{event=\"other\",result=\"ignored\"}"
-        )
-        .await,
-        1
-    );
+    assert_eq!(deliveries_counted(&app, "other", "ignored").await, 1);
 }
 
 #[tokio::test]

@@ -8,15 +8,16 @@ use uuid::Uuid;
 
 use super::{audit, notify};
 use crate::chat::domain::ActionState;
-use crate::chat::store::actions::{OPEN_STATES, audit_record, recovered_outcome, transition};
-use crate::chat::store::rows::{ActionRow, DecisionRow, params_json, proposed, room_kind};
+use crate::chat::store::actions::{
+    apply_decision, apply_outcome, apply_recovery, apply_run, expiry_record, found, lost, proposal_record,
+    recovered_outcome, transition,
+};
+use crate::chat::store::rows::{ActionRow, Columns, params_json, proposed, room_kind};
+use crate::chat::store::statements::{self as sql, action_texts, open_filter};
 use crate::chat::store::{
-    Action, ActionScope, AuditActor, ChangeNotice, CodeSource, Conflict, DecisionRequest, NewAction, Outcome,
+    Action, ActionScope, ChangeNotice, CodeSource, Conflict, DecisionRequest, NewAction, NewAuditRecord, Outcome,
     RequestMeta, RunRef, SHORT_CODE_ATTEMPTS, ShortCode, StoreError, StoreResult, micros,
 };
-
-const COLUMNS: &str = "id, short_code, room_id, asker_id, asker_name, asker_role, intent, params, risk, state, \
-    target, created_at, updated_at, confirm_by, approve_by, pipeline_id, run_number, outcome, finished_at";
 
 pub(super) async fn propose(pool: &PgPool, new: &NewAction, codes: &CodeSource) -> StoreResult<Action> {
     new.validate()?;
@@ -24,47 +25,29 @@ pub(super) async fn propose(pool: &PgPool, new: &NewAction, codes: &CodeSource) 
     for _ in 0..SHORT_CODE_ATTEMPTS {
         let action = proposed(new, Uuid::now_v7(), codes());
         let mut tx = pool.begin().await?;
-        sqlx::query("INSERT INTO rooms (id, kind, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
+        sqlx::query(sql::INSERT_ROOM)
             .bind(action.room.to_string())
             .bind(room_kind(&action.room))
             .bind(action.created_at)
             .execute(&mut *tx)
             .await?;
-        // A code held by an open action hits the partial unique index: nothing is inserted, draw again.
-        let inserted = sqlx::query(sql!(
-            "INSERT INTO actions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-             NULL, NULL, NULL, NULL, NULL) ON CONFLICT DO NOTHING"
-        ))
-        .bind(action.id)
-        .bind(action.code.as_str())
-        .bind(action.room.to_string())
-        .bind(action.asker.id())
-        .bind(action.asker.name())
-        .bind(action.asker.role().as_str())
-        .bind(action.intent.as_str())
-        .bind(&params)
-        .bind(action.risk.as_str())
-        .bind(action.state.as_str())
-        .bind(&action.target)
-        .bind(action.created_at)
-        .bind(action.updated_at)
-        .bind(action.confirm_by)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let mut insert = sqlx::query(sql::insert_action()).bind(action.id);
+        for text in action_texts(&action, &params) {
+            insert = insert.bind(text);
+        }
+        let inserted = insert
+            .bind(action.created_at)
+            .bind(action.updated_at)
+            .bind(action.confirm_by)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         if inserted == 0 {
+            // The code is held by an open action: draw again.
             tx.rollback().await?;
             continue;
         }
-        let record = audit_record(
-            &action,
-            "propose",
-            (&action.asker).into(),
-            None,
-            action.created_at,
-            &new.meta,
-        );
-        finish_change(&mut tx, &action, record).await?;
+        finish_change(&mut tx, &action, proposal_record(&action, &new.meta)).await?;
         tx.commit().await?;
         return Ok(action);
     }
@@ -72,7 +55,7 @@ pub(super) async fn propose(pool: &PgPool, new: &NewAction, codes: &CodeSource) 
 }
 
 pub(super) async fn load(conn: &mut PgConnection, id: Uuid) -> StoreResult<Option<Action>> {
-    let row = sqlx::query(sql!("SELECT {COLUMNS} FROM actions WHERE id = $1"))
+    let row = sqlx::query(sql::select_action())
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?;
@@ -83,23 +66,12 @@ pub(super) async fn load(conn: &mut PgConnection, id: Uuid) -> StoreResult<Optio
 }
 
 pub(super) async fn open(pool: &PgPool, code: Option<&ShortCode>, scope: &ActionScope) -> StoreResult<Vec<Action>> {
-    let (room, asker) = match scope {
-        ActionScope::Everywhere => (None, None),
-        ActionScope::Room(room) => (Some(room.to_string()), None),
-        ActionScope::Asker(asker) => (None, Some(asker.as_str())),
-    };
     let mut conn = pool.acquire().await?;
-    let rows = sqlx::query(sql!(
-        "SELECT {COLUMNS} FROM actions WHERE state IN ($1, $2) AND ($3::TEXT IS NULL OR short_code = $3) \
-         AND ($4::TEXT IS NULL OR room_id = $4) AND ($5::TEXT IS NULL OR asker_id = $5) ORDER BY created_at, id"
-    ))
-    .bind(OPEN_STATES[0].as_str())
-    .bind(OPEN_STATES[1].as_str())
-    .bind(code.map(ShortCode::as_str))
-    .bind(room)
-    .bind(asker)
-    .fetch_all(&mut *conn)
-    .await?;
+    let mut select = sqlx::query(sql::select_open());
+    for value in open_filter(code, scope) {
+        select = select.bind(value);
+    }
+    let rows = select.fetch_all(&mut *conn).await?;
     let mut actions = Vec::with_capacity(rows.len());
     for row in &rows {
         actions.push(with_decisions(&mut conn, row).await?);
@@ -110,51 +82,30 @@ pub(super) async fn open(pool: &PgPool, code: Option<&ShortCode>, scope: &Action
 pub(super) async fn decide(pool: &PgPool, request: &DecisionRequest) -> StoreResult<Action> {
     let at = micros(request.at);
     let mut tx = pool.begin().await?;
-    let mut action = load(&mut tx, request.action_id)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("action {}", request.action_id)))?;
+    let mut action = found(request.action_id, load(&mut tx, request.action_id).await?)?;
     let change = transition(&action, &DecisionRequest { at, ..request.clone() })?;
-    let updated =
-        sqlx::query("UPDATE actions SET state = $1, approve_by = $2, updated_at = $3 WHERE id = $4 AND state = $5")
-            .bind(change.to.as_str())
-            .bind(change.approve_by)
-            .bind(at)
-            .bind(action.id)
-            .bind(request.expected.as_str())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+    let updated = sqlx::query(sql::DECIDE)
+        .bind(change.to.as_str())
+        .bind(change.approve_by)
+        .bind(at)
+        .bind(action.id)
+        .bind(request.expected.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
     if updated == 0 {
-        return Err(lost(&mut tx, action.id, request.expected).await);
+        return Err(lost(action.id, request.expected, load(&mut tx, action.id).await));
     }
-    sqlx::query(
-        "INSERT INTO decisions (action_id, decision, by_id, by_name, by_role, at) VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(action.id)
-    .bind(request.decision.as_str())
-    .bind(request.by.id())
-    .bind(request.by.name())
-    .bind(request.by.role().as_str())
-    .bind(at)
-    .execute(&mut *tx)
-    .await?;
-    action.state = change.to;
-    action.approve_by = change.approve_by;
-    action.updated_at = at;
-    action.decisions.push(crate::chat::store::DecisionRecord {
-        decision: request.decision,
-        by: request.by.clone(),
-        at,
-    });
-    let what = request.decision.as_str();
-    let record = audit_record(
-        &action,
-        what,
-        (&request.by).into(),
-        Some(request.expected),
-        at,
-        &request.meta,
-    );
+    sqlx::query(sql::INSERT_DECISION)
+        .bind(action.id)
+        .bind(request.decision.as_str())
+        .bind(request.by.id())
+        .bind(request.by.name())
+        .bind(request.by.role().as_str())
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+    let record = apply_decision(&mut action, request, change, at);
     finish_change(&mut tx, &action, record).await?;
     tx.commit().await?;
     Ok(action)
@@ -169,9 +120,7 @@ pub(super) async fn record_run(
 ) -> StoreResult<Action> {
     let at = micros(at);
     let mut tx = pool.begin().await?;
-    let mut action = load(&mut tx, id)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("action {id}")))?;
+    let mut action = found(id, load(&mut tx, id).await?)?;
     let updated = sqlx::query(
         "UPDATE actions SET pipeline_id = $1, run_number = $2, updated_at = $3 \
          WHERE id = $4 AND state = 'executing' AND pipeline_id IS NULL",
@@ -191,9 +140,7 @@ pub(super) async fn record_run(
         }
         .into());
     }
-    action.run = Some(run.clone());
-    action.updated_at = at;
-    let record = audit_record(&action, "run_started", (&action.asker).into(), None, at, meta);
+    let record = apply_run(&mut action, run, at, meta);
     finish_change(&mut tx, &action, record).await?;
     tx.commit().await?;
     Ok(action)
@@ -209,9 +156,7 @@ pub(super) async fn finish(
     outcome.validate()?;
     let at = micros(at);
     let mut tx = pool.begin().await?;
-    let mut action = load(&mut tx, id)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("action {id}")))?;
+    let mut action = found(id, load(&mut tx, id).await?)?;
     let updated = sqlx::query(
         "UPDATE actions SET state = $1, outcome = $2, finished_at = $3, updated_at = $3 \
          WHERE id = $4 AND state = 'executing'",
@@ -224,17 +169,9 @@ pub(super) async fn finish(
     .await?
     .rows_affected();
     if updated == 0 {
-        return Err(lost(&mut tx, id, ActionState::Executing).await);
+        return Err(lost(id, ActionState::Executing, load(&mut tx, id).await));
     }
-    action.finished(outcome, at);
-    let record = audit_record(
-        &action,
-        "outcome",
-        (&action.asker).into(),
-        Some(ActionState::Executing),
-        at,
-        meta,
-    );
+    let record = apply_outcome(&mut action, outcome, at, meta);
     finish_change(&mut tx, &action, record).await?;
     tx.commit().await?;
     Ok(action)
@@ -261,18 +198,8 @@ pub(super) async fn expire_overdue(pool: &PgPool, now: DateTime<Utc>) -> StoreRe
         let previous: String = row.try_get("previous")?;
         let previous =
             ActionState::parse(&previous).ok_or_else(|| StoreError::Corrupt(format!("actions.state: {previous}")))?;
-        let action = load(&mut tx, id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("action {id}")))?;
-        let record = audit_record(
-            &action,
-            "expire",
-            AuditActor::system(),
-            Some(previous),
-            now,
-            &RequestMeta::default(),
-        );
-        finish_change(&mut tx, &action, record).await?;
+        let action = found(id, load(&mut tx, id).await?)?;
+        finish_change(&mut tx, &action, expiry_record(&action, previous, now)).await?;
         expired.push(action);
     }
     tx.commit().await?;
@@ -297,9 +224,7 @@ pub(super) async fn recover_stuck(
     .await?;
     let mut recovered = Vec::with_capacity(stuck.len());
     for id in stuck {
-        let mut action = load(&mut tx, id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("action {id}")))?;
+        let mut action = found(id, load(&mut tx, id).await?)?;
         let outcome = recovered_outcome(&action);
         sqlx::query("UPDATE actions SET state = $1, outcome = $2, finished_at = $3, updated_at = $3 WHERE id = $4")
             .bind(outcome.state().as_str())
@@ -308,15 +233,7 @@ pub(super) async fn recover_stuck(
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        action.finished(&outcome, now);
-        let record = audit_record(
-            &action,
-            "recover",
-            AuditActor::system(),
-            Some(ActionState::Executing),
-            now,
-            &RequestMeta::default(),
-        );
+        let record = apply_recovery(&mut action, &outcome, now);
         finish_change(&mut tx, &action, record).await?;
         recovered.push(action);
     }
@@ -325,74 +242,15 @@ pub(super) async fn recover_stuck(
 }
 
 /// Audits a change to `action` and queues its notice, in the caller's transaction.
-async fn finish_change(
-    conn: &mut PgConnection,
-    action: &Action,
-    record: crate::chat::store::NewAuditRecord,
-) -> StoreResult<()> {
+async fn finish_change(conn: &mut PgConnection, action: &Action, record: NewAuditRecord) -> StoreResult<()> {
     audit::append(conn, record).await?;
-    notify(
-        conn,
-        &ChangeNotice::Action {
-            room: action.room.clone(),
-            action_id: action.id,
-        },
-    )
-    .await
-}
-
-/// The conflict of a compare-and-set that matched no row: the state it finds now.
-async fn lost(conn: &mut PgConnection, id: Uuid, expected: ActionState) -> StoreError {
-    match load(conn, id).await {
-        Ok(Some(current)) => Conflict::StateChanged {
-            expected,
-            current: current.state,
-        }
-        .into(),
-        Ok(None) => StoreError::NotFound(format!("action {id}")),
-        Err(e) => e,
-    }
+    notify(conn, &ChangeNotice::of_action(action)).await
 }
 
 async fn with_decisions(conn: &mut PgConnection, row: &PgRow) -> StoreResult<Action> {
-    let id: Uuid = row.try_get("id")?;
-    let decisions = sqlx::query(
-        "SELECT decision, by_id, by_name, by_role, at FROM decisions WHERE action_id = $1 ORDER BY at, decision",
-    )
-    .bind(id)
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|d| {
-        Ok(DecisionRow {
-            decision: d.try_get("decision")?,
-            by_id: d.try_get("by_id")?,
-            by_name: d.try_get("by_name")?,
-            by_role: d.try_get("by_role")?,
-            at: d.try_get("at")?,
-        })
-    })
-    .collect::<StoreResult<Vec<_>>>()?;
-    ActionRow {
-        id,
-        short_code: row.try_get("short_code")?,
-        room_id: row.try_get("room_id")?,
-        asker_id: row.try_get("asker_id")?,
-        asker_name: row.try_get("asker_name")?,
-        asker_role: row.try_get("asker_role")?,
-        intent: row.try_get("intent")?,
-        params: row.try_get("params")?,
-        risk: row.try_get("risk")?,
-        state: row.try_get("state")?,
-        target: row.try_get("target")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-        confirm_by: row.try_get("confirm_by")?,
-        approve_by: row.try_get("approve_by")?,
-        pipeline_id: row.try_get("pipeline_id")?,
-        run_number: row.try_get("run_number")?,
-        outcome: row.try_get("outcome")?,
-        finished_at: row.try_get("finished_at")?,
-    }
-    .into_action(decisions)
+    let decisions = sqlx::query(sql::select_decisions())
+        .bind(row.uuid("id")?)
+        .fetch_all(&mut *conn)
+        .await?;
+    ActionRow::read(row, &decisions)
 }

@@ -1,43 +1,29 @@
 //! The audit trail on PostgreSQL. Appends lock the chain's head row (`SELECT … FOR UPDATE`), so concurrent appends
 //! from any replica queue there and the chain never forks; a trigger refuses UPDATE, DELETE and TRUNCATE on the log.
 
-use sqlx::postgres::{PgPool, PgRow};
+use sqlx::postgres::PgPool;
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 
 use crate::chat::store::audit::{ChainWalk, KindFilter, PageKey, QueryPlan, RawAuditRow};
+use crate::chat::store::rows::raw_audit_row;
+use crate::chat::store::statements::{self as sql, AUDIT_COLUMNS, SELECT_AUDIT_HEAD, audit_texts};
 use crate::chat::store::{AuditPage, AuditQuery, ChainReport, NewAuditRecord, StoreResult};
-
-const COLUMNS: &str =
-    "seq, at, actor_id, actor_name, actor_role, kind, target, result, source, request_id, details, prev_hash, hash";
 
 /// Rows read per round trip while verifying.
 const VERIFY_BATCH: i64 = 500;
 
 /// Appends `record` at the end of the chain, in the caller's transaction.
 pub(super) async fn append(conn: &mut PgConnection, record: NewAuditRecord) -> StoreResult<RawAuditRow> {
-    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
+    let head = sqlx::query(sql!("{SELECT_AUDIT_HEAD} FOR UPDATE"))
         .fetch_one(&mut *conn)
         .await?;
     let row = record.into_row(head.try_get("seq")?, &head.try_get::<String, _>("hash")?)?;
-    sqlx::query(sql!(
-        "INSERT INTO audit_log ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-    ))
-    .bind(row.seq)
-    .bind(at(&row)?)
-    .bind(&row.actor_id)
-    .bind(&row.actor_name)
-    .bind(&row.actor_role)
-    .bind(&row.kind)
-    .bind(&row.target)
-    .bind(&row.result)
-    .bind(&row.source)
-    .bind(&row.request_id)
-    .bind(&row.details)
-    .bind(&row.prev_hash)
-    .bind(&row.hash)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+    let mut insert = sqlx::query(sql::insert_audit()).bind(row.seq).bind(at(&row)?);
+    for text in audit_texts(&row) {
+        insert = insert.bind(text);
+    }
+    insert.execute(&mut *conn).await?;
+    sqlx::query(sql::ADVANCE_AUDIT_HEAD)
         .bind(row.seq)
         .bind(&row.hash)
         .execute(&mut *conn)
@@ -52,7 +38,7 @@ fn at(row: &RawAuditRow) -> StoreResult<chrono::DateTime<chrono::Utc>> {
 
 pub(super) async fn page(pool: &PgPool, query: &AuditQuery, key: &PageKey) -> StoreResult<AuditPage> {
     let plan = QueryPlan::new(query, key)?;
-    let mut sql = QueryBuilder::<Postgres>::new(format!("SELECT {COLUMNS} FROM audit_log WHERE TRUE"));
+    let mut sql = QueryBuilder::<Postgres>::new(format!("SELECT {AUDIT_COLUMNS} FROM audit_log WHERE TRUE"));
     if let Some(before) = plan.before_seq {
         sql.push(" AND seq < ").push_bind(before);
     }
@@ -80,55 +66,31 @@ pub(super) async fn page(pool: &PgPool, query: &AuditQuery, key: &PageKey) -> St
     let rows = sql.build().fetch_all(pool).await?;
     let records = rows
         .iter()
-        .map(|row| raw_row(row)?.into_record())
+        .map(|row| raw_audit_row(row)?.into_record())
         .collect::<StoreResult<Vec<_>>>()?;
     Ok(plan.page(key, records))
 }
 
 pub(super) async fn verify(pool: &PgPool) -> StoreResult<ChainReport> {
     // The head first: records appended while the walk runs lie beyond it and are left for the next run.
-    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
-        .fetch_one(pool)
-        .await?;
+    let head = sqlx::query(sql::SELECT_AUDIT_HEAD).fetch_one(pool).await?;
     let (head_seq, head_hash): (i64, String) = (head.try_get("seq")?, head.try_get("hash")?);
     let mut walk = ChainWalk::new();
     loop {
-        let rows = sqlx::query(sql!(
-            "SELECT {COLUMNS} FROM audit_log WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3"
-        ))
-        .bind(walk.after())
-        .bind(head_seq)
-        .bind(VERIFY_BATCH)
-        .fetch_all(pool)
-        .await?;
+        let rows = sqlx::query(sql::verify_batch())
+            .bind(walk.after())
+            .bind(head_seq)
+            .bind(VERIFY_BATCH)
+            .fetch_all(pool)
+            .await?;
         if rows.is_empty() {
             break;
         }
         for row in &rows {
-            if let Err(report) = walk.step(raw_row(row)?) {
+            if let Err(report) = walk.step(raw_audit_row(row)?) {
                 return Ok(report);
             }
         }
     }
     Ok(walk.finish((head_seq, &head_hash)))
-}
-
-fn raw_row(row: &PgRow) -> StoreResult<RawAuditRow> {
-    Ok(RawAuditRow {
-        seq: row.try_get("seq")?,
-        at_micros: row
-            .try_get::<chrono::DateTime<chrono::Utc>, _>("at")?
-            .timestamp_micros(),
-        actor_id: row.try_get("actor_id")?,
-        actor_name: row.try_get("actor_name")?,
-        actor_role: row.try_get("actor_role")?,
-        kind: row.try_get("kind")?,
-        target: row.try_get("target")?,
-        result: row.try_get("result")?,
-        source: row.try_get("source")?,
-        request_id: row.try_get("request_id")?,
-        details: row.try_get("details")?,
-        prev_hash: row.try_get("prev_hash")?,
-        hash: row.try_get("hash")?,
-    })
 }

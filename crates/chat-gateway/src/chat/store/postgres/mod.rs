@@ -17,13 +17,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{PgConnection, Row};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use super::audit::PageKey;
 use super::feed::{CHANNEL, Hub};
+use super::rows::{Columns, Plain};
+use super::statements;
 use super::{
     Action, ActionScope, Appended, AuditPage, AuditQuery, AuditRecord, ChainReport, ChangeNotice, ChatStore,
     DecisionRequest, EventId, HistoryQuery, Message, NewAction, NewAuditRecord, NewMessage, Outcome, RequestMeta, Room,
@@ -78,13 +80,11 @@ impl Drop for PostgresStore {
 
 /// The page-token key of this database, made by the first replica that connects.
 async fn page_key(pool: &PgPool) -> StoreResult<PageKey> {
-    sqlx::query("INSERT INTO store_keys (name, key) VALUES ('audit_page_token', $1) ON CONFLICT (name) DO NOTHING")
+    sqlx::query(statements::INSERT_PAGE_KEY)
         .bind(PageKey::generate().to_vec())
         .execute(pool)
         .await?;
-    let row = sqlx::query("SELECT key FROM store_keys WHERE name = 'audit_page_token'")
-        .fetch_one(pool)
-        .await?;
+    let row = sqlx::query(statements::SELECT_PAGE_KEY).fetch_one(pool).await?;
     PageKey::from_stored(&row.try_get::<Vec<u8>, _>("key")?)
 }
 
@@ -98,6 +98,29 @@ async fn notify(conn: &mut PgConnection, notice: &ChangeNotice) -> StoreResult<(
             .await?;
     }
     Ok(())
+}
+
+/// Every column reads as its own type: times are TIMESTAMPTZ, ids UUID.
+impl Columns for PgRow {
+    fn value<T: Plain>(&self, column: &str) -> StoreResult<T> {
+        Ok(self.try_get(column)?)
+    }
+
+    fn time(&self, column: &str) -> StoreResult<DateTime<Utc>> {
+        Ok(self.try_get(column)?)
+    }
+
+    fn opt_time(&self, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
+        Ok(self.try_get(column)?)
+    }
+
+    fn micros(&self, column: &str) -> StoreResult<i64> {
+        Ok(self.time(column)?.timestamp_micros())
+    }
+
+    fn uuid(&self, column: &str) -> StoreResult<Uuid> {
+        Ok(self.try_get(column)?)
+    }
 }
 
 #[async_trait]

@@ -2,22 +2,20 @@
 //! the insert see no interleaving; a rolled-back append gives its number back.
 
 use chrono::{DateTime, Utc};
-use devopstrack_platform::sqlite::{micros, time_col};
+use devopstrack_platform::sqlite::micros;
 use sqlx::Row;
-use sqlx::sqlite::{SqlitePool, SqliteRow};
+use sqlx::sqlite::SqlitePool;
 
 use super::SqliteStore;
 use crate::chat::domain::RoomId;
 use crate::chat::store::rows::{MessageRow, RoomRow, room_kind, sender_columns};
+use crate::chat::store::statements::{self as sql, message_texts};
 use crate::chat::store::{
-    Appended, ChangeNotice, Conflict, EventId, HistoryQuery, Message, NewMessage, Room, StoreError, StoreResult,
+    Appended, ChangeNotice, EventId, HistoryQuery, Message, NewMessage, Room, StoreError, StoreResult,
 };
 
-const MESSAGE_COLUMNS: &str =
-    "room_id, event_id, kind, sender_id, sender_name, client_msg_id, text, payload, created_at";
-
 pub(super) async fn ensure_room(store: &SqliteStore, room: &RoomId, now: DateTime<Utc>) -> StoreResult<Room> {
-    sqlx::query("INSERT INTO rooms (id, kind, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO NOTHING")
+    sqlx::query(sql::INSERT_ROOM)
         .bind(room.to_string())
         .bind(room_kind(room))
         .bind(micros(now))
@@ -28,55 +26,38 @@ pub(super) async fn ensure_room(store: &SqliteStore, room: &RoomId, now: DateTim
 }
 
 pub(super) async fn room(pool: &SqlitePool, room: &RoomId) -> StoreResult<Option<Room>> {
-    let row = sqlx::query("SELECT id, last_event_id, created_at FROM rooms WHERE id = ?1")
+    let row = sqlx::query(sql::SELECT_ROOM)
         .bind(room.to_string())
         .fetch_optional(pool)
         .await?;
-    row.as_ref().map(room_from_row).transpose()
+    row.as_ref().map(RoomRow::read).transpose()
 }
 
 pub(super) async fn rooms_visible_to(pool: &SqlitePool, user_id: &str) -> StoreResult<Vec<Room>> {
-    let rows = sqlx::query(
-        "SELECT id, last_event_id, created_at FROM rooms WHERE kind IN ('general', 'project') OR id = ?1 \
-         ORDER BY CASE kind WHEN 'general' THEN 0 WHEN 'project' THEN 1 ELSE 2 END, id",
-    )
-    .bind(format!("dm:{user_id}"))
-    .fetch_all(pool)
-    .await?;
-    rows.iter().map(room_from_row).collect()
+    let rows = sqlx::query(sql::ROOMS_VISIBLE_TO)
+        .bind(format!("dm:{user_id}"))
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(RoomRow::read).collect()
 }
 
 pub(super) async fn append(store: &SqliteStore, message: &NewMessage) -> StoreResult<Appended> {
     let room = message.room.to_string();
-    let (kind, sender_id, sender_name) = sender_columns(&message.sender);
     let mut tx = store.begin_write().await?;
     if let Some(client_msg_id) = &message.client_msg_id {
-        let existing = sqlx::query(sql!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = ?1 AND sender_id = ?2 AND client_msg_id = ?3"
-        ))
-        .bind(&room)
-        .bind(sender_id)
-        .bind(client_msg_id.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
+        let existing = sqlx::query(sql::select_resend())
+            .bind(&room)
+            .bind(sender_columns(&message.sender).1)
+            .bind(client_msg_id.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
         if let Some(existing) = existing {
             tx.rollback().await?;
-            let existing = message_from_row(&existing)?;
-            return if existing.text == message.text {
-                Ok(Appended {
-                    message: existing,
-                    created: false,
-                })
-            } else {
-                Err(Conflict::ClientMsgIdReused {
-                    event_id: existing.event_id,
-                }
-                .into())
-            };
+            return Appended::resend(MessageRow::read(&existing)?, message);
         }
     }
     let event_id: i64 = sqlx::query(
-        "INSERT INTO rooms (id, kind, created_at, last_event_id) VALUES (?1, ?2, ?3, 1) \
+        "INSERT INTO rooms (id, kind, created_at, last_event_id) VALUES ($1, $2, $3, 1) \
          ON CONFLICT (id) DO UPDATE SET last_event_id = last_event_id + 1 RETURNING last_event_id",
     )
     .bind(&room)
@@ -85,102 +66,35 @@ pub(super) async fn append(store: &SqliteStore, message: &NewMessage) -> StoreRe
     .fetch_one(&mut *tx)
     .await?
     .try_get("last_event_id")?;
-    sqlx::query(
-        "INSERT INTO messages (room_id, event_id, kind, sender_id, sender_name, client_msg_id, text, payload, \
-         created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )
-    .bind(&room)
-    .bind(event_id)
-    .bind(kind)
-    .bind(sender_id)
-    .bind(sender_name)
-    .bind(message.client_msg_id.as_ref().map(|id| id.as_str()))
-    .bind(message.text.as_str())
-    .bind(message.payload_json.as_deref())
-    .bind(micros(message.at))
-    .execute(&mut *tx)
-    .await?;
+    let mut insert = sqlx::query(sql::INSERT_MESSAGE).bind(&room).bind(event_id);
+    for text in message_texts(message) {
+        insert = insert.bind(text);
+    }
+    insert.bind(micros(message.at)).execute(&mut *tx).await?;
     let event_id = EventId::from_sql(event_id, "rooms.last_event_id").map_err(StoreError::Corrupt)?;
     let notice = ChangeNotice::Message {
         room: message.room.clone(),
         event_id,
     };
     store.commit(tx, vec![notice]).await?;
-    Ok(Appended {
-        message: Message {
-            room: message.room.clone(),
-            event_id,
-            sender: message.sender.clone(),
-            client_msg_id: message.client_msg_id.clone(),
-            text: message.text.clone(),
-            payload: message.payload.clone(),
-            created_at: message.at,
-        },
-        created: true,
-    })
+    Ok(Appended::stored(message, event_id))
 }
 
 pub(super) async fn one(pool: &SqlitePool, room: &RoomId, event_id: EventId) -> StoreResult<Option<Message>> {
-    let row = sqlx::query(sql!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = ?1 AND event_id = ?2"
-    ))
-    .bind(room.to_string())
-    .bind(event_id.sql())
-    .fetch_optional(pool)
-    .await?;
-    row.as_ref().map(message_from_row).transpose()
+    let row = sqlx::query(sql::select_message())
+        .bind(room.to_string())
+        .bind(event_id.sql())
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(MessageRow::read).transpose()
 }
 
 pub(super) async fn history(pool: &SqlitePool, room: &RoomId, query: &HistoryQuery) -> StoreResult<Vec<Message>> {
-    let rows = if let Some(after) = query.after() {
-        sqlx::query(sql!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = ?1 AND event_id > ?2 \
-             AND (?3 IS NULL OR event_id < ?3) ORDER BY event_id ASC LIMIT ?4"
-        ))
-        .bind(room.to_string())
-        .bind(after.sql())
-        .bind(query.before().map(EventId::sql))
-        .bind(i64::from(query.limit()))
-        .fetch_all(pool)
-        .await?
-    } else {
-        sqlx::query(sql!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = ?1 \
-             AND (?2 IS NULL OR event_id < ?2) ORDER BY event_id DESC LIMIT ?3"
-        ))
-        .bind(room.to_string())
-        .bind(query.before().map(EventId::sql))
-        .bind(i64::from(query.limit()))
-        .fetch_all(pool)
-        .await?
-    };
-    let mut messages = rows.iter().map(message_from_row).collect::<StoreResult<Vec<_>>>()?;
-    if query.after().is_none() {
-        messages.reverse();
+    let (statement, values) = sql::history(query);
+    let mut select = sqlx::query(statement).bind(room.to_string());
+    for value in values {
+        select = select.bind(value);
     }
-    Ok(messages)
-}
-
-fn room_from_row(row: &SqliteRow) -> StoreResult<Room> {
-    RoomRow {
-        id: row.try_get("id")?,
-        last_event_id: row.try_get("last_event_id")?,
-        created_at: time_col(row, "created_at")?,
-    }
-    .into_room()
-}
-
-fn message_from_row(row: &SqliteRow) -> StoreResult<Message> {
-    MessageRow {
-        room_id: row.try_get("room_id")?,
-        event_id: row.try_get("event_id")?,
-        kind: row.try_get("kind")?,
-        sender_id: row.try_get("sender_id")?,
-        sender_name: row.try_get("sender_name")?,
-        client_msg_id: row.try_get("client_msg_id")?,
-        text: row.try_get("text")?,
-        payload: row.try_get("payload")?,
-        created_at: time_col(row, "created_at")?,
-    }
-    .into_message()
+    let rows = select.fetch_all(pool).await?;
+    Ok(query.in_order(rows.iter().map(MessageRow::read).collect::<StoreResult<_>>()?))
 }

@@ -18,13 +18,16 @@ use std::sync::{LazyLock, Mutex};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use devopstrack_platform::sqlite::{opt_time_col, time_col, uuid_col};
 use futures::stream::BoxStream;
 use sqlx::Row;
-use sqlx::sqlite::SqlitePool;
+use sqlx::sqlite::{SqlitePool, SqliteRow};
 use uuid::Uuid;
 
 use super::audit::PageKey;
 use super::feed::Hub;
+use super::rows::{Columns, Plain};
+use super::statements;
 use super::{
     Action, ActionScope, Appended, AuditPage, AuditQuery, AuditRecord, ChainReport, ChangeNotice, ChatStore,
     DecisionRequest, EventId, HistoryQuery, Message, NewAction, NewAuditRecord, NewMessage, Outcome, RequestMeta, Room,
@@ -123,14 +126,35 @@ fn create_private(path: &Path) -> std::io::Result<()> {
 }
 
 async fn page_key(writer: &SqlitePool) -> StoreResult<PageKey> {
-    sqlx::query("INSERT INTO store_keys (name, key) VALUES ('audit_page_token', ?1) ON CONFLICT (name) DO NOTHING")
+    sqlx::query(statements::INSERT_PAGE_KEY)
         .bind(PageKey::generate().to_vec())
         .execute(writer)
         .await?;
-    let row = sqlx::query("SELECT key FROM store_keys WHERE name = 'audit_page_token'")
-        .fetch_one(writer)
-        .await?;
+    let row = sqlx::query(statements::SELECT_PAGE_KEY).fetch_one(writer).await?;
     PageKey::from_stored(&row.try_get::<Vec<u8>, _>("key")?)
+}
+
+/// Times are INTEGER unix microseconds, ids TEXT ([`devopstrack_platform::sqlite`]'s conventions).
+impl Columns for SqliteRow {
+    fn value<T: Plain>(&self, column: &str) -> StoreResult<T> {
+        Ok(self.try_get(column)?)
+    }
+
+    fn time(&self, column: &str) -> StoreResult<DateTime<Utc>> {
+        Ok(time_col(self, column)?)
+    }
+
+    fn opt_time(&self, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
+        Ok(opt_time_col(self, column)?)
+    }
+
+    fn micros(&self, column: &str) -> StoreResult<i64> {
+        self.value(column)
+    }
+
+    fn uuid(&self, column: &str) -> StoreResult<Uuid> {
+        Ok(uuid_col(self, column)?)
+    }
 }
 
 #[async_trait]

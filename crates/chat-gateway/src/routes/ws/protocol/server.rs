@@ -8,7 +8,7 @@ use devopstrack_platform::auth::Principal;
 use devopstrack_proto::tasks::v1 as pb;
 
 use super::Topic;
-use crate::routes::pipelines_dto::{JobBody, PipelineBody};
+use crate::routes::pipelines::dto::{JobBody, PipelineBody};
 
 /// The verified caller, as `authenticated` reports it.
 #[derive(Debug, Serialize, PartialEq, Eq)]

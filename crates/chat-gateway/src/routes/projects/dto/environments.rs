@@ -7,33 +7,9 @@ use utoipa::ToSchema;
 use devopstrack_proto::projects::v1 as pb;
 
 use super::{DeploymentBody, non_empty};
+use crate::routes::dto::proto_enum;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Tier {
-    Development,
-    Staging,
-    Production,
-}
-
-impl Tier {
-    fn to_proto(self) -> pb::Tier {
-        match self {
-            Tier::Development => pb::Tier::Development,
-            Tier::Staging => pb::Tier::Staging,
-            Tier::Production => pb::Tier::Production,
-        }
-    }
-
-    fn from_proto(value: i32) -> Option<Self> {
-        match pb::Tier::try_from(value).ok()? {
-            pb::Tier::Development => Some(Tier::Development),
-            pb::Tier::Staging => Some(Tier::Staging),
-            pb::Tier::Production => Some(Tier::Production),
-            pb::Tier::Unspecified => None,
-        }
-    }
-}
+proto_enum!(Tier, Tier, "lowercase", { Development, Staging, Production });
 
 // ---- answers ----
 

@@ -8,10 +8,10 @@ use actix_web::{HttpResponse, web};
 
 use devopstrack_proto::tasks::v1 as pb;
 
-use super::definitions_dto::{CreateRunBody, RollbackBody, RolledBackBody};
-use super::pipelines_dto::PipelineBody;
+use super::dto::{CreateRunBody, RollbackBody, RolledBackBody};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Caller, Json, RequestId, upstream};
+use crate::routes::pipelines::{self, dto::PipelineBody};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -61,7 +61,7 @@ pub(crate) async fn create(
         .create_run(upstream(message, Some(&caller), &id))
         .await?
         .into_inner();
-    super::pipelines::created_answer(created, "CreateRun")
+    pipelines::created_answer(created, "CreateRun")
 }
 
 /// Rolls the environment back (operator for development and staging; admin for production or a protected

@@ -7,27 +7,11 @@ use utoipa::ToSchema;
 
 use devopstrack_proto::metrics::v1 as pb;
 
-use crate::routes::dto::time;
+use crate::routes::dto::{proto_enum, time};
 
-/// A DORA performance level; `null` when there is too little data.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    Elite,
-    High,
-    Medium,
-    Low,
-}
-
-fn level(value: i32) -> Option<Level> {
-    match pb::PerformanceLevel::try_from(value).ok()? {
-        pb::PerformanceLevel::Elite => Some(Level::Elite),
-        pb::PerformanceLevel::High => Some(Level::High),
-        pb::PerformanceLevel::Medium => Some(Level::Medium),
-        pb::PerformanceLevel::Low => Some(Level::Low),
-        pb::PerformanceLevel::Unspecified => None,
-    }
-}
+proto_enum!(
+    /// A DORA performance level; `null` when there is too little data.
+    Level, PerformanceLevel, "lowercase", { Elite, High, Medium, Low });
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -108,33 +92,33 @@ impl From<pb::DoraMetrics> for DoraMetricsBody {
                 per_day: f.per_day,
                 per_week: f.per_week,
                 median_deploy_days_per_week: f.median_deploy_days_per_week,
-                level: level(f.level),
+                level: Level::from_proto(f.level),
             },
             lead_time: LeadTimeBody {
                 changes: l.changes,
                 median_seconds: l.median_seconds,
                 p90_seconds: l.p90_seconds,
-                level: level(l.level),
+                level: Level::from_proto(l.level),
             },
             change_failure_rate: ChangeFailureRateBody {
                 deployments: c.deployments,
                 failures: c.failures,
                 rate: c.rate,
-                level: level(c.level),
+                level: Level::from_proto(c.level),
             },
             recovery_time: RecoveryTimeBody {
                 recoveries: r.recoveries,
                 median_seconds: r.median_seconds,
-                level: level(r.level),
+                level: Level::from_proto(r.level),
             },
             rework_rate: ReworkRateBody {
                 deployments: w.deployments,
                 rework_deployments: w.rework_deployments,
                 rate: w.rate,
                 rework_window_hours: w.rework_window_hours,
-                level: level(w.level),
+                level: Level::from_proto(w.level),
             },
-            overall_level: level(m.overall_level),
+            overall_level: Level::from_proto(m.overall_level),
         }
     }
 }
@@ -193,11 +177,11 @@ mod tests {
             changes: 1,
             median_seconds: Some(60.0),
             p90_seconds: None,
-            level: level(pb::PerformanceLevel::Elite as i32),
+            level: Level::from_proto(pb::PerformanceLevel::Elite as i32),
         })
         .unwrap();
         assert_eq!(json["level"], "elite");
         assert_eq!(json["p90Seconds"], serde_json::Value::Null);
-        assert!(level(pb::PerformanceLevel::Unspecified as i32).is_none());
+        assert!(Level::from_proto(pb::PerformanceLevel::Unspecified as i32).is_none());
     }
 }

@@ -19,40 +19,11 @@ use utoipa::ToSchema;
 
 use devopstrack_proto::tasks::v1 as pb;
 
+use crate::routes::dto::proto_enum;
+
 pub use self::answers::{JobBody, JobLogBody, PipelineBody, PipelinesPage};
 pub use self::inputs::{CreatePipelineBody, JobLogQuery, ListPipelinesQuery, RejectBody, StageInput};
 pub use self::params::{json_to_struct, struct_to_json};
-
-/// Lowercase string enums with their proto counterparts; `Unspecified` (or an unknown number) reads as `null`.
-/// `$case` is a `tt`, not a `literal`: a `literal` fragment reaches the derives wrapped in an invisible group, which
-/// serde reads but utoipa silently skips, so the document listed `Queued` where the API says `queued`.
-macro_rules! proto_enum {
-    ($(#[$meta:meta])* $name:ident, $proto:ident, $case:tt, { $($variant:ident),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-        #[serde(rename_all = $case)]
-        pub enum $name {
-            $($variant),+
-        }
-
-        impl $name {
-            // Not every enum is sent upstream (statuses and sources only come back).
-            #[allow(dead_code)]
-            pub fn to_proto(self) -> pb::$proto {
-                match self {
-                    $($name::$variant => pb::$proto::$variant),+
-                }
-            }
-
-            pub fn from_proto(value: i32) -> Option<Self> {
-                match pb::$proto::try_from(value).ok()? {
-                    $(pb::$proto::$variant => Some($name::$variant),)+
-                    pb::$proto::Unspecified => None,
-                }
-            }
-        }
-    };
-}
 
 proto_enum!(PipelineStatus, PipelineStatus, "snake_case", {
     Queued, Running, WaitingApproval, Succeeded, Failed, Cancelled,

@@ -9,35 +9,11 @@ use devopstrack_proto::projects::v1 as pb;
 
 use super::environments::{EnvironmentBody, EnvironmentInput};
 use crate::error::ApiError;
-use crate::routes::dto::time;
+use crate::routes::dto::{proto_enum, time};
 
-/// Where a repository is hosted; omitted on input: inferred from the URL's host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Provider {
-    Github,
-    Gitlab,
-    Other,
-}
-
-impl Provider {
-    fn to_proto(self) -> pb::Provider {
-        match self {
-            Provider::Github => pb::Provider::Github,
-            Provider::Gitlab => pb::Provider::Gitlab,
-            Provider::Other => pb::Provider::Other,
-        }
-    }
-
-    fn from_proto(value: i32) -> Option<Self> {
-        match pb::Provider::try_from(value).ok()? {
-            pb::Provider::Github => Some(Provider::Github),
-            pb::Provider::Gitlab => Some(Provider::Gitlab),
-            pb::Provider::Other => Some(Provider::Other),
-            pb::Provider::Unspecified => None,
-        }
-    }
-}
+proto_enum!(
+    /// Where a repository is hosted; omitted on input: inferred from the URL's host.
+    Provider, Provider, "lowercase", { Github, Gitlab, Other });
 
 // ---- answers ----
 

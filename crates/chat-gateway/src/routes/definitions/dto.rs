@@ -12,35 +12,16 @@ use devopstrack_pipeline_spec::spec::{
 };
 use devopstrack_proto::projects::v1 as pb;
 
-use super::pipelines_dto::{Executor, PipelineBody, RetryPolicyBody, StageInput};
 use crate::error::ApiError;
-use crate::routes::dto::time;
+use crate::routes::dto::{proto_enum, time};
+use crate::routes::pipelines::dto::{Executor, PipelineBody, RetryPolicyBody, StageInput};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum DefinitionKind {
+proto_enum!(DefinitionKind, DefinitionKind, "lowercase", {
     /// Builds and tests; run without an environment.
     Ci,
     /// Deploys a version to an environment; job params may use `${environment}`, `${version}`, `${commit}`.
     Deploy,
-}
-
-impl DefinitionKind {
-    fn to_proto(self) -> pb::DefinitionKind {
-        match self {
-            DefinitionKind::Ci => pb::DefinitionKind::Ci,
-            DefinitionKind::Deploy => pb::DefinitionKind::Deploy,
-        }
-    }
-
-    fn from_proto(raw: i32) -> Option<Self> {
-        match pb::DefinitionKind::try_from(raw).ok()? {
-            pb::DefinitionKind::Ci => Some(DefinitionKind::Ci),
-            pb::DefinitionKind::Deploy => Some(DefinitionKind::Deploy),
-            pb::DefinitionKind::Unspecified => None,
-        }
-    }
-}
+});
 
 /// `POST /api/v1/projects/{slug}/definitions`.
 #[derive(Debug, Deserialize, ToSchema)]

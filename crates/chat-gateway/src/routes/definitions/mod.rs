@@ -1,14 +1,17 @@
 //! `/api/v1/projects/{slug}/definitions/**`: a project's pipeline definitions over the projects service (viewer reads,
 //! admin writes; replaced and deleted compare-and-set on `expectedVersion`, a stale one is 409). The stages are
 //! validated by projects with CreatePipeline's rules, so a 400 names the field as `POST /api/v1/pipelines` would.
+//! What runs a definition (`POST …/runs`, `POST …/environments/{env}/rollback`) is in [`runs`]; the JSON shapes of
+//! both in [`dto`].
+
+mod dto;
+pub(crate) mod runs;
 
 use actix_web::{HttpResponse, web};
 
 use devopstrack_proto::projects::v1 as pb;
 
-use super::definitions_dto::{
-    CreateDefinitionBody, DefinitionBody, DefinitionsBody, DeleteDefinitionQuery, UpdateDefinitionBody,
-};
+use self::dto::{CreateDefinitionBody, DefinitionBody, DefinitionsBody, DeleteDefinitionQuery, UpdateDefinitionBody};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Caller, Json, Query, RequestId, read_upstream, upstream};
 use crate::state::AppState;
@@ -19,7 +22,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/projects/{slug}/definitions", web::post().to(create))
         .route(ONE, web::get().to(get))
         .route(ONE, web::put().to(update))
-        .route(ONE, web::delete().to(delete));
+        .route(ONE, web::delete().to(delete))
+        .configure(runs::configure);
 }
 
 /// Every pipeline definition of the project, by name (viewer).

@@ -2,6 +2,7 @@
 //! service. Handlers forward the caller's token; the projects service enforces roles (viewer reads, operator creates
 //! releases, admin changes projects, admin or the service role records deployments). Reads are retried on UNAVAILABLE.
 
+mod dto;
 pub(crate) mod environments;
 pub(crate) mod releases;
 
@@ -9,15 +10,15 @@ use actix_web::{HttpResponse, web};
 
 use devopstrack_proto::projects::v1 as pb;
 
-use self::environments::{delete_environment, get_environment, list_environments, put_environment};
-use self::releases::{create_release, list_deployments, list_releases, record_deployment};
-use super::dto::{Page, next_token, page_size};
-use super::projects_dto::{
+use self::dto::{
     CreateProjectBody, ListProjectsQuery, ProjectBody, RepositoryInput, RepositoryQuery, UpdateProjectBody,
 };
+use self::environments::{delete_environment, get_environment, list_environments, put_environment};
+use self::releases::{create_release, list_deployments, list_releases, record_deployment};
 use crate::error::ApiError;
 use crate::error::ErrorBody;
 use crate::extract::{Caller, Json, Query, RequestId, read_upstream, upstream};
+use crate::routes::dto::{Page, page_size};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -74,10 +75,7 @@ async fn list(
         c.list_projects(r).await
     })
     .await?;
-    Ok(HttpResponse::Ok().json(Page {
-        items: page.projects.into_iter().map(ProjectBody::from).collect(),
-        next_page_token: next_token(page.next_page_token),
-    }))
+    Ok(HttpResponse::Ok().json(Page::<ProjectBody>::of(page.projects, page.next_page_token)))
 }
 
 /// Creates a project with its repositories and environments (admin).

@@ -8,34 +8,9 @@ use utoipa::{IntoParams, ToSchema};
 use devopstrack_proto::projects::v1 as pb;
 
 use super::non_empty;
-use crate::routes::dto::{time, timestamp};
+use crate::routes::dto::{proto_enum, time, timestamp};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DeploymentStatus {
-    Succeeded,
-    Failed,
-    RolledBack,
-}
-
-impl DeploymentStatus {
-    fn to_proto(self) -> pb::DeploymentStatus {
-        match self {
-            DeploymentStatus::Succeeded => pb::DeploymentStatus::Succeeded,
-            DeploymentStatus::Failed => pb::DeploymentStatus::Failed,
-            DeploymentStatus::RolledBack => pb::DeploymentStatus::RolledBack,
-        }
-    }
-
-    fn from_proto(value: i32) -> Option<Self> {
-        match pb::DeploymentStatus::try_from(value).ok()? {
-            pb::DeploymentStatus::Succeeded => Some(DeploymentStatus::Succeeded),
-            pb::DeploymentStatus::Failed => Some(DeploymentStatus::Failed),
-            pb::DeploymentStatus::RolledBack => Some(DeploymentStatus::RolledBack),
-            pb::DeploymentStatus::Unspecified => None,
-        }
-    }
-}
+proto_enum!(DeploymentStatus, DeploymentStatus, "snake_case", { Succeeded, Failed, RolledBack });
 
 // ---- answers ----
 

@@ -19,20 +19,22 @@ use utoipa::ToSchema;
 
 use devopstrack_proto::tasks::v1 as pb;
 
-use super::ws::caps::address_key;
 use crate::error::ApiError;
 use crate::error::ErrorBody;
 use crate::extract::{RequestId, client_ip, upstream};
+use crate::routes::ws::caps::address_key;
 use crate::state::AppState;
 use intake::MAX_IN_FLIGHT_PER_SOURCE;
 
+pub(crate) mod deliveries;
 pub(crate) mod intake;
 
 /// Largest webhook body accepted (GitHub caps payloads at 25 MB, but the events handled are far smaller).
 pub const MAX_PAYLOAD_BYTES: usize = 5 * 1024 * 1024;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/v1/webhooks/github/{project}", web::post().to(github));
+    cfg.route("/api/v1/webhooks/github/{project}", web::post().to(github))
+        .configure(deliveries::configure);
 }
 
 /// What the intake did with a delivery.

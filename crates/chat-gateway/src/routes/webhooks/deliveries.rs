@@ -9,10 +9,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use devopstrack_proto::tasks::v1 as pb;
 
-use super::dto::{Page, next_token, page_size, time};
 use crate::error::ApiError;
 use crate::error::ErrorBody;
 use crate::extract::{Caller, Query, RequestId, upstream};
+use crate::routes::dto::{Page, page_size, time};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -118,10 +118,7 @@ async fn list(
         .list_webhook_deliveries(upstream(message, Some(&caller), &id))
         .await?
         .into_inner();
-    Ok(HttpResponse::Ok().json(Page {
-        items: page.deliveries.into_iter().map(DeliveryBody::from).collect(),
-        next_page_token: next_token(page.next_page_token),
-    }))
+    Ok(HttpResponse::Ok().json(Page::<DeliveryBody>::of(page.deliveries, page.next_page_token)))
 }
 
 /// Processes a parked delivery again, from its first attempt (admin).

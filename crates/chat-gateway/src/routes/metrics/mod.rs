@@ -1,15 +1,17 @@
 //! `/api/v1/metrics/**`: DORA, series and the dashboard overview from the metrics service. Handlers forward the
 //! caller's token; metrics lets viewers and up read and validates every parameter. Reads are retried on UNAVAILABLE.
 
+mod dto;
+
 use actix_web::{HttpResponse, web};
 
 use devopstrack_proto::metrics::v1 as pb;
 
-use super::dto::timestamp;
-use super::metrics_dto::{DoraQuery, DoraReportBody, OverviewBody, OverviewQuery, SeriesBody, SeriesQuery};
+use self::dto::{DoraQuery, DoraReportBody, OverviewBody, OverviewQuery, SeriesBody, SeriesQuery};
 use crate::error::ApiError;
 use crate::error::ErrorBody;
 use crate::extract::{Caller, Query, RequestId, read_upstream};
+use crate::routes::dto::timestamp;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -3,17 +3,19 @@
 //! non-production deploys; admin also production) and validates every field. Reads are retried on UNAVAILABLE.
 //! Live updates of the same resources come over the WebSocket ([`super::ws`]).
 
+pub(crate) mod dto;
+
 use actix_web::{HttpResponse, web};
 
 use devopstrack_proto::tasks::v1 as pb;
 
-use super::dto::{next_token, page_size};
-use super::pipelines_dto::{
+use self::dto::{
     CreatePipelineBody, JobLogBody, JobLogQuery, ListPipelinesQuery, PipelineBody, PipelinesPage, RejectBody,
 };
 use crate::error::ApiError;
 use crate::error::ErrorBody;
 use crate::extract::{Caller, Json, Query, RequestId, read_upstream, upstream};
+use crate::routes::dto::{next_token, page_size};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
