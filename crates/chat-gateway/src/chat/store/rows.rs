@@ -33,6 +33,15 @@ pub(crate) fn sender_columns(sender: &Sender) -> (&'static str, Option<&str>, Op
     }
 }
 
+/// How a resend's first copy is found besides room and `client_msg_id` (`param` binds the sender id): among a
+/// person's own messages, or, for the bot's keyed notices (no sender), among the bot's.
+pub(crate) fn same_sender(sender_id: Option<&str>, param: &str) -> String {
+    match sender_id {
+        Some(_) => format!("sender_id = {param}"),
+        None => format!("sender_id IS NULL AND {param} IS NULL"),
+    }
+}
+
 pub(crate) struct RoomRow {
     pub id: String,
     pub last_event_id: i64,

@@ -8,7 +8,7 @@ use sqlx::postgres::{PgPool, PgRow};
 
 use super::notify;
 use crate::chat::domain::RoomId;
-use crate::chat::store::rows::{MessageRow, RoomRow, room_kind, sender_columns};
+use crate::chat::store::rows::{MessageRow, RoomRow, room_kind, same_sender, sender_columns};
 use crate::chat::store::{
     Appended, ChangeNotice, Conflict, EventId, HistoryQuery, Message, NewMessage, Room, StoreResult,
 };
@@ -63,8 +63,9 @@ pub(super) async fn append(pool: &PgPool, message: &NewMessage) -> StoreResult<A
     .try_get("last_event_id")?;
     if let Some(client_msg_id) = &message.client_msg_id {
         // Checked under the room's lock: a concurrent resend waits here and then finds the first one.
+        let same_sender = same_sender(sender_id, "$2");
         let existing = sqlx::query(sql!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = $1 AND sender_id = $2 AND client_msg_id = $3"
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = $1 AND {same_sender} AND client_msg_id = $3"
         ))
         .bind(&room)
         .bind(sender_id)

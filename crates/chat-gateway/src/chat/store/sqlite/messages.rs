@@ -8,7 +8,7 @@ use sqlx::sqlite::{SqlitePool, SqliteRow};
 
 use super::SqliteStore;
 use crate::chat::domain::RoomId;
-use crate::chat::store::rows::{MessageRow, RoomRow, room_kind, sender_columns};
+use crate::chat::store::rows::{MessageRow, RoomRow, room_kind, same_sender, sender_columns};
 use crate::chat::store::{
     Appended, ChangeNotice, Conflict, EventId, HistoryQuery, Message, NewMessage, Room, StoreError, StoreResult,
 };
@@ -51,8 +51,9 @@ pub(super) async fn append(store: &SqliteStore, message: &NewMessage) -> StoreRe
     let (kind, sender_id, sender_name) = sender_columns(&message.sender);
     let mut tx = store.begin_write().await?;
     if let Some(client_msg_id) = &message.client_msg_id {
+        let same_sender = same_sender(sender_id, "?2");
         let existing = sqlx::query(sql!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = ?1 AND sender_id = ?2 AND client_msg_id = ?3"
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = ?1 AND {same_sender} AND client_msg_id = ?3"
         ))
         .bind(&room)
         .bind(sender_id)
