@@ -16,7 +16,7 @@ use devopstrack_platform::config::env_var;
 use devopstrack_platform::net::bind;
 use devopstrack_proto::auth::v1 as auth_pb;
 
-use crate::chat::app::{ChatApp, Platform, SWEEP_EVERY, run_sweeper};
+use crate::chat::app::{ChatApp, Platform, SWEEP_EVERY, run_notifier, run_sweeper};
 use crate::config::Settings;
 use crate::state::AppState;
 
@@ -93,11 +93,15 @@ impl Application {
             shutdown: admin_shutdown.clone(),
         };
         let admin = tokio::spawn(admin::serve(self.admin_listener, admin_state));
-        // The sweeper expires undecided actions; it stops with the server and is awaited before returning.
-        let sweeper = self.state.chat.clone().map(|chat| {
-            let live = tokio::spawn(chat.live().clone().run(admin_shutdown.clone()));
-            let sweeper = tokio::spawn(run_sweeper(chat, SWEEP_EVERY, admin_shutdown.clone()));
-            (live, sweeper)
+        // The chat's fan-out, its sweeper (expiring undecided actions) and its notifier (the bot's notices of runs)
+        // stop with the server and are awaited before returning.
+        let chat_tasks = self.state.chat.clone().map(|chat| {
+            let tokens = self.state.service_tokens.clone();
+            [
+                tokio::spawn(chat.live().clone().run(admin_shutdown.clone())),
+                tokio::spawn(run_sweeper(chat.clone(), SWEEP_EVERY, admin_shutdown.clone())),
+                tokio::spawn(run_notifier(chat, tokens, admin_shutdown.clone())),
+            ]
         });
         let state = web::Data::new(self.state);
         let addr = self.listener.local_addr()?;
@@ -121,9 +125,8 @@ impl Application {
         tracing::info!(%addr, "gateway listening");
         let served = server.await;
         admin_shutdown.cancel();
-        if let Some((live, sweeper)) = sweeper {
-            live.await?;
-            sweeper.await?;
+        for task in chat_tasks.into_iter().flatten() {
+            task.await?;
         }
         admin.await??;
         Ok(served?)

@@ -2,6 +2,7 @@
 //! project [`PROJECT`]; [`spawn_stack`] for the same with some settings changed, answering the services' addresses.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::EncodePrivateKey;
@@ -13,8 +14,8 @@ use devopstrack_auth::app::NewUser;
 use devopstrack_platform::auth::Role;
 
 use super::{
-    ADMIN_EMAIL, AUDIENCE, AuthSettings, GatewaySettings, ISSUER, PASSWORD, TestApp, gateway_settings, peers_at,
-    spawn_gateway,
+    ADMIN_EMAIL, AUDIENCE, AuthSettings, GatewaySettings, ISSUER, Keep, PASSWORD, TestApp, TestGateway,
+    gateway_settings, peers_at, spawn_gateway,
 };
 
 /// The client-credentials secret of [`spawn_app_with_tasks`]'s services (the gateway's too).
@@ -31,6 +32,7 @@ pub struct Backends {
     pub auth_url: String,
     pub projects_url: String,
     pub tasks_url: String,
+    pub metrics_url: String,
 }
 
 /// Like [`spawn_app`], with the real projects and tasks services (SQLite, four in-process workers) behind the gateway
@@ -39,8 +41,30 @@ pub async fn spawn_app_with_tasks() -> TestApp {
     spawn_stack().await.0
 }
 
+/// The services behind the gateway (auth, projects, metrics, tasks), running until this is dropped.
+pub struct Backing {
+    pub backends: Backends,
+    signing_key: SigningKey,
+    shutdown: CancellationToken,
+    dir: tempfile::TempDir,
+}
+
 /// [`spawn_app_with_tasks`], and the services' addresses.
 pub async fn spawn_stack() -> (TestApp, Backends) {
+    let backing = start_backends().await;
+    let settings = GatewaySettings {
+        chat_database_url: Some(format!("sqlite://{}/chat.db", backing.dir.path().display())),
+        ..backing.gateway_settings()
+    };
+    let gateway = spawn_gateway(settings).await;
+    let backends = backing.backends.clone();
+    let app = backing.into_app(gateway).await;
+    app.create_test_project().await;
+    (app, backends)
+}
+
+/// Auth (with the admin), projects, metrics and tasks on SQLite in a temp dir, with four in-process workers.
+pub async fn start_backends() -> Backing {
     devopstrack_testkit::init_test_logging();
     let dir = tempfile::tempdir().expect("create a temp dir for the SQLite stores");
     let any = SocketAddr::from(([127, 0, 0, 1], 0));
@@ -132,52 +156,88 @@ pub async fn spawn_stack() -> (TestApp, Backends) {
     let tasks_url = format!("http://127.0.0.1:{}", tasks.grpc_port());
     tokio::spawn(tasks.run_until_stopped(shutdown.clone()));
 
-    let backends = Backends {
-        auth_url: auth_url.clone(),
-        projects_url: projects_url.clone(),
-        tasks_url: tasks_url.clone(),
-    };
-    let defaults = gateway_settings();
-    let gateway = spawn_gateway(GatewaySettings {
-        peers: peers_at(&auth_url),
-        projects_url,
-        tasks_url,
-        metrics_url,
-        client_secret: Some(SecretString::from(SERVICE_SECRET)),
-        chat_database_url: Some(format!("sqlite://{}/chat.db", dir.path().display())),
-        ..defaults
-    })
-    .await;
-    let jwks: Value = gateway
-        .http
-        .get(gateway.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .expect("GET the JWKS")
-        .json()
-        .await
-        .expect("a JSON JWKS");
-    let jwk = &jwks["keys"][0];
-    let app = TestApp {
-        base_url: gateway.base_url.clone(),
-        admin_url: gateway.admin_url.clone(),
-        http: gateway.http.clone(),
-        admin_email: ADMIN_EMAIL.into(),
-        admin_password: PASSWORD.into(),
+    Backing {
+        backends: Backends {
+            auth_url,
+            projects_url,
+            tasks_url,
+            metrics_url,
+        },
         signing_key,
-        kid: jwk["kid"].as_str().expect("the JWK has a kid").to_owned(),
-        jwk_x: jwk["x"].as_str().expect("the JWK has x").to_owned(),
-        _gateway: gateway,
-        _auth_shutdown: shutdown.drop_guard(),
-        _dir: dir,
-    };
-    let admin = app.admin_token().await;
-    let project = json!({
-        "slug": PROJECT, "name": "API",
-        "environments": [{"name": "staging", "tier": "staging"},
-                         {"name": "production", "tier": "production", "protected": true}],
-    });
-    let created = app.post_json("/api/v1/projects", Some(&admin), &project).await;
-    assert_eq!(created.status().as_u16(), 201, "create the test project");
-    (app, backends)
+        shutdown,
+        dir,
+    }
+}
+
+impl Backing {
+    /// The settings of a gateway in front of these services (its chat database still to be chosen).
+    pub fn gateway_settings(&self) -> GatewaySettings {
+        GatewaySettings {
+            peers: peers_at(&self.backends.auth_url),
+            projects_url: self.backends.projects_url.clone(),
+            tasks_url: self.backends.tasks_url.clone(),
+            metrics_url: self.backends.metrics_url.clone(),
+            client_secret: Some(SecretString::from(SERVICE_SECRET)),
+            ..gateway_settings()
+        }
+    }
+
+    /// The test app driving `gateway`; the services stop when it (and every app [`TestApp::beside`] it) is dropped.
+    pub async fn into_app(self, gateway: TestGateway) -> TestApp {
+        let jwks: Value = gateway
+            .http
+            .get(gateway.url("/.well-known/jwks.json"))
+            .send()
+            .await
+            .expect("GET the JWKS")
+            .json()
+            .await
+            .expect("a JSON JWKS");
+        let jwk = &jwks["keys"][0];
+        TestApp {
+            base_url: gateway.base_url.clone(),
+            admin_url: gateway.admin_url.clone(),
+            http: gateway.http.clone(),
+            admin_email: ADMIN_EMAIL.into(),
+            admin_password: PASSWORD.into(),
+            signing_key: self.signing_key,
+            kid: jwk["kid"].as_str().expect("the JWK has a kid").to_owned(),
+            jwk_x: jwk["x"].as_str().expect("the JWK has x").to_owned(),
+            _gateway: gateway,
+            _keep: Arc::new(Keep {
+                _shutdown: self.shutdown.drop_guard(),
+                _dir: self.dir,
+            }),
+        }
+    }
+}
+
+impl TestApp {
+    /// Another gateway in front of the same services: its own address and cookie jar, the same users and keys.
+    pub fn beside(&self, gateway: TestGateway) -> TestApp {
+        TestApp {
+            base_url: gateway.base_url.clone(),
+            admin_url: gateway.admin_url.clone(),
+            http: gateway.http.clone(),
+            admin_email: self.admin_email.clone(),
+            admin_password: self.admin_password.clone(),
+            signing_key: self.signing_key.clone(),
+            kid: self.kid.clone(),
+            jwk_x: self.jwk_x.clone(),
+            _gateway: gateway,
+            _keep: self._keep.clone(),
+        }
+    }
+
+    /// The admin's project [`PROJECT`], with environments `staging` and (protected) `production`.
+    pub async fn create_test_project(&self) {
+        let admin = self.admin_token().await;
+        let project = json!({
+            "slug": PROJECT, "name": "API",
+            "environments": [{"name": "staging", "tier": "staging"},
+                             {"name": "production", "tier": "production", "protected": true}],
+        });
+        let created = self.post_json("/api/v1/projects", Some(&admin), &project).await;
+        assert_eq!(created.status().as_u16(), 201, "create the test project");
+    }
 }
