@@ -18,6 +18,7 @@ use devopstrack_proto::auth::v1 as auth_pb;
 
 use crate::chat::app::{ChatApp, Platform, SWEEP_EVERY, run_notifier, run_sweeper};
 use crate::config::Settings;
+use crate::middleware::audit::{AuditLog, AuditWriter};
 use crate::state::AppState;
 
 pub struct Application {
@@ -25,6 +26,8 @@ pub struct Application {
     admin_listener: tokio::net::TcpListener,
     state: AppState,
     workers: usize,
+    /// Commits the audit records of mutating requests (with a chat database).
+    audit_writer: Option<AuditWriter>,
 }
 
 /// Connects the chat's store when one is configured and builds the chat on the state's clients.
@@ -60,6 +63,11 @@ impl Application {
         let admin_listener = bind(settings.admin_addr, &env_var("gateway", "admin_addr")).await?;
         let mut state = AppState::new(settings)?;
         state.chat = connect_chat(settings, &state).await?;
+        let audit_writer = state.chat.as_ref().map(|chat| {
+            let (log, writer) = AuditLog::new(chat.store().clone(), &state.metrics);
+            state.audit = Some(log);
+            writer
+        });
         // Fetch the keys now when auth is already up; otherwise the first request will (start-up order is free).
         if let Err(error) = state.verifier.refresh(true).await {
             tracing::warn!(%error, "auth not reachable yet; keys will be fetched on first use");
@@ -72,6 +80,7 @@ impl Application {
             admin_listener,
             state,
             workers,
+            audit_writer,
         })
     }
 
@@ -103,6 +112,9 @@ impl Application {
                 tokio::spawn(run_notifier(chat, tokens, admin_shutdown.clone())),
             ]
         });
+        // Stopped after the server: by then every answered request's record is queued, and it commits them all.
+        let audit_stop = CancellationToken::new();
+        let audit_writer = self.audit_writer.map(|writer| writer.spawn(audit_stop.clone()));
         let state = web::Data::new(self.state);
         let addr = self.listener.local_addr()?;
         let server = HttpServer::new(move || {
@@ -125,7 +137,8 @@ impl Application {
         tracing::info!(%addr, "gateway listening");
         let served = server.await;
         admin_shutdown.cancel();
-        for task in chat_tasks.into_iter().flatten() {
+        audit_stop.cancel();
+        for task in chat_tasks.into_iter().flatten().chain(audit_writer) {
             task.await?;
         }
         admin.await??;
