@@ -2,14 +2,13 @@ use prost_types::Timestamp;
 
 use super::*;
 
-const PROD: EnvironmentFacts = EnvironmentFacts {
-    production_tier: true,
-    protected: true,
-};
-const STAGING: EnvironmentFacts = EnvironmentFacts {
-    production_tier: false,
-    protected: false,
-};
+/// A protected production environment, or an unprotected staging one.
+fn environment(production: bool) -> EnvironmentFacts {
+    EnvironmentFacts {
+        production_tier: production,
+        protected: production,
+    }
+}
 
 fn job(name: &str, status: pb::JobStatus, reason: &str) -> pb::Job {
     pb::Job {
@@ -132,14 +131,14 @@ fn a_failed_run_offers_its_retry_to_operators_and_admins() {
 #[test]
 fn deploys_say_where_and_what_and_approvals_offer_the_card_to_who_may_decide() {
     let done = noticed(&updated(run(pb::PipelineStatus::Succeeded, "staging", vec![]))).unwrap();
-    let (text, payload) = done.render(Some(STAGING));
+    let (text, payload) = done.render(Some(environment(false)));
     assert_eq!(text, "api 2.5.0 is deployed to staging (api#42).");
     assert_eq!(payload["offer"], Value::Null);
     assert_eq!(payload["run"]["environment"], "staging");
 
     let failed = job("rollout", pb::JobStatus::TimedOut, "");
     let broken = noticed(&updated(run(pb::PipelineStatus::Failed, "production", vec![failed]))).unwrap();
-    let (text, payload) = broken.render(Some(PROD));
+    let (text, payload) = broken.render(Some(environment(true)));
     assert!(
         text.starts_with("Deploying api 2.5.0 to production failed (api#42): build/rollout."),
         "{text}"
@@ -153,7 +152,7 @@ fn deploys_say_where_and_what_and_approvals_offer_the_card_to_who_may_decide() {
         vec![gated],
     )))
     .unwrap();
-    let (text, payload) = waiting.render(Some(PROD));
+    let (text, payload) = waiting.render(Some(environment(true)));
     assert!(
         text.contains("waits for an approval to deploy 2.5.0 to production (rollout)"),
         "{text}"
@@ -161,7 +160,7 @@ fn deploys_say_where_and_what_and_approvals_offer_the_card_to_who_may_decide() {
     assert!(text.contains("not by ops-1"), "{text}");
     assert_eq!(payload["offer"]["roles"], json!(["admin"]));
     assert_eq!(payload["offer"]["risk"], "critical");
-    let (_, staging) = waiting.render(Some(STAGING));
+    let (_, staging) = waiting.render(Some(environment(false)));
     assert_eq!(staging["offer"]["roles"], json!(["operator", "admin"]));
     let (_, unknown) = waiting.render(None);
     assert_eq!(
