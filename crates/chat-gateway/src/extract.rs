@@ -32,6 +32,7 @@ impl FromRequest for Caller {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let header = req.headers().get(actix_web::http::header::AUTHORIZATION).cloned();
+        let req = req.clone();
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("AppState missing")))?;
             let header = header.ok_or_else(|| ApiError::Unauthenticated("missing bearer token".into()))?;
@@ -41,6 +42,8 @@ impl FromRequest for Caller {
             let token = bearer(value)
                 .ok_or_else(|| ApiError::Unauthenticated("expected Authorization: Bearer <token>".into()))?;
             let principal = state.verifier.verify(token).await?;
+            // Who it was, for the request's audit record (crate::middleware::audit).
+            req.extensions_mut().insert(principal.clone());
             Ok(Caller {
                 principal,
                 token: Arc::from(token),

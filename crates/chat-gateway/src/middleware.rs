@@ -1,5 +1,8 @@
 //! One middleware for every response: a request id (accepted from `X-Request-Id` when sane, otherwise generated),
-//! security headers (HSTS when served over HTTPS), request metrics by route template, and an access-log span.
+//! security headers (HSTS when served over HTTPS), request metrics by route template, an access-log span, and the
+//! audit record of every mutating request ([`audit`]).
+
+pub mod audit;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -56,6 +59,10 @@ pub async fn observe(
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let _in_flight = state.as_ref().map(|s| s.http_metrics.start());
     let https = state.as_ref().is_some_and(|s| served_over_https(&req, s));
+    let audit = state
+        .as_ref()
+        .and_then(|s| s.audit.clone())
+        .filter(|_| audit::is_mutating(req.method()));
 
     let span = tracing::info_span!(
         "http.request",
@@ -81,6 +88,10 @@ pub async fn observe(
             tracing::debug!(status, elapsed_ms = elapsed.as_millis() as u64, "request");
         }
     });
+
+    if let Some(audit) = audit {
+        audit.record(audit::http_record(&response, &route, &id)).await;
+    }
 
     let headers = response.headers_mut();
     let mut set = |name: &'static str, value: &str| {

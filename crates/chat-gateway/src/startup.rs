@@ -16,8 +16,9 @@ use devopstrack_platform::config::env_var;
 use devopstrack_platform::net::bind;
 use devopstrack_proto::auth::v1 as auth_pb;
 
-use crate::chat::app::{ChatApp, Platform, SWEEP_EVERY, run_sweeper};
+use crate::chat::app::{ChatApp, Platform, SWEEP_EVERY, run_notifier, run_sweeper};
 use crate::config::Settings;
+use crate::middleware::audit::{AuditLog, AuditWriter};
 use crate::state::AppState;
 
 pub struct Application {
@@ -25,6 +26,8 @@ pub struct Application {
     admin_listener: tokio::net::TcpListener,
     state: AppState,
     workers: usize,
+    /// Commits the audit records of mutating requests (with a chat database).
+    audit_writer: Option<AuditWriter>,
 }
 
 /// Connects the chat's store when one is configured and builds the chat on the state's clients.
@@ -64,6 +67,11 @@ impl Application {
         let admin_listener = bind(settings.admin_addr, &env_var("gateway", "admin_addr")).await?;
         let mut state = AppState::new(settings)?;
         state.chat = connect_chat(settings, &state).await?;
+        let audit_writer = state.chat.as_ref().map(|chat| {
+            let (log, writer) = AuditLog::new(chat.store().clone(), &state.metrics);
+            state.audit = Some(log);
+            writer
+        });
         // Fetch the keys now when auth is already up; otherwise the first request will (start-up order is free).
         if let Err(error) = state.verifier.refresh(true).await {
             tracing::warn!(%error, "auth not reachable yet; keys will be fetched on first use");
@@ -76,6 +84,7 @@ impl Application {
             admin_listener,
             state,
             workers,
+            audit_writer,
         })
     }
 
@@ -97,12 +106,19 @@ impl Application {
             shutdown: admin_shutdown.clone(),
         };
         let admin = tokio::spawn(admin::serve(self.admin_listener, admin_state));
-        // The sweeper expires undecided actions; it stops with the server and is awaited before returning.
-        let sweeper = self.state.chat.clone().map(|chat| {
-            let live = tokio::spawn(chat.live().clone().run(admin_shutdown.clone()));
-            let sweeper = tokio::spawn(run_sweeper(chat, SWEEP_EVERY, admin_shutdown.clone()));
-            (live, sweeper)
+        // The chat's fan-out, its sweeper (expiring undecided actions) and its notifier (the bot's notices of runs)
+        // stop with the server and are awaited before returning.
+        let chat_tasks = self.state.chat.clone().map(|chat| {
+            let tokens = self.state.service_tokens.clone();
+            [
+                tokio::spawn(chat.live().clone().run(admin_shutdown.clone())),
+                tokio::spawn(run_sweeper(chat.clone(), SWEEP_EVERY, admin_shutdown.clone())),
+                tokio::spawn(run_notifier(chat, tokens, admin_shutdown.clone())),
+            ]
         });
+        // Stopped after the server: by then every answered request's record is queued, and it commits them all.
+        let audit_stop = CancellationToken::new();
+        let audit_writer = self.audit_writer.map(|writer| writer.spawn(audit_stop.clone()));
         let state = web::Data::new(self.state);
         let addr = self.listener.local_addr()?;
         let server = HttpServer::new(move || {
@@ -125,9 +141,9 @@ impl Application {
         tracing::info!(%addr, "gateway listening");
         let served = server.await;
         admin_shutdown.cancel();
-        if let Some((live, sweeper)) = sweeper {
-            live.await?;
-            sweeper.await?;
+        audit_stop.cancel();
+        for task in chat_tasks.into_iter().flatten().chain(audit_writer) {
+            task.await?;
         }
         admin.await??;
         Ok(served?)

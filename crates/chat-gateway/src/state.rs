@@ -47,6 +47,8 @@ pub struct AppState {
     pub dashboard: Arc<crate::routes::dashboard::dist::Dashboard>,
     /// The chat (rooms, messages, actions, audit trail); `None` when no chat database is configured.
     pub chat: Option<Arc<crate::chat::app::ChatApp>>,
+    /// The audit trail's queue for mutating requests; `None` without a chat database.
+    pub audit: Option<crate::middleware::audit::AuditLog>,
     /// Health checks of every upstream, for `/readyz`.
     pub upstreams: Arc<crate::routes::health::readiness::Upstreams>,
 }
@@ -86,6 +88,7 @@ impl AppState {
             upstreams: Arc::new(crate::routes::health::readiness::Upstreams::new(settings)?),
             webhook_intake,
             chat: None,
+            audit: None,
             auth,
             projects,
             tasks,

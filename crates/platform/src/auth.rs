@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::role::{Role, UnknownRole};
 pub use clients::{
     GATEWAY, GITHUB_WEBHOOK_CLIENTS, LOGIN_FORWARDERS, RECORD_DEPLOYMENT_CLIENTS, RECORD_METRICS_CLIENTS, TASKS,
-    require_client,
+    WATCH_EVENTS_CLIENTS, require_client,
 };
 
 /// The JWKS is fetched again for an unknown `kid` at most this often.

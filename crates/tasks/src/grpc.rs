@@ -10,7 +10,7 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use devopstrack_platform::auth::{JwtVerifier, Principal, Role, bearer};
+use devopstrack_platform::auth::{JwtVerifier, Principal, Role, WATCH_EVENTS_CLIENTS, bearer, require_client};
 use devopstrack_proto::tasks::v1 as pb;
 use devopstrack_proto::tasks::v1::task_service_server::TaskService;
 
@@ -289,7 +289,10 @@ impl TaskService for TasksGrpc {
 
     async fn watch_events(&self, request: Request<pb::WatchEventsRequest>) -> Answer<Self::WatchEventsStream> {
         let principal = self.principal(&request).await?;
-        if principal.role == Role::Service || !principal.role.at_least(Role::Viewer) {
+        // A service watches only when it is the gateway's chat notifier; a person by their role.
+        if principal.role == Role::Service {
+            require_client(&principal, WATCH_EVENTS_CLIENTS, "WatchEvents")?;
+        } else if !principal.role.at_least(Role::Viewer) {
             return Err(Error::PermissionDenied("watching events needs the viewer role".into()).into());
         }
         let r = request.into_inner();

@@ -4,7 +4,7 @@
 //! for it in the body with `"returnRefreshToken": true` and send it back as `{"refreshToken": …}`.
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -64,6 +64,9 @@ async fn login(
     id: RequestId,
     Json(body): Json<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
+    if let Some(attempted) = crate::middleware::audit::AttemptedLogin::of(&body.email) {
+        req.extensions_mut().insert(attempted);
+    }
     let client = client_ip(&req, &state.proxies);
     if let Some(ip) = client {
         state.login_limiter.check(ip).map_err(|wait| ApiError::RateLimited {

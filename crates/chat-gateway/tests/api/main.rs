@@ -1,6 +1,7 @@
 //! The gateway's single integration-test binary: the real auth service behind the real edge, driven over HTTP.
 
 mod admin_port;
+mod audit;
 mod auth_flow;
 mod bad_input;
 mod chat;

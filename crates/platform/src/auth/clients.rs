@@ -19,6 +19,9 @@ pub const RECORD_DEPLOYMENT_CLIENTS: &[&str] = &[TASKS];
 pub const RECORD_METRICS_CLIENTS: &[&str] = &[TASKS];
 /// projects `VerifyGithubWebhook`: tasks' webhook intake only.
 pub const GITHUB_WEBHOOK_CLIENTS: &[&str] = &[TASKS];
+/// tasks `WatchEvents` for every project: the gateway's chat notifier (the bot's notices of failed runs, finished
+/// deploys and waiting approvals). Users watch by their role.
+pub const WATCH_EVENTS_CLIENTS: &[&str] = &[GATEWAY];
 /// Who auth believes about a login's client address (`LoginRequest.client_address`): the edge that saw it.
 pub const LOGIN_FORWARDERS: &[&str] = &[GATEWAY];
 
@@ -71,6 +74,8 @@ mod tests {
         assert!(require_client(&stranger, RECORD_METRICS_CLIENTS, "RecordJobRun").is_err());
         assert!(require_client(&nameless, RECORD_METRICS_CLIENTS, "RecordJobRun").is_err());
         assert!(require_client(&viewer, GITHUB_WEBHOOK_CLIENTS, "VerifyGithubWebhook").is_ok());
+        assert!(require_client(&gateway, WATCH_EVENTS_CLIENTS, "WatchEvents").is_ok());
+        assert!(require_client(&tasks, WATCH_EVENTS_CLIENTS, "WatchEvents").is_err());
         assert_eq!(tasks.service_client(), Some("tasks"));
         assert_eq!(viewer.service_client(), None);
         assert_eq!(

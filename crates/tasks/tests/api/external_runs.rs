@@ -72,11 +72,16 @@ impl TestApp {
 
     /// A `service` token, as the gateway's webhook intake holds one (auth's client-credentials grant).
     pub(super) async fn service_token(&self) -> String {
+        self.service_token_of("gateway").await
+    }
+
+    /// A `service` token of the service client `client_id`.
+    pub(super) async fn service_token_of(&self, client_id: &str) -> String {
         AuthServiceClient::connect(self.auth_url.clone())
             .await
             .expect("connect to auth")
             .issue_service_token(auth_pb::IssueServiceTokenRequest {
-                client_id: "gateway".into(),
+                client_id: client_id.into(),
                 client_secret: SERVICE_SECRET.into(),
             })
             .await
@@ -311,4 +316,37 @@ async fn watchers_see_tracked_runs_live() {
     let queued_run = format!("run={}", i32::from(pb::PipelineStatus::Queued));
     assert_eq!(seen[0], (pb::EventType::PipelineUpdated, queued_run), "{seen:?}");
     assert!(seen.contains(&(pb::EventType::JobUpdated, failed_job)), "{seen:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_s_service_token_watches_every_project_and_no_other_service_s_does() {
+    let app = spawn_app(Options::default()).await.expect("sqlite needs no server");
+    let watch_as = |token: String| {
+        let mut client = app.client.clone();
+        async move {
+            client
+                .watch_events(with_token(pb::WatchEventsRequest::default(), &token))
+                .await
+        }
+    };
+    let refused = watch_as(app.service_token_of("tasks").await)
+        .await
+        .expect_err("the tasks client does not watch");
+    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+    assert!(refused.message().contains("WatchEvents"), "{refused:?}");
+
+    let mut events = watch_as(app.service_token().await)
+        .await
+        .expect("the gateway's notifier watches")
+        .into_inner();
+    let created = app
+        .track(&app.admin, delivery(pb::PipelineStatus::Queued, vec![]))
+        .await
+        .expect("track");
+    let first = tokio::time::timeout(Duration::from_secs(10), events.next())
+        .await
+        .expect("an event within 10 s")
+        .expect("the stream is open")
+        .expect("an event");
+    assert_eq!(first.pipeline.expect("the pipeline").id, created.id);
 }

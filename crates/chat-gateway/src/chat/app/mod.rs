@@ -11,6 +11,7 @@ mod execute;
 mod limiter;
 pub mod live;
 pub mod metrics;
+pub mod notify;
 pub mod permissions;
 mod platform;
 mod recovery;
@@ -37,6 +38,7 @@ use crate::chat::store::{
 pub use answers::{Answer, LOG_TAIL_LINES};
 pub use errors::ChatError;
 pub use limiter::{COMMANDS_PER_MINUTE, CommandLimiter};
+pub use notify::run_notifier;
 pub use platform::{CallAs, Platform};
 pub use recovery::STUCK_AFTER;
 pub use sweeper::{SWEEP_EVERY, run_sweeper};

@@ -326,7 +326,7 @@ impl Platform {
     }
 }
 
-fn environment_info(environment: &projects_pb::Environment) -> EnvironmentInfo {
+pub(crate) fn environment_info(environment: &projects_pb::Environment) -> EnvironmentInfo {
     EnvironmentInfo {
         name: environment.name.clone(),
         tier: match projects_pb::Tier::try_from(environment.tier) {

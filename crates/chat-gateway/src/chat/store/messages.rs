@@ -114,6 +114,13 @@ impl NewMessage {
         }
     }
 
+    /// The bot's notice of one platform event: `key` (one per event, in the `clientMsgId` field) makes posting it
+    /// again, from another replica or after a restart, answer the stored notice (`created: false`).
+    pub fn keyed(mut self, key: ClientMsgId) -> Self {
+        self.client_msg_id = Some(key);
+        self
+    }
+
     /// Attaches structured data (at most [`MAX_PAYLOAD_BYTES`] of JSON).
     pub fn with_payload(mut self, payload: &serde_json::Value) -> StoreResult<Self> {
         let json = serde_json::to_string(payload).map_err(|e| StoreError::invalid("payload", e))?;

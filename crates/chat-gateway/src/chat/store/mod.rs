@@ -203,10 +203,18 @@ pub trait ChatStore: Send + Sync + 'static {
     // ---- audit trail
     /// Appends a record at the end of the chain.
     async fn append_audit(&self, record: &NewAuditRecord) -> StoreResult<AuditRecord>;
+    /// Appends `records`, in order, at the end of the chain in one transaction: all of them or none.
+    async fn append_audit_batch(&self, records: &[NewAuditRecord]) -> StoreResult<()>;
     /// A page of records matching `query`, newest first.
     async fn audit_page(&self, query: &AuditQuery) -> StoreResult<AuditPage>;
     /// Walks the chain from the first record and says whether it is intact, and if not where it first breaks.
     async fn verify_audit_chain(&self) -> StoreResult<ChainReport>;
+
+    // ---- followers of other services' event streams (the bot's notices)
+    /// The last event the follower `name` handled, if it saved one.
+    async fn feed_cursor(&self, name: &str) -> StoreResult<Option<String>>;
+    /// Saves the follower `name`'s position (the last event it handled) at `at`.
+    async fn save_feed_cursor(&self, name: &str, position: &str, at: DateTime<Utc>) -> StoreResult<()>;
 
     // ---- change feed
     /// Notices of every message and action change committed from now on, on this replica or another.

@@ -51,9 +51,14 @@ pub(crate) fn message_texts(message: &NewMessage) -> [Option<&str>; 6] {
     ]
 }
 
-/// A stored message with the same sender and `clientMsgId` in the room: `$1` room, `$2` sender, `$3` client id.
-pub(crate) fn select_resend() -> AssertSqlSafe<String> {
-    sql!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = $1 AND sender_id = $2 AND client_msg_id = $3")
+/// A stored message with the same sender and `clientMsgId` in the room: `$1` room, `$2` sender id, `$3` client id.
+/// A person's resend is found among their own messages; the bot's keyed notices (no sender id) among the bot's.
+pub(crate) fn select_resend(sender_id: Option<&str>) -> AssertSqlSafe<String> {
+    let same_sender = match sender_id {
+        Some(_) => "sender_id = $2",
+        None => "sender_id IS NULL AND $2 IS NULL",
+    };
+    sql!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = $1 AND {same_sender} AND client_msg_id = $3")
 }
 
 /// `$1` room, `$2` event id.

@@ -6,6 +6,7 @@ mod actions;
 mod fake_llm;
 mod llm;
 mod messages;
+pub(crate) mod notices;
 mod recovery;
 
 use serde_json::{Value, json};
@@ -14,11 +15,11 @@ use crate::helpers::TestApp;
 
 impl TestApp {
     /// Posts `text` to `room` as `token` with a fresh clientMsgId; the status and the answer.
-    async fn say(&self, token: &str, room: &str, text: &str) -> (u16, Value) {
+    pub(crate) async fn say(&self, token: &str, room: &str, text: &str) -> (u16, Value) {
         self.say_as(token, room, &uuid::Uuid::new_v4().to_string(), text).await
     }
 
-    async fn say_as(&self, token: &str, room: &str, client_msg_id: &str, text: &str) -> (u16, Value) {
+    pub(crate) async fn say_as(&self, token: &str, room: &str, client_msg_id: &str, text: &str) -> (u16, Value) {
         let response = self
             .post_json(
                 &format!("/api/v1/chat/rooms/{room}/messages"),
@@ -30,7 +31,7 @@ impl TestApp {
         (status, response.json().await.expect("a JSON answer"))
     }
 
-    async fn decide(&self, token: &str, action_id: &str, decision: &str) -> (u16, Value) {
+    pub(crate) async fn decide(&self, token: &str, action_id: &str, decision: &str) -> (u16, Value) {
         let response = self
             .post_json(
                 &format!("/api/v1/chat/actions/{action_id}/decisions"),

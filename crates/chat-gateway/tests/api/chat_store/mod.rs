@@ -34,6 +34,7 @@ mod actions;
 mod audit;
 mod feed;
 mod messages;
+mod notices;
 mod recovery;
 
 /// A URL for a new SQLite database in a temp dir that lives as long as the returned guard.

@@ -4,16 +4,19 @@
 //! metrics and tasks too) in `services`, pipeline helpers in `pipelines`.
 
 mod pipelines;
+mod process;
 mod requests;
 mod services;
 mod tokens;
 
 pub use pipelines::{pipeline_jobs, three_stage_pipeline};
+pub use process::spawn_gateway_process;
 pub use requests::{assert_error, assert_no_failures, cookie_value, error_parts, refresh_set_cookie};
-pub use services::{PROJECT, SERVICE_SECRET, spawn_app_with_tasks, spawn_stack, spawn_stack_with};
+pub use services::{PROJECT, SERVICE_SECRET, spawn_app_with_tasks, spawn_stack, spawn_stack_with, start_backends};
 pub use tokens::{sign_eddsa, unix_now, valid_claims};
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -64,7 +67,12 @@ pub struct TestApp {
     /// The public key as published (`x` of the JWK).
     pub jwk_x: String,
     _gateway: TestGateway,
-    _auth_shutdown: DropGuard,
+    _keep: Arc<Keep>,
+}
+
+/// What the services behind a [`TestApp`] need to keep running: shared by every app in front of them.
+pub struct Keep {
+    _shutdown: DropGuard,
     _dir: TempDir,
 }
 
@@ -73,7 +81,13 @@ pub struct TestGateway {
     pub base_url: String,
     pub admin_url: String,
     pub http: reqwest::Client,
-    _shutdown: DropGuard,
+    _running: Running,
+}
+
+/// How a [`TestGateway`] runs: in this process (stopped through its token) or as a child process (killed).
+enum Running {
+    InProcess { _stop: DropGuard },
+    Process { _child: tokio::process::Child },
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -124,8 +138,10 @@ impl TestApp {
             kid: jwk["kid"].as_str().expect("the JWK has a kid").to_owned(),
             jwk_x,
             _gateway: gateway,
-            _auth_shutdown: shutdown.drop_guard(),
-            _dir: dir,
+            _keep: Arc::new(Keep {
+                _shutdown: shutdown.drop_guard(),
+                _dir: dir,
+            }),
         }
     }
 }
@@ -200,6 +216,8 @@ pub async fn spawn_gateway(settings: GatewaySettings) -> TestGateway {
         base_url,
         admin_url,
         http,
-        _shutdown: shutdown.drop_guard(),
+        _running: Running::InProcess {
+            _stop: shutdown.drop_guard(),
+        },
     }
 }

@@ -9,7 +9,8 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    AuthSettings, GatewaySettings, TestApp, auth_settings, gateway_settings, peers_at, spawn_gateway, start_auth,
+    AuthSettings, GatewaySettings, TestApp, TestGateway, auth_settings, gateway_settings, peers_at, spawn_gateway,
+    start_auth,
 };
 
 /// The client-credentials secret of [`spawn_app_with_tasks`]'s services (the gateway's too).
@@ -26,12 +27,21 @@ pub struct Backends {
     pub auth_url: String,
     pub projects_url: String,
     pub tasks_url: String,
+    pub metrics_url: String,
 }
 
 /// Like [`spawn_app`], with the real projects and tasks services (SQLite, four in-process workers) behind the gateway
 /// too, all stopped when the [`TestApp`] is dropped, and the admin's project [`PROJECT`].
 pub async fn spawn_app_with_tasks() -> TestApp {
     spawn_stack().await.0
+}
+
+/// The services behind the gateway (auth, projects, metrics, tasks), running until this is dropped.
+pub struct Backing {
+    pub backends: Backends,
+    signing_key: SigningKey,
+    shutdown: CancellationToken,
+    dir: tempfile::TempDir,
 }
 
 /// [`spawn_app_with_tasks`], and the services' addresses.
@@ -41,6 +51,21 @@ pub async fn spawn_stack() -> (TestApp, Backends) {
 
 /// [`spawn_stack`] after `configure` adjusted the gateway's settings.
 pub async fn spawn_stack_with(configure: impl FnOnce(&mut GatewaySettings)) -> (TestApp, Backends) {
+    let backing = start_backends().await;
+    let mut settings = GatewaySettings {
+        chat_database_url: Some(format!("sqlite://{}/chat.db", backing.dir.path().display())),
+        ..backing.gateway_settings()
+    };
+    configure(&mut settings);
+    let gateway = spawn_gateway(settings).await;
+    let backends = backing.backends.clone();
+    let app = backing.into_app(gateway).await;
+    app.create_test_project().await;
+    (app, backends)
+}
+
+/// Auth (with the admin), projects, metrics and tasks on SQLite in a temp dir, with four in-process workers.
+pub async fn start_backends() -> Backing {
     devopstrack_testkit::init_test_logging();
     let dir = tempfile::tempdir().expect("create a temp dir for the SQLite stores");
     let any = SocketAddr::from(([127, 0, 0, 1], 0));
@@ -107,30 +132,64 @@ pub async fn spawn_stack_with(configure: impl FnOnce(&mut GatewaySettings)) -> (
     let tasks_url = format!("http://127.0.0.1:{}", tasks.grpc_port());
     tokio::spawn(tasks.run_until_stopped(shutdown.clone()));
 
-    let backends = Backends {
-        auth_url: auth_url.clone(),
-        projects_url: projects_url.clone(),
-        tasks_url: tasks_url.clone(),
-    };
-    let mut settings = GatewaySettings {
-        peers: peers_at(&auth_url),
-        projects_url,
-        tasks_url,
-        metrics_url,
-        client_secret: Some(SecretString::from(SERVICE_SECRET)),
-        chat_database_url: Some(format!("sqlite://{}/chat.db", dir.path().display())),
-        ..gateway_settings()
-    };
-    configure(&mut settings);
-    let gateway = spawn_gateway(settings).await;
-    let app = TestApp::new(gateway, signing_key, shutdown, dir).await;
-    let admin = app.admin_token().await;
-    let project = json!({
-        "slug": PROJECT, "name": "API",
-        "environments": [{"name": "staging", "tier": "staging"},
-                         {"name": "production", "tier": "production", "protected": true}],
-    });
-    let created = app.post_json("/api/v1/projects", Some(&admin), &project).await;
-    assert_eq!(created.status().as_u16(), 201, "create the test project");
-    (app, backends)
+    Backing {
+        backends: Backends {
+            auth_url,
+            projects_url,
+            tasks_url,
+            metrics_url,
+        },
+        signing_key,
+        shutdown,
+        dir,
+    }
+}
+
+impl Backing {
+    /// The settings of a gateway in front of these services (its chat database still to be chosen).
+    pub fn gateway_settings(&self) -> GatewaySettings {
+        GatewaySettings {
+            peers: peers_at(&self.backends.auth_url),
+            projects_url: self.backends.projects_url.clone(),
+            tasks_url: self.backends.tasks_url.clone(),
+            metrics_url: self.backends.metrics_url.clone(),
+            client_secret: Some(SecretString::from(SERVICE_SECRET)),
+            ..gateway_settings()
+        }
+    }
+
+    /// The test app driving `gateway`; the services stop when it (and every app [`TestApp::beside`] it) is dropped.
+    pub async fn into_app(self, gateway: TestGateway) -> TestApp {
+        TestApp::new(gateway, self.signing_key, self.shutdown, self.dir).await
+    }
+}
+
+impl TestApp {
+    /// Another gateway in front of the same services: its own address and cookie jar, the same users and keys.
+    pub fn beside(&self, gateway: TestGateway) -> TestApp {
+        TestApp {
+            base_url: gateway.base_url.clone(),
+            admin_url: gateway.admin_url.clone(),
+            http: gateway.http.clone(),
+            admin_email: self.admin_email.clone(),
+            admin_password: self.admin_password.clone(),
+            signing_key: self.signing_key.clone(),
+            kid: self.kid.clone(),
+            jwk_x: self.jwk_x.clone(),
+            _gateway: gateway,
+            _keep: self._keep.clone(),
+        }
+    }
+
+    /// The admin's project [`PROJECT`], with environments `staging` and (protected) `production`.
+    pub async fn create_test_project(&self) {
+        let admin = self.admin_token().await;
+        let project = json!({
+            "slug": PROJECT, "name": "API",
+            "environments": [{"name": "staging", "tier": "staging"},
+                             {"name": "production", "tier": "production", "protected": true}],
+        });
+        let created = self.post_json("/api/v1/projects", Some(&admin), &project).await;
+        assert_eq!(created.status().as_u16(), 201, "create the test project");
+    }
 }

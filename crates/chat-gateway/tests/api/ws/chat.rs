@@ -2,21 +2,10 @@
 //! change to each follower once and in order, `chat.send` / `chat.decide` work like the REST routes, and a socket that
 //! comes back with its last event id gets exactly what it missed.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::WsClient;
+use super::{WsClient, until};
 use crate::helpers::{PROJECT, spawn_app_with_tasks};
-
-/// Reads messages until one of `kind` arrives (skipping the others), returning it.
-async fn until(client: &mut WsClient, kind: &str) -> Value {
-    for _ in 0..50 {
-        let message = client.message().await;
-        if message["type"] == kind {
-            return message;
-        }
-    }
-    panic!("no {kind} within 50 messages");
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_room_reaches_every_follower_in_order_and_a_returning_socket_gets_what_it_missed() {

@@ -8,6 +8,7 @@ mod caps;
 mod chat;
 mod connection;
 mod events;
+mod replicas;
 
 use std::time::Duration;
 
@@ -181,4 +182,15 @@ impl WsClient {
         let answer = self.message().await;
         assert_eq!(answer, json!({"type": "subscribed", "topic": topic}));
     }
+}
+
+/// Reads messages until one of `kind` arrives (skipping the others), returning it.
+async fn until(client: &mut WsClient, kind: &str) -> Value {
+    for _ in 0..50 {
+        let message = client.message().await;
+        if message["type"] == kind {
+            return message;
+        }
+    }
+    panic!("no {kind} within 50 messages");
 }

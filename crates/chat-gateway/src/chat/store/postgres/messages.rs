@@ -57,9 +57,10 @@ pub(super) async fn append(pool: &PgPool, message: &NewMessage) -> StoreResult<A
     .try_get("last_event_id")?;
     if let Some(client_msg_id) = &message.client_msg_id {
         // Checked under the room's lock: a concurrent resend waits here and then finds the first one.
-        let existing = sqlx::query(sql::select_resend())
+        let sender_id = sender_columns(&message.sender).1;
+        let existing = sqlx::query(sql::select_resend(sender_id))
             .bind(&room)
-            .bind(sender_columns(&message.sender).1)
+            .bind(sender_id)
             .bind(client_msg_id.as_str())
             .fetch_optional(&mut *tx)
             .await?;

@@ -204,12 +204,41 @@ impl ChatStore for PostgresStore {
         row.into_record()
     }
 
+    async fn append_audit_batch(&self, records: &[NewAuditRecord]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for record in records {
+            audit::append(&mut tx, record.clone()).await?;
+        }
+        Ok(tx.commit().await?)
+    }
+
     async fn audit_page(&self, query: &AuditQuery) -> StoreResult<AuditPage> {
         audit::page(&self.pool, query, &self.page_key).await
     }
 
     async fn verify_audit_chain(&self) -> StoreResult<ChainReport> {
         audit::verify(&self.pool).await
+    }
+
+    async fn feed_cursor(&self, name: &str) -> StoreResult<Option<String>> {
+        let row = sqlx::query("SELECT position FROM feed_cursors WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|row| row.try_get("position")).transpose()?)
+    }
+
+    async fn save_feed_cursor(&self, name: &str, position: &str, at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO feed_cursors (name, position, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at",
+        )
+        .bind(name)
+        .bind(position)
+        .bind(super::micros(at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     fn subscribe(&self) -> BoxStream<'static, ChangeNotice> {

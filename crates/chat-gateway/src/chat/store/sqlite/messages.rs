@@ -45,9 +45,10 @@ pub(super) async fn append(store: &SqliteStore, message: &NewMessage) -> StoreRe
     let room = message.room.to_string();
     let mut tx = store.begin_write().await?;
     if let Some(client_msg_id) = &message.client_msg_id {
-        let existing = sqlx::query(sql::select_resend())
+        let sender_id = sender_columns(&message.sender).1;
+        let existing = sqlx::query(sql::select_resend(sender_id))
             .bind(&room)
-            .bind(sender_columns(&message.sender).1)
+            .bind(sender_id)
             .bind(client_msg_id.as_str())
             .fetch_optional(&mut *tx)
             .await?;
