@@ -89,6 +89,19 @@ unavailable() {
   log "running without it (its tests will be skipped or start their own server)"
 }
 
+# A server that did not come up: shows its log ($4), stops it with signal $3, forgets its pid (the variable named $2,
+# and the file $5) and reports backend $1 unavailable, saying why: $6, or $7 when it had exited by itself.
+give_up_start() {
+  local pid=${!2} why=$6
+  log_tail "$4"
+  kill -0 "$pid" 2>/dev/null || why=$7
+  kill "-$3" "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  printf -v "$2" '%s' ""
+  rm -f "$5"
+  unavailable "$1" "$why (log above)"
+}
+
 # The directory holding initdb and postgres: PATH first, then the newest /usr/lib/postgresql/*/bin.
 postgres_bin_dir() {
   local initdb dir
@@ -170,14 +183,8 @@ start_postgres() {
   pg_pid=$!
   echo "$pg_pid" >"$workdir/postgres.pid"
   if ! wait_for 20 "$pg_pid" postgres_ready "$dir/data" "$port"; then
-    log_tail "$dir/postgres.log"
-    local why="the server did not come up within 20 s"
-    kill -0 "$pg_pid" 2>/dev/null || why="the server exited during startup"
-    kill -INT "$pg_pid" 2>/dev/null || true
-    wait "$pg_pid" 2>/dev/null || true
-    pg_pid=""
-    rm -f "$workdir/postgres.pid"
-    unavailable PostgreSQL "$why (log above)"
+    give_up_start PostgreSQL pg_pid INT "$dir/postgres.log" "$workdir/postgres.pid" \
+      "the server did not come up within 20 s" "the server exited during startup"
     return 0
   fi
   export DEVOPSTRACK_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
@@ -202,14 +209,8 @@ start_redis() {
   redis_pid=$!
   echo "$redis_pid" >"$workdir/redis.pid"
   if ! wait_for 10 "$redis_pid" redis_ready "$port"; then
-    log_tail "$dir/redis.log"
-    local why="redis-server did not answer PING within 10 s"
-    kill -0 "$redis_pid" 2>/dev/null || why="redis-server exited during startup"
-    kill -TERM "$redis_pid" 2>/dev/null || true
-    wait "$redis_pid" 2>/dev/null || true
-    redis_pid=""
-    rm -f "$workdir/redis.pid"
-    unavailable Redis "$why (log above)"
+    give_up_start Redis redis_pid TERM "$dir/redis.log" "$workdir/redis.pid" \
+      "redis-server did not answer PING within 10 s" "redis-server exited during startup"
     return 0
   fi
   export DEVOPSTRACK_TEST_REDIS_URL="redis://127.0.0.1:$port/0"
@@ -232,14 +233,8 @@ start_mongodb() {
   mongodb_pid=$!
   echo "$mongodb_pid" >"$workdir/mongodb.pid"
   if ! wait_for 20 "$mongodb_pid" mongodb_ready "$port"; then
-    log_tail "$dir/mongodb.log"
-    local why="secantusd-py did not accept connections within 20 s"
-    kill -0 "$mongodb_pid" 2>/dev/null || why="secantusd-py exited during startup"
-    kill -TERM "$mongodb_pid" 2>/dev/null || true
-    wait "$mongodb_pid" 2>/dev/null || true
-    mongodb_pid=""
-    rm -f "$workdir/mongodb.pid"
-    unavailable MongoDB "$why (log above)"
+    give_up_start MongoDB mongodb_pid TERM "$dir/mongodb.log" "$workdir/mongodb.pid" \
+      "secantusd-py did not accept connections within 20 s" "secantusd-py exited during startup"
     return 0
   fi
   export DEVOPSTRACK_TEST_MONGODB_URL="mongodb://127.0.0.1:$port/?directConnection=true"

@@ -1,32 +1,16 @@
 """Tests of scripts/check-module-cycles.py on small crates written to a temporary directory (run by scripts/lint.sh:
 python3 -m unittest discover -s scripts -p 'test_check_module_cycles.py')."""
 
-import importlib.util
-import io
-import tempfile
 import unittest
-from contextlib import redirect_stdout
-from pathlib import Path
 
-SPEC = importlib.util.spec_from_file_location("checker", Path(__file__).with_name("check-module-cycles.py"))
-checker = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(checker)
+import checker_kit
+from checker_kit import crate
 
-
-def crate(files: dict[str, str]) -> Path:
-    root = Path(tempfile.mkdtemp())
-    for path, text in files.items():
-        file = root / "src" / path
-        file.parent.mkdir(parents=True, exist_ok=True)
-        file.write_text(text, encoding="utf-8")
-    return root
+checker = checker_kit.load("check-module-cycles.py")
 
 
 def run(*args) -> tuple[int, str]:
-    out = io.StringIO()
-    with redirect_stdout(out):
-        code = checker.main([str(a) for a in args])
-    return code, out.getvalue()
+    return checker_kit.run(checker, *args)
 
 
 class CheckModuleCycles(unittest.TestCase):

@@ -1,16 +1,12 @@
 """Tests of scripts/check-store-door.py on small crates written to a temporary directory (run by scripts/lint.sh:
 python3 -m unittest discover -s scripts -p 'test_check_*.py')."""
 
-import importlib.util
-import io
-import tempfile
 import unittest
-from contextlib import redirect_stdout
 from pathlib import Path
 
-SPEC = importlib.util.spec_from_file_location("door", Path(__file__).with_name("check-store-door.py"))
-door = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(door)
+import checker_kit
+
+door = checker_kit.load("check-store-door.py")
 
 STORE = {
     "store/mod.rs": "mod queue;\npub use queue::JobQueue;\npub trait TaskStore: JobQueue {}\npub struct Delivery;\n",
@@ -21,19 +17,11 @@ STORE = {
 
 
 def crate(files: dict[str, str]) -> Path:
-    root = Path(tempfile.mkdtemp())
-    for path, text in {**STORE, **files}.items():
-        file = root / "src" / path
-        file.parent.mkdir(parents=True, exist_ok=True)
-        file.write_text(text, encoding="utf-8")
-    return root
+    return checker_kit.crate({**STORE, **files})
 
 
 def run(*args) -> tuple[int, str]:
-    out = io.StringIO()
-    with redirect_stdout(out):
-        code = door.main([str(a) for a in args])
-    return code, out.getvalue()
+    return checker_kit.run(door, *args)
 
 
 class CheckStoreDoor(unittest.TestCase):

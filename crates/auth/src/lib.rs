@@ -13,4 +13,6 @@ pub mod passwords;
 pub mod service_clients;
 pub mod startup;
 pub mod store;
+#[cfg(feature = "test-support")]
+pub mod testing;
 pub mod tokens;

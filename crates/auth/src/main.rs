@@ -17,7 +17,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use secrecy::SecretString;
 
 use devopstrack_auth::app::NewUser;
@@ -25,41 +24,26 @@ use devopstrack_auth::config::Settings;
 use devopstrack_auth::error::Error;
 use devopstrack_auth::startup::Application;
 use devopstrack_platform::auth::Role;
-use devopstrack_platform::container::{self, ServiceCommand, StartArgs};
-
-#[derive(Parser)]
-#[command(
-    name = "devopstrack-auth",
-    version,
-    about = "DevOpsTrack auth service (gRPC :50051, admin HTTP :9101)"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Option<ServiceCommand>,
-    #[command(flatten)]
-    start: StartArgs,
-}
+use devopstrack_platform::container::ServiceCli;
+use devopstrack_platform::shutdown::CancellationToken;
 
 fn main() -> anyhow::Result<ExitCode> {
-    let cli = Cli::parse();
-    match cli.command {
-        Some(ServiceCommand::CheckConfig) => Ok(container::report_config(Settings::load().map(drop))),
-        Some(ServiceCommand::Healthcheck) => Ok(container::healthcheck(Settings::load()?.admin_addr)),
-        None => {
-            let settings = Settings::load()?;
-            tokio::runtime::Runtime::new()?.block_on(serve(settings, cli.start))?;
-            Ok(ExitCode::SUCCESS)
-        }
-    }
+    let cli = ServiceCli::parse_as(
+        "devopstrack-auth",
+        "DevOpsTrack auth service (gRPC :50051, admin HTTP :9101)",
+    );
+    cli.run(
+        "auth",
+        Settings::load,
+        |settings| settings.admin_addr,
+        Application::build,
+        serve,
+    )
 }
 
-async fn serve(settings: Settings, start: StartArgs) -> anyhow::Result<()> {
-    let _telemetry = devopstrack_platform::telemetry::init("devopstrack-auth")?;
-    let application = container::retry_start("auth", start.wait(), || Application::build(&settings)).await?;
+async fn serve(application: Application, shutdown: CancellationToken) -> anyhow::Result<()> {
     first_admin(&application).await?;
-    application
-        .run_until_stopped(devopstrack_platform::shutdown::on_signals())
-        .await
+    application.run_until_stopped(shutdown).await
 }
 
 /// A store without users gets the admin named by `DEVOPSTRACK_ADMIN_EMAIL` / `DEVOPSTRACK_ADMIN_PASSWORD`. Replicas

@@ -5,14 +5,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use devopstrack_platform::admin::{self, AdminState};
-use devopstrack_platform::config::env_var;
+use devopstrack_platform::admin;
 use devopstrack_platform::grpc::GrpcServer;
 use devopstrack_platform::metrics::MetricsRegistry;
-use devopstrack_platform::net::bind;
+use devopstrack_platform::net::ServicePorts;
 
 use crate::app::{AuthApp, Policy, UserAdmin};
 use crate::config::Settings;
@@ -90,8 +88,7 @@ fn hasher(settings: &Settings) -> anyhow::Result<PasswordHasher> {
 }
 
 pub struct Application {
-    grpc_listener: TcpListener,
-    admin_listener: TcpListener,
+    ports: ServicePorts,
     app: Arc<AuthApp>,
     metrics: MetricsRegistry,
     maintenance_interval: Duration,
@@ -100,11 +97,9 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
         let app = build_app(settings).await?;
-        let grpc_listener = bind(settings.grpc_addr, &env_var("auth", "grpc_addr")).await?;
-        let admin_listener = bind(settings.admin_addr, &env_var("auth", "admin_addr")).await?;
+        let ports = ServicePorts::bind("auth", settings.grpc_addr, settings.admin_addr).await?;
         Ok(Self {
-            grpc_listener,
-            admin_listener,
+            ports,
             app,
             metrics: MetricsRegistry::new(),
             maintenance_interval: Duration::from_secs(settings.key_maintenance_interval_secs),
@@ -112,11 +107,11 @@ impl Application {
     }
 
     pub fn grpc_port(&self) -> u16 {
-        self.grpc_listener.local_addr().map(|a| a.port()).unwrap_or_default()
+        self.ports.grpc_port()
     }
 
     pub fn admin_port(&self) -> u16 {
-        self.admin_listener.local_addr().map(|a| a.port()).unwrap_or_default()
+        self.ports.admin_port()
     }
 
     /// The use-cases, for in-process callers (`devopstrack up` bootstrapping the first admin).
@@ -125,25 +120,12 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let ready_app = self.app.clone();
-        let admin_state = AdminState {
-            metrics: self.metrics.clone(),
-            readiness: Arc::new(move || {
-                let app = ready_app.clone();
-                Box::pin(async move { app.ready().await })
-            }),
-            shutdown: shutdown.clone(),
-        };
-        let admin = tokio::spawn(admin::serve(self.admin_listener, admin_state));
         let maintenance = tokio::spawn(maintain(self.app.clone(), self.maintenance_interval, shutdown.clone()));
-        tracing::info!(grpc = %self.grpc_listener.local_addr()?, "auth service listening");
-        let served = GrpcServer::new(&self.metrics)
+        let readiness = admin::readiness_of(self.app.clone(), |app| Box::pin(app.ready()));
+        let grpc = GrpcServer::new(&self.metrics)
             .add_service(AuthGrpc::new(self.app).into_server())
-            .descriptor_set(devopstrack_proto::FILE_DESCRIPTOR_SET)
-            .serve(self.grpc_listener, shutdown.clone())
-            .await;
-        shutdown.cancel();
-        admin.await??;
+            .descriptor_set(devopstrack_proto::FILE_DESCRIPTOR_SET);
+        let served = self.ports.serve(grpc, &self.metrics, readiness, shutdown).await;
         maintenance.await?;
         served
     }

@@ -7,24 +7,22 @@
 use std::sync::Arc;
 
 use chrono::TimeDelta;
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use devopstrack_peers::jwks;
-use devopstrack_platform::admin::{self, AdminState};
+use devopstrack_platform::admin;
 use devopstrack_platform::auth::JwtVerifier;
 use devopstrack_platform::config::env_var;
 use devopstrack_platform::grpc::GrpcServer;
 use devopstrack_platform::metrics::MetricsRegistry;
-use devopstrack_platform::net::bind;
+use devopstrack_platform::net::ServicePorts;
 
 use crate::app::{AppSettings, MetricsApp};
 use crate::config::Settings;
 use crate::grpc::MetricsGrpc;
 
 pub struct Application {
-    grpc_listener: TcpListener,
-    admin_listener: TcpListener,
+    ports: ServicePorts,
     app: Arc<MetricsApp>,
     verifier: Arc<JwtVerifier>,
     metrics: MetricsRegistry,
@@ -48,11 +46,9 @@ impl Application {
             &metrics,
         ));
         let verifier = Arc::new(jwks::verifier(&settings.peers, settings.peers.auth_client()?, &metrics));
-        let grpc_listener = bind(settings.grpc_addr, &env_var("metrics", "grpc_addr")).await?;
-        let admin_listener = bind(settings.admin_addr, &env_var("metrics", "admin_addr")).await?;
+        let ports = ServicePorts::bind("metrics", settings.grpc_addr, settings.admin_addr).await?;
         Ok(Self {
-            grpc_listener,
-            admin_listener,
+            ports,
             app,
             verifier,
             metrics,
@@ -60,11 +56,11 @@ impl Application {
     }
 
     pub fn grpc_port(&self) -> u16 {
-        self.grpc_listener.local_addr().map(|a| a.port()).unwrap_or_default()
+        self.ports.grpc_port()
     }
 
     pub fn admin_port(&self) -> u16 {
-        self.admin_listener.local_addr().map(|a| a.port()).unwrap_or_default()
+        self.ports.admin_port()
     }
 
     /// The use-cases, for in-process callers.
@@ -73,34 +69,21 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let ready_app = self.app.clone();
-        let admin_state = AdminState {
-            metrics: self.metrics.clone(),
-            readiness: Arc::new(move || {
-                let app = ready_app.clone();
-                Box::pin(async move { app.ready().await })
-            }),
-            shutdown: shutdown.clone(),
-        };
-        let admin = tokio::spawn(admin::serve(self.admin_listener, admin_state));
         // The writer outlives the gRPC server: calls in flight wait for their commit while gRPC drains; it stops (after
         // writing anything still queued, e.g. of a caller that gave up) once they have.
         let writer_stop = CancellationToken::new();
         let writer = self.app.start_writer(writer_stop.clone());
-        tracing::info!(grpc = %self.grpc_listener.local_addr()?, "metrics service listening");
-        let served = GrpcServer::new(&self.metrics)
+        let grpc = GrpcServer::new(&self.metrics)
             .add_service(MetricsGrpc::new(self.app.clone(), self.verifier).into_server())
-            .descriptor_set(devopstrack_proto::FILE_DESCRIPTOR_SET)
-            .serve(self.grpc_listener, shutdown.clone())
-            .await;
-        shutdown.cancel();
+            .descriptor_set(devopstrack_proto::FILE_DESCRIPTOR_SET);
+        let readiness = admin::readiness_of(self.app.clone(), |app| Box::pin(app.ready()));
+        let served = self.ports.serve(grpc, &self.metrics, readiness, shutdown).await;
         writer_stop.cancel();
         let waiting = self.app.waiting();
         if waiting > 0 {
             tracing::info!(events = waiting, "writing queued metrics before exit");
         }
         writer.await?;
-        admin.await??;
         served
     }
 }

@@ -23,6 +23,18 @@ pub const READINESS_TIMEOUT: std::time::Duration = std::time::Duration::from_sec
 /// A readiness probe: `Ok` when the service can serve, `Err(reason)` otherwise.
 pub type ReadinessCheck = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
 
+/// The readiness of `target` as `check` judges it each time `/readyz` asks, e.g.
+/// `readiness_of(app.clone(), |app| Box::pin(app.ready()))`.
+pub fn readiness_of<T: Send + Sync + 'static>(
+    target: Arc<T>,
+    check: for<'a> fn(&'a T) -> BoxFuture<'a, Result<(), String>>,
+) -> ReadinessCheck {
+    Arc::new(move || {
+        let target = target.clone();
+        Box::pin(async move { check(&target).await })
+    })
+}
+
 #[derive(Clone)]
 pub struct AdminState {
     pub metrics: MetricsRegistry,

@@ -3,13 +3,18 @@
 //! from the environment exactly as start-up does, start nothing: how `deploy/tests` checks every container's
 //! environment against the real loader), and a start-up that waits for its store.
 //!
-//! Each service's `main.rs` flattens [`ServiceCommand`] into its own clap parser and calls the functions here.
+//! A service whose command line is only that parses it with [`ServiceCli::parse_as`] and hands [`ServiceCli::run`] its
+//! settings loader and its application's `build` and `run_until_stopped`; one with more options (tasks' `--role`)
+//! flattens [`ServiceCommand`] and [`StartArgs`] into its own clap parser and calls the functions here.
 
 use std::future::Future;
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
 use std::process::ExitCode;
 use std::time::Duration;
+
+use clap::{CommandFactory, FromArgMatches};
+use tokio_util::sync::CancellationToken;
 
 /// How long `healthcheck` waits for the connection and for the answer: well inside compose's healthcheck timeout.
 pub const HEALTHCHECK_TIMEOUT: Duration = Duration::from_secs(3);
@@ -37,6 +42,56 @@ pub struct StartArgs {
 impl StartArgs {
     pub fn wait(&self) -> Duration {
         Duration::from_secs(self.wait_for_store)
+    }
+}
+
+/// The whole command line of a service binary that takes nothing else: a subcommand or none (serve), and
+/// [`StartArgs`]. Its name and description are the binary's own ([`ServiceCli::parse_as`]).
+#[derive(Debug, Clone, Copy, clap::Parser)]
+#[command(version)]
+pub struct ServiceCli {
+    #[command(subcommand)]
+    pub command: Option<ServiceCommand>,
+    #[command(flatten)]
+    pub start: StartArgs,
+}
+
+impl ServiceCli {
+    /// Parses this process's arguments under the binary's `name` and one-line `about` (for `--help`); clap prints
+    /// help, version or a usage error and exits, as a derived parser does.
+    pub fn parse_as(name: &'static str, about: &'static str) -> Self {
+        let matches = Self::command().name(name).about(about).get_matches();
+        Self::from_arg_matches(&matches).unwrap_or_else(|error| error.exit())
+    }
+
+    /// Does what the command line asks. `check-config`: `load` and report. `healthcheck`: probe the address `probed`
+    /// picks from the settings. No subcommand: `load` (a bad setting stops the process before anything starts), then
+    /// on a new runtime telemetry for `devopstrack-<service>`, `build` retried as [`StartArgs`] allow, and `run` with
+    /// a token that the first SIGINT or SIGTERM cancels.
+    pub fn run<S, A, E>(
+        self,
+        service: &str,
+        load: impl Fn() -> Result<S, E>,
+        probed: impl FnOnce(&S) -> SocketAddr,
+        build: impl AsyncFn(&S) -> anyhow::Result<A>,
+        run: impl AsyncFnOnce(A, CancellationToken) -> anyhow::Result<()>,
+    ) -> anyhow::Result<ExitCode>
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        match self.command {
+            Some(ServiceCommand::CheckConfig) => Ok(report_config(load().map(drop))),
+            Some(ServiceCommand::Healthcheck) => Ok(healthcheck(probed(&load()?))),
+            None => {
+                let settings = load()?;
+                tokio::runtime::Runtime::new()?.block_on(async {
+                    let _telemetry = crate::telemetry::init(&format!("devopstrack-{service}"))?;
+                    let application = retry_start(service, self.start.wait(), || build(&settings)).await?;
+                    run(application, crate::shutdown::on_signals()).await
+                })?;
+                Ok(ExitCode::SUCCESS)
+            }
+        }
     }
 }
 

@@ -13,42 +13,20 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
-use devopstrack_platform::container::{self, ServiceCommand, StartArgs};
+use devopstrack_platform::container::ServiceCli;
 use devopstrack_projects::config::Settings;
 use devopstrack_projects::startup::Application;
 
-#[derive(Parser)]
-#[command(
-    name = "devopstrack-projects",
-    version,
-    about = "DevOpsTrack projects service (gRPC :50052, admin HTTP :9102)"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Option<ServiceCommand>,
-    #[command(flatten)]
-    start: StartArgs,
-}
-
 fn main() -> anyhow::Result<ExitCode> {
-    let cli = Cli::parse();
-    match cli.command {
-        Some(ServiceCommand::CheckConfig) => Ok(container::report_config(Settings::load().map(drop))),
-        Some(ServiceCommand::Healthcheck) => Ok(container::healthcheck(Settings::load()?.admin_addr)),
-        None => {
-            let settings = Settings::load()?;
-            tokio::runtime::Runtime::new()?.block_on(serve(settings, cli.start))?;
-            Ok(ExitCode::SUCCESS)
-        }
-    }
-}
-
-async fn serve(settings: Settings, start: StartArgs) -> anyhow::Result<()> {
-    let _telemetry = devopstrack_platform::telemetry::init("devopstrack-projects")?;
-    let application = container::retry_start("projects", start.wait(), || Application::build(&settings)).await?;
-    application
-        .run_until_stopped(devopstrack_platform::shutdown::on_signals())
-        .await
+    let cli = ServiceCli::parse_as(
+        "devopstrack-projects",
+        "DevOpsTrack projects service (gRPC :50052, admin HTTP :9102)",
+    );
+    cli.run(
+        "projects",
+        Settings::load,
+        |settings| settings.admin_addr,
+        Application::build,
+        Application::run_until_stopped,
+    )
 }

@@ -5,24 +5,22 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use devopstrack_peers::jwks;
-use devopstrack_platform::admin::{self, AdminState};
+use devopstrack_platform::admin;
 use devopstrack_platform::auth::JwtVerifier;
 use devopstrack_platform::config::env_var;
 use devopstrack_platform::grpc::GrpcServer;
 use devopstrack_platform::metrics::MetricsRegistry;
-use devopstrack_platform::net::bind;
+use devopstrack_platform::net::ServicePorts;
 
 use crate::app::ProjectsApp;
 use crate::config::Settings;
 use crate::grpc::ProjectsGrpc;
 
 pub struct Application {
-    grpc_listener: TcpListener,
-    admin_listener: TcpListener,
+    ports: ServicePorts,
     app: Arc<ProjectsApp>,
     verifier: Arc<JwtVerifier>,
     metrics: MetricsRegistry,
@@ -52,11 +50,9 @@ impl Application {
         );
         let metrics = MetricsRegistry::new();
         let verifier = Arc::new(jwks::verifier(&settings.peers, settings.peers.auth_client()?, &metrics));
-        let grpc_listener = bind(settings.grpc_addr, &env_var("projects", "grpc_addr")).await?;
-        let admin_listener = bind(settings.admin_addr, &env_var("projects", "admin_addr")).await?;
+        let ports = ServicePorts::bind("projects", settings.grpc_addr, settings.admin_addr).await?;
         Ok(Self {
-            grpc_listener,
-            admin_listener,
+            ports,
             app,
             verifier,
             metrics,
@@ -64,11 +60,11 @@ impl Application {
     }
 
     pub fn grpc_port(&self) -> u16 {
-        self.grpc_listener.local_addr().map(|a| a.port()).unwrap_or_default()
+        self.ports.grpc_port()
     }
 
     pub fn admin_port(&self) -> u16 {
-        self.admin_listener.local_addr().map(|a| a.port()).unwrap_or_default()
+        self.ports.admin_port()
     }
 
     /// The use-cases, for in-process callers.
@@ -77,24 +73,10 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let ready_app = self.app.clone();
-        let admin_state = AdminState {
-            metrics: self.metrics.clone(),
-            readiness: Arc::new(move || {
-                let app = ready_app.clone();
-                Box::pin(async move { app.ready().await })
-            }),
-            shutdown: shutdown.clone(),
-        };
-        let admin = tokio::spawn(admin::serve(self.admin_listener, admin_state));
-        tracing::info!(grpc = %self.grpc_listener.local_addr()?, "projects service listening");
-        let served = GrpcServer::new(&self.metrics)
+        let readiness = admin::readiness_of(self.app.clone(), |app| Box::pin(app.ready()));
+        let grpc = GrpcServer::new(&self.metrics)
             .add_service(ProjectsGrpc::new(self.app, self.verifier).into_server())
-            .descriptor_set(devopstrack_proto::FILE_DESCRIPTOR_SET)
-            .serve(self.grpc_listener, shutdown.clone())
-            .await;
-        shutdown.cancel();
-        admin.await??;
-        served
+            .descriptor_set(devopstrack_proto::FILE_DESCRIPTOR_SET);
+        self.ports.serve(grpc, &self.metrics, readiness, shutdown).await
     }
 }

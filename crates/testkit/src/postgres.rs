@@ -93,25 +93,7 @@ fn start() -> anyhow::Result<String> {
     process::give_to_service_user(&dir)?;
 
     let data = dir.join("data");
-    let initdb_args = [
-        "-A",
-        "trust",
-        "-E",
-        "UTF8",
-        "--locale=C",
-        "--no-sync",
-        "-U",
-        "postgres",
-        "-D",
-    ];
-    let initdb = process::as_service_user(
-        &bin.join("initdb"),
-        initdb_args
-            .iter()
-            .map(OsString::from)
-            .chain([data.clone().into_os_string()]),
-    )?;
-    process::run_to_completion(&initdb, &dir).context("initdb failed")?;
+    initdb(&bin, &data, &dir)?;
     let initdb_done = started.elapsed();
 
     let port = process::free_port()?;
@@ -147,6 +129,27 @@ fn start() -> anyhow::Result<String> {
     );
     tracing::info!(%url, elapsed = ?started.elapsed(), "started a throwaway PostgreSQL");
     Ok(url)
+}
+
+/// Creates the cluster `data` with `initdb` (trust authentication, UTF-8, C locale, superuser `postgres`), as the
+/// service user, working in `dir`.
+pub(crate) fn initdb(bin: &Path, data: &Path, dir: &Path) -> anyhow::Result<()> {
+    let args = [
+        "-A",
+        "trust",
+        "-E",
+        "UTF8",
+        "--locale=C",
+        "--no-sync",
+        "-U",
+        "postgres",
+        "-D",
+    ];
+    let initdb = process::as_service_user(
+        &bin.join("initdb"),
+        args.iter().map(OsString::from).chain([data.as_os_str().to_owned()]),
+    )?;
+    process::run_to_completion(&initdb, dir).context("initdb failed")
 }
 
 /// True once the postmaster reports "ready" in its pid file (what `pg_ctl -w` checks) and its TCP port answers.

@@ -57,22 +57,7 @@ impl Kind {
         match self {
             Kind::Postgres(bin) => {
                 process::give_to_service_user(root)?;
-                let args = [
-                    "-A",
-                    "trust",
-                    "-E",
-                    "UTF8",
-                    "--locale=C",
-                    "--no-sync",
-                    "-U",
-                    "postgres",
-                    "-D",
-                ];
-                let initdb = process::as_service_user(
-                    &bin.join("initdb"),
-                    args.iter().map(OsString::from).chain([data.as_os_str().to_owned()]),
-                )?;
-                process::run_to_completion(&initdb, root).context("initdb failed")
+                crate::postgres::initdb(bin, data, root)
             }
             Kind::Redis(_) | Kind::MongoDb(_) => {
                 std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))

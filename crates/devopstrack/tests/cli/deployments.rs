@@ -1,6 +1,6 @@
 //! The services of one `devopstrack up` talking to each other: a deployment recorded over gRPC, seen over REST.
 
-use super::{Up, login};
+use super::{Rest, Up};
 
 #[tokio::test]
 async fn a_deployment_recorded_over_grpc_moves_the_environment_seen_over_rest() {
@@ -14,37 +14,18 @@ async fn a_deployment_recorded_over_grpc_moves_the_environment_seen_over_rest() 
     let auth_addr = up.grpc_addr("auth gRPC");
     let projects_addr = up.grpc_addr("projects gRPC");
     let base = up.base_url();
-    let http = reqwest::Client::new();
-    let login: serde_json::Value = login(&base, "admin@localhost", "a long admin password")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let admin = login["accessToken"].as_str().unwrap().to_owned();
+    let admin = Rest::login(&base, "admin@localhost", "a long admin password").await;
 
     // REST: a project with two environments.
-    let created = http
-        .post(format!("{base}/api/v1/projects"))
-        .bearer_auth(&admin)
-        .json(&serde_json::json!({
+    admin
+        .create_project(serde_json::json!({
             "slug": "api", "name": "API",
             "repositories": [{"url": "https://github.com/acme/api"}],
             "environments": [{"name": "staging", "tier": "staging"},
                              {"name": "production", "tier": "production", "protected": true}]
         }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201, "{}", created.text().await.unwrap());
-    let project: serde_json::Value = http
-        .get(format!("{base}/api/v1/projects/api"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .await;
+    let project = admin.get("/api/v1/projects/api").await;
     let project_id = project["id"].as_str().unwrap().to_owned();
 
     // gRPC, as a script would with grpcurl: a service token from the secret in the data dir, then RecordDeployment.
@@ -85,31 +66,15 @@ async fn a_deployment_recorded_over_grpc_moves_the_environment_seen_over_rest() 
     assert!(recorded.created);
 
     // REST again: staging now runs 1.4.0, production nothing.
-    let staging: serde_json::Value = http
-        .get(format!("{base}/api/v1/projects/api/environments/staging"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let staging = admin.get("/api/v1/projects/api/environments/staging").await;
     assert_eq!(staging["currentVersion"], "1.4.0", "{staging}");
-    let production: serde_json::Value = http
-        .get(format!("{base}/api/v1/projects/api/environments/production"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let production = admin.get("/api/v1/projects/api/environments/production").await;
     assert!(
         production["currentVersion"].is_null() || production["currentVersion"] == "",
         "{production}"
     );
 
-    let docs = http.get(format!("{base}/api/docs")).send().await.unwrap();
+    let docs = admin.http.get(format!("{base}/api/docs")).send().await.unwrap();
     assert_eq!(docs.status(), 200);
     assert!(docs.text().await.unwrap().contains("swagger-ui"));
 }

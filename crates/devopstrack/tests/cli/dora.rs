@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::{Up, login};
+use super::{Rest, Up};
 
 /// The metrics issue's end-to-end check: a simulated deploy pipeline run through REST in `devopstrack up` ends as a
 /// deployment that tasks' outbox delivers to metrics and projects, so the DORA numbers and the environment's version
@@ -12,24 +12,13 @@ async fn a_simulated_deploy_pipeline_changes_the_dora_numbers_and_the_environmen
     let dir = tempfile::tempdir().unwrap();
     let mut up = Up::start(dir.path(), &[("DEVOPSTRACK_ADMIN_PASSWORD", "a long admin password")]);
     let base = up.base_url();
-    let http = reqwest::Client::new();
-    let login: serde_json::Value = login(&base, "admin@localhost", "a long admin password")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let admin = login["accessToken"].as_str().unwrap().to_owned();
-    let created = http
-        .post(format!("{base}/api/v1/projects"))
-        .bearer_auth(&admin)
-        .json(&serde_json::json!({
+    let admin = Rest::login(&base, "admin@localhost", "a long admin password").await;
+    admin
+        .create_project(serde_json::json!({
             "slug": "shop", "name": "Shop",
             "environments": [{"name": "staging", "tier": "staging"}]
         }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201, "{}", created.text().await.unwrap());
+        .await;
 
     let dora = |http: reqwest::Client, base: String, token: String| async move {
         let response = http
@@ -41,7 +30,7 @@ async fn a_simulated_deploy_pipeline_changes_the_dora_numbers_and_the_environmen
         assert_eq!(response.status(), 200);
         response.json::<serde_json::Value>().await.unwrap()
     };
-    let before = dora(http.clone(), base.clone(), admin.clone()).await;
+    let before = dora(admin.http.clone(), base.clone(), admin.token.clone()).await;
     assert_eq!(before["overall"]["deploymentFrequency"]["deployments"], 0, "{before}");
     assert_eq!(
         before["overall"]["deploymentFrequency"]["level"],
@@ -54,9 +43,8 @@ async fn a_simulated_deploy_pipeline_changes_the_dora_numbers_and_the_environmen
         .expect("the clock is after 1970")
         .as_secs()
         - 3600;
-    let pipeline = http
-        .post(format!("{base}/api/v1/pipelines"))
-        .bearer_auth(&admin)
+    let pipeline = admin
+        .post("/api/v1/pipelines")
         .json(&serde_json::json!({
             "project": "shop", "environment": "staging", "version": "2.0.0",
             "commit": {"sha": "3484a3fb816e0859fd6e1cea078d76385ff50625", "time": rfc3339(committed)},
@@ -73,7 +61,7 @@ async fn a_simulated_deploy_pipeline_changes_the_dora_numbers_and_the_environmen
     // Delivery is asynchronous (outbox → metrics' write buffer): poll, bounded.
     let deadline = Instant::now() + Duration::from_secs(30);
     let after = loop {
-        let report = dora(http.clone(), base.clone(), admin.clone()).await;
+        let report = dora(admin.http.clone(), base.clone(), admin.token.clone()).await;
         let overall = &report["overall"];
         if overall["deploymentFrequency"]["deployments"] == 1
             && overall["leadTime"]["changes"].as_u64().is_some_and(|n| n >= 1)
@@ -105,15 +93,7 @@ async fn a_simulated_deploy_pipeline_changes_the_dora_numbers_and_the_environmen
     assert_eq!(after["breakdown"][0]["environment"], "staging");
 
     loop {
-        let environment: serde_json::Value = http
-            .get(format!("{base}/api/v1/projects/shop/environments/staging"))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let environment = admin.get("/api/v1/projects/shop/environments/staging").await;
         if environment["currentVersion"] == "2.0.0" {
             break;
         }

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Up, login};
+use super::{Rest, Up};
 
 #[tokio::test]
 async fn a_hook_at_an_admin_port_is_refused_even_with_loopback_hooks_allowed() {
@@ -23,26 +23,14 @@ async fn a_hook_at_an_admin_port_is_refused_even_with_loopback_hooks_allowed() {
         .and_then(|rest| rest.split('/').next())
         .expect("the auth admin port in the banner")
         .to_owned();
-    let http = reqwest::Client::new();
-    let login: serde_json::Value = login(&base, "admin@localhost", "a long admin password")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let admin = login["accessToken"].as_str().unwrap().to_owned();
-    let created = http
-        .post(format!("{base}/api/v1/projects"))
-        .bearer_auth(&admin)
-        .json(&serde_json::json!({"slug": "shop", "name": "Shop"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201, "{}", created.text().await.unwrap());
+    let admin = Rest::login(&base, "admin@localhost", "a long admin password").await;
+    admin
+        .create_project(serde_json::json!({"slug": "shop", "name": "Shop"}))
+        .await;
     let hook = format!("http://127.0.0.1:{admin_port}/metrics");
 
-    let pipeline: serde_json::Value = http
-        .post(format!("{base}/api/v1/pipelines"))
-        .bearer_auth(&admin)
+    let pipeline: serde_json::Value = admin
+        .post("/api/v1/pipelines")
         .json(&serde_json::json!({"project": "shop", "stages": [
             {"name": "deploy", "jobs": [{"name": "rollout", "executor": "http", "params": {"url": hook}}]}
         ]}))
@@ -56,15 +44,7 @@ async fn a_hook_at_an_admin_port_is_refused_even_with_loopback_hooks_allowed() {
     let id = pipeline["id"].as_str().expect("a pipeline id").to_owned();
     let deadline = Instant::now() + Duration::from_secs(60);
     let done = loop {
-        let p: serde_json::Value = http
-            .get(format!("{base}/api/v1/pipelines/{id}"))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let p = admin.get(&format!("/api/v1/pipelines/{id}")).await;
         if p["status"] == "failed" || p["status"] == "succeeded" {
             break p;
         }

@@ -140,6 +140,43 @@ impl Drop for Up {
     }
 }
 
+/// The REST API of one `devopstrack up` as one signed-in user.
+struct Rest {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Rest {
+    /// Logs `email` in with `password` at `base` (the login answered 200 and carried an access token).
+    async fn login(base: &str, email: &str, password: &str) -> Self {
+        let body: serde_json::Value = login(base, email, password).await.json().await.unwrap();
+        Self {
+            http: reqwest::Client::new(),
+            base: base.to_owned(),
+            token: body["accessToken"].as_str().expect("accessToken").to_owned(),
+        }
+    }
+
+    /// `POST /api/v1/projects` of `project`, which must answer 201.
+    async fn create_project(&self, project: serde_json::Value) {
+        let created = self.post("/api/v1/projects").json(&project).send().await.unwrap();
+        assert_eq!(created.status(), 201, "{}", created.text().await.unwrap());
+    }
+
+    /// The JSON body `GET path` answers.
+    async fn get(&self, path: &str) -> serde_json::Value {
+        let url = format!("{}{path}", self.base);
+        let response = self.http.get(url).bearer_auth(&self.token).send().await.unwrap();
+        response.json().await.unwrap()
+    }
+
+    /// A `POST path` with the token, to finish and send.
+    fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http.post(format!("{}{path}", self.base)).bearer_auth(&self.token)
+    }
+}
+
 async fn login(base: &str, email: &str, password: &str) -> reqwest::Response {
     reqwest::Client::new()
         .post(format!("{base}/api/v1/auth/login"))

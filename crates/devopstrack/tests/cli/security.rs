@@ -13,7 +13,7 @@ use devopstrack_proto::metrics::v1 as metrics_pb;
 use devopstrack_proto::projects::v1 as projects_pb;
 use devopstrack_proto::tasks::v1 as tasks_pb;
 
-use super::{BIN, Up, login};
+use super::{BIN, Rest, Up};
 
 const ADMIN_PASSWORD: &str = "a long admin password";
 /// A third service client, configured from the environment the way a deployment would.
@@ -189,7 +189,9 @@ async fn a_retired_signing_key_is_refused_by_every_service_within_the_refresh_bo
         tasks: channel(&up.grpc_addr("tasks gRPC")).await,
         metrics: channel(&up.grpc_addr("metrics gRPC")).await,
     };
-    let old = access_token(&services.base).await;
+    let old = Rest::login(&services.base, "admin@localhost", ADMIN_PASSWORD)
+        .await
+        .token;
     assert_eq!(
         services.refusals(&old).await,
         Vec::<&str>::new(),
@@ -217,7 +219,16 @@ async fn a_retired_signing_key_is_refused_by_every_service_within_the_refresh_bo
     println!("refused everywhere {:?} after the rotation", started.elapsed());
     // Assert: a new login's token works everywhere
     eventually(
-        || async { services.refusals(&access_token(&services.base).await).await.is_empty() },
+        || async {
+            services
+                .refusals(
+                    &Rest::login(&services.base, "admin@localhost", ADMIN_PASSWORD)
+                        .await
+                        .token,
+                )
+                .await
+                .is_empty()
+        },
         "a new token accepted everywhere",
     )
     .await;
@@ -266,15 +277,6 @@ impl Services {
         }
         refused
     }
-}
-
-async fn access_token(base: &str) -> String {
-    let body: serde_json::Value = login(base, "admin@localhost", ADMIN_PASSWORD)
-        .await
-        .json()
-        .await
-        .unwrap();
-    body["accessToken"].as_str().expect("accessToken").to_owned()
 }
 
 /// Polls `condition` every 200 ms for up to 60 s (the machine may be loaded; the bound under test is seconds).

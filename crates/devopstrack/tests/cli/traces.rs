@@ -13,7 +13,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::trace::v1::Span;
 
-use crate::{Up, login};
+use crate::{Rest, Up};
 
 const PASSWORD: &str = "a long admin password";
 const REQUEST_ID: &str = "trace-test-create-pipeline";
@@ -136,22 +136,13 @@ async fn creating_a_pipeline_is_one_trace_across_gateway_tasks_projects_and_thei
         &["--otlp", &otlp],
     );
     let base = up.base_url();
-    let session: serde_json::Value = login(&base, "admin@localhost", PASSWORD).await.json().await.unwrap();
-    let token = session["accessToken"].as_str().expect("an access token").to_owned();
-    let http = reqwest::Client::new();
-    let project = http
-        .post(format!("{base}/api/v1/projects"))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({"slug": "shop", "name": "Shop"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(project.status(), 201, "{}", project.text().await.unwrap());
+    let admin = Rest::login(&base, "admin@localhost", PASSWORD).await;
+    admin
+        .create_project(serde_json::json!({"slug": "shop", "name": "Shop"}))
+        .await;
 
     // Act
-    let created = http
-        .post(format!("{base}/api/v1/pipelines"))
-        .bearer_auth(&token)
+    let created = admin.post("/api/v1/pipelines")
         .header("x-request-id", REQUEST_ID)
         .json(&serde_json::json!({
             "project": "shop",
@@ -228,7 +219,7 @@ async fn creating_a_pipeline_is_one_trace_across_gateway_tasks_projects_and_thei
     );
 
     // No secret in any attribute of any span: the password, the token, any bearer header, the service secrets.
-    let mut secrets = vec![PASSWORD.to_owned(), token.clone(), "Bearer ".to_owned()];
+    let mut secrets = vec![PASSWORD.to_owned(), admin.token.clone(), "Bearer ".to_owned()];
     for entry in std::fs::read_dir(dir.path()).unwrap() {
         let path = entry.unwrap().path();
         if path

@@ -1,7 +1,7 @@
 //! `devopstrack up` starting and stopping: the first admin (printed, or from the environment), a restart on the same
 //! data, and a graceful stop on Ctrl-C.
 
-use super::{Up, login};
+use super::{Rest, Up, login};
 
 #[tokio::test]
 async fn up_creates_an_admin_serves_the_api_and_stops_on_ctrl_c() {
@@ -14,17 +14,8 @@ async fn up_creates_an_admin_serves_the_api_and_stops_on_ctrl_c() {
 
     let health = reqwest::get(format!("{base}/healthz")).await.unwrap();
     assert_eq!(health.status(), 200);
-    let token: serde_json::Value = login(&base, "admin@localhost", &password).await.json().await.unwrap();
-    let access = token["accessToken"].as_str().expect("accessToken");
-    let me: serde_json::Value = reqwest::Client::new()
-        .get(format!("{base}/api/v1/auth/me"))
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let admin = Rest::login(&base, "admin@localhost", &password).await;
+    let me = admin.get("/api/v1/auth/me").await;
     assert_eq!(me["role"], "admin");
 
     assert!(up.interrupt().success(), "a graceful stop exits 0");

@@ -36,12 +36,7 @@ pub fn project(raw: &str) -> Result<(), String> {
     if raw.is_empty() {
         return Err("is required".into());
     }
-    let ok = (2..=63).contains(&raw.len())
-        && raw.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && raw
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if ok {
+    if slug_shaped(raw, 2..=63) {
         Ok(())
     } else {
         Err("must be a project slug matching ^[a-z0-9][a-z0-9-]{1,62}$".into())
@@ -53,16 +48,20 @@ pub fn environment(raw: &str, optional: bool) -> Result<(), String> {
     if raw.is_empty() {
         return if optional { Ok(()) } else { Err("is required".into()) };
     }
-    let ok = raw.len() <= 32
-        && raw.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && raw
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if ok {
+    if slug_shaped(raw, 1..=32) {
         Ok(())
     } else {
         Err("must be an environment name matching ^[a-z0-9][a-z0-9-]{0,31}$".into())
     }
+}
+
+/// `^[a-z0-9][a-z0-9-]*$` with a length in `lengths`: how project slugs and environment names are spelled.
+fn slug_shaped(raw: &str, lengths: std::ops::RangeInclusive<usize>) -> bool {
+    lengths.contains(&raw.len())
+        && raw.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && raw
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 /// A commit sha by the platform's rule (`devopstrack_platform::commit`: 7..=64 hex digits; lower-cased by the

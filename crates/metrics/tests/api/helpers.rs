@@ -3,21 +3,13 @@
 
 use std::net::SocketAddr;
 
-use secrecy::SecretString;
 use tempfile::TempDir;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tonic::Request;
 use tonic::transport::Channel;
 
-use devopstrack_auth::app::NewUser;
-use devopstrack_platform::auth::Role;
-use devopstrack_proto::auth::v1 as auth_pb;
-use devopstrack_proto::auth::v1::auth_service_client::AuthServiceClient;
 use devopstrack_proto::metrics::v1::metrics_service_client::MetricsServiceClient;
-
-const PASSWORD: &str = "correct horse battery staple";
-const SERVICE_SECRET: &str = "test-service-secret-0123456789abcdef";
 
 pub struct TestApp {
     pub client: MetricsServiceClient<Channel>,
@@ -92,94 +84,12 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut devopstrack_metrics::config:
     }
 }
 
-/// The real auth service on port 0 over a SQLite file in a fresh temp dir, with a token per role.
-pub struct TestAuth {
-    /// gRPC URL of auth.
-    pub url: String,
-    pub admin: String,
-    pub operator: String,
-    pub viewer: String,
-    pub service: String,
-    /// Stops auth when dropped.
-    pub shutdown: tokio_util::sync::DropGuard,
-    /// Holds auth's database; a test may keep the metrics store here too.
-    pub dir: TempDir,
-}
+pub use devopstrack_auth::testing::TestAuth;
 
+/// The real auth service on port 0 over a SQLite file in a fresh temp dir, with a token per role.
 pub async fn spawn_auth() -> TestAuth {
     devopstrack_testkit::init_test_logging();
-    let dir = tempfile::tempdir().expect("create a temp dir for the SQLite stores");
-    let auth_shutdown = CancellationToken::new();
-    let any = SocketAddr::from(([127, 0, 0, 1], 0));
-    let auth_settings = devopstrack_auth::config::Settings {
-        grpc_addr: any,
-        admin_addr: any,
-        database_url: format!("sqlite://{}/auth.db", dir.path().display()),
-        service_clients: ["gateway", "tasks"]
-            .map(|id| (id.to_owned(), SecretString::from(SERVICE_SECRET)))
-            .into(),
-        signing_key_kek: Some(devopstrack_auth::kek::Kek::generate_base64()),
-        argon2_memory_kib: 8 * 1024,
-        argon2_iterations: 1,
-        ..devopstrack_auth::config::Settings::default()
-    };
-    let auth = devopstrack_auth::startup::Application::build(&auth_settings)
-        .await
-        .expect("build auth");
-    let auth_url = format!("http://127.0.0.1:{}", auth.grpc_port());
-    let auth_app = auth.app();
-    tokio::spawn(auth.run_until_stopped(auth_shutdown.clone()));
-
-    let mut auth_client = AuthServiceClient::connect(auth_url.clone())
-        .await
-        .expect("connect to auth");
-    let mut tokens = Vec::new();
-    for (email, role) in [
-        ("admin@example.com", Role::Admin),
-        ("operator@example.com", Role::Operator),
-        ("viewer@example.com", Role::Viewer),
-    ] {
-        let new = NewUser {
-            email: email.into(),
-            name: email.split('@').next().unwrap_or(email).into(),
-            role: Some(role),
-            password: SecretString::from(PASSWORD),
-        };
-        auth_app.bootstrap_user(new).await.expect("bootstrap a user");
-        let login = auth_pb::LoginRequest {
-            email: email.into(),
-            password: PASSWORD.into(),
-            client_address: String::new(),
-        };
-        tokens.push(
-            auth_client
-                .login(login)
-                .await
-                .expect("log in")
-                .into_inner()
-                .access_token,
-        );
-    }
-    let issue = auth_pb::IssueServiceTokenRequest {
-        client_id: "tasks".into(),
-        client_secret: SERVICE_SECRET.into(),
-    };
-    let service = auth_client
-        .issue_service_token(issue)
-        .await
-        .expect("a service token")
-        .into_inner()
-        .access_token;
-    let [admin, operator, viewer]: [String; 3] = tokens.try_into().expect("three users");
-    TestAuth {
-        url: auth_url,
-        admin,
-        operator,
-        viewer,
-        service,
-        shutdown: auth_shutdown.drop_guard(),
-        dir,
-    }
+    devopstrack_auth::testing::spawn().await
 }
 
 pub fn with_token<T>(message: T, token: &str) -> Request<T> {

@@ -66,11 +66,19 @@ pub async fn connect(url: &str) -> StoreResult<Arc<dyn ProjectStore>> {
     }
 }
 
+/// The whole store: every aggregate's trait below, and a readiness ping. Each implementation implements each aggregate's
+/// trait in its own submodule (`mongo/projects.rs`, `sqlite/projects.rs`, …); callers bring the traits of the methods
+/// they call into scope.
 #[async_trait]
-pub trait ProjectStore: Send + Sync + 'static {
+pub trait ProjectStore:
+    ProjectRecords + DefinitionRecords + ReleaseRecords + DeploymentRecords + GithubRecords + Send + Sync + 'static
+{
     async fn ping(&self) -> StoreResult<()>;
+}
 
-    // ---- projects
+/// Projects.
+#[async_trait]
+pub trait ProjectRecords: Send + Sync {
     /// `Conflict("slug")` when the slug is taken (archived projects keep theirs).
     async fn insert_project(&self, project: &ProjectRecord) -> StoreResult<()>;
     async fn project_by_id(&self, id: Uuid) -> StoreResult<Option<ProjectRecord>>;
@@ -89,8 +97,11 @@ pub trait ProjectStore: Send + Sync + 'static {
     /// Deletes the project with its releases, deployments, pipeline definitions and GitHub integration; `false`
     /// when it did not exist.
     async fn delete_project(&self, id: Uuid) -> StoreResult<bool>;
+}
 
-    // ---- pipeline definitions
+/// Pipeline definitions.
+#[async_trait]
+pub trait DefinitionRecords: Send + Sync {
     /// Inserts a new project with its first definitions: when it answers `Ok`, the project and every definition are
     /// stored; when it fails (`Conflict("slug")`), the project is not there. Used to create projects with their
     /// default definitions.
@@ -114,8 +125,11 @@ pub trait ProjectStore: Send + Sync + 'static {
         name: &DefinitionName,
         expected_version: Option<i64>,
     ) -> StoreResult<Replace>;
+}
 
-    // ---- releases
+/// Releases.
+#[async_trait]
+pub trait ReleaseRecords: Send + Sync {
     /// `Conflict("release version")` when the project already has this version.
     async fn insert_release(&self, release: &ReleaseRecord) -> StoreResult<()>;
     async fn release_by_version(&self, project_id: Uuid, version: &str) -> StoreResult<Option<ReleaseRecord>>;
@@ -126,8 +140,11 @@ pub trait ProjectStore: Send + Sync + 'static {
         after: Option<&TimeCursor>,
         limit: u32,
     ) -> StoreResult<Vec<ReleaseRecord>>;
+}
 
-    // ---- deployments
+/// Deployments, and the environment states derived from them.
+#[async_trait]
+pub trait DeploymentRecords: Send + Sync {
     /// Idempotent by `deployment.id`: stores it and answers `(it, true)`, or, when the id exists, changes nothing
     /// and answers `(the stored one, false)`.
     async fn record_deployment(&self, deployment: &DeploymentRecord) -> StoreResult<(DeploymentRecord, bool)>;
@@ -158,8 +175,11 @@ pub trait ProjectStore: Send + Sync + 'static {
         }
         Ok(all)
     }
+}
 
-    // ---- GitHub integration
+/// The GitHub integration of a project.
+#[async_trait]
+pub trait GithubRecords: Send + Sync {
     /// Creates or replaces the project's integration (its sealed webhook secret).
     async fn put_github_integration(&self, integration: &GithubIntegrationRecord) -> StoreResult<()>;
     async fn github_integration(&self, project_id: Uuid) -> StoreResult<Option<GithubIntegrationRecord>>;

@@ -10,8 +10,8 @@
 //! tests. So `delete_project` removes releases, then deployments, then pipeline definitions, then the GitHub integration and delivery ids, then
 //! the project, in that order: if it stops half way, the project is still there and deleting it again finishes the job.
 //!
-//! One submodule per aggregate (`projects`, `definitions`, `releases`, `deployments`, `github`) holds its queries and document
-//! mapping as inherent methods, `fields` reads typed fields out of documents; the trait impl here delegates.
+//! One submodule per aggregate (`projects`, `definitions`, `releases`, `deployments`, `github`) implements that
+//! aggregate's trait with its queries and document mapping; `fields` reads typed fields out of documents.
 
 mod definitions;
 mod deployments;
@@ -26,13 +26,8 @@ use mongodb::bson::{Bson, Document, doc};
 use mongodb::error::{Error as MongoError, ErrorKind, WriteFailure};
 use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, Collection, Database, IndexModel};
-use uuid::Uuid;
 
-use super::{ProjectStore, Replace, StoreError, StoreResult};
-use crate::domain::{
-    DefinitionName, DefinitionRecord, DeploymentRecord, EnvName, EnvironmentState, GithubIntegrationRecord,
-    ProjectCursor, ProjectFilter, ProjectOrder, ProjectRecord, ReleaseRecord, Slug, TimeCursor,
-};
+use super::{ProjectStore, StoreError, StoreResult};
 // `github.rs` takes these through `super`.
 use fields::{corrupt, date, time};
 
@@ -131,120 +126,6 @@ impl ProjectStore for MongoStore {
     async fn ping(&self) -> StoreResult<()> {
         self.db.run_command(doc! { "ping": 1 }).await?;
         Ok(())
-    }
-
-    async fn insert_project(&self, project: &ProjectRecord) -> StoreResult<()> {
-        self.insert_project_doc(project).await
-    }
-
-    #[tracing::instrument(name = "store.project_by_id", skip_all, fields(db.system = "mongodb"))]
-    async fn project_by_id(&self, id: Uuid) -> StoreResult<Option<ProjectRecord>> {
-        self.find_project_by_id(id).await
-    }
-
-    #[tracing::instrument(name = "store.project_by_slug", skip_all, fields(db.system = "mongodb"))]
-    async fn project_by_slug(&self, slug: &Slug) -> StoreResult<Option<ProjectRecord>> {
-        self.find_project_by_slug(slug).await
-    }
-
-    async fn list_projects(
-        &self,
-        filter: &ProjectFilter,
-        order: ProjectOrder,
-        after: Option<&ProjectCursor>,
-        limit: u32,
-    ) -> StoreResult<Vec<ProjectRecord>> {
-        self.query_projects(filter, order, after, limit).await
-    }
-
-    async fn replace_project(&self, project: &ProjectRecord, expected_version: i64) -> StoreResult<Replace> {
-        self.compare_and_replace_project(project, expected_version).await
-    }
-
-    async fn delete_project(&self, id: Uuid) -> StoreResult<bool> {
-        self.delete_project_and_history(id).await
-    }
-
-    async fn insert_project_with_definitions(
-        &self,
-        project: &ProjectRecord,
-        definitions: &[DefinitionRecord],
-    ) -> StoreResult<()> {
-        self.insert_project_and_definitions(project, definitions).await
-    }
-
-    async fn insert_definition(&self, definition: &DefinitionRecord) -> StoreResult<()> {
-        self.insert_definition_row(definition).await
-    }
-
-    async fn definition(&self, project_id: Uuid, name: &DefinitionName) -> StoreResult<Option<DefinitionRecord>> {
-        self.find_definition(project_id, name).await
-    }
-
-    async fn list_definitions(&self, project_id: Uuid) -> StoreResult<Vec<DefinitionRecord>> {
-        self.query_definitions(project_id).await
-    }
-
-    async fn replace_definition(&self, definition: &DefinitionRecord, expected_version: i64) -> StoreResult<Replace> {
-        self.compare_and_replace_definition(definition, expected_version).await
-    }
-
-    async fn delete_definition(
-        &self,
-        project_id: Uuid,
-        name: &DefinitionName,
-        expected_version: Option<i64>,
-    ) -> StoreResult<Replace> {
-        self.compare_and_delete_definition(project_id, name, expected_version)
-            .await
-    }
-
-    async fn insert_release(&self, release: &ReleaseRecord) -> StoreResult<()> {
-        self.insert_release_doc(release).await
-    }
-
-    async fn release_by_version(&self, project_id: Uuid, version: &str) -> StoreResult<Option<ReleaseRecord>> {
-        self.find_release_by_version(project_id, version).await
-    }
-
-    async fn list_releases(
-        &self,
-        project_id: Uuid,
-        after: Option<&TimeCursor>,
-        limit: u32,
-    ) -> StoreResult<Vec<ReleaseRecord>> {
-        self.query_releases(project_id, after, limit).await
-    }
-
-    async fn record_deployment(&self, deployment: &DeploymentRecord) -> StoreResult<(DeploymentRecord, bool)> {
-        self.insert_deployment_once(deployment).await
-    }
-
-    async fn list_deployments(
-        &self,
-        project_id: Uuid,
-        environment: Option<&EnvName>,
-        after: Option<&TimeCursor>,
-        limit: u32,
-    ) -> StoreResult<Vec<DeploymentRecord>> {
-        self.query_deployments(project_id, environment, after, limit).await
-    }
-
-    #[tracing::instrument(name = "store.environment_states", skip_all, fields(db.system = "mongodb"))]
-    async fn environment_states(
-        &self,
-        project_id: Uuid,
-        environments: &[EnvName],
-    ) -> StoreResult<Vec<EnvironmentState>> {
-        self.query_environment_states(project_id, environments).await
-    }
-
-    async fn put_github_integration(&self, integration: &GithubIntegrationRecord) -> StoreResult<()> {
-        self.upsert_github_integration(integration).await
-    }
-
-    async fn github_integration(&self, project_id: Uuid) -> StoreResult<Option<GithubIntegrationRecord>> {
-        self.find_github_integration(project_id).await
     }
 }
 

@@ -11,15 +11,9 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
 
-use devopstrack_auth::app::NewUser;
-use devopstrack_platform::auth::Role;
-use devopstrack_proto::auth::v1 as auth_pb;
-use devopstrack_proto::auth::v1::auth_service_client::AuthServiceClient;
 use devopstrack_proto::projects::v1 as pb;
 use devopstrack_proto::projects::v1::project_service_client::ProjectServiceClient;
 
-const PASSWORD: &str = "correct horse battery staple";
-const SERVICE_SECRET: &str = "test-service-secret-0123456789abcdef";
 /// The webhook secrets' key of [`spawn_app`]'s projects service (base64 of 32 bytes).
 pub const SECRETS_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
@@ -42,6 +36,7 @@ pub struct TestApp {
     pub auth_url: String,
     pub database_url: String,
     _shutdown: DropGuard,
+    _auth: DropGuard,
     _dir: TempDir,
 }
 
@@ -53,36 +48,15 @@ pub async fn spawn_app() -> TestApp {
 /// validation), e.g. a short webhook claim TTL.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut devopstrack_projects::config::Settings)) -> TestApp {
     devopstrack_testkit::init_test_logging();
-    let dir = tempfile::tempdir().expect("create a temp dir for the SQLite stores");
+    let auth = devopstrack_auth::testing::spawn().await;
     let shutdown = CancellationToken::new();
-
-    let auth_settings = devopstrack_auth::config::Settings {
-        grpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        admin_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        database_url: format!("sqlite://{}/auth.db", dir.path().display()),
-        service_clients: ["gateway", "tasks"]
-            .map(|id| (id.to_owned(), SecretString::from(SERVICE_SECRET)))
-            .into(),
-        signing_key_kek: Some(devopstrack_auth::kek::Kek::generate_base64()),
-        // The smallest Argon2 cost auth accepts: these tests are about projects, not the hash's cost.
-        argon2_memory_kib: 8 * 1024,
-        argon2_iterations: 1,
-        ..devopstrack_auth::config::Settings::default()
-    };
-    auth_settings.validate().expect("the auth test settings are valid");
-    let auth = devopstrack_auth::startup::Application::build(&auth_settings)
-        .await
-        .expect("build auth");
-    let auth_url = format!("http://127.0.0.1:{}", auth.grpc_port());
-    let auth_app = auth.app();
-    tokio::spawn(auth.run_until_stopped(shutdown.clone()));
 
     let mut settings = devopstrack_projects::config::Settings {
         grpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         admin_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        database_url: format!("sqlite://{}/projects.db", dir.path().display()),
+        database_url: format!("sqlite://{}/projects.db", auth.dir.path().display()),
         peers: devopstrack_peers::ServiceSettings {
-            auth_url: auth_url.clone(),
+            auth_url: auth.url.clone(),
             ..Default::default()
         },
         secrets_key: Some(SecretString::from(SECRETS_KEY)),
@@ -97,69 +71,26 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut devopstrack_projects::co
     let admin_addr = SocketAddr::from(([127, 0, 0, 1], projects.admin_port()));
     tokio::spawn(projects.run_until_stopped(shutdown.clone()));
 
-    // Both listeners are bound already, so connecting cannot race the servers' start.
-    let mut auth_client = AuthServiceClient::connect(auth_url.clone())
-        .await
-        .expect("connect to auth");
-    let mut tokens = Vec::new();
-    for (email, role) in [
-        ("admin@example.com", Role::Admin),
-        ("operator@example.com", Role::Operator),
-        ("viewer@example.com", Role::Viewer),
-    ] {
-        let new = NewUser {
-            email: email.into(),
-            name: email.split('@').next().unwrap_or(email).into(),
-            role: Some(role),
-            password: SecretString::from(PASSWORD),
-        };
-        let user = auth_app.bootstrap_user(new).await.expect("bootstrap a user");
-        let login = auth_pb::LoginRequest {
-            email: email.into(),
-            password: PASSWORD.into(),
-            client_address: String::new(),
-        };
-        let token = auth_client
-            .login(login)
-            .await
-            .expect("log in")
-            .into_inner()
-            .access_token;
-        tokens.push((user.id.to_string(), token));
-    }
-    let issue = auth_pb::IssueServiceTokenRequest {
-        // Tasks: the one client that may call both RecordDeployment and VerifyGithubWebhook.
-        client_id: "tasks".into(),
-        client_secret: SERVICE_SECRET.into(),
-    };
-    let service = auth_client
-        .issue_service_token(issue)
-        .await
-        .expect("a service token")
-        .into_inner()
-        .access_token;
-
     let channel = Channel::from_shared(grpc_url.clone())
         .expect("a valid URL")
         .connect()
         .await
         .expect("connect");
-    let [(admin_id, admin), (_, operator), (_, viewer)]: [(String, String); 3] =
-        tokens.try_into().expect("three users");
     TestApp {
         grpc_url,
         admin_addr,
         client: ProjectServiceClient::new(channel.clone()),
         channel,
-        admin,
-        admin_id,
-        operator,
-        viewer,
-        service,
-        auth_url,
+        admin: auth.admin,
+        admin_id: auth.admin_id,
+        operator: auth.operator,
+        viewer: auth.viewer,
+        service: auth.service,
+        auth_url: auth.url,
         database_url: settings.database_url.clone(),
         _shutdown: shutdown.drop_guard(),
-        _dir: dir,
+        _auth: auth.shutdown,
+        _dir: auth.dir,
     }
 }
 

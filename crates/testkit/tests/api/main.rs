@@ -5,3 +5,11 @@
 mod postgres;
 mod private;
 mod redis;
+
+/// A runtime of its own, for tests of what outlives the runtime that started it.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}

@@ -1,6 +1,8 @@
 //! `postgres()` hands out distinct, empty, usable databases, and its server is not tied to any one runtime.
 
 use devopstrack_testkit::{TestPostgres, postgres};
+
+use super::runtime;
 use sqlx::{Connection, PgConnection};
 
 /// Connects to `db`, checks it is the named, empty database, and creates a table in it.
@@ -72,13 +74,6 @@ async fn concurrent_calls_each_get_their_own_database() {
 
 #[test]
 fn the_server_outlives_the_runtime_that_started_it() {
-    let runtime = || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a tokio runtime")
-    };
-
     let Some(first) = runtime().block_on(postgres()) else {
         return;
     };

@@ -4,6 +4,8 @@ use devopstrack_testkit::{TestRedis, redis};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
+use super::runtime;
+
 /// `host:port` and the database index (if any) of a `redis://[user[:password]@]host:port[/db]` URL.
 fn address_and_db(url: &str) -> (String, Option<u32>) {
     let rest = url.strip_prefix("redis://").expect("a redis:// URL");
@@ -99,13 +101,6 @@ async fn each_call_gets_its_own_prefix_and_a_server_that_answers_ping() {
 
 #[test]
 fn the_server_outlives_the_runtime_that_started_it() {
-    let runtime = || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a tokio runtime")
-    };
-
     let Some(first) = runtime().block_on(redis()) else {
         return;
     };

@@ -12,7 +12,10 @@ use crate::domain::{
     DefinitionName, DefinitionRecord, DeploymentRecord, EnvName, EnvironmentState, GithubIntegrationRecord,
     ProjectCursor, ProjectFilter, ProjectOrder, ProjectRecord, ReleaseRecord, Slug, TimeCursor,
 };
-use crate::store::{ProjectStore, Replace, StoreResult};
+use crate::store::{
+    DefinitionRecords, DeploymentRecords, GithubRecords, ProjectRecords, ProjectStore, ReleaseRecords, Replace,
+    StoreResult,
+};
 
 /// Bumps the generation when dropped: at the end of a write, or when the write's future is dropped half-way (the
 /// store may have committed it all the same).
@@ -42,7 +45,10 @@ impl ProjectStore for InvalidatingStore {
     async fn ping(&self) -> StoreResult<()> {
         self.inner.ping().await
     }
+}
 
+#[async_trait]
+impl ProjectRecords for InvalidatingStore {
     async fn insert_project(&self, project: &ProjectRecord) -> StoreResult<()> {
         let _bump = self.bump();
         self.inner.insert_project(project).await
@@ -75,7 +81,10 @@ impl ProjectStore for InvalidatingStore {
         let _bump = self.bump();
         self.inner.delete_project(id).await
     }
+}
 
+#[async_trait]
+impl DefinitionRecords for InvalidatingStore {
     async fn insert_project_with_definitions(
         &self,
         project: &ProjectRecord,
@@ -110,7 +119,10 @@ impl ProjectStore for InvalidatingStore {
     ) -> StoreResult<Replace> {
         self.inner.delete_definition(project_id, name, expected_version).await
     }
+}
 
+#[async_trait]
+impl ReleaseRecords for InvalidatingStore {
     async fn insert_release(&self, release: &ReleaseRecord) -> StoreResult<()> {
         let _bump = self.bump();
         self.inner.insert_release(release).await
@@ -128,7 +140,10 @@ impl ProjectStore for InvalidatingStore {
     ) -> StoreResult<Vec<ReleaseRecord>> {
         self.inner.list_releases(project_id, after, limit).await
     }
+}
 
+#[async_trait]
+impl DeploymentRecords for InvalidatingStore {
     async fn record_deployment(&self, deployment: &DeploymentRecord) -> StoreResult<(DeploymentRecord, bool)> {
         let _bump = self.bump();
         self.inner.record_deployment(deployment).await
@@ -158,7 +173,10 @@ impl ProjectStore for InvalidatingStore {
     ) -> StoreResult<Vec<Vec<EnvironmentState>>> {
         self.inner.environment_states_many(projects).await
     }
+}
 
+#[async_trait]
+impl GithubRecords for InvalidatingStore {
     // The GitHub integration and delivery ids are in no cached answer, so their writes leave the cache alone (a
     // webhook burst would otherwise empty it at every delivery).
     async fn put_github_integration(&self, integration: &GithubIntegrationRecord) -> StoreResult<()> {

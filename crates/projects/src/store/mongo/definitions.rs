@@ -1,12 +1,13 @@
 //! Pipeline definitions on MongoDB: collection `pipeline_definitions`, `_id` = `<project id>/<name>` (so a name is
 //! unique per project on the unique `_id`), the spec as JSON text (`spec_json`: numbers keep their JSON form exactly),
-//! compare-and-set on `version`. The trait methods in `mongo.rs` delegate here.
+//! compare-and-set on `version`. It implements [`DefinitionRecords`].
 //!
-//! A new project with its first definitions, without a multi-document transaction (see `mongo.rs`): the definitions
-//! are inserted first, then the project. If the process stops in between, the definitions belong to a project id that
-//! was never stored and never will be (ids are fresh UUIDs): nothing can read them, and the request was not answered.
-//! If the project insert fails (its slug is taken), the definitions are deleted again.
+//! A new project with its first definitions, without a multi-document transaction (see `mongo.rs`): the definitions are
+//! inserted first, then the project. If the process stops in between, the definitions belong to a project id that was
+//! never stored and never will be (ids are fresh UUIDs): nothing can read them, and the request was not answered. If
+//! the project insert fails (its slug is taken), the definitions are deleted again.
 
+use async_trait::async_trait;
 use futures::TryStreamExt;
 use mongodb::IndexModel;
 use mongodb::bson::{Document, doc};
@@ -15,7 +16,7 @@ use uuid::Uuid;
 use super::fields::{corrupt, date, int, string, time, uuid};
 use super::{MongoStore, conflict_on_duplicate};
 use crate::domain::{DefinitionKind, DefinitionName, DefinitionRecord, ProjectRecord};
-use crate::store::{Replace, StoreError, StoreResult};
+use crate::store::{DefinitionRecords, ProjectRecords, Replace, StoreError, StoreResult};
 
 fn key(project_id: Uuid, name: &DefinitionName) -> String {
     format!("{project_id}/{name}")
@@ -27,94 +28,6 @@ impl MongoStore {
             .create_index(IndexModel::builder().keys(doc! { "project_id": 1, "name": 1 }).build())
             .await?;
         Ok(())
-    }
-
-    pub(super) async fn insert_project_and_definitions(
-        &self,
-        project: &ProjectRecord,
-        definitions: &[DefinitionRecord],
-    ) -> StoreResult<()> {
-        if !definitions.is_empty() {
-            let docs = definitions
-                .iter()
-                .map(definition_to_doc)
-                .collect::<StoreResult<Vec<_>>>()?;
-            self.definitions
-                .insert_many(docs)
-                .await
-                .map_err(conflict_on_duplicate("definition name"))?;
-        }
-        if let Err(err) = self.insert_project_doc(project).await {
-            self.definitions
-                .delete_many(doc! { "project_id": project.id.to_string() })
-                .await?;
-            return Err(err);
-        }
-        Ok(())
-    }
-
-    pub(super) async fn insert_definition_row(&self, definition: &DefinitionRecord) -> StoreResult<()> {
-        self.definitions
-            .insert_one(definition_to_doc(definition)?)
-            .await
-            .map_err(conflict_on_duplicate("definition name"))?;
-        Ok(())
-    }
-
-    pub(super) async fn find_definition(
-        &self,
-        project_id: Uuid,
-        name: &DefinitionName,
-    ) -> StoreResult<Option<DefinitionRecord>> {
-        let found = self.definitions.find_one(doc! { "_id": key(project_id, name) }).await?;
-        found.as_ref().map(definition_from_doc).transpose()
-    }
-
-    pub(super) async fn query_definitions(&self, project_id: Uuid) -> StoreResult<Vec<DefinitionRecord>> {
-        let found: Vec<Document> = self
-            .definitions
-            .find(doc! { "project_id": project_id.to_string() })
-            .sort(doc! { "name": 1 })
-            .await?
-            .try_collect()
-            .await?;
-        found.iter().map(definition_from_doc).collect()
-    }
-
-    pub(super) async fn compare_and_replace_definition(
-        &self,
-        definition: &DefinitionRecord,
-        expected_version: i64,
-    ) -> StoreResult<Replace> {
-        let id = key(definition.project_id, &definition.name);
-        let replaced = self
-            .definitions
-            .replace_one(
-                doc! { "_id": &id, "version": expected_version },
-                definition_to_doc(definition)?,
-            )
-            .await?;
-        if replaced.matched_count > 0 {
-            return Ok(Replace::Done);
-        }
-        self.mismatch_or_missing(&id).await
-    }
-
-    pub(super) async fn compare_and_delete_definition(
-        &self,
-        project_id: Uuid,
-        name: &DefinitionName,
-        expected_version: Option<i64>,
-    ) -> StoreResult<Replace> {
-        let id = key(project_id, name);
-        let mut filter = doc! { "_id": &id };
-        if let Some(expected) = expected_version {
-            filter.insert("version", expected);
-        }
-        if self.definitions.delete_one(filter).await?.deleted_count > 0 {
-            return Ok(Replace::Done);
-        }
-        self.mismatch_or_missing(&id).await
     }
 
     async fn mismatch_or_missing(&self, id: &str) -> StoreResult<Replace> {
@@ -129,6 +42,89 @@ impl MongoStore {
             },
             None => Replace::NotFound,
         })
+    }
+}
+
+#[async_trait]
+impl DefinitionRecords for MongoStore {
+    async fn insert_project_with_definitions(
+        &self,
+        project: &ProjectRecord,
+        definitions: &[DefinitionRecord],
+    ) -> StoreResult<()> {
+        if !definitions.is_empty() {
+            let docs = definitions
+                .iter()
+                .map(definition_to_doc)
+                .collect::<StoreResult<Vec<_>>>()?;
+            self.definitions
+                .insert_many(docs)
+                .await
+                .map_err(conflict_on_duplicate("definition name"))?;
+        }
+        if let Err(err) = self.insert_project(project).await {
+            self.definitions
+                .delete_many(doc! { "project_id": project.id.to_string() })
+                .await?;
+            return Err(err);
+        }
+        Ok(())
+    }
+
+    async fn insert_definition(&self, definition: &DefinitionRecord) -> StoreResult<()> {
+        self.definitions
+            .insert_one(definition_to_doc(definition)?)
+            .await
+            .map_err(conflict_on_duplicate("definition name"))?;
+        Ok(())
+    }
+
+    async fn definition(&self, project_id: Uuid, name: &DefinitionName) -> StoreResult<Option<DefinitionRecord>> {
+        let found = self.definitions.find_one(doc! { "_id": key(project_id, name) }).await?;
+        found.as_ref().map(definition_from_doc).transpose()
+    }
+
+    async fn list_definitions(&self, project_id: Uuid) -> StoreResult<Vec<DefinitionRecord>> {
+        let found: Vec<Document> = self
+            .definitions
+            .find(doc! { "project_id": project_id.to_string() })
+            .sort(doc! { "name": 1 })
+            .await?
+            .try_collect()
+            .await?;
+        found.iter().map(definition_from_doc).collect()
+    }
+
+    async fn replace_definition(&self, definition: &DefinitionRecord, expected_version: i64) -> StoreResult<Replace> {
+        let id = key(definition.project_id, &definition.name);
+        let replaced = self
+            .definitions
+            .replace_one(
+                doc! { "_id": &id, "version": expected_version },
+                definition_to_doc(definition)?,
+            )
+            .await?;
+        if replaced.matched_count > 0 {
+            return Ok(Replace::Done);
+        }
+        self.mismatch_or_missing(&id).await
+    }
+
+    async fn delete_definition(
+        &self,
+        project_id: Uuid,
+        name: &DefinitionName,
+        expected_version: Option<i64>,
+    ) -> StoreResult<Replace> {
+        let id = key(project_id, name);
+        let mut filter = doc! { "_id": &id };
+        if let Some(expected) = expected_version {
+            filter.insert("version", expected);
+        }
+        if self.definitions.delete_one(filter).await?.deleted_count > 0 {
+            return Ok(Replace::Done);
+        }
+        self.mismatch_or_missing(&id).await
     }
 }
 

@@ -1,7 +1,8 @@
-//! Deployments on MongoDB: collection `deployments` (`_id` = the deployment's own id, so recording is idempotent on
-//! the unique `_id`), listed newest first by `(finished_at_us, _id)`, and the environment states derived from it.
-//! The trait methods in `mongo.rs` delegate here.
+//! Deployments on MongoDB: collection `deployments` (`_id` = the deployment's own id, so recording is idempotent on the
+//! unique `_id`), listed newest first by `(finished_at_us, _id)`, and the environment states derived from it. It
+//! implements [`DeploymentRecords`].
 
+use async_trait::async_trait;
 use futures::TryStreamExt;
 use mongodb::bson::{Bson, Document, doc};
 use uuid::Uuid;
@@ -11,7 +12,7 @@ use super::{MongoStore, after_key, and, is_duplicate_key};
 use crate::domain::{
     CommitSha, DeploymentRecord, DeploymentStatus, EnvName, EnvironmentState, TimeCursor, VersionLabel,
 };
-use crate::store::{StoreError, StoreResult};
+use crate::store::{DeploymentRecords, StoreError, StoreResult};
 
 impl MongoStore {
     async fn latest_deployment(
@@ -31,11 +32,11 @@ impl MongoStore {
             .await?;
         found.as_ref().map(deployment_from_doc).transpose()
     }
+}
 
-    pub(super) async fn insert_deployment_once(
-        &self,
-        deployment: &DeploymentRecord,
-    ) -> StoreResult<(DeploymentRecord, bool)> {
+#[async_trait]
+impl DeploymentRecords for MongoStore {
+    async fn record_deployment(&self, deployment: &DeploymentRecord) -> StoreResult<(DeploymentRecord, bool)> {
         let document = doc! {
             "_id": &deployment.id,
             "project_id": deployment.project_id.to_string(),
@@ -67,7 +68,7 @@ impl MongoStore {
         }
     }
 
-    pub(super) async fn query_deployments(
+    async fn list_deployments(
         &self,
         project_id: Uuid,
         environment: Option<&EnvName>,
@@ -100,7 +101,8 @@ impl MongoStore {
         found.iter().map(deployment_from_doc).collect()
     }
 
-    pub(super) async fn query_environment_states(
+    #[tracing::instrument(name = "store.environment_states", skip_all, fields(db.system = "mongodb"))]
+    async fn environment_states(
         &self,
         project_id: Uuid,
         environments: &[EnvName],

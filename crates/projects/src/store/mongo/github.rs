@@ -1,15 +1,16 @@
 //! The GitHub integration on MongoDB: collection `github_integrations` (`_id` = project id; the sealed secret as BSON
 //! binary, never the plaintext). The `webhook_deliveries` collection of earlier releases (delivery claims and the
-//! payloads unfinished ones kept) is dropped at start-up: tasks' webhook inbox keeps deliveries now. The trait methods
-//! in `mongo.rs` delegate here.
+//! payloads unfinished ones kept) is dropped at start-up: tasks' webhook inbox keeps deliveries now. It implements
+//! [`GithubRecords`].
 
+use async_trait::async_trait;
 use mongodb::bson::spec::BinarySubtype;
 use mongodb::bson::{Binary, Bson, doc};
 use uuid::Uuid;
 
 use super::{MongoStore, corrupt, date, time};
 use crate::domain::GithubIntegrationRecord;
-use crate::store::StoreResult;
+use crate::store::{GithubRecords, StoreResult};
 
 impl MongoStore {
     /// Drops `webhook_deliveries`, the delivery claims of earlier releases (with the payloads unfinished ones kept):
@@ -25,7 +26,16 @@ impl MongoStore {
         }
     }
 
-    pub(super) async fn upsert_github_integration(&self, integration: &GithubIntegrationRecord) -> StoreResult<()> {
+    /// Part of `delete_project`: the integration goes before the project itself.
+    pub(super) async fn delete_github_data(&self, project_id: &str) -> StoreResult<()> {
+        self.github_integrations.delete_one(doc! { "_id": project_id }).await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl GithubRecords for MongoStore {
+    async fn put_github_integration(&self, integration: &GithubIntegrationRecord) -> StoreResult<()> {
         let id = integration.project_id.to_string();
         let document = doc! {
             "_id": &id,
@@ -40,10 +50,7 @@ impl MongoStore {
         Ok(())
     }
 
-    pub(super) async fn find_github_integration(
-        &self,
-        project_id: Uuid,
-    ) -> StoreResult<Option<GithubIntegrationRecord>> {
+    async fn github_integration(&self, project_id: Uuid) -> StoreResult<Option<GithubIntegrationRecord>> {
         let Some(found) = self
             .github_integrations
             .find_one(doc! { "_id": project_id.to_string() })
@@ -60,12 +67,6 @@ impl MongoStore {
             sealed_secret,
             updated_at: time(&found, "updated_at_us")?,
         }))
-    }
-
-    /// Part of `delete_project`: the integration goes before the project itself.
-    pub(super) async fn delete_github_data(&self, project_id: &str) -> StoreResult<()> {
-        self.github_integrations.delete_one(doc! { "_id": project_id }).await?;
-        Ok(())
     }
 }
 

@@ -1,7 +1,7 @@
-//! Projects on MongoDB: collection `projects` (`_id` = project id, unique `slug`), its keyset-paginated listing with
-//! a literal text match, the compare-and-set replace and the ordered delete. The trait methods in `mongo.rs`
-//! delegate here.
+//! Projects on MongoDB: collection `projects` (`_id` = project id, unique `slug`), its keyset-paginated listing with a
+//! literal text match, the compare-and-set replace and the ordered delete. It implements [`ProjectRecords`].
 
+use async_trait::async_trait;
 use futures::TryStreamExt;
 use mongodb::bson::{Bson, Document, doc};
 use uuid::Uuid;
@@ -12,10 +12,11 @@ use crate::domain::{
     EnvName, EnvironmentConfig, ProjectCursor, ProjectFilter, ProjectName, ProjectOrder, ProjectRecord,
     ProjectSortField, Provider, RepoUrl, Repository, Slug, SortKey, Tag, Tier,
 };
-use crate::store::{Replace, StoreError, StoreResult};
+use crate::store::{ProjectRecords, Replace, StoreError, StoreResult};
 
-impl MongoStore {
-    pub(super) async fn insert_project_doc(&self, project: &ProjectRecord) -> StoreResult<()> {
+#[async_trait]
+impl ProjectRecords for MongoStore {
+    async fn insert_project(&self, project: &ProjectRecord) -> StoreResult<()> {
         self.projects
             .insert_one(project_to_doc(project))
             .await
@@ -23,17 +24,19 @@ impl MongoStore {
         Ok(())
     }
 
-    pub(super) async fn find_project_by_id(&self, id: Uuid) -> StoreResult<Option<ProjectRecord>> {
+    #[tracing::instrument(name = "store.project_by_id", skip_all, fields(db.system = "mongodb"))]
+    async fn project_by_id(&self, id: Uuid) -> StoreResult<Option<ProjectRecord>> {
         let found = self.projects.find_one(doc! { "_id": id.to_string() }).await?;
         found.as_ref().map(project_from_doc).transpose()
     }
 
-    pub(super) async fn find_project_by_slug(&self, slug: &Slug) -> StoreResult<Option<ProjectRecord>> {
+    #[tracing::instrument(name = "store.project_by_slug", skip_all, fields(db.system = "mongodb"))]
+    async fn project_by_slug(&self, slug: &Slug) -> StoreResult<Option<ProjectRecord>> {
         let found = self.projects.find_one(doc! { "slug": slug.as_str() }).await?;
         found.as_ref().map(project_from_doc).transpose()
     }
 
-    pub(super) async fn query_projects(
+    async fn list_projects(
         &self,
         filter: &ProjectFilter,
         order: ProjectOrder,
@@ -88,11 +91,7 @@ impl MongoStore {
         found.iter().map(project_from_doc).collect()
     }
 
-    pub(super) async fn compare_and_replace_project(
-        &self,
-        project: &ProjectRecord,
-        expected_version: i64,
-    ) -> StoreResult<Replace> {
+    async fn replace_project(&self, project: &ProjectRecord, expected_version: i64) -> StoreResult<Replace> {
         let id = project.id.to_string();
         let replaced = self
             .projects
@@ -118,7 +117,7 @@ impl MongoStore {
         })
     }
 
-    pub(super) async fn delete_project_and_history(&self, id: Uuid) -> StoreResult<bool> {
+    async fn delete_project(&self, id: Uuid) -> StoreResult<bool> {
         let id = id.to_string();
         self.releases.delete_many(doc! { "project_id": &id }).await?;
         self.deployments.delete_many(doc! { "project_id": &id }).await?;

@@ -1,6 +1,7 @@
-//! Releases on MongoDB: collection `releases` (`_id` = release id, unique `(project_id, version)`), listed newest
-//! first by `(created_at_us, _id)`. The trait methods in `mongo.rs` delegate here.
+//! Releases on MongoDB: collection `releases` (`_id` = release id, unique `(project_id, version)`), listed newest first
+//! by `(created_at_us, _id)`. It implements [`ReleaseRecords`].
 
+use async_trait::async_trait;
 use futures::TryStreamExt;
 use mongodb::bson::{Bson, Document, doc};
 use uuid::Uuid;
@@ -8,10 +9,11 @@ use uuid::Uuid;
 use super::fields::{date, opt_string, string, time, uuid};
 use super::{MongoStore, after_key, and, conflict_on_duplicate};
 use crate::domain::{CommitSha, ReleaseRecord, TimeCursor, VersionLabel};
-use crate::store::StoreResult;
+use crate::store::{ReleaseRecords, StoreResult};
 
-impl MongoStore {
-    pub(super) async fn insert_release_doc(&self, release: &ReleaseRecord) -> StoreResult<()> {
+#[async_trait]
+impl ReleaseRecords for MongoStore {
+    async fn insert_release(&self, release: &ReleaseRecord) -> StoreResult<()> {
         let document = doc! {
             "_id": release.id.to_string(),
             "project_id": release.project_id.to_string(),
@@ -29,11 +31,7 @@ impl MongoStore {
         Ok(())
     }
 
-    pub(super) async fn find_release_by_version(
-        &self,
-        project_id: Uuid,
-        version: &str,
-    ) -> StoreResult<Option<ReleaseRecord>> {
+    async fn release_by_version(&self, project_id: Uuid, version: &str) -> StoreResult<Option<ReleaseRecord>> {
         let found = self
             .releases
             .find_one(doc! { "project_id": project_id.to_string(), "version": version })
@@ -41,7 +39,7 @@ impl MongoStore {
         found.as_ref().map(release_from_doc).transpose()
     }
 
-    pub(super) async fn query_releases(
+    async fn list_releases(
         &self,
         project_id: Uuid,
         after: Option<&TimeCursor>,

@@ -1,7 +1,8 @@
 //! Pipeline definitions on SQLite: table `pipeline_definitions` (primary key `(project_id, name)`, the spec as JSON
 //! text), the compare-and-set replace and delete, and a new project inserted with its first definitions in one
-//! transaction. The trait methods in `sqlite.rs` delegate here.
+//! transaction. It implements [`DefinitionRecords`].
 
+use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::sqlite::{Sqlite, SqliteRow};
 use uuid::Uuid;
@@ -11,7 +12,7 @@ use devopstrack_platform::sqlite::{micros, time_col, uuid_col};
 use super::projects::insert_project_with;
 use super::{BEGIN_WRITE, SqliteStore, conflict_on_unique};
 use crate::domain::{DefinitionKind, DefinitionName, DefinitionRecord, ProjectRecord};
-use crate::store::{Replace, StoreError, StoreResult};
+use crate::store::{DefinitionRecords, Replace, StoreError, StoreResult};
 
 macro_rules! definition_columns {
     () => {
@@ -20,7 +21,24 @@ macro_rules! definition_columns {
 }
 
 impl SqliteStore {
-    pub(super) async fn insert_project_and_definitions(
+    /// After a compare-and-set matched nothing: which of the two reasons it was.
+    async fn mismatch_or_missing(&self, project_id: Uuid, name: &DefinitionName) -> StoreResult<Replace> {
+        let current: Option<(i64,)> =
+            sqlx::query_as("SELECT version FROM pipeline_definitions WHERE project_id = ?1 AND name = ?2")
+                .bind(project_id.to_string())
+                .bind(name.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(match current {
+            Some((current,)) => Replace::VersionMismatch { current },
+            None => Replace::NotFound,
+        })
+    }
+}
+
+#[async_trait]
+impl DefinitionRecords for SqliteStore {
+    async fn insert_project_with_definitions(
         &self,
         project: &ProjectRecord,
         definitions: &[DefinitionRecord],
@@ -34,15 +52,11 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(super) async fn insert_definition_row(&self, definition: &DefinitionRecord) -> StoreResult<()> {
+    async fn insert_definition(&self, definition: &DefinitionRecord) -> StoreResult<()> {
         insert_definition_with(&self.pool, definition).await
     }
 
-    pub(super) async fn find_definition(
-        &self,
-        project_id: Uuid,
-        name: &DefinitionName,
-    ) -> StoreResult<Option<DefinitionRecord>> {
+    async fn definition(&self, project_id: Uuid, name: &DefinitionName) -> StoreResult<Option<DefinitionRecord>> {
         let row = sqlx::query(concat!(
             "SELECT ",
             definition_columns!(),
@@ -55,7 +69,7 @@ impl SqliteStore {
         row.as_ref().map(definition_from_row).transpose()
     }
 
-    pub(super) async fn query_definitions(&self, project_id: Uuid) -> StoreResult<Vec<DefinitionRecord>> {
+    async fn list_definitions(&self, project_id: Uuid) -> StoreResult<Vec<DefinitionRecord>> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             definition_columns!(),
@@ -67,11 +81,7 @@ impl SqliteStore {
         rows.iter().map(definition_from_row).collect()
     }
 
-    pub(super) async fn compare_and_replace_definition(
-        &self,
-        definition: &DefinitionRecord,
-        expected_version: i64,
-    ) -> StoreResult<Replace> {
+    async fn replace_definition(&self, definition: &DefinitionRecord, expected_version: i64) -> StoreResult<Replace> {
         let updated = sqlx::query(
             "UPDATE pipeline_definitions SET kind = ?3, description = ?4, spec = ?5, allow_unreleased = ?6, \
              version = ?7, updated_at = ?8 WHERE project_id = ?1 AND name = ?2 AND version = ?9",
@@ -93,7 +103,7 @@ impl SqliteStore {
         self.mismatch_or_missing(definition.project_id, &definition.name).await
     }
 
-    pub(super) async fn compare_and_delete_definition(
+    async fn delete_definition(
         &self,
         project_id: Uuid,
         name: &DefinitionName,
@@ -111,20 +121,6 @@ impl SqliteStore {
             return Ok(Replace::Done);
         }
         self.mismatch_or_missing(project_id, name).await
-    }
-
-    /// After a compare-and-set matched nothing: which of the two reasons it was.
-    async fn mismatch_or_missing(&self, project_id: Uuid, name: &DefinitionName) -> StoreResult<Replace> {
-        let current: Option<(i64,)> =
-            sqlx::query_as("SELECT version FROM pipeline_definitions WHERE project_id = ?1 AND name = ?2")
-                .bind(project_id.to_string())
-                .bind(name.as_str())
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(match current {
-            Some((current,)) => Replace::VersionMismatch { current },
-            None => Replace::NotFound,
-        })
     }
 }
 

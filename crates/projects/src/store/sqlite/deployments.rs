@@ -1,6 +1,7 @@
 //! Deployments on SQLite: table `deployments` (idempotent by id, listed newest first by `(finished_at, id)`) and the
-//! environment states derived from it. The trait methods in `sqlite.rs` delegate here.
+//! environment states derived from it. It implements [`DeploymentRecords`].
 
+use async_trait::async_trait;
 use std::collections::HashMap;
 
 use sqlx::sqlite::{Sqlite, SqliteRow};
@@ -13,7 +14,7 @@ use super::SqliteStore;
 use crate::domain::{
     CommitSha, DeploymentRecord, DeploymentStatus, EnvName, EnvironmentState, TimeCursor, VersionLabel,
 };
-use crate::store::{StoreError, StoreResult};
+use crate::store::{DeploymentRecords, StoreError, StoreResult};
 
 macro_rules! deployment_columns {
     () => {
@@ -51,11 +52,11 @@ impl SqliteStore {
             .await?;
         row.as_ref().map(deployment_from_row).transpose()
     }
+}
 
-    pub(super) async fn insert_deployment_once(
-        &self,
-        deployment: &DeploymentRecord,
-    ) -> StoreResult<(DeploymentRecord, bool)> {
+#[async_trait]
+impl DeploymentRecords for SqliteStore {
+    async fn record_deployment(&self, deployment: &DeploymentRecord) -> StoreResult<(DeploymentRecord, bool)> {
         let inserted = sqlx::query(concat!(
             "INSERT INTO deployments (",
             deployment_columns!(),
@@ -88,7 +89,7 @@ impl SqliteStore {
         Ok((deployment_from_row(&row)?, false))
     }
 
-    pub(super) async fn query_deployments(
+    async fn list_deployments(
         &self,
         project_id: Uuid,
         environment: Option<&EnvName>,
@@ -121,7 +122,8 @@ impl SqliteStore {
         rows.iter().map(deployment_from_row).collect()
     }
 
-    pub(super) async fn query_environment_states(
+    #[tracing::instrument(name = "store.environment_states", skip_all, fields(db.system = "sqlite"))]
+    async fn environment_states(
         &self,
         project_id: Uuid,
         environments: &[EnvName],
@@ -138,7 +140,7 @@ impl SqliteStore {
     }
 
     /// See `environment_states_many` in `sqlite.rs`: two queries for the whole page.
-    pub(super) async fn query_environment_states_of_page(
+    async fn environment_states_many(
         &self,
         projects: &[(Uuid, Vec<EnvName>)],
     ) -> StoreResult<Vec<Vec<EnvironmentState>>> {

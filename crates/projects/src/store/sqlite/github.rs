@@ -1,8 +1,8 @@
 //! The GitHub integration on SQLite: `github_integrations` (sealed secrets, `migrations/sqlite/
 //! 0002_github_integration.sql`). The delivery claims of earlier releases are dropped by
-//! `0005_drop_webhook_deliveries.sql` (tasks' webhook inbox keeps deliveries now). The trait methods in `sqlite.rs`
-//! delegate here.
+//! `0005_drop_webhook_deliveries.sql` (tasks' webhook inbox keeps deliveries now). It implements [`GithubRecords`].
 
+use async_trait::async_trait;
 use sqlx::Row;
 use uuid::Uuid;
 
@@ -10,10 +10,11 @@ use devopstrack_platform::sqlite::{micros, time_col};
 
 use super::SqliteStore;
 use crate::domain::GithubIntegrationRecord;
-use crate::store::StoreResult;
+use crate::store::{GithubRecords, StoreResult};
 
-impl SqliteStore {
-    pub(super) async fn upsert_github_integration(&self, integration: &GithubIntegrationRecord) -> StoreResult<()> {
+#[async_trait]
+impl GithubRecords for SqliteStore {
+    async fn put_github_integration(&self, integration: &GithubIntegrationRecord) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO github_integrations (project_id, sealed_secret, updated_at) VALUES (?1, ?2, ?3) \
              ON CONFLICT (project_id) DO UPDATE SET sealed_secret = excluded.sealed_secret, \
@@ -27,10 +28,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(super) async fn find_github_integration(
-        &self,
-        project_id: Uuid,
-    ) -> StoreResult<Option<GithubIntegrationRecord>> {
+    async fn github_integration(&self, project_id: Uuid) -> StoreResult<Option<GithubIntegrationRecord>> {
         let row = sqlx::query("SELECT sealed_secret, updated_at FROM github_integrations WHERE project_id = ?1")
             .bind(project_id.to_string())
             .fetch_optional(&self.pool)

@@ -1,6 +1,7 @@
 //! Projects on SQLite: table `projects` (tags, repositories and environments as JSON text), its keyset-paginated
-//! listing, the compare-and-set replace and the cascading delete. The trait methods in `sqlite.rs` delegate here.
+//! listing, the compare-and-set replace and the cascading delete. It implements [`ProjectRecords`].
 
+use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use sqlx::sqlite::{Sqlite, SqliteRow};
 use sqlx::{QueryBuilder, Row};
@@ -13,7 +14,7 @@ use crate::domain::{
     EnvName, EnvironmentConfig, ProjectCursor, ProjectFilter, ProjectName, ProjectOrder, ProjectRecord,
     ProjectSortField, Provider, RepoUrl, Repository, Slug, SortKey, Tag, Tier,
 };
-use crate::store::{Replace, StoreError, StoreResult};
+use crate::store::{ProjectRecords, Replace, StoreError, StoreResult};
 
 macro_rules! project_columns {
     () => {
@@ -22,12 +23,14 @@ macro_rules! project_columns {
     };
 }
 
-impl SqliteStore {
-    pub(super) async fn insert_project_row(&self, project: &ProjectRecord) -> StoreResult<()> {
+#[async_trait]
+impl ProjectRecords for SqliteStore {
+    async fn insert_project(&self, project: &ProjectRecord) -> StoreResult<()> {
         insert_project_with(&self.pool, project).await
     }
 
-    pub(super) async fn find_project_by_id(&self, id: Uuid) -> StoreResult<Option<ProjectRecord>> {
+    #[tracing::instrument(name = "store.project_by_id", skip_all, fields(db.system = "sqlite"))]
+    async fn project_by_id(&self, id: Uuid) -> StoreResult<Option<ProjectRecord>> {
         let row = sqlx::query(concat!("SELECT ", project_columns!(), " FROM projects WHERE id = ?1"))
             .bind(id.to_string())
             .fetch_optional(&self.pool)
@@ -35,7 +38,8 @@ impl SqliteStore {
         row.as_ref().map(project_from_row).transpose()
     }
 
-    pub(super) async fn find_project_by_slug(&self, slug: &Slug) -> StoreResult<Option<ProjectRecord>> {
+    #[tracing::instrument(name = "store.project_by_slug", skip_all, fields(db.system = "sqlite"))]
+    async fn project_by_slug(&self, slug: &Slug) -> StoreResult<Option<ProjectRecord>> {
         let row = sqlx::query(concat!("SELECT ", project_columns!(), " FROM projects WHERE slug = ?1"))
             .bind(slug.as_str())
             .fetch_optional(&self.pool)
@@ -43,7 +47,7 @@ impl SqliteStore {
         row.as_ref().map(project_from_row).transpose()
     }
 
-    pub(super) async fn query_projects(
+    async fn list_projects(
         &self,
         filter: &ProjectFilter,
         order: ProjectOrder,
@@ -108,11 +112,7 @@ impl SqliteStore {
         rows.iter().map(project_from_row).collect()
     }
 
-    pub(super) async fn compare_and_replace_project(
-        &self,
-        project: &ProjectRecord,
-        expected_version: i64,
-    ) -> StoreResult<Replace> {
+    async fn replace_project(&self, project: &ProjectRecord, expected_version: i64) -> StoreResult<Replace> {
         let id = project.id.to_string();
         let done = sqlx::query(
             "UPDATE projects SET slug = ?1, name = ?2, description = ?3, tags = ?4, owner = ?5, repositories = ?6, \
@@ -148,7 +148,7 @@ impl SqliteStore {
         })
     }
 
-    pub(super) async fn delete_project_and_history(&self, id: Uuid) -> StoreResult<bool> {
+    async fn delete_project(&self, id: Uuid) -> StoreResult<bool> {
         let id = id.to_string();
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
         sqlx::query("DELETE FROM releases WHERE project_id = ?1")

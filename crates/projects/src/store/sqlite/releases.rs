@@ -1,6 +1,7 @@
-//! Releases on SQLite: table `releases`, unique per `(project_id, version)`, listed newest first by
-//! `(created_at, id)`. The trait methods in `sqlite.rs` delegate here.
+//! Releases on SQLite: table `releases`, unique per `(project_id, version)`, listed newest first by `(created_at, id)`.
+//! It implements [`ReleaseRecords`].
 
+use async_trait::async_trait;
 use sqlx::sqlite::{Sqlite, SqliteRow};
 use sqlx::{QueryBuilder, Row};
 use uuid::Uuid;
@@ -9,7 +10,7 @@ use devopstrack_platform::sqlite::{micros, time_col, uuid_col};
 
 use super::{SqliteStore, conflict_on_unique};
 use crate::domain::{CommitSha, ReleaseRecord, TimeCursor, VersionLabel};
-use crate::store::StoreResult;
+use crate::store::{ReleaseRecords, StoreResult};
 
 macro_rules! release_columns {
     () => {
@@ -17,8 +18,9 @@ macro_rules! release_columns {
     };
 }
 
-impl SqliteStore {
-    pub(super) async fn insert_release_row(&self, release: &ReleaseRecord) -> StoreResult<()> {
+#[async_trait]
+impl ReleaseRecords for SqliteStore {
+    async fn insert_release(&self, release: &ReleaseRecord) -> StoreResult<()> {
         sqlx::query(concat!(
             "INSERT INTO releases (",
             release_columns!(),
@@ -37,11 +39,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(super) async fn find_release_by_version(
-        &self,
-        project_id: Uuid,
-        version: &str,
-    ) -> StoreResult<Option<ReleaseRecord>> {
+    async fn release_by_version(&self, project_id: Uuid, version: &str) -> StoreResult<Option<ReleaseRecord>> {
         let row = sqlx::query(concat!(
             "SELECT ",
             release_columns!(),
@@ -54,7 +52,7 @@ impl SqliteStore {
         row.as_ref().map(release_from_row).transpose()
     }
 
-    pub(super) async fn query_releases(
+    async fn list_releases(
         &self,
         project_id: Uuid,
         after: Option<&TimeCursor>,
