@@ -6,6 +6,7 @@
 //! Its one database is the chat's ([`chat`]: rooms, messages, actions, the audit trail; PostgreSQL or SQLite, set by
 //! `chat_database_url`); the edge's routes keep no state of their own.
 
+pub mod audit_log;
 pub mod chat;
 pub mod clients;
 pub mod config;

@@ -16,9 +16,9 @@ use devopstrack_platform::config::env_var;
 use devopstrack_platform::net::bind;
 use devopstrack_proto::auth::v1 as auth_pb;
 
+use crate::audit_log::{AuditLog, AuditWriter};
 use crate::chat::app::{ChatApp, Platform, SWEEP_EVERY, run_notifier, run_sweeper};
 use crate::config::Settings;
-use crate::middleware::audit::{AuditLog, AuditWriter};
 use crate::state::AppState;
 
 pub struct Application {

@@ -48,7 +48,7 @@ pub struct AppState {
     /// The chat (rooms, messages, actions, audit trail); `None` when no chat database is configured.
     pub chat: Option<Arc<crate::chat::app::ChatApp>>,
     /// The audit trail's queue for mutating requests; `None` without a chat database.
-    pub audit: Option<crate::middleware::audit::AuditLog>,
+    pub audit: Option<crate::audit_log::AuditLog>,
     /// Health checks of every upstream, for `/readyz`.
     pub upstreams: Arc<crate::routes::health::readiness::Upstreams>,
 }
