@@ -147,6 +147,16 @@ fn duration_micros(d: Duration) -> i64 {
     i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
 }
 
+/// `head` (SQL that ends in `LIMIT`) with `limit` written in as a number, then `tail`. A `LIMIT ?` makes SQLite
+/// re-prepare the statement every time it runs: it plans with the bound value and marks the statement expired whenever
+/// that parameter is bound again (`sqlite3ExprIsInteger`), which cost about 65k instructions a call and 14% of all
+/// the instructions of a create in the issue-19 profile (`scripts/bench-profile.sh`). A number written in is a
+/// statement of its own in sqlx's per-connection cache; callers pass a few fixed limits (the worker's free slots, the
+/// outboxes' and the watch stream's batch sizes).
+fn with_limit(head: &str, limit: u64, tail: &str) -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(format!("{head} {limit}{tail}"))
+}
+
 fn corrupt(message: impl Into<String>) -> StoreError {
     StoreError::Corrupt(message.into())
 }

@@ -7,7 +7,7 @@ use sqlx::Row;
 use sqlx::sqlite::{SqlitePool, SqliteRow};
 
 use super::rows::Statements;
-use super::{SqliteStore, Tx, deadline_after, pause, pipeline_id_col};
+use super::{SqliteStore, Tx, deadline_after, pause, pipeline_id_col, with_limit};
 use crate::store::{MAX_EVENTS, NewEvent, StoreError, StoreResult, StoredEvent};
 
 /// Appends `events` in order inside `tx`.
@@ -53,16 +53,16 @@ pub(super) async fn read(
     if limit == 0 {
         return Ok(Vec::new());
     }
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let limit = u64::try_from(limit).unwrap_or(u64::MAX);
     let deadline = deadline_after(wait);
     loop {
         // Registered before looking, so an append between the look and the sleep still wakes this call.
         let signal = store.events_appended.notified();
         tokio::pin!(signal);
         signal.as_mut().enable();
-        let rows = sqlx::query("SELECT id, project, pipeline, payload FROM events WHERE id > ?1 ORDER BY id LIMIT ?2")
+        let sql = "SELECT id, project, pipeline, payload FROM events WHERE id > ?1 ORDER BY id LIMIT";
+        let rows = sqlx::query(with_limit(sql, limit, ""))
             .bind(after)
-            .bind(limit)
             .fetch_all(&store.pool)
             .await?;
         if !rows.is_empty() {

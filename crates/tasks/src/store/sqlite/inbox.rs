@@ -11,7 +11,7 @@ use uuid::Uuid;
 use devopstrack_platform::sqlite::{micros, time_col};
 
 use super::rows::Statements;
-use super::{SqliteStore, corrupt, outbox, u32_col};
+use super::{SqliteStore, corrupt, outbox, u32_col, with_limit};
 use crate::store::StoreResult;
 use crate::store::inbox::{DEDUP_WINDOW, InboxDelivery, InboxEffects, InboxState, InboxStore, NewDelivery, Received};
 
@@ -71,15 +71,15 @@ impl InboxStore for SqliteStore {
             return Ok(Vec::new());
         }
         let mut tx = self.begin_write().await?;
-        let rows = sqlx::query(concat!(
+        let sql = concat!(
             "SELECT ",
             columns!(),
-            " FROM webhook_inbox WHERE state = 'pending' AND due_at <= ?1 ORDER BY due_at, id LIMIT ?2"
-        ))
-        .bind(micros(now))
-        .bind(i64::from(limit))
-        .fetch_all(&mut *tx)
-        .await?;
+            " FROM webhook_inbox WHERE state = 'pending' AND due_at <= ?1 ORDER BY due_at, id LIMIT"
+        );
+        let rows = sqlx::query(with_limit(sql, u64::from(limit), ""))
+            .bind(micros(now))
+            .fetch_all(&mut *tx)
+            .await?;
         let taken: Vec<InboxDelivery> = rows.iter().map(delivery_from_row).collect::<StoreResult<_>>()?;
         let until = micros(now + lease);
         for delivery in &taken {

@@ -8,7 +8,7 @@ use sqlx::sqlite::{SqlitePool, SqliteRow};
 use devopstrack_platform::sqlite::{micros, time_col};
 
 use super::rows::Statements;
-use super::{Tx, pipeline_id_col, u32_col};
+use super::{Tx, pipeline_id_col, u32_col, with_limit};
 use crate::domain::PipelineId;
 use crate::store::{MetricEvent, MetricEventKind, OutboxEntry, PendingMetricEvent, StoreError, StoreResult};
 
@@ -34,12 +34,11 @@ pub(super) async fn put(statements: &mut Statements, tx: &mut Tx, entry: &Outbox
 }
 
 pub(super) async fn due(pool: &SqlitePool, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
-    let rows =
-        sqlx::query("SELECT id, payload, attempts, due_at FROM outbox WHERE due_at <= ?1 ORDER BY due_at, id LIMIT ?2")
-            .bind(micros(now))
-            .bind(i64::from(limit))
-            .fetch_all(pool)
-            .await?;
+    let sql = "SELECT id, payload, attempts, due_at FROM outbox WHERE due_at <= ?1 ORDER BY due_at, id LIMIT";
+    let rows = sqlx::query(with_limit(sql, u64::from(limit), ""))
+        .bind(micros(now))
+        .fetch_all(pool)
+        .await?;
     rows.iter().map(entry_from_row).collect()
 }
 
@@ -86,8 +85,8 @@ pub(super) async fn put_metrics(statements: &mut Statements, tx: &mut Tx, events
 }
 
 pub(super) async fn pending_metric_events(pool: &SqlitePool, limit: usize) -> StoreResult<Vec<PendingMetricEvent>> {
-    let rows = sqlx::query("SELECT id, kind, payload FROM metrics_outbox ORDER BY id LIMIT ?1")
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    let sql = "SELECT id, kind, payload FROM metrics_outbox ORDER BY id LIMIT";
+    let rows = sqlx::query(with_limit(sql, u64::try_from(limit).unwrap_or(u64::MAX), ""))
         .fetch_all(pool)
         .await?;
     rows.iter()

@@ -11,7 +11,9 @@ use sqlx::sqlite::{SqlitePool, SqliteRow};
 use devopstrack_platform::sqlite::{micros, time_col};
 
 use super::rows::Statements;
-use super::{SqliteStore, Tx, deadline_after, duration_micros, job_id_col, pause, pipeline_id_col, u32_col};
+use super::{
+    SqliteStore, Tx, deadline_after, duration_micros, job_id_col, pause, pipeline_id_col, u32_col, with_limit,
+};
 use crate::domain::JobId;
 use crate::domain::spec::MAX_TIMEOUT_S;
 use crate::store::{Delivery, QueueDepth, QueuedJob, StoreResult};
@@ -81,16 +83,16 @@ enum Leased {
 async fn lease_ready(store: &SqliteStore, worker: &str, max: usize, lease: Duration) -> StoreResult<Leased> {
     let now = micros(Utc::now());
     let until = now.saturating_add(duration_micros(lease));
-    let rows = sqlx::query(
+    let rows = sqlx::query(with_limit(
         "UPDATE queue SET leased_by = ?1, lease_until = ?2, deliveries = deliveries + 1 \
          WHERE id IN (SELECT id FROM queue WHERE available_at <= ?3 AND (leased_by IS NULL OR lease_until <= ?3) \
-                      ORDER BY leased_by IS NULL, id LIMIT ?4) \
-         RETURNING id, pipeline, job, attempt, deliveries, available_at",
-    )
+                      ORDER BY leased_by IS NULL, id LIMIT",
+        u64::try_from(max).unwrap_or(u64::MAX),
+        ") RETURNING id, pipeline, job, attempt, deliveries, available_at",
+    ))
     .bind(worker)
     .bind(until)
     .bind(now)
-    .bind(i64::try_from(max).unwrap_or(i64::MAX))
     .fetch_all(&store.writer)
     .await?;
     if rows.is_empty() {
