@@ -28,11 +28,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         // the metrics, and keeps the dashboard's history fallback from answering 200.
         .route("/metrics", web::route().to(no_public_metrics))
         .configure(health::configure)
+        // The busiest routes first: a path is matched against each registered pattern in turn (a regex for each one
+        // with a `{param}`), twice a request (the router, and `observe` naming the route). No two resources' patterns
+        // overlap, so the order decides only how many are tried: 17 before a create when pipelines came after
+        // projects, about 9% of a create's instructions in the issue-19 profile.
+        .configure(pipelines::configure)
         .configure(auth::configure)
         .configure(users::configure)
         .configure(tokens::configure)
         .configure(projects::configure)
-        .configure(pipelines::configure)
         .configure(definitions::configure)
         .configure(metrics::configure)
         .configure(ws::configure)
