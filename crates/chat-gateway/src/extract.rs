@@ -70,6 +70,33 @@ impl FromRequest for RequestId {
     }
 }
 
+/// What a handler that calls a service as its caller extracts, in this order: the app's state (its clients), the
+/// caller whose token verified (a 401 before anything else is read), and the request id.
+pub struct Upstream {
+    pub state: web::Data<AppState>,
+    pub caller: Caller,
+    pub id: RequestId,
+}
+
+impl FromRequest for Upstream {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let caller = Caller::from_request(req, payload);
+        let id = RequestId::from_request(req, payload);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("AppState missing")))?;
+            Ok(Upstream {
+                state,
+                caller: caller.await?,
+                id: id.await?,
+            })
+        })
+    }
+}
+
 /// The client's IP: the peer's, or, when the peer is a trusted proxy, the rightmost `X-Forwarded-For` entry that is not
 /// a trusted proxy (see [`forwarded`]). `None` only without a peer address (in-process test requests).
 pub fn client_ip(req: &HttpRequest, proxies: &TrustedProxies) -> Option<IpAddr> {

@@ -1,17 +1,17 @@
 // The parts of a project's page: environments with their current versions, releases, deployment history.
 
 import { ExternalLink, Lock, Plus, Rocket, RotateCcw, Tag } from 'lucide-react';
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { Link } from 'react-router-dom';
 
-import { describeError } from '../api/errors';
 import { createRelease } from '../api/endpoints';
 import type { Deployment, Environment, Release } from '../api/types';
 import { useSession } from '../auth/AuthContext';
 import { dateTime, elapsed, relativeTime, shortId } from '../lib/format';
 import { canDeploy, canOperate, canRollback } from '../lib/roles';
 import { StatusBadge, TierBadge } from './badges';
-import { Field, FormError, Modal } from './Modal';
+import { Field, Modal } from './Modal';
+import { ModalForm } from './ModalForm';
 import { EmptyState, Spinner } from './states';
 
 export function EnvironmentCards({ environments, onDeploy, onRollback, runLabels = {} }: {
@@ -134,24 +134,20 @@ function ReleaseForm({ slug, onCreated }: { slug: string; onCreated: () => void 
   const [version, setVersion] = useState('');
   const [commitSha, setCommitSha] = useState('');
   const [notes, setNotes] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setError(null);
-    if (!version.trim()) return setError('The version is required.');
-    setBusy(true);
-    try {
-      await createRelease(slug, { version: version.trim(), commitSha: commitSha.trim() || undefined, notes: notes.trim() || undefined });
-      onCreated();
-    } catch (err) {
-      setError(describeError(err));
-      setBusy(false);
-    }
+  const send = async () => {
+    await createRelease(slug, { version: version.trim(), commitSha: commitSha.trim() || undefined, notes: notes.trim() || undefined });
+    onCreated();
   };
   return (
-    <form onSubmit={submit} className="space-y-4" noValidate>
-      <FormError error={error} />
+    <ModalForm
+      check={() => (version.trim() ? null : 'The version is required.')}
+      send={send}
+      button={(busy) => (
+        <button type="submit" className="btn btn-primary" disabled={busy}>
+          {busy && <Spinner label="Creating" className="text-ink" />} Create release
+        </button>
+      )}
+    >
       <div className="grid gap-4 sm:grid-cols-2">
         <Field label="Version" htmlFor="release-version">
           <input id="release-version" className="input font-mono" value={version} onChange={(e) => setVersion(e.target.value)} placeholder="1.4.0" />
@@ -163,12 +159,7 @@ function ReleaseForm({ slug, onCreated }: { slug: string; onCreated: () => void 
       <Field label="Notes" htmlFor="release-notes">
         <textarea id="release-notes" className="input min-h-20" value={notes} onChange={(e) => setNotes(e.target.value)} />
       </Field>
-      <div className="flex justify-end">
-        <button type="submit" className="btn btn-primary" disabled={busy}>
-          {busy && <Spinner label="Creating" className="text-ink" />} Create release
-        </button>
-      </div>
-    </form>
+    </ModalForm>
   );
 }
 

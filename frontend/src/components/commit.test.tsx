@@ -4,6 +4,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 
 import type { Definition, Environment, Pipeline, Release } from '../api/types';
 import { commitTitle, dateTime, isCommitSha, shortSha } from '../lib/format';
+import { aPipeline } from '../test/fixtures';
 import { renderAt, signedIn } from '../test/render';
 import { PipelineRow } from './PipelineRow';
 import { RunForm } from './RunForm';
@@ -15,24 +16,7 @@ const SHA = '3484a3fb816e0859fd6e1cea078d76385ff50625';
 const TIME = '2026-03-01T12:00:00Z';
 
 function pipeline(commit: Pipeline['commit']): Pipeline {
-  return {
-    id: '01a200eb-373c-74ac-9c2e-04eeb14ed45c',
-    project: 'api',
-    number: 42,
-    environment: 'staging',
-    version: '1.4.0',
-    trigger: 'api',
-    triggeredBy: 'someone',
-    stages: [],
-    status: 'succeeded',
-    createdAt: '2026-03-01T13:00:00Z',
-    startedAt: null,
-    finishedAt: null,
-    source: 'devopstrack',
-    externalUrl: null,
-    cancelledBy: null,
-    commit,
-  };
+  return aPipeline({ id: '01a200eb-373c-74ac-9c2e-04eeb14ed45c', environment: 'staging', version: '1.4.0', trigger: 'api', commit });
 }
 
 async function row(p: Pipeline) {

@@ -3,6 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 
 import type { Pipeline } from '../api/types';
 import { UserNameCache, UserNamesContext, type UserName } from '../lib/userNames';
+import { aPipeline } from '../test/fixtures';
 import { renderAt, signedIn } from '../test/render';
 import { PipelineRow } from './PipelineRow';
 
@@ -11,24 +12,7 @@ const GRACE = '0190f0a8-2222-7000-8000-00000000000b';
 const GONE = '0190f0a8-3333-7000-8000-00000000dead';
 
 function pipeline(id: string, triggeredBy: string): Pipeline {
-  return {
-    id,
-    project: 'api',
-    number: 42,
-    environment: null,
-    version: null,
-    trigger: 'manual',
-    triggeredBy,
-    stages: [],
-    status: 'succeeded',
-    createdAt: '2026-03-01T13:00:00Z',
-    startedAt: null,
-    finishedAt: null,
-    source: 'devopstrack',
-    externalUrl: null,
-    cancelledBy: null,
-    commit: null,
-  };
+  return aPipeline({ id, triggeredBy });
 }
 
 /** A list of rows, each triggered by one of `people`, over a cache whose gateway is `fetchNames`. */

@@ -5,6 +5,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../api/errors';
 import type { Definition, Environment, Pipeline, Release } from '../api/types';
 import { pipelineSummary, pipelineTitle } from '../lib/pipelines';
+import { aPipeline } from '../test/fixtures';
 import { renderAt, signedIn } from '../test/render';
 import { PipelineRow } from './PipelineRow';
 import { RunForm } from './RunForm';
@@ -21,26 +22,7 @@ const environments = [
 const releases = [{ id: 'r2', version: '1.1.0', commitSha: null }] as Release[];
 
 function run(extra: Partial<Pipeline> = {}): Pipeline {
-  return {
-    id: 'p1',
-    project: 'api',
-    number: 42,
-    environment: null,
-    version: null,
-    trigger: 'api',
-    triggeredBy: 'me',
-    stages: [],
-    status: 'queued',
-    createdAt: null,
-    startedAt: null,
-    finishedAt: null,
-    source: 'devopstrack',
-    externalUrl: null,
-    cancelledBy: null,
-    commit: null,
-    definition: { name: 'ci', version: 2 },
-    ...extra,
-  };
+  return aPipeline({ trigger: 'api', triggeredBy: 'me', status: 'queued', createdAt: null, definition: { name: 'ci', version: 2 }, ...extra });
 }
 
 async function show(definitions: Definition[], props: { only?: 'deploy'; role?: 'operator' | 'admin' } = {}) {

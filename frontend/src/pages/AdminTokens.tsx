@@ -1,13 +1,14 @@
 // API tokens for CI systems and scripts: create (the secret is shown once), revoke. Admins see everyone's.
 
 import { Check, Copy, KeyRound, Plus, Trash2 } from 'lucide-react';
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 
 import { describeError } from '../api/errors';
 import { createToken, listTokens, revokeToken } from '../api/endpoints';
 import type { ApiToken, Role } from '../api/types';
 import { useSession } from '../auth/AuthContext';
-import { Field, FormError, Modal } from '../components/Modal';
+import { Field, Modal } from '../components/Modal';
+import { ModalForm } from '../components/ModalForm';
 import { EmptyState, ErrorState, LoadingState, PageHeader, Spinner } from '../components/states';
 import { relativeTime } from '../lib/format';
 import { atLeast, canAdmin } from '../lib/roles';
@@ -153,26 +154,26 @@ function TokenForm({ maxRole, onCreated }: { maxRole: Role; onCreated: (secret: 
   const [name, setName] = useState('');
   const [role, setRole] = useState<Role>(maxRole === 'admin' ? 'operator' : maxRole);
   const [days, setDays] = useState('90');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setError(null);
-    if (!name.trim()) return setError('Name the token after what will use it.');
-    const expiresInDays = Number(days);
-    if (!Number.isInteger(expiresInDays) || expiresInDays < 0) return setError('Expiry: a whole number of days (0: never).');
-    setBusy(true);
-    try {
-      const created = await createToken({ name: name.trim(), role, expiresInDays });
-      onCreated(created.secret);
-    } catch (err) {
-      setError(describeError(err));
-      setBusy(false);
-    }
+  const expiresInDays = Number(days);
+  const check = () => {
+    if (!name.trim()) return 'Name the token after what will use it.';
+    if (!Number.isInteger(expiresInDays) || expiresInDays < 0) return 'Expiry: a whole number of days (0: never).';
+    return null;
+  };
+  const send = async () => {
+    const created = await createToken({ name: name.trim(), role, expiresInDays });
+    onCreated(created.secret);
   };
   return (
-    <form onSubmit={submit} className="space-y-4" noValidate>
-      <FormError error={error} />
+    <ModalForm
+      check={check}
+      send={send}
+      button={(busy) => (
+        <button type="submit" className="btn btn-primary" disabled={busy}>
+          {busy && <Spinner className="text-ink" />} Create token
+        </button>
+      )}
+    >
       <Field label="Name" htmlFor="token-name">
         <input id="token-name" className="input" value={name} onChange={(e) => setName(e.target.value)} placeholder="github-actions" />
       </Field>
@@ -186,11 +187,6 @@ function TokenForm({ maxRole, onCreated }: { maxRole: Role; onCreated: (secret: 
           <input id="token-days" type="number" min={0} className="input" value={days} onChange={(e) => setDays(e.target.value)} />
         </Field>
       </div>
-      <div className="flex justify-end">
-        <button type="submit" className="btn btn-primary" disabled={busy}>
-          {busy && <Spinner className="text-ink" />} Create token
-        </button>
-      </div>
-    </form>
+    </ModalForm>
   );
 }

@@ -1,13 +1,14 @@
 // Users (admin): create, change role, disable / enable. You cannot demote or disable yourself (the service says so).
 
 import { Plus, ShieldAlert, UserCheck, UserX } from 'lucide-react';
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 
 import { describeError } from '../api/errors';
 import { createUser, listUsers, updateUser } from '../api/endpoints';
 import type { Role, User } from '../api/types';
 import { useSession } from '../auth/AuthContext';
-import { Field, FormError, Modal } from '../components/Modal';
+import { Field, Modal } from '../components/Modal';
+import { ModalForm } from '../components/ModalForm';
 import { EmptyState, ErrorState, LoadingState, PageHeader, Spinner } from '../components/states';
 import { relativeTime } from '../lib/format';
 import { canAdmin } from '../lib/roles';
@@ -135,23 +136,16 @@ function UserForm({ onCreated }: { onCreated: (u: User) => void }) {
   const [name, setName] = useState('');
   const [role, setRole] = useState<Role>('viewer');
   const [password, setPassword] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setError(null);
-    if (!email.trim() || !name.trim() || !password) return setError('Email, name and password are required.');
-    setBusy(true);
-    try {
-      onCreated(await createUser({ email: email.trim(), name: name.trim(), role, password }));
-    } catch (err) {
-      setError(describeError(err));
-      setBusy(false);
-    }
-  };
   return (
-    <form onSubmit={submit} className="space-y-4" noValidate>
-      <FormError error={error} />
+    <ModalForm
+      check={() => (email.trim() && name.trim() && password ? null : 'Email, name and password are required.')}
+      send={async () => onCreated(await createUser({ email: email.trim(), name: name.trim(), role, password }))}
+      button={(busy) => (
+        <button type="submit" className="btn btn-primary" disabled={busy}>
+          {busy && <Spinner className="text-ink" />} Create user
+        </button>
+      )}
+    >
       <div className="grid gap-4 sm:grid-cols-2">
         <Field label="Name" htmlFor="user-name">
           <input id="user-name" className="input" value={name} onChange={(e) => setName(e.target.value)} autoComplete="off" />
@@ -168,11 +162,6 @@ function UserForm({ onCreated }: { onCreated: (u: User) => void }) {
           <input id="user-password" type="password" className="input" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="new-password" />
         </Field>
       </div>
-      <div className="flex justify-end">
-        <button type="submit" className="btn btn-primary" disabled={busy}>
-          {busy && <Spinner className="text-ink" />} Create user
-        </button>
-      </div>
-    </form>
+    </ModalForm>
   );
 }

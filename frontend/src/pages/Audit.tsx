@@ -1,15 +1,17 @@
 // The audit trail (admins): every chat action and decision and every mutating request through the edge, newest
 // first, filtered by actor, kind and time, a page at a time (pageToken), with the hash chain's verification.
 
-import { ChevronLeft, ChevronRight, ShieldAlert, ShieldCheck, ShieldX } from 'lucide-react';
+import { ShieldAlert, ShieldCheck, ShieldX } from 'lucide-react';
 import { useState, type FormEvent } from 'react';
 
 import { useSession } from '../auth/AuthContext';
 import { listAudit, verifyAudit, type AuditQuery } from '../chat/api';
 import type { AuditRecord } from '../chat/types';
+import { Pager } from '../components/Pager';
 import { Card, EmptyState, ErrorState, LoadingState, PageHeader, Spinner } from '../components/states';
 import { dateTime } from '../lib/format';
 import { canAdmin } from '../lib/roles';
+import { usePageTokens } from '../lib/usePageTokens';
 import { useResource } from '../lib/useResource';
 
 export const AUDIT_PAGE = 50;
@@ -106,13 +108,11 @@ export default function Audit() {
   const session = useSession();
   const [draft, setDraft] = useState<Filters>(NO_FILTERS);
   const [filters, setFilters] = useState<Filters>(NO_FILTERS);
-  // The tokens of the pages before the current one, and the current one's (undefined: the newest page).
-  const [previous, setPrevious] = useState<(string | undefined)[]>([]);
-  const [token, setToken] = useState<string | undefined>(undefined);
+  const pages = usePageTokens();
   const admin = canAdmin(session.role);
   const page = useResource(
-    (signal) => (admin ? listAudit(auditQuery(filters, token), signal) : Promise.resolve(undefined)),
-    [admin, filters, token],
+    (signal) => (admin ? listAudit(auditQuery(filters, pages.token), signal) : Promise.resolve(undefined)),
+    [admin, filters, pages.token],
   );
 
   if (!admin) {
@@ -126,8 +126,7 @@ export default function Audit() {
   const apply = (next: Filters) => {
     setFilters(next);
     setDraft(next);
-    setPrevious([]);
-    setToken(undefined);
+    pages.reset();
   };
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -219,29 +218,7 @@ export default function Audit() {
             </table>
           )}
           <div className="flex items-center justify-between border-t border-line px-3 py-2">
-            <button
-              type="button"
-              className="btn btn-ghost text-xs"
-              disabled={previous.length === 0}
-              onClick={() => {
-                setToken(previous[previous.length - 1]);
-                setPrevious((p) => p.slice(0, -1));
-              }}
-            >
-              <ChevronLeft aria-hidden className="h-4 w-4" /> Newer
-            </button>
-            <span className="text-xs text-muted">Page {previous.length + 1}</span>
-            <button
-              type="button"
-              className="btn btn-ghost text-xs"
-              disabled={!page.data?.nextPageToken}
-              onClick={() => {
-                setPrevious((p) => [...p, token]);
-                setToken(page.data?.nextPageToken ?? undefined);
-              }}
-            >
-              Older <ChevronRight aria-hidden className="h-4 w-4" />
-            </button>
+            <Pager pages={pages} next={page.data?.nextPageToken} labels={['Newer', 'Older']} small />
           </div>
         </section>
       </div>

@@ -2,7 +2,7 @@
 // the caller's role allows (cancel, retry, approve / reject).
 
 import { Ban, Check, RotateCcw, X } from 'lucide-react';
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router-dom';
 
 import { describeError } from '../api/errors';
@@ -13,7 +13,8 @@ import { StatusBadge } from '../components/badges';
 import { Breadcrumbs } from '../components/Breadcrumbs';
 import { CommitRef } from '../components/CommitRef';
 import { LogViewer } from '../components/LogViewer';
-import { Field, FormError, Modal } from '../components/Modal';
+import { Field, Modal } from '../components/Modal';
+import { ModalForm } from '../components/ModalForm';
 import { ErrorState, LoadingState, PageHeader } from '../components/states';
 import { dateTime, elapsed, relativeTime, runLabel, shortId } from '../lib/format';
 import { ACTIVE_PIPELINE, allJobs, mergeJob, mergePipeline, pipelineTitle } from '../lib/pipelines';
@@ -235,28 +236,15 @@ function JobActions({ job, canRetry, canDecide, busy, onRetry, onApprove, onReje
 
 function RejectForm({ onSubmit }: { onSubmit: (reason: string) => Promise<void> }) {
   const [reason, setReason] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    if (!reason.trim()) return setError('Say why (1 to 500 characters).');
-    setBusy(true);
-    try {
-      await onSubmit(reason.trim());
-    } catch (err) {
-      setError(describeError(err));
-      setBusy(false);
-    }
-  };
   return (
-    <form onSubmit={submit} className="space-y-4" noValidate>
-      <FormError error={error} />
+    <ModalForm
+      check={() => (reason.trim() ? null : 'Say why (1 to 500 characters).')}
+      send={() => onSubmit(reason.trim())}
+      button={(busy) => <button type="submit" className="btn btn-danger" disabled={busy}>Reject</button>}
+    >
       <Field label="Reason" htmlFor="reject-reason" hint="Becomes the job's exit reason; the pipeline fails.">
         <textarea id="reject-reason" maxLength={500} className="input min-h-20" value={reason} onChange={(e) => setReason(e.target.value)} />
       </Field>
-      <div className="flex justify-end">
-        <button type="submit" className="btn btn-danger" disabled={busy}>Reject</button>
-      </div>
-    </form>
+    </ModalForm>
   );
 }

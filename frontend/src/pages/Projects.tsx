@@ -1,7 +1,7 @@
 // Projects: searchable, paginated (the gateway pages with opaque tokens, so "previous" replays the tokens seen);
 // admins create projects here.
 
-import { ChevronLeft, ChevronRight, FolderKanban, Plus, Search } from 'lucide-react';
+import { FolderKanban, Plus, Search } from 'lucide-react';
 import { useEffect, useState } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router-dom';
 
@@ -10,9 +10,11 @@ import { useSession } from '../auth/AuthContext';
 import { TierBadge } from '../components/badges';
 import { Modal } from '../components/Modal';
 import { ProjectForm } from '../components/ProjectForm';
+import { Pager } from '../components/Pager';
 import { EmptyState, ErrorState, LoadingState, PageHeader } from '../components/states';
 import { relativeTime } from '../lib/format';
 import { canAdmin } from '../lib/roles';
+import { usePageTokens } from '../lib/usePageTokens';
 import { useResource } from '../lib/useResource';
 
 const PAGE_SIZE = 12;
@@ -23,8 +25,7 @@ export default function Projects() {
   const [params, setParams] = useSearchParams();
   const q = params.get('q') ?? '';
   const [text, setText] = useState(q);
-  const [tokens, setTokens] = useState<string[]>([]); // tokens of the pages before this one
-  const [token, setToken] = useState<string | undefined>(undefined);
+  const pages = usePageTokens();
   const [creating, setCreating] = useState(false);
 
   // Search as you type, a moment after the last key.
@@ -32,14 +33,13 @@ export default function Projects() {
     const timer = setTimeout(() => {
       if (text !== q) {
         setParams(text ? { q: text } : {}, { replace: true });
-        setTokens([]);
-        setToken(undefined);
+        pages.reset();
       }
     }, 250);
     return () => clearTimeout(timer);
-  }, [text, q, setParams]);
+  }, [text, q, setParams, pages.reset]);
 
-  const page = useResource((signal) => listProjects({ q: q || undefined, pageSize: PAGE_SIZE, pageToken: token }, signal), [q, token]);
+  const page = useResource((signal) => listProjects({ q: q || undefined, pageSize: PAGE_SIZE, pageToken: pages.token }, signal), [q, pages.token]);
 
   return (
     <>
@@ -109,33 +109,9 @@ export default function Projects() {
         </ul>
       )}
 
-      {page.data && (tokens.length > 0 || page.data.nextPageToken) && (
+      {page.data && (!pages.atFirst || page.data.nextPageToken) && (
         <nav aria-label="Pagination" className="mt-6 flex items-center justify-between">
-          <button
-            type="button"
-            className="btn btn-secondary"
-            disabled={tokens.length === 0}
-            onClick={() => {
-              const previous = [...tokens];
-              const t = previous.pop();
-              setTokens(previous);
-              setToken(t === '' ? undefined : t);
-            }}
-          >
-            <ChevronLeft aria-hidden className="h-4 w-4" /> Previous
-          </button>
-          <span className="text-sm text-muted">Page {tokens.length + 1}</span>
-          <button
-            type="button"
-            className="btn btn-secondary"
-            disabled={!page.data.nextPageToken}
-            onClick={() => {
-              setTokens((list) => [...list, token ?? '']);
-              setToken(page.data?.nextPageToken);
-            }}
-          >
-            Next <ChevronRight aria-hidden className="h-4 w-4" />
-          </button>
+          <Pager pages={pages} next={page.data.nextPageToken} labels={['Previous', 'Next']} />
         </nav>
       )}
 

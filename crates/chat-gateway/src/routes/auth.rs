@@ -13,7 +13,7 @@ use devopstrack_proto::auth::v1 as pb;
 use super::dto::{JwkBody, JwksBody, MeBody, TokenBody, UserBody};
 use crate::error::ApiError;
 use crate::error::ErrorBody;
-use crate::extract::{Caller, Json, RequestId, client_ip, parse_body, upstream};
+use crate::extract::{Caller, Json, RequestId, Upstream, client_ip, parse_body, upstream};
 use crate::state::AppState;
 
 pub const REFRESH_COOKIE: &str = "devopstrack_refresh";
@@ -239,9 +239,7 @@ struct PasswordBody {
     ))]
 
 async fn change_password(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
+    Upstream { state, caller, id }: Upstream,
     Json(body): Json<PasswordBody>,
 ) -> Result<HttpResponse, ApiError> {
     let message = pb::ChangePasswordRequest {

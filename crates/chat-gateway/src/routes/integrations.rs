@@ -13,8 +13,7 @@ use devopstrack_proto::projects::v1 as pb;
 use super::dto::time;
 use crate::error::ApiError;
 use crate::error::ErrorBody;
-use crate::extract::{Caller, Json, RequestId, upstream};
-use crate::state::AppState;
+use crate::extract::{Json, Upstream, upstream};
 
 const PATH: &str = "/api/v1/projects/{slug}/integrations/github";
 
@@ -66,9 +65,7 @@ impl From<pb::GithubIntegration> for IntegrationBody {
             (DEVOPSTRACK_PROJECTS__SECRETS_KEY)", body = ErrorBody),
     ))]
 async fn put(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
+    Upstream { state, caller, id }: Upstream,
     slug: web::Path<String>,
     body: Json<SetBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -94,12 +91,7 @@ async fn put(
         (status = 400, description = "`slug` is not a project slug or id", body = ErrorBody),
         (status = 404, description = "No such project", body = ErrorBody),
     ))]
-async fn get(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
-    slug: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+async fn get(Upstream { state, caller, id }: Upstream, slug: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let message = pb::GetGithubIntegrationRequest {
         project: slug.into_inner(),
     };

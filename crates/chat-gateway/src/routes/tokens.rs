@@ -10,8 +10,7 @@ use devopstrack_proto::auth::v1 as pb;
 use super::dto::{ApiTokenBody, CreatedTokenBody, Page, PageQuery, role_to_proto};
 use crate::error::ApiError;
 use crate::error::ErrorBody;
-use crate::extract::{Caller, Json, Query, RequestId, upstream};
-use crate::state::AppState;
+use crate::extract::{Json, Query, Upstream, upstream};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/tokens", web::get().to(list))
@@ -26,12 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         (status = 400, description = "Bad query", body = ErrorBody),
         (status = 403, description = "`all=true` without the admin role", body = ErrorBody),
     ))]
-async fn list(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
-    query: Query<PageQuery>,
-) -> Result<HttpResponse, ApiError> {
+async fn list(Upstream { state, caller, id }: Upstream, query: Query<PageQuery>) -> Result<HttpResponse, ApiError> {
     let message = pb::ListApiTokensRequest {
         page_size: query.size()?,
         page_token: query.page_token.clone().unwrap_or_default(),
@@ -69,9 +63,7 @@ struct CreateBody {
         (status = 403, description = "A role above yours", body = ErrorBody),
     ))]
 async fn create(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
+    Upstream { state, caller, id }: Upstream,
     Json(body): Json<CreateBody>,
 ) -> Result<HttpResponse, ApiError> {
     let message = pb::CreateApiTokenRequest {
@@ -104,12 +96,7 @@ async fn create(
         (status = 403, description = "Someone else's token without the admin role", body = ErrorBody),
         (status = 404, description = "No such token", body = ErrorBody),
     ))]
-async fn revoke(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+async fn revoke(Upstream { state, caller, id }: Upstream, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let message = pb::RevokeApiTokenRequest { id: path.into_inner() };
     state
         .auth

@@ -12,7 +12,7 @@ use devopstrack_proto::auth::v1 as pb;
 use super::dto::{Page, PageQuery, UserBody, role_to_proto};
 use crate::error::ApiError;
 use crate::error::ErrorBody;
-use crate::extract::{Caller, Json, Query, RequestId, read_upstream, upstream};
+use crate::extract::{Caller, Json, Query, RequestId, Upstream, read_upstream, upstream};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -37,12 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         (status = 400, description = "Bad query", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
     ))]
-async fn list(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
-    query: Query<PageQuery>,
-) -> Result<HttpResponse, ApiError> {
+async fn list(Upstream { state, caller, id }: Upstream, query: Query<PageQuery>) -> Result<HttpResponse, ApiError> {
     let message = pb::ListUsersRequest {
         page_size: query.size()?,
         page_token: query.page_token.clone().unwrap_or_default(),
@@ -85,12 +80,7 @@ pub struct UserNamesBody {
         (status = 400, description = "No id, more than 100, or one that is not a UUID (the message names `id`)",
             body = ErrorBody),
     ))]
-async fn names(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
-    req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
+async fn names(Upstream { state, caller, id }: Upstream, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let message = pb::LookupUsersRequest {
         ids: name_ids(req.query_string())?,
     };
@@ -155,9 +145,7 @@ struct CreateBody {
     ))]
 
 async fn create(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
+    Upstream { state, caller, id }: Upstream,
     Json(body): Json<CreateBody>,
 ) -> Result<HttpResponse, ApiError> {
     let message = pb::CreateUserRequest {
@@ -202,9 +190,7 @@ struct UpdateBody {
     ))]
 
 async fn update(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
+    Upstream { state, caller, id }: Upstream,
     path: web::Path<String>,
     Json(body): Json<UpdateBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -244,9 +230,7 @@ struct PasswordBody {
     ))]
 
 async fn set_password(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
+    Upstream { state, caller, id }: Upstream,
     path: web::Path<String>,
     Json(body): Json<PasswordBody>,
 ) -> Result<HttpResponse, ApiError> {

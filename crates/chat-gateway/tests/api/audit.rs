@@ -15,11 +15,8 @@ async fn http_records(app: &TestApp, admin: &str, want: usize, keep: impl Fn(&Va
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let page: Value = app
-            .get("/api/v1/audit?kind=http.*&pageSize=100", Some(admin))
-            .await
-            .json()
-            .await
-            .expect("a JSON audit page");
+            .get_json("/api/v1/audit?kind=http.*&pageSize=100", Some(admin))
+            .await;
         let records: Vec<Value> = page["items"]
             .as_array()
             .expect("items")
@@ -72,7 +69,7 @@ fn by_request_id(id: &'static str) -> impl Fn(&Value) -> bool {
 async fn a_mutating_request_is_recorded_with_who_what_target_result_source_and_request_id_and_a_read_is_not() {
     let app = spawn_app_with_tasks().await;
     let admin = app.admin_token().await;
-    let me: Value = app.get("/api/v1/auth/me", Some(&admin)).await.json().await.unwrap();
+    let me: Value = app.get_json("/api/v1/auth/me", Some(&admin)).await;
 
     let created = app
         .request(Method::POST, "/api/v1/projects", Some(&admin))
@@ -173,12 +170,7 @@ async fn the_chain_verifies_after_many_concurrent_mutating_requests() {
         seen = count(&app, &admin, "http.POST /api/v1/chat/parse").await;
     }
     assert_eq!(seen, REQUESTS, "one record per request");
-    let report: Value = app
-        .get("/api/v1/audit/verify", Some(&admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let report: Value = app.get_json("/api/v1/audit/verify", Some(&admin)).await;
     assert_eq!(report["intact"], true, "{report}");
     assert!(report["records"].as_u64().unwrap() >= REQUESTS as u64, "{report}");
 }

@@ -56,10 +56,8 @@ async fn call(app: &TestApp, route: &Route, token: Option<&str>) -> reqwest::Res
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_admins_may_administer_users_and_everyones_tokens() {
     let app = spawn_app().await;
-    let admin = app.admin_token().await;
+    let (admin, viewer, operator) = app.admin_viewer_operator().await;
     let (victim_id, _) = app.user_with_token(&admin, "victim@example.com", "viewer").await;
-    let (_, viewer) = app.user_with_token(&admin, "viewer@example.com", "viewer").await;
-    let (_, operator) = app.user_with_token(&admin, "operator@example.com", "operator").await;
     let callers = [
         (
             Caller {

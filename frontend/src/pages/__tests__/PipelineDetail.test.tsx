@@ -3,6 +3,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 
 import type { Job, Pipeline, Project } from '../../api/types';
 import { dateTime } from '../../lib/format';
+import { aPipeline } from '../../test/fixtures';
 import { renderAt, signedIn } from '../../test/render';
 import PipelineDetail from '../PipelineDetail';
 
@@ -21,24 +22,13 @@ const job = (id: string, status: Job['status']): Job =>
   ({ id, pipelineId: 'p1', stage: 'deploy', name: id, status, attempt: 1, startedAt: null, finishedAt: null }) as Job;
 
 function pipeline(status: Pipeline['status'], jobs: Job[], environment: string | null = null): Pipeline {
-  return {
-    id: 'p1',
-    project: 'api',
-    number: 42,
+  return aPipeline({
     environment,
     version: environment ? '1.0.0' : null,
-    trigger: 'manual',
-    triggeredBy: 'someone',
     stages: [{ name: 'deploy', jobs }],
     status,
     createdAt: '2025-01-01T00:00:00Z',
-    startedAt: null,
-    finishedAt: null,
-    source: 'devopstrack',
-    externalUrl: null,
-    cancelledBy: null,
-    commit: null,
-  };
+  });
 }
 
 const project = (tier: 'staging' | 'production') =>

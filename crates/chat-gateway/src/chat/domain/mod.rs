@@ -1,6 +1,20 @@
 //! The chat's vocabulary, shared by the parser, the store and the actions: the closed set of intents, their params,
 //! risk levels, action states and decisions, rooms, a message's text. No I/O here.
 
+/// `TryFrom<String>` through each type's own `parse`, for serde's `try_from = "String"`: a value read from JSON or
+/// from a row goes through the one parser the type has. `try_from_string!(Type => ParseError, …)`.
+macro_rules! try_from_string {
+    ($($ty:ty => $error:ty),+ $(,)?) => {$(
+        impl TryFrom<String> for $ty {
+            type Error = $error;
+            fn try_from(raw: String) -> Result<Self, $error> {
+                Self::parse(&raw)
+            }
+        }
+    )+};
+}
+pub(crate) use try_from_string;
+
 mod risk;
 mod room;
 mod text;
@@ -146,12 +160,7 @@ impl Window {
     }
 }
 
-impl TryFrom<String> for Window {
-    type Error = String;
-    fn try_from(raw: String) -> Result<Self, String> {
-        Self::parse(&raw)
-    }
-}
+try_from_string!(Window => String);
 
 impl From<Window> for String {
     fn from(w: Window) -> String {

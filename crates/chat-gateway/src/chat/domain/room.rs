@@ -88,12 +88,7 @@ impl fmt::Display for RoomId {
     }
 }
 
-impl TryFrom<String> for RoomId {
-    type Error = String;
-    fn try_from(raw: String) -> Result<Self, String> {
-        Self::parse(&raw)
-    }
-}
+super::try_from_string!(RoomId => String);
 
 impl From<RoomId> for String {
     fn from(room: RoomId) -> String {

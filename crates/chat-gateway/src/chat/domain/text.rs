@@ -80,12 +80,7 @@ impl MessageText {
     }
 }
 
-impl TryFrom<String> for MessageText {
-    type Error = MessageTextError;
-    fn try_from(raw: String) -> Result<Self, MessageTextError> {
-        Self::parse(&raw)
-    }
-}
+super::try_from_string!(MessageText => MessageTextError);
 
 impl From<MessageText> for String {
     fn from(text: MessageText) -> String {

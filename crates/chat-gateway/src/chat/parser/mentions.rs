@@ -7,6 +7,7 @@ use crate::chat::domain::Window;
 use super::context::{ParseContext, Tier};
 use super::distance;
 use super::lexicon::{Kw, Unit};
+use super::negation::COMMANDS;
 use super::roles::{Role, Tagged};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,27 +168,9 @@ fn versions(t: &mut Tagged, m: &mut Mentions) {
     }
 }
 
-/// Words that take a project after them ("deploy X", "status of X", "what's up with X").
-const BEFORE_PROJECT: [Kw; 18] = [
-    Kw::ProjPrep,
-    Kw::ProjNoun,
-    Kw::Deploy,
-    Kw::Rollback,
-    Kw::Roll,
-    Kw::Retry,
-    Kw::Cancel,
-    Kw::Approve,
-    Kw::RunVerb,
-    Kw::Run,
-    Kw::Build,
-    Kw::Move,
-    Kw::Release,
-    Kw::Mep,
-    Kw::Status,
-    Kw::Dora,
-    Kw::Show,
-    Kw::History,
-];
+/// Words that take a project after them ("deploy X", "status of X", "what's up with X"): every command
+/// ([`COMMANDS`]), and these.
+const BEFORE_PROJECT: [Kw; 6] = [Kw::ProjPrep, Kw::ProjNoun, Kw::Status, Kw::Dora, Kw::Show, Kw::History];
 /// Words that take a project before them ("api status", "api builds").
 const AFTER_PROJECT: [Kw; 7] = [
     Kw::Status,
@@ -257,7 +240,7 @@ fn unknown_word(t: &Tagged, i: usize, m: &mut Mentions, ctx: &ParseContext) {
             m.push_env(&t.tokens[i].norm, None);
         }
         (Some(Kw::EnvPrep | Kw::EnvNoun), _) => m.push_unknown_project(raw),
-        (Some(k), _) if BEFORE_PROJECT.contains(&k) => m.push_unknown_project(raw),
+        (Some(k), _) if COMMANDS.contains(&k) || BEFORE_PROJECT.contains(&k) => m.push_unknown_project(raw),
         (_, Some(k)) if AFTER_PROJECT.contains(&k) => m.push_unknown_project(raw),
         _ => {}
     }

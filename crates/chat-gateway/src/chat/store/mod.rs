@@ -26,11 +26,13 @@ macro_rules! sql {
 
 pub mod actions;
 pub mod audit;
+mod dialect;
 mod error;
 pub mod feed;
 pub mod messages;
 mod postgres;
 mod rows;
+mod shared;
 mod sqlite;
 mod statements;
 mod types;

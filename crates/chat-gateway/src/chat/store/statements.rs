@@ -24,6 +24,14 @@ pub(crate) const INSERT_PAGE_KEY: &str =
     "INSERT INTO store_keys (name, key) VALUES ('audit_page_token', $1) ON CONFLICT (name) DO NOTHING";
 pub(crate) const SELECT_PAGE_KEY: &str = "SELECT key FROM store_keys WHERE name = 'audit_page_token'";
 
+// ---- the change feed's cursors
+
+/// `$1` name.
+pub(crate) const SELECT_FEED_CURSOR: &str = "SELECT position FROM feed_cursors WHERE name = $1";
+/// `$1` name, `$2` position, `$3` updated at.
+pub(crate) const SAVE_FEED_CURSOR: &str = "INSERT INTO feed_cursors (name, position, updated_at) VALUES ($1, $2, $3) \
+    ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at";
+
 // ---- rooms and messages
 
 /// `$1` id, `$2` kind, `$3` created at.

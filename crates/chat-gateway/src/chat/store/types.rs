@@ -71,12 +71,7 @@ impl ClientMsgId {
     }
 }
 
-impl TryFrom<String> for ClientMsgId {
-    type Error = String;
-    fn try_from(raw: String) -> Result<Self, String> {
-        Self::parse(&raw)
-    }
-}
+crate::chat::domain::try_from_string!(ClientMsgId => String);
 
 impl From<ClientMsgId> for String {
     fn from(id: ClientMsgId) -> String {
@@ -130,12 +125,7 @@ impl fmt::Display for ShortCode {
     }
 }
 
-impl TryFrom<String> for ShortCode {
-    type Error = String;
-    fn try_from(raw: String) -> Result<Self, String> {
-        Self::parse(&raw)
-    }
-}
+crate::chat::domain::try_from_string!(ShortCode => String);
 
 impl From<ShortCode> for String {
     fn from(code: ShortCode) -> String {

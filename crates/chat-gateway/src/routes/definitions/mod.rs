@@ -13,8 +13,7 @@ use devopstrack_proto::projects::v1 as pb;
 
 use self::dto::{CreateDefinitionBody, DefinitionBody, DefinitionsBody, DeleteDefinitionQuery, UpdateDefinitionBody};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{Caller, Json, Query, RequestId, read_upstream, upstream};
-use crate::state::AppState;
+use crate::extract::{Json, Query, Upstream, read_upstream, upstream};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     const ONE: &str = "/api/v1/projects/{slug}/definitions/{name}";
@@ -36,9 +35,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         (status = 404, description = "No such project", body = ErrorBody),
     ))]
 pub(crate) async fn list(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
+    Upstream { state, caller, id }: Upstream,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let message = pb::ListDefinitionsRequest {
@@ -68,9 +65,7 @@ pub(crate) async fn list(
         (status = 409, description = "The project has a definition of that name, or is archived", body = ErrorBody),
     ))]
 pub(crate) async fn create(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
+    Upstream { state, caller, id }: Upstream,
     slug: web::Path<String>,
     Json(body): Json<CreateDefinitionBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -100,9 +95,7 @@ pub(crate) async fn create(
         (status = 404, description = "No such project or definition", body = ErrorBody),
     ))]
 pub(crate) async fn get(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
+    Upstream { state, caller, id }: Upstream,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (project, name) = path.into_inner();
@@ -129,9 +122,7 @@ pub(crate) async fn get(
             body = ErrorBody),
     ))]
 pub(crate) async fn update(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
+    Upstream { state, caller, id }: Upstream,
     path: web::Path<(String, String)>,
     Json(body): Json<UpdateDefinitionBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -160,9 +151,7 @@ pub(crate) async fn update(
         (status = 409, description = "`expectedVersion` is stale", body = ErrorBody),
     ))]
 pub(crate) async fn delete(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
+    Upstream { state, caller, id }: Upstream,
     path: web::Path<(String, String)>,
     query: Query<DeleteDefinitionQuery>,
 ) -> Result<HttpResponse, ApiError> {

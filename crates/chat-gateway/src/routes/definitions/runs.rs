@@ -10,9 +10,8 @@ use devopstrack_proto::tasks::v1 as pb;
 
 use super::dto::{CreateRunBody, RollbackBody, RolledBackBody};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{Caller, Json, RequestId, upstream};
+use crate::extract::{Json, Upstream, upstream};
 use crate::routes::pipelines::{self, dto::PipelineBody};
-use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/projects/{slug}/runs", web::post().to(create)).route(
@@ -40,9 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         (status = 409, description = "The project is archived", body = ErrorBody),
     ))]
 pub(crate) async fn create(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
+    Upstream { state, caller, id }: Upstream,
     slug: web::Path<String>,
     Json(body): Json<CreateRunBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -86,9 +83,7 @@ pub(crate) async fn create(
             deploy definition, or the project is archived", body = ErrorBody),
     ))]
 pub(crate) async fn rollback(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
+    Upstream { state, caller, id }: Upstream,
     path: web::Path<(String, String)>,
     Json(body): Json<RollbackBody>,
 ) -> Result<HttpResponse, ApiError> {

@@ -10,9 +10,8 @@ use devopstrack_proto::metrics::v1 as pb;
 use self::dto::{DoraQuery, DoraReportBody, OverviewBody, OverviewQuery, SeriesBody, SeriesQuery};
 use crate::error::ApiError;
 use crate::error::ErrorBody;
-use crate::extract::{Caller, Query, RequestId, read_upstream};
+use crate::extract::{Query, Upstream, read_upstream};
 use crate::routes::dto::timestamp;
-use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/metrics/dora", web::get().to(dora))
@@ -28,12 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         (status = 200, description = "DORA metrics of the window", body = DoraReportBody),
         (status = 400, description = "Bad query (the message names the parameter)", body = ErrorBody),
     ))]
-async fn dora(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
-    query: Query<DoraQuery>,
-) -> Result<HttpResponse, ApiError> {
+async fn dora(Upstream { state, caller, id }: Upstream, query: Query<DoraQuery>) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let message = pb::GetDoraRequest {
         project: query.project.unwrap_or_default(),
@@ -55,12 +49,7 @@ async fn dora(
         (status = 200, description = "Every bucket of the window, empty ones included", body = SeriesBody),
         (status = 400, description = "Bad query (the message names the parameter)", body = ErrorBody),
     ))]
-async fn series(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
-    query: Query<SeriesQuery>,
-) -> Result<HttpResponse, ApiError> {
+async fn series(Upstream { state, caller, id }: Upstream, query: Query<SeriesQuery>) -> Result<HttpResponse, ApiError> {
     let message = query.into_inner().into_proto()?;
     let series = read_upstream(&state.metrics_service, &caller, &id, message, |mut c, r| async move {
         c.query_series(r).await
@@ -77,9 +66,7 @@ async fn series(
         (status = 400, description = "Bad query (the message names the parameter)", body = ErrorBody),
     ))]
 async fn overview(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
+    Upstream { state, caller, id }: Upstream,
     query: Query<OverviewQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();

@@ -14,9 +14,8 @@ use self::dto::{
 };
 use crate::error::ApiError;
 use crate::error::ErrorBody;
-use crate::extract::{Caller, Json, Query, RequestId, read_upstream, upstream};
+use crate::extract::{Json, Query, Upstream, read_upstream, upstream};
 use crate::routes::dto::{next_token, page_size};
-use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/pipelines", web::get().to(list))
@@ -42,9 +41,7 @@ fn pipeline_ok(pipeline: pb::Pipeline) -> HttpResponse {
         (status = 400, description = "Bad query (the message names the parameter)", body = ErrorBody),
     ))]
 async fn list(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
+    Upstream { state, caller, id }: Upstream,
     query: Query<ListPipelinesQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
@@ -81,9 +78,7 @@ async fn list(
         (status = 409, description = "The project is archived", body = ErrorBody),
     ))]
 async fn create(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
+    Upstream { state, caller, id }: Upstream,
     Json(body): Json<CreatePipelineBody>,
 ) -> Result<HttpResponse, ApiError> {
     let message = body.into_proto(chrono::Utc::now())?;
@@ -119,12 +114,7 @@ pub(crate) fn created_answer(created: pb::CreatePipelineResponse, rpc: &str) -> 
         (status = 400, description = "The id is not a UUID", body = ErrorBody),
         (status = 404, description = "No such pipeline", body = ErrorBody),
     ))]
-async fn get(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+async fn get(Upstream { state, caller, id }: Upstream, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let message = pb::GetPipelineRequest { id: path.into_inner() };
     let pipeline = read_upstream(&state.tasks, &caller, &id, message, |mut c, r| async move {
         c.get_pipeline(r).await
@@ -144,9 +134,7 @@ async fn get(
         (status = 404, description = "The project has no run with this number", body = ErrorBody),
     ))]
 async fn get_by_number(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
+    Upstream { state, caller, id }: Upstream,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (project, number) = path.into_inner();
@@ -180,12 +168,7 @@ fn run_number(raw: &str) -> Result<u64, ApiError> {
         (status = 409, description = "The pipeline has finished already, or a concurrent change won",
             body = ErrorBody),
     ))]
-async fn cancel(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+async fn cancel(Upstream { state, caller, id }: Upstream, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let message = pb::CancelPipelineRequest { id: path.into_inner() };
     Ok(pipeline_ok(
         state
@@ -209,12 +192,7 @@ async fn cancel(
         (status = 409, description = "The job or its pipeline is not in a state that can be retried",
             body = ErrorBody),
     ))]
-async fn retry(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+async fn retry(Upstream { state, caller, id }: Upstream, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let message = pb::RetryJobRequest {
         job_id: path.into_inner(),
     };
@@ -239,12 +217,7 @@ async fn retry(
         (status = 404, description = "No such job", body = ErrorBody),
         (status = 409, description = "The job is not waiting for approval", body = ErrorBody),
     ))]
-async fn approve(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+async fn approve(Upstream { state, caller, id }: Upstream, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let message = pb::ApproveJobRequest {
         job_id: path.into_inner(),
     };
@@ -270,9 +243,7 @@ async fn approve(
         (status = 409, description = "The job is not waiting for approval", body = ErrorBody),
     ))]
 async fn reject(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
+    Upstream { state, caller, id }: Upstream,
     path: web::Path<String>,
     Json(body): Json<RejectBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -300,9 +271,7 @@ async fn reject(
         (status = 404, description = "No such job or attempt", body = ErrorBody),
     ))]
 async fn log(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
+    Upstream { state, caller, id }: Upstream,
     path: web::Path<String>,
     query: Query<JobLogQuery>,
 ) -> Result<HttpResponse, ApiError> {

@@ -9,7 +9,7 @@ use super::dto::{EnvironmentBody, EnvironmentSettings, ProjectBody};
 use super::project_ok;
 use crate::error::ApiError;
 use crate::error::ErrorBody;
-use crate::extract::{Caller, Json, RequestId, read_upstream, upstream};
+use crate::extract::{Caller, Json, RequestId, Upstream, read_upstream, upstream};
 use crate::routes::dto::Page;
 use crate::state::AppState;
 
@@ -37,9 +37,7 @@ async fn environment_states(
         (status = 404, description = "No such project", body = ErrorBody),
     ))]
 pub(super) async fn list_environments(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
+    Upstream { state, caller, id }: Upstream,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let environments = environment_states(&state, &caller, &id, slug.into_inner()).await?;
@@ -60,9 +58,7 @@ pub(super) async fn list_environments(
         (status = 404, description = "No such project or environment", body = ErrorBody),
     ))]
 pub(super) async fn get_environment(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
+    Upstream { state, caller, id }: Upstream,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (slug, name) = path.into_inner();
@@ -87,9 +83,7 @@ pub(super) async fn get_environment(
         (status = 409, description = "The project is archived", body = ErrorBody),
     ))]
 pub(super) async fn put_environment(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
+    Upstream { state, caller, id }: Upstream,
     path: web::Path<(String, String)>,
     Json(body): Json<EnvironmentSettings>,
 ) -> Result<HttpResponse, ApiError> {
@@ -120,9 +114,7 @@ pub(super) async fn put_environment(
         (status = 404, description = "No such project or environment", body = ErrorBody),
     ))]
 pub(super) async fn delete_environment(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
+    Upstream { state, caller, id }: Upstream,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (project, name) = path.into_inner();

@@ -17,9 +17,8 @@ use self::environments::{delete_environment, get_environment, list_environments,
 use self::releases::{create_release, list_deployments, list_releases, record_deployment};
 use crate::error::ApiError;
 use crate::error::ErrorBody;
-use crate::extract::{Caller, Json, Query, RequestId, read_upstream, upstream};
+use crate::extract::{Json, Query, Upstream, read_upstream, upstream};
 use crate::routes::dto::{Page, page_size};
-use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     const PROJECT: &str = "/api/v1/projects/{slug}";
@@ -57,9 +56,7 @@ fn project_ok(project: pb::Project) -> HttpResponse {
         (status = 400, description = "Bad query (the message names the parameter)", body = ErrorBody),
     ))]
 async fn list(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
+    Upstream { state, caller, id }: Upstream,
     query: Query<ListProjectsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
@@ -89,9 +86,7 @@ async fn list(
         (status = 409, description = "The slug is taken", body = ErrorBody),
     ))]
 async fn create(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
+    Upstream { state, caller, id }: Upstream,
     Json(body): Json<CreateProjectBody>,
 ) -> Result<HttpResponse, ApiError> {
     let message = pb::CreateProjectRequest::from(body);
@@ -114,12 +109,7 @@ async fn create(
         (status = 400, description = "`slug` is not a project slug or id", body = ErrorBody),
         (status = 404, description = "No such project", body = ErrorBody),
     ))]
-async fn get(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
-    slug: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+async fn get(Upstream { state, caller, id }: Upstream, slug: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let message = pb::GetProjectRequest {
         project: slug.into_inner(),
     };
@@ -143,9 +133,7 @@ async fn get(
         (status = 409, description = "`expectedVersion` is stale: read the project again and retry", body = ErrorBody),
     ))]
 async fn update(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
+    Upstream { state, caller, id }: Upstream,
     slug: web::Path<String>,
     Json(body): Json<UpdateProjectBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -168,12 +156,7 @@ async fn update(
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such project", body = ErrorBody),
     ))]
-async fn delete(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
-    slug: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+async fn delete(Upstream { state, caller, id }: Upstream, slug: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let message = pb::DeleteProjectRequest {
         project: slug.into_inner(),
     };
@@ -194,12 +177,7 @@ async fn delete(
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such project", body = ErrorBody),
     ))]
-async fn archive(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
-    slug: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+async fn archive(Upstream { state, caller, id }: Upstream, slug: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let message = pb::ArchiveProjectRequest {
         project: slug.into_inner(),
     };
@@ -226,9 +204,7 @@ async fn archive(
             body = ErrorBody),
     ))]
 async fn add_repository(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
+    Upstream { state, caller, id }: Upstream,
     slug: web::Path<String>,
     Json(body): Json<RepositoryInput>,
 ) -> Result<HttpResponse, ApiError> {
@@ -257,9 +233,7 @@ async fn add_repository(
         (status = 404, description = "No such project or repository", body = ErrorBody),
     ))]
 async fn remove_repository(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
+    Upstream { state, caller, id }: Upstream,
     slug: web::Path<String>,
     query: Query<RepositoryQuery>,
 ) -> Result<HttpResponse, ApiError> {

@@ -10,9 +10,8 @@ use super::dto::{
 };
 use crate::error::ApiError;
 use crate::error::ErrorBody;
-use crate::extract::{Caller, Json, Query, RequestId, read_upstream, upstream};
+use crate::extract::{Json, Query, Upstream, read_upstream, upstream};
 use crate::routes::dto::{Page, page_size};
-use crate::state::AppState;
 
 /// A project's releases, newest first.
 #[utoipa::path(get, path = "/api/v1/projects/{slug}/releases", tag = "releases", operation_id = "listReleases",
@@ -23,9 +22,7 @@ use crate::state::AppState;
         (status = 404, description = "No such project", body = ErrorBody),
     ))]
 pub(super) async fn list_releases(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
+    Upstream { state, caller, id }: Upstream,
     slug: web::Path<String>,
     query: Query<ReleasesQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -54,9 +51,7 @@ pub(super) async fn list_releases(
         (status = 409, description = "This version exists already, or the project is archived", body = ErrorBody),
     ))]
 pub(super) async fn create_release(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
+    Upstream { state, caller, id }: Upstream,
     slug: web::Path<String>,
     Json(body): Json<CreateReleaseBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -80,9 +75,7 @@ pub(super) async fn create_release(
         (status = 404, description = "No such project", body = ErrorBody),
     ))]
 pub(super) async fn list_deployments(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
+    Upstream { state, caller, id }: Upstream,
     slug: web::Path<String>,
     query: Query<DeploymentsQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -114,9 +107,7 @@ pub(super) async fn list_deployments(
         (status = 409, description = "The project is archived", body = ErrorBody),
     ))]
 pub(super) async fn record_deployment(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
+    Upstream { state, caller, id }: Upstream,
     slug: web::Path<String>,
     Json(body): Json<RecordDeploymentBody>,
 ) -> Result<HttpResponse, ApiError> {

@@ -11,9 +11,8 @@ use devopstrack_proto::tasks::v1 as pb;
 
 use crate::error::ApiError;
 use crate::error::ErrorBody;
-use crate::extract::{Caller, Query, RequestId, upstream};
+use crate::extract::{Query, Upstream, upstream};
 use crate::routes::dto::{Page, page_size, time};
-use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/admin/webhook-deliveries", web::get().to(list))
@@ -92,12 +91,7 @@ impl From<pb::WebhookDelivery> for DeliveryBody {
         (status = 400, description = "Bad query (the message names the parameter)", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
     ))]
-async fn list(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
-    query: Query<ListQuery>,
-) -> Result<HttpResponse, ApiError> {
+async fn list(Upstream { state, caller, id }: Upstream, query: Query<ListQuery>) -> Result<HttpResponse, ApiError> {
     let wanted = match query.state.as_str() {
         "parked" => pb::WebhookDeliveryState::Parked,
         "pending" => pb::WebhookDeliveryState::Pending,
@@ -132,9 +126,7 @@ async fn list(
         (status = 404, description = "No parked delivery with this id", body = ErrorBody),
     ))]
 async fn replay(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: RequestId,
+    Upstream { state, caller, id }: Upstream,
     delivery: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let message = pb::ReplayWebhookDeliveryRequest {

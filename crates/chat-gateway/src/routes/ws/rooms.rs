@@ -141,16 +141,8 @@ impl RoomFeeds {
 
     /// `chat.send`: posts and answers `chat.sent` (or an `error`), without holding up the socket's reading.
     pub fn send(&self, room: String, client_msg_id: String, text: String) {
-        let outbox = self.outbox.clone();
-        let (chat, asker) = match self.chat_and_asker() {
-            Ok(both) => both,
-            Err(message) => {
-                outbox.send(&ServerMessage::error(message));
-                return;
-            }
-        };
-        tokio::spawn(async move {
-            let answer = match RoomId::parse(&room) {
+        self.answer_later(|chat, asker| async move {
+            match RoomId::parse(&room) {
                 Err(e) => ServerMessage::error(format!("room: {e}")),
                 Ok(room) => match chat.post(&asker, &room, &client_msg_id, &text).await {
                     Ok(posted) => ServerMessage::ChatSent {
@@ -159,23 +151,14 @@ impl RoomFeeds {
                     },
                     Err(e) => ServerMessage::error(refusal(&e)),
                 },
-            };
-            outbox.send(&answer);
+            }
         });
     }
 
     /// `chat.decide`: decides and answers `chat.decided` (or an `error`).
     pub fn decide(&self, action_id: String, decision: String) {
-        let outbox = self.outbox.clone();
-        let (chat, asker) = match self.chat_and_asker() {
-            Ok(both) => both,
-            Err(message) => {
-                outbox.send(&ServerMessage::error(message));
-                return;
-            }
-        };
-        tokio::spawn(async move {
-            let answer = match (uuid::Uuid::parse_str(&action_id), Decision::parse(&decision)) {
+        self.answer_later(|chat, asker| async move {
+            match (uuid::Uuid::parse_str(&action_id), Decision::parse(&decision)) {
                 (Err(_), _) => ServerMessage::error("actionId: not an action id (a UUID)"),
                 (_, None) => ServerMessage::error("decision: one of confirm, approve, reject"),
                 (Ok(id), Some(decision)) => match chat.decide(&asker, id, decision).await {
@@ -184,9 +167,27 @@ impl RoomFeeds {
                     },
                     Err(e) => ServerMessage::error(refusal(&e)),
                 },
-            };
-            outbox.send(&answer);
+            }
         });
+    }
+
+    /// Sends what `answer` answers, computed off the socket's reading with the chat and the asker; an `error` at once
+    /// when this socket may not chat.
+    fn answer_later<F, Fut>(&self, answer: F)
+    where
+        F: FnOnce(Arc<ChatApp>, Asker) -> Fut,
+        Fut: Future<Output = ServerMessage> + Send + 'static,
+    {
+        let outbox = self.outbox.clone();
+        match self.chat_and_asker() {
+            Ok((chat, asker)) => {
+                let answer = answer(chat, asker);
+                tokio::spawn(async move { outbox.send(&answer.await) });
+            }
+            Err(message) => {
+                outbox.send(&ServerMessage::error(message));
+            }
+        }
     }
 }
 

@@ -5,23 +5,17 @@
 use serde_json::{Value, json};
 
 use super::reply;
-use crate::helpers::{PROJECT, spawn_app_with_tasks};
+use crate::helpers::{PROJECT, failing_build, gated_deploy, spawn_app_with_tasks};
 
 const WITHIN: std::time::Duration = std::time::Duration::from_secs(20);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_retries_a_failed_run_by_confirming_its_code() {
     let app = spawn_app_with_tasks().await;
-    let admin = app.admin_token().await;
-    let (_, operator) = app.user_with_token(&admin, "op@example.com", "operator").await;
-    let (_, viewer) = app.user_with_token(&admin, "viewer@example.com", "viewer").await;
-    let failing = json!({"project": PROJECT, "stages": [{"name": "build", "jobs": [
-        {"name": "flaky", "params": {"durationMs": 20, "failRate": 1}}]}]});
-    let (_, created) = app.create_pipeline(&admin, &failing).await;
-    let id = created["id"].as_str().unwrap();
-    let number = created["number"].as_u64().unwrap();
-    app.wait_for_pipeline(&admin, id, WITHIN, |p| p["status"] == "failed")
-        .await;
+    let (admin, viewer, operator) = app.admin_viewer_operator().await;
+    let failed = app.pipeline_in(&admin, &failing_build(), "failed").await;
+    let number = failed["number"].as_u64().unwrap();
+    let id = failed["id"].as_str().unwrap();
     let room = format!("project:{PROJECT}");
 
     // A viewer is told why not, and nothing is proposed.
@@ -66,12 +60,7 @@ async fn an_operator_retries_a_failed_run_by_confirming_its_code() {
     // The audit trail (admins only) has each step, and its chain is intact.
     let denied = app.get("/api/v1/audit", Some(&operator)).await;
     assert_eq!(denied.status().as_u16(), 403);
-    let audit: Value = app
-        .get("/api/v1/audit?kind=chat.action.*", Some(&admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let audit: Value = app.get_json("/api/v1/audit?kind=chat.action.*", Some(&admin)).await;
     let kinds: Vec<&str> = audit["items"]
         .as_array()
         .unwrap()
@@ -86,12 +75,7 @@ async fn an_operator_retries_a_failed_run_by_confirming_its_code() {
     ] {
         assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
     }
-    let chain: Value = app
-        .get("/api/v1/audit/verify", Some(&admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let chain: Value = app.get_json("/api/v1/audit/verify", Some(&admin)).await;
     assert_eq!(chain["intact"], true, "{chain}");
 }
 
@@ -101,14 +85,9 @@ async fn a_production_approval_needs_a_second_admin() {
     let admin = app.admin_token().await;
     let (_, second) = app.user_with_token(&admin, "second@example.com", "admin").await;
     let (_, operator) = app.user_with_token(&admin, "op@example.com", "operator").await;
-    let gated = json!({"project": PROJECT, "environment": "production", "version": "2.0.0", "stages": [
-        {"name": "deploy", "jobs": [{"name": "rollout", "requiresApproval": true, "params": {"durationMs": 20}}]}]});
-    let (status, created) = app.create_pipeline(&admin, &gated).await;
-    assert_eq!(status, 201, "{created}");
-    let id = created["id"].as_str().unwrap();
-    let number = created["number"].as_u64().unwrap();
-    app.wait_for_pipeline(&admin, id, WITHIN, |p| p["status"] == "waiting_approval")
-        .await;
+    let gated = gated_deploy("production", "2.0.0", 20);
+    let waiting = app.pipeline_in(&admin, &gated, "waiting_approval").await;
+    let number = waiting["number"].as_u64().unwrap();
     let room = format!("project:{PROJECT}");
 
     // An operator may not even propose a production approval.
@@ -145,13 +124,10 @@ async fn a_critical_action_approved_by_a_second_admin_runs_as_the_approver() {
     let admin = app.admin_token().await;
     let (_, asker) = app.user_with_token(&admin, "asker@example.com", "admin").await;
     let (_, approver) = app.user_with_token(&admin, "approver@example.com", "admin").await;
-    let gated = json!({"project": PROJECT, "environment": "production", "version": "2.0.0", "stages": [
-        {"name": "deploy", "jobs": [{"name": "rollout", "requiresApproval": true, "params": {"durationMs": 20}}]}]});
-    let (_, created) = app.create_pipeline(&admin, &gated).await;
-    let id = created["id"].as_str().unwrap();
-    let number = created["number"].as_u64().unwrap();
-    app.wait_for_pipeline(&admin, id, WITHIN, |p| p["status"] == "waiting_approval")
-        .await;
+    let gated = gated_deploy("production", "2.0.0", 20);
+    let waiting = app.pipeline_in(&admin, &gated, "waiting_approval").await;
+    let number = waiting["number"].as_u64().unwrap();
+    let id = waiting["id"].as_str().unwrap();
     let room = format!("project:{PROJECT}");
     let (_, proposed) = app.say(&asker, &room, &format!("approve api#{number}")).await;
     let code = proposed["action"]["code"].as_str().unwrap().to_owned();
@@ -203,11 +179,8 @@ async fn deploys_runs_and_rollbacks_start_runs_of_the_projects_definitions() {
     assert_eq!(done["state"], "succeeded", "{confirmed}");
     let number = done["run"]["runNumber"].as_u64().unwrap();
     let run: Value = app
-        .get(&format!("/api/v1/projects/{PROJECT}/runs/{number}"), Some(&admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/projects/{PROJECT}/runs/{number}"), Some(&admin))
+        .await;
     assert_eq!(run["definition"]["name"], "deploy", "{run}");
     assert_eq!(
         (run["environment"].as_str(), run["version"].as_str()),

@@ -351,11 +351,8 @@ async fn through_the_gateway_a_model_read_production_deploy_is_critical_and_wait
         "{posted}"
     );
     let runs: Value = app
-        .get(&format!("/api/v1/pipelines?project={PROJECT}"), Some(&admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/pipelines?project={PROJECT}"), Some(&admin))
+        .await;
     assert_eq!(
         runs["pipelines"].as_array().map(Vec::len),
         Some(0),

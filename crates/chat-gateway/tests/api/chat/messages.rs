@@ -11,7 +11,7 @@ async fn rooms_history_and_reads_answered_in_the_askers_language() {
     let admin = app.admin_token().await;
     let (viewer_id, viewer) = app.user_with_token(&admin, "viewer@example.com", "viewer").await;
 
-    let rooms: Value = app.get("/api/v1/chat/rooms", Some(&viewer)).await.json().await.unwrap();
+    let rooms: Value = app.get_json("/api/v1/chat/rooms", Some(&viewer)).await;
     let ids: Vec<&str> = rooms
         .as_array()
         .unwrap()
@@ -49,20 +49,14 @@ async fn rooms_history_and_reads_answered_in_the_askers_language() {
 
     // History: oldest first, cursor-paginated, the resume cursor is the event id.
     let page: Value = app
-        .get(&format!("/api/v1/chat/rooms/{room}/messages?limit=2"), Some(&viewer))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/chat/rooms/{room}/messages?limit=2"), Some(&viewer))
+        .await;
     let items = page["items"].as_array().unwrap();
     assert_eq!(items.len(), 2);
     assert!(items[0]["eventId"].as_u64() < items[1]["eventId"].as_u64());
     let after: Value = app
-        .get(&format!("/api/v1/chat/rooms/{room}/messages?after=1"), Some(&viewer))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/chat/rooms/{room}/messages?after=1"), Some(&viewer))
+        .await;
     assert_eq!(after["items"][0]["eventId"], 2);
     assert_eq!(after["items"].as_array().unwrap().len(), 3);
 
@@ -105,12 +99,7 @@ async fn parse_is_a_dry_run_and_input_is_checked() {
         .unwrap();
     assert_eq!(missing["missing"][0]["param"], "version", "{missing}");
     // Nothing was stored: the general room is still empty.
-    let history: Value = app
-        .get("/api/v1/chat/rooms/general/messages", Some(&admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let history: Value = app.get_json("/api/v1/chat/rooms/general/messages", Some(&admin)).await;
     assert_eq!(history["items"], json!([]));
 
     for (body, field) in [

@@ -6,25 +6,16 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::TestApp;
-use crate::helpers::{GatewaySettings, PROJECT, spawn_gateway, start_backends};
+use crate::helpers::{GatewaySettings, PROJECT, failing_build, spawn_gateway, start_backends};
 
 /// The notices in the project's room about run `number`.
 pub(crate) async fn notices_of(app: &TestApp, token: &str, number: u64) -> Vec<Value> {
-    let page: Value = app
-        .get(
-            &format!("/api/v1/chat/rooms/project:{PROJECT}/messages?limit=100"),
-            Some(token),
-        )
-        .await
-        .json()
-        .await
-        .expect("a JSON page");
-    page["items"]
-        .as_array()
-        .expect("items")
-        .iter()
+    let messages = app
+        .room_messages(token, &format!("project:{PROJECT}"), "limit=100")
+        .await;
+    messages
+        .into_iter()
         .filter(|m| m["payload"]["kind"] == "notice" && m["payload"]["run"]["number"] == number)
-        .cloned()
         .collect()
 }
 
@@ -47,13 +38,8 @@ pub(crate) async fn exactly_one_notice(app: &TestApp, token: &str, number: u64) 
 
 /// Creates a run of one job that fails at once, and waits until it has failed: its number.
 pub(crate) async fn failed_run(app: &TestApp, token: &str) -> u64 {
-    let failing = json!({"project": PROJECT, "stages": [{"name": "build", "jobs": [
-        {"name": "flaky", "params": {"durationMs": 20, "failRate": 1}}]}]});
-    let (_, created) = app.create_pipeline(token, &failing).await;
-    let id = created["id"].as_str().expect("a pipeline id");
-    app.wait_for_pipeline(token, id, Duration::from_secs(20), |p| p["status"] == "failed")
-        .await;
-    created["number"].as_u64().expect("a run number")
+    let failed = app.pipeline_in(token, &failing_build(), "failed").await;
+    failed["number"].as_u64().expect("a run number")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -56,7 +56,7 @@ async fn an_action_left_executing_is_ended_on_start_and_audited() {
     let path = format!("/api/v1/chat/actions/{}", proposed.id);
     let mut action = Value::Null;
     for _ in 0..100 {
-        action = app.get(&path, Some(&admin)).await.json().await.unwrap();
+        action = app.get_json(&path, Some(&admin)).await;
         if action["state"] != "executing" {
             break;
         }
@@ -67,11 +67,8 @@ async fn an_action_left_executing_is_ended_on_start_and_audited() {
     let outcome = action["outcome"].as_str().unwrap();
     assert!(outcome.starts_with("interrupted"), "{outcome}");
     let audit: Value = app
-        .get("/api/v1/audit?kind=chat.action.recover", Some(&admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/audit?kind=chat.action.recover", Some(&admin))
+        .await;
     let record = &audit["items"][0];
     assert_eq!(record["target"], format!("action:{}", proposed.id), "{audit}");
     assert_eq!(
@@ -79,11 +76,8 @@ async fn an_action_left_executing_is_ended_on_start_and_audited() {
         (&json!("system"), &json!("failed"))
     );
     let history: Value = app
-        .get(&format!("/api/v1/chat/rooms/project:{PROJECT}/messages"), Some(&admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/chat/rooms/project:{PROJECT}/messages"), Some(&admin))
+        .await;
     let said = history["items"].to_string();
     assert!(
         said.contains(proposed.code.as_str()) && said.contains("interrupted"),

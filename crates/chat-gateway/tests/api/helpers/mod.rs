@@ -9,7 +9,7 @@ mod requests;
 mod services;
 mod tokens;
 
-pub use pipelines::{pipeline_jobs, three_stage_pipeline};
+pub use pipelines::{failing_build, gated_deploy, pipeline_jobs, three_stage_pipeline};
 pub use process::spawn_gateway_process;
 pub use requests::{assert_error, assert_no_failures, cookie_value, error_parts, refresh_set_cookie};
 pub use services::{PROJECT, SERVICE_SECRET, spawn_app_with_tasks, spawn_stack, spawn_stack_with, start_backends};

@@ -12,6 +12,16 @@ impl TestApp {
         (status, response.json().await.expect("a JSON answer"))
     }
 
+    /// Creates a pipeline as `token` (a new one: 201) and waits, at most 20 s, until its status is `status`: the
+    /// pipeline then.
+    pub async fn pipeline_in(&self, token: &str, body: &Value, status: &str) -> Value {
+        let (code, created) = self.create_pipeline(token, body).await;
+        assert_eq!(code, 201, "{created}");
+        let id = created["id"].as_str().expect("a pipeline id");
+        self.wait_for_pipeline(token, id, std::time::Duration::from_secs(20), |p| p["status"] == status)
+            .await
+    }
+
     /// Reads the pipeline until `done` holds (polling every 50 ms), panicking after `within`.
     pub async fn wait_for_pipeline(
         &self,
@@ -33,6 +43,18 @@ impl TestApp {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
     }
+}
+
+/// A one-job build that fails (`failRate` 1) after 20 ms.
+pub fn failing_build() -> Value {
+    json!({"project": PROJECT, "stages": [{"name": "build", "jobs": [
+        {"name": "flaky", "params": {"durationMs": 20, "failRate": 1}}]}]})
+}
+
+/// A deploy of `version` to `environment` whose one job, `rollout`, waits for an approval and then takes `ms`.
+pub fn gated_deploy(environment: &str, version: &str, ms: u64) -> Value {
+    json!({"project": PROJECT, "environment": environment, "version": version, "stages": [
+        {"name": "deploy", "jobs": [{"name": "rollout", "requiresApproval": true, "params": {"durationMs": ms}}]}]})
 }
 
 /// A pipeline of simulate jobs, each `ms` long with three log lines: build, test (two jobs), deploy.

@@ -37,6 +37,14 @@ impl TestApp {
         self.get(path, token).await.json().await.expect("a JSON answer")
     }
 
+    /// The messages of chat room `room` over REST, as `token` reads them; `query` is the page's (`limit=100`).
+    pub async fn room_messages(&self, token: &str, room: &str, query: &str) -> Vec<Value> {
+        let page = self
+            .get_json(&format!("/api/v1/chat/rooms/{room}/messages?{query}"), Some(token))
+            .await;
+        page["items"].as_array().expect("items").clone()
+    }
+
     /// The Prometheus text of the gateway's admin port.
     pub async fn admin_metrics(&self) -> String {
         let response = self
@@ -82,6 +90,15 @@ impl TestApp {
         self.token_for(&self.admin_email, &self.admin_password).await
     }
 
+    /// The tokens a permission test asks with: the admin's, then a viewer's (`viewer@example.com`) and an operator's
+    /// (`op@example.com`), both created by the admin.
+    pub async fn admin_viewer_operator(&self) -> (String, String, String) {
+        let admin = self.admin_token().await;
+        let (_, viewer) = self.user_with_token(&admin, "viewer@example.com", "viewer").await;
+        let (_, operator) = self.user_with_token(&admin, "op@example.com", "operator").await;
+        (admin, viewer, operator)
+    }
+
     /// Creates a user through the API as `admin_token`: (email, password).
     pub async fn create_user(&self, admin_token: &str, email: &str, role: &str) -> (String, String) {
         let body = json!({ "email": email, "name": email.split('@').next(), "role": role, "password": PASSWORD });
@@ -100,12 +117,7 @@ impl TestApp {
     pub async fn user_with_token(&self, admin_token: &str, email: &str, role: &str) -> (String, String) {
         let (email, password) = self.create_user(admin_token, email, role).await;
         let token = self.token_for(&email, &password).await;
-        let me: Value = self
-            .get("/api/v1/auth/me", Some(&token))
-            .await
-            .json()
-            .await
-            .expect("a JSON /me");
+        let me: Value = self.get_json("/api/v1/auth/me", Some(&token)).await;
         (me["id"].as_str().expect("an id").to_owned(), token)
     }
 }

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::{WITHIN, job, status_is};
-use crate::helpers::{PROJECT, assert_error, spawn_app_with_tasks};
+use crate::helpers::{PROJECT, assert_error, gated_deploy, spawn_app_with_tasks};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipelines_are_cancelled_and_failed_jobs_retried() {
@@ -54,14 +54,10 @@ async fn a_job_waiting_for_approval_is_rejected_with_a_reason() {
     let app = spawn_app_with_tasks().await;
     let admin = app.admin_token().await;
     let (_, operator) = app.user_with_token(&admin, "op@example.com", "operator").await;
-    let gated = json!({"project": PROJECT, "environment": "staging", "version": "2.0.0", "stages": [
-        {"name": "deploy", "jobs": [{"name": "rollout", "requiresApproval": true, "params": {"durationMs": 50}}]}]});
-    let (status, created) = app.create_pipeline(&admin, &gated).await;
-    assert_eq!(status, 201, "{created}");
-    let id = created["id"].as_str().unwrap();
     let waiting = app
-        .wait_for_pipeline(&admin, id, WITHIN, status_is("waiting_approval"))
+        .pipeline_in(&admin, &gated_deploy("staging", "2.0.0", 50), "waiting_approval")
         .await;
+    let id = waiting["id"].as_str().unwrap();
     let job_id = job(&waiting, "rollout")["id"].as_str().unwrap().to_owned();
 
     let empty = app

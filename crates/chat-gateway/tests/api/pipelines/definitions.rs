@@ -22,9 +22,7 @@ async fn json_of(response: reqwest::Response, status: u16) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn definitions_are_read_by_viewers_and_changed_by_admins_with_compare_and_set() {
     let app = spawn_app_with_tasks().await;
-    let admin = app.admin_token().await;
-    let (_, viewer) = app.user_with_token(&admin, "viewer@example.com", "viewer").await;
-    let (_, operator) = app.user_with_token(&admin, "op@example.com", "operator").await;
+    let (admin, viewer, operator) = app.admin_viewer_operator().await;
     let deploy_eu = json!({"name": "deploy-eu", "kind": "deploy", "allowUnreleased": true, "stages": [
         {"name": "deploy", "jobs": [{"name": "rollout", "executor": "simulate", "params": {"durationMs": 50},
             "timeoutS": 60, "retry": {"maxAttempts": 2}}]}]});
@@ -142,9 +140,7 @@ async fn deployed(app: &TestApp, admin: &str, id: &str, environment: &str, versi
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operators_run_definitions_and_a_deploy_needs_a_released_version() {
     let app = spawn_app_with_tasks().await;
-    let admin = app.admin_token().await;
-    let (_, viewer) = app.user_with_token(&admin, "viewer@example.com", "viewer").await;
-    let (_, operator) = app.user_with_token(&admin, "op@example.com", "operator").await;
+    let (admin, viewer, operator) = app.admin_viewer_operator().await;
     release(&app, &admin, "2.5.0").await;
     let runs = format!("/api/v1/projects/{PROJECT}/runs");
 
@@ -197,9 +193,7 @@ async fn operators_run_definitions_and_a_deploy_needs_a_released_version() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rollbacks_go_to_the_previous_good_version_with_the_deploy_roles() {
     let app = spawn_app_with_tasks().await;
-    let admin = app.admin_token().await;
-    let (_, viewer) = app.user_with_token(&admin, "viewer@example.com", "viewer").await;
-    let (_, operator) = app.user_with_token(&admin, "op@example.com", "operator").await;
+    let (admin, viewer, operator) = app.admin_viewer_operator().await;
     for v in ["1.0.0", "2.0.0"] {
         release(&app, &admin, v).await;
     }

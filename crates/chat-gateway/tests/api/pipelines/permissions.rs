@@ -16,9 +16,7 @@ struct Route {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn viewers_read_operators_run_and_anonymous_callers_get_401() {
     let app = spawn_app_with_tasks().await;
-    let admin = app.admin_token().await;
-    let (_, viewer) = app.user_with_token(&admin, "viewer@example.com", "viewer").await;
-    let (_, operator) = app.user_with_token(&admin, "op@example.com", "operator").await;
+    let (admin, viewer, operator) = app.admin_viewer_operator().await;
     let slow = json!({"project": PROJECT, "stages": [{"name": "build", "jobs": [
         {"name": "long", "params": {"durationMs": 60_000}}]}]});
     let route = |method, path, body| Route { method, path, body };

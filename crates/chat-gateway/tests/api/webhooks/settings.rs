@@ -10,9 +10,7 @@ use crate::helpers::{assert_error, spawn_app_with_tasks};
 async fn an_admin_sets_the_secret_and_nobody_ever_reads_it_back() {
     // Arrange
     let app = spawn_app_with_tasks().await;
-    let admin = app.admin_token().await;
-    let (_, operator) = app.user_with_token(&admin, "op@example.com", "operator").await;
-    let (_, viewer) = app.user_with_token(&admin, "viewer@example.com", "viewer").await;
+    let (admin, viewer, operator) = app.admin_viewer_operator().await;
     let path = "/api/v1/projects/api/integrations/github";
     let before = app.get(path, Some(&viewer)).await;
     let before = status_and_body(before).await;

@@ -59,18 +59,10 @@ fn message_of(message: &Value) -> (u64, String) {
 
 /// The room's event ids after `after`, over REST on `app`.
 async fn history_after(app: &TestApp, token: &str, after: u64) -> Vec<(u64, String)> {
-    let page: Value = app
-        .get(
-            &format!("/api/v1/chat/rooms/{}/messages?after={after}&limit=100", room()),
-            Some(token),
-        )
-        .await
-        .json()
-        .await
-        .expect("a JSON page");
-    page["items"]
-        .as_array()
-        .expect("items")
+    let messages = app
+        .room_messages(token, &room(), &format!("after={after}&limit=100"))
+        .await;
+    messages
         .iter()
         .map(|m| (m["eventId"].as_u64().unwrap(), m["text"].as_str().unwrap().to_owned()))
         .collect()
@@ -134,7 +126,7 @@ async fn a_message_on_one_replica_reaches_the_other_and_a_decision_there_is_seen
     );
 
     // Both replicas' audit writers appended to the one chain: it is intact.
-    let report: Value = b.get("/api/v1/audit/verify", Some(&admin)).await.json().await.unwrap();
+    let report: Value = b.get_json("/api/v1/audit/verify", Some(&admin)).await;
     assert_eq!(report["intact"], true, "{report}");
 }
 

@@ -2,44 +2,13 @@
 //! locked) in the message's own transaction: concurrent appends to a room queue on that row and commit in event id
 //! order, and a rolled-back append gives its number back, so readers never see a gap.
 
-use chrono::{DateTime, Utc};
-use sqlx::Row;
 use sqlx::postgres::PgPool;
+use sqlx::{Postgres, Row};
 
 use super::notify;
-use crate::chat::domain::RoomId;
-use crate::chat::store::rows::{MessageRow, RoomRow, room_kind, sender_columns};
-use crate::chat::store::statements::{self as sql, message_texts};
-use crate::chat::store::{
-    Appended, ChangeNotice, EventId, HistoryQuery, Message, NewMessage, Room, StoreError, StoreResult, micros,
-};
-
-pub(super) async fn ensure_room(pool: &PgPool, room: &RoomId, now: DateTime<Utc>) -> StoreResult<Room> {
-    sqlx::query(sql::INSERT_ROOM)
-        .bind(room.to_string())
-        .bind(room_kind(room))
-        .bind(micros(now))
-        .execute(pool)
-        .await?;
-    let found = self::room(pool, room).await?;
-    found.ok_or_else(|| StoreError::NotFound(format!("room {room}")))
-}
-
-pub(super) async fn room(pool: &PgPool, room: &RoomId) -> StoreResult<Option<Room>> {
-    let row = sqlx::query(sql::SELECT_ROOM)
-        .bind(room.to_string())
-        .fetch_optional(pool)
-        .await?;
-    row.as_ref().map(RoomRow::read).transpose()
-}
-
-pub(super) async fn rooms_visible_to(pool: &PgPool, user_id: &str) -> StoreResult<Vec<Room>> {
-    let rows = sqlx::query(sql::ROOMS_VISIBLE_TO)
-        .bind(format!("dm:{user_id}"))
-        .fetch_all(pool)
-        .await?;
-    rows.iter().map(RoomRow::read).collect()
-}
+use crate::chat::store::rows::room_kind;
+use crate::chat::store::shared::{insert_message, resent};
+use crate::chat::store::{Appended, ChangeNotice, EventId, NewMessage, StoreError, StoreResult};
 
 pub(super) async fn append(pool: &PgPool, message: &NewMessage) -> StoreResult<Appended> {
     let room = message.room.to_string();
@@ -55,25 +24,12 @@ pub(super) async fn append(pool: &PgPool, message: &NewMessage) -> StoreResult<A
     .fetch_one(&mut *tx)
     .await?
     .try_get("last_event_id")?;
-    if let Some(client_msg_id) = &message.client_msg_id {
-        // Checked under the room's lock: a concurrent resend waits here and then finds the first one.
-        let sender_id = sender_columns(&message.sender).1;
-        let existing = sqlx::query(sql::select_resend(sender_id))
-            .bind(&room)
-            .bind(sender_id)
-            .bind(client_msg_id.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-        if let Some(existing) = existing {
-            tx.rollback().await?;
-            return Appended::resend(MessageRow::read(&existing)?, message);
-        }
+    // Checked under the room's lock: a concurrent resend waits here and then finds the first one.
+    if let Some(existing) = resent::<Postgres>(&mut tx, message).await? {
+        tx.rollback().await?;
+        return Appended::resend(existing, message);
     }
-    let mut insert = sqlx::query(sql::INSERT_MESSAGE).bind(&room).bind(event_id);
-    for text in message_texts(message) {
-        insert = insert.bind(text);
-    }
-    insert.bind(message.at).execute(&mut *tx).await?;
+    insert_message::<Postgres>(&mut tx, message, event_id).await?;
     let event_id = EventId::from_sql(event_id, "rooms.last_event_id").map_err(StoreError::Corrupt)?;
     let notice = ChangeNotice::Message {
         room: message.room.clone(),
@@ -82,23 +38,4 @@ pub(super) async fn append(pool: &PgPool, message: &NewMessage) -> StoreResult<A
     notify(&mut tx, &notice).await?;
     tx.commit().await?;
     Ok(Appended::stored(message, event_id))
-}
-
-pub(super) async fn one(pool: &PgPool, room: &RoomId, event_id: EventId) -> StoreResult<Option<Message>> {
-    let row = sqlx::query(sql::select_message())
-        .bind(room.to_string())
-        .bind(event_id.sql())
-        .fetch_optional(pool)
-        .await?;
-    row.as_ref().map(MessageRow::read).transpose()
-}
-
-pub(super) async fn history(pool: &PgPool, room: &RoomId, query: &HistoryQuery) -> StoreResult<Vec<Message>> {
-    let (statement, values) = sql::history(query);
-    let mut select = sqlx::query(statement).bind(room.to_string());
-    for value in values {
-        select = select.bind(value);
-    }
-    let rows = select.fetch_all(pool).await?;
-    Ok(query.in_order(rows.iter().map(MessageRow::read).collect::<StoreResult<_>>()?))
 }

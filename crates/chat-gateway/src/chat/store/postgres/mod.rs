@@ -18,14 +18,15 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
-use sqlx::{PgConnection, Row};
+use sqlx::{PgConnection, Postgres, Row};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use super::audit::PageKey;
+use super::dialect::{Dialect, Statement};
 use super::feed::{CHANNEL, Hub};
 use super::rows::{Columns, Plain};
-use super::statements;
+use super::shared;
 use super::{
     Action, ActionScope, Appended, AuditPage, AuditQuery, AuditRecord, ChainReport, ChangeNotice, ChatStore,
     DecisionRequest, EventId, HistoryQuery, Message, NewAction, NewAuditRecord, NewMessage, Outcome, RequestMeta, Room,
@@ -54,7 +55,7 @@ impl PostgresStore {
             .connect(url)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        let page_key = page_key(&pool).await?;
+        let page_key = shared::page_key(&pool).await?;
         let hub = Hub::new();
         let listener = listener::start(&pool, hub.clone()).await?;
         Ok(Self {
@@ -78,16 +79,6 @@ impl Drop for PostgresStore {
     }
 }
 
-/// The page-token key of this database, made by the first replica that connects.
-async fn page_key(pool: &PgPool) -> StoreResult<PageKey> {
-    sqlx::query(statements::INSERT_PAGE_KEY)
-        .bind(PageKey::generate().to_vec())
-        .execute(pool)
-        .await?;
-    let row = sqlx::query(statements::SELECT_PAGE_KEY).fetch_one(pool).await?;
-    PageKey::from_stored(&row.try_get::<Vec<u8>, _>("key")?)
-}
-
 /// Queues `notice` for delivery when the transaction on `conn` commits.
 async fn notify(conn: &mut PgConnection, notice: &ChangeNotice) -> StoreResult<()> {
     if let Some(payload) = notice.payload() {
@@ -98,6 +89,20 @@ async fn notify(conn: &mut PgConnection, notice: &ChangeNotice) -> StoreResult<(
             .await?;
     }
     Ok(())
+}
+
+/// Times bind as TIMESTAMPTZ; a prefix is matched by `starts_with`.
+impl Dialect for Postgres {
+    /// Locks the head row until the transaction ends: concurrent appends from any replica queue there.
+    const LOCK_ROW: &'static str = " FOR UPDATE";
+
+    fn bind_time(statement: Statement<'_, Self>, at: DateTime<Utc>) -> Statement<'_, Self> {
+        statement.bind(at)
+    }
+
+    fn starts_with(column: &str, n: usize) -> String {
+        format!("starts_with({column}, ${n})")
+    }
 }
 
 /// Every column reads as its own type: times are TIMESTAMPTZ, ids UUID.
@@ -131,15 +136,15 @@ impl ChatStore for PostgresStore {
     }
 
     async fn ensure_room(&self, room: &RoomId, now: DateTime<Utc>) -> StoreResult<Room> {
-        messages::ensure_room(&self.pool, room, now).await
+        shared::ensure_room(&self.pool, room, now).await
     }
 
     async fn room(&self, room: &RoomId) -> StoreResult<Option<Room>> {
-        messages::room(&self.pool, room).await
+        shared::room(&self.pool, room).await
     }
 
     async fn rooms_visible_to(&self, user_id: &str) -> StoreResult<Vec<Room>> {
-        messages::rooms_visible_to(&self.pool, user_id).await
+        shared::rooms_visible_to(&self.pool, user_id).await
     }
 
     async fn append_message(&self, message: &NewMessage) -> StoreResult<Appended> {
@@ -147,11 +152,11 @@ impl ChatStore for PostgresStore {
     }
 
     async fn message(&self, room: &RoomId, event_id: EventId) -> StoreResult<Option<Message>> {
-        messages::one(&self.pool, room, event_id).await
+        shared::message(&self.pool, room, event_id).await
     }
 
     async fn history(&self, room: &RoomId, query: &HistoryQuery) -> StoreResult<Vec<Message>> {
-        messages::history(&self.pool, room, query).await
+        shared::history(&self.pool, room, query).await
     }
 
     async fn propose_action(&self, action: &NewAction) -> StoreResult<Action> {
@@ -213,32 +218,19 @@ impl ChatStore for PostgresStore {
     }
 
     async fn audit_page(&self, query: &AuditQuery) -> StoreResult<AuditPage> {
-        audit::page(&self.pool, query, &self.page_key).await
+        shared::audit_page(&self.pool, query, &self.page_key).await
     }
 
     async fn verify_audit_chain(&self) -> StoreResult<ChainReport> {
-        audit::verify(&self.pool).await
+        shared::verify_audit(&self.pool).await
     }
 
     async fn feed_cursor(&self, name: &str) -> StoreResult<Option<String>> {
-        let row = sqlx::query("SELECT position FROM feed_cursors WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|row| row.try_get("position")).transpose()?)
+        shared::feed_cursor(&self.pool, name).await
     }
 
     async fn save_feed_cursor(&self, name: &str, position: &str, at: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO feed_cursors (name, position, updated_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at",
-        )
-        .bind(name)
-        .bind(position)
-        .bind(super::micros(at))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        shared::save_feed_cursor(&self.pool, name, position, at).await
     }
 
     fn subscribe(&self) -> BoxStream<'static, ChangeNotice> {

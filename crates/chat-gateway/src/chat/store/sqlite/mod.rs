@@ -20,14 +20,15 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use devopstrack_platform::sqlite::{opt_time_col, time_col, uuid_col};
 use futures::stream::BoxStream;
-use sqlx::Row;
 use sqlx::sqlite::{SqlitePool, SqliteRow};
+use sqlx::{Row, Sqlite};
 use uuid::Uuid;
 
 use super::audit::PageKey;
+use super::dialect::{Dialect, Statement};
 use super::feed::Hub;
 use super::rows::{Columns, Plain};
-use super::statements;
+use super::shared;
 use super::{
     Action, ActionScope, Appended, AuditPage, AuditQuery, AuditRecord, ChainReport, ChangeNotice, ChatStore,
     DecisionRequest, EventId, HistoryQuery, Message, NewAction, NewAuditRecord, NewMessage, Outcome, RequestMeta, Room,
@@ -59,7 +60,7 @@ impl SqliteStore {
         let readers = devopstrack_platform::sqlite::open_pool(url).await?;
         sqlx::migrate!("./migrations/sqlite").run(&readers).await?;
         let writer = devopstrack_platform::sqlite::open_writer(url, &readers).await?;
-        let page_key = page_key(&writer).await?;
+        let page_key = shared::page_key(&writer).await?;
         Ok(Self {
             readers,
             writer,
@@ -125,13 +126,18 @@ fn create_private(path: &Path) -> std::io::Result<()> {
     }
 }
 
-async fn page_key(writer: &SqlitePool) -> StoreResult<PageKey> {
-    sqlx::query(statements::INSERT_PAGE_KEY)
-        .bind(PageKey::generate().to_vec())
-        .execute(writer)
-        .await?;
-    let row = sqlx::query(statements::SELECT_PAGE_KEY).fetch_one(writer).await?;
-    PageKey::from_stored(&row.try_get::<Vec<u8>, _>("key")?)
+/// Times bind as INTEGER unix microseconds; a prefix is the first `length($n)` characters.
+impl Dialect for Sqlite {
+    /// Nothing: appends run on the single writer, one at a time.
+    const LOCK_ROW: &'static str = "";
+
+    fn bind_time(statement: Statement<'_, Self>, at: DateTime<Utc>) -> Statement<'_, Self> {
+        statement.bind(devopstrack_platform::sqlite::micros(at))
+    }
+
+    fn starts_with(column: &str, n: usize) -> String {
+        format!("substr({column}, 1, length(${n})) = ${n}")
+    }
 }
 
 /// Times are INTEGER unix microseconds, ids TEXT ([`devopstrack_platform::sqlite`]'s conventions).
@@ -165,15 +171,15 @@ impl ChatStore for SqliteStore {
     }
 
     async fn ensure_room(&self, room: &RoomId, now: DateTime<Utc>) -> StoreResult<Room> {
-        messages::ensure_room(self, room, now).await
+        shared::ensure_room(&self.writer, room, now).await
     }
 
     async fn room(&self, room: &RoomId) -> StoreResult<Option<Room>> {
-        messages::room(&self.readers, room).await
+        shared::room(&self.readers, room).await
     }
 
     async fn rooms_visible_to(&self, user_id: &str) -> StoreResult<Vec<Room>> {
-        messages::rooms_visible_to(&self.readers, user_id).await
+        shared::rooms_visible_to(&self.readers, user_id).await
     }
 
     async fn append_message(&self, message: &NewMessage) -> StoreResult<Appended> {
@@ -181,11 +187,11 @@ impl ChatStore for SqliteStore {
     }
 
     async fn message(&self, room: &RoomId, event_id: EventId) -> StoreResult<Option<Message>> {
-        messages::one(&self.readers, room, event_id).await
+        shared::message(&self.readers, room, event_id).await
     }
 
     async fn history(&self, room: &RoomId, query: &HistoryQuery) -> StoreResult<Vec<Message>> {
-        messages::history(&self.readers, room, query).await
+        shared::history(&self.readers, room, query).await
     }
 
     async fn propose_action(&self, action: &NewAction) -> StoreResult<Action> {
@@ -250,32 +256,19 @@ impl ChatStore for SqliteStore {
     }
 
     async fn audit_page(&self, query: &AuditQuery) -> StoreResult<AuditPage> {
-        audit::page(&self.readers, query, &self.page_key).await
+        shared::audit_page(&self.readers, query, &self.page_key).await
     }
 
     async fn verify_audit_chain(&self) -> StoreResult<ChainReport> {
-        audit::verify(&self.readers).await
+        shared::verify_audit(&self.readers).await
     }
 
     async fn feed_cursor(&self, name: &str) -> StoreResult<Option<String>> {
-        let row = sqlx::query("SELECT position FROM feed_cursors WHERE name = ?1")
-            .bind(name)
-            .fetch_optional(&self.readers)
-            .await?;
-        Ok(row.map(|row| row.try_get("position")).transpose()?)
+        shared::feed_cursor(&self.readers, name).await
     }
 
     async fn save_feed_cursor(&self, name: &str, position: &str, at: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO feed_cursors (name, position, updated_at) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at",
-        )
-        .bind(name)
-        .bind(position)
-        .bind(devopstrack_platform::sqlite::micros(at))
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        shared::save_feed_cursor(&self.writer, name, position, at).await
     }
 
     fn subscribe(&self) -> BoxStream<'static, ChangeNotice> {
