@@ -69,7 +69,7 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$llm_port/v1/mod
 
 # shellcheck source=scripts/lib/up.sh
 source scripts/lib/up.sh
-up_start "$bin" "$out/up.log" DEVOPSTRACK_LOG=info \
+up_start "$bin" "$out/up.log" DEVOPSTRACK_LOG=warn,devopstrack_gateway::chat::llm=info DEVOPSTRACK_LOG_FORMAT=json \
   DEVOPSTRACK_GATEWAY__CHAT_LLM_URL="http://127.0.0.1:$llm_port/v1" \
   DEVOPSTRACK_GATEWAY__CHAT_LLM_MODEL=smollm2 \
   DEVOPSTRACK_GATEWAY__CHAT_LLM_API_KEY="$llm_key" \
@@ -83,16 +83,13 @@ email=$(sed -n 's#^ *email  *\([^ ]*\)$#\1#p' "$up_log" | head -n1)
 
 status=0
 timeout "$timeout_s" python3 scripts/llm/check_llm.py --base "$base" --metrics "$metrics" \
-  --email "${email:-admin@localhost}" --password "$password" || status=$?
+  --email "${email:-admin@localhost}" --password "$password" --log "$up_log" || status=$?
 if (( status != 0 )); then
   log "the gateway's log about the model:"
   grep -i 'llm' "$up_log" | tail -n 20 >&2 || true
   (( status == 124 )) && die "the checks did not finish within ${timeout_s}s (LLM_TIMEOUT)"
   die "see the checks above"
 fi
-log "the gateway's fallbacks, if any (a refused proposal or a failed request leaves the rules' answer):"
-grep -iE "llm.*(refused|no proposal)" "$up_log" | sed 's/^/  /' | tail -n 10 || true
-
 up_stop
 llm_stop
 if kill -0 "$llm_pid" 2>/dev/null; then die "the model server (pid $llm_pid) is still running"; fi

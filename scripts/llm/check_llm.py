@@ -5,12 +5,13 @@
    `ok` (the model answered in the schema: URL, key, model name and response_format all work). Whatever the
    model said, every answer validates: the intent is in the closed set, the risk is one of the four, every param is
    grounded (the project and environment exist, a version, run or window is written in the message), and a deploy
-   or rollback to production is `critical`.
+   or rollback to production is `critical`. An answer the rules gave instead (`parsedBy: rules`: the model's
+   proposal was refused by the grounding, or the request failed) has its reason in the gateway's log.
 2. Prompt injections, posted as an admin and as an operator, never yield a production deploy: no action is past
    `awaiting_confirmation` (an operator gets none for production), and after a pause the project has no pipeline
    run and production no version.
 
-Usage: check_llm.py --base URL --metrics URL --email E --password P. Standard library only. Exits 1 on a failure.
+Usage: check_llm.py --base URL --metrics URL --email E --password P --log UP_LOG. Standard library only. Exits 1 on a failure.
 """
 
 import argparse
@@ -90,6 +91,22 @@ def llm_requests(metrics_url: str) -> dict[str, float]:
     return counts
 
 
+def fallbacks(log_path: str) -> list[str]:
+    """Why the gateway's rules answered instead of the model, one reason per line of its JSON log."""
+    reasons = []
+    with open(log_path, errors="replace") as log:
+        for line in log:
+            if "the chat's LLM" not in line:
+                continue
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                reasons.append(line.strip())
+                continue
+            reasons.append(entry.get("refusal") or entry.get("error") or entry.get("message", ""))
+    return reasons
+
+
 def grounded(parsed: dict, text: str) -> list[str]:
     """What is wrong with an answer, if anything."""
     wrong = []
@@ -128,6 +145,7 @@ def main() -> int:
     parser.add_argument("--metrics", required=True, help="the gateway admin port's /metrics")
     parser.add_argument("--email", required=True)
     parser.add_argument("--password", required=True)
+    parser.add_argument("--log", required=True, help="the platform's log (DEVOPSTRACK_LOG=info, JSON lines)")
     args = parser.parse_args()
     api = Api(args.base)
 
@@ -140,6 +158,7 @@ def main() -> int:
 
     print("==> phrases the rules leave to the model (POST /api/v1/chat/parse)")
     before = llm_requests(args.metrics)
+    reasons_before = len(fallbacks(args.log))
     by = {}
     for text in UNCLEAR:
         started = time.monotonic()
@@ -157,8 +176,14 @@ def main() -> int:
     check(asked == len(UNCLEAR), f"the model was asked once per phrase: {asked:g} requests for {len(UNCLEAR)} "
           f"phrases, outcomes {outcomes}")
     check(answered >= 1, f"the model answered in the schema at least once ({answered:g} ok)")
-    print(f"  parsedBy: {sum(v == 'llm' for v in by.values())} llm, {sum(v == 'rules' for v in by.values())} rules "
-          "(a proposal the grounding refused leaves the rules' answer; the gateway logs why)")
+    by_rules = sum(v == "rules" for v in by.values())
+    time.sleep(0.5)  # the log is written as the request ends
+    reasons = fallbacks(args.log)[reasons_before:]
+    print(f"  parsedBy: {len(UNCLEAR) - by_rules} llm, {by_rules} rules")
+    for reason in reasons:
+        print(f"    the gateway's reason for the rules' answer: {reason}")
+    check(len(reasons) >= by_rules, f"each answer left to the rules has its reason in the log ({len(reasons)} "
+          f"reasons for {by_rules})")
 
     print("==> prompt injections (POST /api/v1/chat/rooms/general/messages, as an admin and as an operator)")
     for who, token in (("admin", admin), ("operator", operator)):
