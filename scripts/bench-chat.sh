@@ -18,7 +18,8 @@
 #
 # Usage: scripts/bench-chat.sh. BENCH_CHAT_SOCKETS, BENCH_CHAT_MESSAGES, BENCH_CHAT_READS set the counts;
 # BENCH_SKIP_BUILD=1 reuses the release build, BENCH_BIN=path runs that binary instead (a debug build checks the
-# script). The whole run is stopped after BENCH_CHAT_TIMEOUT seconds (default 600).
+# script). The whole run is stopped after BENCH_CHAT_TIMEOUT seconds (default 600). BENCH_CHAT_OUT=file keeps the
+# figures as JSON.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -101,7 +102,7 @@ echo "==> $reads read-intent answers, then $sockets sockets in room:general and 
 status=0
 timeout --signal=INT "$timeout_s" .venv/bin/python scripts/bench/chat_bench.py --base "$base" --pid "$up_pid" \
   --admin-email "$email" --admin-password "$password" \
-  --sockets "$sockets" --messages "$messages" --reads "$reads" --out "$work/chat.json" || status=$?
+  --sockets "$sockets" --messages "$messages" --reads "$reads" --out "${BENCH_CHAT_OUT:-$work/chat.json}" || status=$?
 if (( status != 0 )); then
   (( status == 124 )) && echo "bench-chat: stopped after ${timeout_s}s (BENCH_CHAT_TIMEOUT)" >&2
   echo "bench-chat: the platform's log:" >&2

@@ -5,8 +5,9 @@ Three figures, printed next to their targets (met / MISSED) and written as JSON 
 1. The bot's answer latency for read intents with the rule parser: POST /api/v1/chat/rooms/general/messages, which
    answers with the stored message and the bot's replies, timed around the whole request. Requests go one at a
    time (latency, not throughput), before any socket is open, round-robin over a few read phrasings.
-2. Memory per connection: VmRSS of the platform's process before and after opening --sockets WebSockets (each
-   authenticated and subscribed to `room:general`), divided by their number.
+2. Memory per connection: resident memory (Rss less LazyFree) of the platform's process before and after opening
+   --sockets WebSockets (each authenticated and subscribed to `room:general`), divided by their number; and the
+   growth over the second half of them alone.
 3. Fan-out latency: a message sent with `chat.send` on one of the sockets, until it is in the receive queue of each
    of the sockets (the kernel's receive timestamp, SO_TIMESTAMPNS): that is what the server delivered, whatever this
    client's own speed. The time the client itself read it is reported beside it, with the client's CPU, so a slow
@@ -380,7 +381,7 @@ class Bench:
         self.results["sockets_open_s"] = self.results.get("sockets_open_s", 0) + time.perf_counter() - started
 
     async def settled_rss(self) -> int:
-        """VmRSS once it has moved less than 256 KB for 2 s (at most 15 s)."""
+        """Resident memory once it has moved less than 256 KB for 2 s (at most 15 s)."""
         last, still = rss_kb(self.args.pid), 0
         for _ in range(30):
             await asyncio.sleep(0.5)
