@@ -31,7 +31,6 @@ websockets_pin="websockets==17.4"
 httpx_pin="httpx==0.28.1"
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # Each end of every socket is a file descriptor: the client and the platform each hold one per socket, plus their
 # own (the platform: databases, gRPC between its services, ~100). Raise the soft limit up to the hard one if needed.
@@ -57,51 +56,28 @@ if [[ -z "${BENCH_SKIP_BUILD:-}" && -z "${BENCH_BIN:-}" ]]; then
   cargo build --release --locked -p devopstrack
 fi
 
-work=$(mktemp -d)
-up_pid=""
-stop_up() {
-  if [[ -n "$up_pid" ]]; then
-    kill -INT "$up_pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$up_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$up_pid" 2>/dev/null || true
-    wait "$up_pid" 2>/dev/null || true
-    up_pid=""
-  fi
-}
-trap 'stop_up; rm -rf "$work"' EXIT
-
-email=bench@example.com password=bench-password-123
-port=$(free_port)
-echo "==> machine: $(nproc) cores, load $(load); open-file limit $(ulimit -n)"
-echo "==> $bin up (embedded stores, data in $work/data)"
-env -u DEVOPSTRACK_CONFIG \
-  DEVOPSTRACK_ADMIN_EMAIL=$email DEVOPSTRACK_ADMIN_PASSWORD=$password DEVOPSTRACK_LOG=warn \
-  DEVOPSTRACK_AUTH__GRPC_ADDR=127.0.0.1:0 DEVOPSTRACK_AUTH__ADMIN_ADDR=127.0.0.1:0 \
-  DEVOPSTRACK_PROJECTS__GRPC_ADDR=127.0.0.1:0 DEVOPSTRACK_PROJECTS__ADMIN_ADDR=127.0.0.1:0 \
-  DEVOPSTRACK_METRICS__GRPC_ADDR=127.0.0.1:0 DEVOPSTRACK_METRICS__ADMIN_ADDR=127.0.0.1:0 \
-  DEVOPSTRACK_TASKS__GRPC_ADDR=127.0.0.1:0 DEVOPSTRACK_TASKS__ADMIN_ADDR=127.0.0.1:0 \
-  DEVOPSTRACK_GATEWAY__HTTP_ADDR="127.0.0.1:$port" DEVOPSTRACK_GATEWAY__ADMIN_ADDR=127.0.0.1:0 \
-  DEVOPSTRACK_GATEWAY__WS_MAX_PER_USER="$sockets" DEVOPSTRACK_GATEWAY__WS_MAX_PER_ADDRESS="$sockets" \
-  DEVOPSTRACK_GATEWAY__LOGIN_RATE_PER_MINUTE=100000 \
-  "$bin" up --data-dir "$work/data" >"$work/up.log" 2>&1 &
-up_pid=$!
-base="http://127.0.0.1:$port"
-for _ in $(seq 1 600); do
-  curl -fs -o /dev/null "$base/readyz" 2>/dev/null && break
-  kill -0 "$up_pid" 2>/dev/null || break
-  sleep 0.1
-done
-if ! curl -fs -o /dev/null "$base/readyz"; then
-  cat "$work/up.log" >&2
-  echo "bench-chat: devopstrack up did not become ready within 60 s" >&2
+log() { printf '==> %s\n' "$*"; }
+die() {
+  printf 'bench-chat: %s\n' "$*" >&2
   exit 1
-fi
+}
+echo "==> machine: $(nproc) cores, load $(load); open-file limit $(ulimit -n)"
+# scripts/lib/up.sh: free 127.0.0.1 ports, a fresh data directory, the generated admin password from the banner,
+# /readyz; the platform stopped (and its data removed) on exit.
+# shellcheck source=scripts/lib/up.sh
+source scripts/lib/up.sh
+work=$(mktemp -d)
+up_start "$bin" "$work/up.log" \
+  DEVOPSTRACK_GATEWAY__WS_MAX_PER_USER="$sockets" DEVOPSTRACK_GATEWAY__WS_MAX_PER_ADDRESS="$sockets" \
+  DEVOPSTRACK_GATEWAY__LOGIN_RATE_PER_MINUTE=100000
+trap 'up_stop; rm -rf "$work"' EXIT
+email=$(sed -n 's#^ *email  *\([^ ]*\)$#\1#p' "$up_log" | head -n1)
 
 echo "==> $reads read-intent answers, then $sockets sockets in room:general and $messages fan-out messages" \
   "(load $(load))"
 status=0
 timeout --signal=INT "$timeout_s" .venv/bin/python scripts/bench/chat_bench.py --base "$base" --pid "$up_pid" \
-  --admin-email "$email" --admin-password "$password" \
+  --admin-email "${email:-admin@localhost}" --admin-password "$password" \
   --sockets "$sockets" --messages "$messages" --reads "$reads" --out "${BENCH_CHAT_OUT:-$work/chat.json}" || status=$?
 if (( status != 0 )); then
   (( status == 124 )) && echo "bench-chat: stopped after ${timeout_s}s (BENCH_CHAT_TIMEOUT)" >&2
