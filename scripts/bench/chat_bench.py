@@ -81,8 +81,8 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def rss_kb(pid: int) -> int:
-    """Resident memory the process holds: Rss less LazyFree, the pages the allocator (mimalloc) has handed back with
-    MADV_FREE, which stay resident until the kernel needs them and would otherwise count as used."""
+    """Resident memory the process holds: Rss less LazyFree, pages an allocator handed back with MADV_FREE, which
+    stay resident until the kernel needs them and would otherwise count as used."""
     fields = {}
     with open(f"/proc/{pid}/smaps_rollup") as rollup:
         for line in rollup:
