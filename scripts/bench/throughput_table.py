@@ -6,6 +6,8 @@ Usage: throughput_table.py WORKDIR STORE...
 import sys
 from pathlib import Path
 
+from tables import print_table, verdict
+
 # The targets of issue 19, on this 2-core machine.
 CREATES = {"sqlite": (4000, 20.0), "redis": (10000, 10.0)}
 JOBS = {"sqlite": 3000, "redis": 8000}
@@ -21,10 +23,6 @@ def read(path: Path) -> dict:
         key, _, value = line.partition("=")
         figures[key] = value.strip('"')
     return figures
-
-
-def verdict(ok: bool) -> str:
-    return "met" if ok else "MISSED"
 
 
 def rows(store: str, f: dict) -> list:
@@ -79,19 +77,13 @@ def rows(store: str, f: dict) -> list:
 
 def main() -> None:
     work = Path(sys.argv[1])
-    table = [("figure", "measured", "target", "")]
+    table = []
     loads = []
     for store in sys.argv[2:]:
         figures = read(work / f"{store}.env")
         table += rows(store, figures)
         loads.append(f"{NAMES[store]} under load average {figures.get('load_avg', '?')}")
-    widths = [max(len(row[i]) for row in table) for i in range(4)]
-    print()
-    for i, row in enumerate(table):
-        print("  ".join(cell.ljust(widths[n]) for n, cell in enumerate(row)).rstrip())
-        if i == 0:
-            print("  ".join("-" * w for w in widths))
-    print()
+    print_table(table)
     print("Machine load when each load ended (1, 5, 15 min): " + "; ".join(loads))
 
 
