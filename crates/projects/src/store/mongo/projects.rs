@@ -7,7 +7,7 @@ use mongodb::bson::{Bson, Document, doc};
 use uuid::Uuid;
 
 use super::fields::{corrupt, date, int, opt_time, string, subdocs, time, uuid};
-use super::{MongoStore, after_key, and, conflict_on_duplicate};
+use super::{MongoStore, after_key, and, conflict_on_duplicate, mismatch_or_missing};
 use crate::domain::{
     EnvName, EnvironmentConfig, ProjectListing, ProjectName, ProjectRecord, ProjectSortField, Provider, RepoUrl,
     Repository, Slug, SortKey, Tag, Tier,
@@ -98,17 +98,7 @@ impl ProjectRecords for MongoStore {
         if replaced.matched_count > 0 {
             return Ok(Replace::Done);
         }
-        let current = self
-            .projects
-            .find_one(doc! { "_id": &id })
-            .projection(doc! { "version": 1 })
-            .await?;
-        Ok(match current {
-            Some(current) => Replace::VersionMismatch {
-                current: int(&current, "version")?,
-            },
-            None => Replace::NotFound,
-        })
+        mismatch_or_missing(&self.projects, &id).await
     }
 
     async fn delete_project(&self, id: Uuid) -> StoreResult<bool> {
