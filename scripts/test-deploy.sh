@@ -31,13 +31,8 @@ SCRIPTS=(scripts/test-deploy.sh scripts/cluster.sh scripts/k3d.sh scripts/k8s-se
 venv=.venv/bin
 
 log() { printf '==> deploy: %s\n' "$*"; }
-missing() {
-  if [[ "${DEVOPSTRACK_REQUIRE_BACKENDS:-0}" == 1 ]]; then
-    log "$1 is missing and DEVOPSTRACK_REQUIRE_BACKENDS=1: failing"
-    exit 1
-  fi
-  printf 'WARNING: %s is missing: SKIPPED %s\n' "$1" "$2" >&2
-}
+# shellcheck disable=SC1091 # sourced at run time; it defines `missing WHAT SKIPPED`
+source scripts/lib/missing.sh
 
 # The eks overlay rendered with the all-in-one's header (the header text lives in deploy/tests/deployment.py).
 render_all_in_one() {

@@ -19,13 +19,8 @@ CHECKOV_VERSION=3.3.30
 CHECKOV_VENV=${DEVOPSTRACK_CHECKOV_VENV:-.venv-checkov}
 
 log() { printf '==> %s\n' "$*"; }
-missing() {
-  if [[ "${DEVOPSTRACK_REQUIRE_BACKENDS:-0}" == 1 ]]; then
-    log "$1 is missing and DEVOPSTRACK_REQUIRE_BACKENDS=1: failing"
-    exit 1
-  fi
-  printf 'WARNING: %s is missing: SKIPPED %s\n' "$1" "$2" >&2
-}
+# shellcheck disable=SC1091 # sourced at run time; it defines `missing WHAT SKIPPED`
+source scripts/lib/missing.sh
 
 if [[ "${1:-}" == --install-tools ]]; then
   [[ -x .venv/bin/python3 ]] || python3 -m venv .venv

@@ -47,13 +47,8 @@ fi
 bash scripts/test-infra.sh # terraform fmt, HCL policy tests, checkov (offline infra checks)
 bash scripts/test-deploy.sh # deploy/: renders, drift, schemas, lints, policy, config cross-check, loopback cluster
 
-missing() {
-  if [[ "${DEVOPSTRACK_REQUIRE_BACKENDS:-0}" == 1 ]]; then
-    log "$1 is missing and DEVOPSTRACK_REQUIRE_BACKENDS=1: failing"
-    exit 1
-  fi
-  printf 'WARNING: %s is missing: SKIPPED %s\n' "$1" "$2" >&2
-}
+# shellcheck disable=SC1091 # sourced at run time; it defines `missing WHAT SKIPPED`
+source scripts/lib/missing.sh
 
 # The test run above built target/debug/devopstrack (with the workspace's feature set). `cargo build -p devopstrack`
 # resolves features for that package alone and would recompile ~3 minutes of crates for the same code, so the two

@@ -2,16 +2,18 @@
 //! in a fresh temp dir, with an admin, an operator and a viewer logged in and a service token of client `tasks`.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use secrecy::SecretString;
 use tempfile::TempDir;
 use tokio_util::sync::{CancellationToken, DropGuard};
+use tonic::transport::Channel;
 
 use devopstrack_platform::auth::Role;
 use devopstrack_proto::auth::v1 as pb;
 use devopstrack_proto::auth::v1::auth_service_client::AuthServiceClient;
 
-use crate::app::NewUser;
+use crate::app::{AuthApp, NewUser};
 use crate::config::Settings;
 use crate::startup::Application;
 
@@ -34,6 +36,40 @@ pub struct TestAuth {
     pub shutdown: DropGuard,
     /// Holds auth's database; the service under test may keep its own store here too.
     pub dir: TempDir,
+    app: Arc<AuthApp>,
+}
+
+impl TestAuth {
+    /// Creates a user `email` (password [`PASSWORD`], name the part before `@`) with `role`, logs them in, and
+    /// answers `(user id, access token)`: for tests that need more users than the three logged in already.
+    pub async fn log_in_new_user(&self, email: &str, role: Role) -> (String, String) {
+        let mut client = AuthServiceClient::connect(self.url.clone())
+            .await
+            .expect("connect to auth");
+        log_in_new_user(&self.app, &mut client, email, role).await
+    }
+}
+
+async fn log_in_new_user(
+    app: &AuthApp,
+    client: &mut AuthServiceClient<Channel>,
+    email: &str,
+    role: Role,
+) -> (String, String) {
+    let new = NewUser {
+        email: email.into(),
+        name: email.split('@').next().unwrap_or(email).into(),
+        role: Some(role),
+        password: SecretString::from(PASSWORD),
+    };
+    let user = app.bootstrap_user(new).await.expect("bootstrap a user");
+    let login = pb::LoginRequest {
+        email: email.into(),
+        password: PASSWORD.into(),
+        client_address: String::new(),
+    };
+    let token = client.login(login).await.expect("log in").into_inner().access_token;
+    (user.id.to_string(), token)
 }
 
 /// Starts auth and logs its three users in.
@@ -62,27 +98,6 @@ pub async fn spawn() -> TestAuth {
 
     // The listener is bound already, so connecting cannot race the server's start.
     let mut client = AuthServiceClient::connect(url.clone()).await.expect("connect to auth");
-    let mut users = Vec::new();
-    for (email, role) in [
-        ("admin@example.com", Role::Admin),
-        ("operator@example.com", Role::Operator),
-        ("viewer@example.com", Role::Viewer),
-    ] {
-        let new = NewUser {
-            email: email.into(),
-            name: email.split('@').next().unwrap_or(email).into(),
-            role: Some(role),
-            password: SecretString::from(PASSWORD),
-        };
-        let user = app.bootstrap_user(new).await.expect("bootstrap a user");
-        let login = pb::LoginRequest {
-            email: email.into(),
-            password: PASSWORD.into(),
-            client_address: String::new(),
-        };
-        let token = client.login(login).await.expect("log in").into_inner().access_token;
-        users.push((user.id.to_string(), token));
-    }
     let issue = pb::IssueServiceTokenRequest {
         client_id: "tasks".into(),
         client_secret: SERVICE_SECRET.into(),
@@ -93,7 +108,9 @@ pub async fn spawn() -> TestAuth {
         .expect("a service token")
         .into_inner()
         .access_token;
-    let [(admin_id, admin), (_, operator), (_, viewer)]: [(String, String); 3] = users.try_into().expect("three users");
+    let (admin_id, admin) = log_in_new_user(&app, &mut client, "admin@example.com", Role::Admin).await;
+    let (_, operator) = log_in_new_user(&app, &mut client, "operator@example.com", Role::Operator).await;
+    let (_, viewer) = log_in_new_user(&app, &mut client, "viewer@example.com", Role::Viewer).await;
     TestAuth {
         url,
         admin,
@@ -103,5 +120,6 @@ pub async fn spawn() -> TestAuth {
         service,
         shutdown: shutdown.drop_guard(),
         dir,
+        app,
     }
 }

@@ -36,6 +36,16 @@ pub fn decode_page_token(token: &str) -> Result<Option<Cursor>, String> {
     Ok(Some(Cursor { created_at, id }))
 }
 
+/// The next page's token for `rows`, read with one row more than `limit` to learn whether another page follows:
+/// `None` when that row is not there; otherwise it is dropped and the token points after the page's last row.
+pub fn next_page_token<T>(rows: &mut Vec<T>, limit: u32, cursor: impl Fn(&T) -> Cursor) -> Option<String> {
+    if rows.len() <= limit as usize {
+        return None;
+    }
+    rows.truncate(limit as usize);
+    rows.last().map(|row| encode_page_token(&cursor(row)))
+}
+
 /// Page size: 0 means the default (50); values above 200 are clamped (AIP-158); negatives are an error.
 pub fn page_size(requested: i32) -> Result<u32, String> {
     match requested {
@@ -60,6 +70,23 @@ mod tests {
         for bad in ["%%%", "bm90LWEtY3Vyc29y", &URL_SAFE_NO_PAD.encode("12:not-a-uuid")] {
             assert!(decode_page_token(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_next_page_token_is_given_only_when_the_extra_row_came_back() {
+        let rows: Vec<Cursor> = (0..3)
+            .map(|_| Cursor {
+                created_at: crate::domain::now_micros(),
+                id: Uuid::new_v4(),
+            })
+            .collect();
+        let mut full = rows.clone();
+        let token = next_page_token(&mut full, 2, |c| *c).expect("a third row follows");
+        assert_eq!(full, rows[..2]);
+        assert_eq!(decode_page_token(&token).unwrap(), Some(rows[1]));
+        let mut last = rows[..2].to_vec();
+        assert_eq!(next_page_token(&mut last, 2, |c| *c), None);
+        assert_eq!(last, rows[..2]);
     }
 
     #[test]

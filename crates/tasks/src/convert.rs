@@ -13,7 +13,7 @@ use crate::domain::spec::ExecutorKind;
 use crate::domain::{CommitRef, Job, JobStatus, Pipeline, PipelineStatus, Source, Trigger};
 
 pub use params::{MAX_PARAMS_DEPTH, struct_to_value, value_to_struct};
-pub use requests::{pipeline_input, time_from, track_external_run};
+pub use requests::{pipeline_input, pipeline_status_from, time_from, track_external_run};
 
 pub fn timestamp(t: DateTime<Utc>) -> Timestamp {
     Timestamp {
@@ -87,12 +87,7 @@ pub fn pipeline_header(p: &Pipeline) -> pb::Pipeline {
         id: p.id.to_string(),
         project: p.meta.project.clone(),
         number: p.number,
-        environment: p
-            .meta
-            .target
-            .as_ref()
-            .map(|t| t.environment.clone())
-            .unwrap_or_default(),
+        environment: p.meta.environment().to_owned(),
         version: p.meta.target.as_ref().map(|t| t.version.clone()).unwrap_or_default(),
         trigger: trigger(p.meta.trigger).into(),
         triggered_by: p.meta.triggered_by.clone(),

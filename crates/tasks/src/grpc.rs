@@ -17,7 +17,7 @@ use devopstrack_proto::tasks::v1::task_service_server::TaskService;
 use crate::app::intake::Intake;
 use crate::app::{CreatePipeline, CreateRun, PipelineQuery, RollbackRun, TasksApp, require_tracker};
 use crate::convert;
-use crate::domain::{PipelineId, PipelineStatus, Trigger};
+use crate::domain::{PipelineId, Trigger};
 use crate::error::Error;
 use crate::events::{EventHub, is_after};
 use crate::store::{StoredEvent, event_order};
@@ -85,19 +85,6 @@ fn token_of<T>(request: &Request<T>) -> String {
         .to_owned()
 }
 
-fn pipeline_status(raw: i32) -> Result<Option<PipelineStatus>, Error> {
-    Ok(match pb::PipelineStatus::try_from(raw) {
-        Ok(pb::PipelineStatus::Unspecified) => None,
-        Ok(pb::PipelineStatus::Queued) => Some(PipelineStatus::Queued),
-        Ok(pb::PipelineStatus::Running) => Some(PipelineStatus::Running),
-        Ok(pb::PipelineStatus::WaitingApproval) => Some(PipelineStatus::WaitingApproval),
-        Ok(pb::PipelineStatus::Succeeded) => Some(PipelineStatus::Succeeded),
-        Ok(pb::PipelineStatus::Failed) => Some(PipelineStatus::Failed),
-        Ok(pb::PipelineStatus::Cancelled) => Some(PipelineStatus::Cancelled),
-        Err(_) => return Err(Error::invalid("status", format!("unknown pipeline status {raw}"))),
-    })
-}
-
 fn trigger(raw: i32) -> Result<Option<Trigger>, Error> {
     Ok(match pb::Trigger::try_from(raw) {
         Ok(pb::Trigger::Unspecified) => None,
@@ -157,7 +144,7 @@ impl TaskService for TasksGrpc {
         let r = request.into_inner();
         let query = PipelineQuery {
             project: r.project,
-            status: pipeline_status(r.status)?,
+            status: convert::pipeline_status_from("status", r.status)?,
             page_size: r.page_size,
             page_token: r.page_token,
         };

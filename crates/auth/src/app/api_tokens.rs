@@ -12,7 +12,7 @@ use devopstrack_platform::auth::{Principal, Role};
 use super::{AuthApp, Caller, TokenGrant, lower, require, store_err};
 use crate::domain::{ApiTokenRecord, Cursor, parse_name};
 use crate::error::Error;
-use crate::tokens::{decode_page_token, encode_page_token, page_size, random_secret, sha256_hex};
+use crate::tokens::{decode_page_token, next_page_token, page_size, random_secret, sha256_hex};
 
 pub const API_TOKEN_PREFIX: &str = "dtk_";
 const MAX_EXPIRY_DAYS: u32 = 3650;
@@ -132,17 +132,10 @@ impl AuthApp {
             .list_api_tokens(owner, after, limit + 1)
             .await
             .map_err(store_err("listing API tokens"))?;
-        let next_page_token = if tokens.len() > limit as usize {
-            tokens.truncate(limit as usize);
-            tokens.last().map(|t| {
-                encode_page_token(&Cursor {
-                    created_at: t.created_at,
-                    id: t.id,
-                })
-            })
-        } else {
-            None
-        };
+        let next_page_token = next_page_token(&mut tokens, limit, |t| Cursor {
+            created_at: t.created_at,
+            id: t.id,
+        });
         Ok(ApiTokenPage {
             tokens,
             next_page_token,

@@ -12,7 +12,7 @@ use crate::domain::{Cursor, Email, NewPassword, UserName, UserPatch, UserRecord,
 use crate::error::Error;
 use crate::passwords::PasswordHasher;
 use crate::store::AuthStore;
-use crate::tokens::{decode_page_token, encode_page_token, page_size};
+use crate::tokens::{decode_page_token, next_page_token, page_size};
 
 /// A user to create, as received (validated here).
 #[derive(Debug)]
@@ -123,17 +123,10 @@ impl AuthApp {
             .list_users(after, limit + 1)
             .await
             .map_err(store_err("listing users"))?;
-        let next_page_token = if users.len() > limit as usize {
-            users.truncate(limit as usize);
-            users.last().map(|u| {
-                encode_page_token(&Cursor {
-                    created_at: u.created_at,
-                    id: u.id,
-                })
-            })
-        } else {
-            None
-        };
+        let next_page_token = next_page_token(&mut users, limit, |u| Cursor {
+            created_at: u.created_at,
+            id: u.id,
+        });
         Ok(UserPage { users, next_page_token })
     }
 

@@ -116,18 +116,6 @@ macro_rules! unwrap_kind {
 }
 
 impl MetricsApp {
-    async fn read(
-        &self,
-        measurement: Measurement,
-        project: Option<&str>,
-        environment: Option<&str>,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<Vec<Event>, Error> {
-        self.read_as(Read::Whole, measurement, project, environment, from, to)
-            .await
-    }
-
     /// Reads whole events, or (`Read::Dora`) only the fields DORA uses ([`crate::store::MetricsStore::read_dora`]).
     async fn read_as(
         &self,
@@ -228,8 +216,11 @@ impl MetricsApp {
         let (project, env) = (query.project.as_deref(), query.environment.as_deref());
         let buckets = match query.measure {
             Measure::JobRuns | Measure::JobDuration => {
-                let runs: Vec<JobRun> =
-                    unwrap_kind!(self.read(Measurement::JobRun, project, env, from, to).await?, JobRun);
+                let runs: Vec<JobRun> = unwrap_kind!(
+                    self.read_as(Read::Whole, Measurement::JobRun, project, env, from, to)
+                        .await?,
+                    JobRun
+                );
                 if query.measure == Measure::JobRuns {
                     series::job_runs(&window, &runs)
                 } else {
@@ -238,7 +229,8 @@ impl MetricsApp {
             }
             Measure::Deployments => {
                 let deps: Vec<Deployment> = unwrap_kind!(
-                    self.read(Measurement::Deployment, project, env, from, to).await?,
+                    self.read_as(Read::Whole, Measurement::Deployment, project, env, from, to)
+                        .await?,
                     Deployment
                 );
                 series::deployments(&window, &deps)
@@ -277,7 +269,7 @@ impl MetricsApp {
         let p = project.as_deref();
         let (dora, runs) = tokio::try_join!(
             self.dora_facts(window, p, None),
-            self.read(Measurement::JobRun, p, None, from, to),
+            self.read_as(Read::Whole, Measurement::JobRun, p, None, from, to),
         )?;
         let (facts, deployments) = dora;
         let runs: Vec<JobRun> = unwrap_kind!(runs, JobRun);

@@ -7,14 +7,14 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{TimeDelta, Utc};
 use tokio::process::{Child, Command};
 use tonic::transport::Channel;
 
 use devopstrack_proto::metrics::v1 as pb;
 use devopstrack_proto::metrics::v1::metrics_service_client::MetricsServiceClient;
 
-use crate::helpers::{TestAuth, spawn_auth, ts, with_token};
+use crate::helpers::{TestAuth, job_run, spawn_auth, ts, with_token};
 
 /// Concurrent senders, calls each, job runs per call.
 const SENDERS: usize = 8;
@@ -87,23 +87,6 @@ async fn answering(url: &str, viewer: &str) -> MetricsServiceClient<Channel> {
             "metrics did not answer within {START_WITHIN:?}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn job_run(id: String, finished: DateTime<Utc>) -> pb::JobRun {
-    pb::JobRun {
-        event_id: id,
-        project: "shop".into(),
-        environment: "production".into(),
-        pipeline_id: "pl-1".into(),
-        job_id: "job-1".into(),
-        job_name: "build".into(),
-        status: pb::JobRunStatus::Succeeded.into(),
-        source: pb::Source::Devopstrack.into(),
-        attempt: 1,
-        queued_at: None,
-        started_at: Some(ts(finished - TimeDelta::seconds(30))),
-        finished_at: Some(ts(finished)),
     }
 }
 

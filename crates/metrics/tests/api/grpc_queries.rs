@@ -175,13 +175,7 @@ async fn the_fixed_dataset_recorded_twice_gives_the_hand_computed_dora() {
         step_seconds: 86_400,
         ..Default::default()
     };
-    let answer = app
-        .client
-        .clone()
-        .query_series(with_token(series, &app.viewer))
-        .await
-        .unwrap()
-        .into_inner();
+    let answer = app.series(series).await;
     let totals: Vec<f64> = answer.buckets.iter().map(|b| b.values["total"]).collect();
     assert_eq!(
         totals,
@@ -307,13 +301,7 @@ async fn an_empty_store_answers_without_levels() {
         measure: pb::Measure::JobDuration.into(),
         ..Default::default()
     };
-    let answer = app
-        .client
-        .clone()
-        .query_series(with_token(series, &app.viewer))
-        .await
-        .unwrap()
-        .into_inner();
+    let answer = app.series(series).await;
     assert_eq!(answer.step_seconds, 1_800);
     assert!(answer.buckets.len() >= 48 && answer.buckets.len() <= 49);
     assert!(

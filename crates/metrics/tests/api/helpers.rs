@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::Request;
 use tonic::transport::Channel;
 
+use devopstrack_proto::metrics::v1 as pb;
 use devopstrack_proto::metrics::v1::metrics_service_client::MetricsServiceClient;
 
 pub struct TestApp {
@@ -101,6 +102,25 @@ pub fn with_token<T>(message: T, token: &str) -> Request<T> {
     request
 }
 
+/// A succeeded 30-second `build` job run of `shop` in production (pipeline `pl-1`, job `job-1`) that finished at
+/// `finished`.
+pub fn job_run(id: String, finished: chrono::DateTime<chrono::Utc>) -> pb::JobRun {
+    pb::JobRun {
+        event_id: id,
+        project: "shop".into(),
+        environment: "production".into(),
+        pipeline_id: "pl-1".into(),
+        job_id: "job-1".into(),
+        job_name: "build".into(),
+        status: pb::JobRunStatus::Succeeded.into(),
+        source: pb::Source::Devopstrack.into(),
+        attempt: 1,
+        queued_at: None,
+        started_at: Some(ts(finished - chrono::TimeDelta::seconds(30))),
+        finished_at: Some(ts(finished)),
+    }
+}
+
 pub fn ts(at: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp {
         seconds: at.timestamp(),
@@ -109,6 +129,16 @@ pub fn ts(at: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
 }
 
 impl TestApp {
+    /// QuerySeries' answer to `request`, read as the viewer.
+    pub async fn series(&self, request: pb::QuerySeriesRequest) -> pb::QuerySeriesResponse {
+        self.client
+            .clone()
+            .query_series(with_token(request, &self.viewer))
+            .await
+            .expect("query series")
+            .into_inner()
+    }
+
     /// The admin port's `/metrics` text.
     pub async fn prometheus(&self) -> String {
         self.admin_get("/metrics").await

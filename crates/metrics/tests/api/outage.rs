@@ -8,7 +8,7 @@ use tonic::Code;
 
 use devopstrack_proto::metrics::v1 as pb;
 
-use crate::helpers::{spawn_app_with, ts, with_token};
+use crate::helpers::{job_run, spawn_app_with, with_token};
 
 /// A refused connection is answered at once; anything near the store's 10 s request timeout would be a hang.
 const ANSWER_WITHIN: Duration = Duration::from_secs(5);
@@ -21,19 +21,7 @@ async fn an_influxdb_where_nothing_listens_makes_records_and_reads_unavailable_q
         .expect("a free port");
     let app = spawn_app_with(|s| s.database_url = format!("http://127.0.0.1:{closed_port}")).await;
     let finished = Utc::now() - TimeDelta::minutes(1);
-    let run = pb::JobRun {
-        event_id: "r1".into(),
-        project: "shop".into(),
-        pipeline_id: "pl-1".into(),
-        job_id: "job-1".into(),
-        job_name: "build".into(),
-        status: pb::JobRunStatus::Succeeded.into(),
-        source: pb::Source::Devopstrack.into(),
-        attempt: 1,
-        started_at: Some(ts(finished - TimeDelta::seconds(30))),
-        finished_at: Some(ts(finished)),
-        ..Default::default()
-    };
+    let run = job_run("r1".into(), finished);
 
     let started = Instant::now();
     let record = app

@@ -4,12 +4,11 @@ use uuid::Uuid;
 
 use devopstrack_platform::auth::{Principal, Role};
 
-use super::read_cache::PageKey;
 use super::settings::{EnvironmentInput, RepositoryInput, parse_environments, parse_repositories};
 use super::{ProjectView, ProjectsApp, require, short_text, store_err};
 use crate::domain::{
-    ProjectCursor, ProjectFilter, ProjectName, ProjectOrder, ProjectRecord, ProjectSortField, Slug, SortKey, Tag,
-    default_definitions, parse_description,
+    ProjectCursor, ProjectFilter, ProjectListing, ProjectName, ProjectOrder, ProjectRecord, ProjectSortField, Slug,
+    SortKey, Tag, default_definitions, parse_description,
 };
 use crate::error::Error;
 use crate::pagination::{decode_project_token, encode_project_token, page_size, parse_order_by};
@@ -148,7 +147,7 @@ impl ProjectsApp {
             include_archived: query.include_archived,
         };
         let after = decode_project_token(&query.page_token, order, &filter)?;
-        let key = PageKey {
+        let key = ProjectListing {
             filter,
             order,
             after,
@@ -167,17 +166,15 @@ impl ProjectsApp {
 
     /// One ListProjects page from the store: the projects (one more than the page, to know whether another
     /// follows), then the state of their environments.
-    async fn read_page(&self, key: &PageKey) -> Result<ProjectPage, Error> {
-        let PageKey {
-            filter,
-            order,
-            after,
-            limit,
-        } = key;
-        let (order, limit) = (*order, *limit);
+    async fn read_page(&self, key: &ProjectListing) -> Result<ProjectPage, Error> {
+        let (filter, order, limit) = (&key.filter, key.order, key.limit);
+        let one_more = ProjectListing {
+            limit: limit + 1,
+            ..key.clone()
+        };
         let mut rows = self
             .store
-            .list_projects(filter, order, after.as_ref(), limit + 1)
+            .list_projects(&one_more)
             .await
             .map_err(store_err("listing projects"))?;
         let next_page_token = if rows.len() > limit as usize {

@@ -27,7 +27,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{ProjectPage, ProjectRef, ProjectView};
-use crate::domain::{ProjectCursor, ProjectFilter, ProjectOrder};
+use crate::domain::ProjectListing;
 use crate::store::ProjectStore;
 use invalidating::InvalidatingStore;
 use slots::{Slots, lock};
@@ -36,15 +36,6 @@ use slots::{Slots, lock};
 const MAX_PAGED_PROJECTS: usize = 4_096;
 /// At most this many single projects (by id or by slug) are held.
 const MAX_SINGLE_PROJECTS: usize = 1_024;
-
-/// Everything that selects a ListProjects page, after validation.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(super) struct PageKey {
-    pub filter: ProjectFilter,
-    pub order: ProjectOrder,
-    pub after: Option<ProjectCursor>,
-    pub limit: u32,
-}
 
 /// Where the cache stands when a read begins: handed back to [`ReadCache::put_page`] or
 /// [`ReadCache::put_project`] so the answer is tagged with what it could have seen.
@@ -58,7 +49,7 @@ pub(super) struct ReadCache {
     /// `None` when the cache is off (a TTL of zero).
     ttl: Option<TimeDelta>,
     generation: Arc<AtomicU64>,
-    pages: Mutex<Slots<PageKey, ProjectPage>>,
+    pages: Mutex<Slots<ProjectListing, ProjectPage>>,
     projects: Mutex<Slots<ProjectRef, ProjectView>>,
 }
 
@@ -89,11 +80,11 @@ impl ReadCache {
         })
     }
 
-    pub fn page(&self, ticket: Ticket, key: &PageKey) -> Option<Arc<ProjectPage>> {
+    pub fn page(&self, ticket: Ticket, key: &ProjectListing) -> Option<Arc<ProjectPage>> {
         lock(&self.pages).get(key, self.fresh(ticket))
     }
 
-    pub fn put_page(&self, ticket: Ticket, key: PageKey, page: ProjectPage) {
+    pub fn put_page(&self, ticket: Ticket, key: ProjectListing, page: ProjectPage) {
         if self.current(ticket) {
             let weight = page.projects.len().max(1);
             lock(&self.pages).put(key, ticket, weight, Arc::new(page), self.fresh(ticket));

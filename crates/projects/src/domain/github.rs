@@ -64,15 +64,7 @@ pub fn check_webhook_secret(raw: &str) -> Result<(), String> {
 
 /// `X-GitHub-Delivery` (a GUID at GitHub): 1..=128 characters of `[A-Za-z0-9._:-]`.
 pub fn parse_delivery_id(raw: &str) -> Result<String, String> {
-    let ok = (1..=128).contains(&raw.len())
-        && raw
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
-    if ok {
-        Ok(raw.to_owned())
-    } else {
-        Err("must be 1 to 128 characters of [A-Za-z0-9._:-]".into())
-    }
+    super::parse_opaque_id(raw, 128)
 }
 
 /// Whether `header` (`sha256=<64 hex digits>`) is the HMAC-SHA256 of `payload` under `secret`. The digest comparison

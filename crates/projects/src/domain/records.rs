@@ -225,6 +225,17 @@ pub struct ProjectCursor {
     pub id: Uuid,
 }
 
+/// Everything that selects a page of projects, validated: what the store is asked for, and what the read cache keys
+/// a ListProjects page by. The page is the projects matching `filter`, ordered by `order` then id (same direction),
+/// strictly after `after`, at most `limit`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ProjectListing {
+    pub filter: ProjectFilter,
+    pub order: ProjectOrder,
+    pub after: Option<ProjectCursor>,
+    pub limit: u32,
+}
+
 /// Position in a newest-first list (`created_at` for releases, `finished_at` for deployments), id descending as the
 /// tie-breaker (as text).
 #[derive(Debug, Clone, PartialEq, Eq)]

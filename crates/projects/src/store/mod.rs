@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::domain::{
     DefinitionName, DefinitionRecord, DeploymentRecord, EnvName, EnvironmentState, GithubIntegrationRecord,
-    ProjectCursor, ProjectFilter, ProjectOrder, ProjectRecord, ReleaseRecord, Slug, TimeCursor,
+    ProjectListing, ProjectRecord, ReleaseRecord, Slug, TimeCursor,
 };
 
 pub use mongo::MongoStore;
@@ -83,14 +83,9 @@ pub trait ProjectRecords: Send + Sync {
     async fn insert_project(&self, project: &ProjectRecord) -> StoreResult<()>;
     async fn project_by_id(&self, id: Uuid) -> StoreResult<Option<ProjectRecord>>;
     async fn project_by_slug(&self, slug: &Slug) -> StoreResult<Option<ProjectRecord>>;
-    /// Filtered, ordered by `order` then id (same direction), strictly after `after`, at most `limit`.
-    async fn list_projects(
-        &self,
-        filter: &ProjectFilter,
-        order: ProjectOrder,
-        after: Option<&ProjectCursor>,
-        limit: u32,
-    ) -> StoreResult<Vec<ProjectRecord>>;
+    /// The page `listing` selects (filtered, ordered by its order then id, strictly after its cursor, at most its
+    /// limit).
+    async fn list_projects(&self, listing: &ProjectListing) -> StoreResult<Vec<ProjectRecord>>;
     /// Replaces the whole project if its stored `version` equals `expected_version` (`project.version` must be
     /// `expected_version + 1`). The slug never changes.
     async fn replace_project(&self, project: &ProjectRecord, expected_version: i64) -> StoreResult<Replace>;

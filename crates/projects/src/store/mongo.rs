@@ -27,7 +27,7 @@ use mongodb::error::{Error as MongoError, ErrorKind, WriteFailure};
 use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, Collection, Database, IndexModel};
 
-use super::{ProjectStore, StoreError, StoreResult};
+use super::{ProjectStore, Replace, StoreError, StoreResult};
 // `github.rs` takes these through `super`.
 use fields::{corrupt, date, time};
 
@@ -147,6 +147,21 @@ fn after_key(field: &str, key: Bson, id: String, descending: bool) -> Document {
         { field: { op: key.clone() } },
         { field: key, "_id": { op: id } },
     ] }
+}
+
+/// After a compare-and-set on `{_id: id, version: …}` in `collection` matched nothing: which of the two reasons it was
+/// (another version is stored, or nothing is).
+async fn mismatch_or_missing(collection: &Collection<Document>, id: &str) -> StoreResult<Replace> {
+    let current = collection
+        .find_one(doc! { "_id": id })
+        .projection(doc! { "version": 1 })
+        .await?;
+    Ok(match current {
+        Some(current) => Replace::VersionMismatch {
+            current: fields::int(&current, "version")?,
+        },
+        None => Replace::NotFound,
+    })
 }
 
 fn is_duplicate_key(err: &MongoError) -> bool {

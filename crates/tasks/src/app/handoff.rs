@@ -47,34 +47,12 @@ impl Handoff {
 
 #[cfg(test)]
 mod tests {
-    use chrono::Utc;
-
     use super::*;
-    use crate::domain::spec::{JobInput, StageInput};
-    use crate::domain::{Pipeline, PipelineInput, PipelineMeta, PipelineSpec, Source, Trigger};
+    use crate::store::test_support::one_job_pipeline;
 
     fn stored() -> StoredPipeline {
-        let input = PipelineInput {
-            stages: vec![StageInput {
-                name: "build".into(),
-                jobs: vec![JobInput {
-                    name: "compile".into(),
-                    ..JobInput::default()
-                }],
-            }],
-        };
-        let meta = PipelineMeta {
-            project: "web".into(),
-            target: None,
-            trigger: Trigger::Api,
-            triggered_by: "u".into(),
-            idempotency_key: None,
-            source: Source::DevOpsTrack,
-            commit: None,
-        };
-        let spec = PipelineSpec::parse(&input).expect("a valid spec");
         StoredPipeline {
-            pipeline: Pipeline::new(spec, meta, Utc::now()).0,
+            pipeline: one_job_pipeline("web"),
             version: 1,
         }
     }

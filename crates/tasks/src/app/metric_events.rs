@@ -74,12 +74,7 @@ pub(super) fn job_run(
     let run = pb::JobRun {
         event_id: format!("{id}:{attempt}"),
         project: p.meta.project.clone(),
-        environment: p
-            .meta
-            .target
-            .as_ref()
-            .map(|t| t.environment.clone())
-            .unwrap_or_default(),
+        environment: p.meta.environment().to_owned(),
         pipeline_id: p.id.to_string(),
         job_id: id.to_string(),
         job_name: job.spec.name.as_str().to_owned(),

@@ -46,21 +46,6 @@ pub fn track_external_run(r: pb::TrackExternalRunRequest) -> Result<TrackExterna
             })
         })
         .collect::<Result<_, Error>>()?;
-    let status = match pb::PipelineStatus::try_from(r.status) {
-        Ok(pb::PipelineStatus::Unspecified) => None,
-        Ok(pb::PipelineStatus::Queued) => Some(PipelineStatus::Queued),
-        Ok(pb::PipelineStatus::Running) => Some(PipelineStatus::Running),
-        Ok(pb::PipelineStatus::WaitingApproval) => Some(PipelineStatus::WaitingApproval),
-        Ok(pb::PipelineStatus::Succeeded) => Some(PipelineStatus::Succeeded),
-        Ok(pb::PipelineStatus::Failed) => Some(PipelineStatus::Failed),
-        Ok(pb::PipelineStatus::Cancelled) => Some(PipelineStatus::Cancelled),
-        Err(_) => {
-            return Err(Error::invalid(
-                "status",
-                format!("unknown pipeline status {}", r.status),
-            ));
-        }
-    };
     Ok(TrackExternalRun {
         project: r.project,
         environment: r.environment,
@@ -72,12 +57,27 @@ pub fn track_external_run(r: pb::TrackExternalRunRequest) -> Result<TrackExterna
             external_id: r.external_id,
             external_url: r.external_url,
             name: r.name,
-            status,
+            status: pipeline_status_from("status", r.status)?,
             created_at: time_from("createdAt", r.created_at)?,
             started_at: time_from("startedAt", r.started_at)?,
             finished_at: time_from("finishedAt", r.finished_at)?,
             jobs,
         },
+    })
+}
+
+/// A proto pipeline status as a filter or a reported status: `UNSPECIFIED` is `None`; an unknown number is
+/// INVALID_ARGUMENT naming `field`.
+pub fn pipeline_status_from(field: &str, raw: i32) -> Result<Option<PipelineStatus>, Error> {
+    Ok(match pb::PipelineStatus::try_from(raw) {
+        Ok(pb::PipelineStatus::Unspecified) => None,
+        Ok(pb::PipelineStatus::Queued) => Some(PipelineStatus::Queued),
+        Ok(pb::PipelineStatus::Running) => Some(PipelineStatus::Running),
+        Ok(pb::PipelineStatus::WaitingApproval) => Some(PipelineStatus::WaitingApproval),
+        Ok(pb::PipelineStatus::Succeeded) => Some(PipelineStatus::Succeeded),
+        Ok(pb::PipelineStatus::Failed) => Some(PipelineStatus::Failed),
+        Ok(pb::PipelineStatus::Cancelled) => Some(PipelineStatus::Cancelled),
+        Err(_) => return Err(Error::invalid(field, format!("unknown pipeline status {raw}"))),
     })
 }
 

@@ -133,6 +133,14 @@ pub struct PipelineMeta {
     pub commit: Option<CommitRef>,
 }
 
+impl PipelineMeta {
+    /// The environment a deploy targets; empty for a run that deploys nothing (as the API and the metrics events
+    /// carry it).
+    pub fn environment(&self) -> &str {
+        self.target.as_ref().map_or("", |t| t.environment.as_str())
+    }
+}
+
 /// A commit: its sha (7 to 64 lower-case hex digits: abbreviated, SHA-1 or SHA-256) and, when known, when it was
 /// authored or pushed. Built only by [`CommitRef::parse`] (from a request) or [`CommitRef::restore`] (from the store).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -36,6 +36,8 @@ mod pipelines;
 mod queue;
 mod redis;
 mod sqlite;
+#[cfg(test)]
+pub(crate) mod test_support;
 mod unavailable;
 
 use std::sync::Arc;

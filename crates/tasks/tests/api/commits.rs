@@ -8,11 +8,10 @@ use chrono::{TimeDelta, Utc};
 use prost_types::Timestamp;
 use tonic::Code;
 
-use devopstrack_proto::projects::v1 as projects_pb;
 use devopstrack_proto::tasks::v1 as pb;
 
 use crate::external_runs::{delivery, gh_job};
-use crate::helpers::{Backend, Options, PROJECT, TestApp, job, spawn_app, stage, with_token};
+use crate::helpers::{Backend, Options, PROJECT, TestApp, job, spawn_app, stage};
 
 const LONG: Duration = Duration::from_secs(20);
 /// A SHA-1 as a client may send it, in upper case.
@@ -48,31 +47,19 @@ fn deploy(commit_sha: &str, commit_time: Option<Timestamp>) -> pb::CreatePipelin
 }
 
 async fn listed(app: &TestApp, id: &str) -> pb::Pipeline {
-    app.client
-        .clone()
-        .list_pipelines(with_token(
-            pb::ListPipelinesRequest {
-                project: PROJECT.into(),
-                ..Default::default()
-            },
-            &app.viewer,
-        ))
-        .await
-        .expect("list")
-        .into_inner()
-        .pipelines
-        .into_iter()
-        .find(|p| p.id == id)
-        .expect("the pipeline is listed")
+    app.list(pb::ListPipelinesRequest {
+        project: PROJECT.into(),
+        ..Default::default()
+    })
+    .await
+    .pipelines
+    .into_iter()
+    .find(|p| p.id == id)
+    .expect("the pipeline is listed")
 }
 
 async fn a_created_pipeline_keeps_its_commit_and_shows_it_in_every_read(backend: Backend) {
-    let Some(app) = spawn_app(Options {
-        backend,
-        ..Options::default()
-    })
-    .await
-    else {
+    let Some(app) = spawn_app(Options::on(backend)).await else {
         return;
     };
     let request = pb::CreatePipelineRequest {
@@ -116,15 +103,11 @@ async fn a_created_pipeline_keeps_its_commit_and_shows_it_in_every_read(backend:
     assert_eq!(app.get(&none.id).await.commit_sha, "");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_created_pipeline_keeps_its_commit_and_shows_it_in_every_read_sqlite() {
-    a_created_pipeline_keeps_its_commit_and_shows_it_in_every_read(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_created_pipeline_keeps_its_commit_and_shows_it_in_every_read_redis() {
-    a_created_pipeline_keeps_its_commit_and_shows_it_in_every_read(Backend::Redis).await;
-}
+on_both_backends!(
+    a_created_pipeline_keeps_its_commit_and_shows_it_in_every_read =>
+    a_created_pipeline_keeps_its_commit_and_shows_it_in_every_read_sqlite,
+    a_created_pipeline_keeps_its_commit_and_shows_it_in_every_read_redis
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_finished_deploy_reports_its_commit_to_projects() {
@@ -135,31 +118,7 @@ async fn a_finished_deploy_reports_its_commit_to_projects() {
         .expect("create");
     app.wait_status(&p.id, pb::PipelineStatus::Succeeded, LONG).await;
 
-    let deadline = tokio::time::Instant::now() + LONG;
-    let recorded = loop {
-        let deployments = app
-            .projects
-            .clone()
-            .list_deployments(with_token(
-                projects_pb::ListDeploymentsRequest {
-                    project: PROJECT.into(),
-                    ..Default::default()
-                },
-                &app.viewer,
-            ))
-            .await
-            .expect("list deployments")
-            .into_inner()
-            .deployments;
-        if let Some(d) = deployments.into_iter().find(|d| d.pipeline_id == p.id) {
-            break d;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the deployment was not recorded"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let recorded = app.recorded_deployment(&p.id, LONG).await;
 
     assert_eq!(recorded.commit_sha, STORED_SHA);
 }
@@ -217,12 +176,7 @@ async fn bad_commits_are_invalid_arguments_naming_the_field() {
 }
 
 async fn a_tracked_run_gains_its_commit_from_a_later_delivery_and_keeps_it(backend: Backend) {
-    let Some(app) = spawn_app(Options {
-        backend,
-        ..Options::default()
-    })
-    .await
-    else {
+    let Some(app) = spawn_app(Options::on(backend)).await else {
         return;
     };
     let service = app.service_token().await;
@@ -277,15 +231,11 @@ async fn a_tracked_run_gains_its_commit_from_a_later_delivery_and_keeps_it(backe
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_tracked_run_gains_its_commit_from_a_later_delivery_and_keeps_it_sqlite() {
-    a_tracked_run_gains_its_commit_from_a_later_delivery_and_keeps_it(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_tracked_run_gains_its_commit_from_a_later_delivery_and_keeps_it_redis() {
-    a_tracked_run_gains_its_commit_from_a_later_delivery_and_keeps_it(Backend::Redis).await;
-}
+on_both_backends!(
+    a_tracked_run_gains_its_commit_from_a_later_delivery_and_keeps_it =>
+    a_tracked_run_gains_its_commit_from_a_later_delivery_and_keeps_it_sqlite,
+    a_tracked_run_gains_its_commit_from_a_later_delivery_and_keeps_it_redis
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tracked_run_created_with_its_commit_shows_it() {

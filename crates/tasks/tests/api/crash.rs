@@ -3,17 +3,13 @@
 //! pipeline in its database file. (NORMAL survives a crash of the process; a power loss may roll back the last
 //! transactions: see the README's durability notes.)
 
-use std::net::{Ipv4Addr, TcpListener};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
-
-use tokio::process::Command;
 
 use devopstrack_proto::tasks::v1 as pb;
 use devopstrack_proto::tasks::v1::task_service_client::TaskServiceClient;
 use devopstrack_tasks::domain::PipelineId;
 
-use crate::helpers::{Options, PROJECT, job, spawn_app, stage, with_token};
+use crate::helpers::{Options, PROJECT, free_port, job, spawn_app, stage, tasks_binary, with_token};
 
 const PIPELINES: usize = 40;
 
@@ -23,24 +19,10 @@ async fn every_acknowledged_create_survives_a_kill_9_of_tasks_on_sqlite() {
         return;
     };
     let database_url = format!("sqlite://{}/crash.db", app.dir.path().display());
-    let port = {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
-        listener.local_addr().expect("an address").port()
-    };
-    let mut child = Command::new(env!("CARGO_BIN_EXE_devopstrack-tasks"))
-        .args(["--role", "api"])
-        .env_remove("DEVOPSTRACK_CONFIG")
-        .env("DEVOPSTRACK_TASKS__DATABASE_URL", &database_url)
+    let port = free_port();
+    let mut child = tasks_binary(&app, &["--role", "api"], &database_url)
         .env("DEVOPSTRACK_TASKS__GRPC_ADDR", format!("127.0.0.1:{port}"))
-        .env("DEVOPSTRACK_TASKS__ADMIN_ADDR", "127.0.0.1:0")
-        .env("DEVOPSTRACK_TASKS__AUTH_URL", &app.auth_url)
-        .env("DEVOPSTRACK_TASKS__PROJECTS_URL", &app.projects_url)
         .env("DEVOPSTRACK_TASKS__METRICS_URL", "")
-        .env("DEVOPSTRACK_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
         .spawn()
         .expect("start devopstrack-tasks");
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -96,12 +96,7 @@ pub(super) fn status_of(p: &pb::Pipeline, job: &str) -> pb::JobStatus {
 }
 
 async fn deliveries_create_then_merge_into_one_tracked_run(backend: Backend) {
-    let Some(app) = spawn_app(Options {
-        backend,
-        ..Options::default()
-    })
-    .await
-    else {
+    let Some(app) = spawn_app(Options::on(backend)).await else {
         return;
     };
 
@@ -162,15 +157,11 @@ async fn deliveries_create_then_merge_into_one_tracked_run(backend: Backend) {
     assert_eq!(retried.code(), Code::FailedPrecondition, "{retried:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn deliveries_create_then_merge_into_one_tracked_run_on_sqlite() {
-    deliveries_create_then_merge_into_one_tracked_run(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn deliveries_create_then_merge_into_one_tracked_run_on_redis() {
-    deliveries_create_then_merge_into_one_tracked_run(Backend::Redis).await;
-}
+on_both_backends!(
+    deliveries_create_then_merge_into_one_tracked_run =>
+    deliveries_create_then_merge_into_one_tracked_run_on_sqlite,
+    deliveries_create_then_merge_into_one_tracked_run_on_redis
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_old_delivery_arriving_last_does_not_move_the_run_back() {
@@ -273,13 +264,7 @@ async fn watchers_see_tracked_runs_live() {
         project: PROJECT.into(),
         ..Default::default()
     };
-    let mut events = app
-        .client
-        .clone()
-        .watch_events(with_token(watch, &app.viewer))
-        .await
-        .expect("watch")
-        .into_inner();
+    let mut events = app.watch(watch).await;
 
     let created = app
         .track(&app.admin, delivery(pb::PipelineStatus::Queued, vec![]))

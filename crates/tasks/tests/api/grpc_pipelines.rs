@@ -19,12 +19,7 @@ use crate::helpers::{Backend, Options, PROJECT, job_named, jobs, spawn_app, thre
 const LONG: Duration = Duration::from_secs(20);
 
 async fn a_three_stage_pipeline_runs_to_the_end_and_is_watched_live(backend: Backend) {
-    let Some(app) = spawn_app(Options {
-        backend,
-        ..Options::default()
-    })
-    .await
-    else {
+    let Some(app) = spawn_app(Options::on(backend)).await else {
         return;
     };
     let request = pb::CreatePipelineRequest {
@@ -52,13 +47,7 @@ async fn a_three_stage_pipeline_runs_to_the_end_and_is_watched_live(backend: Bac
     } else {
         watch
     };
-    let mut events = app
-        .client
-        .clone()
-        .watch_events(with_token(watch, &app.viewer))
-        .await
-        .expect("watch")
-        .into_inner();
+    let mut events = app.watch(watch).await;
     let mut succeeded_jobs = Vec::new();
     let mut log_lines = 0;
     let mut last_id = String::new();
@@ -117,29 +106,18 @@ async fn a_three_stage_pipeline_runs_to_the_end_and_is_watched_live(backend: Bac
     assert_eq!(log.next_offset, 3);
 
     let listed = app
-        .client
-        .clone()
-        .list_pipelines(with_token(
-            pb::ListPipelinesRequest {
-                project: PROJECT.into(),
-                status: pb::PipelineStatus::Succeeded.into(),
-                ..Default::default()
-            },
-            &app.viewer,
-        ))
-        .await
-        .expect("list")
-        .into_inner();
+        .list(pb::ListPipelinesRequest {
+            project: PROJECT.into(),
+            status: pb::PipelineStatus::Succeeded.into(),
+            ..Default::default()
+        })
+        .await;
     assert_eq!(listed.pipelines.len(), 1);
     assert_eq!(listed.pipelines[0].id, created.id);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_three_stage_pipeline_runs_to_the_end_on_sqlite() {
-    a_three_stage_pipeline_runs_to_the_end_and_is_watched_live(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_three_stage_pipeline_runs_to_the_end_on_redis() {
-    a_three_stage_pipeline_runs_to_the_end_and_is_watched_live(Backend::Redis).await;
-}
+on_both_backends!(
+    a_three_stage_pipeline_runs_to_the_end_and_is_watched_live =>
+    a_three_stage_pipeline_runs_to_the_end_on_sqlite,
+    a_three_stage_pipeline_runs_to_the_end_on_redis
+);

@@ -2,26 +2,25 @@
 //! fresh Redis key prefix), a project `api` with a `staging` and a protected `production` environment, logged-in
 //! users of every role, and typed helpers.
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::process::Stdio;
 use std::time::Duration;
 
 use secrecy::SecretString;
 use tempfile::TempDir;
+use tokio::process::Command;
 use tokio_util::sync::{CancellationToken, DropGuard};
 use tonic::transport::Channel;
 use tonic::{Request, Status};
 
-use devopstrack_auth::app::NewUser;
+use devopstrack_auth::testing::TestAuth;
 use devopstrack_platform::auth::Role;
-use devopstrack_proto::auth::v1 as auth_pb;
-use devopstrack_proto::auth::v1::auth_service_client::AuthServiceClient;
 use devopstrack_proto::projects::v1 as projects_pb;
 use devopstrack_proto::projects::v1::project_service_client::ProjectServiceClient;
 use devopstrack_proto::tasks::v1 as pb;
 use devopstrack_proto::tasks::v1::task_service_client::TaskServiceClient;
 
-const PASSWORD: &str = "correct horse battery staple";
-pub const SERVICE_SECRET: &str = "test-service-secret-0123456789abcdef";
+pub use devopstrack_auth::testing::SERVICE_SECRET;
 pub const PROJECT: &str = "api";
 /// Projects' key for sealing webhook secrets (base64 of 32 bytes; the projects database outlives restarts in a test).
 const PROJECTS_SECRETS_KEY: &str = "ZGV2b3BzdHJhY2stdGVzdC1zZWNyZXRzLWtleS0zMmI=";
@@ -38,6 +37,16 @@ pub struct Options {
     /// In-process workers (0: none, for tests that run worker processes of their own).
     pub workers: u32,
     pub lease_ms: u64,
+}
+
+impl Options {
+    /// The defaults on `backend`.
+    pub fn on(backend: Backend) -> Self {
+        Self {
+            backend,
+            ..Self::default()
+        }
+    }
 }
 
 impl Default for Options {
@@ -73,6 +82,7 @@ pub struct TestApp {
     pub tasks_shutdown: CancellationToken,
     pub tasks_settings: devopstrack_tasks::config::Settings,
     _shutdown: DropGuard,
+    _auth_shutdown: DropGuard,
 }
 
 /// `None` when the Redis backend was asked for and there is no Redis (the testkit says so, or fails under
@@ -87,38 +97,24 @@ pub async fn spawn_app_with(
     tweak: impl FnOnce(&mut devopstrack_tasks::config::Settings),
 ) -> Option<TestApp> {
     devopstrack_testkit::init_test_logging();
-    let dir = tempfile::tempdir().expect("create a temp dir for the SQLite stores");
-    let (database_url, key_prefix) = match options.backend {
-        Backend::Sqlite => (format!("sqlite://{}/tasks.db", dir.path().display()), String::new()),
-        Backend::Redis => {
-            let redis = devopstrack_testkit::redis().await?;
-            (redis.url, redis.prefix)
-        }
+    let redis = match options.backend {
+        Backend::Sqlite => None,
+        Backend::Redis => Some(devopstrack_testkit::redis().await?),
+    };
+    let auth = devopstrack_auth::testing::spawn().await;
+    let (database_url, key_prefix) = match redis {
+        None => (
+            format!("sqlite://{}/tasks.db", auth.dir.path().display()),
+            String::new(),
+        ),
+        Some(redis) => (redis.url, redis.prefix),
     };
     let shutdown = CancellationToken::new();
     let any = SocketAddr::from(([127, 0, 0, 1], 0));
-
-    let auth_settings = devopstrack_auth::config::Settings {
-        grpc_addr: any,
-        admin_addr: any,
-        database_url: format!("sqlite://{}/auth.db", dir.path().display()),
-        service_clients: ["gateway", "tasks"]
-            .map(|id| (id.to_owned(), SecretString::from(SERVICE_SECRET)))
-            .into(),
-        signing_key_kek: Some(devopstrack_auth::kek::Kek::generate_base64()),
-        argon2_memory_kib: 8 * 1024,
-        argon2_iterations: 1,
-        ..devopstrack_auth::config::Settings::default()
-    };
-    let auth = devopstrack_auth::startup::Application::build(&auth_settings)
-        .await
-        .expect("build auth");
-    let auth_url = format!("http://127.0.0.1:{}", auth.grpc_port());
-    let auth_app = auth.app();
-    tokio::spawn(auth.run_until_stopped(shutdown.clone()));
+    let auth_url = auth.url.clone();
 
     let projects_shutdown = shutdown.child_token();
-    let projects_port = start_projects(dir.path(), &auth_url, 0, projects_shutdown.clone()).await;
+    let projects_port = start_projects(auth.dir.path(), &auth_url, 0, projects_shutdown.clone()).await;
     let projects_url = format!("http://127.0.0.1:{projects_port}");
 
     let mut settings = devopstrack_tasks::config::Settings {
@@ -148,39 +144,16 @@ pub async fn spawn_app_with(
     let tasks_shutdown = shutdown.child_token();
     tokio::spawn(tasks.run_until_stopped(tasks_shutdown.clone()));
 
-    let mut auth_client = AuthServiceClient::connect(auth_url.clone())
-        .await
-        .expect("connect to auth");
-    let mut tokens = Vec::new();
-    for (email, role) in [
-        ("admin@example.com", Role::Admin),
-        ("admin2@example.com", Role::Admin),
-        ("operator@example.com", Role::Operator),
-        ("operator2@example.com", Role::Operator),
-        ("viewer@example.com", Role::Viewer),
-    ] {
-        let new = NewUser {
-            email: email.into(),
-            name: email.split('@').next().unwrap_or(email).into(),
-            role: Some(role),
-            password: SecretString::from(PASSWORD),
-        };
-        auth_app.bootstrap_user(new).await.expect("bootstrap a user");
-        let login = auth_pb::LoginRequest {
-            email: email.into(),
-            password: PASSWORD.into(),
-            client_address: String::new(),
-        };
-        tokens.push(
-            auth_client
-                .login(login)
-                .await
-                .expect("log in")
-                .into_inner()
-                .access_token,
-        );
-    }
-    let [admin, admin2, operator, operator2, viewer]: [String; 5] = tokens.try_into().expect("five users");
+    let (_, admin2) = auth.log_in_new_user("admin2@example.com", Role::Admin).await;
+    let (_, operator2) = auth.log_in_new_user("operator2@example.com", Role::Operator).await;
+    let TestAuth {
+        admin,
+        operator,
+        viewer,
+        shutdown: auth_shutdown,
+        dir,
+        ..
+    } = auth;
 
     let projects = ProjectServiceClient::connect(projects_url.clone())
         .await
@@ -204,6 +177,7 @@ pub async fn spawn_app_with(
         tasks_shutdown,
         tasks_settings: settings,
         _shutdown: shutdown.drop_guard(),
+        _auth_shutdown: auth_shutdown,
     };
     let project = projects_pb::CreateProjectRequest {
         slug: PROJECT.into(),
@@ -250,6 +224,32 @@ pub async fn start_projects(dir: &std::path::Path, auth_url: &str, port: u16, st
     let port = projects.grpc_port();
     tokio::spawn(projects.run_until_stopped(stop));
     port
+}
+
+/// The real `devopstrack-tasks` binary with `args`, over the store at `database_url`, calling the test app's auth and
+/// projects; admin port on any free port, `warn` logs to the test's stderr, killed when dropped. Callers add their
+/// own settings, then `spawn()`.
+pub fn tasks_binary(app: &TestApp, args: &[&str], database_url: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_devopstrack-tasks"));
+    command
+        .args(args)
+        .env_remove("DEVOPSTRACK_CONFIG")
+        .env("DEVOPSTRACK_TASKS__DATABASE_URL", database_url)
+        .env("DEVOPSTRACK_TASKS__ADMIN_ADDR", "127.0.0.1:0")
+        .env("DEVOPSTRACK_TASKS__AUTH_URL", &app.auth_url)
+        .env("DEVOPSTRACK_TASKS__PROJECTS_URL", &app.projects_url)
+        .env("DEVOPSTRACK_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true);
+    command
+}
+
+/// A loopback port nothing listens on right now (for a child process that must be told its port up front).
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("an address").port()
 }
 
 pub fn with_token<T>(message: T, token: &str) -> Request<T> {
@@ -308,6 +308,58 @@ impl TestApp {
             .await
             .expect("get the pipeline")
             .into_inner()
+    }
+
+    /// One ListPipelines page, read as the viewer.
+    pub async fn list(&self, request: pb::ListPipelinesRequest) -> pb::ListPipelinesResponse {
+        self.client
+            .clone()
+            .list_pipelines(with_token(request, &self.viewer))
+            .await
+            .expect("list pipelines")
+            .into_inner()
+    }
+
+    /// The event stream `request` asks for, watched as the viewer.
+    pub async fn watch(&self, request: pb::WatchEventsRequest) -> tonic::Streaming<pb::Event> {
+        self.client
+            .clone()
+            .watch_events(with_token(request, &self.viewer))
+            .await
+            .expect("watch")
+            .into_inner()
+    }
+
+    /// Projects' deployment history of project `api` in `environment` (`""`: every environment), read as the
+    /// viewer; an error while projects is down.
+    pub async fn deployments(&self, environment: &str) -> Result<Vec<projects_pb::Deployment>, Status> {
+        let request = projects_pb::ListDeploymentsRequest {
+            project: PROJECT.into(),
+            environment: environment.into(),
+            ..Default::default()
+        };
+        let answer = self
+            .projects
+            .clone()
+            .list_deployments(with_token(request, &self.viewer))
+            .await?;
+        Ok(answer.into_inner().deployments)
+    }
+
+    /// Polls projects until it has recorded pipeline `pipeline_id`'s deployment (at most `within`), and returns it.
+    pub async fn recorded_deployment(&self, pipeline_id: &str, within: Duration) -> projects_pb::Deployment {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let deployments = self.deployments("").await.expect("list deployments");
+            if let Some(d) = deployments.into_iter().find(|d| d.pipeline_id == pipeline_id) {
+                return d;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the deployment of pipeline {pipeline_id} was not recorded within {within:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Polls until `done` holds for the pipeline (at most `within`), and returns it.

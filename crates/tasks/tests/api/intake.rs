@@ -6,13 +6,11 @@
 
 mod parking;
 
-use std::net::{Ipv4Addr, TcpListener};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 use tonic::Code;
 use tonic::transport::Channel;
 
@@ -22,7 +20,9 @@ use devopstrack_proto::tasks::v1::task_service_client::TaskServiceClient;
 use devopstrack_tasks::store::MetricEventKind;
 use devopstrack_tasks::store::inbox::{InboxState, NewDelivery, Stores, connect_stores};
 
-use crate::helpers::{Backend, Options, PROJECT, SERVICE_SECRET, TestApp, spawn_app_with, with_token};
+use crate::helpers::{
+    Backend, Options, PROJECT, SERVICE_SECRET, TestApp, free_port, spawn_app_with, tasks_binary, with_token,
+};
 
 pub const SECRET: &str = "It's a Secret to Everybody";
 /// Where metrics would be delivered: nothing listens, so metrics events stay in the outbox for the tests to count.
@@ -144,28 +144,14 @@ async fn webhook_job_runs(stores: &Stores) -> Vec<String> {
 
 /// The real `devopstrack-tasks` binary (role `api`) on the test app's store, its processor on or off.
 async fn tasks_process(app: &TestApp, processor: bool) -> (Child, TaskServiceClient<Channel>) {
-    let port = {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
-        listener.local_addr().expect("an address").port()
-    };
-    let child = Command::new(env!("CARGO_BIN_EXE_devopstrack-tasks"))
-        .args(["--role", "api"])
-        .env_remove("DEVOPSTRACK_CONFIG")
-        .env("DEVOPSTRACK_TASKS__DATABASE_URL", &app.database_url)
+    let port = free_port();
+    let child = tasks_binary(app, &["--role", "api"], &app.database_url)
         .env("DEVOPSTRACK_TASKS__KEY_PREFIX", &app.key_prefix)
         .env("DEVOPSTRACK_TASKS__ALLOW_VOLATILE_REDIS", "true")
         .env("DEVOPSTRACK_TASKS__GRPC_ADDR", format!("127.0.0.1:{port}"))
-        .env("DEVOPSTRACK_TASKS__ADMIN_ADDR", "127.0.0.1:0")
-        .env("DEVOPSTRACK_TASKS__AUTH_URL", &app.auth_url)
-        .env("DEVOPSTRACK_TASKS__PROJECTS_URL", &app.projects_url)
         .env("DEVOPSTRACK_TASKS__METRICS_URL", NO_METRICS)
         .env("DEVOPSTRACK_TASKS__CLIENT_SECRET", SERVICE_SECRET)
         .env("DEVOPSTRACK_TASKS__WEBHOOK_PROCESSOR", processor.to_string())
-        .env("DEVOPSTRACK_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
         .spawn()
         .expect("start devopstrack-tasks");
     let client = eventually(Duration::from_secs(60), "devopstrack-tasks listening", || async move {
@@ -220,15 +206,11 @@ async fn a_delivery_accepted_before_a_kill_9_is_processed_once_after_the_restart
     assert_eq!(tracked(&app, "2202229078").await.len(), 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_delivery_accepted_before_a_kill_9_is_processed_once_after_the_restart_on_sqlite() {
-    a_delivery_accepted_before_a_kill_9_is_processed_once_after_the_restart(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_delivery_accepted_before_a_kill_9_is_processed_once_after_the_restart_on_redis() {
-    a_delivery_accepted_before_a_kill_9_is_processed_once_after_the_restart(Backend::Redis).await;
-}
+on_both_backends!(
+    a_delivery_accepted_before_a_kill_9_is_processed_once_after_the_restart =>
+    a_delivery_accepted_before_a_kill_9_is_processed_once_after_the_restart_on_sqlite,
+    a_delivery_accepted_before_a_kill_9_is_processed_once_after_the_restart_on_redis
+);
 
 async fn a_delivery_whose_processing_died_midway_is_processed_again_without_a_second_effect(backend: Backend) {
     // Arrange: a processor took the delivery (its lease is held), tracked the run, and died before completing it.
@@ -292,15 +274,11 @@ async fn a_delivery_whose_processing_died_midway_is_processed_again_without_a_se
     assert_eq!(webhook_job_runs(&stores).await, ["gh-job:289782451:1"]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_delivery_whose_processing_died_midway_is_processed_again_on_sqlite() {
-    a_delivery_whose_processing_died_midway_is_processed_again_without_a_second_effect(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_delivery_whose_processing_died_midway_is_processed_again_on_redis() {
-    a_delivery_whose_processing_died_midway_is_processed_again_without_a_second_effect(Backend::Redis).await;
-}
+on_both_backends!(
+    a_delivery_whose_processing_died_midway_is_processed_again_without_a_second_effect =>
+    a_delivery_whose_processing_died_midway_is_processed_again_on_sqlite,
+    a_delivery_whose_processing_died_midway_is_processed_again_on_redis
+);
 
 async fn forged_floods_are_refused_and_leave_nothing_to_process(backend: Backend) {
     // Arrange
@@ -348,15 +326,11 @@ async fn forged_floods_are_refused_and_leave_nothing_to_process(backend: Backend
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn forged_floods_are_refused_and_leave_nothing_to_process_on_sqlite() {
-    forged_floods_are_refused_and_leave_nothing_to_process(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn forged_floods_are_refused_and_leave_nothing_to_process_on_redis() {
-    forged_floods_are_refused_and_leave_nothing_to_process(Backend::Redis).await;
-}
+on_both_backends!(
+    forged_floods_are_refused_and_leave_nothing_to_process =>
+    forged_floods_are_refused_and_leave_nothing_to_process_on_sqlite,
+    forged_floods_are_refused_and_leave_nothing_to_process_on_redis
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verdicts_and_refusals_name_what_is_wrong() {

@@ -1,5 +1,21 @@
 //! The tasks crate's single integration-test binary.
 
+/// Declares the two `#[tokio::test]`s `$sqlite` and `$redis`, which run the test body `$body(backend)` on each store
+/// (the Redis one skips without a Redis, unless `DEVOPSTRACK_REQUIRE_BACKENDS=1`).
+macro_rules! on_both_backends {
+    ($body:ident => $sqlite:ident, $redis:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $sqlite() {
+            $body($crate::helpers::Backend::Sqlite).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $redis() {
+            $body($crate::helpers::Backend::Redis).await;
+        }
+    };
+}
+
 mod business_metrics;
 mod commits;
 mod crash;

@@ -18,15 +18,11 @@ use devopstrack_proto::tasks::v1 as pb;
 
 use crate::helpers::{Backend, Options, PROJECT, TestApp, job, jobs, spawn_app_with, stage};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn job_runs_and_deployments_are_delivered_once_metrics_is_back_even_after_a_restart_sqlite() {
-    delivered_once_metrics_is_back(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn job_runs_and_deployments_are_delivered_once_metrics_is_back_even_after_a_restart_redis() {
-    delivered_once_metrics_is_back(Backend::Redis).await;
-}
+on_both_backends!(
+    delivered_once_metrics_is_back =>
+    job_runs_and_deployments_are_delivered_once_metrics_is_back_even_after_a_restart_sqlite,
+    job_runs_and_deployments_are_delivered_once_metrics_is_back_even_after_a_restart_redis
+);
 
 /// What the double received: each call's events, and the authorization it came with.
 #[derive(Clone, Default)]

@@ -7,7 +7,7 @@ use tokio_util::sync::CancellationToken;
 use devopstrack_proto::projects::v1 as projects_pb;
 use devopstrack_proto::tasks::v1 as pb;
 
-use crate::helpers::{Options, PROJECT, job, spawn_app, stage, start_projects, with_token};
+use crate::helpers::{Options, PROJECT, job, spawn_app, stage, start_projects};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deployment_is_delivered_after_projects_comes_back() {
@@ -46,28 +46,15 @@ async fn a_deployment_is_delivered_after_projects_comes_back() {
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let answer = app
-            .projects
-            .clone()
-            .list_deployments(with_token(
-                projects_pb::ListDeploymentsRequest {
-                    project: PROJECT.into(),
-                    environment: "staging".into(),
-                    ..Default::default()
-                },
-                &app.viewer,
-            ))
-            .await;
-        if let Ok(answer) = answer {
-            let deployments = answer.into_inner().deployments;
-            if !deployments.is_empty() {
-                assert_eq!(deployments.len(), 1, "recorded once");
-                let d = &deployments[0];
-                assert_eq!(d.version, "1.4.0");
-                assert_eq!(d.pipeline_id, p.id);
-                assert_eq!(d.status, i32::from(projects_pb::DeploymentStatus::Succeeded));
-                return;
-            }
+        if let Ok(deployments) = app.deployments("staging").await
+            && !deployments.is_empty()
+        {
+            assert_eq!(deployments.len(), 1, "recorded once");
+            let d = &deployments[0];
+            assert_eq!(d.version, "1.4.0");
+            assert_eq!(d.pipeline_id, p.id);
+            assert_eq!(d.status, i32::from(projects_pb::DeploymentStatus::Succeeded));
+            return;
         }
         assert!(tokio::time::Instant::now() < deadline, "the deployment never arrived");
         tokio::time::sleep(Duration::from_millis(200)).await;

@@ -42,6 +42,17 @@ fn assert_refused<T: std::fmt::Debug>(result: Result<T, Status>, code: Code, sta
     );
 }
 
+/// The stack without workers on `backend`: these tests look at the runs a request creates, not at them running.
+/// `None` for Redis when there is none.
+async fn spawn_idle(backend: Backend) -> Option<TestApp> {
+    spawn_app(Options {
+        backend,
+        workers: 0,
+        ..Options::default()
+    })
+    .await
+}
+
 impl TestApp {
     async fn create_run(
         &self,
@@ -136,53 +147,26 @@ impl TestApp {
 
 async fn a_run_of_the_ci_definition_records_its_definition_and_number(backend: Backend) {
     // Arrange
-    let Some(app) = spawn_app(Options {
-        backend,
-        workers: 0,
-        ..Options::default()
-    })
-    .await
-    else {
+    let Some(app) = spawn_idle(backend).await else {
         return;
     };
 
     // Act
     let first = app.create_run(&app.operator, run("ci")).await.unwrap();
-    let second = app
-        .create_run(
-            &app.operator,
-            pb::CreateRunRequest {
-                idempotency_key: "ci-2".into(),
-                ..run("ci")
-            },
-        )
-        .await
-        .unwrap();
-    let replay = app
-        .create_run(
-            &app.operator,
-            pb::CreateRunRequest {
-                idempotency_key: "ci-2".into(),
-                ..run("ci")
-            },
-        )
-        .await
-        .unwrap();
+    let keyed = pb::CreateRunRequest {
+        idempotency_key: "ci-2".into(),
+        ..run("ci")
+    };
+    let second = app.create_run(&app.operator, keyed.clone()).await.unwrap();
+    let replay = app.create_run(&app.operator, keyed).await.unwrap();
     let (first, second) = (first.pipeline.unwrap(), second.pipeline.unwrap());
     let read = app.get(&second.id).await;
     let listed = app
-        .client
-        .clone()
-        .list_pipelines(with_token(
-            pb::ListPipelinesRequest {
-                project: PROJECT.into(),
-                ..Default::default()
-            },
-            &app.viewer,
-        ))
+        .list(pb::ListPipelinesRequest {
+            project: PROJECT.into(),
+            ..Default::default()
+        })
         .await
-        .unwrap()
-        .into_inner()
         .pipelines;
 
     // Assert
@@ -202,25 +186,16 @@ async fn a_run_of_the_ci_definition_records_its_definition_and_number(backend: B
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_run_of_the_ci_definition_records_its_definition_and_number_sqlite() {
-    a_run_of_the_ci_definition_records_its_definition_and_number(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_run_of_the_ci_definition_records_its_definition_and_number_redis() {
-    a_run_of_the_ci_definition_records_its_definition_and_number(Backend::Redis).await;
-}
+on_both_backends!(
+    a_run_of_the_ci_definition_records_its_definition_and_number =>
+    a_run_of_the_ci_definition_records_its_definition_and_number_sqlite,
+    a_run_of_the_ci_definition_records_its_definition_and_number_redis
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deploy_run_needs_a_released_version_unless_the_definition_allows_unreleased_ones() {
     // Arrange
-    let app = spawn_app(Options {
-        workers: 0,
-        ..Options::default()
-    })
-    .await
-    .expect("sqlite needs no server");
+    let app = spawn_idle(Backend::Sqlite).await.expect("sqlite needs no server");
     app.release("2.5.0").await;
     app.create_definition(
         "preview",
@@ -268,12 +243,7 @@ async fn a_deploy_run_needs_a_released_version_unless_the_definition_allows_unre
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn placeholders_are_filled_as_plain_text_never_evaluated() {
     // Arrange
-    let app = spawn_app(Options {
-        workers: 0,
-        ..Options::default()
-    })
-    .await
-    .expect("sqlite needs no server");
+    let app = spawn_idle(Backend::Sqlite).await.expect("sqlite needs no server");
     app.create_definition(
         "hook",
         json!({"stages": [{"name": "deploy", "jobs": [{
@@ -315,12 +285,7 @@ async fn placeholders_are_filled_as_plain_text_never_evaluated() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_or_unexpected_parameters_are_refused_naming_the_field() {
     // Arrange
-    let app = spawn_app(Options {
-        workers: 0,
-        ..Options::default()
-    })
-    .await
-    .expect("sqlite needs no server");
+    let app = spawn_idle(Backend::Sqlite).await.expect("sqlite needs no server");
     app.release("1.0.0").await;
 
     // Act / Assert
@@ -397,29 +362,7 @@ async fn a_rollback_deploys_the_previous_good_version_and_records_it_as_a_rollba
     assert_eq!((p.environment.as_str(), p.version.as_str()), ("staging", "2.0"));
     assert_eq!(p.definition, "deploy");
     assert_eq!(finished.status, pb::PipelineStatus::Succeeded as i32);
-    let deadline = tokio::time::Instant::now() + LONG;
-    let recorded = loop {
-        let deployments = app
-            .projects
-            .clone()
-            .list_deployments(with_token(
-                projects_pb::ListDeploymentsRequest {
-                    project: PROJECT.into(),
-                    environment: "staging".into(),
-                    ..Default::default()
-                },
-                &app.viewer,
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-            .deployments;
-        if let Some(d) = deployments.into_iter().find(|d| d.pipeline_id == p.id) {
-            break d;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "the rollback was not recorded");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let recorded = app.recorded_deployment(&p.id, LONG).await;
     assert!(recorded.rollback, "the history shows it as a rollback");
     assert_eq!(recorded.version, "2.0");
 }
@@ -427,12 +370,7 @@ async fn a_rollback_deploys_the_previous_good_version_and_records_it_as_a_rollba
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rollback_skips_versions_that_were_rolled_back() {
     // Arrange: 3.0 was rolled back to 2.0 already.
-    let app = spawn_app(Options {
-        workers: 0,
-        ..Options::default()
-    })
-    .await
-    .expect("sqlite needs no server");
+    let app = spawn_idle(Backend::Sqlite).await.expect("sqlite needs no server");
     three_deployments(&app).await;
     app.deployed("d4", "staging", "2.0", true, true, 30).await;
 
@@ -452,12 +390,7 @@ async fn a_rollback_skips_versions_that_were_rolled_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rollback_with_nothing_to_go_back_to_is_a_failed_precondition() {
     // Arrange
-    let app = spawn_app(Options {
-        workers: 0,
-        ..Options::default()
-    })
-    .await
-    .expect("sqlite needs no server");
+    let app = spawn_idle(Backend::Sqlite).await.expect("sqlite needs no server");
     app.release("1.0").await;
 
     // Act
@@ -482,12 +415,7 @@ async fn a_rollback_with_nothing_to_go_back_to_is_a_failed_precondition() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rolling_back_production_needs_an_admin() {
     // Arrange
-    let app = spawn_app(Options {
-        workers: 0,
-        ..Options::default()
-    })
-    .await
-    .expect("sqlite needs no server");
+    let app = spawn_idle(Backend::Sqlite).await.expect("sqlite needs no server");
     for v in ["1.0", "2.0"] {
         app.release(v).await;
     }

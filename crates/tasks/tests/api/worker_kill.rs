@@ -1,33 +1,21 @@
 //! Crash safety: a worker process killed with SIGKILL in the middle of a job. Its lease lapses, another worker
 //! process reclaims the delivery, records the lost attempt and runs the job again; the job completes exactly once.
 
-use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 use tokio_stream::StreamExt;
 
 use devopstrack_proto::tasks::v1 as pb;
 
-use crate::helpers::{Backend, Options, PROJECT, TestApp, job, job_named, spawn_app, stage, with_token};
+use crate::helpers::{Backend, Options, PROJECT, TestApp, job, job_named, spawn_app, stage, tasks_binary};
 
 const LEASE_MS: u64 = 1_000;
 
 fn spawn_worker(app: &TestApp) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_devopstrack-tasks"))
-        .args(["--role", "worker", "--workers", "1"])
-        .env_remove("DEVOPSTRACK_CONFIG")
-        .env("DEVOPSTRACK_TASKS__DATABASE_URL", &app.database_url)
+    tasks_binary(app, &["--role", "worker", "--workers", "1"], &app.database_url)
         .env("DEVOPSTRACK_TASKS__KEY_PREFIX", &app.key_prefix)
         .env("DEVOPSTRACK_TASKS__LEASE_MS", LEASE_MS.to_string())
-        .env("DEVOPSTRACK_TASKS__ADMIN_ADDR", "127.0.0.1:0")
-        .env("DEVOPSTRACK_TASKS__AUTH_URL", &app.auth_url)
-        .env("DEVOPSTRACK_TASKS__PROJECTS_URL", &app.projects_url)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
         .spawn()
         .expect("start a worker process")
 }
@@ -74,13 +62,7 @@ async fn a_killed_worker_s_job_is_reclaimed_and_completed_exactly_once(backend: 
         after_event_id: after.into(),
         ..Default::default()
     };
-    let mut events = app
-        .client
-        .clone()
-        .watch_events(with_token(watch, &app.viewer))
-        .await
-        .expect("watch")
-        .into_inner();
+    let mut events = app.watch(watch).await;
     let (mut running_events, mut succeeded_events) = (0, 0);
     loop {
         let event = tokio::time::timeout(Duration::from_secs(5), events.next())
@@ -106,12 +88,8 @@ async fn a_killed_worker_s_job_is_reclaimed_and_completed_exactly_once(backend: 
     assert_eq!(succeeded_events, 1, "completed exactly once");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_killed_worker_s_job_is_reclaimed_on_redis() {
-    a_killed_worker_s_job_is_reclaimed_and_completed_exactly_once(Backend::Redis).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_killed_worker_s_job_is_reclaimed_on_sqlite() {
-    a_killed_worker_s_job_is_reclaimed_and_completed_exactly_once(Backend::Sqlite).await;
-}
+on_both_backends!(
+    a_killed_worker_s_job_is_reclaimed_and_completed_exactly_once =>
+    a_killed_worker_s_job_is_reclaimed_on_sqlite,
+    a_killed_worker_s_job_is_reclaimed_on_redis
+);

@@ -6,9 +6,10 @@ use sqlx::Row;
 use sqlx::postgres::{PgPool, PgRow};
 use uuid::Uuid;
 
-use super::{conflict_on_unique, role_col};
+use super::role_col;
 use crate::domain::{ApiTokenRecord, Cursor};
 use crate::store::StoreResult;
+use crate::store::conflict_on_unique;
 
 macro_rules! api_token_columns {
     () => {

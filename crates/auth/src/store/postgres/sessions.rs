@@ -6,9 +6,9 @@ use sqlx::Row;
 use sqlx::postgres::{PgPool, PgRow};
 use uuid::Uuid;
 
-use super::conflict_on_unique;
 use crate::domain::{RefreshTokenRecord, Rotation, SessionRecord};
 use crate::store::StoreResult;
+use crate::store::conflict_on_unique;
 
 pub(super) async fn create(pool: &PgPool, session: &SessionRecord, token: &RefreshTokenRecord) -> StoreResult<()> {
     let mut tx = pool.begin().await?;

@@ -4,9 +4,9 @@
 use sqlx::Row;
 use sqlx::postgres::PgPool;
 
-use super::conflict_on_unique;
 use crate::domain::SigningKeyRecord;
 use crate::store::StoreResult;
+use crate::store::conflict_on_unique;
 
 pub(super) async fn insert(pool: &PgPool, key: &SigningKeyRecord) -> StoreResult<()> {
     sqlx::query("INSERT INTO signing_keys (kid, private_key, created_at) VALUES ($1, $2, $3)")

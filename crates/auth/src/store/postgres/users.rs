@@ -6,8 +6,9 @@ use sqlx::Row;
 use sqlx::postgres::{PgPool, PgRow};
 use uuid::Uuid;
 
-use super::{conflict_on_unique, role_col};
+use super::role_col;
 use crate::domain::{Cursor, Email, Role, UserName, UserPatch, UserRecord};
+use crate::store::conflict_on_unique;
 use crate::store::{StoreError, StoreResult};
 
 macro_rules! user_columns {

@@ -8,9 +8,10 @@ use uuid::Uuid;
 
 use devopstrack_platform::sqlite::{micros, opt_time_col, time_col, uuid_col};
 
-use super::{conflict_on_unique, role_col};
+use super::role_col;
 use crate::domain::{ApiTokenRecord, Cursor};
 use crate::store::StoreResult;
+use crate::store::conflict_on_unique;
 
 macro_rules! api_token_columns {
     () => {

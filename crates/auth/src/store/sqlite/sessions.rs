@@ -8,9 +8,10 @@ use uuid::Uuid;
 
 use devopstrack_platform::sqlite::{micros, opt_time_col, time_col, uuid_col};
 
-use super::{BEGIN_WRITE, conflict_on_unique};
+use super::BEGIN_WRITE;
 use crate::domain::{RefreshTokenRecord, Rotation, SessionRecord};
 use crate::store::StoreResult;
+use crate::store::conflict_on_unique;
 
 pub(super) async fn create(pool: &SqlitePool, session: &SessionRecord, token: &RefreshTokenRecord) -> StoreResult<()> {
     let mut tx = pool.begin_with(BEGIN_WRITE).await?;

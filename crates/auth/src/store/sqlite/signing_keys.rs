@@ -5,9 +5,9 @@ use sqlx::sqlite::SqlitePool;
 
 use devopstrack_platform::sqlite::{micros, time_col};
 
-use super::conflict_on_unique;
 use crate::domain::SigningKeyRecord;
 use crate::store::StoreResult;
+use crate::store::conflict_on_unique;
 
 pub(super) async fn insert(pool: &SqlitePool, key: &SigningKeyRecord) -> StoreResult<()> {
     sqlx::query("INSERT INTO signing_keys (kid, private_key, created_at) VALUES (?1, ?2, ?3)")

@@ -8,8 +8,9 @@ use uuid::Uuid;
 
 use devopstrack_platform::sqlite::{micros, opt_time_col, time_col, uuid_col};
 
-use super::{conflict_on_unique, role_col};
+use super::role_col;
 use crate::domain::{Cursor, Email, Role, UserName, UserPatch, UserRecord};
+use crate::store::conflict_on_unique;
 use crate::store::{StoreError, StoreResult};
 
 macro_rules! user_columns {

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::domain::{
     DefinitionName, DefinitionRecord, DeploymentRecord, EnvName, EnvironmentState, GithubIntegrationRecord,
-    ProjectCursor, ProjectFilter, ProjectOrder, ProjectRecord, ReleaseRecord, Slug, TimeCursor,
+    ProjectListing, ProjectRecord, ReleaseRecord, Slug, TimeCursor,
 };
 use crate::store::{
     DefinitionRecords, DeploymentRecords, GithubRecords, ProjectRecords, ProjectStore, ReleaseRecords, Replace,
@@ -62,14 +62,8 @@ impl ProjectRecords for InvalidatingStore {
         self.inner.project_by_slug(slug).await
     }
 
-    async fn list_projects(
-        &self,
-        filter: &ProjectFilter,
-        order: ProjectOrder,
-        after: Option<&ProjectCursor>,
-        limit: u32,
-    ) -> StoreResult<Vec<ProjectRecord>> {
-        self.inner.list_projects(filter, order, after, limit).await
+    async fn list_projects(&self, listing: &ProjectListing) -> StoreResult<Vec<ProjectRecord>> {
+        self.inner.list_projects(listing).await
     }
 
     async fn replace_project(&self, project: &ProjectRecord, expected_version: i64) -> StoreResult<Replace> {

@@ -14,7 +14,7 @@ use mongodb::bson::{Document, doc};
 use uuid::Uuid;
 
 use super::fields::{corrupt, date, int, string, time, uuid};
-use super::{MongoStore, conflict_on_duplicate};
+use super::{MongoStore, conflict_on_duplicate, mismatch_or_missing};
 use crate::domain::{DefinitionKind, DefinitionName, DefinitionRecord, ProjectRecord};
 use crate::store::{DefinitionRecords, ProjectRecords, Replace, StoreError, StoreResult};
 
@@ -28,20 +28,6 @@ impl MongoStore {
             .create_index(IndexModel::builder().keys(doc! { "project_id": 1, "name": 1 }).build())
             .await?;
         Ok(())
-    }
-
-    async fn mismatch_or_missing(&self, id: &str) -> StoreResult<Replace> {
-        let current = self
-            .definitions
-            .find_one(doc! { "_id": id })
-            .projection(doc! { "version": 1 })
-            .await?;
-        Ok(match current {
-            Some(current) => Replace::VersionMismatch {
-                current: int(&current, "version")?,
-            },
-            None => Replace::NotFound,
-        })
     }
 }
 
@@ -107,7 +93,7 @@ impl DefinitionRecords for MongoStore {
         if replaced.matched_count > 0 {
             return Ok(Replace::Done);
         }
-        self.mismatch_or_missing(&id).await
+        mismatch_or_missing(&self.definitions, &id).await
     }
 
     async fn delete_definition(
@@ -124,7 +110,7 @@ impl DefinitionRecords for MongoStore {
         if self.definitions.delete_one(filter).await?.deleted_count > 0 {
             return Ok(Replace::Done);
         }
-        self.mismatch_or_missing(&id).await
+        mismatch_or_missing(&self.definitions, &id).await
     }
 }
 

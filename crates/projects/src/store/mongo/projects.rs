@@ -7,10 +7,10 @@ use mongodb::bson::{Bson, Document, doc};
 use uuid::Uuid;
 
 use super::fields::{corrupt, date, int, opt_time, string, subdocs, time, uuid};
-use super::{MongoStore, after_key, and, conflict_on_duplicate};
+use super::{MongoStore, after_key, and, conflict_on_duplicate, mismatch_or_missing};
 use crate::domain::{
-    EnvName, EnvironmentConfig, ProjectCursor, ProjectFilter, ProjectName, ProjectOrder, ProjectRecord,
-    ProjectSortField, Provider, RepoUrl, Repository, Slug, SortKey, Tag, Tier,
+    EnvName, EnvironmentConfig, ProjectListing, ProjectName, ProjectRecord, ProjectSortField, Provider, RepoUrl,
+    Repository, Slug, SortKey, Tag, Tier,
 };
 use crate::store::{ProjectRecords, Replace, StoreError, StoreResult};
 
@@ -36,37 +36,31 @@ impl ProjectRecords for MongoStore {
         found.as_ref().map(project_from_doc).transpose()
     }
 
-    async fn list_projects(
-        &self,
-        filter: &ProjectFilter,
-        order: ProjectOrder,
-        after: Option<&ProjectCursor>,
-        limit: u32,
-    ) -> StoreResult<Vec<ProjectRecord>> {
-        if limit == 0 {
+    async fn list_projects(&self, listing: &ProjectListing) -> StoreResult<Vec<ProjectRecord>> {
+        if listing.limit == 0 {
             // `limit(0)` means "no limit" to MongoDB; SQL's `LIMIT 0` (and the trait) mean an empty page.
             return Ok(Vec::new());
         }
-        let field = match order.field {
+        let field = match listing.order.field {
             ProjectSortField::Slug => "slug",
             ProjectSortField::Name => "name",
             ProjectSortField::CreatedAt => "created_at_us",
             ProjectSortField::UpdatedAt => "updated_at_us",
         };
         let mut clauses: Vec<Document> = Vec::new();
-        if !filter.include_archived {
+        if !listing.filter.include_archived {
             clauses.push(doc! { "archived_at_us": Bson::Null });
         }
-        if let Some(tag) = &filter.tag {
+        if let Some(tag) = &listing.filter.tag {
             clauses.push(doc! { "tags": tag.as_str() });
         }
-        if let Some(text) = filter.query.as_deref().filter(|q| !q.is_empty()) {
+        if let Some(text) = listing.filter.query.as_deref().filter(|q| !q.is_empty()) {
             let pattern = escape_regex(text);
             let matches = |field: &str| doc! { field: { "$regex": pattern.as_str(), "$options": "i" } };
             clauses.push(doc! { "$or": [matches("slug"), matches("name"), matches("description")] });
         }
-        if let Some(cursor) = after {
-            let key = match (&cursor.key, order.field) {
+        if let Some(cursor) = &listing.after {
+            let key = match (&cursor.key, listing.order.field) {
                 (SortKey::Text(value), ProjectSortField::Slug | ProjectSortField::Name) => Bson::String(value.clone()),
                 (SortKey::Time(at), ProjectSortField::CreatedAt | ProjectSortField::UpdatedAt) => {
                     Bson::Int64(at.timestamp_micros())
@@ -77,14 +71,14 @@ impl ProjectRecords for MongoStore {
                     ));
                 }
             };
-            clauses.push(after_key(field, key, cursor.id.to_string(), order.descending));
+            clauses.push(after_key(field, key, cursor.id.to_string(), listing.order.descending));
         }
-        let direction = if order.descending { -1 } else { 1 };
+        let direction = if listing.order.descending { -1 } else { 1 };
         let found: Vec<Document> = self
             .projects
             .find(and(clauses))
             .sort(doc! { field: direction, "_id": direction })
-            .limit(i64::from(limit))
+            .limit(i64::from(listing.limit))
             .await?
             .try_collect()
             .await?;
@@ -104,17 +98,7 @@ impl ProjectRecords for MongoStore {
         if replaced.matched_count > 0 {
             return Ok(Replace::Done);
         }
-        let current = self
-            .projects
-            .find_one(doc! { "_id": &id })
-            .projection(doc! { "version": 1 })
-            .await?;
-        Ok(match current {
-            Some(current) => Replace::VersionMismatch {
-                current: int(&current, "version")?,
-            },
-            None => Replace::NotFound,
-        })
+        mismatch_or_missing(&self.projects, &id).await
     }
 
     async fn delete_project(&self, id: Uuid) -> StoreResult<bool> {

@@ -4,7 +4,8 @@
 
 use async_trait::async_trait;
 use sqlx::Row;
-use sqlx::sqlite::{Sqlite, SqliteRow};
+use sqlx::query::Query;
+use sqlx::sqlite::{Sqlite, SqliteArguments, SqliteRow};
 use uuid::Uuid;
 
 use devopstrack_platform::sqlite::{micros, time_col, uuid_col};
@@ -82,21 +83,15 @@ impl DefinitionRecords for SqliteStore {
     }
 
     async fn replace_definition(&self, definition: &DefinitionRecord, expected_version: i64) -> StoreResult<Replace> {
-        let updated = sqlx::query(
+        let update = sqlx::query(
             "UPDATE pipeline_definitions SET kind = ?3, description = ?4, spec = ?5, allow_unreleased = ?6, \
              version = ?7, updated_at = ?8 WHERE project_id = ?1 AND name = ?2 AND version = ?9",
-        )
-        .bind(definition.project_id.to_string())
-        .bind(definition.name.as_str())
-        .bind(definition.kind.as_str())
-        .bind(&definition.description)
-        .bind(spec_json(definition)?)
-        .bind(definition.allow_unreleased)
-        .bind(definition.version)
-        .bind(micros(definition.updated_at))
-        .bind(expected_version)
-        .execute(&self.pool)
-        .await?;
+        );
+        let updated = bind_definition(update, definition)?
+            .bind(micros(definition.updated_at))
+            .bind(expected_version)
+            .execute(&self.pool)
+            .await?;
         if updated.rows_affected() > 0 {
             return Ok(Replace::Done);
         }
@@ -124,27 +119,37 @@ impl DefinitionRecords for SqliteStore {
     }
 }
 
+/// Binds `?1`..`?7`, what an insert and a replace both write: the key `(project_id, name)`, kind, description, spec,
+/// `allow_unreleased` and version.
+fn bind_definition<'q>(
+    query: Query<'q, Sqlite, SqliteArguments>,
+    definition: &'q DefinitionRecord,
+) -> StoreResult<Query<'q, Sqlite, SqliteArguments>> {
+    Ok(query
+        .bind(definition.project_id.to_string())
+        .bind(definition.name.as_str())
+        .bind(definition.kind.as_str())
+        .bind(&definition.description)
+        .bind(spec_json(definition)?)
+        .bind(definition.allow_unreleased)
+        .bind(definition.version))
+}
+
 async fn insert_definition_with<'e, E>(executor: E, definition: &DefinitionRecord) -> StoreResult<()>
 where
     E: sqlx::Executor<'e, Database = Sqlite>,
 {
-    sqlx::query(concat!(
+    let insert = sqlx::query(concat!(
         "INSERT INTO pipeline_definitions (",
         definition_columns!(),
         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-    ))
-    .bind(definition.project_id.to_string())
-    .bind(definition.name.as_str())
-    .bind(definition.kind.as_str())
-    .bind(&definition.description)
-    .bind(spec_json(definition)?)
-    .bind(definition.allow_unreleased)
-    .bind(definition.version)
-    .bind(micros(definition.created_at))
-    .bind(micros(definition.updated_at))
-    .execute(executor)
-    .await
-    .map_err(conflict_on_unique("definition name"))?;
+    ));
+    bind_definition(insert, definition)?
+        .bind(micros(definition.created_at))
+        .bind(micros(definition.updated_at))
+        .execute(executor)
+        .await
+        .map_err(conflict_on_unique("definition name"))?;
     Ok(())
 }
 

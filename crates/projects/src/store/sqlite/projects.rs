@@ -3,7 +3,8 @@
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use sqlx::sqlite::{Sqlite, SqliteRow};
+use sqlx::query::Query;
+use sqlx::sqlite::{Sqlite, SqliteArguments, SqliteRow};
 use sqlx::{QueryBuilder, Row};
 use uuid::Uuid;
 
@@ -11,8 +12,8 @@ use devopstrack_platform::sqlite::{micros, opt_time_col, time_col, uuid_col};
 
 use super::{BEGIN_WRITE, SqliteStore, conflict_on_unique};
 use crate::domain::{
-    EnvName, EnvironmentConfig, ProjectCursor, ProjectFilter, ProjectName, ProjectOrder, ProjectRecord,
-    ProjectSortField, Provider, RepoUrl, Repository, Slug, SortKey, Tag, Tier,
+    EnvName, EnvironmentConfig, ProjectListing, ProjectName, ProjectRecord, ProjectSortField, Provider, RepoUrl,
+    Repository, Slug, SortKey, Tag, Tier,
 };
 use crate::store::{ProjectRecords, Replace, StoreError, StoreResult};
 
@@ -47,32 +48,26 @@ impl ProjectRecords for SqliteStore {
         row.as_ref().map(project_from_row).transpose()
     }
 
-    async fn list_projects(
-        &self,
-        filter: &ProjectFilter,
-        order: ProjectOrder,
-        after: Option<&ProjectCursor>,
-        limit: u32,
-    ) -> StoreResult<Vec<ProjectRecord>> {
-        let column = match order.field {
+    async fn list_projects(&self, listing: &ProjectListing) -> StoreResult<Vec<ProjectRecord>> {
+        let column = match listing.order.field {
             ProjectSortField::Slug => "slug",
             ProjectSortField::Name => "name",
             ProjectSortField::CreatedAt => "created_at",
             ProjectSortField::UpdatedAt => "updated_at",
         };
-        let direction = if order.descending { "DESC" } else { "ASC" };
+        let direction = if listing.order.descending { "DESC" } else { "ASC" };
         let mut query =
             QueryBuilder::<Sqlite>::new(concat!("SELECT ", project_columns!(), " FROM projects WHERE 1 = 1"));
-        if !filter.include_archived {
+        if !listing.filter.include_archived {
             query.push(" AND archived_at IS NULL");
         }
-        if let Some(tag) = &filter.tag {
+        if let Some(tag) = &listing.filter.tag {
             query
                 .push(" AND EXISTS (SELECT 1 FROM json_each(projects.tags) WHERE json_each.value = ")
                 .push_bind(tag.as_str().to_owned())
                 .push(")");
         }
-        if let Some(text) = filter.query.as_deref().filter(|q| !q.is_empty()) {
+        if let Some(text) = listing.filter.query.as_deref().filter(|q| !q.is_empty()) {
             // instr, not LIKE: the query is matched literally (`%` and `_` are not wildcards). lower() folds ASCII.
             let needle = text.to_ascii_lowercase();
             query.push(" AND (");
@@ -87,10 +82,10 @@ impl ProjectRecords for SqliteStore {
             }
             query.push(")");
         }
-        if let Some(cursor) = after {
-            let op = if order.descending { "<" } else { ">" };
+        if let Some(cursor) = &listing.after {
+            let op = if listing.order.descending { "<" } else { ">" };
             query.push(format_args!(" AND ({column}, id) {op} ("));
-            match (&cursor.key, order.field) {
+            match (&cursor.key, listing.order.field) {
                 (SortKey::Text(value), ProjectSortField::Slug | ProjectSortField::Name) => {
                     query.push_bind(value.clone());
                 }
@@ -107,34 +102,23 @@ impl ProjectRecords for SqliteStore {
         }
         query
             .push(format_args!(" ORDER BY {column} {direction}, id {direction} LIMIT "))
-            .push_bind(i64::from(limit));
+            .push_bind(i64::from(listing.limit));
         let rows = query.build().fetch_all(&self.pool).await?;
         rows.iter().map(project_from_row).collect()
     }
 
     async fn replace_project(&self, project: &ProjectRecord, expected_version: i64) -> StoreResult<Replace> {
         let id = project.id.to_string();
-        let done = sqlx::query(
-            "UPDATE projects SET slug = ?1, name = ?2, description = ?3, tags = ?4, owner = ?5, repositories = ?6, \
-             environments = ?7, version = ?8, created_at = ?9, updated_at = ?10, archived_at = ?11 \
-             WHERE id = ?12 AND version = ?13",
-        )
-        .bind(project.slug.as_str())
-        .bind(project.name.as_str())
-        .bind(&project.description)
-        .bind(tags_json(&project.tags)?)
-        .bind(&project.owner)
-        .bind(repositories_json(&project.repositories)?)
-        .bind(environments_json(&project.environments)?)
-        .bind(project.version)
-        .bind(micros(project.created_at))
-        .bind(micros(project.updated_at))
-        .bind(project.archived_at.map(micros))
-        .bind(&id)
-        .bind(expected_version)
-        .execute(&self.pool)
-        .await
-        .map_err(conflict_on_unique("slug"))?;
+        let update = sqlx::query(
+            "UPDATE projects SET slug = ?2, name = ?3, description = ?4, tags = ?5, owner = ?6, repositories = ?7, \
+             environments = ?8, version = ?9, created_at = ?10, updated_at = ?11, archived_at = ?12 \
+             WHERE id = ?1 AND version = ?13",
+        );
+        let done = bind_project(update, project)?
+            .bind(expected_version)
+            .execute(&self.pool)
+            .await
+            .map_err(conflict_on_unique("slug"))?;
         if done.rows_affected() > 0 {
             return Ok(Replace::Done);
         }
@@ -181,27 +165,36 @@ pub(super) async fn insert_project_with<'e, E>(executor: E, project: &ProjectRec
 where
     E: sqlx::Executor<'e, Database = Sqlite>,
 {
-    sqlx::query(concat!(
+    let insert = sqlx::query(concat!(
         "INSERT INTO projects (",
         project_columns!(),
         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
-    ))
-    .bind(project.id.to_string())
-    .bind(project.slug.as_str())
-    .bind(project.name.as_str())
-    .bind(&project.description)
-    .bind(tags_json(&project.tags)?)
-    .bind(&project.owner)
-    .bind(repositories_json(&project.repositories)?)
-    .bind(environments_json(&project.environments)?)
-    .bind(project.version)
-    .bind(micros(project.created_at))
-    .bind(micros(project.updated_at))
-    .bind(project.archived_at.map(micros))
-    .execute(executor)
-    .await
-    .map_err(conflict_on_unique("slug"))?;
+    ));
+    bind_project(insert, project)?
+        .execute(executor)
+        .await
+        .map_err(conflict_on_unique("slug"))?;
     Ok(())
+}
+
+/// Binds `?1`..`?12`, the whole row in `project_columns!()` order, for an insert and a replace alike.
+fn bind_project<'q>(
+    query: Query<'q, Sqlite, SqliteArguments>,
+    project: &'q ProjectRecord,
+) -> StoreResult<Query<'q, Sqlite, SqliteArguments>> {
+    Ok(query
+        .bind(project.id.to_string())
+        .bind(project.slug.as_str())
+        .bind(project.name.as_str())
+        .bind(&project.description)
+        .bind(tags_json(&project.tags)?)
+        .bind(&project.owner)
+        .bind(repositories_json(&project.repositories)?)
+        .bind(environments_json(&project.environments)?)
+        .bind(project.version)
+        .bind(micros(project.created_at))
+        .bind(micros(project.updated_at))
+        .bind(project.archived_at.map(micros)))
 }
 
 // ---- JSON columns

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use chrono::TimeDelta;
 use devopstrack_projects::domain::{
-    DeploymentStatus, ProjectCursor, ProjectFilter, ProjectName, ProjectOrder, ProjectRecord, ProjectSortField,
-    Provider, RepoUrl, Repository, Slug, SortKey, Tag,
+    DeploymentStatus, ProjectCursor, ProjectFilter, ProjectListing, ProjectName, ProjectOrder, ProjectRecord,
+    ProjectSortField, Provider, RepoUrl, Repository, Slug, SortKey, Tag,
 };
 use devopstrack_projects::store::{ProjectStore, Replace, StoreError};
 use uuid::Uuid;
@@ -126,7 +126,12 @@ async fn projects_paginate_without_gaps_or_duplicates(store: Arc<dyn ProjectStor
         ..ProjectFilter::default()
     };
     let empty_page = store
-        .list_projects(&filter, ProjectOrder::default(), None, 0)
+        .list_projects(&ProjectListing {
+            filter: filter.clone(),
+            order: ProjectOrder::default(),
+            after: None,
+            limit: 0,
+        })
         .await
         .expect("list_projects with limit 0");
     assert_eq!(empty_page, [], "a limit of 0 is an empty page, not \"no limit\"");
@@ -157,7 +162,12 @@ async fn projects_paginate_without_gaps_or_duplicates(store: Arc<dyn ProjectStor
             let mut after: Option<ProjectCursor> = None;
             loop {
                 let page = store
-                    .list_projects(&filter, order, after.as_ref(), 5)
+                    .list_projects(&ProjectListing {
+                        filter: filter.clone(),
+                        order,
+                        after: after.clone(),
+                        limit: 5,
+                    })
                     .await
                     .expect("list_projects");
                 sizes.push(page.len());
@@ -220,7 +230,12 @@ async fn filters_by_text_tag_and_archived(store: Arc<dyn ProjectStore>) {
         };
         async move {
             let found = store
-                .list_projects(&filter, ProjectOrder::default(), None, 50)
+                .list_projects(&ProjectListing {
+                    filter,
+                    order: ProjectOrder::default(),
+                    after: None,
+                    limit: 50,
+                })
                 .await
                 .expect("list_projects");
             found

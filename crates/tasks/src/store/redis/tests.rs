@@ -5,6 +5,7 @@ use std::time::Duration;
 use super::pipelines::idempotency_field;
 use super::queue::RawDelivery;
 use super::*;
+use crate::store::test_support::{assert_numbered_per_project_in_id_order, one_job_pipeline};
 use crate::store::{NewEvent, StoreError};
 
 #[test]
@@ -198,31 +199,6 @@ async fn an_event_id_newer_than_any_issued_is_refused() {
     assert_eq!(from_start.expect("0-0 is the start").len(), 1);
 }
 
-/// A one-job pipeline for `project`.
-fn new_pipeline(project: &str) -> Pipeline {
-    use crate::domain::spec::{JobInput, StageInput};
-    use crate::domain::{PipelineInput, PipelineMeta, PipelineSpec, Source, Trigger};
-    let input = PipelineInput {
-        stages: vec![StageInput {
-            name: "build".into(),
-            jobs: vec![JobInput {
-                name: "compile".into(),
-                ..JobInput::default()
-            }],
-        }],
-    };
-    let meta = PipelineMeta {
-        project: project.into(),
-        target: None,
-        trigger: Trigger::Api,
-        triggered_by: "user-1".into(),
-        idempotency_key: None,
-        source: Source::DevOpsTrack,
-        commit: None,
-    };
-    Pipeline::new(PipelineSpec::parse(&input).expect("valid spec"), meta, Utc::now()).0
-}
-
 #[tokio::test]
 async fn pipelines_stored_before_run_numbers_are_numbered_at_connect_in_creation_order() {
     let Some(redis) = devopstrack_testkit::redis().await else {
@@ -231,7 +207,7 @@ async fn pipelines_stored_before_run_numbers_are_numbered_at_connect_in_creation
     let store = RedisStore::connect(&redis.url, &redis.prefix).await.expect("connect");
     let mut created = Vec::new();
     for project in ["api", "web", "api", "api", "web"] {
-        let p = new_pipeline(project);
+        let p = one_job_pipeline(project);
         store.create_pipeline(&p, &Writes::default()).await.expect("create");
         created.push(p);
     }
@@ -256,27 +232,8 @@ async fn pipelines_stored_before_run_numbers_are_numbered_at_connect_in_creation
         .await
         .expect("connect again");
 
-    let mut by_id = created.clone();
-    by_id.sort_by_key(|p| p.id);
-    for project in ["api", "web"] {
-        let ids: Vec<PipelineId> = by_id
-            .iter()
-            .filter(|p| p.meta.project == project)
-            .map(|p| p.id)
-            .collect();
-        for (i, id) in ids.iter().enumerate() {
-            let number = u64::try_from(i + 1).expect("a small count");
-            let stored = upgraded.pipeline(*id).await.unwrap().expect("stored");
-            assert_eq!(stored.pipeline.number, number, "{project} pipeline {id}");
-            let found = upgraded
-                .pipeline_by_number(project, number)
-                .await
-                .unwrap()
-                .expect("by number");
-            assert_eq!(found.pipeline.id, *id);
-        }
-    }
-    let next = new_pipeline("api");
+    assert_numbered_per_project_in_id_order(&upgraded, &created).await;
+    let next = one_job_pipeline("api");
     let answer = upgraded.create_pipeline(&next, &Writes::default()).await.unwrap();
     assert_eq!(
         answer,

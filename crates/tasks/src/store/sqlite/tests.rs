@@ -7,8 +7,7 @@ use chrono::{TimeDelta, Utc};
 use tempfile::TempDir;
 
 use super::*;
-use crate::domain::spec::{JobInput, StageInput};
-use crate::domain::{PipelineInput, PipelineMeta, PipelineSpec, Source, Trigger};
+use crate::store::test_support::{assert_numbered_per_project_in_id_order, one_job_pipeline};
 use crate::store::{MAX_EVENTS, MAX_LOG_LINES, QueuedJob};
 
 const LEASE: Duration = Duration::from_secs(60);
@@ -22,25 +21,7 @@ async fn store() -> (SqliteStore, TempDir) {
 
 /// A one-job pipeline for `project` and the write that queues its job.
 fn pipeline(project: &str) -> (Pipeline, Writes) {
-    let input = PipelineInput {
-        stages: vec![StageInput {
-            name: "build".into(),
-            jobs: vec![JobInput {
-                name: "compile".into(),
-                ..JobInput::default()
-            }],
-        }],
-    };
-    let meta = PipelineMeta {
-        project: project.into(),
-        target: None,
-        trigger: Trigger::Api,
-        triggered_by: "user-1".into(),
-        idempotency_key: None,
-        source: Source::DevOpsTrack,
-        commit: None,
-    };
-    let (p, _) = Pipeline::new(PipelineSpec::parse(&input).expect("valid spec"), meta, Utc::now());
+    let p = one_job_pipeline(project);
     let job = p.stages[0].jobs[0].id;
     let writes = Writes {
         enqueue: vec![QueuedJob {
@@ -372,26 +353,7 @@ async fn pipelines_stored_before_run_numbers_are_numbered_by_the_migration_in_cr
 
     let store = SqliteStore::connect(&url).await.expect("open and migrate");
 
-    let mut by_id = created.clone();
-    by_id.sort_by_key(|p| p.id);
-    for project in ["api", "web"] {
-        let ids: Vec<PipelineId> = by_id
-            .iter()
-            .filter(|p| p.meta.project == project)
-            .map(|p| p.id)
-            .collect();
-        for (i, id) in ids.iter().enumerate() {
-            let number = u64::try_from(i + 1).expect("a small count");
-            let stored = store.pipeline(*id).await.unwrap().expect("stored");
-            assert_eq!(stored.pipeline.number, number, "{project} pipeline {id}");
-            let found = store
-                .pipeline_by_number(project, number)
-                .await
-                .unwrap()
-                .expect("by number");
-            assert_eq!(found.pipeline.id, *id);
-        }
-    }
+    assert_numbered_per_project_in_id_order(&store, &created).await;
     let (next, w) = pipeline("api");
     assert_eq!(
         store.create_pipeline(&next, &w).await.unwrap(),
