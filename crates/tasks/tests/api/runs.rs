@@ -60,7 +60,7 @@ impl TestApp {
             project: PROJECT.into(),
             environment: environment.into(),
             to: to.into(),
-            idempotency_key: String::new(),
+            ..Default::default()
         };
         self.client
             .clone()

@@ -8,6 +8,7 @@ mod answers;
 mod commands;
 mod errors;
 mod execute;
+mod four_eyes;
 mod limiter;
 pub mod live;
 pub mod metrics;
@@ -352,14 +353,10 @@ impl ChatApp {
 
     /// Runs an `executing` action as `asker` (the person whose decision released it) and records the outcome.
     async fn execute(&self, asker: &Asker, action: Action) -> Result<Action, ChatError> {
-        // The decider's role is checked a last time, now, against the action's risk.
-        let allowed = match action.risk.needs_approval() {
-            true => permissions::refuse_approval(asker.person.role(), action.risk),
-            false => permissions::refuse_proposal(asker.person.role(), action.intent, action.risk, Language::En),
-        };
-        let result = match allowed {
-            Some(why) => Err(ChatError::Forbidden(why)),
-            None => execute::run(&self.platform, &asker.call, &action).await,
+        let result = match self.refuse_execution(asker, &action).await {
+            Ok(Some(why)) => Err(ChatError::Forbidden(why)),
+            Ok(None) => execute::run(&self.platform, &asker.call, &action).await,
+            Err(e) => Err(e),
         };
         let now = Utc::now();
         let finished = match result {
@@ -393,6 +390,32 @@ impl ChatApp {
         )
         .await?;
         Ok(finished)
+    }
+
+    /// Roles checked a last time, now, against the action's risk: the decider's, and for an approved action also the
+    /// asker's as auth has it now (read as the approver, an admin), since it may have changed since they confirmed.
+    async fn refuse_execution(&self, decider: &Asker, action: &Action) -> Result<Option<String>, ChatError> {
+        if !action.risk.needs_approval() {
+            let role = decider.person.role();
+            return Ok(permissions::refuse_proposal(
+                role,
+                action.intent,
+                action.risk,
+                Language::En,
+            ));
+        }
+        if let Some(why) = permissions::refuse_approval(decider.person.role(), action.risk) {
+            return Ok(Some(why));
+        }
+        let asker = &action.asker;
+        Ok(match self.platform.current_role(&decider.call, asker.id()).await? {
+            None => Some(format!(
+                "{} who asked for it no longer has an active account",
+                asker.name()
+            )),
+            Some(role) => permissions::refuse_proposal(role, action.intent, action.risk, Language::En)
+                .map(|why| format!("{} who asked for it may not any more: {why}", asker.name())),
+        })
     }
 
     /// Expires overdue actions and says so in their rooms; answers how many expired.

@@ -4,6 +4,7 @@
 
 mod actions;
 mod fake_llm;
+mod four_eyes;
 mod llm;
 mod messages;
 pub(crate) mod notices;
