@@ -20,7 +20,6 @@ pub mod redact;
 mod sweeper;
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -38,7 +37,7 @@ use crate::chat::store::{
 
 pub use answers::{Answer, LOG_TAIL_LINES};
 pub use errors::ChatError;
-pub use limiter::{COMMANDS_PER_MINUTE, CommandLimiter};
+pub use limiter::COMMANDS_PER_MINUTE;
 pub use notify::run_notifier;
 pub use platform::{CallAs, Platform};
 pub use recovery::STUCK_AFTER;
@@ -92,7 +91,6 @@ pub struct Posted {
 pub struct ChatApp {
     store: Arc<dyn ChatStore>,
     platform: Platform,
-    limiter: CommandLimiter,
     live: live::LiveRooms,
     metrics: metrics::ChatMetrics,
     /// The optional model that proposes an intent when the rules decide nothing.
@@ -105,7 +103,6 @@ impl ChatApp {
             live: live::LiveRooms::new(store.clone()),
             store,
             platform,
-            limiter: CommandLimiter::default(),
             metrics,
             llm: None,
         }
@@ -180,15 +177,7 @@ impl ChatApp {
         let client_msg_id = ClientMsgId::parse(client_msg_id).map_err(ChatError::InvalidInput)?;
         let text = message_text(text)?;
         let context = self.check_room(asker, room, text.as_str()).await?;
-        if let Err(wait) = self.limiter.admit(asker.person.id(), Instant::now()) {
-            return Err(ChatError::RateLimited {
-                message: format!(
-                    "at most {COMMANDS_PER_MINUTE} messages a minute: wait {} s",
-                    wait.as_secs().max(1)
-                ),
-                retry_after_secs: wait.as_secs().max(1),
-            });
-        }
+        limiter::admit_command(self.store.as_ref(), asker.person.id(), Utc::now()).await?;
         let appended = self
             .store
             .append_message(&NewMessage::from_user(

@@ -9,6 +9,7 @@
 
 mod actions;
 mod audit;
+mod limits;
 mod listener;
 mod messages;
 
@@ -239,6 +240,13 @@ impl ChatStore for PostgresStore {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn take_slot(
+        &self,
+        request: &crate::chat::store::SlotRequest<'_>,
+    ) -> StoreResult<crate::chat::store::Admission> {
+        limits::take_slot(self, request).await
     }
 
     fn subscribe(&self) -> BoxStream<'static, ChangeNotice> {

@@ -10,6 +10,7 @@
 
 mod actions;
 mod audit;
+mod limits;
 mod messages;
 
 use std::collections::HashMap;
@@ -276,6 +277,13 @@ impl ChatStore for SqliteStore {
         .execute(&self.writer)
         .await?;
         Ok(())
+    }
+
+    async fn take_slot(
+        &self,
+        request: &crate::chat::store::SlotRequest<'_>,
+    ) -> StoreResult<crate::chat::store::Admission> {
+        limits::take_slot(self, request).await
     }
 
     fn subscribe(&self) -> BoxStream<'static, ChangeNotice> {
