@@ -28,7 +28,7 @@ use uuid::Uuid;
 use devopstrack_platform::auth::Principal;
 
 use crate::chat::domain::{ActionState, Decision, Intent, Language, MessageText, Parsed, RoomId};
-use crate::chat::llm::{Llm, understand};
+use crate::chat::llm::{Llm, understand, understand_within};
 use crate::chat::parser::ParseContext;
 use crate::chat::store::{
     Action, ActionScope, ChatStore, ClientMsgId, DecisionRequest, HistoryQuery, Message, NewAction, NewMessage, Person,
@@ -37,7 +37,7 @@ use crate::chat::store::{
 
 pub use answers::{Answer, LOG_TAIL_LINES};
 pub use errors::ChatError;
-pub use limiter::COMMANDS_PER_MINUTE;
+pub use limiter::{COMMANDS_PER_MINUTE, LLM_PREVIEWS_PER_MINUTE};
 pub use notify::run_notifier;
 pub use platform::{CallAs, Platform};
 pub use recovery::STUCK_AFTER;
@@ -159,11 +159,13 @@ impl ChatApp {
         Ok(self.store.history(room, query).await?)
     }
 
-    /// What the bot would understand, executing nothing (the composer's preview).
+    /// What the bot would understand, executing nothing (the composer's preview). The model is asked within the
+    /// asker's preview budget ([`limiter::LLM_PREVIEWS_PER_MINUTE`]); beyond it the rules answer alone.
     pub async fn preview(&self, asker: &Asker, room: &RoomId, text: &str) -> Result<Parsed, ChatError> {
         let text = message_text(text)?;
         let context = self.check_room(asker, room, text.as_str()).await?;
-        Ok(understand(self.llm.as_ref(), &text, &context).await)
+        let budget = || limiter::admit_llm_preview(self.store.as_ref(), asker.person.id(), Utc::now());
+        Ok(understand_within(self.llm.as_ref(), &text, &context, budget).await)
     }
 
     /// Stores a message and has the bot answer it.

@@ -6,6 +6,7 @@ mod actions;
 mod fake_llm;
 mod four_eyes;
 mod llm;
+mod llm_budget;
 mod messages;
 pub(crate) mod notices;
 mod recovery;
