@@ -8,7 +8,6 @@ use std::time::Duration;
 use tonic::{Code, Request, Status};
 
 use devopstrack_platform::auth::SERVICE_AUTHORIZATION;
-use devopstrack_proto::projects::v1 as projects_pb;
 use devopstrack_proto::tasks::v1 as pb;
 
 use crate::helpers::{Options, PROJECT, TestApp, jobs, spawn_app, with_token};
@@ -39,19 +38,6 @@ fn production_deploy(asked_by: &str, key: &str) -> pb::CreateRunRequest {
 }
 
 impl TestApp {
-    async fn release_version(&self, version: &str) {
-        let request = projects_pb::CreateReleaseRequest {
-            project: PROJECT.into(),
-            version: version.into(),
-            ..Default::default()
-        };
-        self.projects
-            .clone()
-            .create_release(with_token(request, &self.admin))
-            .await
-            .expect("create a release");
-    }
-
     /// The subject of `token`'s user, as tasks records it (the trigger-er of a run they create).
     async fn subject_of(&self, token: &str) -> String {
         let request = pb::CreateRunRequest {
@@ -90,7 +76,7 @@ fn assert_refused<T: std::fmt::Debug>(result: Result<T, Status>, code: Code, con
 async fn a_deploy_asked_in_the_chat_starts_with_its_gate_approved_by_the_approver() {
     // Arrange
     let app = spawn_app(Options::default()).await.expect("sqlite needs no server");
-    app.release_version("2.0").await;
+    app.release("2.0").await;
     let operator = app.subject_of(&app.operator).await;
     let admin = app.subject_of(&app.admin).await;
     let gateway = app.service_token().await;
@@ -130,7 +116,7 @@ async fn only_the_gateway_names_the_asker_and_the_asker_never_approves_their_own
     })
     .await
     .expect("sqlite needs no server");
-    app.release_version("2.0").await;
+    app.release("2.0").await;
     let operator = app.subject_of(&app.operator).await;
     let admin = app.subject_of(&app.admin).await;
     let gateway = app.service_token().await;

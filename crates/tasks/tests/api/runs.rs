@@ -69,7 +69,7 @@ impl TestApp {
             .map(tonic::Response::into_inner)
     }
 
-    async fn release(&self, version: &str) {
+    pub(super) async fn release(&self, version: &str) {
         let request = projects_pb::CreateReleaseRequest {
             project: PROJECT.into(),
             version: version.into(),
