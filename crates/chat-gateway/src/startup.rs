@@ -46,6 +46,8 @@ async fn connect_chat(settings: &Settings, state: &AppState) -> anyhow::Result<O
         projects: state.projects.clone(),
         tasks: state.tasks.clone(),
         metrics: state.metrics_service.clone(),
+        auth: state.auth.clone(),
+        service_tokens: state.service_tokens.clone(),
     };
     let metrics = crate::chat::app::metrics::ChatMetrics::register(&state.metrics);
     let llm = settings

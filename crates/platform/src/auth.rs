@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::role::{Role, UnknownRole};
 pub use clients::{
-    GATEWAY, GITHUB_WEBHOOK_CLIENTS, LOGIN_FORWARDERS, RECORD_DEPLOYMENT_CLIENTS, RECORD_METRICS_CLIENTS, TASKS,
-    WATCH_EVENTS_CLIENTS, require_client,
+    CHAT_APPROVAL_CLIENTS, GATEWAY, GITHUB_WEBHOOK_CLIENTS, LOGIN_FORWARDERS, RECORD_DEPLOYMENT_CLIENTS,
+    RECORD_METRICS_CLIENTS, SERVICE_AUTHORIZATION, TASKS, WATCH_EVENTS_CLIENTS, require_client,
 };
 
 /// The JWKS is fetched again for an unknown `kid` at most this often.

@@ -54,7 +54,8 @@ impl From<TransitionError> for Error {
             TransitionError::JobState { .. }
             | TransitionError::NotActiveStage { .. }
             | TransitionError::PipelineState { .. }
-            | TransitionError::Tracked { .. } => Self::FailedPrecondition(e.to_string()),
+            | TransitionError::Tracked { .. }
+            | TransitionError::NoGate => Self::FailedPrecondition(e.to_string()),
             TransitionError::TooManyJobs { .. } => Self::InvalidInput(e.to_string()),
             TransitionError::Denied(_) => Self::PermissionDenied(e.to_string()),
         }

@@ -24,6 +24,7 @@ use crate::store::{StoredEvent, event_order};
 
 pub use devopstrack_proto::tasks::v1::task_service_server::TaskServiceServer;
 
+mod four_eyes;
 mod intake;
 
 /// The largest request decoded: ReceiveGithubDelivery's body (5 MiB at most) with room for its other fields.
@@ -115,6 +116,7 @@ impl TaskService for TasksGrpc {
             commit_sha: r.commit_sha,
             commit_time: convert::time_from("commitTime", r.commit_time)?,
             definition: None,
+            asked_by: None,
         };
         let (pipeline, created) = self.app.create_pipeline(&principal, &token, new).await?;
         Ok(Response::new(pb::CreatePipelineResponse {
@@ -207,6 +209,14 @@ impl TaskService for TasksGrpc {
     async fn create_run(&self, request: Request<pb::CreateRunRequest>) -> Answer<pb::CreatePipelineResponse> {
         let principal = self.principal(&request).await?;
         let token = token_of(&request);
+        let asked_by = four_eyes::asked_by(
+            &self.verifier,
+            &principal,
+            &request,
+            &request.get_ref().asked_by,
+            "CreateRun",
+        )
+        .await?;
         let r = request.into_inner();
         let new = CreateRun {
             project: r.project,
@@ -216,6 +226,7 @@ impl TaskService for TasksGrpc {
             commit_sha: r.commit_sha,
             idempotency_key: r.idempotency_key,
             trigger: trigger(r.trigger)?,
+            asked_by,
         };
         let (pipeline, created) = self.app.create_run(&principal, &token, new).await?;
         Ok(Response::new(pb::CreatePipelineResponse {
@@ -227,12 +238,21 @@ impl TaskService for TasksGrpc {
     async fn rollback(&self, request: Request<pb::RollbackRequest>) -> Answer<pb::RollbackResponse> {
         let principal = self.principal(&request).await?;
         let token = token_of(&request);
+        let asked_by = four_eyes::asked_by(
+            &self.verifier,
+            &principal,
+            &request,
+            &request.get_ref().asked_by,
+            "Rollback",
+        )
+        .await?;
         let r = request.into_inner();
         let new = RollbackRun {
             project: r.project,
             environment: r.environment,
             to: r.to,
             idempotency_key: r.idempotency_key,
+            asked_by,
         };
         let done = self.app.rollback(&principal, &token, new).await?;
         Ok(Response::new(pb::RollbackResponse {

@@ -249,7 +249,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** What the bot would understand (a dry run for the composer's preview): executes nothing. */
+        /**
+         * What the bot would understand (a dry run for the composer's preview): executes nothing.
+         * @description When the optional model is configured, previews call it at most 10 times a minute per person (counted across
+         *     replicas); beyond that a preview answers from the rules alone (`parsedBy: rules`), never with an error.
+         */
         post: operations["parseChatMessage"];
         delete?: never;
         options?: never;

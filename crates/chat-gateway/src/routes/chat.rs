@@ -312,6 +312,9 @@ impl From<&Posted> for PostedBody {
 // ---- handlers -------------------------------------------------------------------------------------------------------
 
 /// What the bot would understand (a dry run for the composer's preview): executes nothing.
+///
+/// When the optional model is configured, previews call it at most 10 times a minute per person (counted across
+/// replicas); beyond that a preview answers from the rules alone (`parsedBy: rules`), never with an error.
 #[utoipa::path(post, path = "/api/v1/chat/parse", tag = "chat", operation_id = "parseChatMessage",
     request_body = ParseBody,
     responses(

@@ -22,6 +22,13 @@ pub const GITHUB_WEBHOOK_CLIENTS: &[&str] = &[TASKS];
 /// tasks `WatchEvents` for every project: the gateway's chat notifier (the bot's notices of failed runs, finished
 /// deploys and waiting approvals). Users watch by their role.
 pub const WATCH_EVENTS_CLIENTS: &[&str] = &[GATEWAY];
+/// tasks `CreateRun` / `Rollback` with `asked_by`: the gateway's chat, vouching (its service token in
+/// [`SERVICE_AUTHORIZATION`], beside the approver's own token in `authorization`) that `asked_by` asked for the run and
+/// that the caller approved it with four eyes.
+pub const CHAT_APPROVAL_CLIENTS: &[&str] = &[GATEWAY];
+/// The metadata key where a service's own bearer token travels when `authorization` carries a person's token (see
+/// [`CHAT_APPROVAL_CLIENTS`]).
+pub const SERVICE_AUTHORIZATION: &str = "x-service-authorization";
 /// Who auth believes about a login's client address (`LoginRequest.client_address`): the edge that saw it.
 pub const LOGIN_FORWARDERS: &[&str] = &[GATEWAY];
 
@@ -76,6 +83,8 @@ mod tests {
         assert!(require_client(&viewer, GITHUB_WEBHOOK_CLIENTS, "VerifyGithubWebhook").is_ok());
         assert!(require_client(&gateway, WATCH_EVENTS_CLIENTS, "WatchEvents").is_ok());
         assert!(require_client(&tasks, WATCH_EVENTS_CLIENTS, "WatchEvents").is_err());
+        assert!(require_client(&gateway, CHAT_APPROVAL_CLIENTS, "CreateRun").is_ok());
+        assert!(require_client(&tasks, CHAT_APPROVAL_CLIENTS, "CreateRun").is_err());
         assert_eq!(tasks.service_client(), Some("tasks"));
         assert_eq!(viewer.service_client(), None);
         assert_eq!(

@@ -26,6 +26,8 @@ pub struct CreateRun {
     pub idempotency_key: String,
     /// `None`: api.
     pub trigger: Option<Trigger>,
+    /// The chat's four eyes (see [`CreatePipeline::asked_by`]).
+    pub asked_by: Option<String>,
 }
 
 impl TasksApp {
@@ -116,6 +118,7 @@ impl TasksApp {
                 name: definition.name,
                 version: definition.version,
             }),
+            asked_by: new.asked_by,
         };
         self.create_pipeline(principal, bearer, create).await
     }

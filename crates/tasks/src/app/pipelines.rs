@@ -9,7 +9,8 @@ use devopstrack_platform::auth::{Principal, Role};
 use super::{TasksApp, require, writes};
 use crate::domain::{
     Actor, CommitRef, DefinitionRef, DeployRequest, DeployTarget, IdempotencyKey, JobId, JobStatus, Pipeline,
-    PipelineId, PipelineInput, PipelineMeta, PipelineSpec, PipelineStatus, ProjectRef, Source, Trigger,
+    PipelineId, PipelineInput, PipelineMeta, PipelineSpec, PipelineStatus, ProjectRef, Source, TransitionError,
+    Trigger,
 };
 use crate::error::Error;
 use crate::store::{Created, PipelineFilter};
@@ -34,6 +35,27 @@ pub struct CreatePipeline {
     pub commit_time: Option<DateTime<Utc>>,
     /// The definition the stages come from (runs from definitions, `app/definitions.rs`); `None` for a free-form spec.
     pub definition: Option<DefinitionRef>,
+    /// The chat's four eyes: who asked for this deploy, when the caller approved it in the chat. Set only by the
+    /// transport once it has checked that the gateway vouches for it (tasks `CreateRun`/`Rollback` `asked_by`).
+    pub asked_by: Option<String>,
+}
+
+/// The longest subject `askedBy` may name.
+const MAX_SUBJECT_CHARS: usize = 128;
+
+/// `askedBy` checked: a subject of 1..=128 visible characters.
+fn parse_asked_by(raw: &str) -> Result<String, Error> {
+    let ok = !raw.is_empty()
+        && raw.chars().count() <= MAX_SUBJECT_CHARS
+        && raw.chars().all(|c| !c.is_whitespace() && !c.is_control());
+    if ok {
+        Ok(raw.to_owned())
+    } else {
+        Err(Error::invalid(
+            "askedBy",
+            format!("a user's subject: 1 to {MAX_SUBJECT_CHARS} characters, no spaces or control characters"),
+        ))
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -62,6 +84,9 @@ impl TasksApp {
     /// Creates a run (operator or admin). `bearer` is the caller's token, used to look the project and environment
     /// up in the projects service as the caller. Idempotent by `(project, idempotency_key)`: `(pipeline, false)`
     /// when the key was used before (the stored pipeline as it is, whatever this request's stages or commit say).
+    ///
+    /// With `asked_by` (the chat's four eyes), the run is triggered by that person and the caller approves its
+    /// environment's gate now ([`Pipeline::pre_approve`]: the caller's role and four eyes are checked there).
     #[tracing::instrument(skip_all, fields(project = %new.project))]
     pub async fn create_pipeline(
         &self,
@@ -75,6 +100,7 @@ impl TasksApp {
         let key = IdempotencyKey::parse_optional(&new.idempotency_key)?;
         let deploy = DeployRequest::parse(&new.environment, &new.version)?;
         let commit = CommitRef::parse(&new.commit_sha, new.commit_time, self.now())?;
+        let asked_by = new.asked_by.as_deref().map(parse_asked_by).transpose()?;
         let spec = PipelineSpec::parse(&new.input)?;
         let info = self
             .projects
@@ -97,14 +123,23 @@ impl TasksApp {
             project: info.slug,
             target,
             trigger: new.trigger.unwrap_or(Trigger::Api),
-            triggered_by: principal.subject.clone(),
+            triggered_by: asked_by.clone().unwrap_or_else(|| principal.subject.clone()),
             idempotency_key: key.map(IdempotencyKey::into_string),
             source: Source::DevOpsTrack,
             commit,
         };
         let now = self.now();
-        let (mut pipeline, effects) = Pipeline::new(spec, meta, now);
+        let (mut pipeline, mut effects) = Pipeline::new(spec, meta, now);
         pipeline.definition = new.definition.clone();
+        if asked_by.is_some() {
+            let approved = pipeline
+                .pre_approve(&Actor::from(principal), now)
+                .map_err(|e| match e {
+                    TransitionError::NoGate => Error::invalid("askedBy", e.to_string()),
+                    other => other.into(),
+                })?;
+            effects.extend(approved);
+        }
         let writes = writes::for_effects(&pipeline, &effects, now);
         match self.store.create_pipeline(&pipeline, &writes).await? {
             Created::Created { number } => {

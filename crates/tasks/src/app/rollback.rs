@@ -31,6 +31,8 @@ pub struct RollbackRun {
     /// Empty: the previous good version.
     pub to: String,
     pub idempotency_key: String,
+    /// The chat's four eyes (see [`super::CreatePipeline::asked_by`]).
+    pub asked_by: Option<String>,
 }
 
 /// A rollback started (or found again by its idempotency key).
@@ -173,6 +175,7 @@ impl TasksApp {
             commit_sha: String::new(),
             idempotency_key: new.idempotency_key,
             trigger: Some(Trigger::Rollback),
+            asked_by: new.asked_by,
         };
         let (pipeline, created) = self.run_definition(principal, bearer, run, definition).await?;
         if created {

@@ -53,6 +53,38 @@ impl Pipeline {
         Ok(fx)
     }
 
+    /// Approves the environment's gate of a run just created, before its deploy stage starts: the gateway's chat
+    /// (tasks `CreateRun` with `asked_by`) records here that `by` approved the deploy that the run's trigger-er asked
+    /// for. Same roles and four eyes as [`Pipeline::approve`]. Jobs the gate alone holds are released now when the
+    /// stage is already waiting, or carry the approval until it starts ([`Pipeline::requeue`] honours it once); a job
+    /// with its own `requires_approval` still waits for its own approval. A run the environment does not gate has
+    /// nothing to approve ([`TransitionError::NoGate`]).
+    pub fn pre_approve(&mut self, by: &Actor, now: DateTime<Utc>) -> Fx {
+        self.refuse_tracked("approve its jobs")?;
+        let last = self.stages.len() - 1;
+        if !self.stage_gated_by_environment(last) {
+            return Err(TransitionError::NoGate);
+        }
+        self.check_approver(by, true)?;
+        let mut fx = Vec::new();
+        for j in 0..self.stages[last].jobs.len() {
+            let job = &mut self.stages[last].jobs[j];
+            if job.spec.requires_approval {
+                continue;
+            }
+            match job.status {
+                JobStatus::WaitingApproval => self.release((last, j), by, now, &mut fx),
+                JobStatus::Pending => {
+                    job.approved_by = Some(by.subject.clone());
+                    job.approved_at = Some(now);
+                }
+                _ => {}
+            }
+        }
+        self.settle(now, &mut fx);
+        Ok(fx)
+    }
+
     /// Refuses a job waiting for approval (same roles as [`Pipeline::approve`], the trigger-er included): the job
     /// fails with the reason and so does the pipeline; every job that has not started (the rest of a gated stage
     /// included) is cancelled and never runs.

@@ -125,6 +125,9 @@ pub enum TransitionError {
     },
     #[error("permission denied: {0}")]
     Denied(&'static str),
+    /// A pre-approval ([`Pipeline::pre_approve`]) of a run whose environment does not gate it.
+    #[error("the run has no environment gate to approve (not a deploy to a protected or production environment)")]
+    NoGate,
     /// The run is tracked from its source (GitHub Actions), which runs it: act there.
     #[error("this pipeline is tracked from GitHub: cannot {action} here; act there")]
     Tracked { action: &'static str },
@@ -271,9 +274,14 @@ impl Pipeline {
 
     /// Makes the job's current attempt queued (or waiting for approval), clearing what the previous attempt left. The
     /// environment's gate is checked again here, so a pipeline stored before a gate rule changed still waits.
+    ///
+    /// A pending job approved before its stage started ([`Pipeline::pre_approve`]) is queued with that approval kept:
+    /// only its first start honours it (a cancelled or retried job is gated again).
     pub(super) fn requeue(&mut self, at: (usize, usize), fx: &mut Vec<Effect>) {
         let environment_gate = self.stage_gated_by_environment(at.0);
         let job = &mut self.stages[at.0].jobs[at.1];
+        let pre_approved = job.status == JobStatus::Pending && !job.spec.requires_approval && job.approved_by.is_some();
+        let approval = (job.approved_by.take(), job.approved_at.take());
         job.gated |= environment_gate;
         job.not_before = None;
         job.worker = None;
@@ -284,7 +292,10 @@ impl Pipeline {
         job.approved_by = None;
         job.approved_at = None;
         job.rejected_by = None;
-        let (id, attempt, gated) = (job.id, job.attempt, job.gated);
+        if pre_approved {
+            (job.approved_by, job.approved_at) = approval;
+        }
+        let (id, attempt, gated) = (job.id, job.attempt, job.gated && !pre_approved);
         if gated {
             self.set_job_status(at, JobStatus::WaitingApproval, fx);
         } else {

@@ -220,4 +220,6 @@ mod approval_tests;
 #[cfg(test)]
 mod gate_tests;
 #[cfg(test)]
+mod pre_approval_tests;
+#[cfg(test)]
 mod tests;

@@ -21,6 +21,7 @@ mod commits;
 mod crash;
 mod executors;
 mod external_runs;
+mod four_eyes;
 mod grpc_pipelines;
 mod helpers;
 mod intake;

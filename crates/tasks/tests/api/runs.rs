@@ -71,7 +71,7 @@ impl TestApp {
             project: PROJECT.into(),
             environment: environment.into(),
             to: to.into(),
-            idempotency_key: String::new(),
+            ..Default::default()
         };
         self.client
             .clone()
@@ -80,7 +80,7 @@ impl TestApp {
             .map(tonic::Response::into_inner)
     }
 
-    async fn release(&self, version: &str) {
+    pub(super) async fn release(&self, version: &str) {
         let request = projects_pb::CreateReleaseRequest {
             project: PROJECT.into(),
             version: version.into(),

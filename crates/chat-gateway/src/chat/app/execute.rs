@@ -1,5 +1,10 @@
 //! What an action does once released: one call to tasks as the person whose decision released it. tasks checks
 //! that person's role again (and its own approval rules), so the chat never widens anyone's rights.
+//!
+//! A critical deploy or rollback (four eyes: asked and confirmed by one person, approved by another) is created by
+//! tasks on behalf of the asker (`asked_by`, vouched for by the gateway's service token) with its environment's gate
+//! approved by the approver, whose token the call carries: the run records who asked and who approved, and starts
+//! without a second approval. tasks refuses it when the approver may not approve it or is the asker.
 
 use devopstrack_proto::tasks::v1 as tasks_pb;
 
@@ -65,6 +70,12 @@ pub async fn run(platform: &Platform, who: &CallAs, action: &Action) -> Result<D
     let number = || {
         p.run
             .ok_or_else(|| ChatError::InvalidInput("run: the action names no run".into()))
+    };
+    // Who asked, for tasks, when someone else's approval released the action.
+    let asked_by = if action.risk.needs_approval() {
+        action.asker.id().to_owned()
+    } else {
+        String::new()
     };
     match action.intent {
         Intent::Retry => {
@@ -148,6 +159,7 @@ pub async fn run(platform: &Platform, who: &CallAs, action: &Action) -> Result<D
                         // Keyed by the action: a retried execution starts the run once.
                         idempotency_key: format!("chat-{}", action.id),
                         trigger: tasks_pb::Trigger::Chat as i32,
+                        asked_by: if deploy { asked_by } else { String::new() },
                     },
                 )
                 .await?;
@@ -166,6 +178,7 @@ pub async fn run(platform: &Platform, who: &CallAs, action: &Action) -> Result<D
                         environment: environment.clone(),
                         to: p.version.clone().unwrap_or_default(),
                         idempotency_key: format!("chat-{}", action.id),
+                        asked_by,
                     },
                 )
                 .await?;

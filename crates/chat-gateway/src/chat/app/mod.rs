@@ -8,6 +8,7 @@ mod answers;
 mod commands;
 mod errors;
 mod execute;
+mod four_eyes;
 mod limiter;
 pub mod live;
 pub mod metrics;
@@ -19,7 +20,6 @@ pub mod redact;
 mod sweeper;
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -28,7 +28,7 @@ use uuid::Uuid;
 use devopstrack_platform::auth::Principal;
 
 use crate::chat::domain::{ActionState, Decision, Intent, Language, MessageText, Parsed, RoomId};
-use crate::chat::llm::{Llm, understand};
+use crate::chat::llm::{Llm, understand, understand_within};
 use crate::chat::parser::ParseContext;
 use crate::chat::store::{
     Action, ActionScope, ChatStore, ClientMsgId, DecisionRequest, HistoryQuery, Message, NewAction, NewMessage, Person,
@@ -37,7 +37,7 @@ use crate::chat::store::{
 
 pub use answers::{Answer, LOG_TAIL_LINES};
 pub use errors::ChatError;
-pub use limiter::{COMMANDS_PER_MINUTE, CommandLimiter};
+pub use limiter::{COMMANDS_PER_MINUTE, LLM_PREVIEWS_PER_MINUTE};
 pub use notify::run_notifier;
 pub use platform::{CallAs, Platform};
 pub use recovery::STUCK_AFTER;
@@ -91,7 +91,6 @@ pub struct Posted {
 pub struct ChatApp {
     store: Arc<dyn ChatStore>,
     platform: Platform,
-    limiter: CommandLimiter,
     live: live::LiveRooms,
     metrics: metrics::ChatMetrics,
     /// The optional model that proposes an intent when the rules decide nothing.
@@ -104,7 +103,6 @@ impl ChatApp {
             live: live::LiveRooms::new(store.clone()),
             store,
             platform,
-            limiter: CommandLimiter::default(),
             metrics,
             llm: None,
         }
@@ -161,11 +159,13 @@ impl ChatApp {
         Ok(self.store.history(room, query).await?)
     }
 
-    /// What the bot would understand, executing nothing (the composer's preview).
+    /// What the bot would understand, executing nothing (the composer's preview). The model is asked within the
+    /// asker's preview budget ([`limiter::LLM_PREVIEWS_PER_MINUTE`]); beyond it the rules answer alone.
     pub async fn preview(&self, asker: &Asker, room: &RoomId, text: &str) -> Result<Parsed, ChatError> {
         let text = message_text(text)?;
         let context = self.check_room(asker, room, text.as_str()).await?;
-        Ok(understand(self.llm.as_ref(), &text, &context).await)
+        let budget = || limiter::admit_llm_preview(self.store.as_ref(), asker.person.id(), Utc::now());
+        Ok(understand_within(self.llm.as_ref(), &text, &context, budget).await)
     }
 
     /// Stores a message and has the bot answer it.
@@ -179,15 +179,7 @@ impl ChatApp {
         let client_msg_id = ClientMsgId::parse(client_msg_id).map_err(ChatError::InvalidInput)?;
         let text = message_text(text)?;
         let context = self.check_room(asker, room, text.as_str()).await?;
-        if let Err(wait) = self.limiter.admit(asker.person.id(), Instant::now()) {
-            return Err(ChatError::RateLimited {
-                message: format!(
-                    "at most {COMMANDS_PER_MINUTE} messages a minute: wait {} s",
-                    wait.as_secs().max(1)
-                ),
-                retry_after_secs: wait.as_secs().max(1),
-            });
-        }
+        limiter::admit_command(self.store.as_ref(), asker.person.id(), Utc::now()).await?;
         let appended = self
             .store
             .append_message(&NewMessage::from_user(
@@ -352,14 +344,10 @@ impl ChatApp {
 
     /// Runs an `executing` action as `asker` (the person whose decision released it) and records the outcome.
     async fn execute(&self, asker: &Asker, action: Action) -> Result<Action, ChatError> {
-        // The decider's role is checked a last time, now, against the action's risk.
-        let allowed = match action.risk.needs_approval() {
-            true => permissions::refuse_approval(asker.person.role(), action.risk),
-            false => permissions::refuse_proposal(asker.person.role(), action.intent, action.risk, Language::En),
-        };
-        let result = match allowed {
-            Some(why) => Err(ChatError::Forbidden(why)),
-            None => execute::run(&self.platform, &asker.call, &action).await,
+        let result = match self.refuse_execution(asker, &action).await {
+            Ok(Some(why)) => Err(ChatError::Forbidden(why)),
+            Ok(None) => execute::run(&self.platform, &asker.call, &action).await,
+            Err(e) => Err(e),
         };
         let now = Utc::now();
         let finished = match result {
@@ -393,6 +381,32 @@ impl ChatApp {
         )
         .await?;
         Ok(finished)
+    }
+
+    /// Roles checked a last time, now, against the action's risk: the decider's, and for an approved action also the
+    /// asker's as auth has it now (read as the approver, an admin), since it may have changed since they confirmed.
+    async fn refuse_execution(&self, decider: &Asker, action: &Action) -> Result<Option<String>, ChatError> {
+        if !action.risk.needs_approval() {
+            let role = decider.person.role();
+            return Ok(permissions::refuse_proposal(
+                role,
+                action.intent,
+                action.risk,
+                Language::En,
+            ));
+        }
+        if let Some(why) = permissions::refuse_approval(decider.person.role(), action.risk) {
+            return Ok(Some(why));
+        }
+        let asker = &action.asker;
+        Ok(match self.platform.current_role(&decider.call, asker.id()).await? {
+            None => Some(format!(
+                "{} who asked for it no longer has an active account",
+                asker.name()
+            )),
+            Some(role) => permissions::refuse_proposal(role, action.intent, action.risk, Language::En)
+                .map(|why| format!("{} who asked for it may not any more: {why}", asker.name())),
+        })
     }
 
     /// Expires overdue actions and says so in their rooms; answers how many expired.

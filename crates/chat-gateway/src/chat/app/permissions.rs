@@ -2,8 +2,10 @@
 //! executes; the services check it again on every call they receive (the chat calls them with the person's token).
 //!
 //! - `viewer`: reads only.
-//! - `operator`: + run, retry, cancel, deploy and roll back outside production (`medium`, `high`).
-//! - `admin`: + everything `critical` (production-tier or protected environments), and approving it.
+//! - `operator`: + run, retry, cancel, deploy and roll back outside production (`medium`, `high`), and *ask* for a
+//!   deploy or rollback in production (`critical`), which then runs only once an admin approves it (four eyes).
+//! - `admin`: + everything `critical` (production-tier or protected environments), and approving it. An approval of a
+//!   production run's gate (`approve api#N`, critical) is an admin's own act: operators never ask for it.
 
 use devopstrack_platform::auth::Role;
 
@@ -16,7 +18,7 @@ pub fn refuse_proposal(role: Role, intent: Intent, risk: Risk, lang: Language) -
     }
     let allowed = match role {
         Role::Admin => true,
-        Role::Operator => risk <= Risk::High,
+        Role::Operator => risk <= Risk::High || matches!(intent, Intent::Deploy | Intent::Rollback),
         Role::Viewer | Role::Service => false,
     };
     if allowed {
@@ -24,11 +26,11 @@ pub fn refuse_proposal(role: Role, intent: Intent, risk: Risk, lang: Language) -
     }
     Some(match (role, lang) {
         (Role::Operator, Language::En) => format!(
-            "You are an operator: {} in a production or protected environment needs an admin. Ask one.",
+            "You are an operator: {} in a production or protected environment is an admin's decision. Ask one.",
             intent.as_str()
         ),
         (Role::Operator, Language::Fr) => format!(
-            "Vous êtes opérateur : {} dans un environnement de production ou protégé demande un admin. Demandez à l'un d'eux.",
+            "Vous êtes opérateur : {} dans un environnement de production ou protégé est la décision d'un admin. Demandez à l'un d'eux.",
             intent.as_str()
         ),
         (_, Language::En) => format!(
@@ -85,10 +87,23 @@ mod tests {
             assert_eq!(viewer.is_some(), intent.mutates(), "{intent:?}");
         }
         assert!(refuse_proposal(Role::Operator, Intent::Deploy, Risk::High, Language::En).is_none());
-        let refused = refuse_proposal(Role::Operator, Intent::Deploy, Risk::Critical, Language::Fr).unwrap();
-        assert!(refused.contains("admin"), "{refused}");
         assert!(refuse_proposal(Role::Admin, Intent::Rollback, Risk::Critical, Language::En).is_none());
         assert!(refuse_proposal(Role::Service, Intent::Retry, Risk::Medium, Language::En).is_some());
+    }
+
+    #[test]
+    fn operators_ask_for_production_deploys_and_rollbacks_but_never_for_an_approval() {
+        for intent in [Intent::Deploy, Intent::Rollback] {
+            let asked = refuse_proposal(Role::Operator, intent, Risk::Critical, Language::En);
+            assert_eq!(asked, None, "{intent:?}: an admin approves it before it runs");
+        }
+        let refused = refuse_proposal(Role::Operator, Intent::Approve, Risk::Critical, Language::Fr).unwrap();
+        assert!(refused.contains("admin"), "{refused}");
+        // Retry and cancel are never critical; were one ever, it would still be an admin's.
+        for intent in [Intent::Retry, Intent::Cancel, Intent::RunPipeline] {
+            assert!(refuse_proposal(Role::Operator, intent, Risk::Critical, Language::En).is_some());
+        }
+        assert!(refuse_proposal(Role::Viewer, Intent::Deploy, Risk::Critical, Language::En).is_some());
     }
 
     #[test]

@@ -3,7 +3,10 @@
 //! REST routes, with the asker's own token, so each service checks the asker's role itself.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
+
+use devopstrack_peers::ServiceTokens;
 
 use devopstrack_proto::metrics::v1 as metrics_pb;
 use devopstrack_proto::projects::v1 as projects_pb;
@@ -13,7 +16,7 @@ use crate::chat::domain::RoomId;
 use crate::chat::parser::{
     DefinitionInfo, DefinitionKind, EnvironmentInfo, ParseContext, ProjectInfo, RunInfo, RunState, Tier,
 };
-use crate::clients::{MetricsClient, ProjectsClient, TasksClient};
+use crate::clients::{AuthClient, MetricsClient, ProjectsClient, TasksClient};
 
 use super::ChatError;
 
@@ -49,6 +52,10 @@ pub struct Platform {
     pub projects: ProjectsClient,
     pub tasks: TasksClient,
     pub metrics: MetricsClient,
+    /// For the asker's current role when a four-eyes action runs ([`Platform::current_role`]).
+    pub auth: AuthClient,
+    /// The gateway's own token, vouching for who asked a four-eyes deploy or rollback ([`Platform::vouch`]).
+    pub service_tokens: Arc<ServiceTokens>,
 }
 
 impl Platform {
@@ -139,25 +146,37 @@ impl Platform {
             .collect())
     }
 
-    /// Starts a run of a definition (tasks' CreateRun), keyed by the action so a retried call starts it once.
+    /// Starts a run of a definition (tasks' CreateRun), keyed by the action so a retried call starts it once. With
+    /// `asked_by`, the gateway vouches for it (see `four_eyes.rs`).
     pub async fn create_run(
         &self,
         who: &CallAs,
         run: tasks_pb::CreateRunRequest,
     ) -> Result<tasks_pb::Pipeline, ChatError> {
-        let created = self.tasks.clone().create_run(who.request(run)).await?.into_inner();
+        let vouched = !run.asked_by.is_empty();
+        let mut request = who.request(run);
+        if vouched {
+            self.vouch(&mut request).await?;
+        }
+        let created = self.tasks.clone().create_run(request).await?.into_inner();
         created
             .pipeline
             .ok_or_else(|| ChatError::internal("tasks answered CreateRun without a pipeline".into()))
     }
 
-    /// Rolls an environment back (tasks' Rollback); the run and the versions it moves between.
+    /// Rolls an environment back (tasks' Rollback); the run and the versions it moves between. With `asked_by`, the
+    /// gateway vouches for it (see `four_eyes.rs`).
     pub async fn rollback(
         &self,
         who: &CallAs,
-        request: tasks_pb::RollbackRequest,
+        rollback: tasks_pb::RollbackRequest,
     ) -> Result<tasks_pb::RollbackResponse, ChatError> {
-        Ok(self.tasks.clone().rollback(who.request(request)).await?.into_inner())
+        let vouched = !rollback.asked_by.is_empty();
+        let mut request = who.request(rollback);
+        if vouched {
+            self.vouch(&mut request).await?;
+        }
+        Ok(self.tasks.clone().rollback(request).await?.into_inner())
     }
 
     /// The newest runs, of one project or of all.

@@ -159,10 +159,23 @@ impl Llm {
 /// What the bot understands of `text` in `ctx`: the rules' reading when they decide (or no model is configured),
 /// else the model's proposal once grounded, else the rules' reading again.
 pub async fn understand(llm: Option<&Llm>, text: &MessageText, ctx: &ParseContext) -> Parsed {
+    understand_within(llm, text, ctx, || async { true }).await
+}
+
+/// [`understand`], asking `budget` just before the model would be called (only when the rules decide nothing): when
+/// it answers `false` the rules' reading is the answer and the model is not called.
+pub async fn understand_within<B, F>(llm: Option<&Llm>, text: &MessageText, ctx: &ParseContext, budget: B) -> Parsed
+where
+    B: FnOnce() -> F,
+    F: std::future::Future<Output = bool>,
+{
     let rules = parser::parse_rules(text, ctx);
     let Some(llm) = llm.filter(|_| !rules.decided) else {
         return rules.parsed;
     };
+    if !budget().await {
+        return rules.parsed;
+    }
     let proposal = match llm.propose(&rules.unquoted, ctx).await {
         Ok(proposal) => proposal,
         Err(error) => {

@@ -29,6 +29,7 @@ pub mod audit;
 mod dialect;
 mod error;
 pub mod feed;
+pub mod limits;
 pub mod messages;
 mod postgres;
 mod rows;
@@ -53,6 +54,7 @@ pub use actions::{
 pub use audit::{AuditActor, AuditPage, AuditQuery, AuditRecord, ChainBreak, ChainReport, NewAuditRecord};
 pub use error::{Conflict, StoreError, StoreResult};
 pub use feed::ChangeNotice;
+pub use limits::{Admission, SlotRequest};
 pub use messages::{
     Appended, HistoryQuery, MAX_PAGE, Message, NewMessage, REPLAY_CAP, Replay, Room, Sender, room_visible_to,
 };
@@ -217,6 +219,9 @@ pub trait ChatStore: Send + Sync + 'static {
     async fn feed_cursor(&self, name: &str) -> StoreResult<Option<String>>;
     /// Saves the follower `name`'s position (the last event it handled) at `at`.
     async fn save_feed_cursor(&self, name: &str, position: &str, at: DateTime<Utc>) -> StoreResult<()>;
+
+    /// Takes one slot of a rate window shared by every store on this database ([`limits`]).
+    async fn take_slot(&self, request: &SlotRequest<'_>) -> StoreResult<Admission>;
 
     // ---- change feed
     /// Notices of every message and action change committed from now on, on this replica or another.

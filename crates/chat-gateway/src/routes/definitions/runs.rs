@@ -51,6 +51,8 @@ pub(crate) async fn create(
         commit_sha: body.commit.unwrap_or_default(),
         idempotency_key: body.idempotency_key.unwrap_or_default(),
         trigger: pb::Trigger::Api as i32,
+        // The chat's four eyes only (never from the edge).
+        asked_by: String::new(),
     };
     let created = state
         .tasks
@@ -93,6 +95,7 @@ pub(crate) async fn rollback(
         environment,
         to: body.to.unwrap_or_default(),
         idempotency_key: body.idempotency_key.unwrap_or_default(),
+        asked_by: String::new(),
     };
     let done = state
         .tasks

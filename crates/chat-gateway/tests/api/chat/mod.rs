@@ -4,7 +4,9 @@
 
 mod actions;
 mod fake_llm;
+mod four_eyes;
 mod llm;
+mod llm_budget;
 mod messages;
 pub(crate) mod notices;
 mod recovery;

@@ -33,6 +33,7 @@ macro_rules! conformance {
 mod actions;
 mod audit;
 mod feed;
+mod limits;
 mod messages;
 mod notices;
 mod recovery;

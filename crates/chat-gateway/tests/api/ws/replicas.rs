@@ -1,7 +1,8 @@
 //! Two gateway replicas behave as one (issue 17): two processes of the real `devopstrack-gateway` binary on one
 //! PostgreSQL chat database, in front of the same services. A message posted through one reaches a socket on the
 //! other, a decision made on one is seen live on the other, a socket that moves to the other replica resumes from its
-//! last event id with nothing lost or doubled, and past the replay cap it is told to resync.
+//! last event id with nothing lost or doubled, past the replay cap it is told to resync, and the 10-commands-a-minute
+//! limit holds for the two together.
 
 use chrono::Utc;
 use serde_json::{Value, json};
@@ -205,4 +206,31 @@ async fn a_socket_that_moves_to_the_other_replica_resumes_exactly_and_past_the_c
         live.0 + 1 + (REPLAY_CAP + 1) + 1,
         "live again right after the room's end"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_together_allow_ten_commands_a_minute_not_twenty() {
+    let Some((a, b, _)) = two_replicas().await else {
+        return;
+    };
+    let admin = a.admin_token().await;
+
+    // Twenty messages in a few seconds, alternating replicas (each used to count ten of its own).
+    let mut statuses = Vec::new();
+    let mut refusal = Value::Null;
+    for n in 0..20 {
+        let replica = if n % 2 == 0 { &a } else { &b };
+        let (status, answer) = replica.say(&admin, &room(), "help").await;
+        if status == 429 {
+            refusal = answer;
+        }
+        statuses.push(status);
+    }
+
+    let admitted = statuses.iter().filter(|s| **s == 201).count();
+    assert_eq!(admitted, 10, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 10, "{statuses:?}");
+    assert_eq!(refusal["error"]["code"], "rate_limited", "{refusal}");
+    let message = refusal["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("at most 10 messages a minute: wait"), "{message}");
 }

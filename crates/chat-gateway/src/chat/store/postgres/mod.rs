@@ -9,6 +9,7 @@
 
 mod actions;
 mod audit;
+mod limits;
 mod listener;
 mod messages;
 
@@ -231,6 +232,13 @@ impl ChatStore for PostgresStore {
 
     async fn save_feed_cursor(&self, name: &str, position: &str, at: DateTime<Utc>) -> StoreResult<()> {
         shared::save_feed_cursor(&self.pool, name, position, at).await
+    }
+
+    async fn take_slot(
+        &self,
+        request: &crate::chat::store::SlotRequest<'_>,
+    ) -> StoreResult<crate::chat::store::Admission> {
+        limits::take_slot(self, request).await
     }
 
     fn subscribe(&self) -> BoxStream<'static, ChangeNotice> {

@@ -10,6 +10,7 @@
 
 mod actions;
 mod audit;
+mod limits;
 mod messages;
 
 use std::collections::HashMap;
@@ -269,6 +270,13 @@ impl ChatStore for SqliteStore {
 
     async fn save_feed_cursor(&self, name: &str, position: &str, at: DateTime<Utc>) -> StoreResult<()> {
         shared::save_feed_cursor(&self.writer, name, position, at).await
+    }
+
+    async fn take_slot(
+        &self,
+        request: &crate::chat::store::SlotRequest<'_>,
+    ) -> StoreResult<crate::chat::store::Admission> {
+        limits::take_slot(self, request).await
     }
 
     fn subscribe(&self) -> BoxStream<'static, ChangeNotice> {
