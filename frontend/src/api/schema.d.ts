@@ -997,17 +997,53 @@ export interface components {
             role?: null | components["schemas"]["Role"];
             userId: string;
         };
+        /** @description Who did it. `role` is null for a caller with no valid token (a failed login) and for the chat itself. */
+        AuditActor: {
+            name: string;
+            role: null | components["schemas"]["Role"];
+            /** @description The token's subject (a user id, `service:<name>`), `anonymous`, or `system` for the chat's own changes. */
+            subject: string;
+        };
         AuditChainReport: {
             /** Format: int64 */
-            firstBreakSeq?: number | null;
+            firstBreakSeq?: number;
             intact: boolean;
-            problem?: string | null;
+            problem?: string;
             /** Format: int64 */
             records: number;
         };
+        /** @description A JSON object without secrets; its fields depend on the record's kind. */
+        AuditDetails: {
+            [key: string]: unknown;
+        };
         AuditPage: {
-            items: Record<string, never>[];
-            nextPageToken?: string | null;
+            items: components["schemas"]["AuditRecord"][];
+            nextPageToken?: string;
+        };
+        /** @description One record of the hash-chained audit trail. */
+        AuditRecord: {
+            actor: components["schemas"]["AuditActor"];
+            /** Format: date-time */
+            at: string;
+            details: components["schemas"]["AuditDetails"];
+            /** @description SHA-256 of this record and `prevHash`, in hex. */
+            hash: string;
+            /** @description What was done: `http.POST /api/v1/pipelines`, `chat.action.confirm`, … */
+            kind: string;
+            /** @description The previous record's hash (64 zeros before the first record). */
+            prevHash: string;
+            requestId: string | null;
+            /** @description How it ended: an HTTP status, an action state. */
+            result: string;
+            /**
+             * Format: int64
+             * @description 1, 2, 3… with no gaps.
+             */
+            seq: number;
+            /** @description The client address. */
+            source: string | null;
+            /** @description What it was done to: a path, `action:<id>`, … */
+            target: string;
         };
         /**
          * @description A git branch (projects' `parse_branch`): at most 100 visible ASCII characters without `..`; empty: `main`.
@@ -1041,39 +1077,78 @@ export interface components {
             newPassword: components["schemas"]["NewPassword"];
         };
         ChatAction: {
-            /** Format: date-time */
-            approveBy?: string | null;
-            asker: Record<string, never>;
+            /**
+             * Format: date-time
+             * @description Set when a critical action is confirmed: the approval comes by then, or it expires.
+             */
+            approveBy?: string;
+            /** @description Who asked, with the role checked at the proposal. */
+            asker: components["schemas"]["ChatPerson"];
             /** @description Type `confirm <code>` in the room to confirm. */
             code: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description The asker confirms by then, or it expires.
+             */
             confirmBy: string;
             /** Format: date-time */
             createdAt: string;
-            /** @description Who decided what, when. */
-            decisions: Record<string, never>[];
+            /** @description Who decided what, when: oldest first. */
+            decisions: components["schemas"]["ChatDecisionRecord"][];
             /** Format: date-time */
-            finishedAt?: string | null;
+            finishedAt?: string;
             id: components["schemas"]["Uuid"];
-            intent: string;
-            outcome?: string | null;
-            params: Record<string, never>;
-            /** @description `medium`, `high` or `critical`. */
-            risk: string;
+            intent: components["schemas"]["ChatIntent"];
+            outcome?: string;
+            params: components["schemas"]["ChatParams"];
+            risk: components["schemas"]["ChatRisk"];
             room: string;
-            run?: Record<string, never> | null;
-            /** @description `awaiting_confirmation`, `awaiting_approval`, `executing`, `succeeded`, `failed`, `rejected`, `expired`. */
-            state: string;
+            run?: components["schemas"]["ChatRun"];
+            state: components["schemas"]["ChatActionState"];
+            /** @description What it acts on: `api 2.5.0 → production`. */
             target: string;
             /** Format: date-time */
             updatedAt: string;
         };
-        ChatDecisionRequest: {
-            /** @description `confirm` (the asker), `approve` (a different admin, for critical actions) or `reject`. */
-            decision: string;
+        /**
+         * @description Where an action stands. `awaiting_confirmation` → (`awaiting_approval`, for critical actions) → `executing` →
+         *     `succeeded` | `failed`; or `rejected` | `expired` before it executes.
+         * @enum {string}
+         */
+        ChatActionState: "awaiting_confirmation" | "awaiting_approval" | "executing" | "succeeded" | "failed" | "rejected" | "expired";
+        /**
+         * @description A person's decision on an action. The asker confirms; a different person approves a critical action; either may
+         *     reject while it waits.
+         * @enum {string}
+         */
+        ChatDecision: "confirm" | "approve" | "reject";
+        /** @description Who decided what, when. */
+        ChatDecisionRecord: {
+            /** Format: date-time */
+            at: string;
+            by: components["schemas"]["ChatPerson"];
+            decision: components["schemas"]["ChatDecision"];
         };
+        ChatDecisionRequest: {
+            /**
+             * @description `confirm` (the asker), `approve` (a different admin, for critical actions) or `reject`. Read as a string, so
+             *     another word is refused with a message naming the field.
+             */
+            decision: components["schemas"]["ChatDecision"];
+        };
+        /**
+         * @description What a message asks for: this closed set, these names. `None` is "not understood" or a negated command ("don't
+         *     deploy…"): nothing is ever executed for it.
+         * @enum {string}
+         */
+        ChatIntent: "status_overview" | "project_status" | "failing_pipelines" | "job_failure_reason" | "run_pipeline" | "retry" | "cancel" | "approve" | "deploy" | "rollback" | "dora_summary" | "who_deployed" | "help" | "none";
+        /**
+         * @description The language a message was written in; the bot answers in it.
+         * @enum {string}
+         */
+        ChatLanguage: "en" | "fr";
         ChatMessage: {
-            clientMsgId?: string | null;
+            clientMsgId?: string;
             /** Format: date-time */
             createdAt: string;
             /**
@@ -1082,20 +1157,84 @@ export interface components {
              */
             eventId: number;
             /** @description What the bot attached (a read's data, an action's id). */
-            payload?: Record<string, never> | null;
+            payload?: components["schemas"]["ChatPayload"];
             room: string;
-            /** @description `{kind: user, id, name}`, `{kind: bot}` or `{kind: system}`. */
-            sender: Record<string, never>;
+            sender: components["schemas"]["ChatSender"];
             /** @description Plain text: render it as text, never as HTML. */
             text: string;
         };
         ChatMessagesPage: {
             items: components["schemas"]["ChatMessage"][];
         };
+        /**
+         * @description A param a command needs but did not get (or got wrong), with what the bot can suggest. `deploy api to prod`
+         *     misses `version`: the bot asks, it never guesses a version.
+         */
+        ChatMissing: {
+            /** @description `project`, `definition`, `run`, `version`, `environment` or `window`. */
+            param: string;
+            /** @description Why, in the asker's language (`unknown project "apii"`). */
+            reason: string;
+            /** @description Close matches to offer (`api`), never used without the asker saying so. */
+            suggestions?: string[];
+        };
+        /**
+         * @description The params an intent may carry. Every value is checked against the platform before it is used (a project that
+         *     does not exist is never passed on: it is reported in `missing`, with suggestions).
+         */
+        ChatParams: {
+            /** @description A pipeline definition name of that project. */
+            definition?: string;
+            /** @description An environment name of that project (aliases already resolved). */
+            environment?: string;
+            /** @description A project slug. */
+            project?: string;
+            /**
+             * Format: int64
+             * @description A run number of that project (`api#42` → 42).
+             */
+            run?: number;
+            /** @description A release version label. */
+            version?: string;
+            /**
+             * @description A time window for DORA and history: `7d`, `30d`, … (1 to 365 days).
+             * @example 7d
+             */
+            window?: string;
+        };
         ChatParseRequest: {
             room?: null | components["schemas"]["RoomRef"];
             /** @description 1–2,000 characters (zero-width and BiDi control characters are removed first). */
             text: string;
+        };
+        /** @description What the parser understood of one message: the dry run `POST /api/v1/chat/parse` answers exactly this. */
+        ChatParseResponse: {
+            intent: components["schemas"]["ChatIntent"];
+            language: components["schemas"]["ChatLanguage"];
+            missing: components["schemas"]["ChatMissing"][];
+            /** @description The message negated a command ("don't deploy…"): the intent is `none`. */
+            negated: boolean;
+            params: components["schemas"]["ChatParams"];
+            parsedBy: components["schemas"]["ChatParsedBy"];
+            risk: components["schemas"]["ChatRisk"];
+        };
+        /**
+         * @description Who understood the message: the rule parser (the default, and the winner whenever it matches) or the optional LLM.
+         * @enum {string}
+         */
+        ChatParsedBy: "rules" | "llm";
+        /** @description What the bot attached: `kind` says what (`action` with its `actionId`, a read's intent with its data, `clarify` with the parse, a notice); the other fields depend on the kind. */
+        ChatPayload: {
+            actionId?: components["schemas"]["Uuid"];
+            kind?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description A person as the chat recorded them, with the role checked then. */
+        ChatPerson: {
+            id: string;
+            name: string;
+            role: components["schemas"]["Role"];
         };
         ChatPostMessageRequest: {
             /**
@@ -1106,12 +1245,18 @@ export interface components {
             text: string;
         };
         ChatPostMessageResponse: {
-            action?: null | components["schemas"]["ChatAction"];
+            action?: components["schemas"]["ChatAction"];
             /** @description `false` when this was a resend of a stored message (nothing was done again). */
             created: boolean;
             message: components["schemas"]["ChatMessage"];
             replies: components["schemas"]["ChatMessage"][];
         };
+        /**
+         * @description How much confirmation an intent needs. `read` answers at once; `medium` and `high` need the asker's confirmation;
+         *     `critical` also needs an approval by a different person.
+         * @enum {string}
+         */
+        ChatRisk: "read" | "medium" | "high" | "critical";
         ChatRoom: {
             /** Format: date-time */
             createdAt: string;
@@ -1122,6 +1267,28 @@ export interface components {
              * @description The last message's event id (0: none yet).
              */
             lastEventId: number;
+        };
+        /** @description The pipeline run an action started. */
+        ChatRun: {
+            pipelineId: string;
+            /**
+             * Format: int64
+             * @description The project's run number (`api#42` → 42).
+             */
+            runNumber: number;
+        };
+        /** @description Who wrote a message. */
+        ChatSender: {
+            id: string;
+            /** @enum {string} */
+            kind: "user";
+            name: string;
+        } | {
+            /** @enum {string} */
+            kind: "bot";
+        } | {
+            /** @enum {string} */
+            kind: "system";
         };
         Commit: {
             /** @description 7–64 lowercase hex digits. */
@@ -2953,13 +3120,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description intent, params, risk, missing, negated, language, parsedBy */
+            /** @description What the bot understood */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["ChatParseResponse"];
                 };
             };
             /** @description Invalid field (the message names it) */

@@ -336,3 +336,133 @@ async fn the_document_is_served() {
     let served: Value = serde_json::from_slice(&read_body(response).await).unwrap();
     assert_eq!(served, document());
 }
+
+/// `#/components/schemas/Name` → the schema.
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
+        Some(target) => doc.pointer(target.strip_prefix('#').unwrap()).unwrap(),
+        None => schema,
+    }
+}
+
+#[test]
+fn the_parse_answer_is_typed_with_every_field_it_writes() {
+    let doc = document();
+    let answer =
+        &doc["paths"]["/api/v1/chat/parse"]["post"]["responses"]["200"]["content"]["application/json"]["schema"];
+    let answer = resolve(&doc, answer);
+
+    let properties: BTreeSet<&str> = answer["properties"]
+        .as_object()
+        .unwrap_or_else(|| panic!("the parse answer has no properties: {answer}"))
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let expected = ["intent", "params", "risk", "missing", "negated", "language", "parsedBy"];
+    assert_eq!(properties, expected.into_iter().collect());
+    assert_eq!(answer["required"], serde_json::json!(expected));
+    let params = resolve(&doc, &answer["properties"]["params"]);
+    let params: BTreeSet<&str> = params["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        params,
+        ["project", "definition", "run", "version", "environment", "window"]
+            .into_iter()
+            .collect()
+    );
+}
+
+/// Every schema a chat or audit operation takes or answers, followed through `$ref`s, says what it holds: no bare
+/// `object` (which generated clients type as an empty record).
+#[test]
+fn chat_and_audit_bodies_have_no_untyped_object() {
+    fn visit<'a>(doc: &'a Value, schema: &'a Value, at: String, seen: &mut BTreeSet<String>, bare: &mut Vec<String>) {
+        if let Some(target) = schema["$ref"].as_str() {
+            if seen.insert(target.to_owned()) {
+                visit(doc, resolve(doc, schema), target.to_owned(), seen, bare);
+            }
+            return;
+        }
+        let Some(map) = schema.as_object() else { return };
+        let is_object = map
+            .get("type")
+            .is_some_and(|t| t == "object" || t.as_array().is_some_and(|t| t.contains(&"object".into())));
+        if is_object && !map.contains_key("properties") && !map.contains_key("additionalProperties") {
+            bare.push(at.clone());
+        }
+        for (key, value) in map {
+            match value {
+                Value::Array(items) => items
+                    .iter()
+                    .enumerate()
+                    .for_each(|(i, v)| visit(doc, v, format!("{at}/{key}/{i}"), seen, bare)),
+                Value::Object(_) => visit(doc, value, format!("{at}/{key}"), seen, bare),
+                _ => {}
+            }
+        }
+    }
+    let doc = document();
+    let mut bare = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut checked = 0;
+    for (route, operation) in operations(&doc) {
+        let path = route.split_once(' ').unwrap().1;
+        if !(path.starts_with("/api/v1/chat") || path.starts_with("/api/v1/audit")) {
+            continue;
+        }
+        checked += 1;
+        visit(
+            &doc,
+            &operation["requestBody"],
+            format!("{route} request"),
+            &mut seen,
+            &mut bare,
+        );
+        for (status, answer) in operation["responses"].as_object().unwrap() {
+            visit(&doc, answer, format!("{route} {status}"), &mut seen, &mut bare);
+        }
+    }
+    assert_eq!(checked, 8, "the chat's and the audit trail's operations");
+    assert!(bare.is_empty(), "untyped objects: {bare:#?}");
+}
+
+#[test]
+fn chat_enums_are_documented_as_the_chat_writes_them() {
+    use crate::chat::domain::{ActionState, Decision, Intent, Risk};
+    let doc = document();
+    let documented = |schema: &str| doc["components"]["schemas"][schema]["enum"].clone();
+    let written = |values: Vec<Value>| Value::Array(values);
+    assert_eq!(
+        documented("ChatIntent"),
+        written(Intent::ALL.iter().map(|i| i.as_str().into()).collect())
+    );
+    assert_eq!(
+        documented("ChatRisk"),
+        written(
+            [Risk::Read, Risk::Medium, Risk::High, Risk::Critical]
+                .iter()
+                .map(|r| r.as_str().into())
+                .collect()
+        )
+    );
+    let states = [
+        "awaiting_confirmation",
+        "awaiting_approval",
+        "executing",
+        "succeeded",
+        "failed",
+        "rejected",
+        "expired",
+    ];
+    assert!(states.iter().all(|s| ActionState::parse(s).is_some()));
+    assert_eq!(documented("ChatActionState"), serde_json::json!(states));
+    let decisions = [Decision::Confirm, Decision::Approve, Decision::Reject];
+    assert_eq!(
+        documented("ChatDecision"),
+        written(decisions.iter().map(|d| d.as_str().into()).collect())
+    );
+}

@@ -2,20 +2,25 @@
 //! ([`crate::chat::app`]) and map the answer; the WebSocket carries the same messages live. Everything the chat
 //! stores reaches every replica through the store's change feed.
 
+mod dto;
+
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use devopstrack_platform::auth::Role;
 
-use crate::chat::app::{Asker, ChatApp, ChatError, Posted};
+use crate::chat::app::{Asker, ChatApp, ChatError};
 use crate::chat::domain::{Decision, Parsed, RoomId};
-use crate::chat::store::{Action, AuditQuery, AuditRecord, EventId, HistoryQuery, MAX_PAGE, Message, Room};
+use crate::chat::store::{AuditQuery, EventId, HistoryQuery, MAX_PAGE};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Caller, Json, Query, RequestId, client_ip};
 use crate::state::AppState;
+
+pub(crate) use self::dto::{ActionBody, MessageBody, PostedBody};
+use self::dto::{
+    AuditPageBody, AuditParams, AuditRecordBody, ChainBody, DecisionBody, HistoryParams, MessagesPage, ParseBody,
+    PostBody, RoomBody,
+};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/chat/parse", web::post().to(parse))
@@ -69,246 +74,6 @@ fn room_id(raw: &str) -> Result<RoomId, ApiError> {
     RoomId::parse(raw).map_err(|e| ApiError::invalid(format!("room: {e}")))
 }
 
-// ---- bodies ---------------------------------------------------------------------------------------------------------
-
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[schema(as = ChatParseRequest)]
-struct ParseBody {
-    /// 1–2,000 characters (zero-width and BiDi control characters are removed first).
-    #[schema(min_length = 1, max_length = 2000)]
-    text: String,
-    /// `general` (default), `project:<slug>` or `dm:<your user id>`.
-    #[schema(value_type = Option<crate::openapi::contract::RoomRef>)]
-    room: Option<String>,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[schema(as = ChatPostMessageRequest)]
-struct PostBody {
-    /// Your id for this message, unique per room: a resend answers the stored message; the same id with other text
-    /// is a 409.
-    #[schema(min_length = 1, max_length = 64, pattern = "^[!-~]+$")]
-    client_msg_id: String,
-    #[schema(min_length = 1, max_length = 2000)]
-    text: String,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[schema(as = ChatDecisionRequest)]
-struct DecisionBody {
-    /// `confirm` (the asker), `approve` (a different admin, for critical actions) or `reject`.
-    #[schema(value_type = String, pattern = "^(confirm|approve|reject)$")]
-    decision: String,
-}
-
-#[derive(Deserialize, IntoParams)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-struct HistoryParams {
-    /// Messages before this event id (older), newest page first when neither cursor is set.
-    #[param(minimum = 0)]
-    before: Option<u64>,
-    /// Messages after this event id (newer): the resume cursor.
-    #[param(minimum = 0)]
-    after: Option<u64>,
-    /// 1–100, default 50.
-    #[param(minimum = 1, maximum = 100)]
-    limit: Option<u32>,
-}
-
-#[derive(Deserialize, IntoParams)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-struct AuditParams {
-    /// An actor's subject (user id), exactly.
-    actor: Option<String>,
-    /// A kind (`chat.action.confirm`), or a prefix ending in `*` (`chat.action.*`, `http.*`).
-    kind: Option<String>,
-    /// RFC 3339; inclusive.
-    from: Option<DateTime<Utc>>,
-    /// RFC 3339; exclusive.
-    to: Option<DateTime<Utc>>,
-    page_token: Option<String>,
-    /// 1–100, default 50.
-    #[param(minimum = 1, maximum = 100)]
-    page_size: Option<u32>,
-}
-
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(as = ChatRoom)]
-struct RoomBody {
-    /// `general`, `project:<slug>` or `dm:<user id>`.
-    id: String,
-    /// The last message's event id (0: none yet).
-    last_event_id: u64,
-    created_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(as = ChatMessage)]
-pub(crate) struct MessageBody {
-    room: String,
-    /// Per-room, 1, 2, 3… in commit order: the resume cursor.
-    event_id: u64,
-    /// `{kind: user, id, name}`, `{kind: bot}` or `{kind: system}`.
-    #[schema(value_type = Object)]
-    sender: serde_json::Value,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    client_msg_id: Option<String>,
-    /// Plain text: render it as text, never as HTML.
-    text: String,
-    /// What the bot attached (a read's data, an action's id).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    payload: Option<serde_json::Value>,
-    created_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(as = ChatAction)]
-pub(crate) struct ActionBody {
-    #[schema(value_type = crate::openapi::contract::Uuid)]
-    id: Uuid,
-    /// Type `confirm <code>` in the room to confirm.
-    code: String,
-    room: String,
-    #[schema(value_type = Object)]
-    asker: serde_json::Value,
-    intent: String,
-    #[schema(value_type = Object)]
-    params: serde_json::Value,
-    /// `medium`, `high` or `critical`.
-    risk: String,
-    /// `awaiting_confirmation`, `awaiting_approval`, `executing`, `succeeded`, `failed`, `rejected`, `expired`.
-    state: String,
-    target: String,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-    confirm_by: DateTime<Utc>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    approve_by: Option<DateTime<Utc>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    run: Option<serde_json::Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    outcome: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    finished_at: Option<DateTime<Utc>>,
-    /// Who decided what, when.
-    #[schema(value_type = Vec<Object>)]
-    decisions: serde_json::Value,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(as = ChatPostMessageResponse)]
-pub(crate) struct PostedBody {
-    message: MessageBody,
-    /// `false` when this was a resend of a stored message (nothing was done again).
-    created: bool,
-    replies: Vec<MessageBody>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    action: Option<ActionBody>,
-}
-
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(as = ChatMessagesPage)]
-struct MessagesPage {
-    items: Vec<MessageBody>,
-}
-
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(as = AuditPage)]
-struct AuditPageBody {
-    #[schema(value_type = Vec<Object>)]
-    items: Vec<AuditRecord>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next_page_token: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(as = AuditChainReport)]
-struct ChainBody {
-    intact: bool,
-    records: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    first_break_seq: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    problem: Option<String>,
-}
-
-fn json_of<T: Serialize>(value: &T) -> serde_json::Value {
-    serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
-}
-
-impl From<&Room> for RoomBody {
-    fn from(room: &Room) -> Self {
-        Self {
-            id: room.id.to_string(),
-            last_event_id: room.last_event_id.get(),
-            created_at: room.created_at,
-        }
-    }
-}
-
-impl From<&Message> for MessageBody {
-    fn from(m: &Message) -> Self {
-        Self {
-            room: m.room.to_string(),
-            event_id: m.event_id.get(),
-            sender: json_of(&m.sender),
-            client_msg_id: m.client_msg_id.as_ref().map(|id| id.as_str().to_owned()),
-            text: m.text.as_str().to_owned(),
-            payload: m.payload.clone(),
-            created_at: m.created_at,
-        }
-    }
-}
-
-impl From<&Action> for ActionBody {
-    fn from(a: &Action) -> Self {
-        Self {
-            id: a.id,
-            code: a.code.as_str().to_owned(),
-            room: a.room.to_string(),
-            asker: json_of(&a.asker),
-            intent: a.intent.as_str().to_owned(),
-            params: json_of(&a.params),
-            risk: a.risk.as_str().to_owned(),
-            state: a.state.as_str().to_owned(),
-            target: a.target.clone(),
-            created_at: a.created_at,
-            updated_at: a.updated_at,
-            confirm_by: a.confirm_by,
-            approve_by: a.approve_by,
-            run: a.run.as_ref().map(json_of),
-            outcome: a.outcome.clone(),
-            finished_at: a.finished_at,
-            decisions: json_of(&a.decisions),
-        }
-    }
-}
-
-impl From<&Posted> for PostedBody {
-    fn from(p: &Posted) -> Self {
-        Self {
-            message: MessageBody::from(&p.message),
-            created: p.created,
-            replies: p.replies.iter().map(MessageBody::from).collect(),
-            action: p.action.as_ref().map(ActionBody::from),
-        }
-    }
-}
-
 // ---- handlers -------------------------------------------------------------------------------------------------------
 
 /// What the bot would understand (a dry run for the composer's preview): executes nothing.
@@ -318,7 +83,7 @@ impl From<&Posted> for PostedBody {
 #[utoipa::path(post, path = "/api/v1/chat/parse", tag = "chat", operation_id = "parseChatMessage",
     request_body = ParseBody,
     responses(
-        (status = 200, description = "intent, params, risk, missing, negated, language, parsedBy", body = Object),
+        (status = 200, description = "What the bot understood", body = Parsed),
         (status = 400, description = "Invalid field (the message names it)", body = ErrorBody),
         (status = 404, description = "No such room (or not yours)", body = ErrorBody),
     ))]
@@ -514,7 +279,7 @@ async fn audit(
         .await
         .map_err(ChatError::from)?;
     Ok(HttpResponse::Ok().json(AuditPageBody {
-        items: page.records,
+        items: page.records.into_iter().map(AuditRecordBody::from).collect(),
         next_page_token: page.next_page_token,
     }))
 }

@@ -20,6 +20,7 @@ mod room;
 mod text;
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 pub use risk::{EnvironmentFacts, Risk, RunFacts, risk_of};
 pub use room::{RoomId, RoomKind};
@@ -29,8 +30,9 @@ pub use text::{MessageText, MessageTextError, strip_invisible};
 
 /// What a message asks for: this closed set, these names. `None` is "not understood" or a negated command ("don't
 /// deploy…"): nothing is ever executed for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = ChatIntent)]
 pub enum Intent {
     StatusOverview,
     ProjectStatus,
@@ -106,26 +108,33 @@ impl Intent {
 
 /// The params an intent may carry. Every value is checked against the platform before it is used (a project that
 /// does not exist is never passed on: it is reported in `missing`, with suggestions).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = ChatParams)]
 pub struct Params {
     /// A project slug.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub project: Option<String>,
     /// A pipeline definition name of that project.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub definition: Option<String>,
     /// A run number of that project (`api#42` → 42).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 1)]
     pub run: Option<u64>,
     /// A release version label.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub version: Option<String>,
     /// An environment name of that project (aliases already resolved).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub environment: Option<String>,
-    /// A time window for DORA and history: `7d`, `30d`, …
+    /// A time window for DORA and history: `7d`, `30d`, … (1 to 365 days).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, nullable = false, pattern = "^[0-9]{1,3}d$", example = "7d")]
     pub window: Option<Window>,
 }
 
@@ -169,16 +178,18 @@ impl From<Window> for String {
 }
 
 /// The language a message was written in; the bot answers in it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = ChatLanguage)]
 pub enum Language {
     En,
     Fr,
 }
 
 /// Who understood the message: the rule parser (the default, and the winner whenever it matches) or the optional LLM.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = ChatParsedBy)]
 pub enum ParsedBy {
     Rules,
     Llm,
@@ -186,8 +197,9 @@ pub enum ParsedBy {
 
 /// A param a command needs but did not get (or got wrong), with what the bot can suggest. `deploy api to prod`
 /// misses `version`: the bot asks, it never guesses a version.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = ChatMissing)]
 pub struct Missing {
     /// `project`, `definition`, `run`, `version`, `environment` or `window`.
     pub param: String,
@@ -199,8 +211,9 @@ pub struct Missing {
 }
 
 /// What the parser understood of one message: the dry run `POST /api/v1/chat/parse` answers exactly this.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = ChatParseResponse)]
 pub struct Parsed {
     pub intent: Intent,
     pub params: Params,
@@ -214,8 +227,9 @@ pub struct Parsed {
 
 /// Where an action stands. `awaiting_confirmation` → (`awaiting_approval`, for critical actions) → `executing` →
 /// `succeeded` | `failed`; or `rejected` | `expired` before it executes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = ChatActionState)]
 pub enum ActionState {
     AwaitingConfirmation,
     AwaitingApproval,
@@ -264,8 +278,9 @@ impl ActionState {
 
 /// A person's decision on an action. The asker confirms; a different person approves a critical action; either may
 /// reject while it waits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = ChatDecision)]
 pub enum Decision {
     Confirm,
     Approve,

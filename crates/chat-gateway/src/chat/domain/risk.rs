@@ -2,13 +2,15 @@
 //! the client or from a model.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::Intent;
 
 /// How much confirmation an intent needs. `read` answers at once; `medium` and `high` need the asker's confirmation;
 /// `critical` also needs an approval by a different person.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = ChatRisk)]
 pub enum Risk {
     Read,
     Medium,
