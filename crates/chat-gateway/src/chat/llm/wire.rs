@@ -45,14 +45,14 @@ pub fn schema() -> Value {
     })
 }
 
-/// What the model reads: the room (a project room binds its project) and the message as the rules saw it, quoted
-/// parts blanked out. Never a log, a run's output or anything else from the platform.
+/// What the model reads: a project room's project (the room binds it) and the message as the rules saw it, quoted
+/// parts blanked out. Never a log, a run's output or anything else from the platform. A room of no project adds
+/// nothing: `make test-llm` saw a small model copy the words of a "no project" line into `project`.
 fn user_prompt(unquoted: &str, ctx: &ParseContext) -> String {
-    let room = match ctx.room.project_slug() {
-        Some(slug) => format!("the room of project {slug}"),
-        None => "a room of no project".to_owned(),
-    };
-    format!("Room: {room}.\nMessage:\n{unquoted}")
+    match ctx.room.project_slug() {
+        Some(slug) => format!("Room: the room of project {slug}.\nMessage:\n{unquoted}"),
+        None => format!("Message:\n{unquoted}"),
+    }
 }
 
 /// The request body for `api`.
@@ -189,6 +189,18 @@ mod tests {
     }
 
     const DEPLOY: &str = r#"{"intent":"deploy","project":"api","environment":"prod","version":"2.5.0","run":null,"definition":null,"window":null}"#;
+
+    #[test]
+    fn the_prompt_names_a_project_room_s_project_and_adds_nothing_for_other_rooms() {
+        use crate::chat::parser::fixture::context;
+        assert_eq!(
+            user_prompt("ship it", &context("api")),
+            "Room: the room of project api.\nMessage:\nship it"
+        );
+        for room in ["general", "dm"] {
+            assert_eq!(user_prompt("ship it", &context(room)), "Message:\nship it", "{room}");
+        }
+    }
 
     #[test]
     fn an_answer_of_the_schema_is_a_proposal() {

@@ -30,7 +30,7 @@ mod text;
 mod tokens;
 
 #[cfg(test)]
-mod fixture;
+pub(crate) mod fixture;
 #[cfg(test)]
 mod props;
 #[cfg(test)]
